@@ -1,0 +1,1 @@
+export type { PeerId, PeerState, MessageHandler, PeerHandler, Transport } from './transport.ts';
