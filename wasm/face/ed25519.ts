@@ -1,0 +1,2 @@
+// Filled in by the ed25519 subsystem.
+export {};

@@ -1,0 +1,1 @@
+export type { ApplyContext, ApplyResult, LedgerApp } from './app.ts';
