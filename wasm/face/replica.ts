@@ -1,2 +1,465 @@
-// Filled in by the replica subsystem.
-export {};
+// The PBFT replica's JS face. The replica itself is a pure state machine in the wasm core
+// (wasm/assembly/pbft/): step(event) -> actions, no clock, no randomness, no I/O. This file only moves
+// events and actions across the boundary in a compact binary form through the module's memory.
+//
+// Wire facts a host needs (all bytes are opaque to the host except where said):
+// - Every peer message is `uint(type) ‖ bytes(body) ‖ sig64 [‖ batch]`, signed by its sender over
+//   signingBytes('hygeia/pbft/<type>/v1', body). The host just moves `send`/`broadcast` bytes to peers and
+//   steps them in as { kind: 'message' }.
+// - A client request travels as { kind: 'request' } (from a client) or inside a 'message' (forwarded
+//   by a backup to the primary). Submitting a request to every replica is fine and is what makes backups
+//   start their view-change timer when the primary is silent; de-duplication is by (clientKey, clientSeq).
+// - After every `execute` action the host applies the batch and steps { kind: 'executed' } for that seq
+//   (in order, every seq, including empty batches). At seq % checkpointInterval === 0 its stateDigest is
+//   what replicas sign in checkpoints.
+// - `checkpointStable` carries `replicaState`: the replica's own deterministic state at that checkpoint
+//   (client de-dup table, trust scores, last batch time). The host stores it with its snapshot and ships it
+//   with state transfer; `stateInstalled` hands it back and the replica checks it against the proof.
+import { core, type CoreExports } from './instance.ts';
+
+export interface ReplicaOptions {
+  /** 32-byte Ed25519 public keys in genesis order; replica id = index. 1 <= n <= 64. */
+  validators: Uint8Array[];
+  /** This replica's index. */
+  self: number;
+  /** This replica's 32-byte Ed25519 seed; copied into wasm memory, wiped on dispose(). */
+  secretKey: Uint8Array;
+  /** K: a checkpoint every K sequence numbers. */
+  checkpointInterval: number;
+  /** high - low watermark; a positive multiple of K. */
+  watermarkWindow: number;
+  /** Requests per pre-prepare (1..1024). */
+  maxBatch: number;
+  /** Initial integer trust scores per validator (default: all equal). */
+  trust?: number[];
+  /** Validators below it are skipped as primary (at most f of them). Default: 0 (none skipped). */
+  trustFloor?: number;
+  /** A backup rejects a proposed batch time further than this from its own `now` (default 30_000). */
+  maxClockSkew?: number;
+  /** Largest accepted message or request, in bytes (default 4 MiB). */
+  maxMessageBytes?: number;
+  /** Bound on verified client requests waiting to be ordered (default 8192). */
+  maxPendingRequests?: number;
+  /** Bound on messages buffered per peer for views ahead of ours (default 64). */
+  maxFutureMessagesPerPeer?: number;
+}
+
+export type TimerKind = 'batch' | 'viewChange';
+
+export type ReplicaEvent =
+  | { kind: 'message'; bytes: Uint8Array; now: number }
+  | { kind: 'request'; bytes: Uint8Array; now: number }
+  | { kind: 'timer'; timer: TimerKind; now: number }
+  | { kind: 'executed'; seq: number; stateDigest: Uint8Array; trust?: number[] }
+  | { kind: 'stateInstalled'; seq: number; stateDigest: Uint8Array; replicaState: Uint8Array };
+
+/** Why an input was dropped. Stable names: tests and the anomaly detector match on them. */
+export type RejectReason =
+  | 'malformed' // does not decode canonically, unknown type, wrong field sizes
+  | 'oversize' // longer than maxMessageBytes
+  | 'badSender' // sender index out of range, or not the role the message needs (e.g. not the primary)
+  | 'badSignature' // signature does not verify under the sender's key
+  | 'duplicate' // the same message (or request) was already taken into account
+  | 'oldView' // for a view older than ours
+  | 'outOfWatermark' // seq outside (low, high]
+  | 'conflict' // a second, different proposal/vote for the same (view, seq): equivocation
+  | 'digestMismatch' // the batch does not hash to the digest it claims
+  | 'badRequest' // a client request with a bad signature or encoding (inside a batch or alone)
+  | 'staleRequest' // a client request whose clientSeq was already executed
+  | 'clockSkew' // a proposed batch time too far from ours or going backwards
+  | 'badCheckpoint' // a checkpoint proof that does not hold
+  | 'badViewChange' // a view-change message whose certificates do not hold
+  | 'badNewView' // a new-view message that is not what the view changes imply
+  | 'bufferFull' // a bounded buffer is full: the input is dropped
+  | 'stateMismatch'; // an installed state does not match the proven checkpoint
+
+export type ReplicaAction =
+  | { kind: 'send'; to: number; bytes: Uint8Array }
+  | { kind: 'broadcast'; bytes: Uint8Array }
+  | { kind: 'setTimer'; timer: TimerKind; attempt: number }
+  | { kind: 'cancelTimer'; timer: TimerKind }
+  | {
+      kind: 'execute';
+      seq: number;
+      view: number;
+      time: number;
+      batchDigest: Uint8Array;
+      requests: Uint8Array[];
+      certificate: Uint8Array;
+    }
+  | { kind: 'checkpointStable'; seq: number; stateDigest: Uint8Array; replicaState: Uint8Array; certificate: Uint8Array }
+  | { kind: 'viewChanged'; view: number; primary: number }
+  | { kind: 'fetchState'; seq: number; stateDigest: Uint8Array; peers: number[] }
+  | { kind: 'rejected'; reason: RejectReason; from: number };
+
+/** Raised for bad options or undecodable inputs to the helpers below. */
+export class ReplicaError extends Error {
+  override readonly name = 'ReplicaError';
+  constructor(
+    readonly code: 'badOptions' | 'disposed' | 'malformed' | 'badKey',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const REJECT_REASONS: readonly RejectReason[] = [
+  'malformed',
+  'oversize',
+  'badSender',
+  'badSignature',
+  'duplicate',
+  'oldView',
+  'outOfWatermark',
+  'conflict',
+  'digestMismatch',
+  'badRequest',
+  'staleRequest',
+  'clockSkew',
+  'badCheckpoint',
+  'badViewChange',
+  'badNewView',
+  'bufferFull',
+  'stateMismatch',
+];
+const TIMERS: readonly TimerKind[] = ['batch', 'viewChange'];
+
+interface PbftExports extends CoreExports {
+  pbftInput(len: number): number;
+  pbftOutputLen(): number;
+  pbftCreate(len: number): number;
+  pbftStep(handle: number, kind: number, a: number, b: number, len: number): number;
+  pbftInfo(handle: number, what: number): number;
+  pbftDispose(handle: number): void;
+  pbftEncodeRequest(clientSeq: number, payloadLen: number): number;
+  pbftDecodeRequest(len: number): number;
+  pbftVerifyCommitCert(n: number, seq: number, certLen: number): number;
+  pbftBatchDigest(time: number, count: number, len: number): number;
+}
+
+function ex(): PbftExports {
+  return core<PbftExports>();
+}
+
+/** Copies `parts` into the module's input scratch buffer and returns the total length. */
+function writeInput(e: PbftExports, parts: readonly Uint8Array[]): number {
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const ptr = e.pbftInput(len);
+  const mem = new Uint8Array(e.memory.buffer, ptr, len);
+  let off = 0;
+  for (const p of parts) {
+    mem.set(p, off);
+    off += p.length;
+  }
+  return len;
+}
+
+function readOutput(e: PbftExports, ptr: number): Uint8Array {
+  const len = e.pbftOutputLen();
+  return new Uint8Array(e.memory.buffer, ptr, len).slice();
+}
+
+function u32le(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v >>> 0, true);
+  return b;
+}
+function f64le(v: number): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setFloat64(0, v, true);
+  return b;
+}
+
+function checkInt(name: string, v: number, min: number, max: number): void {
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new ReplicaError('badOptions', `${name} must be an integer in [${min}, ${max}]`);
+  }
+}
+
+// Config layout (little endian), read by pbftCreate:
+// u32 n, u32 self, u32 K, u32 window, u32 maxBatch, f64 trustFloor, f64 maxClockSkew, u32 maxMessageBytes,
+// u32 maxPendingRequests, u32 maxFuturePerPeer, n × (32-byte key), n × f64 trust, 32-byte seed.
+function encodeOptions(o: ReplicaOptions): Uint8Array[] {
+  const n = o.validators.length;
+  checkInt('validators.length', n, 1, 64);
+  checkInt('self', o.self, 0, n - 1);
+  checkInt('checkpointInterval', o.checkpointInterval, 1, 1 << 20);
+  checkInt('watermarkWindow', o.watermarkWindow, o.checkpointInterval, 1 << 22);
+  if (o.watermarkWindow % o.checkpointInterval !== 0) {
+    throw new ReplicaError('badOptions', 'watermarkWindow must be a multiple of checkpointInterval');
+  }
+  checkInt('maxBatch', o.maxBatch, 1, 1024);
+  if (o.secretKey.length !== 32) throw new ReplicaError('badKey', 'secretKey must be a 32-byte seed');
+  for (const k of o.validators) {
+    if (k.length !== 32) throw new ReplicaError('badKey', 'every validator key must be 32 bytes');
+  }
+  const trust = o.trust ?? new Array<number>(n).fill(0);
+  if (trust.length !== n) throw new ReplicaError('badOptions', 'trust must have one score per validator');
+  for (const t of trust) checkInt('trust[i]', t, -(2 ** 52), 2 ** 52);
+  const trustFloor = o.trustFloor ?? -(2 ** 53);
+  const skew = o.maxClockSkew ?? 30_000;
+  checkInt('maxClockSkew', skew, 0, 2 ** 52);
+  const maxMsg = o.maxMessageBytes ?? 4 << 20;
+  checkInt('maxMessageBytes', maxMsg, 1024, 64 << 20);
+  const maxPending = o.maxPendingRequests ?? 8192;
+  checkInt('maxPendingRequests', maxPending, 1, 1 << 20);
+  const maxFuture = o.maxFutureMessagesPerPeer ?? 64;
+  checkInt('maxFutureMessagesPerPeer', maxFuture, 1, 1 << 16);
+  const parts: Uint8Array[] = [
+    u32le(n),
+    u32le(o.self),
+    u32le(o.checkpointInterval),
+    u32le(o.watermarkWindow),
+    u32le(o.maxBatch),
+    f64le(trustFloor),
+    f64le(skew),
+    u32le(maxMsg),
+    u32le(maxPending),
+    u32le(maxFuture),
+  ];
+  for (const k of o.validators) parts.push(k);
+  for (const t of trust) parts.push(f64le(t));
+  parts.push(o.secretKey);
+  return parts;
+}
+
+/** Decodes the action stream written by pbftStep (layout documented in wasm/assembly/pbft/io.ts). */
+function decodeActions(buf: Uint8Array): ReplicaAction[] {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const out: ReplicaAction[] = [];
+  let p = 0;
+  const u32 = (): number => {
+    const v = dv.getUint32(p, true);
+    p += 4;
+    return v;
+  };
+  const f64 = (): number => {
+    const v = dv.getFloat64(p, true);
+    p += 8;
+    return v;
+  };
+  const bytes = (): Uint8Array => {
+    const len = u32();
+    const b = buf.subarray(p, p + len);
+    p += len;
+    return b;
+  };
+  while (p < buf.length) {
+    const kind = buf[p++]!;
+    switch (kind) {
+      case 1:
+        out.push({ kind: 'send', to: u32(), bytes: bytes() });
+        break;
+      case 2:
+        out.push({ kind: 'broadcast', bytes: bytes() });
+        break;
+      case 3:
+        out.push({ kind: 'setTimer', timer: TIMERS[u32()]!, attempt: u32() });
+        break;
+      case 4:
+        out.push({ kind: 'cancelTimer', timer: TIMERS[u32()]! });
+        break;
+      case 5: {
+        const seq = f64();
+        const view = f64();
+        const time = f64();
+        const batchDigest = bytes();
+        const count = u32();
+        const requests: Uint8Array[] = [];
+        for (let i = 0; i < count; i++) requests.push(bytes());
+        const certificate = bytes();
+        out.push({ kind: 'execute', seq, view, time, batchDigest, requests, certificate });
+        break;
+      }
+      case 6: {
+        const seq = f64();
+        const stateDigest = bytes();
+        const replicaState = bytes();
+        const certificate = bytes();
+        out.push({ kind: 'checkpointStable', seq, stateDigest, replicaState, certificate });
+        break;
+      }
+      case 7:
+        out.push({ kind: 'viewChanged', view: f64(), primary: u32() });
+        break;
+      case 8: {
+        const seq = f64();
+        const stateDigest = bytes();
+        const count = u32();
+        const peers: number[] = [];
+        for (let i = 0; i < count; i++) peers.push(u32());
+        out.push({ kind: 'fetchState', seq, stateDigest, peers });
+        break;
+      }
+      case 9: {
+        const reason = REJECT_REASONS[u32()] ?? 'malformed';
+        const from = dv.getInt32(p, true);
+        p += 4;
+        out.push({ kind: 'rejected', reason, from });
+        break;
+      }
+      default:
+        throw new ReplicaError('malformed', `unknown action kind ${kind} from the wasm replica`);
+    }
+  }
+  return out;
+}
+
+// Event kinds understood by pbftStep.
+const EV_MESSAGE = 1;
+const EV_REQUEST = 2;
+const EV_TIMER = 3;
+const EV_EXECUTED = 4;
+const EV_STATE_INSTALLED = 5;
+
+export class Replica {
+  #handle: number;
+  readonly n: number;
+  readonly f: number;
+  readonly self: number;
+
+  constructor(opts: ReplicaOptions) {
+    const e = ex();
+    const parts = encodeOptions(opts);
+    const len = writeInput(e, parts);
+    const h = e.pbftCreate(len);
+    // The seed was copied into the scratch buffer: wipe it there now that the replica holds its own copy.
+    new Uint8Array(e.memory.buffer, e.pbftInput(0), len).fill(0);
+    if (h < 0) throw new ReplicaError('badOptions', `the wasm replica refused its options (code ${-h})`);
+    this.#handle = h;
+    this.n = opts.validators.length;
+    this.f = Math.floor((this.n - 1) / 3);
+    this.self = opts.self;
+  }
+
+  #h(): number {
+    if (this.#handle < 0) throw new ReplicaError('disposed', 'this replica was disposed');
+    return this.#handle;
+  }
+
+  step(event: ReplicaEvent): ReplicaAction[] {
+    const h = this.#h();
+    const e = ex();
+    let ptr: number;
+    switch (event.kind) {
+      case 'message':
+      case 'request': {
+        const len = writeInput(e, [event.bytes]);
+        ptr = e.pbftStep(h, event.kind === 'message' ? EV_MESSAGE : EV_REQUEST, event.now, 0, len);
+        break;
+      }
+      case 'timer':
+        ptr = e.pbftStep(h, EV_TIMER, event.now, TIMERS.indexOf(event.timer), 0);
+        break;
+      case 'executed': {
+        const parts: Uint8Array[] = [u32le(event.stateDigest.length), event.stateDigest];
+        if (event.trust) {
+          if (event.trust.length !== this.n) throw new ReplicaError('badOptions', 'trust must have one score per validator');
+          for (const t of event.trust) {
+            checkInt('trust[i]', t, -(2 ** 52), 2 ** 52);
+            parts.push(f64le(t));
+          }
+        }
+        const len = writeInput(e, parts);
+        ptr = e.pbftStep(h, EV_EXECUTED, event.seq, event.trust ? 1 : 0, len);
+        break;
+      }
+      case 'stateInstalled': {
+        const len = writeInput(e, [u32le(event.stateDigest.length), event.stateDigest, event.replicaState]);
+        ptr = e.pbftStep(h, EV_STATE_INSTALLED, event.seq, 0, len);
+        break;
+      }
+    }
+    return decodeActions(readOutput(e, ptr));
+  }
+
+  get view(): number {
+    return ex().pbftInfo(this.#h(), 0);
+  }
+  get primary(): number {
+    return ex().pbftInfo(this.#h(), 1);
+  }
+  get lastExecuted(): number {
+    return ex().pbftInfo(this.#h(), 2);
+  }
+  get lowWatermark(): number {
+    return ex().pbftInfo(this.#h(), 3);
+  }
+  /** True while a view change is in progress (no new-view accepted yet). */
+  get changingView(): boolean {
+    return ex().pbftInfo(this.#h(), 4) !== 0;
+  }
+  /** Number of log entries held (bounded by the watermark window); for tests and metrics. */
+  get logSize(): number {
+    return ex().pbftInfo(this.#h(), 5);
+  }
+  /** Verified client requests waiting to be ordered (bounded by maxPendingRequests). */
+  get pendingRequests(): number {
+    return ex().pbftInfo(this.#h(), 6);
+  }
+  /** Messages buffered for future views, over all peers (bounded). */
+  get bufferedMessages(): number {
+    return ex().pbftInfo(this.#h(), 7);
+  }
+
+  /** Wipes the secret key inside the wasm module and frees the replica. Idempotent. */
+  dispose(): void {
+    if (this.#handle < 0) return;
+    ex().pbftDispose(this.#handle);
+    this.#handle = -1;
+  }
+}
+
+/** A client's signed request: canonical { clientKey, clientSeq, payload, signature }. */
+export function encodeClientRequest(secretKey: Uint8Array, clientSeq: number, payload: Uint8Array): Uint8Array {
+  if (secretKey.length !== 32) throw new ReplicaError('badKey', 'secretKey must be a 32-byte seed');
+  checkInt('clientSeq', clientSeq, 0, Number.MAX_SAFE_INTEGER);
+  const e = ex();
+  const len = writeInput(e, [secretKey, payload]);
+  const ptr = e.pbftEncodeRequest(clientSeq, payload.length);
+  new Uint8Array(e.memory.buffer, e.pbftInput(0), len).fill(0, 0, 32);
+  return readOutput(e, ptr);
+}
+
+/** Decodes (and checks the canonical shape of, not the signature of) a client request. */
+export function decodeClientRequest(bytes: Uint8Array): { clientKey: Uint8Array; clientSeq: number; payload: Uint8Array } {
+  const e = ex();
+  const len = writeInput(e, [bytes]);
+  const ptr = e.pbftDecodeRequest(len);
+  if (ptr === 0) throw new ReplicaError('malformed', 'not a canonical client request');
+  const out = readOutput(e, ptr);
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  return { clientKey: out.slice(0, 32), clientSeq: dv.getFloat64(32, true), payload: out.slice(40) };
+}
+
+/**
+ * Checks a commit certificate (from an `execute` action) against the validator set: 2f+1 commits from
+ * distinct validators, each signed, for exactly (seq, batchDigest) in one view.
+ */
+export function verifyCommitCertificate(
+  cert: Uint8Array,
+  validators: Uint8Array[],
+  seq: number,
+  batchDigest: Uint8Array,
+): boolean {
+  if (validators.length < 1 || validators.length > 64 || batchDigest.length !== 32) return false;
+  if (!Number.isInteger(seq) || seq < 1) return false;
+  for (const k of validators) if (k.length !== 32) return false;
+  const e = ex();
+  writeInput(e, [...validators, batchDigest, cert]);
+  return e.pbftVerifyCommitCert(validators.length, seq, cert.length) === 1;
+}
+
+/**
+ * The digest replicas agree on for a batch: sha256(uint(time) ‖ uint(count) ‖ sha256(request_i)...),
+ * so the agreed time is covered by the commit certificate.
+ */
+export function batchDigest(time: number, requests: Uint8Array[]): Uint8Array {
+  checkInt('time', time, 0, Number.MAX_SAFE_INTEGER);
+  const e = ex();
+  const parts: Uint8Array[] = [];
+  for (const r of requests) parts.push(u32le(r.length), r);
+  const len = writeInput(e, parts);
+  return readOutput(e, e.pbftBatchDigest(time, requests.length, len));
+}
