@@ -1,2 +1,24 @@
 export type { ApplyContext, ApplyResult, LedgerApp } from './app.ts';
 export { merkleLeafHash, merkleNodeHash, merkleRoot, merkleRootOfLeafHashes, merkleProof, verifyMerkleProof, equalBytes } from './merkle.ts';
+export {
+  BLOCK_VERSION,
+  BlockCodecError,
+  batchDigestOfHashes,
+  blockHash,
+  buildBlock,
+  decodeBlock,
+  decodeHeader,
+  encodeBlock,
+  encodeHeader,
+  genesisHash,
+  txHash,
+  txProof,
+  txRootOfHashes,
+} from './block.ts';
+export type { Block, BlockHeader } from './block.ts';
+export { verifyBlock, verifyHeader, verifyTxProof, replicaCertificateVerifier } from './verify.ts';
+export type { BlockCheck, BlockRejectReason, CertificateVerifier, TxProof, VerifyOptions } from './verify.ts';
+export { IdbLedgerStore, MemoryLedgerStore } from './store.ts';
+export type { ChainTip, LedgerStore, StoredSnapshot } from './store.ts';
+export { LightClient } from './light-client.ts';
+export type { TxCheck } from './light-client.ts';
