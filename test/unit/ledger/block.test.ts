@@ -103,7 +103,7 @@ describe('verifyBlock', () => {
       [b3, 'height-mismatch', { prev: b1.header }],
       [{ ...b2, header: { ...b2.header, prevHash: blockHash(b3.header) } }, 'prev-hash-mismatch', { prev: b1.header }],
       [b2, 'time-regressed', { prev: { ...b1.header, time: b2.header.time + 5 } }],
-      [{ ...b2, certificate: okCert(3) }, 'certificate-invalid'],
+      [{ ...b2, certificate: okCert(3) }, 'certificate-malformed'], // the fake certificate is not a commit certificate
       [{ ...b2, header: { ...b2.header, prevHash: new Uint8Array(31) } }, 'malformed'],
       [{ ...b2, header: { ...b2.header, height: 0 } }, 'malformed'],
     ];
@@ -150,7 +150,7 @@ describe('transaction proofs and the light client', () => {
     const c = blocks[3]!;
     expect(lc.acceptHeader({ ...c.header, prevHash: rng.bytes(32) }, c.txs.map(txHash), c.certificate)).toEqual({ ok: false, reason: 'prev-hash-mismatch' });
     expect(lc.acceptHeader(c.header, [...c.txs.map(txHash), rng.bytes(32)], c.certificate)).toEqual({ ok: false, reason: 'tx-count-mismatch' });
-    expect(lc.acceptHeader(c.header, c.txs.map(txHash), okCert(99))).toEqual({ ok: false, reason: 'certificate-invalid' });
+    expect(lc.acceptHeader(c.header, c.txs.map(txHash), okCert(99))).toEqual({ ok: false, reason: 'certificate-malformed' });
     expect(lc.acceptBlock(c).ok).toBe(true);
     expect(() => new LightClient([new Uint8Array(31)])).toThrow(RangeError);
   });

@@ -13,6 +13,7 @@ import {
   type Block,
   type BlockHeader,
 } from './block.ts';
+import { diagnoseCommitCertificate, type CertificateDefect } from './certificate.ts';
 import { equalBytes, verifyMerkleProof } from './merkle.ts';
 
 export type BlockRejectReason =
@@ -24,7 +25,7 @@ export type BlockRejectReason =
   | 'height-mismatch' // not the successor of the given previous block
   | 'prev-hash-mismatch' // prevHash is not the previous block's hash
   | 'time-regressed' // earlier than the previous block
-  | 'certificate-invalid'; // not 2f+1 distinct validators' valid commits for (height, batchDigest)
+  | CertificateDefect; // not 2f+1 distinct validators' valid commits for (height, batchDigest)
 
 export type BlockCheck =
   | { readonly ok: true; readonly hash: Uint8Array }
@@ -83,7 +84,9 @@ export function verifyHeader(
     if (header.time < opts.prev.time) return fail('time-regressed');
   }
   const verifier = opts.verifyCertificate ?? replicaCertificateVerifier;
-  if (!verifier(certificate, [...validators], header.height, header.batchDigest)) return fail('certificate-invalid');
+  if (!verifier(certificate, [...validators], header.height, header.batchDigest)) {
+    return fail(diagnoseCommitCertificate(certificate, validators.length, header.height, header.batchDigest));
+  }
   return { ok: true, hash: blockHash(header) };
 }
 

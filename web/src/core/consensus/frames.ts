@@ -1,0 +1,104 @@
+// What the consensus node puts on a Transport. The transport is shared with other subsystems, so every frame
+// starts with one channel byte; a node ignores channels it does not own. PBFT frames carry the replica's
+// signed message bytes untouched; state-transfer frames carry the requests and replies below, canonically
+// encoded. Nothing here is trusted: state-transfer replies are verified block by block against the validator
+// set and the checkpoint digest the replica proved.
+
+import { Reader, Writer } from '../ledger/primitives.ts';
+
+export const CHANNEL_PBFT = 0x50; // 'P'
+export const CHANNEL_STATE = 0x53; // 'S'
+
+export const MAX_FRAME_BYTES = 64 << 20;
+export const MAX_BLOCKS_PER_REPLY = 256;
+const MAX_BLOCK_BYTES = 64 << 20;
+const MAX_BLOB_BYTES = 48 << 20;
+
+export function frame(channel: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(payload.length + 1);
+  out[0] = channel;
+  out.set(payload, 1);
+  return out;
+}
+
+/** Ask a peer for blocks [fromHeight, toHeight] (it replies with the highest ones it has, at most a page),
+ * and, if snapshotSeq > 0, for its stable snapshot at that seq whose block hash is snapshotDigest. */
+export interface StateRequest {
+  readonly type: 'request';
+  readonly id: number;
+  readonly fromHeight: number;
+  readonly toHeight: number;
+  readonly snapshotSeq: number;
+  readonly snapshotDigest: Uint8Array;
+}
+
+export interface StateReply {
+  readonly type: 'reply';
+  readonly id: number;
+  /** Encoded blocks, ascending and contiguous, ending at the highest height asked for that the peer has. */
+  readonly blocks: Uint8Array[];
+  readonly snapshot: { readonly app: Uint8Array; readonly replicaState: Uint8Array; readonly certificate: Uint8Array } | null;
+}
+
+export type StateMessage = StateRequest | StateReply;
+
+export class FrameError extends Error {
+  override readonly name = 'FrameError';
+  constructor(readonly reason: 'malformed' | 'oversize' | 'unknown-type') {
+    super(`state-transfer frame rejected: ${reason}`);
+  }
+}
+
+export function encodeStateMessage(m: StateMessage): Uint8Array {
+  const w = new Writer(256);
+  if (m.type === 'request') {
+    w.uint(1);
+    w.uint(m.id);
+    w.uint(m.fromHeight);
+    w.uint(m.toHeight);
+    w.uint(m.snapshotSeq);
+    w.fixed(m.snapshotDigest);
+  } else {
+    w.uint(2);
+    w.uint(m.id);
+    w.uint(m.blocks.length);
+    for (const b of m.blocks) w.bytes(b);
+    w.bool(m.snapshot !== null);
+    if (m.snapshot) {
+      w.bytes(m.snapshot.app);
+      w.bytes(m.snapshot.replicaState);
+      w.bytes(m.snapshot.certificate);
+    }
+  }
+  return w.finish();
+}
+
+export function decodeStateMessage(bytes: Uint8Array): StateMessage {
+  const r = new Reader(bytes, MAX_FRAME_BYTES);
+  if (!r.ok) throw new FrameError('oversize');
+  const type = r.uint(255);
+  let m: StateMessage;
+  if (type === 1) {
+    m = {
+      type: 'request',
+      id: r.uint(),
+      fromHeight: r.uint(),
+      toHeight: r.uint(),
+      snapshotSeq: r.uint(),
+      snapshotDigest: r.fixed(32),
+    };
+  } else if (type === 2) {
+    const id = r.uint();
+    const count = r.uint(MAX_BLOCKS_PER_REPLY);
+    const blocks: Uint8Array[] = [];
+    for (let i = 0; i < count && r.ok; i++) blocks.push(r.bytes(MAX_BLOCK_BYTES));
+    const has = r.bool();
+    const snapshot = has ? { app: r.bytes(MAX_BLOB_BYTES), replicaState: r.bytes(MAX_BLOB_BYTES), certificate: r.bytes(1 << 20) } : null;
+    m = { type: 'reply', id, blocks, snapshot };
+  } else {
+    if (r.ok) throw new FrameError('unknown-type');
+    throw new FrameError('malformed');
+  }
+  if (!r.end()) throw new FrameError(r.error === 'Oversize' ? 'oversize' : 'malformed');
+  return m;
+}

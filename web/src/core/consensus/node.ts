@@ -1,0 +1,560 @@
+// The host adapter: drives one sans-IO PBFT replica with a Transport (peer messages), a Clock (its two
+// timers), a LedgerApp (executes committed batches), and a LedgerStore (blocks and checkpoint snapshots).
+// The same code runs in Node and the browser, under the simulator's virtual clock or Date.now.
+//
+// Everything on the hot path is synchronous (so a virtual-clock run is deterministic); storage writes go
+// behind, in order, and a restarted node recovers what reached the store, then catches up by state transfer.
+// The state digest the host hands the replica for seq is the hash of block seq, so a checkpoint certificate
+// certifies the whole chain up to it, and state transfer can verify blocks and snapshots against it.
+
+import { decodeClientRequest, type ReplicaAction, type ReplicaEvent, type TimerKind } from '../../../../wasm/index.ts';
+import type { LedgerApp } from '../ledger/app.ts';
+import { blockHash, buildBlock, decodeBlock, encodeBlock, genesisHash, type Block, type BlockHeader } from '../ledger/block.ts';
+import { equalBytes } from '../ledger/merkle.ts';
+import type { LedgerStore, StoredSnapshot } from '../ledger/store.ts';
+import { verifyBlock, type CertificateVerifier } from '../ledger/verify.ts';
+import type { PeerId, Transport } from '../net/transport.ts';
+import {
+  CHANNEL_PBFT,
+  CHANNEL_STATE,
+  MAX_BLOCKS_PER_REPLY,
+  decodeStateMessage,
+  encodeStateMessage,
+  frame,
+  type StateReply,
+  type StateRequest,
+} from './frames.ts';
+
+/** Time and timers: `Date.now`/`setTimeout` in real use, the simulator's VirtualClock in tests. */
+export interface Clock {
+  now(): number;
+  /** Runs fn after delayMs; the returned function cancels it. */
+  schedule(delayMs: number, fn: () => void): () => void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  schedule(delayMs, fn) {
+    const t = setTimeout(fn, delayMs);
+    return () => clearTimeout(t);
+  },
+};
+
+/** What the node needs of a replica (the wasm Replica class satisfies it). */
+export interface ReplicaLike {
+  step(event: ReplicaEvent): ReplicaAction[];
+  readonly view: number;
+  readonly primary: number;
+  readonly lastExecuted: number;
+  dispose(): void;
+}
+
+export interface TimerPolicy {
+  /** How long the primary waits to fill a batch. */
+  readonly batchMs: number;
+  /** View-change timeout for attempt 0; attempt k waits base * 2^k ... */
+  readonly viewChangeBaseMs: number;
+  /** ... capped here. */
+  readonly viewChangeMaxMs: number;
+  /** How long to wait for a state-transfer reply before asking the next peer. */
+  readonly stateTransferMs: number;
+}
+
+export const DEFAULT_TIMERS: TimerPolicy = { batchMs: 2, viewChangeBaseMs: 500, viewChangeMaxMs: 16_000, stateTransferMs: 1_000 };
+
+/** Turns a transaction (the request payload) into what the app applies; the default is decodeClientRequest. */
+export type PayloadOf = (request: Uint8Array) => Uint8Array | null;
+
+export type ConsensusEvent =
+  | { kind: 'committed'; block: Block; hash: Uint8Array }
+  | { kind: 'rejected'; reason: string; from: number }
+  | { kind: 'viewChanged'; view: number; primary: number }
+  | { kind: 'checkpointStable'; seq: number }
+  | { kind: 'stateInstalled'; seq: number; fetchedBlocks: number; fromPeer: number | null }
+  | { kind: 'stateTransferRejected'; reason: StateTransferRejectReason; from: number }
+  | { kind: 'storageError'; message: string }
+  | { kind: 'txRejected'; height: number; index: number; reason: string };
+
+export type StateTransferRejectReason =
+  | 'malformed' // the reply does not decode
+  | 'unsolicited' // no request with this id to this peer is outstanding
+  | 'missing-target' // the reply lacks the block at the target seq or its snapshot
+  | 'digest-mismatch' // the target block's hash is not the proven checkpoint digest
+  | 'chain-broken' // a block does not link to the next one by hash
+  | 'block-invalid' // a block fails verifyBlock (certificate, roots)
+  | 'state-root-mismatch'; // the snapshot does not produce the block's state root
+
+export interface ConsensusNodeOptions {
+  /** Validator public keys in genesis order (replica index = position). */
+  readonly validators: Uint8Array[];
+  readonly self: number;
+  readonly replica: ReplicaLike;
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly app: LedgerApp;
+  readonly store: LedgerStore;
+  /** K, as the replica was configured: the host snapshots the app at every multiple of it. */
+  readonly checkpointInterval: number;
+  readonly timers?: Partial<TimerPolicy>;
+  /** Overrides the PeerId of a validator index (the simulator's Twins scenario); default: hex of its key. */
+  readonly peerOf?: (index: number) => PeerId;
+  readonly payloadOf?: PayloadOf;
+  readonly verifyCertificate?: CertificateVerifier;
+  /** Blocks kept in memory to serve state transfer without touching storage (default: all). */
+  readonly retainBlocks?: number;
+  /** Snapshots kept (default 2). */
+  readonly retainSnapshots?: number;
+  readonly onEvent?: (e: ConsensusEvent) => void;
+}
+
+/** The default: a transaction is the payload of the client's signed request (the replica checked the signature). */
+export function clientPayload(request: Uint8Array): Uint8Array | null {
+  try {
+    return decodeClientRequest(request).payload;
+  } catch {
+    return null;
+  }
+}
+
+export function toHex(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += x.toString(16).padStart(2, '0');
+  return s;
+}
+
+interface Tip {
+  readonly height: number;
+  readonly hash: Uint8Array;
+  readonly header: BlockHeader | null;
+}
+
+interface Fetch {
+  seq: number;
+  digest: Uint8Array;
+  peers: number[];
+  attempt: number;
+  requestId: number;
+  peer: number;
+  cancelTimer: (() => void) | null;
+}
+
+export class ConsensusNode {
+  readonly validators: Uint8Array[];
+  readonly self: number;
+  private readonly replica: ReplicaLike;
+  private readonly transport: Transport;
+  private readonly clock: Clock;
+  private readonly app: LedgerApp;
+  private readonly store: LedgerStore;
+  private readonly K: number;
+  private readonly timers: TimerPolicy;
+  private readonly peerOf: (index: number) => PeerId;
+  private readonly indexOfPeer = new Map<PeerId, number>();
+  private readonly payloadOf: PayloadOf;
+  private readonly verifyCertificate: CertificateVerifier | undefined;
+  private readonly retainBlocks: number;
+  private readonly retainSnapshots: number;
+  private readonly onEvent: (e: ConsensusEvent) => void;
+  private readonly genesis: Uint8Array;
+
+  /** The block at the replica's last executed seq (the state the app holds). */
+  private tip: Tip;
+  /** Blocks known to this node (executed here, recovered from storage, or fetched and verified). */
+  private readonly blocks = new Map<number, Block>();
+  /** App snapshots taken at checkpoint seqs, waiting for the checkpoint to become stable. */
+  private readonly candidates = new Map<number, { app: Uint8Array; blockHash: Uint8Array }>();
+  private readonly snapshots = new Map<number, StoredSnapshot>();
+  private readonly timerCancels = new Map<TimerKind, () => void>();
+  private readonly inbox: ReplicaEvent[] = [];
+  private stepping = false;
+  private closed = false;
+  private persist: Promise<void> = Promise.resolve();
+  private fetch: Fetch | null = null;
+  private nextRequestId = 1;
+  private unsubscribe: (() => void) | null = null;
+  /** For tests and metrics. */
+  readonly counters = { executed: 0, messagesIn: 0, messagesOut: 0, rejected: 0, stateTransfers: 0, servedStateRequests: 0 };
+
+  constructor(opts: ConsensusNodeOptions) {
+    this.validators = opts.validators.map((k) => k.slice());
+    this.self = opts.self;
+    this.replica = opts.replica;
+    this.transport = opts.transport;
+    this.clock = opts.clock;
+    this.app = opts.app;
+    this.store = opts.store;
+    this.K = opts.checkpointInterval;
+    this.timers = { ...DEFAULT_TIMERS, ...opts.timers };
+    this.peerOf = opts.peerOf ?? ((i) => toHex(this.validators[i]!));
+    for (let i = 0; i < this.validators.length; i++) this.indexOfPeer.set(this.peerOf(i), i);
+    this.payloadOf = opts.payloadOf ?? clientPayload;
+    this.verifyCertificate = opts.verifyCertificate;
+    this.retainBlocks = opts.retainBlocks ?? Number.POSITIVE_INFINITY;
+    this.retainSnapshots = opts.retainSnapshots ?? 2;
+    this.onEvent = opts.onEvent ?? (() => {});
+    this.genesis = genesisHash(this.validators);
+    this.tip = { height: 0, hash: this.genesis, header: null };
+  }
+
+  /**
+   * Loads what the store holds (blocks for serving peers and for a local state install, and the snapshots)
+   * and starts listening. The app and the replica start from genesis: the replica catches up through
+   * fetchState, which this node answers from its own store when it can and from peers otherwise.
+   */
+  async start(): Promise<void> {
+    const stored = await this.store.tip();
+    if (stored) {
+      const from = Number.isFinite(this.retainBlocks) ? Math.max(1, stored.height - this.retainBlocks + 1) : 1;
+      for (const b of await this.store.getBlocks(from, stored.height)) this.blocks.set(b.header.height, b);
+    }
+    const latest = await this.store.latestSnapshot();
+    if (latest) this.snapshots.set(latest.seq, latest);
+    this.unsubscribe = this.transport.onMessage((from, bytes) => this.onFrame(from, bytes));
+  }
+
+  /** A client's signed request (submit it to every validator: backups then watch the primary). */
+  submit(request: Uint8Array): void {
+    this.drive({ kind: 'request', bytes: request, now: this.clock.now() });
+  }
+
+  get height(): number {
+    return this.tip.height;
+  }
+  get tipHash(): Uint8Array {
+    return this.tip.hash;
+  }
+  get view(): number {
+    return this.replica.view;
+  }
+  get primary(): number {
+    return this.replica.primary;
+  }
+  block(height: number): Block | undefined {
+    return this.blocks.get(height);
+  }
+  /** Resolves when every storage write issued so far has finished. */
+  flushed(): Promise<void> {
+    return this.persist;
+  }
+
+  /** Stops: timers cancelled, transport unsubscribed, replica disposed. Does not close the transport. */
+  async stop(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of this.timerCancels.values()) c();
+    this.timerCancels.clear();
+    this.fetch?.cancelTimer?.();
+    this.fetch = null;
+    this.unsubscribe?.();
+    await this.persist;
+    this.replica.dispose();
+  }
+
+  // ---- the replica loop -------------------------------------------------------------------------------
+
+  private drive(event: ReplicaEvent): void {
+    if (this.closed) return;
+    this.inbox.push(event);
+    if (this.stepping) return; // re-entrant input (e.g. an `executed` produced while handling actions)
+    this.stepping = true;
+    try {
+      for (let ev = this.inbox.shift(); ev; ev = this.inbox.shift()) {
+        const actions = this.replica.step(ev);
+        for (const a of actions) this.act(a);
+      }
+    } finally {
+      this.stepping = false;
+    }
+  }
+
+  private act(a: ReplicaAction): void {
+    switch (a.kind) {
+      case 'send':
+        if (a.to !== this.self && a.to >= 0 && a.to < this.validators.length) this.sendPbft(a.to, a.bytes);
+        break;
+      case 'broadcast':
+        for (let i = 0; i < this.validators.length; i++) if (i !== this.self) this.sendPbft(i, a.bytes);
+        break;
+      case 'setTimer':
+        this.setTimer(a.timer, a.attempt);
+        break;
+      case 'cancelTimer':
+        this.timerCancels.get(a.timer)?.();
+        this.timerCancels.delete(a.timer);
+        break;
+      case 'execute':
+        this.execute(a);
+        break;
+      case 'checkpointStable':
+        this.checkpointStable(a.seq, a.stateDigest, a.replicaState, a.certificate);
+        break;
+      case 'viewChanged':
+        this.onEvent({ kind: 'viewChanged', view: a.view, primary: a.primary });
+        break;
+      case 'fetchState':
+        this.startFetch(a.seq, a.stateDigest, a.peers);
+        break;
+      case 'rejected':
+        this.counters.rejected++;
+        this.onEvent({ kind: 'rejected', reason: a.reason, from: a.from });
+        break;
+    }
+  }
+
+  private sendPbft(to: number, bytes: Uint8Array): void {
+    this.counters.messagesOut++;
+    this.transport.send(this.peerOf(to), frame(CHANNEL_PBFT, bytes));
+  }
+
+  private setTimer(timer: TimerKind, attempt: number): void {
+    this.timerCancels.get(timer)?.();
+    const delay =
+      timer === 'batch'
+        ? this.timers.batchMs
+        : Math.min(this.timers.viewChangeMaxMs, this.timers.viewChangeBaseMs * 2 ** Math.min(attempt, 30));
+    const cancel = this.clock.schedule(delay, () => {
+      if (this.timerCancels.get(timer) !== cancel) return;
+      this.timerCancels.delete(timer);
+      this.drive({ kind: 'timer', timer, now: this.clock.now() });
+    });
+    this.timerCancels.set(timer, cancel);
+  }
+
+  private execute(a: Extract<ReplicaAction, { kind: 'execute' }>): void {
+    if (a.seq !== this.tip.height + 1) {
+      // The replica executes in order from the state the host holds; anything else is a bug to surface.
+      this.onEvent({ kind: 'storageError', message: `execute out of order: seq ${a.seq} after height ${this.tip.height}` });
+    }
+    a.requests.forEach((req, index) => {
+      const payload = this.payloadOf(req);
+      const res = payload ? this.app.apply(payload, { height: a.seq, index, time: a.time }) : { ok: false as const, reason: 'undecodable' };
+      if (!res.ok) this.onEvent({ kind: 'txRejected', height: a.seq, index, reason: res.reason });
+    });
+    const block = buildBlock({
+      height: a.seq,
+      view: a.view,
+      time: a.time,
+      prevHash: this.tip.hash,
+      txs: a.requests,
+      stateRoot: this.app.stateRoot(),
+      certificate: a.certificate,
+      batchDigest: a.batchDigest,
+    });
+    const hash = blockHash(block.header);
+    this.tip = { height: a.seq, hash, header: block.header };
+    this.remember(block);
+    this.write((s) => s.putBlock(block));
+    if (a.seq % this.K === 0) this.candidates.set(a.seq, { app: this.app.snapshot(), blockHash: hash });
+    this.counters.executed++;
+    this.onEvent({ kind: 'committed', block, hash });
+    this.drive({ kind: 'executed', seq: a.seq, stateDigest: hash });
+  }
+
+  private checkpointStable(seq: number, digest: Uint8Array, replicaState: Uint8Array, certificate: Uint8Array): void {
+    const c = this.candidates.get(seq);
+    for (const k of [...this.candidates.keys()]) if (k <= seq) this.candidates.delete(k);
+    if (c && equalBytes(c.blockHash, digest)) {
+      this.keepSnapshot({ seq, blockHash: digest, app: c.app, replicaState, certificate });
+    }
+    this.onEvent({ kind: 'checkpointStable', seq });
+  }
+
+  private keepSnapshot(s: StoredSnapshot): void {
+    this.snapshots.set(s.seq, s);
+    const keys = [...this.snapshots.keys()].sort((x, y) => x - y);
+    for (const k of keys.slice(0, Math.max(0, keys.length - this.retainSnapshots))) this.snapshots.delete(k);
+    this.write(async (st) => {
+      await st.putSnapshot(s);
+      await st.pruneSnapshots(this.retainSnapshots);
+    });
+  }
+
+  private remember(block: Block): void {
+    this.blocks.set(block.header.height, block);
+    if (Number.isFinite(this.retainBlocks) && this.blocks.size > this.retainBlocks) {
+      const min = Math.min(...this.blocks.keys());
+      this.blocks.delete(min);
+    }
+  }
+
+  private write(op: (s: LedgerStore) => Promise<void>): void {
+    this.persist = this.persist
+      .then(() => op(this.store))
+      .catch((e: unknown) => this.onEvent({ kind: 'storageError', message: e instanceof Error ? e.name : 'storage write failed' }));
+  }
+
+  // ---- the transport ----------------------------------------------------------------------------------
+
+  private onFrame(from: PeerId, bytes: Uint8Array): void {
+    if (this.closed || bytes.length === 0) return;
+    const index = this.indexOfPeer.get(from);
+    const channel = bytes[0];
+    if (channel !== CHANNEL_PBFT && channel !== CHANNEL_STATE) return; // another subsystem's frame
+    if (index === undefined) {
+      this.onEvent({ kind: 'rejected', reason: 'badSender', from: -1 });
+      return;
+    }
+    const payload = bytes.subarray(1);
+    if (channel === CHANNEL_PBFT) {
+      this.counters.messagesIn++;
+      this.drive({ kind: 'message', bytes: payload, now: this.clock.now() });
+      return;
+    }
+    let m;
+    try {
+      m = decodeStateMessage(payload);
+    } catch {
+      this.onEvent({ kind: 'stateTransferRejected', reason: 'malformed', from: index });
+      return;
+    }
+    if (m.type === 'request') this.serve(index, m);
+    else this.onReply(index, m);
+  }
+
+  // ---- state transfer: serving ------------------------------------------------------------------------
+
+  private serve(to: number, req: StateRequest): void {
+    this.counters.servedStateRequests++;
+    const top = Math.min(req.toHeight, req.snapshotSeq > 0 ? req.snapshotSeq : req.toHeight);
+    const blocks: Uint8Array[] = [];
+    // The highest contiguous run ending at `top`, at most a page, never below fromHeight.
+    for (let h = top; h >= Math.max(1, req.fromHeight) && blocks.length < MAX_BLOCKS_PER_REPLY; h--) {
+      const b = this.blocks.get(h);
+      if (!b) break;
+      blocks.push(encodeBlock(b));
+    }
+    blocks.reverse();
+    let snapshot: StateReply['snapshot'] = null;
+    if (req.snapshotSeq > 0) {
+      const s = this.snapshots.get(req.snapshotSeq);
+      if (s && equalBytes(s.blockHash, req.snapshotDigest)) snapshot = { app: s.app, replicaState: s.replicaState, certificate: s.certificate };
+    }
+    const reply: StateReply = { type: 'reply', id: req.id, blocks, snapshot };
+    this.transport.send(this.peerOf(to), frame(CHANNEL_STATE, encodeStateMessage(reply)));
+  }
+
+  // ---- state transfer: fetching -----------------------------------------------------------------------
+
+  private startFetch(seq: number, digest: Uint8Array, peers: number[]): void {
+    if (this.fetch && this.fetch.seq >= seq) return; // already after this or a newer checkpoint
+    this.fetch?.cancelTimer?.();
+    // Our own store may already hold the proven state (a restart): install it without the network.
+    const local = this.snapshots.get(seq);
+    const block = this.blocks.get(seq);
+    if (local && block && equalBytes(local.blockHash, digest) && equalBytes(blockHash(block.header), digest)) {
+      if (this.install(seq, digest, block, local.app, local.replicaState, local.certificate, 0, null)) return;
+    }
+    const candidates = peers.filter((p) => p !== this.self && p >= 0 && p < this.validators.length);
+    this.fetch = { seq, digest, peers: candidates.length > 0 ? candidates : this.otherValidators(), attempt: 0, requestId: 0, peer: -1, cancelTimer: null };
+    this.askNext();
+  }
+
+  private otherValidators(): number[] {
+    return this.validators.map((_, i) => i).filter((i) => i !== this.self);
+  }
+
+  private askNext(): void {
+    const f = this.fetch;
+    if (!f || this.closed) return;
+    f.peer = f.peers[f.attempt % f.peers.length]!;
+    f.attempt++;
+    f.requestId = this.nextRequestId++;
+    const req: StateRequest = {
+      type: 'request',
+      id: f.requestId,
+      fromHeight: this.tip.height + 1,
+      toHeight: f.seq,
+      snapshotSeq: f.seq,
+      snapshotDigest: f.digest,
+    };
+    this.transport.send(this.peerOf(f.peer), frame(CHANNEL_STATE, encodeStateMessage(req)));
+    // Back off as peers fail us, so a partitioned node does not flood the network.
+    const wait = this.timers.stateTransferMs * Math.min(8, 1 + Math.floor((f.attempt - 1) / Math.max(1, f.peers.length)));
+    f.cancelTimer = this.clock.schedule(wait, () => {
+      if (this.fetch === f && f.requestId === req.id) this.askNext();
+    });
+  }
+
+  private onReply(from: number, reply: StateReply): void {
+    const f = this.fetch;
+    if (!f || reply.id !== f.requestId || from !== f.peer) {
+      this.onEvent({ kind: 'stateTransferRejected', reason: 'unsolicited', from });
+      return;
+    }
+    const reject = (reason: StateTransferRejectReason): void => {
+      this.onEvent({ kind: 'stateTransferRejected', reason, from });
+      f.cancelTimer?.();
+      this.askNext();
+    };
+    let blocks: Block[];
+    try {
+      blocks = reply.blocks.map((b) => decodeBlock(b));
+    } catch {
+      return reject('malformed');
+    }
+    const target = blocks[blocks.length - 1];
+    if (!target || target.header.height !== f.seq || !reply.snapshot) return reject('missing-target');
+    if (!equalBytes(blockHash(target.header), f.digest)) return reject('digest-mismatch');
+    // Walk down from the proven block: each must be the predecessor of the one above, by hash and height,
+    // and carry a valid commit certificate for its own batch.
+    for (let i = blocks.length - 1; i >= 0; i--) {
+      const b = blocks[i]!;
+      const above = blocks[i + 1];
+      if (above && (b.header.height !== above.header.height - 1 || !equalBytes(blockHash(b.header), above.header.prevHash))) {
+        return reject('chain-broken');
+      }
+      const prev = blocks[i - 1]?.header;
+      const check = verifyBlock(b, this.validators, {
+        ...(prev ? { prev } : {}),
+        ...(this.verifyCertificate ? { verifyCertificate: this.verifyCertificate } : {}),
+      });
+      if (!check.ok) return reject(check.reason === 'prev-hash-mismatch' || check.reason === 'height-mismatch' ? 'chain-broken' : 'block-invalid');
+    }
+    const s = reply.snapshot;
+    if (!this.install(f.seq, f.digest, target, s.app, s.replicaState, s.certificate, blocks.length, from, blocks)) {
+      return reject('state-root-mismatch');
+    }
+  }
+
+  /** Installs a verified state; false (and nothing changed) if the snapshot does not match the block. */
+  private install(
+    seq: number,
+    digest: Uint8Array,
+    block: Block,
+    app: Uint8Array,
+    replicaState: Uint8Array,
+    certificate: Uint8Array,
+    fetchedBlocks: number,
+    fromPeer: number | null,
+    blocks: Block[] = [],
+  ): boolean {
+    const before = this.app.snapshot();
+    try {
+      this.app.restore(app);
+    } catch {
+      this.app.restore(before);
+      return false;
+    }
+    if (!equalBytes(this.app.stateRoot(), block.header.stateRoot)) {
+      this.app.restore(before);
+      return false;
+    }
+    this.fetch?.cancelTimer?.();
+    this.fetch = null;
+    for (const b of blocks) {
+      const existing = this.blocks.get(b.header.height);
+      if (!existing || !equalBytes(blockHash(existing.header), blockHash(b.header))) {
+        this.remember(b);
+        this.write((st) => st.putBlock(b));
+      }
+    }
+    this.remember(block);
+    this.tip = { height: seq, hash: digest, header: block.header };
+    if (!this.snapshots.has(seq)) this.keepSnapshot({ seq, blockHash: digest, app, replicaState, certificate });
+    for (const k of [...this.candidates.keys()]) if (k <= seq) this.candidates.delete(k);
+    this.counters.stateTransfers++;
+    this.onEvent({ kind: 'stateInstalled', seq, fetchedBlocks, fromPeer });
+    this.drive({ kind: 'stateInstalled', seq, stateDigest: digest, replicaState });
+    return true;
+  }
+}

@@ -1,0 +1,65 @@
+// Reads the replica's commit certificate (uint(count) ‖ count × bytes(signed commit message), each message
+// uint(type) ‖ bytes(body) ‖ sig64, a commit body uint sender ‖ uint view ‖ uint seq ‖ digest32) to say *why*
+// one is not valid. The verdict itself is always the replica's verifier (signatures checked in the wasm
+// core); this only names the reason, so a forged, short or duplicated certificate gets its own typed error.
+
+import { Reader } from './primitives.ts';
+import { equalBytes } from './merkle.ts';
+
+const MSG_COMMIT = 4;
+const SIG_BYTES = 64;
+
+export type CertificateDefect =
+  | 'certificate-malformed' // does not decode, or holds something other than commits
+  | 'certificate-wrong-batch' // a commit for another seq or batch digest, or commits from different views
+  | 'certificate-unknown-signer' // a sender index outside the validator set
+  | 'certificate-duplicate-signer' // the same validator counted twice, leaving fewer than 2f+1 distinct
+  | 'certificate-short' // fewer than 2f+1 commits
+  | 'certificate-bad-signature'; // well-formed and enough signers, so a signature does not verify
+
+export interface CommitVote {
+  readonly sender: number;
+  readonly view: number;
+  readonly seq: number;
+  readonly digest: Uint8Array;
+}
+
+/** Decodes a certificate's commits without checking signatures; null if malformed. */
+export function readCommitCertificate(cert: Uint8Array): CommitVote[] | null {
+  const r = new Reader(cert, 1 << 20);
+  const count = r.uint(1024);
+  const votes: CommitVote[] = [];
+  for (let i = 0; i < count && r.ok; i++) {
+    const m = new Reader(r.bytes(4096), 4096);
+    const type = m.uint(255);
+    const body = m.bytes(256);
+    m.fixed(SIG_BYTES);
+    if (!m.end() || type !== MSG_COMMIT) return null;
+    const b = new Reader(body, 256);
+    const vote = { sender: b.uint(255), view: b.uint(), seq: b.uint(), digest: b.fixed(32) };
+    if (!b.end()) return null;
+    votes.push(vote);
+  }
+  if (!r.end()) return null;
+  return votes;
+}
+
+/** Names the defect of a certificate the replica's verifier refused. */
+export function diagnoseCommitCertificate(
+  cert: Uint8Array,
+  validatorCount: number,
+  seq: number,
+  batchDigest: Uint8Array,
+): CertificateDefect {
+  const votes = readCommitCertificate(cert);
+  if (!votes) return 'certificate-malformed';
+  const quorum = 2 * Math.floor((validatorCount - 1) / 3) + 1;
+  const view = votes[0]?.view;
+  for (const v of votes) {
+    if (v.seq !== seq || !equalBytes(v.digest, batchDigest) || v.view !== view) return 'certificate-wrong-batch';
+    if (v.sender >= validatorCount) return 'certificate-unknown-signer';
+  }
+  const distinct = new Set(votes.map((v) => v.sender)).size;
+  if (distinct < quorum) return distinct < votes.length ? 'certificate-duplicate-signer' : 'certificate-short';
+  return 'certificate-bad-signature';
+}
