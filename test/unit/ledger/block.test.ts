@@ -33,7 +33,7 @@ function chain(len: number): Block[] {
   let prev = genesisHash(validators);
   for (let h = 1; h <= len; h++) {
     const txs = Array.from({ length: h % 4 }, () => rng.bytes(10 + rng.int(50)));
-    const b = buildBlock({ height: h, view: 0, time: 1_700_000_000_000 + h, prevHash: prev, txs, stateRoot: rng.bytes(32), certificate: okCert(h) });
+    const b = buildBlock({ height: h, time: 1_700_000_000_000 + h, prevHash: prev, txs, stateRoot: rng.bytes(32), certificate: okCert(h) });
     blocks.push(b);
     prev = blockHash(b.header);
   }
@@ -70,7 +70,6 @@ describe('blocks', () => {
     const base = hex(blockHash(b.header));
     const variants = [
       { ...b.header, height: 3 },
-      { ...b.header, view: 1 },
       { ...b.header, time: b.header.time + 1 },
       { ...b.header, prevHash: rng.bytes(32) },
       { ...b.header, txRoot: rng.bytes(32) },
@@ -110,8 +109,8 @@ describe('verifyBlock', () => {
     for (const [block, reason, extra] of cases) {
       // A time-regressed block also has a prevHash mismatch with a doctored prev; build that case honestly.
       if (reason === 'time-regressed') {
-        const prev = buildBlock({ height: 1, view: 0, time: b2.header.time + 5, prevHash: genesisHash(validators), txs: [], stateRoot: rng.bytes(32), certificate: okCert(1) });
-        const next = buildBlock({ height: 2, view: 0, time: b2.header.time, prevHash: blockHash(prev.header), txs: [], stateRoot: rng.bytes(32), certificate: okCert(2) });
+        const prev = buildBlock({ height: 1, time: b2.header.time + 5, prevHash: genesisHash(validators), txs: [], stateRoot: rng.bytes(32), certificate: okCert(1) });
+        const next = buildBlock({ height: 2, time: b2.header.time, prevHash: blockHash(prev.header), txs: [], stateRoot: rng.bytes(32), certificate: okCert(2) });
         expect(verifyBlock(next, validators, { ...opts, prev: prev.header })).toEqual({ ok: false, reason });
         continue;
       }
@@ -128,7 +127,7 @@ describe('verifyBlock', () => {
 
 describe('transaction proofs and the light client', () => {
   it('prove every transaction and reject a wrong one', () => {
-    const b = buildBlock({ height: 1, view: 0, time: 5, prevHash: genesisHash(validators), txs: Array.from({ length: 13 }, (_, i) => rng.bytes(i + 1)), stateRoot: rng.bytes(32), certificate: okCert(1) });
+    const b = buildBlock({ height: 1, time: 5, prevHash: genesisHash(validators), txs: Array.from({ length: 13 }, (_, i) => rng.bytes(i + 1)), stateRoot: rng.bytes(32), certificate: okCert(1) });
     for (let i = 0; i < b.txs.length; i++) {
       const p = txProof(b, i);
       expect(verifyTxProof(b.header, b.txs[i]!, p)).toBe(true);

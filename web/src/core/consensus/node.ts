@@ -332,7 +332,6 @@ export class ConsensusNode {
     });
     const block = buildBlock({
       height: a.seq,
-      view: a.view,
       time: a.time,
       prevHash: this.tip.hash,
       txs: a.requests,

@@ -11,6 +11,8 @@
 // - The header's stateRoot is not covered by the commit certificate; the host hands the block hash to the
 //   replica as the state digest, so the checkpoint certificate at seq (2f+1 signed checkpoints) covers the
 //   block hash, and by the prevHash chain every header before it.
+// - The header has no view: replicas may commit one seq in different views (before and after a view
+//   change), and their blocks, hashes and checkpoint digests must still be identical.
 
 import { Reader, Writer, sha256, signingBytes } from './primitives.ts';
 import { equalBytes, merkleLeafHash, merkleProof, merkleRootOfLeafHashes } from './merkle.ts';
@@ -27,8 +29,6 @@ export interface BlockHeader {
   readonly version: number;
   /** = the PBFT sequence number; 1 for the first block. */
   readonly height: number;
-  /** The view in which the batch committed (informational: the certificate names it too). */
-  readonly view: number;
   /** The batch's agreed time, ms since the epoch (proposed by the primary, bounded by the backups). */
   readonly time: number;
   /** Hash of the block at height - 1, or the genesis hash for height 1. */
@@ -64,7 +64,6 @@ export function encodeHeader(h: BlockHeader): Uint8Array {
   const w = new Writer(256);
   w.uint(h.version);
   w.uint(h.height);
-  w.uint(h.view);
   w.uint(h.time);
   w.fixed(check32(h.prevHash));
   w.fixed(check32(h.batchDigest));
@@ -77,14 +76,13 @@ export function encodeHeader(h: BlockHeader): Uint8Array {
 function readHeader(r: Reader): BlockHeader {
   const version = r.uint();
   const height = r.uint();
-  const view = r.uint();
   const time = r.uint();
   const prevHash = r.fixed(HASH_BYTES);
   const batchDigest = r.fixed(HASH_BYTES);
   const txRoot = r.fixed(HASH_BYTES);
   const txCount = r.uint(MAX_TXS_PER_BLOCK);
   const stateRoot = r.fixed(HASH_BYTES);
-  return { version, height, view, time, prevHash, batchDigest, txRoot, txCount, stateRoot };
+  return { version, height, time, prevHash, batchDigest, txRoot, txCount, stateRoot };
 }
 
 export function decodeHeader(bytes: Uint8Array): BlockHeader {
@@ -154,7 +152,6 @@ export function batchDigestOfHashes(time: number, txHashes: readonly Uint8Array[
 /** Builds the block for an executed batch. */
 export function buildBlock(args: {
   height: number;
-  view: number;
   time: number;
   prevHash: Uint8Array;
   txs: readonly Uint8Array[];
@@ -166,7 +163,6 @@ export function buildBlock(args: {
   const header: BlockHeader = {
     version: BLOCK_VERSION,
     height: args.height,
-    view: args.view,
     time: args.time,
     prevHash: args.prevHash,
     batchDigest: args.batchDigest ?? batchDigestOfHashes(args.time, hashes),
