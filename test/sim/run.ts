@@ -1,0 +1,107 @@
+// Runs one scenario with one seed and returns its JSON-ready result. Deterministic: the same (scenario, seed,
+// n) gives byte-identical output (nothing here reads the wall clock or Math.random).
+
+import { Cluster } from './cluster.ts';
+import { scenario as findScenario, type Plan, type ScenarioContext } from './scenarios.ts';
+import { Prng } from '../../web/src/core/net/index.ts';
+
+export interface SimResult {
+  scenario: string;
+  seed: number;
+  n: number;
+  f: number;
+  /** Requests committed by at least f+1 honest replicas (a client's reply quorum). */
+  committed: number;
+  submitted: number;
+  safety: boolean;
+  live: boolean;
+  /** Highest view any honest replica reached. */
+  views: number;
+  converged: boolean;
+  heights: Record<string, number>;
+  viewChanges: number;
+  stateTransfers: number;
+  /** Virtual ms from healing until the last request committed (or the bound, if not live). */
+  recoveryMs: number;
+  virtualMs: number;
+  messages: { sent: number; delivered: number; dropped: number; duplicated: number };
+  rejected: Record<string, number>;
+  violations: string[];
+  facts: Record<string, number | boolean | string>;
+}
+
+const DEFAULT_PLAN: Plan = { requests: 12, clients: 4, think: [50, 250], healAt: 0, bound: 30_000, converge: true };
+
+export async function runScenario(name: string, seed: number, n = 4): Promise<SimResult> {
+  const sc = findScenario(name);
+  const cluster = await Cluster.create({ seed, n, ...sc.config?.(seed, n) });
+  const plan: Plan = { ...DEFAULT_PLAN, ...sc.plan?.(n) };
+  const ctx: ScenarioContext = { cluster, plan, facts: {}, failures: [] };
+  sc.setup(ctx);
+  cluster.addClients(plan.clients + 1);
+  await cluster.start();
+
+  // Closed-loop clients: each sends its next request a think time after the previous one committed.
+  const think = new Prng(seed).fork('think');
+  let issued = 0;
+  let lastCommit = 0;
+  const issue = (c: number): void => {
+    if (issued >= plan.requests) return;
+    const k = issued++;
+    const route = plan.route?.(c, k);
+    cluster.submit(
+      c,
+      `k${k % 5}=v${k}`,
+      () => {
+        lastCommit = cluster.now;
+        cluster.at(cluster.now + think.range(plan.think[0], plan.think[1]), () => issue(c));
+      },
+      route,
+    );
+  };
+  for (let c = 0; c < plan.clients; c++) cluster.at(think.range(0, plan.think[1]), () => issue(c));
+
+  const deadline = plan.healAt + plan.bound;
+  const allCommitted = () => issued >= plan.requests && cluster.committedCount() === cluster.requests.size;
+  const done = () => cluster.now >= plan.healAt && allCommitted() && (!plan.converge || cluster.converged());
+  const finished = await cluster.run(done, deadline);
+
+  sc.check?.(ctx);
+  const violations = cluster.violations.map((v) => `${v.kind}@${v.height}: ${v.detail}`);
+  for (const f of ctx.failures) violations.push(`${f.property}: ${f.detail}`);
+  const safety = cluster.violations.length === 0 && !ctx.failures.some((f) => f.property === 'safety');
+  const live = finished && !ctx.failures.some((f) => f.property === 'live');
+  const honest = cluster.instances.filter((i) => i.honest);
+  const heights: Record<string, number> = {};
+  for (const i of cluster.instances) heights[i.name] = i.height;
+  const rejected: Record<string, number> = {};
+  for (const k of [...cluster.rejected.keys()].sort()) rejected[k] = cluster.rejected.get(k)!;
+  const st = cluster.net.stats;
+  return {
+    scenario: name,
+    seed,
+    n,
+    f: cluster.f,
+    committed: cluster.committedCount(),
+    submitted: cluster.requests.size,
+    safety,
+    live,
+    views: Math.max(0, ...honest.map((i) => Math.max(i.maxView, i.node?.view ?? 0))),
+    converged: cluster.converged(),
+    heights,
+    viewChanges: honest.reduce((s, i) => s + i.viewChanges, 0),
+    stateTransfers: honest.reduce((s, i) => s + i.stateTransfers, 0),
+    recoveryMs: live ? Math.max(0, lastCommit - plan.healAt) : plan.bound,
+    virtualMs: cluster.now,
+    messages: { sent: st.sent, delivered: st.delivered, dropped: st.dropped, duplicated: st.duplicated },
+    rejected,
+    violations,
+    facts: ctx.facts,
+  };
+}
+
+/** Whether a result passes its scenario's property (negative-control passes when it finds a violation). */
+export function passes(r: SimResult): boolean {
+  if (r.scenario === 'negative-control') return true; // judged over many seeds: some must be unsafe
+  return r.safety && r.live && !r.violations.some((v) => v.startsWith('scenario:'));
+}
