@@ -135,6 +135,7 @@ interface PbftExports extends CoreExports {
   pbftDecodeRequest(len: number): number;
   pbftVerifyCommitCert(n: number, seq: number, certLen: number): number;
   pbftBatchDigest(time: number, count: number, len: number): number;
+  pbftPublicKey(): number;
 }
 
 function ex(): PbftExports {
@@ -409,6 +410,16 @@ export class Replica {
     ex().pbftDispose(this.#handle);
     this.#handle = -1;
   }
+}
+
+/** The Ed25519 public key of a 32-byte seed, derived by the wasm core exactly as a replica derives its own. */
+export function replicaPublicKey(secretKey: Uint8Array): Uint8Array {
+  if (secretKey.length !== 32) throw new ReplicaError('badKey', 'secretKey must be a 32-byte seed');
+  const e = ex();
+  writeInput(e, [secretKey]);
+  const pk = readOutput(e, e.pbftPublicKey());
+  new Uint8Array(e.memory.buffer, e.pbftInput(0), 32).fill(0);
+  return pk;
 }
 
 /** A client's signed request: canonical { clientKey, clientSeq, payload, signature }. */

@@ -1,0 +1,58 @@
+// Names shared by the replica's files: message types, their signing tags, reject reasons, timers.
+
+/** Wire type of a peer message: the first uint of every message. */
+export enum MsgType {
+  Request = 1, // a client request forwarded by a backup (carries the client's own signature)
+  PrePrepare = 2,
+  Prepare = 3,
+  Commit = 4,
+  Checkpoint = 5,
+  ViewChange = 6,
+  NewView = 7,
+}
+
+export const TAG_REQUEST = "hygeia/pbft/request/v1";
+
+/** The domain-separation tag each message type is signed under. */
+export function tagFor(t: u32): string {
+  if (t == MsgType.PrePrepare) return "hygeia/pbft/preprepare/v1";
+  if (t == MsgType.Prepare) return "hygeia/pbft/prepare/v1";
+  if (t == MsgType.Commit) return "hygeia/pbft/commit/v1";
+  if (t == MsgType.Checkpoint) return "hygeia/pbft/checkpoint/v1";
+  if (t == MsgType.ViewChange) return "hygeia/pbft/viewchange/v1";
+  if (t == MsgType.NewView) return "hygeia/pbft/newview/v1";
+  return TAG_REQUEST;
+}
+
+/** Why an input was dropped; the order matches REJECT_REASONS in wasm/face/replica.ts. */
+export enum Reject {
+  Malformed = 0,
+  Oversize = 1,
+  BadSender = 2,
+  BadSignature = 3,
+  Duplicate = 4,
+  OldView = 5,
+  OutOfWatermark = 6,
+  Conflict = 7,
+  DigestMismatch = 8,
+  BadRequest = 9,
+  StaleRequest = 10,
+  ClockSkew = 11,
+  BadCheckpoint = 12,
+  BadViewChange = 13,
+  BadNewView = 14,
+  BufferFull = 15,
+  StateMismatch = 16,
+}
+
+export enum Timer {
+  Batch = 0,
+  ViewChange = 1,
+}
+
+/** Largest integer a JS number carries exactly: views, seqs, times and client seqs stay below it. */
+export const MAX_SAFE: u64 = 9007199254740991;
+
+export const DIGEST_BYTES: i32 = 32;
+export const KEY_BYTES: i32 = 32;
+export const SIG_BYTES: i32 = 64;

@@ -1,0 +1,195 @@
+// Client requests: canonical { clientKey: 32, clientSeq: uint, payload: bytes } ‖ signature(64), signed by
+// clientKey over signingBytes('hygeia/pbft/request/v1', body). Plus the two tables built on them: the cache
+// of verified requests by digest (each request's signature is checked once per replica) and the per-client
+// record of the last executed clientSeq (de-duplication).
+import { Reader } from "../codec/reader";
+import { Writer } from "../codec/writer";
+import { ed25519DerivePublicKey } from "../sign/ed25519";
+import { MAX_SAFE, SIG_BYTES, TAG_REQUEST } from "./constants";
+import { bucketOf, bytesCompare, bytesEqual, sha256, signBody, verifyBody } from "./crypto";
+
+export class ClientRequest {
+  bytes: Uint8Array;
+  digest: Uint8Array;
+  key: Uint8Array;
+  seq: u64;
+  verified: bool = false;
+  /** Counted in the pending bound (admitted from a client, waiting to be ordered). */
+  queued: bool = false;
+  /** Put in a batch by this replica as primary (or in the current view's pre-prepares). */
+  proposed: bool = false;
+  /** Executed or found stale: queue entries with it set are skipped and dropped lazily. */
+  done: bool = false;
+
+  constructor(bytes: Uint8Array, digest: Uint8Array, key: Uint8Array, seq: u64) {
+    this.bytes = bytes;
+    this.digest = digest;
+    this.key = key;
+    this.seq = seq;
+  }
+
+  /** Checks the client's signature once; the result is remembered. */
+  verify(): bool {
+    if (this.verified) return true;
+    const bodyLen = this.bytes.length - SIG_BYTES;
+    const body = this.bytes.subarray(0, bodyLen);
+    const sig = this.bytes.subarray(bodyLen);
+    this.verified = verifyBody(TAG_REQUEST, body, this.key, sig);
+    return this.verified;
+  }
+}
+
+/** Decodes a request canonically (no signature check) and hashes it; null if malformed. */
+export function parseRequest(bytes: Uint8Array, maxBytes: i32): ClientRequest | null {
+  if (bytes.length > maxBytes) return null;
+  const r = new Reader(bytes, maxBytes);
+  const key = r.fixed(32);
+  const seq = r.uint(MAX_SAFE);
+  r.bytes(maxBytes);
+  r.fixed(SIG_BYTES);
+  if (!r.end()) return null;
+  return new ClientRequest(bytes, sha256(bytes), key, seq);
+}
+
+/** Encodes and signs a request with a client's 32-byte seed. */
+export function encodeRequest(seed: Uint8Array, clientSeq: u64, payload: Uint8Array): Uint8Array {
+  const pk = new Uint8Array(32);
+  ed25519DerivePublicKey(seed.dataStart, pk.dataStart);
+  const w = new Writer(payload.length + 128);
+  w.fixed(pk);
+  w.uint(clientSeq);
+  w.bytes(payload);
+  const body = w.finish();
+  const sig = signBody(TAG_REQUEST, body, seed, pk);
+  const out = new Uint8Array(body.length + SIG_BYTES);
+  out.set(body, 0);
+  out.set(sig, body.length);
+  return out;
+}
+
+/** Verified (or being verified) requests by digest. */
+export class RequestCache {
+  private buckets: Map<u64, Array<ClientRequest>> = new Map();
+  size: i32 = 0;
+
+  get(digest: Uint8Array): ClientRequest | null {
+    const k = bucketOf(digest);
+    if (!this.buckets.has(k)) return null;
+    const b = this.buckets.get(k);
+    for (let i = 0; i < b.length; i++) {
+      const r = unchecked(b[i]);
+      if (bytesEqual(r.digest, digest)) return r;
+    }
+    return null;
+  }
+
+  add(req: ClientRequest): void {
+    const k = bucketOf(req.digest);
+    if (this.buckets.has(k)) {
+      this.buckets.get(k).push(req);
+    } else {
+      const b = new Array<ClientRequest>();
+      b.push(req);
+      this.buckets.set(k, b);
+    }
+    this.size++;
+  }
+
+  remove(req: ClientRequest): void {
+    const k = bucketOf(req.digest);
+    if (!this.buckets.has(k)) return;
+    const b = this.buckets.get(k);
+    for (let i = 0; i < b.length; i++) {
+      if (unchecked(b[i]) === req) {
+        b[i] = b[b.length - 1];
+        b.pop();
+        this.size--;
+        break;
+      }
+    }
+    if (b.length == 0) this.buckets.delete(k);
+  }
+}
+
+class ClientRecord {
+  constructor(public key: Uint8Array, public lastSeq: u64) {}
+}
+
+function compareRecords(a: ClientRecord, b: ClientRecord): i32 {
+  return bytesCompare(a.key, b.key);
+}
+
+/** The last executed clientSeq of every client: part of the replica state agreed at checkpoints. */
+export class ClientTable {
+  private buckets: Map<u64, Array<ClientRecord>> = new Map();
+  private all: Array<ClientRecord> = new Array();
+
+  private find(key: Uint8Array): ClientRecord | null {
+    const k = bucketOf(key);
+    if (!this.buckets.has(k)) return null;
+    const b = this.buckets.get(k);
+    for (let i = 0; i < b.length; i++) {
+      const r = unchecked(b[i]);
+      if (bytesEqual(r.key, key)) return r;
+    }
+    return null;
+  }
+
+  /** Has this client's `seq` (or a later one) already executed? */
+  isStale(key: Uint8Array, seq: u64): bool {
+    const r = this.find(key);
+    return r != null && seq <= r.lastSeq;
+  }
+
+  record(key: Uint8Array, seq: u64): void {
+    const r = this.find(key);
+    if (r != null) {
+      r.lastSeq = seq;
+      return;
+    }
+    const rec = new ClientRecord(key, seq);
+    const k = bucketOf(key);
+    if (this.buckets.has(k)) this.buckets.get(k).push(rec);
+    else {
+      const b = new Array<ClientRecord>();
+      b.push(rec);
+      this.buckets.set(k, b);
+    }
+    this.all.push(rec);
+  }
+
+  get count(): i32 {
+    return this.all.length;
+  }
+
+  /** Canonical: uint(count) ‖ (key32 ‖ uint(lastSeq)) sorted by key. */
+  encode(w: Writer): void {
+    const sorted = this.all.slice(0);
+    sorted.sort(compareRecords);
+    w.uint(<u64>sorted.length);
+    for (let i = 0; i < sorted.length; i++) {
+      const r = unchecked(sorted[i]);
+      w.fixed(r.key);
+      w.uint(r.lastSeq);
+    }
+  }
+
+  /** Replaces the table with a decoded one; false (table unchanged) if the bytes are not canonical. */
+  decode(r: Reader): bool {
+    const count = <i32>r.uint(1 << 24);
+    const next = new ClientTable();
+    let prev: Uint8Array | null = null;
+    for (let i = 0; i < count && r.ok; i++) {
+      const key = r.fixed(32);
+      const seq = r.uint(MAX_SAFE);
+      if (!r.ok) return false;
+      if (prev != null && bytesCompare(prev, key) >= 0) return false;
+      prev = key;
+      next.record(key, seq);
+    }
+    if (!r.ok) return false;
+    this.buckets = next.buckets;
+    this.all = next.all;
+    return true;
+  }
+}
