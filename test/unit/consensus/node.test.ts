@@ -1,0 +1,272 @@
+// The host adapter against a scripted stand-in for the replica (the real wasm replica runs in the simulator
+// and the integration test): timers and back-off, execution into blocks, checkpoint snapshots, the transport
+// framing, and state transfer that installs only what verifies.
+import { describe, expect, it } from 'vitest';
+import type { ReplicaAction, ReplicaEvent } from '../../../wasm/index.ts';
+import { CHANNEL_PBFT, CHANNEL_STATE, ConsensusNode, decodeStateMessage, encodeStateMessage, frame, toHex, type ConsensusEvent, type ReplicaLike } from '../../../web/src/core/consensus/index.ts';
+import { MemoryLedgerStore, blockHash, buildBlock, encodeBlock, genesisHash, type Block, type CertificateVerifier } from '../../../web/src/core/ledger/index.ts';
+import { Prng, SimNetwork } from '../../../web/src/core/net/index.ts';
+import { KvApp } from '../../sim/kv-app.ts';
+
+const rng = new Prng(99);
+const keys = Array.from({ length: 4 }, () => rng.bytes(32));
+const ids = keys.map(toHex);
+const cert = (seq: number) => new TextEncoder().encode(`cert${seq}`);
+const verifyCertificate: CertificateVerifier = (c, _v, seq) => new TextDecoder().decode(c) === `cert${seq}`;
+const utf8 = (s: string) => new TextEncoder().encode(s);
+
+class ScriptedReplica implements ReplicaLike {
+  readonly seen: ReplicaEvent[] = [];
+  view = 0;
+  primary = 0;
+  lastExecuted = 0;
+  disposed = false;
+  constructor(private readonly script: (e: ReplicaEvent, r: ScriptedReplica) => ReplicaAction[] = () => []) {}
+  step(e: ReplicaEvent): ReplicaAction[] {
+    this.seen.push(e);
+    if (e.kind === 'executed' || e.kind === 'stateInstalled') this.lastExecuted = e.seq;
+    return this.script(e, this);
+  }
+  dispose(): void {
+    this.disposed = true;
+  }
+}
+
+function setup(self: number, replica: ScriptedReplica, net: SimNetwork, opts: { app?: KvApp; store?: MemoryLedgerStore } = {}) {
+  const transport = net.ids().includes(ids[self]!) ? net.restart(ids[self]!) : net.join(ids[self]!);
+  const app = opts.app ?? new KvApp();
+  const store = opts.store ?? new MemoryLedgerStore();
+  const events: ConsensusEvent[] = [];
+  const node = new ConsensusNode({
+    validators: keys,
+    self,
+    replica,
+    transport,
+    clock: net.clock,
+    app,
+    store,
+    checkpointInterval: 2,
+    timers: { batchMs: 3, viewChangeBaseMs: 100, viewChangeMaxMs: 1_000, stateTransferMs: 50 },
+    payloadOf: (r) => r,
+    verifyCertificate,
+    onEvent: (e) => events.push(e),
+  });
+  return { node, app, store, events, transport };
+}
+
+/** A chain of blocks the way a correct node builds them, with its snapshots at every seq. */
+function honestChain(len: number): { blocks: Block[]; apps: Uint8Array[] } {
+  const app = new KvApp();
+  const blocks: Block[] = [];
+  const apps: Uint8Array[] = [];
+  let prev = genesisHash(keys);
+  for (let h = 1; h <= len; h++) {
+    const txs = [utf8(`k${h}=v${h}`)];
+    for (const t of txs) app.apply(t, { height: h, index: 0, time: 1000 + h });
+    const b = buildBlock({ height: h, time: 1000 + h, prevHash: prev, txs, stateRoot: app.stateRoot(), certificate: cert(h) });
+    blocks.push(b);
+    apps.push(app.snapshot());
+    prev = blockHash(b.header);
+  }
+  return { blocks, apps };
+}
+
+describe('ConsensusNode', () => {
+  it('backs view-change timers off exponentially with a cap and fires batch timers after batchMs', async () => {
+    const net = new SimNetwork({ seed: 1 });
+    const fired: [string, number][] = [];
+    const replica = new ScriptedReplica((e) => {
+      if (e.kind === 'request') return [{ kind: 'setTimer', timer: 'batch', attempt: 0 }, { kind: 'setTimer', timer: 'viewChange', attempt: 0 }];
+      if (e.kind === 'timer') {
+        fired.push([e.timer, net.clock.now()]);
+        const attempt = fired.filter(([t]) => t === 'viewChange').length;
+        return e.timer === 'viewChange' && attempt < 6 ? [{ kind: 'setTimer', timer: 'viewChange', attempt }] : [];
+      }
+      return [];
+    });
+    const { node } = setup(0, replica, net);
+    await node.start();
+    node.submit(utf8('x=1'));
+    net.clock.runUntil(10_000);
+    // base 100: 100, then +200, +400, +800, +1000 (cap), +1000.
+    expect(fired).toEqual([
+      ['batch', 3],
+      ['viewChange', 100],
+      ['viewChange', 300],
+      ['viewChange', 700],
+      ['viewChange', 1500],
+      ['viewChange', 2500],
+      ['viewChange', 3500],
+    ]);
+  });
+
+  it('a cancelled or replaced timer does not fire', async () => {
+    const net = new SimNetwork({ seed: 1 });
+    const replica = new ScriptedReplica((e) => {
+      if (e.kind === 'request') return [{ kind: 'setTimer', timer: 'viewChange', attempt: 0 }, { kind: 'setTimer', timer: 'viewChange', attempt: 2 }, { kind: 'setTimer', timer: 'batch', attempt: 0 }, { kind: 'cancelTimer', timer: 'batch' }];
+      return [];
+    });
+    const { node } = setup(0, replica, net);
+    await node.start();
+    node.submit(utf8('x=1'));
+    net.clock.runUntil(5_000);
+    // Only the replacement fires: one viewChange timer at 400 (attempt 2), no batch timer.
+    expect(replica.seen.filter((e) => e.kind === 'timer').map((e) => e.kind === 'timer' && [e.timer, e.now])).toEqual([['viewChange', 400]]);
+  });
+
+  it('executes batches into a hash chain of blocks, hands the block hash back as the state digest, and snapshots at K', async () => {
+    const net = new SimNetwork({ seed: 1 });
+    let seq = 0;
+    const replica = new ScriptedReplica((e) => {
+      if (e.kind === 'request') {
+        seq++;
+        // (No batchDigest: the block then computes the replica's definition itself.)
+        return [{ kind: 'execute', seq, view: 0, time: 1000 + seq, requests: [e.bytes], certificate: cert(seq) } as unknown as ReplicaAction];
+      }
+      if (e.kind === 'executed' && e.seq === 2) return [{ kind: 'checkpointStable', seq: 2, stateDigest: e.stateDigest, replicaState: utf8('rs2'), certificate: utf8('cp2') }];
+      return [];
+    });
+    const { node, app, store, events } = setup(0, replica, net);
+    await node.start();
+    node.submit(utf8('a=1'));
+    node.submit(utf8('b=2'));
+    node.submit(utf8('not a kv transaction'));
+    await node.flushed();
+    expect(node.height).toBe(3);
+    expect(app.get('a')).toBe('1');
+    expect(app.get('b')).toBe('2');
+    const b1 = node.block(1)!;
+    const b2 = node.block(2)!;
+    expect(toHex(b1.header.prevHash)).toBe(toHex(genesisHash(keys)));
+    expect(toHex(b2.header.prevHash)).toBe(toHex(blockHash(b1.header)));
+    const executed = replica.seen.filter((e) => e.kind === 'executed');
+    expect(executed.map((e) => e.kind === 'executed' && toHex(e.stateDigest))).toEqual([1, 2, 3].map((h) => toHex(blockHash(node.block(h)!.header))));
+    expect(events.some((e) => e.kind === 'txRejected' && e.height === 3)).toBe(true);
+    expect((await store.tip())?.height).toBe(3);
+    const snap = await store.getSnapshot(2);
+    expect(snap && new TextDecoder().decode(snap.replicaState)).toBe('rs2');
+    expect(snap && toHex(snap.blockHash)).toBe(toHex(blockHash(b2.header)));
+  });
+
+  it('frames PBFT messages on its channel, maps indices to peers, ignores other channels and drops non-validators', async () => {
+    const net = new SimNetwork({ seed: 1, link: { jitter: 0 } });
+    const r0 = new ScriptedReplica((e) => (e.kind === 'request' ? [{ kind: 'broadcast', bytes: utf8('hello') }, { kind: 'send', to: 2, bytes: utf8('to2') }] : []));
+    const r2 = new ScriptedReplica();
+    const n0 = setup(0, r0, net);
+    const n2 = setup(2, r2, net);
+    const got1: Uint8Array[] = [];
+    net.join(ids[1]!).onMessage((_f, b) => got1.push(b));
+    const stranger = net.join('ee'.repeat(32));
+    await n0.node.start();
+    await n2.node.start();
+    n0.node.submit(utf8('go=1'));
+    net.clock.runUntil(100);
+    expect(got1.map((b) => [b[0], new TextDecoder().decode(b.subarray(1))])).toEqual([[CHANNEL_PBFT, 'hello']]);
+    expect(r2.seen.filter((e) => e.kind === 'message').map((e) => e.kind === 'message' && new TextDecoder().decode(e.bytes))).toEqual(['hello', 'to2']);
+    stranger.send(ids[2]!, frame(CHANNEL_PBFT, utf8('spoof')));
+    stranger.send(ids[2]!, new Uint8Array([0x01, 0x02]));
+    net.clock.runUntil(200);
+    expect(r2.seen.filter((e) => e.kind === 'message')).toHaveLength(2);
+    expect(n2.events.some((e) => e.kind === 'rejected' && e.reason === 'badSender')).toBe(true);
+  });
+});
+
+describe('state transfer', () => {
+  async function serverWith(net: SimNetwork, self: number, chain: ReturnType<typeof honestChain>, tamper?: (b: Block[]) => Block[]) {
+    const store = new MemoryLedgerStore();
+    const blocks = tamper ? tamper(chain.blocks) : chain.blocks;
+    for (const b of blocks) await store.putBlock(b);
+    const s = chain.blocks[3]!;
+    await store.putSnapshot({ seq: 4, blockHash: blockHash(s.header), app: chain.apps[3]!, replicaState: utf8('rs4'), certificate: utf8('cp4') });
+    const { node } = setup(self, new ScriptedReplica(), net, { store });
+    await node.start();
+    return node;
+  }
+
+  it('fetches, verifies and installs blocks and a snapshot proven by the checkpoint digest', async () => {
+    const net = new SimNetwork({ seed: 3 });
+    const chain = honestChain(6);
+    await serverWith(net, 1, chain);
+    const digest = blockHash(chain.blocks[3]!.header);
+    const lagging = new ScriptedReplica((e) => (e.kind === 'message' && new TextDecoder().decode(e.bytes) === 'behind' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1] }] : []));
+    const { node, app, events, store } = setup(0, lagging, net);
+    await node.start();
+    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.clock.runUntil(1_000);
+    const installed = lagging.seen.find((e) => e.kind === 'stateInstalled');
+    expect(installed && installed.kind === 'stateInstalled' && [installed.seq, toHex(installed.stateDigest), new TextDecoder().decode(installed.replicaState)]).toEqual([4, toHex(digest), 'rs4']);
+    expect(node.height).toBe(4);
+    expect(app.get('k4')).toBe('v4');
+    expect(app.get('k5')).toBeUndefined();
+    expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 4, fetchedBlocks: 4, fromPeer: 1 });
+    await node.flushed();
+    expect((await store.tip())?.height).toBe(4);
+  });
+
+  it.each([
+    ['a forged block (state root changed)', (b: Block[]) => b.map((x, i) => (i === 3 ? { ...x, header: { ...x.header, stateRoot: new Uint8Array(32) } } : x)), 'digest-mismatch'],
+    ['a broken chain', (b: Block[]) => b.map((x, i) => (i === 1 ? { ...x, header: { ...x.header, prevHash: new Uint8Array(32).fill(7) } } : x)), 'chain-broken'],
+    ['a block with a bad certificate', (b: Block[]) => b.map((x, i) => (i === 0 ? { ...x, certificate: cert(9) } : x)), 'block-invalid'],
+  ] as const)('rejects %s from a lying peer and gets the state from an honest one', async (_name, tamper, reason) => {
+    const net = new SimNetwork({ seed: 4 });
+    const chain = honestChain(6);
+    await serverWith(net, 1, chain, tamper);
+    await serverWith(net, 2, chain);
+    const digest = blockHash(chain.blocks[3]!.header);
+    const lagging = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1, 2] }] : []));
+    const { node, app, events } = setup(0, lagging, net);
+    await node.start();
+    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.clock.runUntil(2_000);
+    expect(events.filter((e) => e.kind === 'stateTransferRejected').map((e) => e.kind === 'stateTransferRejected' && [e.reason, e.from])).toContainEqual([reason, 1]);
+    expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 4, fromPeer: 2 });
+    expect(app.get('k4')).toBe('v4');
+    expect(node.height).toBe(4);
+  });
+
+  it('refuses a snapshot that does not produce the proven state root, and leaves its state untouched', async () => {
+    const net = new SimNetwork({ seed: 5 });
+    const chain = honestChain(6);
+    const liar = { ...chain, apps: chain.apps.map((a, i) => (i === 3 ? chain.apps[2]! : a)) };
+    await serverWith(net, 1, liar);
+    const digest = blockHash(chain.blocks[3]!.header);
+    const lagging = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1] }] : []));
+    const app = new KvApp();
+    app.apply(utf8('mine=1'), { height: 1, index: 0, time: 0 });
+    const { node, events } = setup(0, lagging, net, { app });
+    await node.start();
+    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.clock.runUntil(300);
+    expect(events.some((e) => e.kind === 'stateTransferRejected' && e.reason === 'state-root-mismatch')).toBe(true);
+    expect(lagging.seen.some((e) => e.kind === 'stateInstalled')).toBe(false);
+    expect(app.get('mine')).toBe('1');
+    expect(node.height).toBe(0);
+  });
+
+  it('installs from its own store after a restart when it holds the proven snapshot', async () => {
+    const net = new SimNetwork({ seed: 6 });
+    const chain = honestChain(4);
+    const store = new MemoryLedgerStore();
+    for (const b of chain.blocks) await store.putBlock(b);
+    const digest = blockHash(chain.blocks[3]!.header);
+    await store.putSnapshot({ seq: 4, blockHash: digest, app: chain.apps[3]!, replicaState: utf8('rs4'), certificate: utf8('cp4') });
+    const replica = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1, 2] }] : []));
+    const { node, events } = setup(0, replica, net, { store });
+    await node.start();
+    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.clock.runUntil(100);
+    expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 4, fetchedBlocks: 0, fromPeer: null });
+  });
+
+  it('rejects malformed and unsolicited state frames with a typed reason', async () => {
+    const net = new SimNetwork({ seed: 7 });
+    const { node, events } = setup(0, new ScriptedReplica(), net);
+    await node.start();
+    const peer = net.join(ids[1]!);
+    peer.send(ids[0]!, frame(CHANNEL_STATE, new Uint8Array([2, 0xff])));
+    peer.send(ids[0]!, frame(CHANNEL_STATE, encodeStateMessage({ type: 'reply', id: 42, blocks: [encodeBlock(honestChain(1).blocks[0]!)], snapshot: null })));
+    net.clock.runUntil(100);
+    expect(events.filter((e) => e.kind === 'stateTransferRejected').map((e) => e.kind === 'stateTransferRejected' && e.reason)).toEqual(['malformed', 'unsolicited']);
+    expect(() => decodeStateMessage(new Uint8Array([9]))).toThrow();
+  });
+});
