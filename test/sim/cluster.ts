@@ -6,7 +6,7 @@
 import { Replica, encodeClientRequest, initCore } from '../../wasm/index.ts';
 import { ConsensusNode, CHANNEL_PBFT, toHex, type Clock, type ConsensusEvent, type TimerPolicy } from '../../web/src/core/consensus/index.ts';
 import { blockHash, txHash } from '../../web/src/core/ledger/block.ts';
-import { MemoryLedgerStore } from '../../web/src/core/ledger/store.ts';
+import { MemoryLedgerStore, type LedgerStore } from '../../web/src/core/ledger/store.ts';
 import { Prng, SimNetwork, type LinkProfile, type PeerId } from '../../web/src/core/net/index.ts';
 import { KvApp } from './kv-app.ts';
 import { parseEnvelope, publicKeyOf, type Envelope } from './wire.ts';
@@ -33,7 +33,7 @@ export interface Instance {
   readonly honest: boolean;
   node: ConsensusNode | null;
   app: KvApp;
-  readonly store: MemoryLedgerStore;
+  store: LedgerStore;
   readonly peerOf: ((i: number) => PeerId) | undefined;
   height: number;
   maxView: number;
@@ -114,7 +114,7 @@ export class Cluster {
   }
 
   /** Adds a running instance of validator `index` (twins: call twice with different names and netIds). */
-  add(index: number, opts: { name?: string; netId?: PeerId; honest?: boolean; peerOf?: (i: number) => PeerId } = {}): Instance {
+  add(index: number, opts: { name?: string; netId?: PeerId; honest?: boolean; peerOf?: (i: number) => PeerId; store?: LedgerStore } = {}): Instance {
     const inst: Instance = {
       name: opts.name ?? `r${index}`,
       index,
@@ -122,7 +122,7 @@ export class Cluster {
       honest: opts.honest ?? true,
       node: null,
       app: new KvApp(),
-      store: new MemoryLedgerStore(),
+      store: opts.store ?? new MemoryLedgerStore(),
       peerOf: opts.peerOf,
       height: 0,
       maxView: 0,
@@ -189,10 +189,11 @@ export class Cluster {
     await node.stop();
   }
 
-  /** Restarts a crashed instance from its store. */
-  async restart(name: string): Promise<void> {
+  /** Restarts a crashed instance from its store (or from `store`: the same database reopened). */
+  async restart(name: string, store?: LedgerStore): Promise<void> {
     const inst = this.instance(name);
     if (inst.node) return;
+    if (store) inst.store = store;
     inst.restarts++;
     this.boot(inst, this.net.restart(inst.netId));
     await inst.node!.start();
