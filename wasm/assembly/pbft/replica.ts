@@ -369,7 +369,8 @@ export class Replica {
       return;
     }
     if (this.cache.get(req.digest) != null) {
-      this.reject(Reject.Duplicate, -1);
+      // A backup forwarding what the client also sent us is the normal case, not an anomaly.
+      if (!forwarded) this.reject(Reject.Duplicate, -1);
       return;
     }
     if (this.pendingLive >= this.maxPending) {
@@ -411,8 +412,29 @@ export class Replica {
   onViewChangeTimer(now: u64): void {
     this.touchNow(now);
     this.vcTimerOn = false;
-    if (!this.changing && this.pendingLive == 0 && !this.hasUncommitted()) return;
+    if (this.changing) {
+      // Castro–Liskov: move past a view only once 2f+1 replicas asked for it (its primary is then to blame).
+      // Alone, keep asking: resend our view change (it may have been lost) and wait for the others.
+      if (this.countViewChanges(this.view) >= this.quorum) {
+        this.startViewChange(this.view + 1);
+      } else {
+        const mine = unchecked(this.vcLatest[this.self]);
+        if (mine != null && mine.view == this.view) actBroadcast(mine.env!.wire);
+        this.startVcTimer(this.vcAttempt);
+      }
+      return;
+    }
+    if (this.pendingLive == 0 && !this.hasUncommitted()) return;
     this.startViewChange(this.view + 1);
+  }
+
+  private countViewChanges(view: u64): i32 {
+    let count = 0;
+    for (let i = 0; i < this.n; i++) {
+      const o = unchecked(this.vcLatest[i]);
+      if (o != null && o.view == view) count++;
+    }
+    return count;
   }
 
   private hasUncommitted(): bool {

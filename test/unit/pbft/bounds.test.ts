@@ -1,0 +1,116 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { initCore } from '../../../wasm/face/instance.ts';
+import { ReplicaError } from '../../../wasm/face/replica.ts';
+import { Cluster, request, seedOf } from './cluster.ts';
+import { forge, hex, MsgType, voteBody } from './wire.ts';
+
+beforeAll(async () => {
+  await initCore();
+});
+
+let cluster: Cluster | null = null;
+afterEach(() => {
+  cluster?.dispose();
+  cluster = null;
+});
+
+describe('client requests', () => {
+  it('are de-duplicated by (client, seq): resubmitted or replayed requests execute once', () => {
+    const c = (cluster = new Cluster({ n: 4, maxBatch: 2 }));
+    const a = request(1, 1);
+    const b = request(1, 2);
+    c.submit(a);
+    c.submit(a);
+    c.submit(b);
+    c.settle();
+    expect(c.reasons(0)).toContain('duplicate');
+    c.submit(a);
+    for (let i = 0; i < 4; i++) expect(c.reasons(i).at(-1)).toBe('staleRequest');
+    // The same client seq with another payload is stale too.
+    expect(c.step(2, { kind: 'request', bytes: request(1, 2, 'other'), now: c.now })).toEqual([
+      { kind: 'rejected', reason: 'staleRequest', from: -1 },
+    ]);
+    c.settle();
+    for (let i = 0; i < 4; i++) {
+      expect(c.executed[i]!.flatMap((e) => e.requests.map(hex))).toEqual([hex(a), hex(b)]);
+    }
+  });
+
+  it('rejects requests with a bad signature or encoding', () => {
+    const c = (cluster = new Cluster({ n: 4 }));
+    const r = request(1, 1);
+    const badSig = r.slice();
+    badSig[r.length - 1]! ^= 1;
+    expect(c.step(1, { kind: 'request', bytes: badSig, now: c.now })).toEqual([{ kind: 'rejected', reason: 'badRequest', from: -1 }]);
+    expect(c.step(1, { kind: 'request', bytes: r.subarray(0, 50), now: c.now })).toEqual([{ kind: 'rejected', reason: 'malformed', from: -1 }]);
+    expect(c.replicas[1]!.pendingRequests).toBe(0);
+  });
+});
+
+describe('bounded buffers', () => {
+  it('a flood of requests fills the pending buffer up to its bound, then is rejected', () => {
+    const c = (cluster = new Cluster({ n: 4, maxPendingRequests: 16 }));
+    c.filter = () => false; // nothing gets ordered
+    let full = 0;
+    for (let k = 0; k < 100; k++) {
+      const acts = c.step(2, { kind: 'request', bytes: request(k, 1), now: c.now });
+      if (acts.some((a) => a.kind === 'rejected' && a.reason === 'bufferFull')) full++;
+    }
+    expect(c.replicas[2]!.pendingRequests).toBe(16);
+    expect(full).toBe(84);
+  });
+
+  it('a flood of messages for future views is bounded per peer', () => {
+    const c = (cluster = new Cluster({ n: 4, maxFutureMessagesPerPeer: 8 }));
+    const reasons: string[] = [];
+    for (let seq = 1; seq <= 40; seq++) {
+      const m = forge(MsgType.Prepare, voteBody(3, 7, seq, new Uint8Array(32).fill(seq)), c.seeds[3]!);
+      for (const a of c.step(1, { kind: 'message', bytes: m, now: c.now })) if (a.kind === 'rejected') reasons.push(a.reason);
+    }
+    expect(c.replicas[1]!.bufferedMessages).toBe(8);
+    expect(reasons).toEqual(Array(32).fill('bufferFull'));
+    // Another peer still has its own room.
+    const m = forge(MsgType.Prepare, voteBody(2, 7, 1, new Uint8Array(32)), c.seeds[2]!);
+    expect(c.step(1, { kind: 'message', bytes: m, now: c.now })).toEqual([]);
+    expect(c.replicas[1]!.bufferedMessages).toBe(9);
+  });
+
+  it('votes for seqs beyond the window never enter the log', () => {
+    const c = (cluster = new Cluster({ n: 4, checkpointInterval: 4, watermarkWindow: 8 }));
+    for (let seq = 1; seq <= 50; seq++) {
+      const m = forge(MsgType.Commit, voteBody(2, 0, seq, new Uint8Array(32)), c.seeds[2]!);
+      c.step(1, { kind: 'message', bytes: m, now: c.now });
+    }
+    expect(c.replicas[1]!.logSize).toBe(8);
+    expect(c.reasons(1)).toEqual(Array(42).fill('outOfWatermark'));
+  });
+
+  it('oversized messages are dropped before they are read', () => {
+    const c = (cluster = new Cluster({ n: 4, maxMessageBytes: 4096 }));
+    expect(c.step(1, { kind: 'message', bytes: new Uint8Array(5000), now: c.now })).toEqual([
+      { kind: 'rejected', reason: 'oversize', from: -1 },
+    ]);
+  });
+});
+
+describe('the face', () => {
+  it('refuses bad options with a typed error, and a key that is not the validator of `self`', () => {
+    const c = (cluster = new Cluster({ n: 4 }));
+    const base = { validators: c.keys, self: 0, secretKey: c.seeds[0]!, checkpointInterval: 4, watermarkWindow: 8, maxBatch: 4 };
+    expect(() => c.make(0, seedOf(99))).toThrow(ReplicaError);
+    expect(() => c.make(0, new Uint8Array(31))).toThrow(/32-byte/);
+    for (const bad of [{ watermarkWindow: 6 }, { self: 4 }, { maxBatch: 0 }, { trust: [1, 2] }]) {
+      expect(() => new (c.replicas[0]!.constructor as typeof import('../../../wasm/face/replica.ts').Replica)({ ...base, ...bad })).toThrow(
+        ReplicaError,
+      );
+    }
+  });
+
+  it('dispose() makes the replica unusable', () => {
+    const c = (cluster = new Cluster({ n: 4 }));
+    const r = c.replicas[1]!;
+    r.dispose();
+    expect(() => r.step({ kind: 'timer', timer: 'batch', now: 0 })).toThrow(/disposed/);
+    r.dispose(); // idempotent
+  });
+});

@@ -1,0 +1,110 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { initCore } from '../../../wasm/face/instance.ts';
+import { Cluster, request } from './cluster.ts';
+import { header, hex, MsgType } from './wire.ts';
+
+beforeAll(async () => {
+  await initCore();
+});
+
+let cluster: Cluster | null = null;
+afterEach(() => {
+  cluster?.dispose();
+  cluster = null;
+});
+
+describe('checkpoints', () => {
+  it('become stable every K seqs and garbage-collect the log below the low watermark', () => {
+    const c = (cluster = new Cluster({ n: 4, maxBatch: 1, checkpointInterval: 4, watermarkWindow: 8 }));
+    for (let s = 1; s <= 10; s++) {
+      c.submit(request(1, s));
+      c.settle();
+      for (let i = 0; i < 4; i++) expect(c.replicas[i]!.logSize).toBeLessThanOrEqual(8);
+    }
+    for (let i = 0; i < 4; i++) {
+      const r = c.replicas[i]!;
+      expect(r.lastExecuted).toBe(10);
+      expect(r.lowWatermark).toBe(8);
+      expect(r.logSize).toBe(2); // seqs 9 and 10
+      expect(c.stable[i]!.map((s) => s.seq)).toEqual([4, 8]);
+      // Every replica agrees on the checkpoint: the same state and replica-state digests.
+      expect(c.stable[i]!.map((s) => hex(s.stateDigest))).toEqual(c.stable[0]!.map((s) => hex(s.stateDigest)));
+      expect(c.stable[i]!.map((s) => hex(s.replicaState))).toEqual(c.stable[0]!.map((s) => hex(s.replicaState)));
+    }
+  });
+
+  it('the primary stops at the high watermark until a checkpoint moves it', () => {
+    const c = (cluster = new Cluster({ n: 4, maxBatch: 1, checkpointInterval: 2, watermarkWindow: 4 }));
+    // Checkpoint messages are held back: no checkpoint can become stable.
+    const held: typeof c.net = [];
+    c.filter = (d) => {
+      if (header(d.bytes).type === MsgType.Checkpoint) {
+        held.push(d);
+        return false;
+      }
+      return true;
+    };
+    for (let s = 1; s <= 7; s++) c.submit(request(1, s));
+    c.settle();
+    for (let i = 0; i < 4; i++) expect(c.replicas[i]!.lastExecuted).toBe(4);
+    expect(c.replicas[0]!.pendingRequests).toBe(3);
+    c.filter = () => true;
+    c.net.push(...held);
+    c.settle();
+    for (let i = 0; i < 4; i++) expect(c.replicas[i]!.lastExecuted).toBe(7);
+  });
+
+  it('a replica that fell behind a pruned log asks for state transfer, installs it and catches up', () => {
+    const c = (cluster = new Cluster({ n: 4, maxBatch: 1, checkpointInterval: 2, watermarkWindow: 4 }));
+    c.filter = (d) => d.to !== 3 && d.from !== 3;
+    for (let s = 1; s <= 9; s++) {
+      c.submit(request(1, s), [0, 1, 2]);
+      c.settle();
+    }
+    expect(c.replicas[0]!.lowWatermark).toBe(8);
+    expect(c.replicas[3]!.lastExecuted).toBe(0);
+    c.filter = () => true;
+    c.submit(request(1, 10), [0, 1, 2]);
+    c.settle();
+    // Checkpoint 10's proof reached replica 3: it fetched that state from the replicas that proved it.
+    expect(c.fetches[3]!.map((f) => f.seq)).toEqual([10]);
+    expect(c.fetches[3]![0]!.peers.sort()).toEqual([0, 1, 2]);
+    expect(c.replicas[3]!.lastExecuted).toBe(10);
+    expect(c.replicas[3]!.lowWatermark).toBe(10);
+    // From there it takes part as usual, and the client table came with the state (seq 3 is stale).
+    c.submit(request(1, 11));
+    c.settle();
+    expect(c.executed[3]!.map((e) => e.seq)).toEqual([11]);
+    expect(hex(c.stateDigest[3]!)).toBe(hex(c.stateDigest[0]!));
+    expect(c.step(3, { kind: 'request', bytes: request(1, 3), now: c.now })).toEqual([
+      { kind: 'rejected', reason: 'staleRequest', from: -1 },
+    ]);
+  });
+
+  it('refuses installed state that does not match the proven checkpoint', () => {
+    const c = (cluster = new Cluster({ n: 4, maxBatch: 1, checkpointInterval: 2, watermarkWindow: 4 }));
+    c.autoStateTransfer = false;
+    c.filter = (d) => d.to !== 3 && d.from !== 3;
+    for (let s = 1; s <= 6; s++) {
+      c.submit(request(1, s), [0, 1, 2]);
+      c.settle();
+    }
+    c.filter = () => true;
+    c.submit(request(1, 7), [0, 1, 2]);
+    c.submit(request(1, 8), [0, 1, 2]);
+    c.settle();
+    const f = c.fetches[3]![0]!;
+    const good = c.stable[0]!.find((s) => s.seq === f.seq)!;
+    const wrongState = good.replicaState.slice();
+    wrongState[wrongState.length - 1]! ^= 1;
+    const bad = [
+      { kind: 'stateInstalled' as const, seq: f.seq, stateDigest: new Uint8Array(32), replicaState: good.replicaState },
+      { kind: 'stateInstalled' as const, seq: f.seq, stateDigest: good.stateDigest, replicaState: wrongState },
+      { kind: 'stateInstalled' as const, seq: f.seq - 2, stateDigest: good.stateDigest, replicaState: good.replicaState },
+    ];
+    for (const ev of bad) expect(c.step(3, ev)).toEqual([{ kind: 'rejected', reason: 'stateMismatch', from: -1 }]);
+    expect(c.replicas[3]!.lastExecuted).toBe(0);
+    c.step(3, { kind: 'stateInstalled', seq: f.seq, stateDigest: good.stateDigest, replicaState: good.replicaState });
+    expect(c.replicas[3]!.lastExecuted).toBeGreaterThanOrEqual(f.seq);
+  });
+});

@@ -1,0 +1,62 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { initCore } from '../../../wasm/face/instance.ts';
+import { batchDigest, decodeClientRequest, verifyCommitCertificate } from '../../../wasm/face/replica.ts';
+import { Cluster, request } from './cluster.ts';
+import { hex } from './wire.ts';
+
+beforeAll(async () => {
+  await initCore();
+});
+
+let cluster: Cluster | null = null;
+afterEach(() => {
+  cluster?.dispose();
+  cluster = null;
+});
+
+/** Every replica executed the same batches at the same seqs, in order 1..k. */
+function expectAgreement(c: Cluster, replicas: number[]): void {
+  const ref = c.executed[replicas[0]!]!;
+  ref.forEach((e, k) => expect(e.seq).toBe(k + 1));
+  for (const i of replicas) {
+    const mine = c.executed[i]!;
+    expect(mine.map((e) => [e.seq, hex(e.batchDigest)])).toEqual(ref.map((e) => [e.seq, hex(e.batchDigest)]));
+  }
+}
+
+describe.each([4, 7])('normal case with n = %i', (n) => {
+  it('commits batches in order on every replica, each request exactly once', () => {
+    const c = (cluster = new Cluster({ n, maxBatch: 4, checkpointInterval: 4, watermarkWindow: 16 }));
+    const reqs = Array.from({ length: 10 }, (_, k) => request(k % 3, Math.floor(k / 3) + 1));
+    for (const r of reqs) c.submit(r);
+    c.settle();
+    expectAgreement(c, [...Array(n).keys()]);
+    const executed = c.executed[0]!.flatMap((e) => e.requests.map(hex));
+    expect(executed.sort()).toEqual(reqs.map(hex).sort());
+    for (let i = 0; i < n; i++) {
+      expect(c.replicas[i]!.lastExecuted).toBe(c.executed[0]!.length);
+      expect(c.replicas[i]!.pendingRequests).toBe(0);
+      expect(c.reasons(i).filter((r) => r !== 'duplicate')).toEqual([]);
+    }
+  });
+
+  it('hands out commit certificates that anyone with the validator set can check', () => {
+    const c = (cluster = new Cluster({ n }));
+    c.submit(request(1, 1));
+    c.submit(request(1, 2));
+    c.settle();
+    const e = c.executed[n - 1]![0]!;
+    expect(e.requests.length).toBeGreaterThan(0);
+    expect(hex(batchDigest(e.time, e.requests))).toBe(hex(e.batchDigest));
+    expect(verifyCommitCertificate(e.certificate, c.keys, e.seq, e.batchDigest)).toBe(true);
+    // The wrong seq, the wrong digest, a foreign validator set or a truncated certificate all fail.
+    expect(verifyCommitCertificate(e.certificate, c.keys, e.seq + 1, e.batchDigest)).toBe(false);
+    const other = e.batchDigest.slice();
+    other[0]! ^= 1;
+    expect(verifyCommitCertificate(e.certificate, c.keys, e.seq, other)).toBe(false);
+    expect(verifyCommitCertificate(e.certificate, [...c.keys].reverse(), e.seq, e.batchDigest)).toBe(false);
+    expect(verifyCommitCertificate(e.certificate.subarray(0, e.certificate.length - 1), c.keys, e.seq, e.batchDigest)).toBe(false);
+    const decoded = decodeClientRequest(e.requests[0]!);
+    expect(new TextDecoder().decode(decoded.payload)).toMatch(/^op-1-/);
+  });
+});
