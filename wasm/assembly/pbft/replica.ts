@@ -389,6 +389,17 @@ export class Replica {
     this.tryPropose(false);
   }
 
+  /** Drops retired requests from the queue's head, and the dead prefix of the array now and then. */
+  private compactQueue(): void {
+    while (this.qHead < this.queue.length && unchecked(this.queue[this.qHead]).done) this.qHead++;
+    if (this.cursor < this.qHead) this.cursor = this.qHead;
+    if (this.qHead > 1024 && this.qHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.qHead);
+      this.cursor -= this.qHead;
+      this.qHead = 0;
+    }
+  }
+
   private admit(req: ClientRequest): void {
     this.cache.add(req);
     req.queued = true;
@@ -412,12 +423,14 @@ export class Replica {
   onViewChangeTimer(now: u64): void {
     this.touchNow(now);
     this.vcTimerOn = false;
+    this.retireStale();
     if (this.changing) {
       // Castro–Liskov: move past a view only once 2f+1 replicas asked for it (its primary is then to blame).
-      // Alone, keep asking: resend our view change (it may have been lost) and wait for the others.
+      // Alone, keep asking while we have work: resend our view change (it may have been lost) and wait.
+      // (Going back to the old view would be unsafe: our view change may already count in a new-view.)
       if (this.countViewChanges(this.view) >= this.quorum) {
         this.startViewChange(this.view + 1);
-      } else {
+      } else if (this.pendingLive > 0) {
         const mine = unchecked(this.vcLatest[this.self]);
         if (mine != null && mine.view == this.view) actBroadcast(mine.env!.wire);
         this.startVcTimer(this.vcAttempt);
@@ -426,6 +439,15 @@ export class Replica {
     }
     if (this.pendingLive == 0 && !this.hasUncommitted()) return;
     this.startViewChange(this.view + 1);
+  }
+
+  /** A request whose client already executed a later seq can never execute: stop waiting for it. */
+  private retireStale(): void {
+    for (let i = this.qHead; i < this.queue.length; i++) {
+      const r = unchecked(this.queue[i]);
+      if (!r.done && this.clients.isStale(r.key, r.seq)) this.retire(r);
+    }
+    this.compactQueue();
   }
 
   private countViewChanges(view: u64): i32 {
@@ -452,14 +474,7 @@ export class Replica {
   private tryPropose(force: bool): void {
     if (this.self != this.primary || this.changing || this.fetching != 0) return;
     while (this.nextSeq < this.low + this.window) {
-      // Skip what is already proposed or retired; compact the queue now and then.
-      while (this.qHead < this.queue.length && unchecked(this.queue[this.qHead]).done) this.qHead++;
-      if (this.cursor < this.qHead) this.cursor = this.qHead;
-      if (this.qHead > 1024 && this.qHead * 2 > this.queue.length) {
-        this.queue = this.queue.slice(this.qHead);
-        this.cursor -= this.qHead;
-        this.qHead = 0;
-      }
+      this.compactQueue();
       const batch = new Array<ClientRequest>();
       let i = this.cursor;
       while (i < this.queue.length && batch.length < this.maxBatch) {
@@ -745,6 +760,7 @@ export class Replica {
       progressed = true;
     }
     if (!progressed) return;
+    this.compactQueue();
     if (this.pendingLive > 0 && !this.changing) this.startVcTimer(0);
     else if (this.pendingLive == 0) this.stopVcTimer();
     this.tryPropose(false);
@@ -1203,12 +1219,12 @@ export class Replica {
     for (let i = 0; i < this.n; i++) {
       const o = unchecked(this.vcLatest[i]);
       if (i == this.self || o == null) continue;
-      if (o.view > this.view || (o.view == this.view && !this.changing)) {
+      if (o.view > this.view) {
         count++;
         if (o.view < smallest) smallest = o.view;
       }
     }
-    if (count >= this.f + 1 && (smallest > this.view || !this.changing)) this.startViewChange(smallest);
+    if (count >= this.f + 1) this.startViewChange(smallest);
     this.maybeSendNewView();
   }
 
@@ -1395,13 +1411,14 @@ export class Replica {
 
   private installNewView(v: u64, o: OSet, pps: Array<PrePrepare>): void {
     this.view = v;
-    this.changing = false;
+    this.changing = true; // until the O set is in place: nothing may be proposed meanwhile
     this.primary = this.primaryOf(v);
+    const ck = o.ckpt;
+    if (ck != null && ck.stableSeq > this.low) this.adoptProof(ck);
+    this.changing = false;
     this.vcAttempt = 0;
     this.stopVcTimer();
     this.stopBatchTimer();
-    const ck = o.ckpt;
-    if (ck != null && ck.stableSeq > this.low) this.adoptProof(ck);
     // Votes of earlier views no longer count; what committed stays committed.
     const vals = this.log.values();
     for (let i = 0; i < vals.length; i++) unchecked(vals[i]).resetVotes(v);
