@@ -295,7 +295,10 @@ export class Cluster {
         if (inst.honest) this.rejected.set(e.reason, (this.rejected.get(e.reason) ?? 0) + 1);
         break;
       case 'stateTransferRejected':
-        if (inst.honest) this.rejected.set(`state:${e.reason}`, (this.rejected.get(`state:${e.reason}`) ?? 0) + 1);
+        if (inst.honest) {
+          const key = `state:${e.reason}${e.detail ? `:${e.detail.split(' at ')[0]}` : ''}`;
+          this.rejected.set(key, (this.rejected.get(key) ?? 0) + 1);
+        }
         break;
       case 'storageError':
         if (inst.honest) this.violate(inst, 'out-of-order', inst.height, e.message);
@@ -334,16 +337,18 @@ export class Cluster {
     return this.instances.filter((i) => i.honest && i.node);
   }
 
-  /** Every honest running instance has executed every request and they are at one height. */
+  /**
+   * Every request committed, and every honest running replica caught up at least to the last checkpoint
+   * boundary below the tallest one (PBFT lets a replica that missed a batch's messages lag until the next
+   * stable checkpoint brings it forward by state transfer; it must not lag further).
+   */
   converged(): boolean {
     const up = this.honestUp();
     if (up.length === 0) return false;
-    const h = up[0]!.height;
-    if (!up.every((i) => i.height === h)) return false;
-    for (const r of this.requests.values()) {
-      if (r.committedAt === null) return false;
-    }
-    return true;
+    for (const r of this.requests.values()) if (r.committedAt === null) return false;
+    const max = Math.max(...up.map((i) => i.height));
+    const floor = this.K * Math.floor(max / this.K);
+    return up.every((i) => i.height >= floor);
   }
 
   // ---- wire helpers for Byzantine rules ---------------------------------------------------------------

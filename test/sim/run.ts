@@ -10,7 +10,7 @@ export interface SimResult {
   seed: number;
   n: number;
   f: number;
-  /** Requests committed by at least f+1 honest replicas (a client's reply quorum). */
+  /** Requests committed by at least f+1 honest replicas (a client's reply quorum): what `live` is about. */
   committed: number;
   submitted: number;
   safety: boolean;
@@ -30,7 +30,7 @@ export interface SimResult {
   facts: Record<string, number | boolean | string>;
 }
 
-const DEFAULT_PLAN: Plan = { requests: 12, clients: 4, think: [50, 250], healAt: 0, bound: 30_000, converge: true };
+const DEFAULT_PLAN: Plan = { requests: 16, clients: 4, think: [50, 300], healAt: 0, afterHeal: 8, bound: 30_000, converge: true };
 
 export async function runScenario(name: string, seed: number, n = 4): Promise<SimResult> {
   const sc = findScenario(name);
@@ -38,7 +38,7 @@ export async function runScenario(name: string, seed: number, n = 4): Promise<Si
   const plan: Plan = { ...DEFAULT_PLAN, ...sc.plan?.(n) };
   const ctx: ScenarioContext = { cluster, plan, facts: {}, failures: [] };
   sc.setup(ctx);
-  cluster.addClients(plan.clients + 1);
+  cluster.addClients(plan.clients + 1 + plan.afterHeal);
   await cluster.start();
 
   // Closed-loop clients: each sends its next request a think time after the previous one committed.
@@ -60,9 +60,20 @@ export async function runScenario(name: string, seed: number, n = 4): Promise<Si
     );
   };
   for (let c = 0; c < plan.clients; c++) cluster.at(think.range(0, plan.think[1]), () => issue(c));
+  // After the faults, new clients send a request every 40 ms: there is work (and checkpoints) to finish
+  // after healing, which is what liveness is about, and what lets a replica that fell behind catch up.
+  let late = 0;
+  for (let k = 0; k < plan.afterHeal; k++) {
+    cluster.at(plan.healAt + 50 + 40 * k, () => {
+      const c = plan.clients + 1 + k;
+      const route = plan.route?.(c, plan.requests + k);
+      late++;
+      cluster.submit(c, `late${k}=v`, () => (lastCommit = cluster.now), route);
+    });
+  }
 
   const deadline = plan.healAt + plan.bound;
-  const allCommitted = () => issued >= plan.requests && cluster.committedCount() === cluster.requests.size;
+  const allCommitted = () => issued >= plan.requests && late >= plan.afterHeal && cluster.committedCount() === cluster.requests.size;
   const done = () => cluster.now >= plan.healAt && allCommitted() && (!plan.converge || cluster.converged());
   const finished = await cluster.run(done, deadline);
 
@@ -91,8 +102,8 @@ export async function runScenario(name: string, seed: number, n = 4): Promise<Si
     heights,
     viewChanges: honest.reduce((s, i) => s + i.viewChanges, 0),
     stateTransfers: honest.reduce((s, i) => s + i.stateTransfers, 0),
-    recoveryMs: live ? Math.max(0, lastCommit - plan.healAt) : plan.bound,
-    virtualMs: cluster.now,
+    recoveryMs: live ? Math.round(Math.max(0, lastCommit - plan.healAt)) : plan.bound,
+    virtualMs: Math.round(cluster.now),
     messages: { sent: st.sent, delivered: st.delivered, dropped: st.dropped, duplicated: st.duplicated },
     rejected,
     violations,

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ReplicaAction, ReplicaEvent } from '../../../wasm/index.ts';
 import { CHANNEL_PBFT, CHANNEL_STATE, ConsensusNode, decodeStateMessage, encodeStateMessage, frame, toHex, type ConsensusEvent, type ReplicaLike } from '../../../web/src/core/consensus/index.ts';
-import { MemoryLedgerStore, blockHash, buildBlock, encodeBlock, genesisHash, type Block, type CertificateVerifier } from '../../../web/src/core/ledger/index.ts';
+import { MemoryLedgerStore, batchDigestOfHashes, txHash, verifyBlock, blockHash, buildBlock, encodeBlock, genesisHash, type Block, type CertificateVerifier } from '../../../web/src/core/ledger/index.ts';
 import { Prng, SimNetwork } from '../../../web/src/core/net/index.ts';
 import { KvApp } from '../../sim/kv-app.ts';
 
@@ -120,8 +120,8 @@ describe('ConsensusNode', () => {
     const replica = new ScriptedReplica((e) => {
       if (e.kind === 'request') {
         seq++;
-        // (No batchDigest: the block then computes the replica's definition itself.)
-        return [{ kind: 'execute', seq, view: 0, time: 1000 + seq, requests: [e.bytes], certificate: cert(seq) } as unknown as ReplicaAction];
+        const time = 1000 + seq;
+        return [{ kind: 'execute', seq, view: 0, time, batchDigest: batchDigestOfHashes(time, [txHash(e.bytes)]), requests: [e.bytes], certificate: cert(seq) }];
       }
       if (e.kind === 'executed' && e.seq === 2) return [{ kind: 'checkpointStable', seq: 2, stateDigest: e.stateDigest, replicaState: utf8('rs2'), certificate: utf8('cp2') }];
       return [];
@@ -139,6 +139,7 @@ describe('ConsensusNode', () => {
     const b2 = node.block(2)!;
     expect(toHex(b1.header.prevHash)).toBe(toHex(genesisHash(keys)));
     expect(toHex(b2.header.prevHash)).toBe(toHex(blockHash(b1.header)));
+    expect(verifyBlock(b2, keys, { prev: b1.header, verifyCertificate })).toEqual({ ok: true, hash: blockHash(b2.header) });
     const executed = replica.seen.filter((e) => e.kind === 'executed');
     expect(executed.map((e) => e.kind === 'executed' && toHex(e.stateDigest))).toEqual([1, 2, 3].map((h) => toHex(blockHash(node.block(h)!.header))));
     expect(events.some((e) => e.kind === 'txRejected' && e.height === 3)).toBe(true);

@@ -97,7 +97,10 @@ describe('verifyBlock', () => {
     const cases: [Block, string, Parameters<typeof verifyBlock>[2]?][] = [
       [{ ...b3, txs: [...b3.txs, rng.bytes(5)] }, 'tx-count-mismatch'],
       [{ ...b3, txs: b3.txs.map((t, i) => (i === 0 ? new Uint8Array([...t, 1]) : t)) }, 'tx-root-mismatch'],
-      [{ ...b3, header: { ...b3.header, time: b3.header.time + 1 } }, 'batch-digest-mismatch'],
+      [{ ...b3, header: { ...b3.header, batchTime: b3.header.batchTime - 1 } }, 'batch-digest-mismatch'],
+      [{ ...b3, header: { ...b3.header, batchTime: b3.header.time + 1 } }, 'time-regressed'],
+      [{ ...b3, header: { ...b3.header, skipped: [b3.header.txCount] } }, 'bad-skip-list'],
+      [{ ...b2, header: { ...b2.header, time: b2.header.time + 1 } }, 'time-regressed', { prev: b1.header }],
       [{ ...b1, header: { ...b1.header, prevHash: rng.bytes(32) } }, 'genesis-mismatch'],
       [b3, 'height-mismatch', { prev: b1.header }],
       [{ ...b2, header: { ...b2.header, prevHash: blockHash(b3.header) } }, 'prev-hash-mismatch', { prev: b1.header }],

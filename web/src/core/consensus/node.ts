@@ -11,6 +11,9 @@ import { decodeClientRequest, type ReplicaAction, type ReplicaEvent, type TimerK
 import type { LedgerApp } from '../ledger/app.ts';
 import { blockHash, buildBlock, decodeBlock, encodeBlock, genesisHash, type Block, type BlockHeader } from '../ledger/block.ts';
 import { equalBytes } from '../ledger/merkle.ts';
+import { batchDigestOfHashes, txHash } from '../ledger/block.ts';
+import { BatchCache, type CertifiedBatch } from './batches.ts';
+import { toHexKey } from './hex.ts';
 import type { LedgerStore, StoredSnapshot } from '../ledger/store.ts';
 import { verifyBlock, type CertificateVerifier } from '../ledger/verify.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
@@ -71,9 +74,11 @@ export type ConsensusEvent =
   | { kind: 'viewChanged'; view: number; primary: number }
   | { kind: 'checkpointStable'; seq: number }
   | { kind: 'stateInstalled'; seq: number; fetchedBlocks: number; fromPeer: number | null }
-  | { kind: 'stateTransferRejected'; reason: StateTransferRejectReason; from: number }
+  | { kind: 'stateTransferRejected'; reason: StateTransferRejectReason; from: number; detail?: string }
   | { kind: 'storageError'; message: string }
-  | { kind: 'txRejected'; height: number; index: number; reason: string };
+  | { kind: 'txRejected'; height: number; index: number; reason: string }
+  /** The certified batch of an executed seq was not seen: its block will not verify by itself. */
+  | { kind: 'batchUnknown'; height: number };
 
 export type StateTransferRejectReason =
   | 'malformed' // the reply does not decode
@@ -107,6 +112,18 @@ export interface ConsensusNodeOptions {
   readonly onEvent?: (e: ConsensusEvent) => void;
 }
 
+/** Positions of `batch` not in `executed` (an ordered subsequence of it). */
+function skippedPositions(batch: readonly Uint8Array[], executed: readonly Uint8Array[]): number[] {
+  const out: number[] = [];
+  let j = 0;
+  for (let i = 0; i < batch.length; i++) {
+    const e = executed[j];
+    if (e && equalBytes(e, batch[i]!)) j++;
+    else out.push(i);
+  }
+  return out;
+}
+
 /** The default: a transaction is the payload of the client's signed request (the replica checked the signature). */
 export function clientPayload(request: Uint8Array): Uint8Array | null {
   try {
@@ -116,11 +133,7 @@ export function clientPayload(request: Uint8Array): Uint8Array | null {
   }
 }
 
-export function toHex(b: Uint8Array): string {
-  let s = '';
-  for (const x of b) s += x.toString(16).padStart(2, '0');
-  return s;
-}
+export const toHex = toHexKey;
 
 interface Tip {
   readonly height: number;
@@ -166,6 +179,7 @@ export class ConsensusNode {
   private readonly snapshots = new Map<number, StoredSnapshot>();
   private readonly timerCancels = new Map<TimerKind, () => void>();
   private readonly inbox: ReplicaEvent[] = [];
+  private readonly batches = new BatchCache();
   private stepping = false;
   private closed = false;
   private persist: Promise<void> = Promise.resolve();
@@ -270,9 +284,11 @@ export class ConsensusNode {
   private act(a: ReplicaAction): void {
     switch (a.kind) {
       case 'send':
+        this.batches.observe(a.bytes);
         if (a.to !== this.self && a.to >= 0 && a.to < this.validators.length) this.sendPbft(a.to, a.bytes);
         break;
       case 'broadcast':
+        this.batches.observe(a.bytes);
         for (let i = 0; i < this.validators.length; i++) if (i !== this.self) this.sendPbft(i, a.bytes);
         break;
       case 'setTimer':
@@ -325,7 +341,11 @@ export class ConsensusNode {
       // The replica executes in order from the state the host holds; anything else is a bug to surface.
       this.onEvent({ kind: 'storageError', message: `execute out of order: seq ${a.seq} after height ${this.tip.height}` });
     }
-    a.requests.forEach((req, index) => {
+    const batch = this.certifiedBatch(a);
+    const skipped = skippedPositions(batch.requests, a.requests);
+    const skip = new Set(skipped);
+    batch.requests.forEach((req, index) => {
+      if (skip.has(index)) return;
       const payload = this.payloadOf(req);
       const res = payload ? this.app.apply(payload, { height: a.seq, index, time: a.time }) : { ok: false as const, reason: 'undecodable' };
       if (!res.ok) this.onEvent({ kind: 'txRejected', height: a.seq, index, reason: res.reason });
@@ -333,8 +353,10 @@ export class ConsensusNode {
     const block = buildBlock({
       height: a.seq,
       time: a.time,
+      batchTime: batch.time,
       prevHash: this.tip.hash,
-      txs: a.requests,
+      txs: batch.requests,
+      skipped,
       stateRoot: this.app.stateRoot(),
       certificate: a.certificate,
       batchDigest: a.batchDigest,
@@ -347,6 +369,18 @@ export class ConsensusNode {
     this.counters.executed++;
     this.onEvent({ kind: 'committed', block, hash });
     this.drive({ kind: 'executed', seq: a.seq, stateDigest: hash });
+  }
+
+  /** The whole ordered batch the certificate signs (see batches.ts), or what was executed if never seen. */
+  private certifiedBatch(a: Extract<ReplicaAction, { kind: 'execute' }>): CertifiedBatch {
+    const seen = this.batches.take(a.batchDigest);
+    if (seen) return seen;
+    // Nothing was skipped and the time was not raised, or a null batch (time 0, no requests).
+    const hashes = a.requests.map(txHash);
+    if (equalBytes(batchDigestOfHashes(a.time, hashes), a.batchDigest)) return { time: a.time, requests: a.requests };
+    if (a.requests.length === 0 && equalBytes(batchDigestOfHashes(0, []), a.batchDigest)) return { time: 0, requests: [] };
+    this.onEvent({ kind: 'batchUnknown', height: a.seq });
+    return { time: a.time, requests: a.requests };
   }
 
   private checkpointStable(seq: number, digest: Uint8Array, replicaState: Uint8Array, certificate: Uint8Array): void {
@@ -396,6 +430,7 @@ export class ConsensusNode {
     const payload = bytes.subarray(1);
     if (channel === CHANNEL_PBFT) {
       this.counters.messagesIn++;
+      this.batches.observe(payload);
       this.drive({ kind: 'message', bytes: payload, now: this.clock.now() });
       return;
     }
@@ -480,10 +515,20 @@ export class ConsensusNode {
       this.onEvent({ kind: 'stateTransferRejected', reason: 'unsolicited', from });
       return;
     }
-    const reject = (reason: StateTransferRejectReason): void => {
-      this.onEvent({ kind: 'stateTransferRejected', reason, from });
+    const reject = (reason: StateTransferRejectReason, detail?: string): void => {
+      this.onEvent({ kind: 'stateTransferRejected', reason, from, ...(detail ? { detail } : {}) });
       f.cancelTimer?.();
-      this.askNext();
+      // Try the other peers at once; after a full round, wait (backing off) so a liar cannot make us spin.
+      if (f.attempt % f.peers.length !== 0) {
+        this.askNext();
+        return;
+      }
+      const round = Math.floor(f.attempt / f.peers.length);
+      const wait = this.timers.stateTransferMs * Math.min(8, 2 ** Math.min(round - 1, 3));
+      f.requestId = 0;
+      f.cancelTimer = this.clock.schedule(wait, () => {
+        if (this.fetch === f) this.askNext();
+      });
     };
     let blocks: Block[];
     try {
@@ -507,7 +552,9 @@ export class ConsensusNode {
         ...(prev ? { prev } : {}),
         ...(this.verifyCertificate ? { verifyCertificate: this.verifyCertificate } : {}),
       });
-      if (!check.ok) return reject(check.reason === 'prev-hash-mismatch' || check.reason === 'height-mismatch' ? 'chain-broken' : 'block-invalid');
+      if (!check.ok) {
+        return reject(check.reason === 'prev-hash-mismatch' || check.reason === 'height-mismatch' ? 'chain-broken' : 'block-invalid', `${check.reason} at ${b.header.height}`);
+      }
     }
     const s = reply.snapshot;
     if (!this.install(f.seq, f.digest, target, s.app, s.replicaState, s.certificate, blocks.length, from, blocks)) {

@@ -4,8 +4,11 @@
 // validator set, so a block can be checked without trusting whoever sent it.
 //
 // What certifies what:
-// - The commit certificate covers (seq, batchDigest), and batchDigest = sha256(uint(time) ‖ uint(count) ‖
-//   sha256(tx_1) ‖ … ‖ sha256(tx_n)) covers the agreed time and every transaction (the replica's definition).
+// - The commit certificate covers (seq, batchDigest), and batchDigest = sha256(uint(batchTime) ‖ uint(count) ‖
+//   sha256(tx_1) ‖ … ‖ sha256(tx_n)) covers the proposed time and every transaction (the replica's
+//   definition). The block carries the whole ordered batch; `skipped` lists the positions the replica did not
+//   execute (a client's request already executed in an earlier batch), and `time` is the time the batch was
+//   executed with: max(previous block's time, batchTime), so time never goes backwards.
 // - The transaction root is the RFC 6962 Merkle root over the transaction hashes sha256(tx_i), so whoever
 //   knows the hashes (a light client) recomputes both batchDigest and txRoot without the transactions.
 // - The header's stateRoot is not covered by the commit certificate; the host hands the block hash to the
@@ -29,8 +32,10 @@ export interface BlockHeader {
   readonly version: number;
   /** = the PBFT sequence number; 1 for the first block. */
   readonly height: number;
-  /** The batch's agreed time, ms since the epoch (proposed by the primary, bounded by the backups). */
+  /** The execution time, ms since the epoch: max(previous block's time, batchTime). Contracts read this. */
   readonly time: number;
+  /** The time the primary proposed (bounded by the backups; 0 for a null batch), covered by batchDigest. */
+  readonly batchTime: number;
   /** Hash of the block at height - 1, or the genesis hash for height 1. */
   readonly prevHash: Uint8Array;
   /** The replica's digest of the batch, the value the commit certificate signs. */
@@ -38,6 +43,8 @@ export interface BlockHeader {
   /** Merkle root over sha256 of each transaction. */
   readonly txRoot: Uint8Array;
   readonly txCount: number;
+  /** Ascending positions of transactions ordered but not executed (stale duplicates). */
+  readonly skipped: readonly number[];
   /** LedgerApp.stateRoot() after applying this block. */
   readonly stateRoot: Uint8Array;
 }
@@ -65,10 +72,13 @@ export function encodeHeader(h: BlockHeader): Uint8Array {
   w.uint(h.version);
   w.uint(h.height);
   w.uint(h.time);
+  w.uint(h.batchTime);
   w.fixed(check32(h.prevHash));
   w.fixed(check32(h.batchDigest));
   w.fixed(check32(h.txRoot));
   w.uint(h.txCount);
+  w.uint(h.skipped.length);
+  for (const k of h.skipped) w.uint(k);
   w.fixed(check32(h.stateRoot));
   return w.finish();
 }
@@ -77,12 +87,16 @@ function readHeader(r: Reader): BlockHeader {
   const version = r.uint();
   const height = r.uint();
   const time = r.uint();
+  const batchTime = r.uint();
   const prevHash = r.fixed(HASH_BYTES);
   const batchDigest = r.fixed(HASH_BYTES);
   const txRoot = r.fixed(HASH_BYTES);
   const txCount = r.uint(MAX_TXS_PER_BLOCK);
+  const nSkipped = r.uint(txCount);
+  const skipped: number[] = [];
+  for (let i = 0; i < nSkipped && r.ok; i++) skipped.push(r.uint(MAX_TXS_PER_BLOCK));
   const stateRoot = r.fixed(HASH_BYTES);
-  return { version, height, time, prevHash, batchDigest, txRoot, txCount, stateRoot };
+  return { version, height, time, batchTime, prevHash, batchDigest, txRoot, txCount, skipped, stateRoot };
 }
 
 export function decodeHeader(bytes: Uint8Array): BlockHeader {
@@ -140,7 +154,7 @@ export function txRootOfHashes(txHashes: readonly Uint8Array[]): Uint8Array {
   return merkleRootOfLeafHashes(txHashes.map((h) => merkleLeafHash(h)));
 }
 
-/** The replica's batch digest: sha256(uint(time) ‖ uint(count) ‖ sha256(tx_1) ‖ … ). */
+/** The replica's batch digest: sha256(uint(batchTime) ‖ uint(count) ‖ sha256(tx_1) ‖ … ). */
 export function batchDigestOfHashes(time: number, txHashes: readonly Uint8Array[]): Uint8Array {
   const w = new Writer(16 + txHashes.length * HASH_BYTES);
   w.uint(time);
@@ -153,21 +167,27 @@ export function batchDigestOfHashes(time: number, txHashes: readonly Uint8Array[
 export function buildBlock(args: {
   height: number;
   time: number;
+  /** Defaults to `time`. */
+  batchTime?: number;
   prevHash: Uint8Array;
   txs: readonly Uint8Array[];
+  skipped?: readonly number[];
   stateRoot: Uint8Array;
   certificate: Uint8Array;
   batchDigest?: Uint8Array;
 }): Block {
+  const batchTime = args.batchTime ?? args.time;
   const hashes = args.txs.map(txHash);
   const header: BlockHeader = {
     version: BLOCK_VERSION,
     height: args.height,
     time: args.time,
+    batchTime,
     prevHash: args.prevHash,
-    batchDigest: args.batchDigest ?? batchDigestOfHashes(args.time, hashes),
+    batchDigest: args.batchDigest ?? batchDigestOfHashes(batchTime, hashes),
     txRoot: txRootOfHashes(hashes),
     txCount: args.txs.length,
+    skipped: [...(args.skipped ?? [])],
     stateRoot: args.stateRoot,
   };
   return { header, txs: [...args.txs], certificate: args.certificate };

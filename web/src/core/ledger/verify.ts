@@ -24,7 +24,8 @@ export type BlockRejectReason =
   | 'genesis-mismatch' // block 1 does not descend from this validator set's genesis
   | 'height-mismatch' // not the successor of the given previous block
   | 'prev-hash-mismatch' // prevHash is not the previous block's hash
-  | 'time-regressed' // earlier than the previous block
+  | 'time-regressed' // earlier than the previous block, or not max(previous time, batchTime)
+  | 'bad-skip-list' // skipped positions not ascending, or out of range
   | CertificateDefect; // not 2f+1 distinct validators' valid commits for (height, batchDigest)
 
 export type BlockCheck =
@@ -75,13 +76,18 @@ export function verifyHeader(
     return fail('malformed');
   }
   if (header.txCount !== txHashes.length) return fail('tx-count-mismatch');
+  for (let i = 0; i < header.skipped.length; i++) {
+    const k = header.skipped[i]!;
+    if (!Number.isSafeInteger(k) || k >= header.txCount || (i > 0 && k <= header.skipped[i - 1]!)) return fail('bad-skip-list');
+  }
+  if (header.time < header.batchTime) return fail('time-regressed');
   if (!equalBytes(txRootOfHashes(txHashes), header.txRoot)) return fail('tx-root-mismatch');
-  if (!equalBytes(batchDigestOfHashes(header.time, txHashes), header.batchDigest)) return fail('batch-digest-mismatch');
+  if (!equalBytes(batchDigestOfHashes(header.batchTime, txHashes), header.batchDigest)) return fail('batch-digest-mismatch');
   if (header.height === 1 && !equalBytes(header.prevHash, genesisHash(validators))) return fail('genesis-mismatch');
   if (opts.prev) {
     if (header.height !== opts.prev.height + 1) return fail('height-mismatch');
     if (!equalBytes(header.prevHash, blockHash(opts.prev))) return fail('prev-hash-mismatch');
-    if (header.time < opts.prev.time) return fail('time-regressed');
+    if (header.time !== Math.max(opts.prev.time, header.batchTime)) return fail('time-regressed');
   }
   const verifier = opts.verifyCertificate ?? replicaCertificateVerifier;
   if (!verifier(certificate, [...validators], header.height, header.batchDigest)) {
