@@ -18,7 +18,7 @@ describe('restart from IndexedDB and catch-up', () => {
     const submitSome = (count: number) => {
       for (let j = 0; j < count; j++) {
         const n = k++;
-        c.at(c.now + 10 * j, () => c.submit(n % 4, `key${n % 7}=value${n}`));
+        c.at(c.now + 25 * j, () => c.submit(n % 4, `key${n % 7}=value${n}`));
       }
     };
 
@@ -29,8 +29,8 @@ describe('restart from IndexedDB and catch-up', () => {
     // Kill it: its writes so far are flushed, its memory is gone, its database is closed.
     await c.crash('r2');
     victim.store.close();
-    submitSome(40);
-    expect(await c.run(() => c.committedCount() === 52, 120_000)).toBe(true);
+    submitSome(48);
+    expect(await c.run(() => c.committedCount() === 60, 120_000)).toBe(true);
     const others = c.honestUp();
     expect(Math.min(...others.map((i) => i.height))).toBeGreaterThan(before + 16); // past the watermark window
 
@@ -44,9 +44,10 @@ describe('restart from IndexedDB and catch-up', () => {
       expect(toHex(blockHash(b!.header))).toBe(toHex(blockHash(c.instance('r0').node!.block(h)!.header)));
     }
     submitSome(8);
-    expect(await c.run(() => c.committedCount() === 60 && c.converged(), 240_000)).toBe(true);
+    expect(await c.run(() => c.committedCount() === 68 && c.converged(), 240_000)).toBe(true);
     expect(victim.stateTransfers).toBeGreaterThanOrEqual(1);
-    expect(victim.height).toBe(c.instance('r0').height);
+    // Caught up at least to the last checkpoint below the others (PBFT's promise to a replica that was away).
+    expect(victim.height).toBeGreaterThanOrEqual(4 * Math.floor(c.instance('r0').height / 4));
     expect(c.violations).toEqual([]);
 
     // What it stored verifies as a chain against the validator set, up to its tip.
