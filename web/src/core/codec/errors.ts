@@ -1,0 +1,40 @@
+// Decoder error codes; the names and numbers match wasm/assembly/codec/errors.ts.
+
+export const CODEC_ERROR_CODES = {
+  Truncated: 1,
+  Overlong: 2,
+  Trailing: 3,
+  OutOfRange: 4,
+  Oversize: 5,
+  BadUtf8: 6,
+  BadBool: 7,
+  Unsorted: 8,
+  UnknownTag: 9,
+} as const;
+
+export type CodecErrorCode = keyof typeof CODEC_ERROR_CODES;
+
+const BY_NUMBER: readonly (CodecErrorCode | undefined)[] = (() => {
+  const out: (CodecErrorCode | undefined)[] = [];
+  for (const [name, n] of Object.entries(CODEC_ERROR_CODES)) out[n] = name as CodecErrorCode;
+  return out;
+})();
+
+/** The code for the AssemblyScript enum's number (0 = None => null). */
+export function codecErrorFromNumber(n: number): CodecErrorCode | null {
+  if (n === 0) return null;
+  const code = BY_NUMBER[n];
+  if (code === undefined) throw new RangeError(`not a codec error number: ${n}`);
+  return code;
+}
+
+/** A canonical-encoding violation. Messages name the rule, never the data. */
+export class CodecError extends Error {
+  override readonly name = 'CodecError';
+  constructor(
+    readonly code: CodecErrorCode,
+    detail?: string,
+  ) {
+    super(detail ? `${code}: ${detail}` : code);
+  }
+}
