@@ -81,10 +81,21 @@ export type ReplicaAction =
   | {
       kind: 'execute';
       seq: number;
+      /** The view whose 2f+1 commits form `certificate`. */
       view: number;
+      /** The agreed execution time: max(batchTime, the previous batch's time), so it never goes backwards. */
       time: number;
+      /** The time the primary proposed, as signed under `batchDigest` (0 for a null batch). */
+      batchTime: number;
+      /** sha256(uint(batchTime) ‖ uint(count) ‖ sha256(request_i)…): what the certificate's commits sign. */
       batchDigest: Uint8Array;
+      /** The requests to apply, in order: `batch` without the skipped positions. */
       requests: Uint8Array[];
+      /** The whole certified batch, in order, each the client's signed request bytes. */
+      batch: Uint8Array[];
+      /** Positions in `batch` not executed: a client seq that was already executed (de-duplication). */
+      skipped: number[];
+      /** Canonical bytes of 2f+1 signed commits for (view, seq, batchDigest): uint(k) ‖ k × bytes(commit). */
       certificate: Uint8Array;
     }
   | { kind: 'checkpointStable'; seq: number; stateDigest: Uint8Array; replicaState: Uint8Array; certificate: Uint8Array }
@@ -265,12 +276,17 @@ function decodeActions(buf: Uint8Array): ReplicaAction[] {
         const seq = f64();
         const view = f64();
         const time = f64();
+        const batchTime = f64();
         const batchDigest = bytes();
         const count = u32();
-        const requests: Uint8Array[] = [];
-        for (let i = 0; i < count; i++) requests.push(bytes());
+        const batch: Uint8Array[] = [];
+        for (let i = 0; i < count; i++) batch.push(bytes());
+        const k = u32();
+        const skipped: number[] = [];
+        for (let i = 0; i < k; i++) skipped.push(u32());
         const certificate = bytes();
-        out.push({ kind: 'execute', seq, view, time, batchDigest, requests, certificate });
+        const requests = k === 0 ? batch : batch.filter((_, i) => !skipped.includes(i));
+        out.push({ kind: 'execute', seq, view, time, batchTime, batchDigest, requests, batch, skipped, certificate });
         break;
       }
       case 6: {

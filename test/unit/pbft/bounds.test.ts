@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/face/instance.ts';
-import { ReplicaError } from '../../../wasm/face/replica.ts';
+import { batchDigest, ReplicaError, verifyCommitCertificate } from '../../../wasm/face/replica.ts';
 import { Cluster, request, seedOf } from './cluster.ts';
 import { forge, hex, MsgType, voteBody } from './wire.ts';
 
@@ -112,5 +112,25 @@ describe('the face', () => {
     r.dispose();
     expect(() => r.step({ kind: 'timer', timer: 'batch', now: 0 })).toThrow(/disposed/);
     r.dispose(); // idempotent
+  });
+});
+
+describe('the execute action', () => {
+  it('carries the whole certified batch, its signed time and the skipped stale positions', () => {
+    const c = (cluster = new Cluster({ n: 4, maxBatch: 2 }));
+    const x = request(1, 1);
+    const a = request(2, 1);
+    const aAgain = request(2, 1, 'the same client seq with another payload');
+    // Seq 1 = [x]; [a, aAgain] fill the next batch while seq 1 is in flight.
+    for (const r of [x, a, aAgain]) c.submit(r, [0]);
+    c.settle();
+    const e = c.executed[2]!.at(-1)!;
+    expect(e.seq).toBe(2);
+    expect(e.batch.map(hex)).toEqual([hex(a), hex(aAgain)]);
+    expect(e.skipped).toEqual([1]);
+    expect(e.requests.map(hex)).toEqual([hex(a)]);
+    expect(e.time).toBeGreaterThanOrEqual(e.batchTime);
+    expect(hex(batchDigest(e.batchTime, e.batch))).toBe(hex(e.batchDigest));
+    expect(verifyCommitCertificate(e.certificate, c.keys, e.seq, e.batchDigest)).toBe(true);
   });
 });

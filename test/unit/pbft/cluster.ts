@@ -16,14 +16,7 @@ export interface Delivery {
   to: number;
   bytes: Uint8Array;
 }
-export interface Executed {
-  seq: number;
-  view: number;
-  time: number;
-  batchDigest: Uint8Array;
-  requests: Uint8Array[];
-  certificate: Uint8Array;
-}
+export type Executed = Omit<Extract<ReplicaAction, { kind: 'execute' }>, 'kind'>;
 export interface StableRecord {
   seq: number;
   stateDigest: Uint8Array;
@@ -34,8 +27,9 @@ export interface StableRecord {
 export function seedOf(i: number, salt = 0): Uint8Array {
   const s = new Uint8Array(32);
   s.fill((i * 7 + salt * 31 + 1) & 0xff);
-  s[0] = i;
+  s[0] = i & 0xff;
   s[1] = salt;
+  s[2] = i >>> 8;
   return s;
 }
 

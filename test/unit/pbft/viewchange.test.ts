@@ -185,3 +185,31 @@ describe('trust-ordered leadership', () => {
     expect(c.replicas.find((_, i) => i !== silent)!.view).toBe(1);
   });
 });
+
+describe('a replica restarted without memory', () => {
+  it('learns the current view from the new-view a peer hands it, and takes part again', () => {
+    const c = (cluster = new Cluster({ n: 4, maxBatch: 1 }));
+    c.filter = (d) => d.from !== 0 && d.to !== 0;
+    c.submit(request(1, 1), [1, 2, 3]);
+    for (const i of [1, 2, 3]) c.fire(i, 'viewChange');
+    c.settle();
+    expect(c.replicas[1]!.view).toBe(1);
+    // Replica 3 restarts from scratch (view 0) and replica 0 stays down: no quorum without 3.
+    c.replicas[3]!.dispose();
+    c.replicas[3] = c.make(3, c.seeds[3]!);
+    c.filter = (d) => d.from !== 0 && d.to !== 0;
+    c.submit(request(1, 2), [1, 2, 3]);
+    c.settle();
+    // Messages of view 1 from f+1 peers told it it was left behind; it asked for view 1 and got the new-view.
+    // Without it (replica 0 is down) nothing could have committed.
+    expect(c.replicas[3]!.view).toBe(1);
+    for (const i of [1, 2]) expect(c.executed[i]!.at(-1)?.requests.map(hex)).toEqual([hex(request(1, 2))]);
+    // Its log is gone, so it catches up at the next checkpoint by state transfer.
+    for (let s = 3; s <= 4; s++) {
+      c.submit(request(1, s), [1, 2, 3]);
+      c.settle();
+    }
+    expect(c.fetches[3]!.map((f) => f.seq)).toEqual([4]);
+    expect(c.replicas.slice(1).map((r) => r.lastExecuted)).toEqual([4, 4, 4]);
+  });
+});

@@ -5,7 +5,8 @@
 // Action stream (little endian), decoded by wasm/face/replica.ts:
 //   1 send        u32 to, bytes              2 broadcast   bytes
 //   3 setTimer    u32 timer, u32 attempt     4 cancelTimer u32 timer
-//   5 execute     f64 seq, f64 view, f64 time, bytes digest, u32 count, count × bytes, bytes certificate
+//   5 execute     f64 seq, f64 view, f64 time, f64 batchTime, bytes digest, u32 count, count × bytes (the
+//                 whole batch), u32 k, k × u32 skipped position, bytes certificate
 //   6 checkpointStable f64 seq, bytes stateDigest, bytes replicaState, bytes certificate
 //   7 viewChanged f64 view, u32 primary
 //   8 fetchState  f64 seq, bytes stateDigest, u32 count, count × u32 peer

@@ -201,6 +201,7 @@ export class Replica {
   vcAttempt: i32 = 0;
   vcLatest: StaticArray<ViewChange | null>;
   nvWire: Uint8Array | null = null;
+  nvSentTo: u64 = 0;
 
   // Ordering and execution.
   low: u64 = 0;
@@ -554,6 +555,7 @@ export class Replica {
     }
     if (pp.view < this.view) {
       this.reject(Reject.OldView, s);
+      this.helpLaggard(s);
       return;
     }
     if (pp.view > this.view || this.changing) {
@@ -671,6 +673,7 @@ export class Replica {
     }
     if (v.view < this.view) {
       this.reject(Reject.OldView, s);
+      this.helpLaggard(s);
       return;
     }
     if (v.view > this.view || this.changing) {
@@ -693,6 +696,12 @@ export class Replica {
     if (prior != null && bytesEqual(prior.env!.body, env.body)) {
       this.reject(Reject.Duplicate, s);
       return;
+    }
+    if (prior == null && this.log.has(v.seq)) {
+      // A vote beyond the quorum we already hold changes nothing: skip the signature check (the hot path's
+      // biggest cost) and keep nothing. Its certificate was complete without it.
+      const e = this.log.get(v.seq);
+      if (e.view == this.view && e.pp != null && (type == MsgType.Prepare ? e.prepared : e.committed && e.cView == this.view)) return;
     }
     if (!verified && !this.verifyEnv(env, s)) {
       this.reject(Reject.BadSignature, s);
@@ -771,16 +780,19 @@ export class Replica {
     let time = pp.time;
     if (time < this.lastTime) time = this.lastTime;
     this.lastTime = time;
-    const out = new Array<Uint8Array>();
+    // The whole certified batch goes to the host (so it can rebuild what the certificate signs) with the
+    // positions skipped as stale duplicates.
+    const skipped = new Array<u32>();
     for (let i = 0; i < pp.batch.length; i++) {
       const bytes = unchecked(pp.batch[i]);
       let r = i < pp.reqDigests.length ? this.cache.get(unchecked(pp.reqDigests[i])) : null;
       if (r == null) r = parseRequest(bytes, this.maxMsg);
-      if (r == null) continue; // unreachable: batches are checked before they prepare
-      if (!this.clients.isStale(r.key, r.seq)) {
-        this.clients.record(r.key, r.seq);
-        out.push(bytes);
+      if (r == null) {
+        skipped.push(<u32>i); // unreachable: batches are checked before they prepare
+        continue;
       }
+      if (!this.clients.isStale(r.key, r.seq)) this.clients.record(r.key, r.seq);
+      else skipped.push(<u32>i);
       this.retire(r);
     }
     e.executed = true;
@@ -790,9 +802,12 @@ export class Replica {
     putF64(<f64>e.seq);
     putF64(<f64>e.cView);
     putF64(<f64>time);
+    putF64(<f64>pp.time);
     putBytes(pp.digest);
-    putU32(<u32>out.length);
-    for (let i = 0; i < out.length; i++) putBytes(unchecked(out[i]));
+    putU32(<u32>pp.batch.length);
+    for (let i = 0; i < pp.batch.length; i++) putBytes(unchecked(pp.batch[i]));
+    putU32(<u32>skipped.length);
+    for (let i = 0; i < skipped.length; i++) putU32(unchecked(skipped[i]));
     putBytes(e.cCert);
     if (e.seq % this.K == 0) {
       const w = new Writer(64 + 48 * this.clients.count);
@@ -1190,17 +1205,20 @@ export class Replica {
       return;
     }
     const latest = unchecked(this.vcLatest[s]);
+    if (vc.view < this.view || (vc.view == this.view && !this.changing)) {
+      // A laggard still asking for the view we are in: hand it the new-view (signed by the primary).
+      if (vc.view == this.view && this.nvWire != null) {
+        const known = latest != null && bytesEqual(latest.env!.body, env.body);
+        if (known || this.verifyEnv(env, s)) actSend(s, this.nvWire!);
+      }
+      this.reject(Reject.OldView, s);
+      return;
+    }
     if (latest != null && latest.view >= vc.view) {
       if (bytesEqual(latest.env!.body, env.body)) this.reject(Reject.Duplicate, s);
       else if (latest.view > vc.view) this.reject(Reject.OldView, s);
       else if (!this.verifyEnv(env, s)) this.reject(Reject.BadSignature, s);
       else this.reject(Reject.Conflict, s);
-      return;
-    }
-    if (vc.view < this.view || (vc.view == this.view && !this.changing)) {
-      // A laggard still asking for the view we are in: hand it the new-view (signed by the primary).
-      if (vc.view == this.view && this.nvWire != null && this.verifyEnv(env, s)) actSend(s, this.nvWire!);
-      this.reject(Reject.OldView, s);
       return;
     }
     if (!this.verifyEnv(env, s)) {
@@ -1266,6 +1284,7 @@ export class Replica {
     const sig = this.sign(MsgType.NewView, body);
     const wire = encodeEnvelope(MsgType.NewView, body, sig, null);
     this.nvWire = wire;
+    this.nvSentTo = 0;
     actBroadcast(wire);
     this.installNewView(this.view, o, pps);
   }
@@ -1372,6 +1391,7 @@ export class Replica {
     this.view = nv.view;
     this.primary = s;
     this.nvWire = env.wire;
+    this.nvSentTo = 0;
     const pps = new Array<PrePrepare>();
     for (let i = 0; i < o.items.length; i++) pps.push(this.withBatch(unchecked(nv.pps[i]).env!, unchecked(o.items[i])));
     this.installNewView(nv.view, o, pps);
@@ -1459,6 +1479,19 @@ export class Replica {
     this.tryPropose(false);
   }
 
+  /**
+   * A peer still talking in an older view (e.g. restarted without memory) gets the new-view that proves the
+   * current one, once per view: it is signed by the primary, so the peer need not trust us.
+   */
+  private helpLaggard(s: i32): void {
+    const nv = this.nvWire;
+    if (nv == null || this.changing) return;
+    const bit = (<u64>1) << <u64>s;
+    if ((this.nvSentTo & bit) != 0) return;
+    this.nvSentTo |= bit;
+    actSend(s, nv);
+  }
+
   // ---- future-view buffer --------------------------------------------------------------------------------
 
   private bufferFuture(s: i32, view: u64, env: Envelope, verified: bool): void {
@@ -1479,6 +1512,25 @@ export class Replica {
     }
     buf.push(new Buffered(view, env));
     this.futureCount++;
+    this.joinIfLeftBehind();
+  }
+
+  /**
+   * f+1 peers signing normal-case messages in a later view means an honest one installed it: we missed its
+   * new-view (restarted, partitioned). Ask for that view; the replicas in it answer with the new-view.
+   */
+  private joinIfLeftBehind(): void {
+    const views = new Array<u64>();
+    for (let s = 0; s < this.n; s++) {
+      const buf = unchecked(this.future[s]);
+      let top: u64 = 0;
+      for (let i = 0; i < buf.length; i++) if (unchecked(buf[i]).view > top) top = unchecked(buf[i]).view;
+      if (top > this.view) views.push(top);
+    }
+    if (views.length < this.f + 1) return;
+    views.sort(sortU64);
+    const target = unchecked(views[views.length - 1 - this.f]); // f+1 peers are at this view or later
+    if (target > this.view) this.startViewChange(target);
   }
 
   private replayFuture(): void {
