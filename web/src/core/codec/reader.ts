@@ -221,9 +221,14 @@ export class Reader {
 
   /** A message's type tag; a tag not in `known` => UnknownTag. */
   tag(known: readonly number[]): number {
-    const t = this.uint();
-    if (this.error === null && !known.includes(t)) this.fail('UnknownTag');
-    return this.error === null ? t : 0;
+    if (this.error !== null) return 0;
+    const t = this.scan();
+    if (t < 0) return 0;
+    if (!known.includes(t)) {
+      this.fail('UnknownTag');
+      return 0;
+    }
+    return t;
   }
 
   /** Skips `n` bytes (Truncated if fewer remain). */

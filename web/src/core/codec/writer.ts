@@ -90,7 +90,7 @@ export class Writer {
     this.bytes(utf8.encode(s));
   }
 
-  /** An optional value: 0x00, or 0x01 ‖ value. */
+  /** An optional value: 0x00, or 0x01 ‖ value. (Nested options: write the presence byte with bool().) */
   option<T>(v: T | null | undefined, put: (w: Writer, v: T) => void): void {
     if (v === null || v === undefined) {
       this.bool(false);
