@@ -117,11 +117,16 @@ describe('ConsensusNode', () => {
   it('executes batches into a hash chain of blocks, hands the block hash back as the state digest, and snapshots at K', async () => {
     const net = new SimNetwork({ seed: 1 });
     let seq = 0;
+    let last: Uint8Array | undefined;
     const replica = new ScriptedReplica((e) => {
       if (e.kind === 'request') {
         seq++;
         const time = 1000 + seq;
-        return [{ kind: 'execute', seq, view: 0, time, batchDigest: batchDigestOfHashes(time, [txHash(e.bytes)]), requests: [e.bytes], certificate: cert(seq) }];
+        // From seq 3 on, the batch repeats the previous request first: an executed duplicate the replica skips.
+        const batch = seq >= 3 ? [last!, e.bytes] : [e.bytes];
+        const skipped = seq >= 3 ? [0] : [];
+        last = e.bytes;
+        return [{ kind: 'execute', seq, view: 0, time, batchTime: time, batchDigest: batchDigestOfHashes(time, batch.map(txHash)), requests: [e.bytes], batch, skipped, certificate: cert(seq) }];
       }
       if (e.kind === 'executed' && e.seq === 2) return [{ kind: 'checkpointStable', seq: 2, stateDigest: e.stateDigest, replicaState: utf8('rs2'), certificate: utf8('cp2') }];
       return [];
@@ -131,9 +136,15 @@ describe('ConsensusNode', () => {
     node.submit(utf8('a=1'));
     node.submit(utf8('b=2'));
     node.submit(utf8('not a kv transaction'));
+    node.submit(utf8('a=3'));
     await node.flushed();
-    expect(node.height).toBe(3);
-    expect(app.get('a')).toBe('1');
+    expect(node.height).toBe(4);
+    // Block 4 holds the whole certified batch [not-a-tx, a=3] but only a=3 was applied (position 0 skipped).
+    expect(node.block(4)!.txs.map((t) => new TextDecoder().decode(t))).toEqual(['not a kv transaction', 'a=3']);
+    expect(node.block(4)!.header.skipped).toEqual([0]);
+    expect(events.filter((e) => e.kind === 'txRejected').map((e) => e.kind === 'txRejected' && e.height)).toEqual([3]);
+    expect(verifyBlock(node.block(4)!, keys, { prev: node.block(3)!.header, verifyCertificate }).ok).toBe(true);
+    expect(app.get('a')).toBe('3');
     expect(app.get('b')).toBe('2');
     const b1 = node.block(1)!;
     const b2 = node.block(2)!;
@@ -141,9 +152,9 @@ describe('ConsensusNode', () => {
     expect(toHex(b2.header.prevHash)).toBe(toHex(blockHash(b1.header)));
     expect(verifyBlock(b2, keys, { prev: b1.header, verifyCertificate })).toEqual({ ok: true, hash: blockHash(b2.header) });
     const executed = replica.seen.filter((e) => e.kind === 'executed');
-    expect(executed.map((e) => e.kind === 'executed' && toHex(e.stateDigest))).toEqual([1, 2, 3].map((h) => toHex(blockHash(node.block(h)!.header))));
+    expect(executed.map((e) => e.kind === 'executed' && toHex(e.stateDigest))).toEqual([1, 2, 3, 4].map((h) => toHex(blockHash(node.block(h)!.header))));
     expect(events.some((e) => e.kind === 'txRejected' && e.height === 3)).toBe(true);
-    expect((await store.tip())?.height).toBe(3);
+    expect((await store.tip())?.height).toBe(4);
     const snap = await store.getSnapshot(2);
     expect(snap && new TextDecoder().decode(snap.replicaState)).toBe('rs2');
     expect(snap && toHex(snap.blockHash)).toBe(toHex(blockHash(b2.header)));

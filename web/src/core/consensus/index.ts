@@ -2,5 +2,3 @@ export { ConsensusNode, DEFAULT_TIMERS, systemClock, clientPayload, toHex } from
 export type { Clock, ConsensusEvent, ConsensusNodeOptions, PayloadOf, ReplicaLike, StateTransferRejectReason, TimerPolicy } from './node.ts';
 export { CHANNEL_PBFT, CHANNEL_STATE, FrameError, decodeStateMessage, encodeStateMessage, frame } from './frames.ts';
 export type { StateMessage, StateReply, StateRequest } from './frames.ts';
-export { BatchCache } from './batches.ts';
-export type { CertifiedBatch } from './batches.ts';

@@ -11,8 +11,6 @@ import { decodeClientRequest, type ReplicaAction, type ReplicaEvent, type TimerK
 import type { LedgerApp } from '../ledger/app.ts';
 import { blockHash, buildBlock, decodeBlock, encodeBlock, genesisHash, type Block, type BlockHeader } from '../ledger/block.ts';
 import { equalBytes } from '../ledger/merkle.ts';
-import { batchDigestOfHashes, txHash } from '../ledger/block.ts';
-import { BatchCache, type CertifiedBatch } from './batches.ts';
 import { toHexKey } from './hex.ts';
 import type { LedgerStore, StoredSnapshot } from '../ledger/store.ts';
 import { verifyBlock, type CertificateVerifier } from '../ledger/verify.ts';
@@ -76,9 +74,7 @@ export type ConsensusEvent =
   | { kind: 'stateInstalled'; seq: number; fetchedBlocks: number; fromPeer: number | null }
   | { kind: 'stateTransferRejected'; reason: StateTransferRejectReason; from: number; detail?: string }
   | { kind: 'storageError'; message: string }
-  | { kind: 'txRejected'; height: number; index: number; reason: string }
-  /** The certified batch of an executed seq was not seen: its block will not verify by itself. */
-  | { kind: 'batchUnknown'; height: number };
+  | { kind: 'txRejected'; height: number; index: number; reason: string };
 
 export type StateTransferRejectReason =
   | 'malformed' // the reply does not decode
@@ -110,18 +106,6 @@ export interface ConsensusNodeOptions {
   /** Snapshots kept (default 2). */
   readonly retainSnapshots?: number;
   readonly onEvent?: (e: ConsensusEvent) => void;
-}
-
-/** Positions of `batch` not in `executed` (an ordered subsequence of it). */
-function skippedPositions(batch: readonly Uint8Array[], executed: readonly Uint8Array[]): number[] {
-  const out: number[] = [];
-  let j = 0;
-  for (let i = 0; i < batch.length; i++) {
-    const e = executed[j];
-    if (e && equalBytes(e, batch[i]!)) j++;
-    else out.push(i);
-  }
-  return out;
 }
 
 /** The default: a transaction is the payload of the client's signed request (the replica checked the signature). */
@@ -179,7 +163,6 @@ export class ConsensusNode {
   private readonly snapshots = new Map<number, StoredSnapshot>();
   private readonly timerCancels = new Map<TimerKind, () => void>();
   private readonly inbox: ReplicaEvent[] = [];
-  private readonly batches = new BatchCache();
   private stepping = false;
   private closed = false;
   private persist: Promise<void> = Promise.resolve();
@@ -284,11 +267,9 @@ export class ConsensusNode {
   private act(a: ReplicaAction): void {
     switch (a.kind) {
       case 'send':
-        this.batches.observe(a.bytes);
         if (a.to !== this.self && a.to >= 0 && a.to < this.validators.length) this.sendPbft(a.to, a.bytes);
         break;
       case 'broadcast':
-        this.batches.observe(a.bytes);
         for (let i = 0; i < this.validators.length; i++) if (i !== this.self) this.sendPbft(i, a.bytes);
         break;
       case 'setTimer':
@@ -341,10 +322,10 @@ export class ConsensusNode {
       // The replica executes in order from the state the host holds; anything else is a bug to surface.
       this.onEvent({ kind: 'storageError', message: `execute out of order: seq ${a.seq} after height ${this.tip.height}` });
     }
-    const batch = this.certifiedBatch(a);
-    const skipped = skippedPositions(batch.requests, a.requests);
-    const skip = new Set(skipped);
-    batch.requests.forEach((req, index) => {
+    // The block carries the whole certified batch (what the commit certificate signs, so anyone can check
+    // it); the app applies the requests the replica executed (the batch without stale duplicates).
+    const skip = new Set(a.skipped);
+    a.batch.forEach((req, index) => {
       if (skip.has(index)) return;
       const payload = this.payloadOf(req);
       const res = payload ? this.app.apply(payload, { height: a.seq, index, time: a.time }) : { ok: false as const, reason: 'undecodable' };
@@ -353,10 +334,10 @@ export class ConsensusNode {
     const block = buildBlock({
       height: a.seq,
       time: a.time,
-      batchTime: batch.time,
+      batchTime: a.batchTime,
       prevHash: this.tip.hash,
-      txs: batch.requests,
-      skipped,
+      txs: a.batch,
+      skipped: a.skipped,
       stateRoot: this.app.stateRoot(),
       certificate: a.certificate,
       batchDigest: a.batchDigest,
@@ -369,18 +350,6 @@ export class ConsensusNode {
     this.counters.executed++;
     this.onEvent({ kind: 'committed', block, hash });
     this.drive({ kind: 'executed', seq: a.seq, stateDigest: hash });
-  }
-
-  /** The whole ordered batch the certificate signs (see batches.ts), or what was executed if never seen. */
-  private certifiedBatch(a: Extract<ReplicaAction, { kind: 'execute' }>): CertifiedBatch {
-    const seen = this.batches.take(a.batchDigest);
-    if (seen) return seen;
-    // Nothing was skipped and the time was not raised, or a null batch (time 0, no requests).
-    const hashes = a.requests.map(txHash);
-    if (equalBytes(batchDigestOfHashes(a.time, hashes), a.batchDigest)) return { time: a.time, requests: a.requests };
-    if (a.requests.length === 0 && equalBytes(batchDigestOfHashes(0, []), a.batchDigest)) return { time: 0, requests: [] };
-    this.onEvent({ kind: 'batchUnknown', height: a.seq });
-    return { time: a.time, requests: a.requests };
   }
 
   private checkpointStable(seq: number, digest: Uint8Array, replicaState: Uint8Array, certificate: Uint8Array): void {
@@ -430,7 +399,6 @@ export class ConsensusNode {
     const payload = bytes.subarray(1);
     if (channel === CHANNEL_PBFT) {
       this.counters.messagesIn++;
-      this.batches.observe(payload);
       this.drive({ kind: 'message', bytes: payload, now: this.clock.now() });
       return;
     }
