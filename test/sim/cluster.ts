@@ -7,7 +7,9 @@ import { Replica, encodeClientRequest, initCore } from '../../wasm/index.ts';
 import { ConsensusNode, CHANNEL_PBFT, toHex, type Clock, type ConsensusEvent, type TimerPolicy } from '../../web/src/core/consensus/index.ts';
 import { blockHash, txHash } from '../../web/src/core/ledger/block.ts';
 import { MemoryLedgerStore, type LedgerStore } from '../../web/src/core/ledger/store.ts';
-import { Prng, SimNetwork, type LinkProfile, type PeerId } from '../../web/src/core/net/index.ts';
+import { Prng } from '../../web/src/core/net/prng.ts';
+import { SimNetwork, type LinkProfile } from '../../web/src/core/net/sim-network.ts';
+import type { PeerId } from '../../web/src/core/net/transport.ts';
 import { KvApp } from './kv-app.ts';
 import { parseEnvelope, publicKeyOf, type Envelope } from './wire.ts';
 

@@ -9,7 +9,8 @@ import { ConsensusNode, toHex } from '../../../web/src/core/consensus/index.ts';
 import type { LedgerApp } from '../../../web/src/core/ledger/app.ts';
 import { txHash } from '../../../web/src/core/ledger/block.ts';
 import { MemoryLedgerStore } from '../../../web/src/core/ledger/store.ts';
-import { Prng, SimNetwork } from '../../../web/src/core/net/index.ts';
+import { Prng } from '../../../web/src/core/net/prng.ts';
+import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
 import { publicKeyOf } from '../../sim/wire.ts';
 import { quantile, type BenchSection, type Row } from '../harness.ts';
 

@@ -18,7 +18,7 @@ import {
   type CertificateVerifier,
   type LedgerStore,
 } from '../../../web/src/core/ledger/index.ts';
-import { Prng } from '../../../web/src/core/net/index.ts';
+import { Prng } from '../../../web/src/core/net/prng.ts';
 
 const rng = new Prng(2024);
 const validators = Array.from({ length: 4 }, () => rng.bytes(32));

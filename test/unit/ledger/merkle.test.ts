@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { merkleLeafHash, merkleProof, merkleRoot, verifyMerkleProof } from '../../../web/src/core/ledger/index.ts';
-import { Prng } from '../../../web/src/core/net/index.ts';
+import { Prng } from '../../../web/src/core/net/prng.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Prng, SimNetwork, SimNetworkError, VirtualClock } from '../../../web/src/core/net/index.ts';
+import { Prng } from '../../../web/src/core/net/prng.ts';
+import { SimNetwork, SimNetworkError, VirtualClock } from '../../../web/src/core/net/sim-network.ts';
 
 const ids = ['aa', 'bb', 'cc', 'dd'];
 

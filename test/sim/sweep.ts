@@ -1,0 +1,26 @@
+// Shared by the scenario test files (split in two so vitest runs them on both cores).
+import { expect, it } from 'vitest';
+import { passes, runScenario, type SimResult } from './run.ts';
+
+/** Seeds per scenario: 200 is the CI target; the default fits a few minutes on 2 cores (see README). */
+export const SEEDS = Number(process.env['SIM_SEEDS'] ?? 24);
+export const BASE = Number(process.env['SIM_SEED_BASE'] ?? 1);
+
+export function replayLine(r: SimResult): string {
+  return `npm run sim -- --scenario ${r.scenario} --seed ${r.seed} --n ${r.n} --json   # ${r.violations.join('; ') || (r.live ? '' : 'not live')}`;
+}
+
+/** One test per scenario: every seed must be safe and live; failing seeds are printed as replay commands. */
+export function sweep(names: readonly string[]): void {
+  for (const name of names) {
+    it(`${name}: safe and live over ${SEEDS} seeds`, async () => {
+      const failures: string[] = [];
+      for (let s = BASE; s < BASE + SEEDS; s++) {
+        const r = await runScenario(name, s);
+        if (!passes(r)) failures.push(replayLine(r));
+      }
+      if (failures.length) console.error(`failing seeds for ${name}:\n${failures.join('\n')}`);
+      expect(failures).toEqual([]);
+    });
+  }
+}
