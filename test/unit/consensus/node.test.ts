@@ -33,7 +33,7 @@ class ScriptedReplica implements ReplicaLike {
   }
 }
 
-function setup(self: number, replica: ScriptedReplica, net: SimNetwork, opts: { app?: KvApp; store?: MemoryLedgerStore } = {}) {
+function setup(self: number, replica: ScriptedReplica, net: SimNetwork, opts: { app?: KvApp; store?: MemoryLedgerStore; trustAfter?: (seq: number) => number[] | undefined } = {}) {
   const transport = net.ids().includes(ids[self]!) ? net.restart(ids[self]!) : net.join(ids[self]!);
   const app = opts.app ?? new KvApp();
   const store = opts.store ?? new MemoryLedgerStore();
@@ -50,6 +50,7 @@ function setup(self: number, replica: ScriptedReplica, net: SimNetwork, opts: { 
     timers: { batchMs: 3, viewChangeBaseMs: 100, viewChangeMaxMs: 1_000, stateTransferMs: 50 },
     payloadOf: (r) => r,
     verifyCertificate,
+    ...(opts.trustAfter ? { trustAfter: opts.trustAfter } : {}),
     onEvent: (e) => events.push(e),
   });
   return { node, app, store, events, transport };
@@ -132,7 +133,7 @@ describe('ConsensusNode', () => {
       if (e.kind === 'executed' && e.seq === 2) return [{ kind: 'checkpointStable', seq: 2, stateDigest: e.stateDigest, replicaState: utf8('rs2'), certificate: utf8('cp2') }];
       return [];
     });
-    const { node, app, store, events } = setup(0, replica, net);
+    const { node, app, store, events } = setup(0, replica, net, { trustAfter: (h) => (h === 2 ? [5, 4, 3, 2] : undefined) });
     await node.start();
     node.submit(utf8('a=1'));
     node.submit(utf8('b=2'));
@@ -153,6 +154,8 @@ describe('ConsensusNode', () => {
     expect(toHex(b2.header.prevHash)).toBe(toHex(blockHash(b1.header)));
     expect(verifyBlock(b2, keys, { prev: b1.header, verifyCertificate })).toEqual({ ok: true, hash: blockHash(b2.header) });
     const executed = replica.seen.filter((e) => e.kind === 'executed');
+    // Trust scores from the committed state travel with `executed`, only when they changed.
+    expect(executed.map((e) => e.kind === 'executed' && e.trust)).toEqual([undefined, [5, 4, 3, 2], undefined, undefined]);
     expect(executed.map((e) => e.kind === 'executed' && toHex(e.stateDigest))).toEqual([1, 2, 3, 4].map((h) => toHex(blockHash(node.block(h)!.header))));
     expect(events.some((e) => e.kind === 'txRejected' && e.height === 3)).toBe(true);
     expect((await store.tip())?.height).toBe(4);

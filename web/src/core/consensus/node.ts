@@ -101,6 +101,12 @@ export interface ConsensusNodeOptions {
   readonly peerOf?: (index: number) => PeerId;
   readonly payloadOf?: PayloadOf;
   readonly verifyCertificate?: CertificateVerifier;
+  /**
+   * Trust scores (one integer per validator) derived from the committed state after block `seq`, if they
+   * changed: handed to the replica with `executed`, they decide leader order from the next stable checkpoint
+   * on (never quorums). Must be deterministic in the committed state, like the app itself.
+   */
+  readonly trustAfter?: (seq: number) => number[] | undefined;
   /** Blocks kept in memory to serve state transfer without touching storage (default: all). */
   readonly retainBlocks?: number;
   /** Snapshots kept (default 2). */
@@ -149,6 +155,7 @@ export class ConsensusNode {
   private readonly indexOfPeer = new Map<PeerId, number>();
   private readonly payloadOf: PayloadOf;
   private readonly verifyCertificate: CertificateVerifier | undefined;
+  private readonly trustAfter: ((seq: number) => number[] | undefined) | undefined;
   private readonly retainBlocks: number;
   private readonly retainSnapshots: number;
   private readonly onEvent: (e: ConsensusEvent) => void;
@@ -186,6 +193,7 @@ export class ConsensusNode {
     for (let i = 0; i < this.validators.length; i++) this.indexOfPeer.set(this.peerOf(i), i);
     this.payloadOf = opts.payloadOf ?? clientPayload;
     this.verifyCertificate = opts.verifyCertificate;
+    this.trustAfter = opts.trustAfter;
     this.retainBlocks = opts.retainBlocks ?? Number.POSITIVE_INFINITY;
     this.retainSnapshots = opts.retainSnapshots ?? 2;
     this.onEvent = opts.onEvent ?? (() => {});
@@ -349,7 +357,8 @@ export class ConsensusNode {
     if (a.seq % this.K === 0) this.candidates.set(a.seq, { app: this.app.snapshot(), blockHash: hash });
     this.counters.executed++;
     this.onEvent({ kind: 'committed', block, hash });
-    this.drive({ kind: 'executed', seq: a.seq, stateDigest: hash });
+    const trust = this.trustAfter?.(a.seq);
+    this.drive({ kind: 'executed', seq: a.seq, stateDigest: hash, ...(trust ? { trust } : {}) });
   }
 
   private checkpointStable(seq: number, digest: Uint8Array, replicaState: Uint8Array, certificate: Uint8Array): void {
