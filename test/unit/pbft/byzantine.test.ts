@@ -191,6 +191,10 @@ describe('message checks', () => {
     for (const i of [1, 2, 3]) c.fire(i, 'viewChange');
     c.settle();
     expect(c.replicas[2]!.view).toBe(1);
+    const acts = c.step(2, { kind: 'message', bytes: d.bytes, now: c.now });
+    expect(acts[0]).toEqual({ kind: 'rejected', reason: 'oldView', from: 1 });
+    // The sender lags: it gets the new-view that proves view 1 (once per view).
+    expect(acts.slice(1).map((a) => a.kind === 'send' && [a.to, header(a.bytes).type])).toEqual([[1, MsgType.NewView]]);
     expect(c.step(2, { kind: 'message', bytes: d.bytes, now: c.now })).toEqual([{ kind: 'rejected', reason: 'oldView', from: 1 }]);
   });
 });

@@ -40,11 +40,12 @@ function checkSafety(c: Cluster): void {
   }
 }
 
-function run(seed: number, n: number): void {
+function run(seed: number, n: number, maxRestarts: number): void {
   const rnd = mulberry32(seed);
   const c = (cluster = new Cluster({ n, maxBatch: 2, checkpointInterval: 2, watermarkWindow: 6, maxClockSkew: 1e9 }));
   const submitted: Uint8Array[] = [];
   let clientSeq = 0;
+  let restarts = 0;
   // Chaos: reorder, drop 20%, duplicate 5%, random timers.
   for (let step = 0; step < 1500; step++) {
     c.now += 1;
@@ -55,6 +56,10 @@ function run(seed: number, n: number): void {
       const r = request(++clientSeq, 1);
       submitted.push(r);
       c.submit(r, [...Array(n).keys()].filter(() => rnd() < 0.7));
+    } else if (x < 0.0815 && restarts < maxRestarts && step > 300 && rnd() < 0.1) {
+      // A crash and restart without memory (counts as the one fault: at most f of them).
+      restarts++;
+      c.restart(Math.floor(rnd() * n));
     } else if (x < 0.08) {
       const i = Math.floor(rnd() * n);
       const timers = [...c.timers[i]!];
@@ -70,6 +75,7 @@ function run(seed: number, n: number): void {
     if (step % 100 === 0) checkSafety(c);
   }
   checkSafety(c);
+  expect(restarts).toBe(maxRestarts);
   // Heal: everything is delivered; replicas with work time out until everything committed everywhere.
   for (const r of submitted) c.submit(r);
   for (let round = 0; round < 60; round++) {
@@ -114,9 +120,11 @@ function run(seed: number, n: number): void {
 }
 
 describe('seeded chaos', () => {
+  const seeds = Array.from({ length: Number(process.env.PBFT_CHAOS_SEEDS ?? 8) }, (_, k) => k + 1);
   for (const n of [4, 7]) {
-    for (const seed of Array.from({ length: Number(process.env.PBFT_CHAOS_SEEDS ?? 8) }, (_, k) => k + 1)) {
-      it(`n=${n} seed=${seed}: safe throughout, live after the heal`, () => run(seed * 7919 + n, n));
+    for (const seed of seeds) {
+      it(`n=${n} seed=${seed}: safe throughout, live after the heal`, () => run(seed * 7919 + n, n, 0));
+      it(`n=${n} seed=${seed} with a crash-restart: safe throughout, live after the heal`, () => run(seed * 7919 + n + 1, n, 1));
     }
   }
 });

@@ -100,6 +100,16 @@ export class Cluster {
     });
   }
 
+  /** A crash and restart without memory: a fresh replica and a fresh host state (genesis). */
+  restart(i: number): void {
+    this.replicas[i]!.dispose();
+    this.replicas[i] = this.make(i, this.seeds[i]!);
+    this.stateDigest[i] = new Uint8Array(32);
+    this.history[i]!.clear();
+    this.timers[i]!.clear();
+    this.executed[i]!.length = 0;
+  }
+
   dispose(): void {
     for (const r of this.replicas) r.dispose();
   }

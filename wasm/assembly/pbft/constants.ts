@@ -9,6 +9,8 @@ export enum MsgType {
   Checkpoint = 5,
   ViewChange = 6,
   NewView = 7,
+  Committed = 8, // a relayed proof that a batch committed: the batch and 2f+1 signed commits (no relayer signature)
+  Fetch = 9, // a lagging replica asks for proofs of seqs it misses
 }
 
 export const TAG_REQUEST = "hygeia/pbft/request/v1";
@@ -21,6 +23,7 @@ export function tagFor(t: u32): string {
   if (t == MsgType.Checkpoint) return "hygeia/pbft/checkpoint/v1";
   if (t == MsgType.ViewChange) return "hygeia/pbft/viewchange/v1";
   if (t == MsgType.NewView) return "hygeia/pbft/newview/v1";
+  if (t == MsgType.Fetch) return "hygeia/pbft/fetch/v1";
   return TAG_REQUEST;
 }
 

@@ -13,7 +13,10 @@
 //               ‖ uint m ‖ m × (bytes(pre-prepare with batch) ‖ uint p ‖ p × bytes(prepare message))
 //   NewView     uint sender ‖ uint view ‖ uint v ‖ v × bytes(view-change message)
 //               ‖ uint o ‖ o × bytes(pre-prepare without batch)
+//   Fetch       uint sender ‖ uint fromSeq ‖ uint toSeq
 //   Request     (forwarded) uint(1) ‖ bytes(client request), no signature of the forwarder.
+//   Committed   uint(8) ‖ bytes(bytes(pre-prepare with batch) ‖ bytes(commit certificate)), no signature of the
+//               relayer: the certificate's 2f+1 commits and the batch digest make it self-authenticating.
 import { Reader } from "../codec/reader";
 import { Writer } from "../codec/writer";
 import { MAX_SAFE, MsgType, SIG_BYTES } from "./constants";
@@ -32,10 +35,10 @@ export class Envelope {
 export function parseEnvelope(wire: Uint8Array, maxBytes: i32): Envelope | null {
   if (wire.length > maxBytes) return null;
   const r = new Reader(wire, maxBytes);
-  const type = <u32>r.uint(7);
+  const type = <u32>r.uint(9);
   if (!r.ok || type == 0) return null;
   const body = r.bytes(maxBytes);
-  if (type == MsgType.Request) {
+  if (type == MsgType.Request || type == MsgType.Committed) {
     if (!r.end()) return null;
     return new Envelope(type, body, new Uint8Array(0), new Uint8Array(0), wire);
   }
@@ -52,6 +55,25 @@ export function encodeEnvelope(type: u32, body: Uint8Array, sig: Uint8Array, tai
   w.bytes(body);
   w.fixed(sig);
   if (tail != null) w.fixed(tail);
+  return w.finish();
+}
+
+export function encodeCommitted(ppWire: Uint8Array, cert: Uint8Array): Uint8Array {
+  const inner = new Writer(ppWire.length + cert.length + 16);
+  inner.bytes(ppWire);
+  inner.bytes(cert);
+  const body = inner.finish();
+  const w = new Writer(body.length + 8);
+  w.uint(<u64>MsgType.Committed);
+  w.bytes(body);
+  return w.finish();
+}
+
+export function encodeFetchBody(sender: i32, from: u64, to: u64): Uint8Array {
+  const w = new Writer(32);
+  w.uint(<u64>sender);
+  w.uint(from);
+  w.uint(to);
   return w.finish();
 }
 

@@ -13,7 +13,7 @@
 //   fixed when the view is entered, so replicas never disagree on it mid-view because of a checkpoint.
 import { Reader } from "../codec/reader";
 import { Writer } from "../codec/writer";
-import { DIGEST_BYTES, MsgType, Reject, Timer } from "./constants";
+import { DIGEST_BYTES, MAX_SAFE, MsgType, Reject, Timer } from "./constants";
 import { bytesCompare, bytesEqual, sha256, signBody, verifyBody } from "./crypto";
 import {
   actBroadcast,
@@ -33,6 +33,8 @@ import {
   Checkpoint,
   encodeBatch,
   encodeCertificate,
+  encodeCommitted,
+  encodeFetchBody,
   encodeCheckpointBody,
   encodeEnvelope,
   encodeForwardedRequest,
@@ -92,6 +94,8 @@ class Entry {
   cCert: Uint8Array = new Uint8Array(0);
   // The prepared certificate of the highest view, carried by view changes.
   best: PreparedCert | null = null;
+  /** Peers we already sent this seq's commit proof to (once each). */
+  proofSentTo: u64 = 0;
 
   constructor(seq: u64, view: u64, n: i32) {
     this.seq = seq;
@@ -202,6 +206,9 @@ export class Replica {
   vcLatest: StaticArray<ViewChange | null>;
   nvWire: Uint8Array | null = null;
   nvSentTo: u64 = 0;
+  /** lastExecuted when we last asked peers for missing commit proofs (MAX_VALUE: never). */
+  askedAt: u64 = U64.MAX_VALUE;
+  ckptProofSentTo: u64 = 0;
 
   // Ordering and execution.
   low: u64 = 0;
@@ -351,6 +358,8 @@ export class Replica {
     else if (t == MsgType.Checkpoint) this.onCheckpoint(env);
     else if (t == MsgType.ViewChange) this.onViewChange(env);
     else if (t == MsgType.NewView) this.onNewView(env);
+    else if (t == MsgType.Committed) this.onCommitted(env.body);
+    else if (t == MsgType.Fetch) this.onFetch(env);
     else this.reject(Reject.Malformed, -1);
   }
 
@@ -756,6 +765,133 @@ export class Replica {
     e.cView = e.view;
     e.cCert = encodeCertificate(wires);
     this.tryExecute();
+    this.askForMissing(e.seq);
+  }
+
+  // ---- catching up on commits we missed ------------------------------------------------------------------
+
+  /** Seq `upTo` committed but an earlier one did not: ask the peers for proofs, once per lastExecuted. */
+  private askForMissing(upTo: u64): void {
+    if (this.fetching != 0 || upTo <= this.lastExecuted + 1 || this.askedAt == this.lastExecuted) return;
+    this.askedAt = this.lastExecuted;
+    const body = encodeFetchBody(this.self, this.lastExecuted + 1, upTo - 1);
+    actBroadcast(encodeEnvelope(MsgType.Fetch, body, this.sign(MsgType.Fetch, body), null));
+  }
+
+  private sendProof(e: Entry, to: i32): void {
+    const bit = (<u64>1) << <u64>to;
+    if ((e.proofSentTo & bit) != 0 || e.cPP == null) return;
+    e.proofSentTo |= bit;
+    const proof = encodeCommitted(e.cPP!.env!.wire, e.cCert);
+    if (proof.length <= this.maxMsg) actSend(to, proof);
+  }
+
+  private onFetch(env: Envelope): void {
+    const r = new Reader(env.body, 64);
+    const s = <i32>r.uint(255);
+    const from = r.uint(MAX_SAFE);
+    const to = r.uint(MAX_SAFE);
+    if (!r.end() || to < from) {
+      this.reject(Reject.Malformed, -1);
+      return;
+    }
+    if (s >= this.n) {
+      this.reject(Reject.BadSender, -1);
+      return;
+    }
+    if (s == this.self) {
+      this.reject(Reject.Duplicate, s);
+      return;
+    }
+    if (!this.verifyEnv(env, s)) {
+      this.reject(Reject.BadSignature, s);
+      return;
+    }
+    // Below our low watermark only a checkpoint proof helps (it leads to state transfer); send it once.
+    const bit = (<u64>1) << <u64>s;
+    if (from <= this.low && this.low > 0 && (this.ckptProofSentTo & bit) == 0) {
+      this.ckptProofSentTo |= bit;
+      for (let i = 0; i < this.stable.proof.length; i++) actSend(s, unchecked(this.stable.proof[i]));
+    }
+    let seq = from > this.low ? from : this.low + 1;
+    const last = to < this.low + this.window ? to : this.low + this.window;
+    for (; seq <= last; seq++) {
+      if (!this.log.has(seq)) continue;
+      const e = this.log.get(seq);
+      if (e.committed) this.sendProof(e, s);
+    }
+  }
+
+  /** A relayed proof that a batch committed: 2f+1 signed commits for its digest, and the batch itself. */
+  private onCommitted(body: Uint8Array): void {
+    const r = new Reader(body, this.maxMsg);
+    const ppEnv = parseEnvelope(r.bytes(this.maxMsg), this.maxMsg);
+    const certBytes = r.bytes(this.maxMsg);
+    if (!r.end() || ppEnv == null) {
+      this.reject(Reject.Malformed, -1);
+      return;
+    }
+    const pp = parsePrePrepare(ppEnv, this.maxBatch, this.maxMsg, true);
+    if (pp == null) {
+      this.reject(Reject.Malformed, -1);
+      return;
+    }
+    if (!this.inWindow(pp.seq)) {
+      this.reject(Reject.OutOfWatermark, -1);
+      return;
+    }
+    if (this.log.has(pp.seq) && this.log.get(pp.seq).committed) {
+      this.reject(Reject.Duplicate, -1);
+      return;
+    }
+    const cr = new Reader(certBytes, certBytes.length);
+    const count = <i32>cr.uint(<u64>this.n);
+    let seen: u64 = 0;
+    let view: u64 = 0;
+    for (let i = 0; i < count && cr.ok; i++) {
+      const ce = parseEnvelope(cr.bytes(certBytes.length), certBytes.length);
+      const v = ce != null ? parseVote(ce, MsgType.Commit) : null;
+      if (v == null || v.sender >= this.n) {
+        this.reject(Reject.Malformed, -1);
+        return;
+      }
+      const bit = (<u64>1) << <u64>v.sender;
+      if (i == 0) view = v.view;
+      if ((seen & bit) != 0 || v.view != view || v.seq != pp.seq || !bytesEqual(v.digest, pp.digest)) {
+        this.reject(Reject.BadCheckpoint, -1);
+        return;
+      }
+      if (!this.verifyEnv(ce!, v.sender)) {
+        this.reject(Reject.BadSignature, v.sender);
+        return;
+      }
+      seen |= bit;
+    }
+    if (!cr.end() || count < this.quorum) {
+      this.reject(Reject.Malformed, -1);
+      return;
+    }
+    const digests = new Array<Uint8Array>(pp.batch.length);
+    for (let i = 0; i < pp.batch.length; i++) {
+      const b = unchecked(pp.batch[i]);
+      if (parseRequest(b, this.maxMsg) == null) {
+        this.reject(Reject.BadRequest, -1);
+        return;
+      }
+      unchecked((digests[i] = sha256(b)));
+    }
+    if (!bytesEqual(batchDigestOf(pp.time, digests), pp.digest)) {
+      this.reject(Reject.DigestMismatch, -1);
+      return;
+    }
+    pp.reqDigests = digests;
+    const e = this.entryFor(pp.seq);
+    e.committed = true;
+    e.cPP = pp;
+    e.cView = view;
+    e.cCert = certBytes;
+    this.tryExecute();
+    this.askForMissing(pp.seq);
   }
 
   private tryExecute(): void {
