@@ -15,6 +15,17 @@
 // - `checkpointStable` carries `replicaState`: the replica's own deterministic state at that checkpoint
 //   (client de-dup table, trust scores, last batch time). The host stores it with its snapshot and ships it
 //   with state transfer; `stateInstalled` hands it back and the replica checks it against the proof.
+// - Message types on the wire: 1 forwarded request, 2 pre-prepare, 3 prepare, 4 commit, 5 checkpoint,
+//   6 view-change, 7 new-view, 8 commit proof (batch + 2f+1 commits, relayed to a replica that lacks a seq),
+//   9 fetch (a lagging replica asks for commit proofs). Types 1 and 8 carry no relayer signature: they are
+//   self-authenticating (a client signature; 2f+1 replica signatures).
+// - Every dropped input yields a `rejected` action, except votes that arrive after their quorum was complete
+//   (normal with n > 3f+1 or any delay): they are ignored unread, without a signature check.
+// - A view change carries every prepared batch above the stable checkpoint: keep
+//   watermarkWindow × maxBatch × request size within maxMessageBytes (or view changes cannot be sent).
+// - A replica restarted without its memory rejoins: peers hand it the current new-view and commit proofs,
+//   or it catches up by state transfer at the next stable checkpoint. It may not be counted as honest for
+//   the seqs it voted on before the crash (an amnesiac replica can vote twice); the host may persist it.
 import { core, type CoreExports } from './instance.ts';
 
 export interface ReplicaOptions {
@@ -36,7 +47,7 @@ export interface ReplicaOptions {
   trustFloor?: number;
   /** A backup rejects a proposed batch time further than this from its own `now` (default 30_000). */
   maxClockSkew?: number;
-  /** Largest accepted message or request, in bytes (default 4 MiB). */
+  /** Largest accepted message or request, in bytes (default 16 MiB). */
   maxMessageBytes?: number;
   /** Bound on verified client requests waiting to be ordered (default 8192). */
   maxPendingRequests?: number;
@@ -212,7 +223,7 @@ function encodeOptions(o: ReplicaOptions): Uint8Array[] {
   const trustFloor = o.trustFloor ?? -(2 ** 53);
   const skew = o.maxClockSkew ?? 30_000;
   checkInt('maxClockSkew', skew, 0, 2 ** 52);
-  const maxMsg = o.maxMessageBytes ?? 4 << 20;
+  const maxMsg = o.maxMessageBytes ?? 16 << 20;
   checkInt('maxMessageBytes', maxMsg, 1024, 64 << 20);
   const maxPending = o.maxPendingRequests ?? 8192;
   checkInt('maxPendingRequests', maxPending, 1, 1 << 20);
