@@ -1,0 +1,183 @@
+// Anomaly detection on seeded synthetic streams: injected anomalies are flagged with the right reasons,
+// normal behaviour mostly is not (the false-positive rates are asserted under a bound), and the verdicts
+// are deterministic and survive the canonical encoding.
+import { describe, expect, it } from 'vitest';
+import {
+  AccessMonitor,
+  NetworkMonitor,
+  SecurityError,
+  decodeReport,
+  encodeReport,
+  updateNormOutliers,
+  type Report,
+} from '../../../web/src/core/security/index.ts';
+import { Prng } from '../../../web/src/core/net/index.ts';
+import { toHex } from '../../../web/src/core/codec/index.ts';
+import { DAY, accessStream, gauss, networkStream, type Injected } from './streams.ts';
+
+function runAccess(seed: number, attacks = true): { reports: Report[]; stream: ReturnType<typeof accessStream> } {
+  const stream = accessStream(seed, 40, 40, attacks);
+  const m = new AccessMonitor();
+  const reports: Report[] = [];
+  for (const e of stream.events) reports.push(...m.observe(e));
+  reports.push(...m.flush());
+  return { reports, stream };
+}
+
+function runNetwork(seed: number, attacks = true): { reports: Report[]; stream: ReturnType<typeof networkStream> } {
+  const stream = networkStream(seed, 10, 120, attacks);
+  const m = new NetworkMonitor();
+  const reports: Report[] = [];
+  for (const e of stream.events) reports.push(...m.observe(e));
+  reports.push(...m.flush());
+  return { reports, stream };
+}
+
+function expectFlagged(reports: Report[], inj: Injected): Report {
+  const r = reports.find((x) => x.subject === inj.subject && x.window === inj.window);
+  expect(r, `${inj.subject} in window ${inj.window}`).toBeDefined();
+  expect(r!.reasons.map((x) => x.feature)).toContain(inj.expect);
+  expect(r!.severity).toBe(r!.reasons[0]!.score);
+  return r!;
+}
+
+/** False positives over normal (subject, window) pairs, counted after the subjects' warm-up. */
+function falsePositiveRate(reports: Report[], normal: Set<string>, warmup: (key: string) => boolean): { fp: number; total: number } {
+  const flagged = new Set(reports.map((r) => `${r.subject}/${r.window}`));
+  let fp = 0;
+  let total = 0;
+  for (const key of normal) {
+    if (warmup(key)) continue;
+    total++;
+    if (flagged.has(key)) fp++;
+  }
+  return { fp, total };
+}
+
+describe('access behaviour', () => {
+  const seeds = [1, 2, 3];
+
+  it.each(seeds)('flags every injected anomaly with its reason (seed %i)', (seed) => {
+    const { reports, stream } = runAccess(seed);
+    expect(stream.injected.length).toBe(5);
+    for (const inj of stream.injected) expectFlagged(reports, inj);
+    const snooper = reports.find((r) => r.subject === 'clin-03' && r.window === 31)!;
+    expect(snooper.reasons[0]!.feature === 'patientBreadth' || snooper.reasons[0]!.feature === 'requestRate').toBe(true);
+    const glass = reports.find((r) => r.subject === 'clin-11' && r.window === 33)!;
+    expect(glass.reasons.find((r) => r.feature === 'breakGlass')!.hard).toBe(true);
+    const intruder = reports.find((r) => r.subject === 'intruder')!;
+    expect(intruder.reasons.map((r) => r.feature)).toEqual(expect.arrayContaining(['patientBreadth', 'requestRate', 'offHoursShare', 'denialRatio']));
+  });
+
+  it.each(seeds)('rarely flags normal clinician-days (seed %i)', (seed) => {
+    const { reports, stream } = runAccess(seed, false);
+    const { fp, total } = falsePositiveRate(reports, stream.normalDays, (key) => Number(key.split('/')[1]) < 7);
+    expect(total).toBeGreaterThan(1000);
+    expect(fp / total).toBeLessThan(0.01);
+  });
+
+  it('is deterministic: the same stream gives the same report bytes', () => {
+    const a = runAccess(7).reports.map((r) => toHex(encodeReport(r)));
+    const b = runAccess(7).reports.map((r) => toHex(encodeReport(r)));
+    expect(a.length).toBeGreaterThan(0);
+    expect(b).toEqual(a);
+  });
+
+  it('reports survive the canonical encoding', () => {
+    for (const r of runAccess(4).reports) expect(decodeReport(encodeReport(r))).toEqual(r);
+  });
+
+  it('counts off hours in the clinic local time', () => {
+    const m = new AccessMonitor({ workingHours: [8, 17], utcOffsetMinutes: 120 });
+    expect(m.isOffHours(6 * 3_600_000)).toBe(false); // 08:00 local
+    expect(m.isOffHours(5 * 3_600_000)).toBe(true); // 07:00 local
+    expect(m.isOffHours(15 * 3_600_000)).toBe(true); // 17:00 local
+    expect(() => new AccessMonitor({ workingHours: [18, 8] })).toThrow(SecurityError);
+  });
+
+  it('rejects malformed events with a typed error', () => {
+    const m = new AccessMonitor();
+    expect(() => m.observe({ time: -1, requester: 'a', patient: 'p', granted: true, breakGlass: false })).toThrow(SecurityError);
+    expect(() => m.observe({ time: 1.5, requester: 'a', patient: 'p', granted: true, breakGlass: false })).toThrow(SecurityError);
+    expect(() => m.observe({ time: 1, requester: '', patient: 'p', granted: true, breakGlass: false })).toThrow(SecurityError);
+  });
+
+  it('closes a quiet window on a clock tick', () => {
+    const m = new AccessMonitor();
+    for (let k = 0; k < 7; k++) m.observe({ time: k, requester: 'a', patient: `p${k}`, granted: true, breakGlass: true });
+    const out = m.advanceTo(DAY + 1);
+    expect(out.map((r) => [r.subject, r.window, r.reasons[0]!.feature])).toEqual([['a', 0, 'breakGlass']]);
+  });
+});
+
+describe('network behaviour', () => {
+  const seeds = [1, 2, 3];
+
+  it.each(seeds)('flags floods, forged signatures, equivocation and rejected floods (seed %i)', (seed) => {
+    const { reports, stream } = runNetwork(seed);
+    expect(stream.injected.length).toBe(4);
+    for (const inj of stream.injected) expectFlagged(reports, inj);
+    const eq = reports.find((r) => r.reasons.some((x) => x.feature === 'equivocations'))!;
+    expect(eq.reasons[0]!.hard).toBe(true);
+  });
+
+  it.each(seeds)('does not flag normal peers, nor a peer that joins late (seed %i)', (seed) => {
+    const { reports, stream } = runNetwork(seed, false);
+    const { fp, total } = falsePositiveRate(reports, stream.normalWindows, (key) => Number(key.split('/')[1]) < 5);
+    expect(total).toBeGreaterThan(1000);
+    expect(fp / total).toBeLessThan(0.005);
+    expect(reports.filter((r) => r.subject === 'late-joiner')).toEqual([]);
+  });
+
+  it('rejects an unknown event kind and a bad count', () => {
+    const m = new NetworkMonitor();
+    expect(() => m.observe({ time: 0, peer: 'x', kind: 'nonsense' as 'message' })).toThrow(SecurityError);
+    expect(() => m.observe({ time: 0, peer: 'x', kind: 'message', count: 0 })).toThrow(SecurityError);
+  });
+});
+
+describe('FL update norms', () => {
+  function round(p: Prng, n: number): { peer: string; norm: number }[] {
+    return Array.from({ length: n }, (_, i) => ({ peer: `client${String(i).padStart(2, '0')}`, norm: 1 + 0.08 * gauss(p) }));
+  }
+
+  it('flags a scaled update (high) and an empty one (low), not the honest ones', () => {
+    const p = new Prng(11);
+    const updates = round(p, 12);
+    updates[3] = { peer: 'client03', norm: updates[3]!.norm * 100 };
+    updates[8] = { peer: 'client08', norm: 0 };
+    const reports = updateNormOutliers(5, updates);
+    expect(reports.map((r) => [r.subject, r.reasons[0]!.feature])).toEqual([
+      ['client03', 'updateNormHigh'],
+      ['client08', 'updateNormLow'],
+    ]);
+    expect(reports.every((r) => r.window === 5 && r.kind === 'fl-update')).toBe(true);
+  });
+
+  it('does not depend on the order of updates', () => {
+    const p = new Prng(12);
+    const updates = round(p, 10);
+    updates[0] = { peer: 'client00', norm: 50 };
+    const a = updateNormOutliers(1, updates).map((r) => toHex(encodeReport(r)));
+    const b = updateNormOutliers(1, new Prng(3).shuffle([...updates])).map((r) => toHex(encodeReport(r)));
+    expect(a.length).toBe(1);
+    expect(b).toEqual(a);
+  });
+
+  it('rarely flags honest rounds', () => {
+    const p = new Prng(13);
+    let flagged = 0;
+    let total = 0;
+    for (let r = 0; r < 300; r++) {
+      const updates = round(p, 12);
+      total += updates.length;
+      flagged += updateNormOutliers(r, updates).length;
+    }
+    expect(flagged / total).toBeLessThan(0.01);
+  });
+
+  it('needs enough updates and finite norms', () => {
+    expect(updateNormOutliers(0, [{ peer: 'a', norm: 1 }, { peer: 'b', norm: 100 }])).toEqual([]);
+    expect(() => updateNormOutliers(0, [{ peer: 'a', norm: Number.NaN }, { peer: 'b', norm: 1 }, { peer: 'c', norm: 1 }, { peer: 'd', norm: 1 }])).toThrow(SecurityError);
+  });
+});
