@@ -139,9 +139,16 @@ export function parsePrePrepare(env: Envelope, maxBatch: i32, maxBytes: i32, wit
   if (!withBatch) {
     return env.tail.length == 0 ? m : null;
   }
-  const t = new Reader(env.tail, maxBytes);
-  const count = <i32>t.uint(<u64>maxBatch);
-  for (let i = 0; i < count && t.ok; i++) m.batch.push(t.bytes(maxBytes));
+  // The requests are views into the message (no copy per request on the hot path).
+  const tail = env.tail;
+  const t = new Reader(tail, maxBytes);
+  const count = t.count(maxBatch);
+  for (let i = 0; i < count && t.ok; i++) {
+    const len = t.count(maxBytes);
+    const off = t.offset();
+    t.skip(len);
+    if (t.ok) m.batch.push(tail.subarray(off, off + len));
+  }
   if (!t.end()) return null;
   return m;
 }
