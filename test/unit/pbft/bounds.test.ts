@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/face/instance.ts';
+import { core, initCore } from '../../../wasm/face/instance.ts';
 import { batchDigest, ReplicaError, verifyCommitCertificate } from '../../../wasm/face/replica.ts';
 import { Cluster, request, seedOf } from './cluster.ts';
 import { forge, hex, MsgType, voteBody } from './wire.ts';
@@ -104,6 +104,20 @@ describe('the face', () => {
         ReplicaError,
       );
     }
+  });
+
+  it('dispose() wipes the secret key from wasm memory', () => {
+    const c = (cluster = new Cluster({ n: 4 }));
+    const seed = c.seeds[2]!;
+    const contains = (hay: Uint8Array, needle: Uint8Array): boolean => Buffer.from(hay).indexOf(Buffer.from(needle)) >= 0;
+    // It signs (so the key was used), then goes away.
+    c.submit(request(1, 1));
+    c.settle();
+    expect(c.executed[2]!.length).toBe(1);
+    const memory = (core() as { memory: WebAssembly.Memory }).memory;
+    expect(contains(new Uint8Array(memory.buffer), seed)).toBe(true);
+    c.replicas[2]!.dispose();
+    expect(contains(new Uint8Array(memory.buffer), seed)).toBe(false);
   });
 
   it('dispose() makes the replica unusable', () => {
