@@ -2,7 +2,8 @@
 // forged, short, duplicated and misplaced ones are refused with their reason; a wrong transaction proof fails.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyCommitCertificate } from '../../../wasm/index.ts';
-import { LightClient, blockHash, readCommitCertificate, txHash, txProof, verifyBlock, type Block } from '../../../web/src/core/ledger/index.ts';
+import * as ed from '@noble/ed25519';
+import { LightClient, blockHash, readCommitCertificate, txHash, txProof, verifyBlock, verifyCheckpointCertificate, type Block } from '../../../web/src/core/ledger/index.ts';
 import { Reader, Writer } from '../../../web/src/core/ledger/primitives.ts';
 import { Cluster } from '../../sim/cluster.ts';
 
@@ -68,5 +69,28 @@ describe('blocks from real replicas', () => {
     // A validator set it was not made by (another consortium) refuses the same block.
     const strangers = new LightClient(c.keys.map((k) => k.map((x) => x ^ 0x55)));
     expect(strangers.acceptBlock(b).ok).toBe(false);
+  });
+
+  it('a checkpoint certificate certifies the state root of its block and of the accepted chain below it', () => {
+    // (Ed25519 verification here is @noble/ed25519, independent of the wasm core that signed.)
+    const verifySignature = (pk: Uint8Array, msg: Uint8Array, sig: Uint8Array) => ed.verify(sig, msg, pk);
+    const cp = c.instance('r1').node!.latestCheckpoint()!;
+    expect(cp.seq).toBeGreaterThanOrEqual(4);
+    const lc = new LightClient(c.keys, { verifySignature });
+    for (const b of blocks.slice(0, cp.seq)) expect(lc.acceptBlock(b).ok).toBe(true);
+    expect(lc.certifiedStateRoot(cp.seq)).toBeUndefined();
+    expect(lc.acceptCheckpoint(cp.seq, cp.certificate)).toEqual({ ok: true });
+    for (let h = 1; h <= cp.seq; h++) expect(lc.certifiedStateRoot(h)).toEqual(blocks[h - 1]!.header.stateRoot);
+    // Short, duplicated, forged, or for another block: refused.
+    const msgs = commits(cp.certificate);
+    const forged = msgs[1]!.slice();
+    forged[forged.length - 1]! ^= 1;
+    const digest = blockHash(blocks[cp.seq - 1]!.header);
+    const check = (cert: Uint8Array, seq = cp.seq, d = digest) => verifyCheckpointCertificate(cert, c.keys, seq, d, verifySignature);
+    expect(check(certOf(msgs.slice(0, 2 * c.f)))).toEqual({ ok: false, reason: 'certificate-short' });
+    expect(check(certOf([msgs[0]!, msgs[0]!, ...msgs.slice(1, 2 * c.f)]))).toEqual({ ok: false, reason: 'certificate-duplicate-signer' });
+    expect(check(certOf([msgs[0]!, forged, ...msgs.slice(2)]))).toEqual({ ok: false, reason: 'certificate-bad-signature' });
+    expect(check(cp.certificate, cp.seq, blockHash(blocks[0]!.header))).toEqual({ ok: false, reason: 'certificate-wrong-state' });
+    expect(new LightClient(c.keys).acceptCheckpoint(cp.seq, cp.certificate)).toEqual({ ok: false, reason: 'unknown-block' });
   });
 });

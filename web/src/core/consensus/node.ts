@@ -237,6 +237,11 @@ export class ConsensusNode {
   block(height: number): Block | undefined {
     return this.blocks.get(height);
   }
+  /** The newest stable checkpoint this node holds (snapshot, replica state and checkpoint certificate). */
+  latestCheckpoint(): StoredSnapshot | undefined {
+    const seqs = [...this.snapshots.keys()];
+    return seqs.length ? this.snapshots.get(Math.max(...seqs)) : undefined;
+  }
   /** Resolves when every storage write issued so far has finished. */
   flushed(): Promise<void> {
     return this.persist;

@@ -3,7 +3,7 @@
 // one is not valid. The verdict itself is always the replica's verifier (signatures checked in the wasm
 // core); this only names the reason, so a forged, short or duplicated certificate gets its own typed error.
 
-import { Reader } from './primitives.ts';
+import { Reader, signingBytes } from './primitives.ts';
 import { equalBytes } from './merkle.ts';
 
 const MSG_COMMIT = 4;
@@ -62,4 +62,69 @@ export function diagnoseCommitCertificate(
   const distinct = new Set(votes.map((v) => v.sender)).size;
   if (distinct < quorum) return distinct < votes.length ? 'certificate-duplicate-signer' : 'certificate-short';
   return 'certificate-bad-signature';
+}
+
+const MSG_CHECKPOINT = 5;
+const CHECKPOINT_TAG = 'hygeia/pbft/checkpoint/v1';
+
+/** Ed25519 verification (the wasm core's, in production): true iff sig is valid for msg under pk. */
+export type SignatureVerifier = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
+
+export type CheckpointCheck =
+  | { readonly ok: true }
+  | {
+      readonly ok: false;
+      readonly reason:
+        | 'certificate-malformed'
+        | 'certificate-wrong-state' // a checkpoint for another seq or state digest
+        | 'certificate-unknown-signer'
+        | 'certificate-duplicate-signer'
+        | 'certificate-short'
+        | 'certificate-bad-signature';
+    };
+
+/**
+ * Checks a checkpoint certificate (the replica's: uint(count) ‖ count × bytes(signed checkpoint), a
+ * checkpoint body uint sender ‖ uint seq ‖ stateDigest32 ‖ replicaDigest32): 2f+1 distinct validators signed
+ * that the state after `seq` has digest `stateDigest` (the host makes that the hash of block `seq`, so this
+ * certifies the block's header, its state root, and by the hash chain every block before it).
+ */
+export function verifyCheckpointCertificate(
+  cert: Uint8Array,
+  validators: readonly Uint8Array[],
+  seq: number,
+  stateDigest: Uint8Array,
+  verify: SignatureVerifier,
+): CheckpointCheck {
+  const fail = (reason: Extract<CheckpointCheck, { ok: false }>['reason']): CheckpointCheck => ({ ok: false, reason });
+  const r = new Reader(cert, 1 << 20);
+  const count = r.uint(1024);
+  const msgs: { sender: number; body: Uint8Array; sig: Uint8Array }[] = [];
+  for (let i = 0; i < count && r.ok; i++) {
+    const m = new Reader(r.bytes(4096), 4096);
+    const type = m.uint(255);
+    const body = m.bytes(256);
+    const sig = m.fixed(SIG_BYTES);
+    if (!m.end() || type !== MSG_CHECKPOINT) return fail('certificate-malformed');
+    const b = new Reader(body, 256);
+    const sender = b.uint(255);
+    const s = b.uint();
+    const digest = b.fixed(32);
+    b.fixed(32);
+    if (!b.end()) return fail('certificate-malformed');
+    if (s !== seq || !equalBytes(digest, stateDigest)) return fail('certificate-wrong-state');
+    if (sender >= validators.length) return fail('certificate-unknown-signer');
+    msgs.push({ sender, body, sig });
+  }
+  if (!r.end()) return fail('certificate-malformed');
+  const quorum = 2 * Math.floor((validators.length - 1) / 3) + 1;
+  const distinct = new Set(msgs.map((m) => m.sender));
+  if (distinct.size < quorum) return fail(distinct.size < msgs.length ? 'certificate-duplicate-signer' : 'certificate-short');
+  const signed = new Set<number>();
+  for (const m of msgs) {
+    if (signed.has(m.sender)) continue;
+    if (!verify(validators[m.sender]!, signingBytes(CHECKPOINT_TAG, m.body), m.sig)) return fail('certificate-bad-signature');
+    signed.add(m.sender);
+  }
+  return { ok: true };
 }

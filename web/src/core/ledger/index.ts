@@ -22,5 +22,5 @@ export { IdbLedgerStore, MemoryLedgerStore } from './store.ts';
 export type { ChainTip, LedgerStore, StoredSnapshot } from './store.ts';
 export { LightClient } from './light-client.ts';
 export type { TxCheck } from './light-client.ts';
-export { diagnoseCommitCertificate, readCommitCertificate } from './certificate.ts';
-export type { CertificateDefect, CommitVote } from './certificate.ts';
+export { diagnoseCommitCertificate, readCommitCertificate, verifyCheckpointCertificate } from './certificate.ts';
+export type { CertificateDefect, CheckpointCheck, CommitVote, SignatureVerifier } from './certificate.ts';

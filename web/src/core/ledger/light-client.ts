@@ -2,7 +2,9 @@
 // accepts a block header only with a valid commit certificate; then it checks that a transaction is in that
 // block with a Merkle proof. It never trusts the node it talks to: a node can withhold, not forge.
 
-import { txHash, type Block, type BlockHeader } from './block.ts';
+import { blockHash, txHash, type Block, type BlockHeader } from './block.ts';
+import { verifyCheckpointCertificate, type CheckpointCheck, type SignatureVerifier } from './certificate.ts';
+import { equalBytes } from './merkle.ts';
 import { verifyHeader, verifyTxProof, type BlockCheck, type CertificateVerifier, type TxProof } from './verify.ts';
 
 export type TxCheck =
@@ -12,10 +14,11 @@ export type TxCheck =
 export class LightClient {
   private readonly validators: Uint8Array[];
   private readonly headers = new Map<number, BlockHeader>();
+  private readonly certified = new Set<number>();
 
   constructor(
     validators: readonly Uint8Array[],
-    private readonly opts: { verifyCertificate?: CertificateVerifier; maxHeaders?: number } = {},
+    private readonly opts: { verifyCertificate?: CertificateVerifier; verifySignature?: SignatureVerifier; maxHeaders?: number } = {},
   ) {
     if (validators.length < 1 || validators.some((k) => k.length !== 32)) {
       throw new RangeError('a validator set is one or more 32-byte Ed25519 public keys');
@@ -51,10 +54,36 @@ export class LightClient {
   /**
    * The verified header at `height`, if accepted. Its transactions, time and position are certified by the
    * commit certificate; its stateRoot (and prevHash, for a block whose predecessor was not accepted) only by a
-   * checkpoint certificate over a later block hash, which the light client does not check yet.
+   * checkpoint certificate over it or a later block hash (acceptCheckpoint, certifiedStateRoot).
    */
   header(height: number): BlockHeader | undefined {
     return this.headers.get(height);
+  }
+
+  /**
+   * Accepts a checkpoint certificate for an accepted header: 2f+1 validators signed that the state after that
+   * height has the header's hash as digest. The header's state root is then certified, and so is every
+   * accepted header below it that links to it by prevHash.
+   */
+  acceptCheckpoint(height: number, certificate: Uint8Array): CheckpointCheck | { ok: false; reason: 'unknown-block' | 'no-signature-verifier' } {
+    const header = this.headers.get(height);
+    if (!header) return { ok: false, reason: 'unknown-block' };
+    if (!this.opts.verifySignature) return { ok: false, reason: 'no-signature-verifier' };
+    const check = verifyCheckpointCertificate(certificate, this.validators, height, blockHash(header), this.opts.verifySignature);
+    if (!check.ok) return check;
+    this.certified.add(height);
+    for (let h = height - 1; ; h--) {
+      const below = this.headers.get(h);
+      const above = this.headers.get(h + 1)!;
+      if (!below || this.certified.has(h) || !equalBytes(blockHash(below), above.prevHash)) break;
+      this.certified.add(h);
+    }
+    return check;
+  }
+
+  /** The state root after `height`, only if a checkpoint certificate covers that header. */
+  certifiedStateRoot(height: number): Uint8Array | undefined {
+    return this.certified.has(height) ? this.headers.get(height)?.stateRoot : undefined;
   }
 
   /** Checks that `tx` is in an accepted block, at the position the proof names. */
