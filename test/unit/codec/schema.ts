@@ -218,14 +218,8 @@ let asExports: CodecExports | null = null;
 
 /** The wasm core's codec hooks (the shared module, wasm/build/release.wasm). */
 export async function loadAsCodec(): Promise<void> {
-  let ex: CodecExports;
-  if (process.env.TMP_CODEC_WASM) {
-    const mod = new WebAssembly.Module(readFileSync(process.env.TMP_CODEC_WASM));
-    ex = new WebAssembly.Instance(mod, { env: { abort: () => { throw new Error('abort'); } } }).exports as unknown as CodecExports;
-  } else {
-    await initCore();
-    ex = core() as unknown as CodecExports;
-  }
+  await initCore();
+  const ex = core() as unknown as CodecExports;
   if (typeof ex.codecRun !== 'function') throw new Error('the wasm core lacks the codec hooks: run npm run build:wasm');
   asExports = ex;
 }
