@@ -1,13 +1,16 @@
 // The host adapter against a scripted stand-in for the replica (the real wasm replica runs in the simulator
 // and the integration test): timers and back-off, execution into blocks, checkpoint snapshots, the transport
 // framing, and state transfer that installs only what verifies.
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initCore } from '../../../wasm/index.ts';
 import type { ReplicaAction, ReplicaEvent } from '../../../wasm/index.ts';
 import { CHANNEL_PBFT, CHANNEL_STATE, ConsensusNode, decodeStateMessage, encodeStateMessage, frame, toHex, type ConsensusEvent, type ReplicaLike } from '../../../web/src/core/consensus/index.ts';
 import { MemoryLedgerStore, batchDigestOfHashes, txHash, verifyBlock, blockHash, buildBlock, encodeBlock, genesisHash, type Block, type CertificateVerifier } from '../../../web/src/core/ledger/index.ts';
 import { Prng } from '../../../web/src/core/net/prng.ts';
 import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
 import { KvApp } from '../../sim/kv-app.ts';
+
+beforeAll(() => initCore());
 
 const rng = new Prng(99);
 const keys = Array.from({ length: 4 }, () => rng.bytes(32));

@@ -1,5 +1,6 @@
 import 'fake-indexeddb/auto';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initCore } from '../../../wasm/index.ts';
 import {
   BlockCodecError,
   IdbLedgerStore,
@@ -19,6 +20,8 @@ import {
   type LedgerStore,
 } from '../../../web/src/core/ledger/index.ts';
 import { Prng } from '../../../web/src/core/net/prng.ts';
+
+beforeAll(() => initCore());
 
 const rng = new Prng(2024);
 const validators = Array.from({ length: 4 }, () => rng.bytes(32));

@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initCore } from '../../../wasm/index.ts';
 import { merkleLeafHash, merkleProof, merkleRoot, verifyMerkleProof } from '../../../web/src/core/ledger/index.ts';
 import { Prng } from '../../../web/src/core/net/prng.ts';
+
+beforeAll(() => initCore());
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
