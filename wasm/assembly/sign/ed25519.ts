@@ -1,17 +1,22 @@
-// Ed25519 (RFC 8032, pure) over the field and scalar arithmetic beside this file. Verification is
-// cofactorless, rejects S >= L, public keys whose y is not canonical or not on the curve, and compares R by
-// its encoding (so a non-canonical R never verifies), which is what node:crypto (OpenSSL) and Wycheproof expect.
-import { Fe, fe, feFrom, feAdd, feSub, feMul, feSquare, feSwap, fePack, feUnpack, feNeq, feParity, feInvert, fePow2523, feCopy, feSet } from "./field";
+// Ed25519 (RFC 8032, pure). Signing and key derivation use a fixed-base multiplication over a precomputed
+// table (ref10's radix-16 signed digits, constant-time table selection); verification is cofactorless,
+// rejects S >= L and public keys with y >= p or off the curve, and compares R by its encoding, so a
+// non-canonical R never verifies: what node:crypto (OpenSSL) and Wycheproof expect.
+import {
+  Fe, fe, feAdd, feSub, feNeg, feMul, feSquare, feCmov, fePack, feUnpack, feNeq, feIsZero, feParity,
+  feInvert, fePow22523, feCopy, feSet, feFromHex,
+} from "./field";
 import { scReduce64, scMulAdd, scIsCanonical } from "./scalar";
 import { SHA512_CTX_BYTES, sha512Init, sha512Update, sha512Final } from "../hash/sha512";
 
-const D = feFrom([0x78a3, 0x1359, 0x4dca, 0x75eb, 0xd8ab, 0x4141, 0x0a4d, 0x0070, 0xe898, 0x7779, 0x4079, 0x8cc7, 0xfe73, 0x2b6f, 0x6cee, 0x5203]);
-const D2 = feFrom([0xf159, 0x26b2, 0x9b94, 0xebd6, 0xb156, 0x8283, 0x149a, 0x00e0, 0xd130, 0xeef3, 0x80f2, 0x198e, 0xfce7, 0x56df, 0xd9dc, 0x2406]);
-const BX = feFrom([0xd51a, 0x8f25, 0x2d60, 0xc956, 0xa7b2, 0x9525, 0xc760, 0x692c, 0xdc5c, 0xfdd6, 0xe231, 0xc0a4, 0x53fe, 0xcd6e, 0x36d3, 0x2169]);
-const BY = feFrom([0x6658, 0x6666, 0x6666, 0x6666, 0x6666, 0x6666, 0x6666, 0x6666, 0x6666, 0x6666, 0x6666, 0x6666, 0x6666, 0x6666, 0x6666, 0x6666]);
-const SQRTM1 = feFrom([0xa0b0, 0x4a0e, 0x1b27, 0xc4ee, 0xe478, 0xad2f, 0x1806, 0x2f43, 0xd7a7, 0x3dfb, 0x0099, 0x2b4d, 0xdf0b, 0x4fc1, 0x2480, 0x2b83]);
+const D = feFromHex("a3785913ca4deb75abd841414d0a700098e879777940c78c73fe6f2bee6c0352");
+const D2 = fe();
+feAdd(D2, D, D);
+const SQRTM1 = feFromHex("b0a00e4a271beec478e42fad0618432fa7d7fb3d99004d2b0bdfc14f8024832b");
+const BX = feFromHex("1ad5258f602d56c9b2a7259560c72c695cdcd6fd31e2a4c0fe536ecdd3366921");
+const BY = feFromHex("5866666666666666666666666666666666666666666666666666666666666666");
 
-/** A point in extended coordinates (X:Y:Z:T), x = X/Z, y = Y/Z, xy = T/Z. */
+/** Extended coordinates (X:Y:Z:T): x = X/Z, y = Y/Z, xy = T/Z. */
 class Point {
   x: Fe = fe();
   y: Fe = fe();
@@ -19,38 +24,14 @@ class Point {
   t: Fe = fe();
 }
 
-const A_ = fe(), B_ = fe(), C_ = fe(), D_ = fe(), E_ = fe(), F_ = fe(), G_ = fe(), H_ = fe(), T_ = fe();
-
-/** p += q (complete twisted Edwards addition, a = -1). */
-function pointAdd(p: Point, q: Point): void {
-  feSub(A_, p.y, p.x);
-  feSub(T_, q.y, q.x);
-  feMul(A_, A_, T_);
-  feAdd(B_, p.x, p.y);
-  feAdd(T_, q.x, q.y);
-  feMul(B_, B_, T_);
-  feMul(C_, p.t, q.t);
-  feMul(C_, C_, D2);
-  feMul(D_, p.z, q.z);
-  feAdd(D_, D_, D_);
-  feSub(E_, B_, A_);
-  feSub(F_, D_, C_);
-  feAdd(G_, D_, C_);
-  feAdd(H_, B_, A_);
-  feMul(p.x, E_, F_);
-  feMul(p.y, H_, G_);
-  feMul(p.z, G_, F_);
-  feMul(p.t, E_, H_);
+/** An affine point prepared for mixed addition: (y+x, y-x, 2dxy). */
+class Precomp {
+  ypx: Fe = fe();
+  ymx: Fe = fe();
+  xy2d: Fe = fe();
 }
 
-function pointSwap(p: Point, q: Point, bit: i64): void {
-  feSwap(p.x, q.x, bit);
-  feSwap(p.y, q.y, bit);
-  feSwap(p.z, q.z, bit);
-  feSwap(p.t, q.t, bit);
-}
-
-function pointSetIdentity(p: Point): void {
+function pointIdentity(p: Point): void {
   feSet(p.x, 0);
   feSet(p.y, 1);
   feSet(p.z, 1);
@@ -64,6 +45,66 @@ function pointCopy(o: Point, p: Point): void {
   feCopy(o.t, p.t);
 }
 
+const A_ = fe(), B_ = fe(), C_ = fe(), D_ = fe(), E_ = fe(), F_ = fe(), G_ = fe(), H_ = fe();
+
+/** r = 2p (dbl-2008-hwcd for a = -1, signs folded as in ref10). r may be p. */
+function pointDouble(r: Point, p: Point): void {
+  feSquare(A_, p.x);
+  feSquare(B_, p.y);
+  feSquare(C_, p.z);
+  feAdd(C_, C_, C_);
+  feAdd(H_, A_, B_);
+  feAdd(E_, p.x, p.y);
+  feSquare(E_, E_);
+  feSub(E_, H_, E_);
+  feSub(G_, A_, B_);
+  feAdd(F_, C_, G_);
+  feMul(r.x, E_, F_);
+  feMul(r.y, G_, H_);
+  feMul(r.t, E_, H_);
+  feMul(r.z, F_, G_);
+}
+
+/** r = p + q (add-2008-hwcd-3, complete). r may be p or q. */
+function pointAdd(r: Point, p: Point, q: Point): void {
+  feSub(A_, p.y, p.x);
+  feSub(H_, q.y, q.x);
+  feMul(A_, A_, H_);
+  feAdd(B_, p.y, p.x);
+  feAdd(H_, q.y, q.x);
+  feMul(B_, B_, H_);
+  feMul(C_, p.t, q.t);
+  feMul(C_, C_, D2);
+  feMul(D_, p.z, q.z);
+  feAdd(D_, D_, D_);
+  feSub(E_, B_, A_);
+  feSub(F_, D_, C_);
+  feAdd(G_, D_, C_);
+  feAdd(H_, B_, A_);
+  feMul(r.x, E_, F_);
+  feMul(r.y, H_, G_);
+  feMul(r.z, G_, F_);
+  feMul(r.t, E_, H_);
+}
+
+/** r = p + q for a prepared affine q (7 multiplications). r may be p. */
+function pointAddPrecomp(r: Point, p: Point, q: Precomp): void {
+  feSub(A_, p.y, p.x);
+  feMul(A_, A_, q.ymx);
+  feAdd(B_, p.y, p.x);
+  feMul(B_, B_, q.ypx);
+  feMul(C_, p.t, q.xy2d);
+  feAdd(D_, p.z, p.z);
+  feSub(E_, B_, A_);
+  feSub(F_, D_, C_);
+  feAdd(G_, D_, C_);
+  feAdd(H_, B_, A_);
+  feMul(r.x, E_, F_);
+  feMul(r.y, H_, G_);
+  feMul(r.z, G_, F_);
+  feMul(r.t, E_, H_);
+}
+
 const ZI = fe(), TX = fe(), TY = fe();
 
 function pointPack(out: usize, p: Point): void {
@@ -74,35 +115,129 @@ function pointPack(out: usize, p: Point): void {
   store<u8>(out + 31, load<u8>(out + 31) ^ (<u8>feParity(TX) << 7));
 }
 
-/** p = [s]q by a constant-time ladder over all 256 bits of the 32-byte scalar at s. Clobbers q. */
-function scalarMult(p: Point, q: Point, s: usize): void {
-  pointSetIdentity(p);
-  for (let i = 255; i >= 0; --i) {
-    const bit = <i64>((load<u8>(s + (i >> 3)) >> (<u8>(i & 7))) & 1);
-    pointSwap(p, q, bit);
-    pointAdd(q, p);
-    pointAdd(p, p);
-    pointSwap(p, q, bit);
+// The base table: for k in 0..31 and j in 1..8, j·256^k·B as a Precomp, built once at start-up.
+const TABLE = new StaticArray<Precomp>(32 * 8);
+
+function toPrecomp(o: Precomp, p: Point): void {
+  feInvert(ZI, p.z);
+  feMul(TX, p.x, ZI);
+  feMul(TY, p.y, ZI);
+  feAdd(o.ypx, TY, TX);
+  feSub(o.ymx, TY, TX);
+  feMul(o.xy2d, TX, TY);
+  feMul(o.xy2d, o.xy2d, D2);
+  // Keep limbs reduced so later sums stay small.
+  feMul(o.ypx, o.ypx, ONE);
+  feMul(o.ymx, o.ymx, ONE);
+}
+
+const ONE = fe();
+feSet(ONE, 1);
+
+function buildTable(): void {
+  const step = new Point();
+  feCopy(step.x, BX);
+  feCopy(step.y, BY);
+  feSet(step.z, 1);
+  feMul(step.t, BX, BY);
+  const acc = new Point();
+  for (let k = 0; k < 32; k++) {
+    pointCopy(acc, step);
+    for (let j = 0; j < 8; j++) {
+      const entry = new Precomp();
+      toPrecomp(entry, acc);
+      unchecked((TABLE[k * 8 + j] = entry));
+      pointAdd(acc, acc, step);
+    }
+    for (let d = 0; d < 8; d++) pointDouble(step, step);
+  }
+}
+buildTable();
+
+const SEL = new Precomp();
+const NEG_XY2D = fe();
+
+/** SEL = digit·256^k·B for digit in [-8, 8], reading every entry so the access pattern does not leak it. */
+function selectBase(k: i32, digit: i32): void {
+  const negative = <i64>((<u32>digit) >> 31);
+  const abs = digit - ((-(<i32>negative) & digit) << 1);
+  feSet(SEL.ypx, 1);
+  feSet(SEL.ymx, 1);
+  feSet(SEL.xy2d, 0);
+  for (let j = 0; j < 8; j++) {
+    const entry = unchecked(TABLE[k * 8 + j]);
+    const eq = <i64>(((<u32>(abs ^ (j + 1))) - 1) >> 31);
+    feCmov(SEL.ypx, entry.ypx, eq);
+    feCmov(SEL.ymx, entry.ymx, eq);
+    feCmov(SEL.xy2d, entry.xy2d, eq);
+  }
+  // Negation of (y+x, y-x, 2dxy) is (y-x, y+x, -2dxy).
+  feCopy(TX, SEL.ypx);
+  feCmov(SEL.ypx, SEL.ymx, negative);
+  feCmov(SEL.ymx, TX, negative);
+  feNeg(NEG_XY2D, SEL.xy2d);
+  feCmov(SEL.xy2d, NEG_XY2D, negative);
+}
+
+const DIGITS = new StaticArray<i32>(64);
+
+/** p = [s]B for a 32-byte scalar s < 2^255, in constant time. */
+function scalarMultBase(p: Point, s: usize): void {
+  const e = DIGITS;
+  for (let i = 0; i < 32; i++) {
+    const b = <i32>load<u8>(s + i);
+    unchecked((e[2 * i] = b & 15));
+    unchecked((e[2 * i + 1] = (b >> 4) & 15));
+  }
+  let carry = 0;
+  for (let i = 0; i < 63; i++) {
+    unchecked((e[i] += carry));
+    carry = (unchecked(e[i]) + 8) >> 4;
+    unchecked((e[i] -= carry << 4));
+  }
+  unchecked((e[63] += carry));
+  pointIdentity(p);
+  for (let i = 1; i < 64; i += 2) {
+    selectBase(i >> 1, unchecked(e[i]));
+    pointAddPrecomp(p, p, SEL);
+  }
+  pointDouble(p, p);
+  pointDouble(p, p);
+  pointDouble(p, p);
+  pointDouble(p, p);
+  for (let i = 0; i < 64; i += 2) {
+    selectBase(i >> 1, unchecked(e[i]));
+    pointAddPrecomp(p, p, SEL);
+  }
+  memory.fill(changetype<usize>(e), 0, 64 * 4);
+}
+
+const MULTIPLES = new StaticArray<Point>(16);
+for (let i = 0; i < 16; i++) unchecked((MULTIPLES[i] = new Point()));
+
+/** p = [s]q with a 4-bit fixed window. Variable time: only for public scalars and points (verification). */
+function scalarMultVartime(p: Point, q: Point, s: usize): void {
+  pointIdentity(unchecked(MULTIPLES[0]));
+  pointCopy(unchecked(MULTIPLES[1]), q);
+  for (let i = 2; i < 16; i++) pointAdd(unchecked(MULTIPLES[i]), unchecked(MULTIPLES[i - 1]), q);
+  pointIdentity(p);
+  for (let i = 63; i >= 0; i--) {
+    if (i != 63) {
+      pointDouble(p, p);
+      pointDouble(p, p);
+      pointDouble(p, p);
+      pointDouble(p, p);
+    }
+    const b = <i32>load<u8>(s + (i >> 1));
+    const nibble = (i & 1) != 0 ? b >> 4 : b & 15;
+    if (nibble != 0) pointAdd(p, p, unchecked(MULTIPLES[nibble]));
   }
 }
 
-const BASE = new Point();
-
-function scalarMultBase(p: Point, s: usize): void {
-  feCopy(BASE.x, BX);
-  feCopy(BASE.y, BY);
-  feSet(BASE.z, 1);
-  feMul(BASE.t, BX, BY);
-  scalarMult(p, BASE, s);
-}
-
 const CHK = fe(), NUM = fe(), DEN = fe(), DEN2 = fe(), DEN4 = fe(), DEN6 = fe(), TT = fe();
-const P_MINUS_BYTES = memory.data(32);
 
 /** True when the 32 bytes at src encode y >= p (a non-canonical field element). */
 function yIsNonCanonical(src: usize): bool {
-  // p = 2^255 - 19: little-endian bytes ed ff .. ff 7f. y (top bit cleared) >= p iff bytes 1..30 are 0xff,
-  // byte 31 (masked) is 0x7f and byte 0 >= 0xed.
   if ((load<u8>(src + 31) & 0x7f) != 0x7f) return false;
   for (let i = 30; i >= 1; i--) if (load<u8>(src + i) != 0xff) return false;
   return load<u8>(src) >= 0xed;
@@ -115,14 +250,14 @@ function unpackNeg(r: Point, src: usize): bool {
   feUnpack(r.y, src);
   feSquare(NUM, r.y);
   feMul(DEN, NUM, D);
-  feSub(NUM, NUM, r.z);
-  feAdd(DEN, r.z, DEN);
+  feSub(NUM, NUM, r.z); // y^2 - 1
+  feAdd(DEN, r.z, DEN); // d·y^2 + 1
   feSquare(DEN2, DEN);
   feSquare(DEN4, DEN2);
   feMul(DEN6, DEN4, DEN2);
   feMul(TT, DEN6, NUM);
   feMul(TT, TT, DEN);
-  fePow2523(TT, TT);
+  fePow22523(TT, TT);
   feMul(TT, TT, NUM);
   feMul(TT, TT, DEN);
   feMul(TT, TT, DEN);
@@ -133,11 +268,10 @@ function unpackNeg(r: Point, src: usize): bool {
   feSquare(CHK, r.x);
   feMul(CHK, CHK, DEN);
   if (feNeq(CHK, NUM)) return false;
-  // x = 0 with the sign bit set is not a valid encoding (RFC 8032 5.1.3 step 4).
   const sign = <i32>(load<u8>(src + 31) >> 7);
-  feSet(TT, 0);
-  if (!feNeq(r.x, TT) && sign == 1) return false;
-  if (feParity(r.x) == sign) feSub(r.x, TT, r.x);
+  // x = 0 with the sign bit set is not a valid encoding (RFC 8032 5.1.3, step 4).
+  if (feIsZero(r.x) && sign == 1) return false;
+  if (feParity(r.x) == sign) feNeg(r.x, r.x);
   feMul(r.t, r.x, r.y);
   return true;
 }
@@ -161,8 +295,10 @@ function wipeSecrets(): void {
   memory.fill(EXPANDED, 0, 64);
   memory.fill(NONCE, 0, 64);
   memory.fill(HASH_CTX, 0, SHA512_CTX_BYTES);
-  pointSetIdentity(P1);
-  pointSetIdentity(P2);
+  pointIdentity(P1);
+  feSet(SEL.ypx, 0);
+  feSet(SEL.ymx, 0);
+  feSet(SEL.xy2d, 0);
 }
 
 export function ed25519DerivePublicKey(seed32: usize, outPk32: usize): void {
@@ -206,10 +342,10 @@ export function ed25519VerifyDetached(pk32: usize, msg: usize, len: usize, sig64
   sha512Update(HASH_CTX, msg, len);
   sha512Final(HASH_CTX, CHALLENGE);
   scReduce64(CHALLENGE, CHALLENGE);
-  // [S]B + [k](-A) must encode to R.
-  scalarMult(P1, P2, CHALLENGE);
+  // [k](-A) + [S]B must encode to R.
+  scalarMultVartime(P1, P2, CHALLENGE);
   scalarMultBase(P2, sig64 + 32);
-  pointAdd(P1, P2);
+  pointAdd(P1, P1, P2);
   pointPack(RCHECK, P1);
   let diff: u32 = 0;
   for (let i = 0; i < 32; i++) diff |= load<u8>(RCHECK + i) ^ load<u8>(sig64 + i);
