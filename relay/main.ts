@@ -4,7 +4,7 @@
 //                   .hygeia/ and browsers on this machine may enrol themselves into it (loopback only),
 //   HYGEIA_PUBLIC_URL  comma-separated public ws(s):// or http(s):// URLs tokens are bound to (behind a proxy),
 //   REDIS_URL       share topics with other relays through Redis pub/sub,
-//   HYGEIA_DIST     the built PWA (default dist/), LOG_LEVEL (debug|info|warn|error),
+//   HYGEIA_DIST     the built PWA (default dist/), HYGEIA_DEV_DIR (default .hygeia/), LOG_LEVEL,
 //   limits: HYGEIA_MAX_FRAME_BYTES, HYGEIA_MESSAGES_PER_SECOND, HYGEIA_MESSAGE_BURST, HYGEIA_MAX_TOPICS,
 //           HYGEIA_MAX_TOPIC_LENGTH, HYGEIA_MAX_CONNECTIONS_PER_MEMBER, HYGEIA_MAX_TOKEN_LIFETIME_MS.
 
@@ -33,7 +33,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`PORT must be an i
 let membersPath = env.HYGEIA_MEMBERS;
 let devEnroll = false;
 if (!membersPath) {
-  const dev = ensureDevMembersFile(resolve(repoRoot, '.hygeia'));
+  const dev = ensureDevMembersFile(resolve(env.HYGEIA_DEV_DIR ?? resolve(repoRoot, '.hygeia')));
   membersPath = dev.path;
   devEnroll = isLoopbackHost(host);
   log.info(dev.created ? 'created a development consortium' : 'using the development consortium', {

@@ -38,9 +38,8 @@ export const SECURITY_HEADERS: Record<string, string> = {
     "frame-ancestors 'none'",
     "manifest-src 'self'",
   ].join('; '),
-  // Cross-origin isolation: makes SharedArrayBuffer available, so tfjs-wasm may use its threaded build.
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
+  // No COOP/COEP: nothing here needs SharedArrayBuffer, and cross-origin isolation would make tfjs-wasm pick
+  // its threaded build, whose blob-URL workers fail under this CSP. Our files are for our origin only.
   'Cross-Origin-Resource-Policy': 'same-origin',
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',

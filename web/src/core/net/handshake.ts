@@ -11,7 +11,7 @@
 // is ordered and reliable, so a peer's PROOF always precedes its DATA.
 
 import { Reader, Writer, signingBytes } from '../codec/index.ts';
-import { ed25519Sign, ed25519Verify } from '../../../../wasm/index.ts';
+import { ed25519Sign, ed25519Verify } from './sign.ts';
 import { toHex } from './base64url.ts';
 import type { PeerId } from './transport.ts';
 

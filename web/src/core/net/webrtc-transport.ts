@@ -10,7 +10,7 @@
 
 import * as Y from 'yjs';
 import { WebrtcProvider } from 'y-webrtc';
-import { ed25519PublicKey } from '../../../../wasm/index.ts';
+import { ed25519PublicKey } from './sign.ts';
 import { toHex } from './base64url.ts';
 import { Handshake, sdpFingerprint, type HandshakeFailure } from './handshake.ts';
 import { createRelayToken, withToken } from './relay-token.ts';

@@ -51,7 +51,7 @@ export class PeerNode {
   private refusal: string | null = null;
   private memberName: string | null = null;
   private names = new Map<string, string>();
-  private transport: WebRtcTransport | null = null;
+  private main: WebRtcTransport | null = null;
   private readonly peerViews = new Map<PeerId, PeerView>();
   private readonly listeners = new Set<(s: NodeSnapshot) => void>();
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -84,7 +84,7 @@ export class PeerNode {
       membership: this.membership,
       refusal: this.refusal,
       memberName: this.memberName,
-      relay: this.transport ? this.transport.relayState : 'idle',
+      relay: this.main ? this.main.relayState : 'idle',
       peers: [...this.peerViews.values()].sort((a, b) => (a.id < b.id ? -1 : 1)),
     };
   }
@@ -97,16 +97,36 @@ export class PeerNode {
 
   /** Sends a signed greeting to every connected peer; returns how many. */
   greetAll(): number {
-    if (!this.transport) return 0;
-    const peers = this.transport.peers();
+    if (!this.main) return 0;
+    const peers = this.main.peers();
     for (const p of peers) this.greet(p);
     return peers.length;
+  }
+
+  /** The transport to the consortium's peers, once this node is a member. */
+  get transport(): WebRtcTransport | null {
+    return this.main;
+  }
+
+  /**
+   * Opens another transport under this node's identity, in its own room (a separate overlay, e.g. for one
+   * protocol or a test). The caller closes it.
+   */
+  openTransport(room: string): WebRtcTransport {
+    if (room === (this.opts.room ?? CONSORTIUM_ROOM)) throw new RangeError('that room is the node\'s own');
+    return new WebRtcTransport({
+      secretKey: this.identity.secretKey,
+      relayUrl: this.relayUrl,
+      room,
+      isMember: (p) => this.names.has(p),
+      banMs: 10_000,
+    });
   }
 
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.transport?.close();
+    await this.main?.close();
     this.listeners.clear();
   }
 
@@ -132,7 +152,7 @@ export class PeerNode {
     try {
       res = await fetch(`${this.httpBase}/v1/members`, { headers: { Authorization: `Bearer ${this.token()}` }, cache: 'no-store' });
     } catch {
-      this.membership = this.transport ? this.membership : 'unreachable';
+      this.membership = this.main ? this.membership : 'unreachable';
       this.emit();
       return this.later(() => this.checkMembership());
     }
@@ -164,7 +184,7 @@ export class PeerNode {
   }
 
   private joinPeers(): void {
-    if (this.transport || this.closed) return;
+    if (this.main || this.closed) return;
     const t = new WebRtcTransport({
       secretKey: this.identity.secretKey,
       relayUrl: this.relayUrl,
@@ -172,7 +192,7 @@ export class PeerNode {
       isMember: (p) => this.names.has(p),
       banMs: 10_000,
     });
-    this.transport = t;
+    this.main = t;
     t.onRelay(() => this.emit());
     t.onPeer((peer, state) => {
       const prev = this.peerViews.get(peer);
@@ -203,8 +223,8 @@ export class PeerNode {
   }
 
   private greet(peer: PeerId): void {
-    if (!this.transport) return;
+    if (!this.main) return;
     this.seq++;
-    this.transport.send(peer, encodeGreeting(this.identity.secretKey, { from: this.identity.id, to: peer, seq: this.seq, sentAt: Date.now() }));
+    this.main.send(peer, encodeGreeting(this.identity.secretKey, { from: this.identity.id, to: peer, seq: this.seq, sentAt: Date.now() }));
   }
 }

@@ -1,0 +1,328 @@
+// The relay under load, side by side with y-webrtc's reference signaling server (node_modules/y-webrtc/bin/
+// server.js), each in its own process on loopback, driven by the same clients in this process:
+//  - paced: 50 peers in one topic, each publishing 50 signaling-sized messages per second; delivered messages
+//    per second and p50/p99 delivery latency (publish to receipt, every subscriber counts);
+//  - saturation: the same 50 peers, each keeping 8 of its own messages in flight (it publishes the next one
+//    when its own echo returns), so the server sets the pace;
+//  - memory: resident set size of the server with 1,000 idle connections (authenticated, for ours);
+//  - a flood of malformed frames (broken JSON, JSON that is not an object, binary garbage, oversized frames,
+//    deep nesting) from 20 connections: crashes counted, and whether a well-behaved client is still served.
+// Ours runs with authentication and its limits on; the per-connection rate limit is raised to 1,000/s here so
+// the saturation run measures the server rather than the limiter (the default is 100/s with bursts of 300).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import WebSocket from 'ws';
+import { initCore } from '../../../wasm/index.ts';
+import { createRelayToken, withToken } from '../../../web/src/core/net/index.ts';
+import { freePort, makeMembers, repoRoot, spawnRelay, writeMembers, type TestMember } from '../../integration/relay/helpers.ts';
+import { quantile, ratio, type BenchContext, type BenchSection, type Row } from '../harness.ts';
+
+const PEERS = 50;
+const RATE = 50;
+const IDLE = 1000;
+const WINDOW = 8;
+
+interface Server {
+  name: 'hygeia' | 'reference';
+  wsUrl: string;
+  pid: number;
+  /** A URL for client i (with a member token for ours). */
+  urlFor(i: number): string;
+  alive(): boolean;
+  stop(): Promise<void>;
+}
+
+async function startReference(): Promise<Server> {
+  const port = await freePort();
+  const proc: ChildProcess = spawn(process.execPath, ['node_modules/y-webrtc/bin/server.js'], {
+    cwd: repoRoot,
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await new Promise<void>((res, rej) => {
+    proc.stdout!.on('data', (d: Buffer) => d.toString().includes('Signaling server running') && res());
+    proc.once('exit', (c) => rej(new Error(`reference server exited ${c}`)));
+  });
+  const wsUrl = `ws://127.0.0.1:${port}`;
+  const exited = new Promise<void>((res) => proc.once('exit', () => res()));
+  return {
+    name: 'reference',
+    wsUrl,
+    pid: proc.pid!,
+    urlFor: () => wsUrl,
+    alive: () => proc.exitCode === null && proc.signalCode === null,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function startOurs(members: TestMember[]): Promise<Server> {
+  const relay = await spawnRelay({
+    HYGEIA_MEMBERS: writeMembers(members),
+    HYGEIA_MESSAGES_PER_SECOND: '1000',
+    HYGEIA_MESSAGE_BURST: '2000',
+    LOG_LEVEL: 'warn',
+  });
+  const tokens = members.map((m) => createRelayToken({ secretKey: m.secretKey, relayUrl: relay.wsUrl, expiresAt: Date.now() + 3600_000 }));
+  return {
+    name: 'hygeia',
+    wsUrl: relay.wsUrl,
+    pid: relay.proc.pid!,
+    urlFor: (i) => withToken(relay.wsUrl, tokens[i % tokens.length]!),
+    alive: () => relay.proc.exitCode === null && relay.proc.signalCode === null,
+    async stop() {
+      await relay.stop();
+    },
+  };
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return Math.round((kb / 1024) * 10) / 10;
+}
+
+function connect(url: string): Promise<WebSocket> {
+  return new Promise((res, rej) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.once('open', () => res(ws));
+    ws.once('error', rej);
+    ws.once('unexpected-response', (_q, r) => rej(new Error(`upgrade refused: ${r.statusCode}`)));
+  });
+}
+
+/** A signaling-sized payload: what y-webrtc publishes for one ICE candidate. */
+function signalData(from: number, seq: number, t: number): unknown {
+  return {
+    to: 'c0ffee00-0000-4000-8000-000000000000',
+    from: `peer-${from}`,
+    type: 'signal',
+    token: 1732520000000.123,
+    signal: {
+      type: 'candidate',
+      candidate: { candidate: 'candidate:842163049 1 udp 1677729535 192.0.2.10 50152 typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag sEMT network-cost 999', sdpMLineIndex: 0, sdpMid: '0' },
+    },
+    seq,
+    t,
+  };
+}
+
+interface LoadResult {
+  deliveredPerSec: number;
+  published: number;
+  delivered: number;
+  p50Ms: number;
+  p99Ms: number;
+  closedByServer: number;
+}
+
+const T_RE = /"t":([0-9.]+)/;
+const FROM_RE = /"from":"peer-(\d+)"/;
+
+async function load(server: Server, mode: 'paced' | 'saturation', seconds: number): Promise<LoadResult> {
+  const sockets = await Promise.all(Array.from({ length: PEERS }, (_, i) => connect(server.urlFor(i))));
+  const topic = `bench-${mode}`;
+  let counting = false;
+  let delivered = 0;
+  let published = 0;
+  let closedByServer = 0;
+  const latencies: number[] = [];
+  const inFlight = new Array<number>(PEERS).fill(0);
+  let seq = 0;
+  const publish = (i: number) => {
+    const ws = sockets[i]!;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    ws.send(JSON.stringify({ type: 'publish', topic, data: signalData(i, seq++, performance.now()) }));
+    if (counting) published++;
+    inFlight[i]!++;
+  };
+  sockets.forEach((ws, i) => {
+    ws.on('close', (code) => {
+      if (code !== 1000 && code !== 1005) closedByServer++;
+    });
+    ws.on('message', (raw: Buffer) => {
+      const s = raw.toString();
+      const now = performance.now();
+      const from = Number(FROM_RE.exec(s)?.[1] ?? -1);
+      if (from === i) {
+        inFlight[i]!--;
+        if (mode === 'saturation') while (inFlight[i]! < WINDOW) publish(i);
+      }
+      if (!counting) return;
+      delivered++;
+      // Every 8th delivery's latency is enough for the quantiles and keeps the client cheap.
+      if ((delivered & 7) === 0) latencies.push(now - Number(T_RE.exec(s)?.[1] ?? now));
+    });
+    ws.send(JSON.stringify({ type: 'subscribe', topics: [topic] }));
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  let timers: NodeJS.Timeout[] = [];
+  if (mode === 'paced') {
+    // Spread the peers' ticks over the 20 ms period, as independent peers would be.
+    timers = sockets.map((_, i) => {
+      const t = setTimeout(() => timers.push(setInterval(() => publish(i), 1000 / RATE)), (i * (1000 / RATE)) / PEERS);
+      return t;
+    });
+  } else {
+    for (let i = 0; i < PEERS; i++) while (inFlight[i]! < WINDOW) publish(i);
+  }
+  await new Promise((r) => setTimeout(r, 500)); // warm-up
+  counting = true;
+  const start = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  counting = false;
+  const elapsed = (performance.now() - start) / 1000;
+  for (const t of timers) clearInterval(t);
+  for (const ws of sockets) ws.close(1000);
+  await new Promise((r) => setTimeout(r, 200));
+  return {
+    deliveredPerSec: Math.round(delivered / elapsed),
+    published,
+    delivered,
+    p50Ms: Math.round(quantile(latencies, 0.5) * 100) / 100,
+    p99Ms: Math.round(quantile(latencies, 0.99) * 100) / 100,
+    closedByServer,
+  };
+}
+
+async function idleMemory(server: Server): Promise<{ rssMiB: number; baselineMiB: number; open: number }> {
+  const baselineMiB = rssMiB(server.pid);
+  const sockets: WebSocket[] = [];
+  for (let i = 0; i < IDLE; i += 50) {
+    const batch = await Promise.all(Array.from({ length: Math.min(50, IDLE - i) }, (_, k) => connect(server.urlFor(i + k))));
+    for (const ws of batch) ws.send(JSON.stringify({ type: 'subscribe', topics: [`idle-${(i / 50) | 0}`] }));
+    sockets.push(...batch);
+  }
+  await new Promise((r) => setTimeout(r, 1500));
+  const open = sockets.filter((s) => s.readyState === WebSocket.OPEN).length;
+  const rss = rssMiB(server.pid);
+  for (const ws of sockets) ws.terminate();
+  await new Promise((r) => setTimeout(r, 500));
+  return { rssMiB: rss, baselineMiB, open };
+}
+
+function malformedFrames(): (string | Buffer)[] {
+  return [
+    '{"type":"subscribe","topics":',
+    'null',
+    '[1,2,3]',
+    '"just a string"',
+    '{"type":"publish"}',
+    '{"type":"subscribe","topics":"x"}',
+    Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x80]),
+    `{"type":"publish","topic":"t","data":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+    JSON.stringify({ type: 'publish', topic: 't', data: 'x'.repeat(200 * 1024) }),
+  ];
+}
+
+async function flood(server: Server, ctx: BenchContext, frames: number): Promise<{ sent: number; crashed: boolean; wellBehavedServed: boolean }> {
+  const kinds = malformedFrames();
+  let sent = 0;
+  const attackers = 20;
+  const watcher = await connect(server.urlFor(IDLE - 1)).catch(() => null);
+  let pongs = 0;
+  watcher?.on('message', (d: Buffer) => d.toString().includes('pong') && pongs++);
+  watcher?.on('error', () => {});
+  await Promise.all(
+    Array.from({ length: attackers }, async (_, a) => {
+      while (sent < frames && server.alive()) {
+        let ws: WebSocket;
+        try {
+          ws = await connect(server.urlFor(a));
+        } catch {
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
+        ws.on('error', () => {});
+        const frame = kinds[(sent + a) % kinds.length]!;
+        ws.send(frame);
+        sent++;
+        await new Promise<void>((r) => {
+          const t = setTimeout(() => {
+            ws.terminate();
+            r();
+          }, 200);
+          ws.once('close', () => {
+            clearTimeout(t);
+            r();
+          });
+        });
+      }
+    }),
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  const crashed = !server.alive();
+  let wellBehavedServed = false;
+  if (!crashed && watcher && watcher.readyState === WebSocket.OPEN) {
+    watcher.send(JSON.stringify({ type: 'ping' }));
+    await new Promise((r) => setTimeout(r, 300));
+    wellBehavedServed = pongs > 0;
+  }
+  watcher?.terminate();
+  ctx.log(`  ${server.name}: ${sent} malformed frames, crashed=${crashed}`);
+  return { sent, crashed, wellBehavedServed };
+}
+
+const section: BenchSection = {
+  name: 'relay',
+  async run(ctx) {
+    await initCore();
+    const seconds = ctx.quick ? 2 : 8;
+    const members = makeMembers(IDLE);
+    const data: Record<string, unknown> = {};
+    const rows: Row[] = [];
+    const results: Record<string, { paced: LoadResult; saturation: LoadResult; idle: Awaited<ReturnType<typeof idleMemory>>; flood: Awaited<ReturnType<typeof flood>> }> = {};
+    for (const make of [() => startOurs(members), startReference]) {
+      let server = await make();
+      ctx.log(`# ${server.name}`);
+      try {
+        const paced = await load(server, 'paced', seconds);
+        ctx.log(`  paced: ${paced.deliveredPerSec} msg/s, p99 ${paced.p99Ms} ms`);
+        const saturation = await load(server, 'saturation', seconds);
+        ctx.log(`  saturation: ${saturation.deliveredPerSec} msg/s, p99 ${saturation.p99Ms} ms`);
+        const idle = await idleMemory(server);
+        ctx.log(`  idle: ${idle.open} connections, RSS ${idle.rssMiB} MiB`);
+        const fl = await flood(server, ctx, ctx.quick ? 400 : 2000);
+        results[server.name] = { paced, saturation, idle, flood: fl };
+      } finally {
+        await server.stop();
+      }
+      server = null as never;
+    }
+    const ours = results.hygeia!;
+    const ref = results.reference!;
+    for (const [name, r] of Object.entries(results)) {
+      rows.push({
+        server: name,
+        'paced msg/s': r.paced.deliveredPerSec,
+        'paced p99 ms': r.paced.p99Ms,
+        'sat msg/s': r.saturation.deliveredPerSec,
+        'sat p99 ms': r.saturation.p99Ms,
+        'RSS 1k idle MiB': r.idle.rssMiB,
+        'flood crashed': r.flood.crashed ? 'yes' : 'no',
+        'served during flood': r.flood.wellBehavedServed ? 'yes' : 'no',
+      });
+    }
+    const ratios = {
+      pacedRate: ratio(ours.paced.deliveredPerSec, ref.paced.deliveredPerSec),
+      pacedP99: ratio(ours.paced.p99Ms, ref.paced.p99Ms),
+      saturationRate: ratio(ours.saturation.deliveredPerSec, ref.saturation.deliveredPerSec),
+      saturationP99: ratio(ours.saturation.p99Ms, ref.saturation.p99Ms),
+    };
+    rows.push({ server: 'ratio ours/reference', 'paced msg/s': ratios.pacedRate, 'paced p99 ms': ratios.pacedP99, 'sat msg/s': ratios.saturationRate, 'sat p99 ms': ratios.saturationP99 });
+    data.results = results;
+    data.ratios = ratios;
+    data.expectedPacedDeliveriesPerSec = PEERS * RATE * PEERS;
+    data.targets = {
+      rateAtLeastReference: ratios.pacedRate >= 1 && ratios.saturationRate >= 1,
+      p99AtMost1_5xReference: ratios.pacedP99 <= 1.5 && ratios.saturationP99 <= 1.5,
+      rssUnder100MiB: ours.idle.rssMiB < 100,
+      zeroCrashes: !ours.flood.crashed,
+    };
+    return { rows, data };
+  },
+};
+
+export default section;
