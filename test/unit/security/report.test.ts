@@ -7,7 +7,7 @@ import { FEATURES, REPORT_KINDS, REPORT_TAG, decodeReport, encodeReport, reportS
 const u = fc.maxSafeNat();
 const reportArb: fc.Arbitrary<Report> = fc.record({
   kind: fc.constantFrom(...REPORT_KINDS),
-  subject: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 32 }),
+  subject: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 }),
   window: u,
   severity: u,
   reasons: fc.array(
@@ -45,6 +45,11 @@ describe('report encoding', () => {
     const bad = bytes.slice();
     bad[0] = 9;
     expect(() => decodeReport(bad)).toThrow(CodecError);
+  });
+
+  it('refuses to encode what it would not decode', () => {
+    expect(() => encodeReport({ kind: 'access', subject: 'x'.repeat(257), window: 0, severity: 0, reasons: [] })).toThrow(CodecError);
+    expect(() => encodeReport({ kind: 'nope' as 'access', subject: 'x', window: 0, severity: 0, reasons: [] })).toThrow(CodecError);
   });
 
   it('is signed under its own domain tag', () => {

@@ -1,6 +1,6 @@
 // Findings of the security layer, and their canonical encoding: a report is what a node signs and commits to
 // the ledger, and what trust scores are derived from. Every report says why: the features that drove it.
-import { Reader, Writer, domainTag, signingBytes } from '../codec/index.ts';
+import { CodecError, Reader, Writer, domainTag, signingBytes } from '../codec/index.ts';
 
 /** Every feature a report can name. The index + 1 is its wire code: append only, never reorder. */
 export const FEATURES = [
@@ -51,7 +51,10 @@ export const REPORT_TAG = domainTag('security', 'report');
 const MAX_SUBJECT = 256;
 const MAX_REASONS = FEATURES.length;
 
+/** Writes a report; throws CodecError (Oversize, OutOfRange) for one that decodeReport would refuse. */
 export function writeReport(w: Writer, r: Report): void {
+  if (new TextEncoder().encode(r.subject).length > MAX_SUBJECT || r.reasons.length > MAX_REASONS) throw new CodecError('Oversize', 'report subject or reasons too long');
+  if (!REPORT_KINDS.includes(r.kind) || r.reasons.some((x) => !FEATURES.includes(x.feature))) throw new CodecError('OutOfRange', 'unknown report kind or feature');
   w.uint(REPORT_KINDS.indexOf(r.kind) + 1);
   w.str(r.subject);
   w.uint(r.window);
