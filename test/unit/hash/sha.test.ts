@@ -1,0 +1,132 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createSha256, createSha512, HashStateError, initCore, sha256, sha512 } from '../../../wasm/index.ts';
+import { Prng } from '../../../web/src/core/net/prng.ts';
+
+const vectorsDir = new URL('../../vectors/sha/', import.meta.url);
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+function parseRsp(text: string): { msg: Uint8Array; md: string }[] {
+  const out: { msg: Uint8Array; md: string }[] = [];
+  let len = -1;
+  let msg = '';
+  for (const line of text.split('\n')) {
+    const m = /^(\w+) = ?(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const [, key, value = ''] = m;
+    if (key === 'Len') len = Number(value);
+    else if (key === 'Msg') msg = value;
+    else if (key === 'MD') out.push({ msg: Buffer.from(msg, 'hex').subarray(0, len / 8), md: value });
+  }
+  return out;
+}
+
+function randomBytes(rng: Prng, n: number): Uint8Array {
+  return rng.bytes(n);
+}
+
+beforeAll(() => initCore());
+
+describe('SHA-256 against NIST CAVP ShortMsg', () => {
+  const vectors = parseRsp(readFileSync(new URL('SHA256ShortMsg.rsp', vectorsDir), 'utf8'));
+  it('has all 65 byte-oriented messages', () => expect(vectors).toHaveLength(65));
+  it('matches every digest, one-shot and streamed byte by byte', () => {
+    for (const { msg, md } of vectors) {
+      expect(hex(sha256(msg))).toBe(md);
+      const h = createSha256();
+      for (let i = 0; i < msg.length; i++) h.update(msg.subarray(i, i + 1));
+      expect(hex(h.digest())).toBe(md);
+    }
+  });
+});
+
+describe('NIST FIPS 180 examples (multi-block and the million-a message)', () => {
+  const examples = JSON.parse(readFileSync(new URL('nist-examples.json', vectorsDir), 'utf8')) as {
+    alg: 'sha256' | 'sha512';
+    message: string;
+    repeat: number;
+    digest: string;
+  }[];
+  for (const ex of examples) {
+    it(`${ex.alg}(${ex.repeat > 1 ? `${ex.repeat} x "${ex.message}"` : `"${ex.message.slice(0, 12)}…"`})`, () => {
+      const data = new TextEncoder().encode(ex.message.repeat(ex.repeat));
+      const oneShot = ex.alg === 'sha256' ? sha256(data) : sha512(data);
+      expect(hex(oneShot)).toBe(ex.digest);
+      // The same through the streaming form in uneven chunks that straddle block boundaries.
+      const h = ex.alg === 'sha256' ? createSha256() : createSha512();
+      for (let off = 0, step = 1; off < data.length; off += step, step = (step * 7 + 3) % 1000 + 1) {
+        h.update(data.subarray(off, off + step));
+      }
+      expect(hex(h.digest())).toBe(ex.digest);
+    });
+  }
+});
+
+describe('cross-check against node:crypto (seeded)', () => {
+  it('agrees on 3,000 random messages of 0..5,000 bytes, both algorithms', () => {
+    const rng = new Prng(0x5a256);
+    for (let i = 0; i < 3000; i++) {
+      const msg = randomBytes(rng, rng.int(5001));
+      expect(hex(sha256(msg))).toBe(createHash('sha256').update(msg).digest('hex'));
+      expect(hex(sha512(msg))).toBe(createHash('sha512').update(msg).digest('hex'));
+    }
+  });
+
+  it('agrees for random chunkings of the streaming form', () => {
+    const rng = new Prng(20261125);
+    for (let i = 0; i < 400; i++) {
+      const msg = randomBytes(rng, rng.int(9000));
+      const a = createSha256();
+      const b = createSha512();
+      let off = 0;
+      while (off < msg.length) {
+        const step = rng.int(300);
+        a.update(msg.subarray(off, off + step));
+        b.update(msg.subarray(off, off + step));
+        off += step;
+      }
+      expect(hex(a.digest())).toBe(createHash('sha256').update(msg).digest('hex'));
+      expect(hex(b.digest())).toBe(createHash('sha512').update(msg).digest('hex'));
+    }
+  });
+
+  it('handles inputs larger than the shared input region (one-shot streams through it)', () => {
+    const rng = new Prng(7);
+    const big = randomBytes(rng, 300_000);
+    expect(hex(sha256(big))).toBe(createHash('sha256').update(big).digest('hex'));
+    expect(hex(sha512(big))).toBe(createHash('sha512').update(big).digest('hex'));
+  });
+});
+
+describe('edge cases', () => {
+  it('pads correctly at every length around the block boundaries', () => {
+    for (const n of [0, 1, 55, 56, 57, 63, 64, 65, 111, 112, 113, 127, 128, 129, 239, 240, 255, 256]) {
+      const msg = new Uint8Array(n).fill(0x61);
+      expect(hex(sha256(msg))).toBe(createHash('sha256').update(msg).digest('hex'));
+      expect(hex(sha512(msg))).toBe(createHash('sha512').update(msg).digest('hex'));
+    }
+  });
+
+  it('keeps several streaming hashers independent', () => {
+    const a = createSha256().update(new Uint8Array([1, 2, 3]));
+    const b = createSha256().update(new Uint8Array([9]));
+    a.update(new Uint8Array([4]));
+    expect(hex(a.digest())).toBe(createHash('sha256').update(Buffer.from([1, 2, 3, 4])).digest('hex'));
+    expect(hex(b.digest())).toBe(createHash('sha256').update(Buffer.from([9])).digest('hex'));
+  });
+
+  it('refuses a hasher used after its digest, with a typed error', () => {
+    const h = createSha512().update(new Uint8Array([1]));
+    h.digest();
+    expect(() => h.update(new Uint8Array([2]))).toThrow(HashStateError);
+    expect(() => h.digest()).toThrow(HashStateError);
+  });
+
+  it('returns copies, not views into wasm memory', () => {
+    const d1 = sha256(new Uint8Array([1]));
+    const before = hex(d1);
+    sha256(new Uint8Array([2]));
+    expect(hex(d1)).toBe(before);
+  });
+});
