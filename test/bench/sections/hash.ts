@@ -1,0 +1,80 @@
+// SHA-256 and SHA-512 throughput: Hygeia's wasm core beside hash-wasm, @noble/hashes, @chainsafe/as-sha256
+// and node:crypto (the native ceiling), same inputs, same process.
+import { createHash } from 'node:crypto';
+import { digest as asSha256 } from '@chainsafe/as-sha256';
+import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
+import { createSHA256, createSHA512 } from 'hash-wasm';
+import { coreModuleSize, initCore, sha256, sha512 } from '../../../wasm/index.ts';
+import { Prng } from '../../../web/src/core/net/prng.ts';
+import { measure, ratio, type BenchSection, type Row } from '../harness.ts';
+
+type HashFn = (data: Uint8Array) => unknown;
+
+const SIZES: [string, number][] = [
+  ['64 B', 64],
+  ['1 KiB', 1024],
+  ['64 KiB', 65536],
+  ['1 MiB', 1 << 20],
+];
+
+const section: BenchSection = {
+  name: 'hash',
+  async run(ctx) {
+    await initCore();
+    const hw256 = await createSHA256();
+    const hw512 = await createSHA512();
+    const libs: Record<'sha256' | 'sha512', Record<string, HashFn>> = {
+      sha256: {
+        hygeia: (d) => sha256(d),
+        'hash-wasm': (d) => hw256.init().update(d).digest('binary'),
+        '@noble/hashes': (d) => nobleSha256(d),
+        '@chainsafe/as-sha256': (d) => asSha256(d),
+        'node:crypto': (d) => createHash('sha256').update(d).digest(),
+      },
+      sha512: {
+        hygeia: (d) => sha512(d),
+        'hash-wasm': (d) => hw512.init().update(d).digest('binary'),
+        '@noble/hashes': (d) => nobleSha512(d),
+        'node:crypto': (d) => createHash('sha512').update(d).digest(),
+      },
+    };
+    const rng = new Prng(1);
+    const rows: Row[] = [];
+    const data: Record<string, unknown> = { moduleBytes: coreModuleSize() };
+    for (const alg of ['sha256', 'sha512'] as const) {
+      for (const [label, size] of SIZES) {
+        const input = rng.bytes(size);
+        const mbps: Record<string, number> = {};
+        for (const [lib, fn] of Object.entries(libs[alg])) {
+          const batch = Math.max(1, Math.floor(65536 / size));
+          const m = await measure(
+            () => {
+              for (let i = 0; i < batch; i++) fn(input);
+            },
+            { minMs: ctx.quick ? 150 : 600, batch },
+          );
+          mbps[lib] = Math.round(((m.opsPerSec * size) / 1e6) * 10) / 10;
+          ctx.log(`${alg} ${label} ${lib}: ${mbps[lib]} MB/s`);
+        }
+        const ours = mbps.hygeia as number;
+        const row: Row = { alg, size: label };
+        for (const [lib, v] of Object.entries(mbps)) row[`${lib} MB/s`] = v;
+        for (const lib of Object.keys(mbps)) if (lib !== 'hygeia') row[`x ${lib}`] = ratio(ours, mbps[lib] as number);
+        rows.push(row);
+        data[`${alg} ${label}`] = {
+          mbps,
+          ratios: Object.fromEntries(Object.keys(mbps).filter((l) => l !== 'hygeia').map((l) => [l, ratio(ours, mbps[l] as number)])),
+        };
+      }
+    }
+    const k = data['sha256 1 KiB'] as { ratios: Record<string, number> };
+    data.targets = {
+      'sha256 1KiB >= 0.9x hash-wasm': (k.ratios['hash-wasm'] ?? 0) >= 0.9,
+      'sha256 1KiB >= 2x @noble/hashes': (k.ratios['@noble/hashes'] ?? 0) >= 2,
+    };
+    rows.push({ alg: 'module', size: `${coreModuleSize()} bytes (release .wasm)` });
+    return { rows, data };
+  },
+};
+
+export default section;
