@@ -1,0 +1,65 @@
+// The wasm core in real Chromium: in a page and in a module Web Worker, served by Vite on loopback.
+import { fileURLToPath } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { createServer, type ViteDevServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../setup/browser.ts';
+import type { CoreCheckResult } from './fixtures/core/checks.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+let server: ViteDevServer;
+let browser: Browser;
+let url: string;
+
+beforeAll(async () => {
+  server = await createServer({
+    root,
+    configFile: false,
+    logLevel: 'error',
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
+    optimizeDeps: { noDiscovery: true, include: [] },
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  if (!address || typeof address === 'string') throw new Error('vite did not listen');
+  url = `http://127.0.0.1:${address.port}/test/e2e/fixtures/core/index.html`;
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const expected = {
+  sha256Abc: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+  sha512Abc:
+    'ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f',
+  sha256MillionA: 'cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0',
+  sha256Streamed: 'cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0',
+  rfc8032Test2PublicKey: '3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c',
+  rfc8032Test2Signature:
+    '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00',
+  rfc8032Test2Verifies: true,
+  tamperedVerifies: false,
+  wrongLengthVerifies: false,
+  randomRoundTrip: true,
+} satisfies CoreCheckResult;
+
+describe('the wasm core in Chromium', () => {
+  it('hashes and signs to the published vectors in a page', async () => {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => typeof window.coreInPage === 'function');
+    expect(await page.evaluate(() => window.coreInPage())).toEqual(expected);
+    await page.close();
+  });
+
+  it('does the same in a module Web Worker', async () => {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => typeof window.coreInWorker === 'function');
+    expect(await page.evaluate(() => window.coreInWorker())).toEqual(expected);
+    await page.close();
+  });
+});
