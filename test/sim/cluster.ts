@@ -297,6 +297,7 @@ export class Cluster {
         if (inst.honest) this.rejected.set(e.reason, (this.rejected.get(e.reason) ?? 0) + 1);
         break;
       case 'stateTransferRejected':
+        if (e.reason === 'replica-refused') inst.height = inst.node?.height ?? inst.height;
         if (inst.honest) {
           const key = `state:${e.reason}${e.detail ? `:${e.detail.split(' at ')[0]}` : ''}`;
           this.rejected.set(key, (this.rejected.get(key) ?? 0) + 1);

@@ -25,10 +25,12 @@ class ScriptedReplica implements ReplicaLike {
   primary = 0;
   lastExecuted = 0;
   disposed = false;
+  /** Refuse installed states (as a replica does when the replica state does not match its proof). */
+  refuseState = false;
   constructor(private readonly script: (e: ReplicaEvent, r: ScriptedReplica) => ReplicaAction[] = () => []) {}
   step(e: ReplicaEvent): ReplicaAction[] {
     this.seen.push(e);
-    if (e.kind === 'executed' || e.kind === 'stateInstalled') this.lastExecuted = e.seq;
+    if (e.kind === 'executed' || (e.kind === 'stateInstalled' && !this.refuseState)) this.lastExecuted = e.seq;
     return this.script(e, this);
   }
   dispose(): void {
@@ -262,6 +264,25 @@ describe('state transfer', () => {
     expect(node.height).toBe(0);
   });
 
+  it('rolls the state back when the replica refuses the replica state that came with the snapshot', async () => {
+    const net = new SimNetwork({ seed: 8 });
+    const chain = honestChain(6);
+    await serverWith(net, 1, chain);
+    const digest = blockHash(chain.blocks[3]!.header);
+    const lagging = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1] }] : []));
+    lagging.refuseState = true;
+    const app = new KvApp();
+    app.apply(utf8('mine=1'), { height: 1, index: 0, time: 0 });
+    const { node, events } = setup(0, lagging, net, { app });
+    await node.start();
+    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.clock.runUntil(300);
+    expect(events.some((e) => e.kind === 'stateTransferRejected' && e.reason === 'replica-refused')).toBe(true);
+    expect(app.get('mine')).toBe('1');
+    expect(app.get('k4')).toBeUndefined();
+    expect(node.height).toBe(0);
+  });
+
   it('installs from its own store after a restart when it holds the proven snapshot', async () => {
     const net = new SimNetwork({ seed: 6 });
     const chain = honestChain(4);
@@ -275,6 +296,22 @@ describe('state transfer', () => {
     net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
     net.clock.runUntil(100);
     expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 4, fetchedBlocks: 0, fromPeer: null });
+  });
+
+  it('answers a peer that floods state requests at most once per quarter timeout', async () => {
+    const net = new SimNetwork({ seed: 9, link: { jitter: 0 } });
+    await serverWith(net, 1, honestChain(6));
+    const asker = net.join(ids[0]!);
+    let replies = 0;
+    asker.onMessage((_f, b) => (b[0] === CHANNEL_STATE ? replies++ : 0));
+    const req = frame(CHANNEL_STATE, encodeStateMessage({ type: 'request', id: 1, fromHeight: 1, toHeight: 6, snapshotSeq: 0, snapshotDigest: new Uint8Array(32) }));
+    for (let i = 0; i < 50; i++) asker.send(ids[1]!, req);
+    net.clock.runUntil(5);
+    expect(replies).toBe(1);
+    net.clock.runUntil(100);
+    asker.send(ids[1]!, req);
+    net.clock.runUntil(200);
+    expect(replies).toBe(2);
   });
 
   it('rejects malformed and unsolicited state frames with a typed reason', async () => {

@@ -83,7 +83,9 @@ export type StateTransferRejectReason =
   | 'digest-mismatch' // the target block's hash is not the proven checkpoint digest
   | 'chain-broken' // a block does not link to the next one by hash
   | 'block-invalid' // a block fails verifyBlock (certificate, roots)
-  | 'state-root-mismatch'; // the snapshot does not produce the block's state root
+  | 'state-root-mismatch' // the snapshot does not produce the block's state root
+  | 'replica-refused' // the replica state sent with it does not match the checkpoint's proof
+  | 'rate-limited'; // a peer asked again too soon (its request was not answered)
 
 export interface ConsensusNodeOptions {
   /** Validator public keys in genesis order (replica index = position). */
@@ -174,6 +176,7 @@ export class ConsensusNode {
   private closed = false;
   private persist: Promise<void> = Promise.resolve();
   private fetch: Fetch | null = null;
+  private readonly lastServed = new Map<number, number>();
   private nextRequestId = 1;
   private unsubscribe: (() => void) | null = null;
   /** For tests and metrics. */
@@ -430,6 +433,15 @@ export class ConsensusNode {
   // ---- state transfer: serving ------------------------------------------------------------------------
 
   private serve(to: number, req: StateRequest): void {
+    // Replies can be large: answer each peer at most once per quarter state-transfer timeout (an honest
+    // requester asks one peer at a time and waits at least that long), so requests cannot amplify traffic.
+    const now = this.clock.now();
+    const last = this.lastServed.get(to);
+    if (last !== undefined && now - last < this.timers.stateTransferMs / 4) {
+      this.onEvent({ kind: 'stateTransferRejected', reason: 'rate-limited', from: to });
+      return;
+    }
+    this.lastServed.set(to, now);
     this.counters.servedStateRequests++;
     const top = Math.min(req.toHeight, req.snapshotSeq > 0 ? req.snapshotSeq : req.toHeight);
     const blocks: Uint8Array[] = [];
@@ -457,12 +469,17 @@ export class ConsensusNode {
     // Our own store may already hold the proven state (a restart): install it without the network.
     const local = this.snapshots.get(seq);
     const block = this.blocks.get(seq);
-    if (local && block && equalBytes(local.blockHash, digest) && equalBytes(blockHash(block.header), digest)) {
-      if (this.install(seq, digest, block, local.app, local.replicaState, local.certificate, 0, null)) return;
-    }
     const candidates = peers.filter((p) => p !== this.self && p >= 0 && p < this.validators.length);
-    this.fetch = { seq, digest, peers: candidates.length > 0 ? candidates : this.otherValidators(), attempt: 0, requestId: 0, peer: -1, cancelTimer: null };
-    this.askNext();
+    const f: Fetch = { seq, digest, peers: candidates.length > 0 ? candidates : this.otherValidators(), attempt: 0, requestId: 0, peer: -1, cancelTimer: null };
+    this.fetch = f;
+    // Installing steps the replica, so it happens after the current step, never inside it.
+    f.cancelTimer = this.clock.schedule(0, () => {
+      if (this.fetch !== f) return;
+      if (local && block && equalBytes(local.blockHash, digest) && equalBytes(blockHash(block.header), digest)) {
+        if (this.install(seq, digest, block, local.app, local.replicaState, local.certificate, 0, null) === 'installed') return;
+      }
+      this.askNext();
+    });
   }
 
   private otherValidators(): number[] {
@@ -539,12 +556,14 @@ export class ConsensusNode {
       }
     }
     const s = reply.snapshot;
-    if (!this.install(f.seq, f.digest, target, s.app, s.replicaState, s.certificate, blocks.length, from, blocks)) {
-      return reject('state-root-mismatch');
-    }
+    const result = this.install(f.seq, f.digest, target, s.app, s.replicaState, s.certificate, blocks.length, from, blocks);
+    if (result !== 'installed') return reject(result);
   }
 
-  /** Installs a verified state; false (and nothing changed) if the snapshot does not match the block. */
+  /**
+   * Installs a verified state. Nothing changes if the snapshot does not produce the block's state root, or if
+   * the replica refuses the replica state that came with it (it checks it against the checkpoint's proof).
+   */
   private install(
     seq: number,
     digest: Uint8Array,
@@ -555,20 +574,19 @@ export class ConsensusNode {
     fetchedBlocks: number,
     fromPeer: number | null,
     blocks: Block[] = [],
-  ): boolean {
+  ): 'installed' | 'state-root-mismatch' | 'replica-refused' {
     const before = this.app.snapshot();
     try {
       this.app.restore(app);
     } catch {
       this.app.restore(before);
-      return false;
+      return 'state-root-mismatch';
     }
     if (!equalBytes(this.app.stateRoot(), block.header.stateRoot)) {
       this.app.restore(before);
-      return false;
+      return 'state-root-mismatch';
     }
-    this.fetch?.cancelTimer?.();
-    this.fetch = null;
+    // The blocks are committed history whatever happens next (each verified, chained to the proven digest).
     for (const b of blocks) {
       const existing = this.blocks.get(b.header.height);
       if (!existing || !equalBytes(blockHash(existing.header), blockHash(b.header))) {
@@ -576,13 +594,21 @@ export class ConsensusNode {
         this.write((st) => st.putBlock(b));
       }
     }
-    this.remember(block);
+    if (!this.blocks.has(seq)) this.remember(block);
+    const prevTip = this.tip;
     this.tip = { height: seq, hash: digest, header: block.header };
+    this.onEvent({ kind: 'stateInstalled', seq, fetchedBlocks, fromPeer });
+    this.drive({ kind: 'stateInstalled', seq, stateDigest: digest, replicaState });
+    if (this.replica.lastExecuted < seq) {
+      this.app.restore(before);
+      this.tip = prevTip;
+      return 'replica-refused';
+    }
+    this.fetch?.cancelTimer?.();
+    this.fetch = null;
     if (!this.snapshots.has(seq)) this.keepSnapshot({ seq, blockHash: digest, app, replicaState, certificate });
     for (const k of [...this.candidates.keys()]) if (k <= seq) this.candidates.delete(k);
     this.counters.stateTransfers++;
-    this.onEvent({ kind: 'stateInstalled', seq, fetchedBlocks, fromPeer });
-    this.drive({ kind: 'stateInstalled', seq, stateDigest: digest, replicaState });
-    return true;
+    return 'installed';
   }
 }
