@@ -68,6 +68,7 @@ interface YConn {
 }
 interface YSignalingConn {
   url: string;
+  providers: Set<unknown>;
   connected: boolean;
   connecting: boolean;
   on(event: string, fn: (...args: unknown[]) => void): void;
@@ -86,6 +87,23 @@ interface Link {
   closed: boolean;
 }
 
+/**
+ * y-webrtc keeps one signaling connection per URL string, shared by every room in the page. Two transports of
+ * one identity must therefore pass the same string, or each would get its own connection to the same relay and
+ * every signal would arrive twice (which breaks the peer connections). The string is only a key: the shared
+ * connection's `url` is what it dials, and each transport keeps that fresh.
+ */
+const signalingKeys = new Map<string, string>();
+function signalingKey(self: PeerId, relayUrl: string, mint: () => string): string {
+  const k = `${self} ${relayUrl}`;
+  let url = signalingKeys.get(k);
+  if (url === undefined) {
+    url = mint();
+    signalingKeys.set(k, url);
+  }
+  return url;
+}
+
 export class WebRtcTransport implements Transport {
   readonly self: PeerId;
   private readonly publicKey: Uint8Array;
@@ -102,6 +120,9 @@ export class WebRtcTransport implements Transport {
   private readonly refresh: ReturnType<typeof setInterval>;
   private relay: RelayState = 'connecting';
   private closed = false;
+  private detachSignaling: () => void = () => {};
+  /** The string y-webrtc keys our signaling connection by (see signalingKey). */
+  private readonly key: string;
 
   constructor(private readonly opts: WebRtcTransportOptions) {
     if (opts.secretKey.length !== 32) throw new WebRtcTransportError('bad-options', 'the secret key must be 32 bytes');
@@ -109,7 +130,7 @@ export class WebRtcTransport implements Transport {
     this.self = toHex(this.publicKey);
     this.maxMessageBytes = opts.maxMessageBytes ?? 256 * 1024 - 16;
     this.provider = new WebrtcProvider(opts.room, this.doc, {
-      signaling: [this.signalingUrl()],
+      signaling: [(this.key = signalingKey(this.self, opts.relayUrl, () => this.signalingUrl()))],
       // Same-origin tabs would otherwise talk over BroadcastChannel and never open a WebRTC connection.
       filterBcConns: false,
       maxConns: 256,
@@ -117,12 +138,21 @@ export class WebRtcTransport implements Transport {
     } as ConstructorParameters<typeof WebrtcProvider>[2]);
     this.provider.on('peers', () => this.discover());
     const sc = this.signalingConn();
-    sc.on('connect', () => this.setRelay('connected'));
-    sc.on('disconnect', () => {
+    // The shared connection may have been opened with a token that has since expired.
+    sc.url = this.signalingUrl();
+    this.relay = sc.connected ? 'connected' : 'connecting';
+    const onConnect = (): void => this.setRelay('connected');
+    const onDisconnect = (): void => {
       // The next attempt reads `url` again: give it a fresh token.
       sc.url = this.signalingUrl();
       this.setRelay('disconnected');
-    });
+    };
+    sc.on('connect', onConnect);
+    sc.on('disconnect', onDisconnect);
+    this.detachSignaling = () => {
+      sc.off('connect', onConnect);
+      sc.off('disconnect', onDisconnect);
+    };
     // Peers can appear without a 'peers' event (a repeated offer on an existing entry): look every second.
     this.scan = setInterval(() => this.discover(), 1000);
     const lifetime = opts.tokenLifetimeMs ?? 10 * 60_000;
@@ -173,10 +203,19 @@ export class WebRtcTransport implements Transport {
     this.closed = true;
     clearInterval(this.scan);
     clearInterval(this.refresh);
+    this.detachSignaling();
     for (const link of [...this.links.values()]) this.closeLink(link, false);
     const peers = [...this.byPeer.keys()];
     this.byPeer.clear();
     for (const p of peers) this.emitPeer(p, 'disconnected');
+    // y-webrtc forgets a signaling connection by its current `url`: give it back the key while we leave, so the
+    // last transport to leave really closes and forgets it.
+    const sc = this.signalingConn();
+    const fresh = sc.url;
+    sc.url = this.key;
+    this.provider.disconnect();
+    if (sc.providers.size > 0) sc.url = fresh;
+    else signalingKeys.delete(`${this.self} ${this.opts.relayUrl}`);
     this.provider.destroy();
     this.doc.destroy();
     this.messageHandlers.clear();
