@@ -303,8 +303,11 @@ export class Cluster {
           this.rejected.set(key, (this.rejected.get(key) ?? 0) + 1);
         }
         break;
+      case 'outOfOrder':
+        if (inst.honest) this.violate(inst, 'out-of-order', e.seq, `${inst.name} executed ${e.seq} at height ${e.height}`);
+        break;
       case 'storageError':
-        if (inst.honest) this.violate(inst, 'out-of-order', inst.height, e.message);
+        if (inst.honest) this.violate(inst, 'out-of-order', inst.height, `${inst.name}: storage error ${e.message}`);
         break;
       default:
         break;

@@ -74,6 +74,8 @@ export type ConsensusEvent =
   | { kind: 'stateInstalled'; seq: number; fetchedBlocks: number; fromPeer: number | null }
   | { kind: 'stateTransferRejected'; reason: StateTransferRejectReason; from: number; detail?: string }
   | { kind: 'storageError'; message: string }
+  /** The replica executed a seq that does not follow the host's height: an invariant broke. */
+  | { kind: 'outOfOrder'; seq: number; height: number }
   | { kind: 'txRejected'; height: number; index: number; reason: string };
 
 export type StateTransferRejectReason =
@@ -109,7 +111,10 @@ export interface ConsensusNodeOptions {
    * on (never quorums). Must be deterministic in the committed state, like the app itself.
    */
   readonly trustAfter?: (seq: number) => number[] | undefined;
-  /** Blocks kept in memory to serve state transfer without touching storage (default: all). */
+  /**
+   * Blocks kept in memory (default 4096): they serve state transfer (which needs the blocks just below a
+   * checkpoint) without touching storage; older history stays in the store.
+   */
   readonly retainBlocks?: number;
   /** Snapshots kept (default 2). */
   readonly retainSnapshots?: number;
@@ -197,7 +202,7 @@ export class ConsensusNode {
     this.payloadOf = opts.payloadOf ?? clientPayload;
     this.verifyCertificate = opts.verifyCertificate;
     this.trustAfter = opts.trustAfter;
-    this.retainBlocks = opts.retainBlocks ?? Number.POSITIVE_INFINITY;
+    this.retainBlocks = opts.retainBlocks ?? 4096;
     this.retainSnapshots = opts.retainSnapshots ?? 2;
     this.onEvent = opts.onEvent ?? (() => {});
     this.genesis = genesisHash(this.validators);
@@ -336,7 +341,7 @@ export class ConsensusNode {
   private execute(a: Extract<ReplicaAction, { kind: 'execute' }>): void {
     if (a.seq !== this.tip.height + 1) {
       // The replica executes in order from the state the host holds; anything else is a bug to surface.
-      this.onEvent({ kind: 'storageError', message: `execute out of order: seq ${a.seq} after height ${this.tip.height}` });
+      this.onEvent({ kind: 'outOfOrder', seq: a.seq, height: this.tip.height });
     }
     // The block carries the whole certified batch (what the commit certificate signs, so anyone can check
     // it); the app applies the requests the replica executed (the batch without stale duplicates).
@@ -390,9 +395,11 @@ export class ConsensusNode {
 
   private remember(block: Block): void {
     this.blocks.set(block.header.height, block);
-    if (Number.isFinite(this.retainBlocks) && this.blocks.size > this.retainBlocks) {
-      const min = Math.min(...this.blocks.keys());
-      this.blocks.delete(min);
+    // Evict the earliest inserted (heights arrive in ascending order, state transfer included).
+    while (this.blocks.size > this.retainBlocks) {
+      const oldest = this.blocks.keys().next().value;
+      if (oldest === undefined) break;
+      this.blocks.delete(oldest);
     }
   }
 
