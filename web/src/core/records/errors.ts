@@ -1,0 +1,18 @@
+// Typed record-store errors. Messages name what went wrong, never a patient's data.
+export type RecordErrorReason =
+  | 'malformed' // not a FHIR resource or bundle we accept
+  | 'unresolved-reference' // a urn:uuid reference to nothing in the bundle or the store
+  | 'not-found'
+  | 'erased' // the patient's data key was destroyed
+  | 'tampered' // authenticated decryption failed: the stored bytes were changed
+  | 'bad-key'; // the clinic key is not 32 bytes
+
+export class RecordError extends Error {
+  override readonly name = 'RecordError';
+  constructor(
+    readonly reason: RecordErrorReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
