@@ -69,10 +69,13 @@ describe('bounded buffers', () => {
     }
     expect(c.replicas[1]!.bufferedMessages).toBe(8);
     expect(reasons).toEqual(Array(32).fill('bufferFull'));
-    // Another peer still has its own room.
+    // Another peer still has its own room; and with f+1 peers signing in view 7, replica 1 asks to join it.
     const m = forge(MsgType.Prepare, voteBody(2, 7, 1, new Uint8Array(32)), c.seeds[2]!);
-    expect(c.step(1, { kind: 'message', bytes: m, now: c.now })).toEqual([]);
+    const acts = c.step(1, { kind: 'message', bytes: m, now: c.now });
+    expect(acts.filter((a) => a.kind === 'rejected')).toEqual([]);
     expect(c.replicas[1]!.bufferedMessages).toBe(9);
+    expect(c.replicas[1]!.view).toBe(7);
+    expect(c.replicas[1]!.changingView).toBe(true);
   });
 
   it('votes for seqs beyond the window never enter the log', () => {

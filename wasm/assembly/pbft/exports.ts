@@ -1,4 +1,215 @@
-// Exports of the pbft subsystem (filled in by its implementation).
-export function pbftReady(): i32 {
+// Exports of the pbft subsystem: a registry of replicas driven by wasm/face/replica.ts through the
+// scratch buffers of io.ts. Handles are small integers; a disposed handle's seed is wiped.
+import { Reader } from "../codec/reader";
+import { ed25519DerivePublicKey } from "../sign/ed25519";
+import { MAX_SAFE, MsgType, SIG_BYTES } from "./constants";
+import { bytesEqual, sha256, verifyBody } from "./crypto";
+import { inputBuffer, inputCopy, outputLen, outputPtr, putF64, putRaw, resetOutput } from "./io";
+import { batchDigestOf, parseEnvelope, parseVote } from "./messages";
+import { Config, Replica } from "./replica";
+import { encodeRequest } from "./requests";
+import { tagFor } from "./constants";
+
+const replicas = new Array<Replica | null>();
+
+/** The input scratch buffer's address, grown to hold `len` bytes. */
+export function pbftInput(len: i32): usize {
+  return inputBuffer(len).dataStart;
+}
+
+export function pbftOutputLen(): i32 {
+  return outputLen();
+}
+
+function clampTime(t: f64): u64 {
+  if (!(t > 0)) return 0;
+  if (t > <f64>MAX_SAFE) return MAX_SAFE;
+  return <u64>t;
+}
+
+/** Creates a replica from the options layout documented in wasm/face/replica.ts; a handle or -code. */
+export function pbftCreate(len: i32): i32 {
+  const p = inputBuffer(0).dataStart;
+  if (len < 56) return -1;
+  const cfg = new Config();
+  const n = load<u32>(p);
+  if (n < 1 || n > 64) return -1;
+  cfg.n = <i32>n;
+  cfg.self = <i32>load<u32>(p, 4);
+  cfg.K = <u64>load<u32>(p, 8);
+  cfg.window = <u64>load<u32>(p, 12);
+  cfg.maxBatch = <i32>load<u32>(p, 16);
+  cfg.trustFloor = load<f64>(p, 20);
+  cfg.maxSkew = clampTime(load<f64>(p, 28));
+  cfg.maxMsg = <i32>load<u32>(p, 36);
+  cfg.maxPending = <i32>load<u32>(p, 40);
+  cfg.maxFuture = <i32>load<u32>(p, 44);
+  if (len != 48 + cfg.n * 40 + 32) return -1;
+  if (cfg.self < 0 || cfg.self >= cfg.n || cfg.K == 0 || cfg.window < cfg.K || cfg.window % cfg.K != 0) return -1;
+  if (cfg.maxBatch < 1 || cfg.maxMsg < 1024 || cfg.maxPending < 1 || cfg.maxFuture < 1) return -1;
+  let off = 48;
+  for (let i = 0; i < cfg.n; i++) {
+    cfg.keys.push(inputCopy(off, 32));
+    off += 32;
+  }
+  const trust = new StaticArray<i64>(cfg.n);
+  for (let i = 0; i < cfg.n; i++) {
+    unchecked((trust[i] = <i64>load<f64>(p + <usize>off)));
+    off += 8;
+  }
+  cfg.trust = trust;
+  const seed = inputCopy(off, 32);
+  cfg.seed = seed;
+  const pk = new Uint8Array(32);
+  ed25519DerivePublicKey(seed.dataStart, pk.dataStart);
+  if (!bytesEqual(pk, cfg.keys[cfg.self])) {
+    seed.fill(0);
+    return -2; // the seed is not the key of validator `self`
+  }
+  const r = new Replica(cfg, pk);
+  for (let i = 0; i < replicas.length; i++) {
+    if (replicas[i] == null) {
+      replicas[i] = r;
+      return i;
+    }
+  }
+  replicas.push(r);
+  return replicas.length - 1;
+}
+
+function get(h: i32): Replica | null {
+  if (h < 0 || h >= replicas.length) return null;
+  return replicas[h];
+}
+
+/**
+ * Steps replica `h` with one event; returns the address of the action stream (length: pbftOutputLen()).
+ * kind 1 message / 2 request: input = the bytes, a = now. 3 timer: a = now, b = timer (0 batch, 1 viewChange).
+ * 4 executed: a = seq, input = u32 len ‖ stateDigest ‖ (b == 1: n × f64 trust).
+ * 5 stateInstalled: a = seq, input = u32 len ‖ stateDigest ‖ replicaState.
+ */
+export function pbftStep(h: i32, kind: i32, a: f64, b: i32, len: i32): usize {
+  resetOutput();
+  const r = get(h);
+  if (r == null) return outputPtr();
+  if (kind == 1 || kind == 2) {
+    const bytes = inputCopy(0, len);
+    if (kind == 1) r.onMessage(bytes, clampTime(a));
+    else r.onRequest(bytes, clampTime(a), false);
+  } else if (kind == 3) {
+    if (b == 0) r.onBatchTimer(clampTime(a));
+    else r.onViewChangeTimer(clampTime(a));
+  } else if (kind == 4 || kind == 5) {
+    const p = inputBuffer(0).dataStart;
+    if (len < 4) return outputPtr();
+    const dlen = <i32>load<u32>(p);
+    if (dlen < 0 || 4 + dlen > len) return outputPtr();
+    const digest = inputCopy(4, dlen);
+    if (kind == 4) {
+      let trust: StaticArray<i64> | null = null;
+      if (b == 1) {
+        if (len != 4 + dlen + 8 * r.n) return outputPtr();
+        const t = new StaticArray<i64>(r.n);
+        for (let i = 0; i < r.n; i++) unchecked((t[i] = <i64>load<f64>(p + <usize>(4 + dlen + 8 * i))));
+        trust = t;
+      }
+      r.onExecuted(clampTime(a), digest, trust);
+    } else {
+      r.onStateInstalled(clampTime(a), digest, inputCopy(4 + dlen, len - 4 - dlen));
+    }
+  }
+  return outputPtr();
+}
+
+export function pbftInfo(h: i32, what: i32): f64 {
+  const r = get(h);
+  return r == null ? -1 : r.info(what);
+}
+
+export function pbftDispose(h: i32): void {
+  const r = get(h);
+  if (r == null) return;
+  r.wipe();
+  replicas[h] = null;
+}
+
+/** input = seed32; output = its Ed25519 public key (so hosts and tests derive keys as replicas do). */
+export function pbftPublicKey(): usize {
+  resetOutput();
+  const pk = new Uint8Array(32);
+  ed25519DerivePublicKey(inputBuffer(0).dataStart, pk.dataStart);
+  putRaw(pk);
+  return outputPtr();
+}
+
+/** input = seed32 ‖ payload; output = the signed request. */
+export function pbftEncodeRequest(clientSeq: f64, payloadLen: i32): usize {
+  resetOutput();
+  const input = inputBuffer(0);
+  const seed = input.subarray(0, 32);
+  const payload = inputCopy(32, payloadLen);
+  putRaw(encodeRequest(seed, clampTime(clientSeq), payload));
+  return outputPtr();
+}
+
+/** input = request; output = key32 ‖ f64 clientSeq ‖ payload, or 0 if not canonical. */
+export function pbftDecodeRequest(len: i32): usize {
+  resetOutput();
+  const bytes = inputCopy(0, len);
+  const r = new Reader(bytes, bytes.length);
+  const key = r.fixed(32);
+  const seq = r.uint(MAX_SAFE);
+  const payload = r.bytes(bytes.length);
+  r.fixed(SIG_BYTES);
+  if (!r.end()) return 0;
+  putRaw(key);
+  putF64(<f64>seq);
+  putRaw(payload);
+  return outputPtr();
+}
+
+/** input = n × key32 ‖ digest32 ‖ certificate; 1 if 2f+1 distinct validators signed commits for it. */
+export function pbftVerifyCommitCert(n: i32, seq: f64, certLen: i32): i32 {
+  if (n < 1 || n > 64) return 0;
+  const keys = new Array<Uint8Array>();
+  for (let i = 0; i < n; i++) keys.push(inputCopy(i * 32, 32));
+  const digest = inputCopy(n * 32, 32);
+  const cert = inputCopy(n * 32 + 32, certLen);
+  const f = (n - 1) / 3;
+  const want = clampTime(seq);
+  const r = new Reader(cert, cert.length);
+  const count = <i32>r.uint(<u64>n);
+  let seen: u64 = 0;
+  let view: u64 = 0;
+  for (let i = 0; i < count && r.ok; i++) {
+    const env = parseEnvelope(r.bytes(cert.length), cert.length);
+    if (env == null) return 0;
+    const v = parseVote(env, MsgType.Commit);
+    if (v == null || v.sender >= n) return 0;
+    const bit = (<u64>1) << <u64>v.sender;
+    if ((seen & bit) != 0) return 0;
+    if (i == 0) view = v.view;
+    if (v.view != view || v.seq != want || !bytesEqual(v.digest, digest)) return 0;
+    if (!verifyBody(tagFor(MsgType.Commit), env.body, keys[v.sender], env.sig)) return 0;
+    seen |= bit;
+  }
+  if (!r.end() || count < 2 * f + 1) return 0;
   return 1;
+}
+
+/** input = count × (u32 len ‖ request); output = the batch digest the replicas agree on. */
+export function pbftBatchDigest(time: f64, count: i32, len: i32): usize {
+  resetOutput();
+  const p = inputBuffer(0).dataStart;
+  const digests = new Array<Uint8Array>();
+  let off = 0;
+  for (let i = 0; i < count; i++) {
+    if (off + 4 > len) return outputPtr();
+    const l = <i32>load<u32>(p + <usize>off);
+    if (l < 0 || off + 4 + l > len) return outputPtr();
+    digests.push(sha256(inputCopy(off + 4, l)));
+    off += 4 + l;
+  }
+  putRaw(batchDigestOf(clampTime(time), digests));
+  return outputPtr();
 }
