@@ -1,0 +1,163 @@
+// The identity handshake as a pure state machine, with the wasm core's Ed25519: both sides authenticate, and
+// every way a peer can lie ends in a typed failure before any of its data is delivered.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ed25519PublicKey, initCore } from '../../../wasm/index.ts';
+import { Prng } from '../../../web/src/core/net/prng.ts';
+import { FRAME_DATA, FRAME_HELLO, Handshake, sdpFingerprint, type HandshakeOutput } from '../../../web/src/core/net/handshake.ts';
+import { toHex } from '../../../web/src/core/net/base64url.ts';
+
+const rng = new Prng(2024);
+const FP_A = 'AA:BB:CC';
+const FP_B = '11:22:33';
+
+function party(opts: { local?: string; remote?: string; isMember?: (p: string) => boolean; secretKey?: Uint8Array } = {}) {
+  const secretKey = opts.secretKey ?? rng.bytes(32);
+  const publicKey = ed25519PublicKey(secretKey);
+  const hs = new Handshake({
+    identity: { secretKey, publicKey },
+    localFingerprint: opts.local ?? FP_A,
+    remoteFingerprint: opts.remote ?? FP_B,
+    isMember: opts.isMember ?? (() => true),
+    nonce: rng.bytes(32),
+    maxMessageBytes: 1024,
+  });
+  return { hs, secretKey, id: toHex(publicKey) };
+}
+
+const sends = (out: HandshakeOutput[]) => out.filter((o) => o.kind === 'send').map((o) => (o as { frame: Uint8Array }).frame);
+
+/** Runs the exchange between a and b, returns every output each produced. */
+function exchange(a: Handshake, b: Handshake): { a: HandshakeOutput[]; b: HandshakeOutput[] } {
+  const outA: HandshakeOutput[] = [];
+  const outB: HandshakeOutput[] = [];
+  let toB = [a.helloFrame()];
+  let toA = [b.helloFrame()];
+  for (let round = 0; round < 4 && (toA.length || toB.length); round++) {
+    const nextA: Uint8Array[] = [];
+    const nextB: Uint8Array[] = [];
+    for (const f of toB) {
+      const o = b.receive(f);
+      outB.push(...o);
+      nextA.push(...sends(o));
+    }
+    for (const f of toA) {
+      const o = a.receive(f);
+      outA.push(...o);
+      nextB.push(...sends(o));
+    }
+    toA = nextA;
+    toB = nextB;
+  }
+  return { a: outA, b: outB };
+}
+
+beforeAll(async () => {
+  await initCore();
+});
+
+describe('Handshake', () => {
+  it('authenticates both sides and then delivers data from the authenticated key', () => {
+    const A = party({ local: FP_A, remote: FP_B });
+    const B = party({ local: FP_B, remote: FP_A });
+    const out = exchange(A.hs, B.hs);
+    expect(out.a).toContainEqual({ kind: 'authenticated', peer: B.id });
+    expect(out.b).toContainEqual({ kind: 'authenticated', peer: A.id });
+    expect(A.hs.peer).toBe(B.id);
+    expect(B.hs.receive(Handshake.data(Uint8Array.of(1, 2, 3)))).toEqual([{ kind: 'deliver', peer: A.id, bytes: Uint8Array.of(1, 2, 3) }]);
+  });
+
+  it('answers a repeated HELLO again (a first frame lost before the channel opened) and ignores the duplicate PROOF', () => {
+    const A = party({ local: FP_A, remote: FP_B });
+    const B = party({ local: FP_B, remote: FP_A });
+    const proof1 = sends(B.hs.receive(A.hs.helloFrame()));
+    const proof2 = sends(B.hs.receive(A.hs.helloFrame()));
+    expect(proof1).toHaveLength(1);
+    expect(proof2).toHaveLength(1);
+    A.hs.receive(B.hs.helloFrame());
+    expect(A.hs.receive(proof1[0]!)).toEqual([{ kind: 'authenticated', peer: B.id }]);
+    expect(A.hs.receive(proof2[0]!)).toEqual([]);
+  });
+
+  it('refuses data before the peer proved its key', () => {
+    const A = party();
+    expect(A.hs.receive(Handshake.data(Uint8Array.of(9)))).toEqual([{ kind: 'fail', reason: 'unexpected' }]);
+  });
+
+  it('refuses a PROOF before a HELLO', () => {
+    const A = party();
+    const proof = new Uint8Array(65);
+    proof[0] = 2;
+    expect(A.hs.receive(proof)).toEqual([{ kind: 'fail', reason: 'unexpected' }]);
+  });
+
+  it('refuses a key that is not a member', () => {
+    const A = party({ isMember: () => false });
+    const B = party();
+    expect(A.hs.receive(B.hs.helloFrame())).toEqual([{ kind: 'fail', reason: 'not-member' }]);
+    expect(A.hs.failure).toBe('not-member');
+  });
+
+  it('refuses a peer that claims our own key', () => {
+    const sk = rng.bytes(32);
+    const A = party({ secretKey: sk });
+    const Twin = party({ secretKey: sk });
+    expect(A.hs.receive(Twin.hs.helloFrame())).toEqual([{ kind: 'fail', reason: 'self' }]);
+  });
+
+  it('refuses a proof replayed from another session (other nonce)', () => {
+    const A = party({ local: FP_A, remote: FP_B });
+    const B = party({ local: FP_B, remote: FP_A });
+    // B's proof in a session with A...
+    const oldProof = sends(B.hs.receive(A.hs.helloFrame()))[0]!;
+    // ...presented to a later session of the same A (same key, fresh nonce).
+    const laterA = party({ local: FP_A, remote: FP_B, secretKey: A.secretKey });
+    laterA.hs.receive(B.hs.helloFrame());
+    expect(laterA.hs.receive(oldProof)).toEqual([{ kind: 'fail', reason: 'bad-signature' }]);
+  });
+
+  it('refuses a proof made for other DTLS fingerprints (a relay in the middle)', () => {
+    const A = party({ local: FP_A, remote: 'EE:EE:EE' }); // A sees the man in the middle's certificate
+    const B = party({ local: FP_B, remote: FP_A });
+    const out = exchange(A.hs, B.hs);
+    expect(out.a).toContainEqual({ kind: 'fail', reason: 'bad-signature' });
+    expect(out.b).toContainEqual({ kind: 'fail', reason: 'bad-signature' });
+  });
+
+  it('refuses a proof signed by another key than the one in HELLO', () => {
+    const A = party({ local: FP_A, remote: FP_B });
+    const B = party({ local: FP_B, remote: FP_A });
+    const M = party({ local: FP_B, remote: FP_A });
+    // M answers A's HELLO with its own proof, but A was told B's key.
+    A.hs.receive(B.hs.helloFrame());
+    M.hs.receive(A.hs.helloFrame());
+    const forged = sends(M.hs.receive(A.hs.helloFrame()))[0]!;
+    expect(A.hs.receive(forged)).toEqual([{ kind: 'fail', reason: 'bad-signature' }]);
+  });
+
+  it('refuses a second HELLO that changes the key or nonce', () => {
+    const A = party();
+    A.hs.receive(party().hs.helloFrame());
+    expect(A.hs.receive(party().hs.helloFrame())).toEqual([{ kind: 'fail', reason: 'nonce-changed' }]);
+  });
+
+  it('refuses malformed frames and oversized data, and stays failed', () => {
+    for (const frame of [new Uint8Array(0), Uint8Array.of(FRAME_HELLO, 1, 2), Uint8Array.of(7), new Uint8Array(66).fill(FRAME_HELLO)]) {
+      expect(party().hs.receive(frame)).toEqual([{ kind: 'fail', reason: 'malformed' }]);
+    }
+    const A = party({ local: FP_A, remote: FP_B });
+    const B = party({ local: FP_B, remote: FP_A });
+    exchange(A.hs, B.hs);
+    const big = new Uint8Array(1026);
+    big[0] = FRAME_DATA;
+    expect(A.hs.receive(big)).toEqual([{ kind: 'fail', reason: 'oversize' }]);
+    expect(A.hs.receive(Handshake.data(Uint8Array.of(1)))).toEqual([]);
+  });
+});
+
+describe('sdpFingerprint', () => {
+  it('reads the sha-256 fingerprint of an SDP', () => {
+    expect(sdpFingerprint('v=0\r\na=fingerprint:sha-256 ab:CD:01\r\n')).toBe('AB:CD:01');
+    expect(sdpFingerprint('v=0\r\n')).toBe('');
+    expect(sdpFingerprint(undefined)).toBe('');
+  });
+});

@@ -1,0 +1,84 @@
+// Relay membership tokens: canonical bytes, bound to the relay's origin and an expiry, signed by the member.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ed25519PublicKey, initCore } from '../../../wasm/index.ts';
+import { toHex } from '../../../web/src/core/net/base64url.ts';
+import { createRelayToken, decodeRelayToken, relayOrigin, RelayTokenError, verifyRelayToken, withToken } from '../../../web/src/core/net/index.ts';
+import { Prng } from '../../../web/src/core/net/prng.ts';
+import { MembersFileError, parseMembers } from '../../../relay/members.ts';
+
+const rng = new Prng(77);
+const sk = rng.bytes(32);
+const NOW = 1_800_000_000_000;
+const opts = { origins: ['ws://127.0.0.1:8080'], now: NOW, maxLifetimeMs: 3600_000, clockSkewMs: 60_000 };
+
+beforeAll(async () => {
+  await initCore();
+});
+
+const code = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof RelayTokenError || err instanceof MembersFileError) return err.code;
+    throw err;
+  }
+  return 'no error';
+};
+
+describe('relay tokens', () => {
+  it('round-trips the claims and verifies', () => {
+    const token = createRelayToken({ secretKey: sk, relayUrl: 'ws://127.0.0.1:8080/any/path?x=1', expiresAt: NOW + 60_000 });
+    expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
+    const claims = verifyRelayToken(token, opts);
+    expect(claims).toEqual({ publicKey: toHex(ed25519PublicKey(sk)), relayOrigin: 'ws://127.0.0.1:8080', expiresAt: NOW + 60_000 });
+    expect(decodeRelayToken(token).signature).toHaveLength(64);
+  });
+
+  it('refuses each kind of bad token with its own code', () => {
+    const token = createRelayToken({ secretKey: sk, relayUrl: 'ws://127.0.0.1:8080', expiresAt: NOW + 60_000 });
+    expect(code(() => verifyRelayToken(token, { ...opts, origins: ['ws://127.0.0.1:9090'] }))).toBe('wrong-relay');
+    expect(code(() => verifyRelayToken(token, { ...opts, now: NOW + 60_000 + 60_001 }))).toBe('expired');
+    expect(code(() => verifyRelayToken(token, { ...opts, maxLifetimeMs: 1000, clockSkewMs: 0 }))).toBe('too-long-lived');
+    expect(code(() => verifyRelayToken(`${token}A`, opts))).toBe('malformed');
+    expect(code(() => verifyRelayToken('', opts))).toBe('malformed');
+    expect(code(() => verifyRelayToken('x'.repeat(5000), opts))).toBe('malformed');
+    // Flip one bit in every position of the signed body: never accepted.
+    const bytes = Buffer.from(token, 'base64url');
+    for (let i = 0; i < bytes.length; i++) {
+      const copy = Buffer.from(bytes);
+      copy[i]! ^= 0x01;
+      expect(['malformed', 'bad-signature', 'wrong-relay', 'expired', 'too-long-lived']).toContain(code(() => verifyRelayToken(copy.toString('base64url'), opts)));
+    }
+    // Trailing bytes after the signature: not canonical.
+    expect(code(() => verifyRelayToken(Buffer.concat([bytes, Buffer.from([0])]).toString('base64url'), opts))).toBe('malformed');
+  });
+
+  it('binds the origin only, normalised', () => {
+    expect(relayOrigin('WS://LocalHost:80/x')).toBe('ws://localhost');
+    expect(relayOrigin('wss://relay.example:443/')).toBe('wss://relay.example');
+    expect(code(() => relayOrigin('http://relay.example'))).toBe('bad-url');
+    expect(code(() => relayOrigin('not a url'))).toBe('bad-url');
+    expect(withToken('ws://h:1/p?token=old&a=b', 'new')).toBe('ws://h:1/p?token=new&a=b');
+  });
+
+  it('refuses bad inputs when creating', () => {
+    expect(code(() => createRelayToken({ secretKey: new Uint8Array(31), relayUrl: 'ws://h', expiresAt: NOW }))).toBe('bad-key');
+    expect(code(() => createRelayToken({ secretKey: sk, relayUrl: 'ws://h', expiresAt: -1 }))).toBe('bad-expiry');
+    expect(code(() => createRelayToken({ secretKey: sk, relayUrl: 'ws://h', expiresAt: 1.5 }))).toBe('bad-expiry');
+  });
+});
+
+describe('members file', () => {
+  it('parses the documented shape and lowercases keys', () => {
+    expect(parseMembers(JSON.stringify({ members: [{ name: 'Tablet', publicKey: 'AB'.repeat(32) }] }))).toEqual([{ name: 'Tablet', publicKey: 'ab'.repeat(32) }]);
+  });
+
+  it('refuses anything else with a typed error', () => {
+    expect(code(() => parseMembers('not json'))).toBe('not-json');
+    expect(code(() => parseMembers('{"people":[]}'))).toBe('bad-shape');
+    expect(code(() => parseMembers('{"members":[{"name":"x","publicKey":"abc"}]}'))).toBe('bad-key');
+    expect(code(() => parseMembers('{"members":[{"publicKey":"' + 'a'.repeat(64) + '"}]}'))).toBe('bad-shape');
+    const k = 'a'.repeat(64);
+    expect(code(() => parseMembers(`{"members":[{"name":"x","publicKey":"${k}"},{"name":"y","publicKey":"${k.toUpperCase()}"}]}`))).toBe('duplicate-key');
+  });
+});
