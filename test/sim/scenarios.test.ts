@@ -15,7 +15,7 @@ describe('PBFT simulator: Byzantine replicas', () => {
       expect(r.violations.some((v) => v.startsWith('conflicting-commit@'))).toBe(!r.safety);
     }
     expect(unsafe).toBeGreaterThan(0);
-  });
+  }, 20 * 30_000);
 
   it('replays a seed byte for byte, and another seed differs', async () => {
     for (const name of ['lossy-30', 'equivocating-primary', 'restart-mid-view-change']) {
@@ -24,5 +24,5 @@ describe('PBFT simulator: Byzantine replicas', () => {
       expect(b).toBe(a);
       expect(JSON.stringify(await runScenario(name, 4243))).not.toBe(a);
     }
-  });
+  }, 300_000);
 });
