@@ -63,5 +63,5 @@ describe('restart from IndexedDB and catch-up', () => {
       expect(verifyBlock(blocks[i]!, c.keys, { prev: blocks[i - 1]!.header }).ok).toBe(true);
     }
     for (const i of c.instances) i.store.close();
-  });
+  }, 300_000);
 });
