@@ -193,12 +193,12 @@ describe('ConsensusNode', () => {
 });
 
 describe('state transfer', () => {
-  async function serverWith(net: SimNetwork, self: number, chain: ReturnType<typeof honestChain>, tamper?: (b: Block[]) => Block[]) {
+  async function serverWith(net: SimNetwork, self: number, chain: ReturnType<typeof honestChain>, tamper?: (b: Block[]) => Block[], at = 4) {
     const store = new MemoryLedgerStore();
     const blocks = tamper ? tamper(chain.blocks) : chain.blocks;
     for (const b of blocks) await store.putBlock(b);
-    const s = chain.blocks[3]!;
-    await store.putSnapshot({ seq: 4, blockHash: blockHash(s.header), app: chain.apps[3]!, replicaState: utf8('rs4'), certificate: utf8('cp4') });
+    const s = chain.blocks[at - 1]!;
+    await store.putSnapshot({ seq: at, blockHash: blockHash(s.header), app: chain.apps[at - 1]!, replicaState: utf8(`rs${at}`), certificate: utf8(`cp${at}`) });
     const { node } = setup(self, new ScriptedReplica(), net, { store });
     await node.start();
     return node;
@@ -262,6 +262,24 @@ describe('state transfer', () => {
     expect(lagging.seen.some((e) => e.kind === 'stateInstalled')).toBe(false);
     expect(app.get('mine')).toBe('1');
     expect(node.height).toBe(0);
+  });
+
+  it('installs a checkpoint beyond one reply page, then fills the history below it from peers', async () => {
+    const net = new SimNetwork({ seed: 10 });
+    const chain = honestChain(300);
+    await serverWith(net, 1, chain, undefined, 300);
+    await serverWith(net, 2, chain, undefined, 300);
+    const digest = blockHash(chain.blocks[299]!.header);
+    const lagging = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 300, stateDigest: digest, peers: [1, 2] }] : []));
+    const { node, events, store } = setup(0, lagging, net);
+    await node.start();
+    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.clock.runUntil(5_000);
+    expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 300, fetchedBlocks: 256 });
+    expect(events.find((e) => e.kind === 'historyFilled')).toEqual({ kind: 'historyFilled', down: 1 });
+    for (let h = 1; h <= 300; h++) expect(toHex(blockHash(node.block(h)!.header))).toBe(toHex(blockHash(chain.blocks[h - 1]!.header)));
+    await node.flushed();
+    expect((await store.getBlocks(1, 300)).length).toBe(300);
   });
 
   it('rolls the state back when the replica refuses the replica state that came with the snapshot', async () => {

@@ -74,6 +74,8 @@ export type ConsensusEvent =
   | { kind: 'stateInstalled'; seq: number; fetchedBlocks: number; fromPeer: number | null }
   | { kind: 'stateTransferRejected'; reason: StateTransferRejectReason; from: number; detail?: string }
   | { kind: 'storageError'; message: string }
+  /** The blocks below an installed checkpoint are all held again, down to `down` (1: the whole chain). */
+  | { kind: 'historyFilled'; down: number }
   /** The replica executed a seq that does not follow the host's height: an invariant broke. */
   | { kind: 'outOfOrder'; seq: number; height: number }
   | { kind: 'txRejected'; height: number; index: number; reason: string };
@@ -138,6 +140,17 @@ interface Tip {
   readonly header: BlockHeader | null;
 }
 
+/** Filling the history below an installed checkpoint, one page at a time, down to what we hold. */
+interface Backfill {
+  /** The lowest block we hold of the run being extended downwards, and so the hash the next page must end at. */
+  below: BlockHeader;
+  peers: number[];
+  attempt: number;
+  requestId: number;
+  peer: number;
+  cancelTimer: (() => void) | null;
+}
+
 interface Fetch {
   seq: number;
   digest: Uint8Array;
@@ -181,6 +194,7 @@ export class ConsensusNode {
   private closed = false;
   private persist: Promise<void> = Promise.resolve();
   private fetch: Fetch | null = null;
+  private backfill: Backfill | null = null;
   private readonly lastServed = new Map<number, number>();
   private nextRequestId = 1;
   private unsubscribe: (() => void) | null = null;
@@ -263,6 +277,8 @@ export class ConsensusNode {
     this.timerCancels.clear();
     this.fetch?.cancelTimer?.();
     this.fetch = null;
+    this.backfill?.cancelTimer?.();
+    this.backfill = null;
     this.unsubscribe?.();
     await this.persist;
     this.replica.dispose();
@@ -468,6 +484,94 @@ export class ConsensusNode {
     this.transport.send(this.peerOf(to), frame(CHANNEL_STATE, encodeStateMessage(reply)));
   }
 
+  // ---- state transfer: history below the installed checkpoint ----
+
+  /** Whether the block below `h` is one we hold and it links to `h`. */
+  private linksDown(h: BlockHeader): boolean {
+    if (h.height <= 1) return true;
+    const below = this.blocks.get(h.height - 1);
+    return below !== undefined && equalBytes(blockHash(below.header), h.prevHash);
+  }
+
+  private startBackfill(lowest: BlockHeader, peer: number): void {
+    this.backfill?.cancelTimer?.();
+    this.backfill = null;
+    if (this.linksDown(lowest)) return;
+    // The peer that just served us last: it rate-limits repeated requests.
+    const peers = [...this.otherValidators().filter((p) => p !== peer), peer];
+    this.backfill = { below: lowest, peers, attempt: 0, requestId: 0, peer: -1, cancelTimer: null };
+    this.askBackfill();
+  }
+
+  private askBackfill(): void {
+    const b = this.backfill;
+    if (!b || this.closed) return;
+    if (b.attempt >= 3 * b.peers.length) {
+      this.backfill = null; // nobody has it now; a later state transfer starts again
+      return;
+    }
+    b.peer = b.peers[b.attempt % b.peers.length]!;
+    b.attempt++;
+    b.requestId = this.nextRequestId++;
+    const top = b.below.height - 1;
+    const req: StateRequest = {
+      type: 'request',
+      id: b.requestId,
+      fromHeight: Math.max(1, top - MAX_BLOCKS_PER_REPLY + 1),
+      toHeight: top,
+      snapshotSeq: 0,
+      snapshotDigest: new Uint8Array(32),
+    };
+    this.transport.send(this.peerOf(b.peer), frame(CHANNEL_STATE, encodeStateMessage(req)));
+    b.cancelTimer = this.clock.schedule(this.timers.stateTransferMs * Math.min(8, b.attempt), () => {
+      if (this.backfill === b && b.requestId === req.id) this.askBackfill();
+    });
+  }
+
+  private onBackfill(from: number, b: Backfill, reply: StateReply): void {
+    b.cancelTimer?.();
+    let blocks: Block[];
+    try {
+      blocks = reply.blocks.map((x) => decodeBlock(x));
+    } catch {
+      this.onEvent({ kind: 'stateTransferRejected', reason: 'malformed', from });
+      this.askBackfill();
+      return;
+    }
+    // From the top down, each block must be the one the block above names, with a valid certificate.
+    let above = b.below;
+    const accepted: Block[] = [];
+    for (let i = blocks.length - 1; i >= 0; i--) {
+      const blk = blocks[i]!;
+      if (blk.header.height !== above.height - 1 || !equalBytes(blockHash(blk.header), above.prevHash)) break;
+      const prev = blocks[i - 1]?.header;
+      const check = verifyBlock(blk, this.validators, {
+        ...(prev ? { prev } : {}),
+        ...(this.verifyCertificate ? { verifyCertificate: this.verifyCertificate } : {}),
+      });
+      if (!check.ok && check.reason !== 'prev-hash-mismatch' && check.reason !== 'height-mismatch') break;
+      accepted.push(blk);
+      above = blk.header;
+    }
+    if (accepted.length === 0) {
+      this.onEvent({ kind: 'stateTransferRejected', reason: blocks.length ? 'chain-broken' : 'missing-target', from });
+      this.askBackfill();
+      return;
+    }
+    for (const blk of accepted) {
+      this.remember(blk);
+      this.write((st) => st.putBlock(blk));
+    }
+    b.below = above;
+    b.attempt = 0;
+    if (this.linksDown(above)) {
+      this.backfill = null;
+      this.onEvent({ kind: 'historyFilled', down: above.height });
+      return;
+    }
+    this.askBackfill();
+  }
+
   // ---- state transfer: fetching -----------------------------------------------------------------------
 
   private startFetch(seq: number, digest: Uint8Array, peers: number[]): void {
@@ -516,6 +620,11 @@ export class ConsensusNode {
   }
 
   private onReply(from: number, reply: StateReply): void {
+    const bf = this.backfill;
+    if (bf && reply.id === bf.requestId && from === bf.peer) {
+      this.onBackfill(from, bf, reply);
+      return;
+    }
     const f = this.fetch;
     if (!f || reply.id !== f.requestId || from !== f.peer) {
       this.onEvent({ kind: 'stateTransferRejected', reason: 'unsolicited', from });
@@ -616,6 +725,8 @@ export class ConsensusNode {
     if (!this.snapshots.has(seq)) this.keepSnapshot({ seq, blockHash: digest, app, replicaState, certificate });
     for (const k of [...this.candidates.keys()]) if (k <= seq) this.candidates.delete(k);
     this.counters.stateTransfers++;
+    const lowest = blocks[0]?.header ?? block.header;
+    if (fromPeer !== null) this.startBackfill(lowest, fromPeer);
     return 'installed';
   }
 }
