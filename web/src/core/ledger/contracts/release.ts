@@ -1,0 +1,43 @@
+/// <reference types="fhir" />
+// The holding clinic's side of an access: it releases records only against a permit it found in its own
+// verified replica of the ledger (so committed, and recomputed by itself), addressed to it, unexpired, for
+// the patient it names, and only of the resource types granted. It returns the resources and the signed
+// recordRelease transaction that puts the release on the ledger.
+import type { RecordStore } from '../../records/store.ts';
+import { canonicalBytes } from '../../records/canonical.ts';
+import { sha256 } from '../primitives.ts';
+import type { LedgerReplica } from './replica.ts';
+import type { TxAuthor } from './tx.ts';
+
+export type ReleaseRefusal = 'no-decision' | 'denied' | 'not-holder' | 'expired' | 'wrong-patient';
+
+export class ReleaseError extends Error {
+  override readonly name = 'ReleaseError';
+  constructor(readonly reason: ReleaseRefusal) {
+    super(`release refused: ${reason}`);
+  }
+}
+
+export async function releaseRecords(args: {
+  replica: LedgerReplica;
+  holderOrg: string;
+  author: TxAuthor;
+  store: RecordStore;
+  requestId: string;
+  /** The clinic's own id for the patient; its pseudonym must be the one the decision names. */
+  patientId: string;
+  /** The clinic's clock, compared with the permit's expiry. */
+  now: number;
+}): Promise<{ resources: fhir4.Resource[]; releaseTx: Uint8Array }> {
+  const d = args.replica.app.decision(args.requestId);
+  if (d === undefined) throw new ReleaseError('no-decision');
+  if (d.decision !== 'permit') throw new ReleaseError('denied');
+  if (d.holderOrg !== args.holderOrg) throw new ReleaseError('not-holder');
+  if (args.now > d.expiresAt) throw new ReleaseError('expired');
+  if ((await args.store.pseudonym(args.patientId)) !== d.patient) throw new ReleaseError('wrong-patient');
+  const resources: fhir4.Resource[] = [];
+  for (const t of d.grantedTypes) resources.push(...(await args.store.search({ patient: args.patientId, resourceType: t })));
+  const digest = sha256(canonicalBytes(resources));
+  const releaseTx = args.author.make('recordRelease', { requestId: d.requestId, resourceTypes: d.grantedTypes, count: resources.length, digest }, { notAfter: d.expiresAt });
+  return { resources, releaseTx };
+}

@@ -1,0 +1,58 @@
+// A clinic's own copy of the contracts' state, built only from blocks it checked: each block must extend
+// the chain it already holds, its transactions must match the block's root, and re-executing them must
+// give the block's state root. What a clinic decides (a release, an audit trail) it decides from this.
+import type { ApplyResult } from '../app.ts';
+import { blockHash, genesisHash, txRootOfHashes, txHash, type Block } from '../block.ts';
+import { equalBytes } from '../merkle.ts';
+import { HygeiaContracts, type GenesisOrg } from './state.ts';
+
+export class ReplicaError extends Error {
+  override readonly name = 'ReplicaError';
+  constructor(
+    readonly reason: 'broken-chain' | 'bad-tx-root' | 'state-mismatch',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ExecutedTx {
+  readonly block: Block;
+  readonly index: number;
+  readonly result: ApplyResult;
+}
+
+export class LedgerReplica {
+  readonly app: HygeiaContracts;
+  private tip: Uint8Array;
+  private height = 0;
+  private time = 0;
+
+  constructor(orgs: readonly GenesisOrg[]) {
+    this.app = new HygeiaContracts(orgs);
+    this.tip = genesisHash(orgs.map((o) => o.adminKey));
+  }
+
+  get syncedHeight(): number {
+    return this.height;
+  }
+
+  /** Applies the blocks above its height, checking each; calls `onTx` for every executed transaction. */
+  sync(blocks: readonly Block[], onTx?: (e: ExecutedTx) => void): void {
+    for (const b of blocks) {
+      const h = b.header;
+      if (h.height <= this.height) continue;
+      if (h.height !== this.height + 1 || !equalBytes(h.prevHash, this.tip)) throw new ReplicaError('broken-chain', `block ${h.height} does not extend this replica's chain`);
+      if (h.txCount !== b.txs.length || !equalBytes(txRootOfHashes(b.txs.map(txHash)), h.txRoot)) throw new ReplicaError('bad-tx-root', `block ${h.height} transactions do not match its root`);
+      const time = Math.max(h.time, this.time);
+      b.txs.forEach((tx, index) => {
+        const result = this.app.apply(tx, { height: h.height, index, time });
+        onTx?.({ block: b, index, result });
+      });
+      if (!equalBytes(this.app.stateRoot(), h.stateRoot)) throw new ReplicaError('state-mismatch', `block ${h.height} state root differs from re-execution`);
+      this.tip = blockHash(h);
+      this.height = h.height;
+      this.time = time;
+    }
+  }
+}

@@ -1,0 +1,185 @@
+// Signed transactions: one canonical binary encoding (web/src/core/codec), one signature over
+// signingBytes('hygeia/tx/v1', body). The body is
+//   uint(version=1) ‖ uint(kind) ‖ signer(32) ‖ uint(nonce) ‖ uint(notAfter, ms; 0 = none) ‖ payload
+// and the payload's fields follow the kind's schema in order. A transaction is bytes(body) ‖ signature(64).
+import { Reader, Writer, signingBytes } from '../../codec/index.ts';
+import { ed25519Verify } from '../../../../../wasm/index.ts';
+
+export const TX_VERSION = 1;
+export const TX_DOMAIN = 'hygeia/tx/v1';
+export const MAX_TX_BYTES = 64 * 1024;
+const MAX_STR = 256;
+const MAX_LIST = 64;
+
+type FieldType = 'str' | 'strs' | 'uint' | 'bool' | 'key';
+type FieldValue<T> = T extends 'str' ? string : T extends 'strs' ? string[] : T extends 'uint' ? number : T extends 'bool' ? boolean : Uint8Array;
+
+export const SCHEMAS = {
+  registerKey: { tag: 1, fields: { key: 'key', org: 'str', role: 'str', subject: 'str' } },
+  revokeKey: { tag: 2, fields: { key: 'key' } },
+  proposeOrg: { tag: 3, fields: { org: 'str', adminKey: 'key', validator: 'bool' } },
+  approveOrg: { tag: 4, fields: { org: 'str' } },
+  grantConsent: {
+    tag: 5,
+    fields: { consentId: 'str', patient: 'str', granteeOrg: 'str', granteePractitioner: 'str', purpose: 'str', resourceTypes: 'strs', start: 'uint', end: 'uint' },
+  },
+  revokeConsent: { tag: 6, fields: { consentId: 'str' } },
+  proposeAgreement: { tag: 7, fields: { agreementId: 'str', orgA: 'str', orgB: 'str', purposes: 'strs', end: 'uint' } },
+  signAgreement: { tag: 8, fields: { agreementId: 'str' } },
+  endAgreement: { tag: 9, fields: { agreementId: 'str' } },
+  requestAccess: {
+    tag: 10,
+    fields: { requestId: 'str', requesterOrg: 'str', patient: 'str', holderOrg: 'str', resourceTypes: 'strs', purpose: 'str', breakGlass: 'bool' },
+  },
+  recordRelease: { tag: 11, fields: { requestId: 'str', resourceTypes: 'strs', count: 'uint', digest: 'key' } },
+  anchor: { tag: 12, fields: { record: 'str', version: 'uint', commitment: 'key' } },
+  reviewBreakGlass: { tag: 13, fields: { requestId: 'str', verdict: 'str' } },
+} as const satisfies Record<string, { tag: number; fields: Record<string, FieldType> }>;
+
+export type TxKind = keyof typeof SCHEMAS;
+export type Payload<K extends TxKind> = { -readonly [F in keyof (typeof SCHEMAS)[K]['fields']]: FieldValue<(typeof SCHEMAS)[K]['fields'][F]> };
+
+export interface TxHeader {
+  readonly signer: Uint8Array;
+  readonly nonce: number;
+  /** The latest block time (ms) the transaction may commit at; 0 = no limit. */
+  readonly notAfter: number;
+}
+
+export type Tx = { [K in TxKind]: TxHeader & { readonly kind: K; readonly payload: Payload<K> } }[TxKind];
+
+export interface DecodedTx {
+  readonly tx: Tx;
+  readonly body: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+const KIND_BY_TAG = new Map<number, TxKind>(Object.entries(SCHEMAS).map(([k, s]) => [s.tag, k as TxKind]));
+const TAGS = [...KIND_BY_TAG.keys()];
+
+export class TxDecodeError extends Error {
+  override readonly name = 'TxDecodeError';
+}
+
+export function encodeBody(tx: Tx): Uint8Array {
+  const w = new Writer(128);
+  const schema = SCHEMAS[tx.kind];
+  w.uint(TX_VERSION);
+  w.uint(schema.tag);
+  if (tx.signer.length !== 32) throw new TypeError('a signer key is 32 bytes');
+  w.fixed(tx.signer);
+  w.uint(tx.nonce);
+  w.uint(tx.notAfter);
+  const p = tx.payload as Record<string, unknown>;
+  for (const [name, type] of Object.entries(schema.fields) as [string, FieldType][]) {
+    const v = p[name];
+    switch (type) {
+      case 'str':
+        if (typeof v !== 'string' || v.length > MAX_STR) throw new TypeError(`field ${name}: a string of at most ${MAX_STR}`);
+        w.str(v);
+        break;
+      case 'strs':
+        if (!Array.isArray(v) || v.length > MAX_LIST || v.some((s) => typeof s !== 'string' || s.length > MAX_STR)) throw new TypeError(`field ${name}: a string list`);
+        w.list(v as string[], (ww, s) => ww.str(s));
+        break;
+      case 'uint':
+        w.uint(v as number);
+        break;
+      case 'bool':
+        if (typeof v !== 'boolean') throw new TypeError(`field ${name}: a boolean`);
+        w.bool(v);
+        break;
+      case 'key':
+        if (!(v instanceof Uint8Array) || v.length !== 32) throw new TypeError(`field ${name}: 32 bytes`);
+        w.fixed(v);
+        break;
+    }
+  }
+  return w.finish();
+}
+
+export function decodeBody(body: Uint8Array): Tx {
+  const r = new Reader(body, MAX_TX_BYTES);
+  const version = r.uint();
+  if (r.ok && version !== TX_VERSION) throw new TxDecodeError('unknown transaction version');
+  const kind = KIND_BY_TAG.get(r.tag(TAGS));
+  const signer = r.fixed(32);
+  const nonce = r.uint();
+  const notAfter = r.uint();
+  if (!r.ok || kind === undefined) throw new TxDecodeError(`transaction header does not decode (${r.error ?? 'kind'})`);
+  const payload: Record<string, unknown> = {};
+  for (const [name, type] of Object.entries(SCHEMAS[kind].fields) as [string, FieldType][]) {
+    switch (type) {
+      case 'str':
+        payload[name] = r.str(MAX_STR * 4);
+        break;
+      case 'strs': {
+        const n = r.count(MAX_LIST);
+        const out: string[] = [];
+        for (let i = 0; i < n && r.ok; i++) out.push(r.str(MAX_STR * 4));
+        payload[name] = out;
+        break;
+      }
+      case 'uint':
+        payload[name] = r.uint();
+        break;
+      case 'bool':
+        payload[name] = r.bool();
+        break;
+      case 'key':
+        payload[name] = r.fixed(32);
+        break;
+    }
+  }
+  if (!r.end()) throw new TxDecodeError(`transaction does not decode (${r.error ?? 'error'})`);
+  return { kind, signer, nonce, notAfter, payload } as Tx;
+}
+
+/** bytes(body) ‖ signature. */
+export function encodeSigned(body: Uint8Array, signature: Uint8Array): Uint8Array {
+  const w = new Writer(body.length + 72);
+  w.bytes(body);
+  w.fixed(signature);
+  return w.finish();
+}
+
+/** Splits and decodes; does not check the signature (verifySignature does). */
+export function decodeTx(bytes: Uint8Array): DecodedTx {
+  const r = new Reader(bytes, MAX_TX_BYTES);
+  const body = r.bytes(MAX_TX_BYTES);
+  const signature = r.fixed(64);
+  if (!r.end()) throw new TxDecodeError(`transaction envelope does not decode (${r.error ?? 'error'})`);
+  return { tx: decodeBody(body), body, signature };
+}
+
+export function verifySignature(d: DecodedTx): boolean {
+  return ed25519Verify(d.tx.signer, signingBytes(TX_DOMAIN, d.body), d.signature);
+}
+
+export interface TxSigner {
+  readonly publicKey: Uint8Array;
+  sign(message: Uint8Array): Uint8Array;
+}
+
+/** A key that signs transactions and counts its own nonces. */
+export class TxAuthor {
+  private nonce = 0;
+  constructor(readonly signer: TxSigner) {}
+
+  get publicKey(): Uint8Array {
+    return this.signer.publicKey;
+  }
+
+  /** The next nonce this author will use (the ledger wants each signer's nonces strictly increasing). */
+  get nextNonce(): number {
+    return this.nonce + 1;
+  }
+
+  make<K extends TxKind>(kind: K, payload: Payload<K>, opts: { notAfter?: number; nonce?: number } = {}): Uint8Array {
+    const nonce = opts.nonce ?? ++this.nonce;
+    if (opts.nonce !== undefined && opts.nonce > this.nonce) this.nonce = opts.nonce;
+    const tx = { kind, signer: this.signer.publicKey, nonce, notAfter: opts.notAfter ?? 0, payload } as Tx;
+    const body = encodeBody(tx);
+    return encodeSigned(body, this.signer.sign(signingBytes(TX_DOMAIN, body)));
+  }
+}
