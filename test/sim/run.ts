@@ -35,7 +35,7 @@ const DEFAULT_PLAN: Plan = { requests: 16, clients: 4, think: [50, 300], healAt:
 export async function runScenario(name: string, seed: number, n = 4): Promise<SimResult> {
   const sc = findScenario(name);
   const cluster = await Cluster.create({ seed, n, ...sc.config?.(seed, n) });
-  const plan: Plan = { ...DEFAULT_PLAN, ...sc.plan?.(n) };
+  const plan: Plan = { ...DEFAULT_PLAN, afterHeal: 2 * cluster.K + 1, ...sc.plan?.(n) };
   const ctx: ScenarioContext = { cluster, plan, facts: {}, failures: [] };
   sc.setup(ctx);
   cluster.addClients(plan.clients + 1 + plan.afterHeal);
@@ -60,11 +60,12 @@ export async function runScenario(name: string, seed: number, n = 4): Promise<Si
     );
   };
   for (let c = 0; c < plan.clients; c++) cluster.at(think.range(0, plan.think[1]), () => issue(c));
-  // After the faults, new clients send a request every 40 ms: there is work (and checkpoints) to finish
-  // after healing, which is what liveness is about, and what lets a replica that fell behind catch up.
+  // After the faults, new clients send a request every 150 ms (one batch each): there is work to finish after
+  // healing, which is what liveness is about, and at least two checkpoints form, which is how PBFT brings a
+  // replica that fell behind (and missed the checkpoint messages while the network was lossy) back.
   let late = 0;
   for (let k = 0; k < plan.afterHeal; k++) {
-    cluster.at(plan.healAt + 50 + 40 * k, () => {
+    cluster.at(plan.healAt + 50 + 150 * k, () => {
       const c = plan.clients + 1 + k;
       const route = plan.route?.(c, plan.requests + k);
       late++;
