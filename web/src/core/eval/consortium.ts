@@ -18,6 +18,8 @@ export interface Clinic {
   readonly clinicianId: string;
   readonly auditor: TxAuthor;
   readonly store: RecordStore;
+  /** The clinic key its store was opened with (to reopen it, as after a restart). */
+  readonly clinicKey: Uint8Array;
   readonly replica: LedgerReplica;
 }
 
@@ -59,9 +61,11 @@ export class Consortium {
         clinician: new TxAuthor(new Ed25519Signer(randomKey(prng))),
         clinicianId: `dr-${id}`,
         auditor: new TxAuthor(new Ed25519Signer(randomKey(prng))),
-        store: await RecordStore.open(`${opts.dbPrefix}-${id}`, randomKey(prng)),
+        clinicKey: randomKey(prng),
+        store: undefined as unknown as RecordStore,
         replica: new LedgerReplica(genesis),
       };
+      (clinic as { store: RecordStore }).store = await RecordStore.open(`${opts.dbPrefix}-${id}`, clinic.clinicKey);
       clinics.push(clinic);
     }
     const c = new Consortium(ledger, clinics, genesis, prng);

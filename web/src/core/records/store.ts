@@ -116,6 +116,11 @@ export class RecordStore {
     return tag(this.keys, 'pseudonym|' + patientId);
   }
 
+  /** The opaque name a resource's anchors carry on the ledger (64 hex characters, a keyed hash). */
+  async anchorId(resourceType: string, id: string): Promise<string> {
+    return tag(this.keys, `anchor|${resourceType}/${id}`);
+  }
+
   private ownerTag(patientId: string | null): Promise<string> {
     return patientId === null ? tag(this.keys, SHARED_OWNER) : tag(this.keys, 'patient|' + patientId);
   }
