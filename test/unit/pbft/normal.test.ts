@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/face/instance.ts';
 import { batchDigest, decodeClientRequest, verifyCommitCertificate } from '../../../wasm/face/replica.ts';
 import { Cluster, request } from './cluster.ts';
-import { hex } from './wire.ts';
+import { concat, Cursor, hex, lenPrefixed, uvarint } from './wire.ts';
 
 beforeAll(async () => {
   await initCore();
@@ -56,6 +56,14 @@ describe.each([4, 7])('normal case with n = %i', (n) => {
     expect(verifyCommitCertificate(e.certificate, c.keys, e.seq, other)).toBe(false);
     expect(verifyCommitCertificate(e.certificate, [...c.keys].reverse(), e.seq, e.batchDigest)).toBe(false);
     expect(verifyCommitCertificate(e.certificate.subarray(0, e.certificate.length - 1), c.keys, e.seq, e.batchDigest)).toBe(false);
+    // Short (2f commits) or padded with a duplicate signer: both refused.
+    const cur = new Cursor(e.certificate);
+    const commits = Array.from({ length: cur.uint() }, () => cur.bytes());
+    expect(commits.length).toBe(2 * c.f + 1);
+    const cert = (list: Uint8Array[]): Uint8Array => concat(uvarint(list.length), ...list.map(lenPrefixed));
+    expect(verifyCommitCertificate(cert(commits), c.keys, e.seq, e.batchDigest)).toBe(true);
+    expect(verifyCommitCertificate(cert(commits.slice(1)), c.keys, e.seq, e.batchDigest)).toBe(false);
+    expect(verifyCommitCertificate(cert([...commits.slice(1), commits[1]!]), c.keys, e.seq, e.batchDigest)).toBe(false);
     const decoded = decodeClientRequest(e.requests[0]!);
     expect(new TextDecoder().decode(decoded.payload)).toMatch(/^op-1-/);
   });
