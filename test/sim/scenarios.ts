@@ -482,13 +482,12 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'negative-control',
-    summary: 'f+1 Byzantine replicas (twins of two keys) split the honest ones: the checker must see the violation',
+    summary: 'f+1 Byzantine replicas (each run as twins) split the honest ones: the checker must see the violation',
     plan: () => ({ requests: 8, bound: 5_000, converge: false }),
     setup(ctx) {
       const c = ctx.cluster;
       const b0 = primaryOf(c, 0);
-      const b1 = (b0 + 1) % c.n;
-      const byz = [b0, b1];
+      const byz = Array.from({ length: c.f + 1 }, (_, k) => (b0 + k) % c.n);
       const honest = [...Array(c.n).keys()].filter((i) => !byz.includes(i));
       const sides = new Map<number, 'a' | 'b'>();
       honest.forEach((i, k) => sides.set(i, k % 2 === 0 ? 'a' : 'b'));
