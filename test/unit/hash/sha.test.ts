@@ -41,6 +41,25 @@ describe('SHA-256 against NIST CAVP ShortMsg', () => {
   });
 });
 
+describe('NIST CAVP subsets: SHA-512 ShortMsg and SHA-256 LongMsg', () => {
+  const cases: [string, 'sha256' | 'sha512', number][] = [
+    ['SHA512ShortMsg-subset.rsp', 'sha512', 4],
+    ['SHA256LongMsg-subset.rsp', 'sha256', 1],
+  ];
+  for (const [file, alg, count] of cases) {
+    it(`${file}: every record, one-shot and streamed in odd chunks`, () => {
+      const vectors = parseRsp(readFileSync(new URL(file, vectorsDir), 'utf8'));
+      expect(vectors).toHaveLength(count);
+      for (const { msg, md } of vectors) {
+        expect(hex(alg === 'sha256' ? sha256(msg) : sha512(msg))).toBe(md);
+        const h = alg === 'sha256' ? createSha256() : createSha512();
+        for (let off = 0; off < msg.length; off += 13) h.update(msg.subarray(off, off + 13));
+        expect(hex(h.digest())).toBe(md);
+      }
+    });
+  }
+});
+
 describe('NIST FIPS 180 examples (multi-block and the million-a message)', () => {
   const examples = JSON.parse(readFileSync(new URL('nist-examples.json', vectorsDir), 'utf8')) as {
     alg: 'sha256' | 'sha512';
