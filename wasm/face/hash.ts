@@ -23,22 +23,45 @@ function ex(): HashExports {
   return core<HashExports>();
 }
 
-function inputCapacity(e: HashExports): number {
-  return e.HASH_INPUT_BYTES.value as number;
+// The input and output regions never move, so their offsets are read once; the byte view over linear memory
+// is rebuilt only when memory grew (growth detaches the old ArrayBuffer). This keeps a 64-byte hash from
+// paying for three export calls and two view allocations.
+interface Regions {
+  e: HashExports;
+  input: number;
+  output: number;
+  cap: number;
+  view: Uint8Array;
+}
+let regions: Regions | null = null;
+
+function current(): Regions {
+  const e = ex();
+  if (regions === null || regions.e !== e) {
+    regions = {
+      e,
+      input: e.hashInputPtr(),
+      output: e.hashOutputPtr(),
+      cap: e.HASH_INPUT_BYTES.value as number,
+      view: new Uint8Array(e.memory.buffer),
+    };
+  } else if (regions.view.buffer !== e.memory.buffer) {
+    regions.view = new Uint8Array(e.memory.buffer);
+  }
+  return regions;
 }
 
-function readOutput(e: HashExports, bytes: number): Uint8Array {
-  return new Uint8Array(e.memory.buffer, e.hashOutputPtr(), bytes).slice();
+function readOutput(r: Regions, bytes: number): Uint8Array {
+  return r.view.slice(r.output, r.output + bytes);
 }
 
 function oneShot(bits: 256 | 512, data: Uint8Array): Uint8Array {
-  const e = ex();
-  const cap = inputCapacity(e);
-  if (data.length <= cap) {
-    new Uint8Array(e.memory.buffer, e.hashInputPtr(), data.length).set(data);
-    if (bits === 256) e.sha256Input(data.length);
-    else e.sha512Input(data.length);
-    return readOutput(e, bits / 8);
+  const r = current();
+  if (data.length <= r.cap) {
+    r.view.set(data, r.input);
+    if (bits === 256) r.e.sha256Input(data.length);
+    else r.e.sha512Input(data.length);
+    return readOutput(current(), bits / 8);
   }
   return new StreamingHash(bits).update(data).digest();
 }
@@ -73,23 +96,22 @@ export class StreamingHash {
 
   update(chunk: Uint8Array): this {
     if (this.#ctx === 0) throw new HashStateError('this hasher already produced its digest');
-    const e = ex();
-    const cap = inputCapacity(e);
-    for (let off = 0; off < chunk.length; off += cap) {
-      const part = chunk.subarray(off, Math.min(chunk.length, off + cap));
-      new Uint8Array(e.memory.buffer, e.hashInputPtr(), part.length).set(part);
-      e.hashContextUpdate(this.#bits, this.#ctx, part.length);
+    for (let off = 0; off < chunk.length; ) {
+      const r = current();
+      const n = Math.min(r.cap, chunk.length - off);
+      r.view.set(off === 0 && n === chunk.length ? chunk : chunk.subarray(off, off + n), r.input);
+      r.e.hashContextUpdate(this.#bits, this.#ctx, n);
+      off += n;
     }
     return this;
   }
 
   digest(): Uint8Array {
     if (this.#ctx === 0) throw new HashStateError('this hasher already produced its digest');
-    const e = ex();
-    e.hashContextFinal(this.#bits, this.#ctx);
+    current().e.hashContextFinal(this.#bits, this.#ctx);
     contexts.unregister(this);
     this.#ctx = 0;
-    return readOutput(e, this.#bits / 8);
+    return readOutput(current(), this.#bits / 8);
   }
 }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createSha256, createSha512, HashStateError, initCore, sha256, sha512 } from '../../../wasm/index.ts';
+import { core } from '../../../wasm/face/instance.ts';
 import { Prng } from '../../../web/src/core/net/prng.ts';
 
 const vectorsDir = new URL('../../vectors/sha/', import.meta.url);
@@ -140,6 +141,17 @@ describe('edge cases', () => {
     h.digest();
     expect(() => h.update(new Uint8Array([2]))).toThrow(HashStateError);
     expect(() => h.digest()).toThrow(HashStateError);
+  });
+
+  it('keeps working after linear memory grows (old views are detached)', () => {
+    const msg = new Prng(99).bytes(1000);
+    const h = createSha512().update(msg.subarray(0, 400));
+    expect(hex(sha256(msg))).toBe(createHash('sha256').update(msg).digest('hex'));
+    const before = core().memory.buffer;
+    core().memory.grow(1);
+    expect(core().memory.buffer).not.toBe(before);
+    expect(hex(sha256(msg))).toBe(createHash('sha256').update(msg).digest('hex'));
+    expect(hex(h.update(msg.subarray(400)).digest())).toBe(createHash('sha512').update(msg).digest('hex'));
   });
 
   it('returns copies, not views into wasm memory', () => {
