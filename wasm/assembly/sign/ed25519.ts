@@ -184,8 +184,8 @@ function selectBase(k: i32, digit: i32): void {
 
 const DIGITS = new StaticArray<i32>(64);
 
-/** p = [s]B for a 32-byte scalar s < 2^255, in constant time. */
-function scalarMultBase(p: Point, s: usize): void {
+/** DIGITS = the scalar at s (< 2^255) in 64 signed radix-16 digits in [-8, 8], without branches. */
+function recodeSigned(s: usize): StaticArray<i32> {
   const e = DIGITS;
   for (let i = 0; i < 32; i++) {
     const b = <i32>load<u8>(s + i);
@@ -199,6 +199,12 @@ function scalarMultBase(p: Point, s: usize): void {
     unchecked((e[i] -= carry << 4));
   }
   unchecked((e[63] += carry));
+  return e;
+}
+
+/** p = [s]B for a 32-byte scalar s < 2^255, in constant time. */
+function scalarMultBase(p: Point, s: usize): void {
+  const e = recodeSigned(s);
   pointIdentity(p);
   for (let i = 1; i < 64; i += 2) {
     selectBase(i >> 1, unchecked(e[i]));
@@ -219,19 +225,7 @@ const NEG_ENTRY = new Precomp();
 
 /** p = [s]B for a PUBLIC scalar (verification): indexes the table directly instead of scanning it. */
 function scalarMultBaseVartime(p: Point, s: usize): void {
-  const e = DIGITS;
-  for (let i = 0; i < 32; i++) {
-    const b = <i32>load<u8>(s + i);
-    unchecked((e[2 * i] = b & 15));
-    unchecked((e[2 * i + 1] = (b >> 4) & 15));
-  }
-  let carry = 0;
-  for (let i = 0; i < 63; i++) {
-    unchecked((e[i] += carry));
-    carry = (unchecked(e[i]) + 8) >> 4;
-    unchecked((e[i] -= carry << 4));
-  }
-  unchecked((e[63] += carry));
+  const e = recodeSigned(s);
   pointIdentity(p);
   for (let pass = 1; pass >= 0; pass--) {
     for (let i = pass; i < 64; i += 2) {
