@@ -6,8 +6,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Replica, ed25519PublicKey, encodeClientRequest, initCore } from '../../../wasm/index.ts';
-import { ConsensusNode, toHex } from '../../../web/src/core/consensus/index.ts';
-import { HygeiaContracts } from '../../../web/src/core/ledger/contracts/index.ts';
+import { ConsensusNode, clientPayload, toHex } from '../../../web/src/core/consensus/index.ts';
+import { HygeiaContracts, auditTrail, verifyAuditEntry } from '../../../web/src/core/ledger/contracts/index.ts';
+import { blockHash, type Block } from '../../../web/src/core/ledger/block.ts';
 import { MemoryLedgerStore } from '../../../web/src/core/ledger/store.ts';
 import { Prng } from '../../../web/src/core/net/prng.ts';
 import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
@@ -115,6 +116,16 @@ describe('contracts under PBFT', () => {
     const restored = new HygeiaContracts(c.genesis);
     restored.restore(apps[1]!.snapshot());
     expect(toHex(restored.stateRoot())).toBe(roots[0]);
+
+    // The patient's audit trail from PBFT's blocks alone (replayed and checked by a fresh replica), each entry
+    // verifiable against the block the validators committed.
+    const blocks: Block[] = [];
+    for (let h = 1; nodes[0]!.block(h); h++) blocks.push(nodes[0]!.block(h)!);
+    const trail = auditTrail(blocks, c.genesis, p.pseudonym, { validators: keys, payloadOf: clientPayload });
+    expect(trail.map((e) => `${e.kind}:${e.subject}`)).toEqual(['grantConsent:c1', 'requestAccess:r1', 'requestAccess:r2', 'revokeConsent:c1', 'requestAccess:r3']);
+    expect(trail.map((e) => e.decision?.decision ?? '-')).toEqual(['-', 'permit', 'deny', '-', 'deny']);
+    for (const e of trail) expect(verifyAuditEntry(e, blockHash(nodes[3]!.block(e.height)!.header))).toBe(true);
+    expect(verifyAuditEntry({ ...trail[4]!, tx: trail[1]!.tx }, blockHash(nodes[3]!.block(trail[4]!.height)!.header))).toBe(false);
     for (const n of nodes) await n.stop();
     c.close();
   }, 120_000);

@@ -8,7 +8,7 @@ import { verifyTxProof } from '../verify.ts';
 import { equalBytes } from '../merkle.ts';
 import { toHex } from '../../codec/index.ts';
 import { decodeTx, type TxKind } from './tx.ts';
-import { LedgerReplica } from './replica.ts';
+import { LedgerReplica, type ReplicaOptions } from './replica.ts';
 import type { AccessDecision, GenesisOrg } from './state.ts';
 
 export interface AuditEntry {
@@ -29,12 +29,13 @@ export interface AuditEntry {
 
 const AUDITED: readonly TxKind[] = ['grantConsent', 'revokeConsent', 'requestAccess', 'recordRelease', 'reviewBreakGlass'];
 
-export function auditTrail(blocks: readonly Block[], orgs: readonly GenesisOrg[], patient: string): AuditEntry[] {
-  const replica = new LedgerReplica(orgs);
+/** `opts` as for LedgerReplica: over PBFT blocks, the validator keys and the host's `clientPayload`. */
+export function auditTrail(blocks: readonly Block[], orgs: readonly GenesisOrg[], patient: string, opts: ReplicaOptions = {}): AuditEntry[] {
+  const replica = new LedgerReplica(orgs, opts);
   const out: AuditEntry[] = [];
   replica.sync(blocks, ({ block, index, result }) => {
     if (!result.ok) return;
-    const { tx } = decodeTx(block.txs[index]!);
+    const { tx } = decodeTx(replica.payloadOf(block.txs[index]!)!);
     if (!AUDITED.includes(tx.kind)) return;
     let subject: string;
     let decision: AccessDecision | undefined;

@@ -7,6 +7,7 @@ export { consentFromFhir, consentToFhir, decisionToAuditEvent, ConsentMappingErr
 export { MemoryLedger, LedgerChainError, verifyInclusion } from './memory-ledger.ts';
 export type { Committed } from './memory-ledger.ts';
 export { LedgerReplica, ReplicaError } from './replica.ts';
+export type { ReplicaOptions } from './replica.ts';
 export { auditTrail, verifyAuditEntry } from './audit.ts';
 export type { AuditEntry } from './audit.ts';
 export { releaseRecords, ReleaseError } from './release.ts';

@@ -22,15 +22,27 @@ export interface ExecutedTx {
   readonly result: ApplyResult;
 }
 
+export interface ReplicaOptions {
+  /** The keys the chain's genesis hash is made of: PBFT's validator keys; default the orgs' admin keys (the in-memory ledger). */
+  readonly validators?: readonly Uint8Array[];
+  /**
+   * The contract transaction inside a block transaction, or null if there is none (then it is rejected, as
+   * the consensus host rejects it). PBFT blocks hold signed client requests: pass the host's `clientPayload`.
+   */
+  readonly payloadOf?: (blockTx: Uint8Array) => Uint8Array | null;
+}
+
 export class LedgerReplica {
   readonly app: HygeiaContracts;
   private tip: Uint8Array;
   private height = 0;
   private time = 0;
+  readonly payloadOf: (blockTx: Uint8Array) => Uint8Array | null;
 
-  constructor(orgs: readonly GenesisOrg[]) {
+  constructor(orgs: readonly GenesisOrg[], opts: ReplicaOptions = {}) {
     this.app = new HygeiaContracts(orgs);
-    this.tip = genesisHash(orgs.map((o) => o.adminKey));
+    this.tip = genesisHash(opts.validators ?? orgs.map((o) => o.adminKey));
+    this.payloadOf = opts.payloadOf ?? ((tx) => tx);
   }
 
   get syncedHeight(): number {
@@ -46,7 +58,8 @@ export class LedgerReplica {
       if (h.txCount !== b.txs.length || !equalBytes(txRootOfHashes(b.txs.map(txHash)), h.txRoot)) throw new ReplicaError('bad-tx-root', `block ${h.height} transactions do not match its root`);
       const time = Math.max(h.time, this.time);
       b.txs.forEach((tx, index) => {
-        const result = this.app.apply(tx, { height: h.height, index, time });
+        const payload = this.payloadOf(tx);
+        const result: ApplyResult = payload ? this.app.apply(payload, { height: h.height, index, time }) : { ok: false, reason: 'undecodable' };
         onTx?.({ block: b, index, result });
       });
       if (!equalBytes(this.app.stateRoot(), h.stateRoot)) throw new ReplicaError('state-mismatch', `block ${h.height} state root differs from re-execution`);
