@@ -44,17 +44,26 @@ const section: BenchSection = {
     for (const alg of ['sha256', 'sha512'] as const) {
       for (const [label, size] of SIZES) {
         const input = rng.bytes(size);
+        // Libraries take turns over several rounds and each keeps its best round: on a shared machine a
+        // burst of load from elsewhere then hurts one round, not one library.
+        const rounds = ctx.quick ? 1 : 5;
+        const best: Record<string, number> = {};
+        const batch = Math.max(1, Math.floor(65536 / size));
+        for (let round = 0; round < rounds; round++) {
+          for (const [lib, fn] of Object.entries(libs[alg])) {
+            const m = await measure(
+              () => {
+                for (let i = 0; i < batch; i++) fn(input);
+              },
+              { minMs: ctx.quick ? 150 : 200, batch },
+            );
+            best[lib] = Math.max(best[lib] ?? 0, (m.opsPerSec * size) / 1e6);
+          }
+        }
         const mbps: Record<string, number> = {};
-        for (const [lib, fn] of Object.entries(libs[alg])) {
-          const batch = Math.max(1, Math.floor(65536 / size));
-          const m = await measure(
-            () => {
-              for (let i = 0; i < batch; i++) fn(input);
-            },
-            { minMs: ctx.quick ? 150 : 600, batch },
-          );
-          mbps[lib] = Math.round(((m.opsPerSec * size) / 1e6) * 10) / 10;
-          ctx.log(`${alg} ${label} ${lib}: ${mbps[lib]} MB/s`);
+        for (const [lib, v] of Object.entries(best)) {
+          mbps[lib] = Math.round(v * 10) / 10;
+          ctx.log(`${alg} ${label} ${lib}: ${mbps[lib]} MB/s (best of ${rounds})`);
         }
         const ours = mbps.hygeia as number;
         const row: Row = { alg, size: label };
