@@ -66,7 +66,8 @@ try {
   fail(`relay failed to start: ${err instanceof Error ? err.message : String(err)}`);
 }
 
-log.info(`listening on ${relay.url}`, { members: membersPath, redis: env.REDIS_URL ? 'on' : 'off' });
+// Printed whatever LOG_LEVEL says: scripts and tests wait for this line.
+createLogger({ level: 'debug' }).info(`listening on ${relay.url}`, { members: membersPath, redis: env.REDIS_URL ? 'on' : 'off' });
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { initCore } from '../wasm/index.ts';
 import { RelayTokenError, relayOrigin, verifyRelayToken, type RelayTokenClaims } from '../web/src/core/net/relay-token.ts';
-import { RedisBackplane } from './backplane.ts';
+import type { RedisBackplane } from './backplane.ts';
 import { CloseCode, DEFAULT_LIMITS, type RelayLimits } from './limits.ts';
 import { keyPrefix, silentLogger, type Logger } from './log.ts';
 import type { MemberRegistry } from './members.ts';
@@ -110,6 +110,8 @@ export class Relay {
   async start(): Promise<this> {
     await initCore();
     if (this.opts.redisUrl) {
+      // ioredis costs ~20 MiB of resident memory: load it only for a relay that scales out.
+      const { RedisBackplane } = await import('./backplane.ts');
       this.backplane = new RedisBackplane(this.opts.redisUrl, this.hub, this.metrics, this.log);
       await this.backplane.connect();
       this.hub.setBackplane(this.backplane);

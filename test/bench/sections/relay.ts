@@ -4,7 +4,8 @@
 //    per second and p50/p99 delivery latency (publish to receipt, every subscriber counts);
 //  - saturation: the same 50 peers, each keeping 8 of its own messages in flight (it publishes the next one
 //    when its own echo returns), so the server sets the pace;
-//  - memory: resident set size of the server with 1,000 idle connections (authenticated, for ours);
+//  - memory: resident set size of a freshly started server holding 1,000 idle connections (authenticated, for
+//    ours; each subscribed to a topic), and its size before they connected;
 //  - a flood of malformed frames (broken JSON, JSON that is not an object, binary garbage, oversized frames,
 //    deep nesting) from 20 connections: crashes counted, and whether a well-behaved client is still served.
 // Ours runs with authentication and its limits on; the per-connection rate limit is raised to 1,000/s here so
@@ -131,12 +132,13 @@ async function load(server: Server, mode: 'paced' | 'saturation', seconds: numbe
   const latencies: number[] = [];
   const inFlight = new Array<number>(PEERS).fill(0);
   let seq = 0;
-  const publish = (i: number) => {
+  const publish = (i: number): boolean => {
     const ws = sockets[i]!;
-    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.readyState !== WebSocket.OPEN) return false;
     ws.send(JSON.stringify({ type: 'publish', topic, data: signalData(i, seq++, performance.now()) }));
     if (counting) published++;
     inFlight[i]!++;
+    return true;
   };
   sockets.forEach((ws, i) => {
     ws.on('close', (code) => {
@@ -148,7 +150,7 @@ async function load(server: Server, mode: 'paced' | 'saturation', seconds: numbe
       const from = Number(FROM_RE.exec(s)?.[1] ?? -1);
       if (from === i) {
         inFlight[i]!--;
-        if (mode === 'saturation') while (inFlight[i]! < WINDOW) publish(i);
+        if (mode === 'saturation') while (inFlight[i]! < WINDOW && publish(i));
       }
       if (!counting) return;
       delivered++;
@@ -166,7 +168,7 @@ async function load(server: Server, mode: 'paced' | 'saturation', seconds: numbe
       return t;
     });
   } else {
-    for (let i = 0; i < PEERS; i++) while (inFlight[i]! < WINDOW) publish(i);
+    for (let i = 0; i < PEERS; i++) while (inFlight[i]! < WINDOW && publish(i));
   }
   await new Promise((r) => setTimeout(r, 500)); // warm-up
   counting = true;
@@ -279,9 +281,12 @@ const section: BenchSection = {
       ctx.log(`# ${server.name}`);
       try {
         const paced = await load(server, 'paced', seconds);
-        ctx.log(`  paced: ${paced.deliveredPerSec} msg/s, p99 ${paced.p99Ms} ms`);
+        ctx.log(`  paced: ${paced.deliveredPerSec} msg/s, p99 ${paced.p99Ms} ms, closed by server ${paced.closedByServer}`);
         const saturation = await load(server, 'saturation', seconds);
-        ctx.log(`  saturation: ${saturation.deliveredPerSec} msg/s, p99 ${saturation.p99Ms} ms`);
+        ctx.log(`  saturation: ${saturation.deliveredPerSec} msg/s, p99 ${saturation.p99Ms} ms, closed by server ${saturation.closedByServer}`);
+        // Memory on a fresh process: the load runs above leave a grown heap behind in both servers.
+        await server.stop();
+        server = await make();
         const idle = await idleMemory(server);
         ctx.log(`  idle: ${idle.open} connections, RSS ${idle.rssMiB} MiB`);
         const fl = await flood(server, ctx, ctx.quick ? 400 : 2000);
@@ -289,7 +294,6 @@ const section: BenchSection = {
       } finally {
         await server.stop();
       }
-      server = null as never;
     }
     const ours = results.hygeia!;
     const ref = results.reference!;
@@ -300,6 +304,7 @@ const section: BenchSection = {
         'paced p99 ms': r.paced.p99Ms,
         'sat msg/s': r.saturation.deliveredPerSec,
         'sat p99 ms': r.saturation.p99Ms,
+        'RSS fresh MiB': r.idle.baselineMiB,
         'RSS 1k idle MiB': r.idle.rssMiB,
         'flood crashed': r.flood.crashed ? 'yes' : 'no',
         'served during flood': r.flood.wellBehavedServed ? 'yes' : 'no',

@@ -37,7 +37,7 @@ export interface PeerNodeOptions {
   /** The relay's ws:// or wss:// URL (default: this page's origin). */
   readonly relayUrl?: string;
   readonly room?: string;
-  /** How often membership is re-checked while refused or unreachable, and the member list refreshed. */
+  /** How often membership is re-checked while refused or unreachable (default 2 s; 15x that once a member). */
   readonly recheckMs?: number;
 }
 
@@ -139,10 +139,12 @@ export class PeerNode {
     return createRelayToken({ secretKey: this.identity.secretKey, relayUrl: this.relayUrl, expiresAt: Date.now() + lifetimeMs });
   }
 
+  /** Re-checks soon while not admitted (an administrator may add our key), rarely once a member. */
   private later(fn: () => Promise<void>): void {
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void fn(), this.opts.recheckMs ?? 2000);
+    const base = this.opts.recheckMs ?? 2000;
+    this.timer = setTimeout(() => void fn(), this.membership === 'member' ? base * 15 : base);
   }
 
   /** Asks the relay whether we are a member (and who the members are); enrols on a development relay. */
