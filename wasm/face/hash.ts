@@ -19,6 +19,15 @@ export class HashStateError extends Error {
   override readonly name = 'HashStateError';
 }
 
+/** Raised when a hash input is not a Uint8Array (a string or a plain array would otherwise hash as zeros). */
+export class HashInputError extends TypeError {
+  override readonly name = 'HashInputError';
+}
+
+function checkInput(data: unknown): asserts data is Uint8Array {
+  if (!(data instanceof Uint8Array)) throw new HashInputError('hash input must be a Uint8Array');
+}
+
 function ex(): HashExports {
   return core<HashExports>();
 }
@@ -56,6 +65,7 @@ function readOutput(r: Regions, bytes: number): Uint8Array {
 }
 
 function oneShot(bits: 256 | 512, data: Uint8Array): Uint8Array {
+  checkInput(data);
   const r = current();
   if (data.length <= r.cap) {
     r.view.set(data, r.input);
@@ -96,6 +106,7 @@ export class StreamingHash {
 
   update(chunk: Uint8Array): this {
     if (this.#ctx === 0) throw new HashStateError('this hasher already produced its digest');
+    checkInput(chunk);
     for (let off = 0; off < chunk.length; ) {
       const r = current();
       const n = Math.min(r.cap, chunk.length - off);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createSha256, createSha512, HashStateError, initCore, sha256, sha512 } from '../../../wasm/index.ts';
+import { createSha256, createSha512, HashInputError, HashStateError, initCore, sha256, sha512 } from '../../../wasm/index.ts';
 import { core } from '../../../wasm/face/instance.ts';
 import { Prng } from '../../../web/src/core/net/prng.ts';
 
@@ -152,6 +152,14 @@ describe('edge cases', () => {
     expect(core().memory.buffer).not.toBe(before);
     expect(hex(sha256(msg))).toBe(createHash('sha256').update(msg).digest('hex'));
     expect(hex(h.update(msg.subarray(400)).digest())).toBe(createHash('sha512').update(msg).digest('hex'));
+  });
+
+  it('refuses inputs that are not bytes with a typed error, and the hasher stays usable', () => {
+    expect(() => sha256('abc' as unknown as Uint8Array)).toThrow(HashInputError);
+    expect(() => sha512([1, 2, 3] as unknown as Uint8Array)).toThrow(HashInputError);
+    const h = createSha256().update(new Uint8Array([1]));
+    expect(() => h.update(null as unknown as Uint8Array)).toThrow(HashInputError);
+    expect(hex(h.update(new Uint8Array([2])).digest())).toBe(createHash('sha256').update(Buffer.from([1, 2])).digest('hex'));
   });
 
   it('returns copies, not views into wasm memory', () => {
