@@ -250,14 +250,65 @@ function scalarMultBaseVartime(p: Point, s: usize): void {
   }
 }
 
-const MULTIPLES = new StaticArray<Point>(16);
-for (let i = 0; i < 16; i++) unchecked((MULTIPLES[i] = new Point()));
+/** A point prepared for repeated additions (ref10's "cached" form): Y+X, Y-X, Z, 2dT. */
+class Cached {
+  ypx: Fe = fe();
+  ymx: Fe = fe();
+  z: Fe = fe();
+  t2d: Fe = fe();
+}
 
-/** p = [s]q with a 4-bit fixed window. Variable time: only for public scalars and points (verification). */
+function toCached(o: Cached, p: Point): void {
+  feAdd(o.ypx, p.y, p.x);
+  feSub(o.ymx, p.y, p.x);
+  feCopy(o.z, p.z);
+  feMul(o.t2d, p.t, D2);
+}
+
+/** r = p + q for a cached q (8 multiplications). r may be p. */
+function pointAddCached(r: Point, p: Point, q: Cached): void {
+  feSub(A_, p.y, p.x);
+  feMul(A_, A_, q.ymx);
+  feAdd(B_, p.y, p.x);
+  feMul(B_, B_, q.ypx);
+  feMul(C_, p.t, q.t2d);
+  feMul(D_, p.z, q.z);
+  feAdd(D_, D_, D_);
+  feSub(E_, B_, A_);
+  feSub(F_, D_, C_);
+  feAdd(G_, D_, C_);
+  feAdd(H_, B_, A_);
+  feMul(r.x, E_, F_);
+  feMul(r.y, H_, G_);
+  feMul(r.z, G_, F_);
+  feMul(r.t, E_, H_);
+}
+
+const MULTIPLE = new Point();
+const POS_MULTIPLES = new StaticArray<Cached>(9);
+const NEG_MULTIPLES = new StaticArray<Cached>(9);
+for (let i = 0; i < 9; i++) {
+  unchecked((POS_MULTIPLES[i] = new Cached()));
+  unchecked((NEG_MULTIPLES[i] = new Cached()));
+}
+
+/**
+ * p = [s]q for s < 2^255 with signed radix-16 digits in [-8, 8] over cached multiples [1..8]q and their
+ * negations. Variable time: only for public scalars and points (verification).
+ */
 function scalarMultVartime(p: Point, q: Point, s: usize): void {
-  pointIdentity(unchecked(MULTIPLES[0]));
-  pointCopy(unchecked(MULTIPLES[1]), q);
-  for (let i = 2; i < 16; i++) pointAdd(unchecked(MULTIPLES[i]), unchecked(MULTIPLES[i - 1]), q);
+  pointCopy(MULTIPLE, q);
+  for (let i = 1; i <= 8; i++) {
+    if (i > 1) pointAdd(MULTIPLE, MULTIPLE, q);
+    const pos = unchecked(POS_MULTIPLES[i]), neg = unchecked(NEG_MULTIPLES[i]);
+    toCached(pos, MULTIPLE);
+    // -(x, y) = (-x, y): Y+X and Y-X swap, T changes sign.
+    feCopy(neg.ypx, pos.ymx);
+    feCopy(neg.ymx, pos.ypx);
+    feCopy(neg.z, pos.z);
+    feNeg(neg.t2d, pos.t2d);
+  }
+  const e = recodeSigned(s);
   pointIdentity(p);
   for (let i = 63; i >= 0; i--) {
     if (i != 63) {
@@ -266,9 +317,9 @@ function scalarMultVartime(p: Point, q: Point, s: usize): void {
       pointDouble(p, p, false);
       pointDouble(p, p);
     }
-    const b = <i32>load<u8>(s + (i >> 1));
-    const nibble = (i & 1) != 0 ? b >> 4 : b & 15;
-    if (nibble != 0) pointAdd(p, p, unchecked(MULTIPLES[nibble]));
+    const digit = unchecked(e[i]);
+    if (digit > 0) pointAddCached(p, p, unchecked(POS_MULTIPLES[digit]));
+    else if (digit < 0) pointAddCached(p, p, unchecked(NEG_MULTIPLES[-digit]));
   }
 }
 
