@@ -31,8 +31,14 @@ export function feNeg(o: Fe, a: Fe): void {
 
 /** o = b ? a : o, in constant time (b is 0 or 1). */
 export function feCmov(o: Fe, a: Fe, b: i64): void {
-  const mask = -b;
-  for (let i = 0; i < 10; i++) unchecked((o[i] ^= mask & (o[i] ^ a[i])));
+  // Two limbs per v128 bit-select: the base-point table scan is mostly this.
+  const mask = i64x2.splat(-b);
+  const po = changetype<usize>(o), pa = changetype<usize>(a);
+  v128.store(po, v128.bitselect(v128.load(pa), v128.load(po), mask));
+  v128.store(po, v128.bitselect(v128.load(pa, 16), v128.load(po, 16), mask), 16);
+  v128.store(po, v128.bitselect(v128.load(pa, 32), v128.load(po, 32), mask), 32);
+  v128.store(po, v128.bitselect(v128.load(pa, 48), v128.load(po, 48), mask), 48);
+  v128.store(po, v128.bitselect(v128.load(pa, 64), v128.load(po, 64), mask), 64);
 }
 
 export function feMul(h: Fe, f: Fe, g: Fe): void {
