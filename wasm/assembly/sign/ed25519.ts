@@ -422,6 +422,11 @@ export function ed25519SignDetached(seed32: usize, pk32: usize, msg: usize, len:
 
 const RCHECK = memory.data(32);
 
+// Policy: cofactorless [S]B = R + [k]A with R compared by encoding (as node:crypto/OpenSSL and Wycheproof
+// expect); S >= L and A or R with y >= p or off the curve are refused. Small-order public keys are not
+// singled out: like OpenSSL we let the equation decide, so honest keys agree with node:crypto exactly; a
+// small-order key cannot verify an honest signature, and callers that need non-repudiation against
+// key owners choosing such keys must refuse them when keys are registered, not here.
 export function ed25519VerifyDetached(pk32: usize, msg: usize, len: usize, sig64: usize): bool {
   if (!scIsCanonical(sig64 + 32)) return false;
   if (!unpackNeg(P2, pk32)) return false;
