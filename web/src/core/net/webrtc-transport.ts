@@ -44,6 +44,8 @@ export interface WebRtcTransportOptions {
   /** Which peers may talk to us (default: any key that completes the handshake, i.e. any member the relay let in). */
   readonly isMember?: (peer: PeerId) => boolean;
   readonly handshakeTimeoutMs?: number;
+  /** How long a WebRTC connection may take to open before it is abandoned and retried (default 10 s). */
+  readonly connectTimeoutMs?: number;
   /** Largest message accepted or sent (Chromium's SCTP limit is 256 KiB). */
   readonly maxMessageBytes?: number;
   /** ICE servers (default none: host candidates, enough on one LAN or machine). */
@@ -278,8 +280,14 @@ export class WebRtcTransport implements Transport {
     channel.binaryType = 'arraybuffer';
     const link: Link = { yPeerId, conn, channel, handshake: null, peer: null, helloTimer: null, deadline: null, closed: false };
     this.links.set(yPeerId, link);
+    // y-webrtc never re-sends a lost offer or answer (a relay restarting mid-set-up, a Redis subscription not yet
+    // in place): give up on a connection that does not open, and y-webrtc announces again and retries.
+    link.deadline = setTimeout(() => {
+      if (channel.readyState !== 'open') this.closeLink(link, false);
+    }, this.opts.connectTimeoutMs ?? 10_000);
     const start = (): void => {
       if (link.closed || link.handshake) return;
+      if (link.deadline) clearTimeout(link.deadline);
       const nonce = new Uint8Array(32);
       crypto.getRandomValues(nonce);
       link.handshake = new Handshake({
