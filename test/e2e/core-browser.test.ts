@@ -1,28 +1,19 @@
 // The wasm core in real Chromium: in a page and in a module Web Worker, served by Vite on loopback.
-import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import type { ViteDevServer } from 'vite';
+import { startFixtureServer } from '../setup/fixture-server.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../setup/browser.ts';
 import type { CoreCheckResult } from './fixtures/core/checks.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 let server: ViteDevServer;
 let browser: Browser;
 let url: string;
 
 beforeAll(async () => {
-  server = await createServer({
-    root,
-    configFile: false,
-    logLevel: 'error',
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
-    optimizeDeps: { noDiscovery: true, include: [] },
-  });
-  await server.listen();
-  const address = server.httpServer?.address();
-  if (!address || typeof address === 'string') throw new Error('vite did not listen');
-  url = `http://127.0.0.1:${address.port}/test/e2e/fixtures/core/index.html`;
+  let origin: string;
+  ({ server, origin } = await startFixtureServer());
+  url = `${origin}/test/e2e/fixtures/core/index.html`;
   browser = await launchChromium();
 });
 

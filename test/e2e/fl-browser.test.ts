@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import type { ViteDevServer } from 'vite';
+import { startFixtureServer } from '../setup/fixture-server.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../wasm/index.ts';
 import { initTfWasmNode } from '../../web/src/core/fl/backend-node.ts';
@@ -23,16 +24,9 @@ let url: string;
 beforeAll(async () => {
   await initCore();
   await initTfWasmNode();
-  server = await createServer({
-    root,
-    configFile: false,
-    logLevel: 'error',
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
-  });
-  await server.listen();
-  const address = server.httpServer?.address();
-  if (!address || typeof address === 'string') throw new Error('vite did not listen');
-  url = `http://127.0.0.1:${address.port}/test/e2e/fixtures/fl/index.html`;
+  let origin: string;
+  ({ server, origin } = await startFixtureServer({ discoverDeps: true }));
+  url = `${origin}/test/e2e/fixtures/fl/index.html`;
   browser = await launchChromium();
 }, 120_000);
 

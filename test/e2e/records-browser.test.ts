@@ -5,7 +5,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import type { ViteDevServer } from 'vite';
+import { startFixtureServer } from '../setup/fixture-server.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../setup/browser.ts';
 import type { BundleCheck } from './fixtures/records/main.ts';
@@ -34,19 +35,11 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  server = await createServer({
-    root: repoRoot,
-    configFile: false,
-    logLevel: 'error',
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
-    optimizeDeps: { noDiscovery: true, include: [] },
-  });
-  await server.listen();
-  const address = server.httpServer?.address();
-  if (!address || typeof address === 'string') throw new Error('vite did not listen');
+  let origin: string;
+  ({ server, origin } = await startFixtureServer());
   browser = await launchChromium();
   page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${address.port}/test/e2e/fixtures/records/index.html`);
+  await page.goto(`${origin}/test/e2e/fixtures/records/index.html`);
   await page.waitForFunction(() => typeof window.recordsCheck === 'function', undefined, { timeout: 60_000 });
 }, 120_000);
 
