@@ -4,10 +4,10 @@
 // and rules on the network may rewrite and re-sign what a Byzantine instance sends.
 
 import { Replica, encodeClientRequest, initCore } from '../../wasm/index.ts';
-import { ConsensusNode, CHANNEL_PBFT, toHex, type Clock, type ConsensusEvent, type TimerPolicy } from '../../web/src/core/consensus/index.ts';
+import { ConsensusNode, CHANNEL_PBFT, type Clock, type ConsensusEvent, type TimerPolicy } from '../../web/src/core/consensus/index.ts';
 import { blockHash, txHash } from '../../web/src/core/ledger/block.ts';
 import { MemoryLedgerStore, type LedgerStore } from '../../web/src/core/ledger/store.ts';
-import { Prng } from '../../web/src/core/net/prng.ts';
+import { Prng, toHex } from '../../web/src/core/util/index.ts';
 import { SimNetwork, type LinkProfile } from '../../web/src/core/net/sim-network.ts';
 import type { PeerId } from '../../web/src/core/net/transport.ts';
 import { KvApp } from './kv-app.ts';

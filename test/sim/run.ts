@@ -3,7 +3,7 @@
 
 import { Cluster } from './cluster.ts';
 import { scenario as findScenario, type Plan, type ScenarioContext } from './scenarios.ts';
-import { Prng } from '../../web/src/core/net/prng.ts';
+import { Prng } from '../../web/src/core/util/index.ts';
 
 export interface SimResult {
   scenario: string;

@@ -2,7 +2,6 @@
 // (liveness is measured from then). Byzantine replicas act through their real keys: split into twins, or
 // through rules that rewrite and re-sign what they send. Virtual times are in milliseconds.
 
-import { toHex } from '../../web/src/core/consensus/index.ts';
 import { readCommitCertificate } from '../../web/src/core/ledger/certificate.ts';
 import { CHANNEL_PBFT } from '../../web/src/core/consensus/index.ts';
 import { Cluster, type ClusterConfig, type Instance } from './cluster.ts';
@@ -21,6 +20,7 @@ import {
   writeVote,
   type Envelope,
 } from './wire.ts';
+import { toHex } from '../../web/src/core/util/index.ts';
 
 export interface Plan {
   /** Client requests in the run (closed loop, spread over the clients). */

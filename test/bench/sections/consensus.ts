@@ -5,11 +5,11 @@
 // MACs on 1999 hardware) is quoted beside ours; ours uses Ed25519 signatures on every message.
 
 import { Replica, encodeClientRequest, initCore } from '../../../wasm/index.ts';
-import { ConsensusNode, toHex } from '../../../web/src/core/consensus/index.ts';
+import { ConsensusNode } from '../../../web/src/core/consensus/index.ts';
 import type { LedgerApp } from '../../../web/src/core/ledger/app.ts';
 import { txHash } from '../../../web/src/core/ledger/block.ts';
 import { MemoryLedgerStore } from '../../../web/src/core/ledger/store.ts';
-import { Prng } from '../../../web/src/core/net/prng.ts';
+import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
 import { publicKeyOf } from '../../sim/wire.ts';
 import { quantile, type BenchSection, type Row } from '../harness.ts';

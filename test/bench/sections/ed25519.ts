@@ -5,7 +5,7 @@ import * as noble from '@noble/ed25519';
 import { sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import sodium from 'libsodium-wrappers';
 import { Ed25519Signer, ed25519PublicKey, ed25519Sign, ed25519Verify, initCore } from '../../../wasm/index.ts';
-import { Prng } from '../../../web/src/core/net/prng.ts';
+import { Prng } from '../../../web/src/core/util/index.ts';
 import { measure, ratio, type BenchSection, type Row } from '../harness.ts';
 
 const section: BenchSection = {

@@ -5,7 +5,7 @@ import { digest as asSha256 } from '@chainsafe/as-sha256';
 import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import { createSHA256, createSHA512 } from 'hash-wasm';
 import { coreModuleSize, initCore, sha256, sha512 } from '../../../wasm/index.ts';
-import { Prng } from '../../../web/src/core/net/prng.ts';
+import { Prng } from '../../../web/src/core/util/index.ts';
 import { measure, ratio, type BenchSection, type Row } from '../harness.ts';
 
 type HashFn = (data: Uint8Array) => unknown;

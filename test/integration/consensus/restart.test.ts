@@ -2,9 +2,9 @@
 // path as the browser) and catches up by state transfer after its peers moved past several checkpoints.
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { toHex } from '../../../web/src/core/consensus/index.ts';
 import { IdbLedgerStore, blockHash, verifyBlock } from '../../../web/src/core/ledger/index.ts';
 import { Cluster } from '../../sim/cluster.ts';
+import { toHex } from '../../../web/src/core/util/index.ts';
 
 describe('restart from IndexedDB and catch-up', () => {
   it('recovers its blocks from the store and catches up by state transfer', async () => {

@@ -6,11 +6,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Replica, ed25519PublicKey, encodeClientRequest, initCore } from '../../../wasm/index.ts';
-import { ConsensusNode, clientPayload, toHex } from '../../../web/src/core/consensus/index.ts';
+import { ConsensusNode, clientPayload } from '../../../web/src/core/consensus/index.ts';
 import { HygeiaContracts, auditTrail, verifyAuditEntry } from '../../../web/src/core/ledger/contracts/index.ts';
 import { blockHash, type Block } from '../../../web/src/core/ledger/block.ts';
 import { MemoryLedgerStore } from '../../../web/src/core/ledger/store.ts';
-import { Prng } from '../../../web/src/core/net/prng.ts';
+import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
 import { Consortium, DAY } from '../../../web/src/core/eval/consortium.ts';
 

@@ -1,19 +1,7 @@
 // The TypeScript codec's own API: what encoders refuse, sticky reader errors, helpers.
 import { describe, expect, it } from 'vitest';
-import {
-  CodecError,
-  Reader,
-  Writer,
-  bytesEqual,
-  codecErrorFromNumber,
-  compareBytes,
-  decode,
-  domainTag,
-  encode,
-  fromHex,
-  signingBytes,
-  toHex,
-} from '../../../web/src/core/codec/index.ts';
+import { CodecError, Reader, Writer, codecErrorFromNumber, compareBytes, decode, domainTag, encode, signingBytes } from '../../../web/src/core/codec/index.ts';
+import { equalBytes, fromHex, toHex } from '../../../web/src/core/util/index.ts';
 
 function codeOf(f: () => unknown): string | null {
   try {
@@ -128,13 +116,13 @@ describe('domain tags and helpers', () => {
     expect(() => fromHex('abc')).toThrow(TypeError);
     expect(() => fromHex('zz')).toThrow(TypeError);
   });
-  it('compareBytes and bytesEqual', () => {
+  it('compareBytes and equalBytes', () => {
     expect(compareBytes(fromHex('01'), fromHex('0100'))).toBeLessThan(0);
     expect(compareBytes(fromHex('02'), fromHex('0100'))).toBeGreaterThan(0);
     expect(compareBytes(fromHex(''), fromHex(''))).toBe(0);
-    expect(bytesEqual(fromHex('0102'), fromHex('0102'))).toBe(true);
-    expect(bytesEqual(fromHex('0102'), fromHex('0103'))).toBe(false);
-    expect(bytesEqual(fromHex('01'), fromHex('0100'))).toBe(false);
+    expect(equalBytes(fromHex('0102'), fromHex('0102'))).toBe(true);
+    expect(equalBytes(fromHex('0102'), fromHex('0103'))).toBe(false);
+    expect(equalBytes(fromHex('01'), fromHex('0100'))).toBe(false);
   });
   it('error numbers map to the AssemblyScript enum', () => {
     expect(codecErrorFromNumber(0)).toBeNull();

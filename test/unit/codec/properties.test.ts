@@ -2,8 +2,9 @@
 // arbitrary and mutated bytes by the TypeScript and AssemblyScript codecs.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CodecError, Reader, Writer, decode, toHex } from '../../../web/src/core/codec/index.ts';
+import { CodecError, Reader, Writer, decode } from '../../../web/src/core/codec/index.ts';
 import { compileProgram, decodeTs, encodeTs, loadAsCodec, readValue, runAs, type Json, type Ty, type TyList } from './schema.ts';
+import { toHex } from '../../../web/src/core/util/index.ts';
 
 beforeAll(loadAsCodec);
 

@@ -3,14 +3,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { core, initCore } from '../../../wasm/face/instance.ts';
-import {
-  Reader,
-  Writer,
-  codecErrorFromNumber,
-  fromHex,
-  toHex,
-  type CodecErrorCode,
-} from '../../../web/src/core/codec/index.ts';
+import { Reader, Writer, codecErrorFromNumber, type CodecErrorCode } from '../../../web/src/core/codec/index.ts';
+import { fromHex, toHex } from '../../../web/src/core/util/index.ts';
 
 /** 'uint' | 'bool' | ['uint', max] | ['fixed'|'bytes'|'str', n] | ['list'|'set', max, T] | ['option', T]
  *  | ['map', max, K, V] | ['struct', T...] | ['message', [tag, T]...] (see test/vectors/codec/generate.py) */

@@ -4,9 +4,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
 import type { ReplicaAction, ReplicaEvent } from '../../../wasm/index.ts';
-import { CHANNEL_PBFT, CHANNEL_STATE, ConsensusNode, decodeStateMessage, encodeStateMessage, frame, toHex, type ConsensusEvent, type ReplicaLike } from '../../../web/src/core/consensus/index.ts';
+import { CHANNEL_PBFT, CHANNEL_STATE, ConsensusNode, decodeStateMessage, encodeStateMessage, frame, type ConsensusEvent, type ReplicaLike } from '../../../web/src/core/consensus/index.ts';
 import { MemoryLedgerStore, batchDigestOfHashes, txHash, verifyBlock, blockHash, buildBlock, encodeBlock, genesisHash, type Block, type CertificateVerifier } from '../../../web/src/core/ledger/index.ts';
-import { Prng } from '../../../web/src/core/net/prng.ts';
+import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
 import { KvApp } from '../../sim/kv-app.ts';
 

@@ -2,7 +2,6 @@
 // (two replicas, snapshot/restore), reconfiguration by 2f+1 organisations, guardians, FHIR Consent mapping.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Ed25519Signer, initCore } from '../../../wasm/index.ts';
-import { toHex } from '../../../web/src/core/codec/index.ts';
 import {
   HygeiaContracts,
   LedgerReplica,
@@ -16,7 +15,7 @@ import {
   encodeBody,
   type GenesisOrg,
 } from '../../../web/src/core/ledger/contracts/index.ts';
-import { Prng } from '../../../web/src/core/net/prng.ts';
+import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 
 beforeAll(async () => {
   await initCore();

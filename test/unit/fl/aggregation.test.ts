@@ -11,7 +11,7 @@ import {
   type ClientUpdate,
   type RuleName,
 } from '../../../web/src/core/fl/aggregation.ts';
-import { Prng } from '../../../web/src/core/net/prng.ts';
+import { Prng } from '../../../web/src/core/util/index.ts';
 
 const DIM = 50;
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createSha256, createSha512, HashInputError, HashStateError, initCore, sha256, sha512 } from '../../../wasm/index.ts';
 import { core } from '../../../wasm/face/instance.ts';
-import { Prng } from '../../../web/src/core/net/prng.ts';
+import { Prng } from '../../../web/src/core/util/index.ts';
 
 const vectorsDir = new URL('../../vectors/sha/', import.meta.url);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
 import { merkleLeafHash, merkleProof, merkleRoot, verifyMerkleProof } from '../../../web/src/core/ledger/index.ts';
-import { Prng } from '../../../web/src/core/net/prng.ts';
+import { Prng } from '../../../web/src/core/util/index.ts';
 
 beforeAll(() => initCore());
 

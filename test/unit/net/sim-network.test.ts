@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Prng } from '../../../web/src/core/net/prng.ts';
+import { Prng } from '../../../web/src/core/util/index.ts';
 import { SimNetwork, SimNetworkError, VirtualClock } from '../../../web/src/core/net/sim-network.ts';
 
 const ids = ['aa', 'bb', 'cc', 'dd'];

@@ -2,9 +2,8 @@
 // every way a peer can lie ends in a typed failure before any of its data is delivered.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ed25519PublicKey, initCore } from '../../../wasm/index.ts';
-import { Prng } from '../../../web/src/core/net/prng.ts';
+import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { FRAME_DATA, FRAME_HELLO, Handshake, sdpFingerprint, type HandshakeOutput } from '../../../web/src/core/net/handshake.ts';
-import { toHex } from '../../../web/src/core/net/base64url.ts';
 
 const rng = new Prng(2024);
 const FP_A = 'AA:BB:CC';

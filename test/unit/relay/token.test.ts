@@ -1,9 +1,8 @@
 // Relay membership tokens: canonical bytes, bound to the relay's origin and an expiry, signed by the member.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ed25519PublicKey, initCore } from '../../../wasm/index.ts';
-import { toHex } from '../../../web/src/core/net/base64url.ts';
 import { createRelayToken, decodeRelayToken, relayOrigin, RelayTokenError, verifyRelayToken, withToken } from '../../../web/src/core/net/index.ts';
-import { Prng } from '../../../web/src/core/net/prng.ts';
+import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { MembersFileError, parseMembers } from '../../../relay/members.ts';
 
 const rng = new Prng(77);

@@ -11,8 +11,7 @@ import {
   updateNormOutliers,
   type Report,
 } from '../../../web/src/core/security/index.ts';
-import { Prng } from '../../../web/src/core/net/index.ts';
-import { toHex } from '../../../web/src/core/codec/index.ts';
+import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { DAY, accessStream, gauss, networkStream, type Injected } from './streams.ts';
 
 function runAccess(seed: number, attacks = true): { reports: Report[]; stream: ReturnType<typeof accessStream> } {

@@ -1,8 +1,9 @@
 // Reports' canonical encoding: round trips, and arbitrary bytes fail only with CodecError.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CodecError, signingBytes, toHex } from '../../../web/src/core/codec/index.ts';
+import { CodecError, signingBytes } from '../../../web/src/core/codec/index.ts';
 import { FEATURES, REPORT_KINDS, REPORT_TAG, decodeReport, encodeReport, reportSigningBytes, type Report } from '../../../web/src/core/security/index.ts';
+import { toHex } from '../../../web/src/core/util/index.ts';
 
 const u = fc.maxSafeNat();
 const reportArb: fc.Arbitrary<Report> = fc.record({

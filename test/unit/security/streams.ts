@@ -1,7 +1,7 @@
 // Seeded synthetic event streams for the security layer's tests: a clinic's access log (clinicians with
 // stable habits, a few night-shift workers, weekends) and a consortium's network log, with anomalies
 // injected at known places. Patients are opaque ids; nothing here is patient data.
-import { Prng } from '../../../web/src/core/net/index.ts';
+import { Prng } from '../../../web/src/core/util/index.ts';
 import type { AccessEvent, NetworkEvent } from '../../../web/src/core/security/index.ts';
 
 export const DAY = 86_400_000;

@@ -11,7 +11,7 @@ import {
   type Evidence,
   type Report,
 } from '../../../web/src/core/security/index.ts';
-import { Prng } from '../../../web/src/core/net/index.ts';
+import { Prng } from '../../../web/src/core/util/index.ts';
 
 const V = ['aa', 'bb', 'cc', 'dd', 'ee', 'ff', '0a'];
 

@@ -5,4 +5,3 @@ export type { CodecErrorCode } from './errors.ts';
 export { Writer, compareBytes, encode, encodeWith } from './writer.ts';
 export { Reader, decode, DEFAULT_MAX_BYTES } from './reader.ts';
 export { signingBytes, domainTag } from './domain.ts';
-export { toHex, fromHex, bytesEqual } from './hex.ts';

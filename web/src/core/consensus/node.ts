@@ -10,8 +10,7 @@
 import { decodeClientRequest, type ReplicaAction, type ReplicaEvent, type TimerKind } from '../../../../wasm/index.ts';
 import type { LedgerApp } from '../ledger/app.ts';
 import { blockHash, buildBlock, decodeBlock, encodeBlock, genesisHash, type Block, type BlockHeader } from '../ledger/block.ts';
-import { equalBytes } from '../ledger/merkle.ts';
-import { toHexKey } from './hex.ts';
+import { equalBytes, toHex } from '../util/index.ts';
 import type { LedgerStore, StoredSnapshot } from '../ledger/store.ts';
 import { verifyBlock, type CertificateVerifier } from '../ledger/verify.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
@@ -132,7 +131,6 @@ export function clientPayload(request: Uint8Array): Uint8Array | null {
   }
 }
 
-export const toHex = toHexKey;
 
 interface Tip {
   readonly height: number;

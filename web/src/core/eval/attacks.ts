@@ -3,10 +3,9 @@
 // state change, a permit it has no right to, records released, or a tampered record that still verifies.
 // Every number in the report is counted from outcomes, none is written down in advance.
 import { openDB } from 'idb';
-import { fromHex } from '../codec/index.ts';
 import { ReleaseError, releaseRecords, type ApplyResultLike } from './attack-support.ts';
 import { Consortium, DAY, type Clinic } from './consortium.ts';
-import { Prng } from '../net/prng.ts';
+import { Prng, fromHex } from '../util/index.ts';
 import { RecordStore } from '../records/index.ts';
 
 export type Outcome = 'rejected' | 'denied' | 'refused' | 'detected' | 'flagged' | 'succeeded';

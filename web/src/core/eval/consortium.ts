@@ -3,7 +3,7 @@
 // encrypted RecordStore and its own verified replica of the ledger. Keys come from a seeded Prng so a run
 // replays exactly (test keys only: never derive real keys this way).
 import { Ed25519Signer } from '../../../../wasm/index.ts';
-import { Prng } from '../net/prng.ts';
+import { Prng } from '../util/index.ts';
 import { RecordStore } from '../records/index.ts';
 import { LedgerReplica, MemoryLedger, TxAuthor, type Committed, type GenesisOrg } from '../ledger/contracts/index.ts';
 

@@ -1,7 +1,7 @@
 // Tabular datasets for federated learning: a numeric CSV loader (named or last-column label, scikit-learn's
 // metadata header recognised), a seeded train/test split, standardisation fitted on the training split only,
 // and client partitioners (IID, Dirichlet label skew, unequal sizes).
-import { Prng } from '../net/prng.ts';
+import { Prng } from '../util/index.ts';
 
 export interface Dataset {
   /** Row-major features, rows × features. */

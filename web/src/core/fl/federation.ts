@@ -4,7 +4,7 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { SimNetwork } from '../net/sim-network.ts';
 import type { Transport } from '../net/transport.ts';
-import { Prng } from '../net/prng.ts';
+import { Prng } from '../util/index.ts';
 import { aggregate, clippedMean, type ClientUpdate, type RuleName } from './aggregation.ts';
 import { BACKDOOR_FEATURE, BACKDOOR_TARGET, BACKDOOR_VALUE, poisonLabels, poisonUpdate, withTrigger, type AttackName } from './attacks.ts';
 import { fitStandardiser, partition, standardise, subset, trainTestSplit, type Dataset, type Partition } from './dataset.ts';

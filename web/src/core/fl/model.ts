@@ -2,7 +2,7 @@
 // flat Float32Array in the model's fixed layer order; initialisation and batch order are seeded, because
 // tfjs's own fit() shuffle is not.
 import * as tf from '@tensorflow/tfjs';
-import { Prng } from '../net/prng.ts';
+import { Prng } from '../util/index.ts';
 
 export type ModelKind = 'logreg' | 'mlp' | 'conv1d';
 

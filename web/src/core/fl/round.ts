@@ -2,8 +2,9 @@
 // client's update bytes travel peer to peer while only their digest and sample count go on the ledger; the
 // aggregate is computed over the ledger-agreed set, sorted by digest, so every honest node derives the same
 // global model and commits the same digest.
-import { decode, encode, toHex } from '../codec/index.ts';
+import { decode, encode } from '../codec/index.ts';
 import { sha256 } from '../../../../wasm/index.ts';
+import { toHex } from '../util/index.ts';
 
 export interface RoundParams {
   readonly round: number;

@@ -18,7 +18,8 @@
 //   change), and their blocks, hashes and checkpoint digests must still be identical.
 
 import { Reader, Writer, sha256, signingBytes } from './primitives.ts';
-import { equalBytes, merkleLeafHash, merkleProof, merkleRootOfLeafHashes } from './merkle.ts';
+import { merkleLeafHash, merkleProof, merkleRootOfLeafHashes } from './merkle.ts';
+import { equalBytes } from '../util/index.ts';
 
 export const BLOCK_VERSION = 1;
 export const HASH_BYTES = 32;
@@ -203,7 +204,6 @@ function finishRead(r: Reader, version: number): void {
   if (version !== BLOCK_VERSION) throw new BlockCodecError('unknown-version', 'unknown block version');
 }
 
-export { equalBytes };
 
 /** The inclusion proof of transaction `index` in a block. */
 export function txProof(block: Block, index: number): { height: number; index: number; path: Uint8Array[] } {

@@ -4,7 +4,7 @@
 // core); this only names the reason, so a forged, short or duplicated certificate gets its own typed error.
 
 import { Reader, signingBytes } from './primitives.ts';
-import { equalBytes } from './merkle.ts';
+import { equalBytes } from '../util/index.ts';
 
 const MSG_COMMIT = 4;
 const SIG_BYTES = 64;

@@ -1,5 +1,5 @@
 export type { ApplyContext, ApplyResult, LedgerApp } from './app.ts';
-export { merkleLeafHash, merkleNodeHash, merkleRoot, merkleRootOfLeafHashes, merkleProof, verifyMerkleProof, equalBytes } from './merkle.ts';
+export { merkleLeafHash, merkleNodeHash, merkleRoot, merkleRootOfLeafHashes, merkleProof, verifyMerkleProof } from './merkle.ts';
 export {
   BLOCK_VERSION,
   BlockCodecError,

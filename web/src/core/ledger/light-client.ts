@@ -4,8 +4,8 @@
 
 import { blockHash, txHash, type Block, type BlockHeader } from './block.ts';
 import { verifyCheckpointCertificate, type CheckpointCheck, type SignatureVerifier } from './certificate.ts';
-import { equalBytes } from './merkle.ts';
 import { verifyHeader, verifyTxProof, type BlockCheck, type CertificateVerifier, type TxProof } from './verify.ts';
+import { equalBytes } from '../util/index.ts';
 
 export type TxCheck =
   | { readonly ok: true; readonly header: BlockHeader }

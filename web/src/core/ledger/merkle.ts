@@ -3,6 +3,7 @@
 // tree of n leaves splits at the largest power of two below n, so proofs are at most ceil(log2 n) hashes.
 
 import { sha256 } from './primitives.ts';
+import { equalBytes } from '../util/index.ts';
 
 export const MERKLE_HASH_BYTES = 32;
 
@@ -103,10 +104,3 @@ export function verifyMerkleProof(
   return sn === 0 && equalBytes(r, root);
 }
 
-/** Constant-length comparison of two byte strings. */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
-  return d === 0;
-}

@@ -2,19 +2,10 @@
 // node that sent it. Every failure has a typed reason.
 
 import { verifyCommitCertificate } from '../../../../wasm/index.ts';
-import {
-  BLOCK_VERSION,
-  HASH_BYTES,
-  batchDigestOfHashes,
-  blockHash,
-  genesisHash,
-  txHash,
-  txRootOfHashes,
-  type Block,
-  type BlockHeader,
-} from './block.ts';
+import { BLOCK_VERSION, HASH_BYTES, batchDigestOfHashes, blockHash, genesisHash, txHash, txRootOfHashes, type Block, type BlockHeader } from './block.ts';
 import { diagnoseCommitCertificate, type CertificateDefect } from './certificate.ts';
-import { equalBytes, verifyMerkleProof } from './merkle.ts';
+import { verifyMerkleProof } from './merkle.ts';
+import { equalBytes } from '../util/index.ts';
 
 export type BlockRejectReason =
   | 'malformed' // wrong version, field sizes, height 0

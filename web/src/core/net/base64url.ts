@@ -22,17 +22,3 @@ export function fromBase64Url(text: string): Uint8Array | null {
   // Non-zero padding bits would give a second spelling of the same bytes.
   return toBase64Url(out) === text ? out : null;
 }
-
-export function toHex(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i++) s += bytes[i]!.toString(16).padStart(2, '0');
-  return s;
-}
-
-/** Parses lowercase or uppercase hex of an exact byte length; null otherwise. */
-export function fromHex(hex: string, length: number): Uint8Array | null {
-  if (hex.length !== length * 2 || !/^[0-9a-fA-F]*$/.test(hex)) return null;
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}

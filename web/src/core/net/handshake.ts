@@ -12,7 +12,7 @@
 
 import { Reader, Writer, signingBytes } from '../codec/index.ts';
 import { ed25519Sign, ed25519Verify } from './sign.ts';
-import { toHex } from './base64url.ts';
+import { toHex } from '../util/index.ts';
 import type { PeerId } from './transport.ts';
 
 export const HANDSHAKE_DOMAIN = 'hygeia/net/handshake/v1';

@@ -1,7 +1,6 @@
 export type { PeerId, PeerState, MessageHandler, PeerHandler, Transport } from './transport.ts';
 export { SimNetwork, SimNetworkError, VirtualClock, DEFAULT_LINK } from './sim-network.ts';
 export type { Cancel, LinkProfile, Interceptor, SimNetworkOptions, SimNetworkStats } from './sim-network.ts';
-export { Prng } from './prng.ts';
 export { createRelayToken, decodeRelayToken, verifyRelayToken, relayOrigin, withToken, RelayTokenError, RELAY_TOKEN_DOMAIN } from './relay-token.ts';
 export type { RelayTokenInput, RelayTokenClaims, RelayTokenErrorCode, VerifyRelayTokenOptions } from './relay-token.ts';
 export { Handshake, HANDSHAKE_DOMAIN, sdpFingerprint } from './handshake.ts';

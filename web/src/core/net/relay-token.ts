@@ -8,7 +8,8 @@
 
 import { Reader, Writer, signingBytes } from '../codec/index.ts';
 import { ed25519PublicKey, ed25519Sign, ed25519Verify } from './sign.ts';
-import { fromBase64Url, toBase64Url, toHex } from './base64url.ts';
+import { fromBase64Url, toBase64Url } from './base64url.ts';
+import { toHex } from '../util/index.ts';
 
 export const RELAY_TOKEN_DOMAIN = 'hygeia/relay/token/v1';
 const VERSION = 1;

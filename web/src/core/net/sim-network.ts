@@ -3,7 +3,7 @@
 // real clock or Math.random, so one seed replays one run exactly. It implements Transport, so the consensus
 // adapter runs over it unchanged.
 
-import { Prng } from './prng.ts';
+import { Prng } from '../util/index.ts';
 import type { MessageHandler, PeerHandler, PeerId, PeerState, Transport } from './transport.ts';
 
 /** A handle on a scheduled callback; calling it cancels the callback if it has not run. */

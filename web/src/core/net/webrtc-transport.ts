@@ -11,7 +11,7 @@
 import * as Y from 'yjs';
 import { WebrtcProvider } from 'y-webrtc';
 import { ed25519PublicKey } from './sign.ts';
-import { toHex } from './base64url.ts';
+import { toHex } from '../util/index.ts';
 import { Handshake, sdpFingerprint, type HandshakeFailure } from './handshake.ts';
 import { createRelayToken, withToken } from './relay-token.ts';
 import type { MessageHandler, PeerHandler, PeerId, PeerState, Transport } from './transport.ts';

@@ -6,7 +6,7 @@
 
 import { Reader, Writer, signingBytes } from '../codec/index.ts';
 import { ed25519Sign, ed25519Verify } from '../net/sign.ts';
-import { fromHex, toHex } from '../net/base64url.ts';
+import { parseHex, toHex } from '../util/index.ts';
 
 export const GREETING_DOMAIN = 'hygeia/node/greeting/v1';
 export const GREETING_TAG = 0x47;
@@ -19,8 +19,8 @@ export interface Greeting {
 }
 
 export function encodeGreeting(secretKey: Uint8Array, g: Greeting): Uint8Array {
-  const from = fromHex(g.from, 32);
-  const to = fromHex(g.to, 32);
+  const from = parseHex(g.from, 32);
+  const to = parseHex(g.to, 32);
   if (!from || !to) throw new RangeError('greeting keys must be 64 hex characters');
   const body = new Writer(96);
   body.uint(1);

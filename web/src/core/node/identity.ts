@@ -3,7 +3,7 @@
 
 import { openDB, type IDBPDatabase } from 'idb';
 import { ed25519GenerateSecretKey, ed25519PublicKey } from '../net/sign.ts';
-import { toHex } from '../net/base64url.ts';
+import { toHex } from '../util/index.ts';
 
 export interface NodeIdentity {
   readonly secretKey: Uint8Array;

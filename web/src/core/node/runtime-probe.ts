@@ -2,8 +2,8 @@
 // or a worker). The first screen shows the result for the page and for a worker.
 
 import { coreModuleSize, initCore, sha256 } from '../../../../wasm/index.ts';
-import { toHex } from '../net/base64url.ts';
 import { loadTfWasm } from './tf-wasm.ts';
+import { toHex } from '../util/index.ts';
 
 export interface RuntimeReport {
   readonly where: 'page' | 'worker';

@@ -4,6 +4,7 @@
 // so the database holds ciphertext, wrapped keys and keyed hashes only. Destroying a wrapped data key
 // makes that patient's ciphertext unreadable (crypto-shredding).
 import { RecordError } from './errors.ts';
+import { toHex } from '../util/index.ts';
 
 const subtle = (): SubtleCrypto => globalThis.crypto.subtle;
 const utf8 = new TextEncoder();
@@ -24,10 +25,7 @@ export async function deriveClinicKeys(clinicKey: Uint8Array): Promise<ClinicKey
 
 /** A keyed tag: hex HMAC-SHA-256(index key, label). Equal labels give equal tags; nothing else is learned. */
 export async function tag(keys: ClinicKeys, label: string): Promise<string> {
-  const mac = new Uint8Array(await subtle().sign('HMAC', keys.index, utf8.encode(label)));
-  let s = '';
-  for (const b of mac) s += b.toString(16).padStart(2, '0');
-  return s;
+  return toHex(new Uint8Array(await subtle().sign('HMAC', keys.index, utf8.encode(label))));
 }
 
 export async function newDataKey(): Promise<CryptoKey> {

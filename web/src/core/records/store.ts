@@ -11,6 +11,7 @@
 // ledger as its anchor; the salt never leaves the clinic, so the anchor says nothing about the content.
 import { openDB, type IDBPDatabase } from 'idb';
 import { canonicalBytes, canonicalJson } from './canonical.ts';
+import { equalBytes, fromHex, toHex } from '../util/index.ts';
 import { RecordError } from './errors.ts';
 import { deriveClinicKeys, newDataKey, open, seal, tag, unwrapDataKey, wrapDataKey, type ClinicKeys } from './keys.ts';
 import { BundleError, identifierKey, isValidId, isValidResourceType, patientOf, prepareBundle, type Rejection } from './bundle.ts';
@@ -53,16 +54,6 @@ const SHARED_OWNER = 'shared';
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 
-function hex(b: Uint8Array): string {
-  let s = '';
-  for (const x of b) s += x.toString(16).padStart(2, '0');
-  return s;
-}
-function unhex(s: string): Uint8Array {
-  const out = new Uint8Array(s.length >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
 
 async function sha256(data: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', data as BufferSource));
@@ -77,12 +68,6 @@ export async function commitmentOf(salt: Uint8Array, resource: unknown): Promise
   return sha256(buf);
 }
 
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
-  return d === 0;
-}
 
 export class RecordStore {
   private readonly dataKeys = new Map<string, CryptoKey>();
@@ -259,7 +244,7 @@ export class RecordStore {
       const version = (meta?.latest ?? 0) + 1;
       const slot = `${p.rkey}#${version}`;
       const salt = globalThis.crypto.getRandomValues(new Uint8Array(32));
-      const payload = `{"resource":${p.canonical},"salt":"${hex(salt)}"}`;
+      const payload = `{"resource":${p.canonical},"salt":"${toHex(salt)}"}`;
       versionWrites.push([slot, await seal(key, utf8.encode(payload), utf8.encode(slot))]);
       metas.set(p.rkey, { owner: p.owner, type: p.type, latest: version, content: p.content });
       if (sharedKey !== undefined && sharedKey !== 'erased') {
@@ -357,7 +342,7 @@ export class RecordStore {
     const { rkey, meta } = await this.meta(resourceType, id);
     const v = version ?? meta.latest;
     const p = await this.readVersion(rkey, meta, v);
-    return { resourceType, id, version: v, commitment: await commitmentOf(unhex(p.salt), p.resource) };
+    return { resourceType, id, version: v, commitment: await commitmentOf(fromHex(p.salt), p.resource) };
   }
 
   /**
@@ -368,7 +353,7 @@ export class RecordStore {
     try {
       const a = anchor instanceof Uint8Array ? await this.anchor(resourceType, id) : await this.anchor(resourceType, id, anchor.version);
       const expected = anchor instanceof Uint8Array ? anchor : anchor.commitment;
-      return equal(a.commitment, expected);
+      return equalBytes(a.commitment, expected);
     } catch (e) {
       if (e instanceof RecordError || e instanceof SyntaxError) return false;
       throw e;

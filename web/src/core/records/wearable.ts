@@ -2,7 +2,7 @@
 // Observations. Heart rate once a minute, SpO2 every five minutes, steps every fifteen, over a day with
 // sleep and activity; devices fail the way real ones do (dropouts, motion artifacts, sensor errors).
 // Same seed, same stream: the tests and the learning experiments are reproducible.
-import { Prng } from '../net/prng.ts';
+import { Prng } from '../util/index.ts';
 
 export type WearableProfile = 'healthy' | 'at-risk';
 export type FaultKind = 'dropout' | 'artifact' | 'sensor-error';

@@ -5,11 +5,10 @@
 import type { Block, BlockHeader } from '../block.ts';
 import { blockHash, txProof } from '../block.ts';
 import { verifyTxProof } from '../verify.ts';
-import { equalBytes } from '../merkle.ts';
-import { toHex } from '../../codec/index.ts';
 import { decodeTx, type TxKind } from './tx.ts';
 import { LedgerReplica, type ReplicaOptions } from './replica.ts';
 import type { AccessDecision, GenesisOrg } from './state.ts';
+import { equalBytes, toHex } from '../../util/index.ts';
 
 export interface AuditEntry {
   readonly height: number;

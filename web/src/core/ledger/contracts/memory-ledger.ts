@@ -5,8 +5,8 @@
 import type { ApplyResult } from '../app.ts';
 import { blockHash, buildBlock, genesisHash, txHash, txProof, type Block, type BlockHeader } from '../block.ts';
 import { verifyTxProof } from '../verify.ts';
-import { equalBytes } from '../merkle.ts';
 import { HygeiaContracts, type GenesisOrg } from './state.ts';
+import { equalBytes } from '../../util/index.ts';
 
 export interface Committed {
   readonly height: number;

@@ -3,8 +3,8 @@
 // give the block's state root. What a clinic decides (a release, an audit trail) it decides from this.
 import type { ApplyResult } from '../app.ts';
 import { blockHash, genesisHash, txRootOfHashes, txHash, type Block } from '../block.ts';
-import { equalBytes } from '../merkle.ts';
 import { HygeiaContracts, type GenesisOrg } from './state.ts';
+import { equalBytes } from '../../util/index.ts';
 
 export class ReplicaError extends Error {
   override readonly name = 'ReplicaError';

@@ -5,9 +5,9 @@
 import type { ApplyContext, ApplyResult, LedgerApp } from '../app.ts';
 import { merkleRoot } from '../merkle.ts';
 import { canonicalJson } from '../../records/canonical.ts';
-import { toHex } from '../../codec/index.ts';
 import { decodeTx, verifySignature, TxDecodeError, type DecodedTx, type Payload, type Tx } from './tx.ts';
 import { decisionToAuditEvent } from './fhir.ts';
+import { toHex } from '../../util/index.ts';
 
 export const ROLES = ['admin', 'clinician', 'auditor', 'patient', 'guardian', 'device', 'node'] as const;
 export type Role = (typeof ROLES)[number];

@@ -1,0 +1,4 @@
+// Small helpers every subsystem shares: one implementation of each.
+export { toHex, fromHex, parseHex } from './hex.ts';
+export { equalBytes, concatBytes } from './bytes.ts';
+export { Prng } from './prng.ts';
