@@ -3,8 +3,9 @@
 // in the replica's sync (6), expiry and replay on the signed bytes (14), approveOrg re-checking its key (15).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Ed25519Signer, initCore } from '../../../wasm/index.ts';
-import { LedgerReplica, MAX_TX_LIFETIME_MS } from '../../../web/src/core/ledger/contracts/index.ts';
+import { HygeiaContracts, LedgerReplica, MAX_TX_LIFETIME_MS } from '../../../web/src/core/ledger/contracts/index.ts';
 import { Writer, signingBytes } from '../../../web/src/core/codec/index.ts';
+import { toHex } from '../../../web/src/core/util/index.ts';
 import { DAY, TREAT_01, grant, request, setup } from './helpers.ts';
 
 beforeAll(async () => {
@@ -38,6 +39,25 @@ describe('finding 1: forged consent', () => {
     expect(s.submit(s.patient.make('grantConsent', grant(s)))).toEqual({ ok: true });
     expect(s.submit(s.clinician.make('requestAccess', request({ requestId: 'r2' })))).toEqual({ ok: true });
     expect(s.ledger.app.decision('r2')).toMatchObject({ decision: 'permit', consentIds: ['c1'] });
+  });
+});
+
+describe("finding 1: decide counts only consents from the holder's own patient keys", () => {
+  it("finding 1: a consent granted by a key another clinic registered for the patient does not count at the holder", () => {
+    // State as the old rules could leave it (org-1 registered a "patient" key for org-0's pseudonym and
+    // granted itself consent), carried in a snapshot: decide must still refuse it.
+    const s = setup(113, { agreements: [TREAT_01] });
+    const fake = s.author();
+    const entries = JSON.parse(new TextDecoder().decode(s.ledger.app.snapshot())) as [string, unknown][];
+    const fakeHex = toHex(fake.publicKey);
+    entries.push([`key/${fakeHex}`, { org: 'org-1', role: 'patient', subject: 'pseudo-1', revoked: false, registeredAt: 1 }]);
+    entries.push(['consent/forged', { ...grant(s, { consentId: 'forged' }), holder: 'org-0', grantedAt: s.clock.time, grantedBy: fakeHex, revoked: false, revokedAt: 0 }]);
+    entries.sort(([a], [b]) => (a < b ? -1 : 1));
+    const app = new HygeiaContracts(s.genesis);
+    app.restore(new TextEncoder().encode(JSON.stringify(entries)));
+    const ctx = { height: s.ledger.height + 1, index: 0, time: s.clock.time };
+    expect(app.apply(s.clinician.make('requestAccess', request()), ctx)).toEqual({ ok: true });
+    expect(app.decision('r1')).toMatchObject({ decision: 'deny', reason: 'no-consent' });
   });
 });
 
