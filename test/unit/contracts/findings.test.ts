@@ -4,9 +4,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Ed25519Signer, initCore } from '../../../wasm/index.ts';
 import { HygeiaContracts, LedgerReplica, MAX_TX_LIFETIME_MS } from '../../../web/src/core/ledger/contracts/index.ts';
-import { Writer, signingBytes } from '../../../web/src/core/codec/index.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
-import { DAY, TREAT_01, grant, request, setup } from './helpers.ts';
+import { DAY, TREAT_01, commitCertificateBy, grant, request, setup } from './helpers.ts';
 
 beforeAll(async () => {
   await initCore();
@@ -227,7 +226,7 @@ describe('finding 6: the replica checks every block certificate', () => {
     const blocks = s.ledger.blocks;
     // A server that builds the same chain with keys of its own (same genesis, forged certificates).
     const impostors = s.admins.map(() => new Ed25519Signer(s.prng.bytes(32)));
-    const forged = blocks.map((b, i) => (i === 2 ? { ...b, certificate: reSignedBy(b, impostors) } : b));
+    const forged = blocks.map((b, i) => (i === 2 ? { ...b, certificate: commitCertificateBy(impostors, b.header.height, b.header.batchDigest) } : b));
     expect(() => new LedgerReplica(s.genesis).sync(forged)).toThrowError(expect.objectContaining({ reason: 'bad-certificate', height: 3 }));
     const stripped = blocks.map((b, i) => (i === 3 ? { ...b, certificate: new Uint8Array([0]) } : b));
     expect(() => new LedgerReplica(s.genesis).sync(stripped)).toThrowError(expect.objectContaining({ reason: 'bad-certificate', height: 4, detail: 'certificate-short' }));
@@ -238,23 +237,3 @@ describe('finding 6: the replica checks every block certificate', () => {
     expect(honest.app.decision('r1')).toMatchObject({ decision: 'deny', reason: 'consent-revoked' });
   });
 });
-
-/** A well-formed commit certificate for the block's (height, batchDigest), signed by keys that are not its validators. */
-function reSignedBy(b: { header: { height: number; batchDigest: Uint8Array } }, signers: Ed25519Signer[]): Uint8Array {
-  const w = new Writer(512);
-  w.uint(signers.length);
-  signers.forEach((signer, sender) => {
-    const body = new Writer(64);
-    body.uint(sender);
-    body.uint(0);
-    body.uint(b.header.height);
-    body.fixed(b.header.batchDigest);
-    const bb = body.finish();
-    const msg = new Writer(160);
-    msg.uint(4);
-    msg.bytes(bb);
-    msg.fixed(signer.sign(signingBytes('hygeia/pbft/commit/v1', bb)));
-    w.bytes(msg.finish());
-  });
-  return w.finish();
-}
