@@ -5,7 +5,7 @@
 // they meet. It runs the same in a page (WebRTC) and in Node (SimNetwork), so tests and the evaluation drive
 // the real thing.
 import type { Clock, ConsensusEvent, TimerPolicy } from '../consensus/index.ts';
-import { HygeiaContracts, decodeTx, type AccessDecision, type ConsentRecord } from '../ledger/contracts/index.ts';
+import { HygeiaContracts, decodeTx, type AccessDecision, type AgreementRecord, type ConsentRecord } from '../ledger/contracts/index.ts';
 import type { LedgerStore } from '../ledger/store.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
 import { RecordStore } from '../records/index.ts';
@@ -14,6 +14,7 @@ import { ed25519PublicKey } from '../../../../wasm/index.ts';
 import {
   NodeError,
   type AccessRequest,
+  type AgreementView,
   type AccessResult,
   type ClinicSnapshot,
   type GrantedConsent,
@@ -25,6 +26,9 @@ import { clinicByKey, type Genesis } from './genesis.ts';
 import { LedgerService, type CommittedBlock } from './ledger-service.ts';
 import { CHANNEL_RELEASE, checkRelease, decodeRelease, encodeRelease, releaseDigest, ReleaseWireError, type ReleaseItem, type ReleaseMessage } from './release-wire.ts';
 import { clinicAuthors, type ClinicAuthors } from './staff-keys.ts';
+import { PatientService, resourcesToWire } from './patient-service.ts';
+import { CHANNEL_PATIENT } from './patient-wire.ts';
+import { encodeProofBundle, type StateLeaf } from './patient-proofs.ts';
 
 /** How long a transaction may wait to commit (its signed expiry). */
 const TX_LIFETIME_MS = 10 * 60_000;
@@ -67,6 +71,7 @@ export class ClinicNode {
   private readonly received = new Map<string, { holder: string; patient: string; receivedAt: number; resources: fhir4.Resource[] }>();
   /** Pseudonym (as the ledger names a patient of ours) → our patient id. */
   private readonly patientsByPseudonym = new Map<string, string>();
+  readonly patients: PatientService;
   private status: NodeStatus = 'starting';
   private problem: string | null = null;
   private unsubscribers: (() => void)[] = [];
@@ -99,6 +104,18 @@ export class ClinicNode {
         opts.onEvent?.(e);
       },
     });
+    this.patients = new PatientService({
+      orgId: this.orgId,
+      clinicName: () => this.orgName(this.orgId),
+      contracts: this.contracts,
+      ledger: this.ledger,
+      admin: this.authors.node,
+      now: () => opts.clock.now(),
+      txLifetimeMs: TX_LIFETIME_MS,
+      patient: (id) => this.patientLabel(id),
+      proofsFor: async (pseudonym) => this.proofBundle(pseudonym),
+      recordsFor: async (pseudonym) => this.ownRecords(pseudonym),
+    });
   }
 
   static async start(opts: ClinicNodeOptions): Promise<ClinicNode> {
@@ -124,8 +141,10 @@ export class ClinicNode {
   // ---- the snapshot ------------------------------------------------------------------------------------
 
   private nameOfKey(keyHex: string): string {
-    const org = this.contracts.key(fromHex(keyHex, 32))?.org;
-    return org ? this.orgName(org) : `unknown:${keyHex.slice(0, 8)}`;
+    const k = this.contracts.key(fromHex(keyHex, 32));
+    if (!k) return `unknown:${keyHex.slice(0, 8)}`;
+    if (k.role === 'patient' || k.role === 'guardian') return `patient:${keyHex.slice(0, 8)}`;
+    return this.orgName(k.org);
   }
 
   orgName(org: string): string {
@@ -266,6 +285,48 @@ export class ClinicNode {
     return txs.length - failed;
   }
 
+  // ---- phones -------------------------------------------------------------------------------------------
+
+  /** A one-time code (shown as text and QR code) that links a phone to this patient. */
+  async enrolPatient(patientId: string, opts: { guardian?: boolean } = {}): Promise<{ code: string; expiresAt: number }> {
+    if (!(await this.patientLabel(patientId))) throw new NodeError('not-found', 'This clinic holds no such patient.');
+    const { code, expiresAt } = this.patients.enrol(patientId, opts.guardian ? 'guardian' : 'patient');
+    return { code, expiresAt };
+  }
+
+  private async patientLabel(patientId: string): Promise<{ pseudonym: string; displayName: string } | null> {
+    let p: fhir4.Patient;
+    try {
+      p = await this.store.read<fhir4.Patient>('Patient', patientId);
+    } catch {
+      return null;
+    }
+    const pseudonym = await this.store.pseudonym(patientId);
+    this.patientsByPseudonym.set(pseudonym, patientId);
+    const n = p.name?.[0];
+    const displayName = n ? [...(n.given ?? []), n.family ?? ''].join(' ').trim() : 'Patient';
+    return { pseudonym, displayName };
+  }
+
+  /** The ledger's entries about one patient, as state leaves for the phone to check. */
+  private proofBundle(pseudonym: string): Uint8Array {
+    const leaves: StateLeaf[] = [];
+    const consents = stateEntries<ConsentRecord & { consentId: string }>(this.contracts, 'consent/').filter((c) => c.patient === pseudonym);
+    for (const c of consents) leaves.push({ key: `consent/${c.consentId}`, value: c, proof: new Uint8Array() });
+    const decisions = stateEntries<AccessDecision>(this.contracts, 'access/').filter((d) => d.patient === pseudonym);
+    for (const d of decisions) {
+      leaves.push({ key: `access/${d.requestId}`, value: d, proof: new Uint8Array() });
+      this.contracts.releases(d.requestId).forEach((r, i) => leaves.push({ key: `release/${d.requestId}/${i}`, value: r, proof: new Uint8Array() }));
+    }
+    return encodeProofBundle({ header: new Uint8Array(), attestation: new Uint8Array(), leaves });
+  }
+
+  private async ownRecords(pseudonym: string): Promise<Uint8Array[]> {
+    const patientId = this.patientsByPseudonym.get(pseudonym);
+    if (!patientId) return [];
+    return resourcesToWire(await this.store.search({ patient: patientId }));
+  }
+
   // ---- access -------------------------------------------------------------------------------------------
 
   /** Live consents on the ledger that name this clinic as grantee. */
@@ -342,6 +403,49 @@ export class ClinicNode {
     return [...this.received].map(([requestId, r]) => ({ requestId, ...r }));
   }
 
+  // ---- agreements ---------------------------------------------------------------------------------------
+
+  async agreements(): Promise<AgreementView[]> {
+    const now = this.opts.clock.now();
+    return stateEntries<AgreementRecord>(this.contracts, 'agreement/')
+      .filter((a) => a.orgA === this.orgId || a.orgB === this.orgId)
+      .map((a) => {
+        const ours = a.orgA === this.orgId;
+        const state: AgreementView['state'] = a.ended
+          ? 'ended'
+          : a.end <= now
+            ? 'expired'
+            : a.signedA && a.signedB
+              ? 'active'
+              : ours
+                ? 'proposed-by-us'
+                : 'awaiting-our-signature';
+        return { agreementId: a.agreementId, partner: this.orgName(ours ? a.orgB : a.orgA), purposes: [...a.purposes], end: a.end, state, emergency: a.purposes.includes('ETREAT') };
+      })
+      .sort((x, y) => (x.agreementId < y.agreementId ? -1 : 1));
+  }
+
+  async proposeAgreement(a: { partner: string; purposes: string[]; end: number; emergency?: boolean }): Promise<{ agreementId: string }> {
+    const partner = this.orgOfName(a.partner);
+    if (!partner || partner === this.orgId) throw new NodeError('not-found', `No other clinic named ${a.partner}.`);
+    if (a.purposes.length === 0) throw new NodeError('invalid', 'Choose at least one purpose.');
+    const agreementId = `agr-${randomId().slice(0, 16)}`;
+    const purposes = [...new Set([...a.purposes, ...(a.emergency ? ['ETREAT'] : [])])].sort();
+    const notAfter = this.expiry();
+    await this.commit(this.authors.node.make('proposeAgreement', { agreementId, orgA: this.orgId, orgB: partner, purposes, end: a.end }, { notAfter }), notAfter);
+    return { agreementId };
+  }
+
+  async signAgreement(agreementId: string): Promise<void> {
+    const notAfter = this.expiry();
+    await this.commit(this.authors.node.make('signAgreement', { agreementId }, { notAfter }), notAfter);
+  }
+
+  async endAgreement(agreementId: string): Promise<void> {
+    const notAfter = this.expiry();
+    await this.commit(this.authors.node.make('endAgreement', { agreementId }, { notAfter }), notAfter);
+  }
+
   // ---- committed blocks ---------------------------------------------------------------------------------
 
   private onCommitted(c: CommittedBlock): void {
@@ -372,6 +476,10 @@ export class ClinicNode {
   }
 
   private onFrame(from: PeerId, bytes: Uint8Array): void {
+    if (bytes[0] === CHANNEL_PATIENT) {
+      this.patients.handle(from, bytes, (reply) => this.opts.transport.send(from, reply));
+      return;
+    }
     if (bytes[0] !== CHANNEL_RELEASE) return;
     let message: ReleaseMessage;
     try {
