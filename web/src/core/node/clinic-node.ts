@@ -7,6 +7,8 @@
 import type { Clock, ConsensusEvent, TimerPolicy } from '../consensus/index.ts';
 import { HygeiaContracts, decodeTx, type AccessDecision, type AgreementRecord, type ConsentRecord } from '../ledger/contracts/index.ts';
 import type { LedgerStore } from '../ledger/store.ts';
+import { blockHash } from '../ledger/block.ts';
+import { quorumSize } from '../ledger/quorum.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
 import { RecordStore } from '../records/index.ts';
 import { fromHex, toHex } from '../util/index.ts';
@@ -14,6 +16,11 @@ import { ed25519PublicKey } from '../../../../wasm/index.ts';
 import {
   NodeError,
   type AccessRequest,
+  type AccessView,
+  type BlockView,
+  type ConsentView,
+  type ConsortiumView,
+  type ReceivedRecords,
   type AgreementView,
   type AccessResult,
   type ClinicSnapshot,
@@ -68,7 +75,7 @@ export class ClinicNode {
   private readonly listeners = new Set<(s: ClinicSnapshot) => void>();
   private readonly waitingReleases = new Map<string, WaitingRelease>();
   private readonly earlyReleases = new Map<string, { from: PeerId; message: ReleaseMessage }>();
-  private readonly received = new Map<string, { holder: string; patient: string; receivedAt: number; resources: fhir4.Resource[] }>();
+  private readonly receivedByRequest = new Map<string, { holder: string; patient: string; receivedAt: number; resources: fhir4.Resource[] }>();
   /** Pseudonym (as the ledger names a patient of ours) → our patient id. */
   private readonly patientsByPseudonym = new Map<string, string>();
   readonly patients: PatientService;
@@ -381,7 +388,7 @@ export class ClinicNode {
       const a = this.contracts.anchorOf(d.holderOrg, anchorId);
       return a ? { version: a.version, commitment: a.commitment } : undefined;
     });
-    this.received.set(requestId, { holder: this.orgName(d.holderOrg), patient: d.patient, receivedAt: this.opts.clock.now(), resources: checked.accepted });
+    this.receivedByRequest.set(requestId, { holder: this.orgName(d.holderOrg), patient: d.patient, receivedAt: this.opts.clock.now(), resources: checked.accepted });
     if (checked.refused.length > 0) this.problem = `${checked.refused.length} released records failed their ledger check and were discarded.`;
     return { decision: 'permit', reason: d.reason, resources: checked.accepted.length, requestId, grantedTypes: d.grantedTypes };
   }
@@ -398,9 +405,137 @@ export class ClinicNode {
     });
   }
 
-  /** The received records of every permitted request this tablet made. */
-  receivedRecords(): { requestId: string; holder: string; patient: string; receivedAt: number; resources: fhir4.Resource[] }[] {
-    return [...this.received].map(([requestId, r]) => ({ requestId, ...r }));
+  /** The records received (and verified) for every permitted request this tablet made. */
+  async received(): Promise<ReceivedRecords[]> {
+    return [...this.receivedByRequest.entries()].map(([requestId, r]) => ({ requestId, ...r })).sort((a, b) => b.receivedAt - a.receivedAt);
+  }
+
+  private accessView(d: AccessDecision): AccessView {
+    return {
+      requestId: d.requestId,
+      time: d.time,
+      requester: this.orgName(d.requesterOrg),
+      holder: this.orgName(d.holderOrg),
+      patient: d.patient,
+      purpose: d.purpose,
+      requestedTypes: [...d.requestedTypes],
+      grantedTypes: [...d.grantedTypes],
+      decision: d.decision,
+      reason: d.reason,
+      breakGlass: d.breakGlass,
+      reviewed: d.reviewed,
+      released: this.contracts.releases(d.requestId).reduce((n, r) => n + r.count, 0),
+      height: d.height,
+    };
+  }
+
+  /** Access decisions this clinic is party to (as requester or holder), newest first. */
+  async accessLog(): Promise<AccessView[]> {
+    return stateEntries<AccessDecision>(this.contracts, 'access/')
+      .filter((d) => d.requesterOrg === this.orgId || d.holderOrg === this.orgId)
+      .sort((a, b) => b.height - a.height || b.index - a.index)
+      .map((d) => this.accessView(d));
+  }
+
+  /** Break-glass accesses to this clinic's records that no auditor of ours has reviewed. */
+  async reviewQueue(): Promise<AccessView[]> {
+    return this.contracts
+      .breakGlassForReview()
+      .filter((d) => d.holderOrg === this.orgId)
+      .map((d) => this.accessView(d));
+  }
+
+  async reviewBreakGlass(requestId: string, verdict: 'justified' | 'unjustified'): Promise<void> {
+    await this.staffReady();
+    const notAfter = this.expiry();
+    await this.commit(this.authors.auditor.make('reviewBreakGlass', { requestId, verdict }, { notAfter }), notAfter);
+  }
+
+  /** The ledger's consents and access decisions about one of this clinic's patients. */
+  async patientLedger(patientId: string): Promise<{ consents: ConsentView[]; accesses: AccessView[] }> {
+    const pseudonym = await this.store.pseudonym(patientId);
+    const consents = stateEntries<ConsentRecord>(this.contracts, 'consent/')
+      .filter((c) => c.patient === pseudonym)
+      .map((c) => ({
+        consentId: c.consentId,
+        patient: c.patient,
+        holder: this.orgName(this.holderOfConsent(c)),
+        grantee: this.orgName(c.granteeOrg),
+        purpose: c.purpose,
+        resourceTypes: [...c.resourceTypes],
+        start: c.start,
+        end: c.end,
+        revoked: c.revoked,
+        grantedAt: c.grantedAt,
+        grantedBy: this.contracts.key(fromHex(c.grantedBy, 32))?.role ?? 'patient',
+      }))
+      .sort((a, b) => b.grantedAt - a.grantedAt);
+    const accesses = stateEntries<AccessDecision>(this.contracts, 'access/')
+      .filter((d) => d.patient === pseudonym)
+      .sort((a, b) => b.height - a.height || b.index - a.index)
+      .map((d) => this.accessView(d));
+    return { consents, accesses };
+  }
+
+  // ---- the consortium ----------------------------------------------------------------------------------
+
+  async consortium(): Promise<ConsortiumView> {
+    const snap = this.snapshot();
+    const connected = new Set(this.opts.transport.peers());
+    const primary = this.ledger.primaryKey();
+    const validators = this.ledger.validators.map((k) => {
+      const hex = toHex(k);
+      return { name: this.nameOfKey(hex), publicKey: hex, trust: 0, primary: hex === primary, connected: hex === this.id || connected.has(hex) };
+    });
+    const orgs = stateEntries<{ validator: boolean }>(this.contracts, 'org/');
+    const orgIds = JSON.parse(new TextDecoder().decode(this.contracts.snapshot()))
+      .filter(([k]: [string]) => k.startsWith('org/'))
+      .map(([k]: [string]) => k.slice(4)) as string[];
+    const members = orgIds.map((id, i) => ({ name: this.orgName(id), validator: orgs[i]!.validator }));
+    const needed = quorumSize(this.contracts.validatorOrgs().length);
+    const proposals = (JSON.parse(new TextDecoder().decode(this.contracts.snapshot())) as [string, { adminKey: string; validator: boolean; approvals: string[]; done?: boolean }][])
+      .filter(([k, v]) => k.startsWith('proposal/') && !v.done)
+      .map(([k, v]) => ({ org: k.slice('proposal/'.length), kind: 'admit' as const, validator: v.validator, publicKey: v.adminKey, approvals: v.approvals.map((o) => this.orgName(o)), needed }));
+    const recentBlocks: BlockView[] = [];
+    const c = this.ledger.consensus;
+    for (let h = snap.ledger.height; c && h >= 1 && recentBlocks.length < 12; h--) {
+      const b = c.block(h);
+      if (!b) break;
+      recentBlocks.push({ height: h, hash: toHex(blockHash(b.header)), time: b.header.time, txCount: b.header.txCount, certified: true, attested: false });
+    }
+    return {
+      validators,
+      members,
+      view: snap.ledger.view,
+      epoch: snap.epoch,
+      height: snap.ledger.height,
+      recentBlocks,
+      proposals,
+      relay: snap.relay,
+      peers: [...connected].map((p) => ({ name: this.nameOfKey(p), connected: true })),
+    };
+  }
+
+  /** Proposes admitting a clinic (its tablet's public key); it counts as this clinic's approval. */
+  async proposeMember(m: { name: string; publicKey: string; validator: boolean }): Promise<void> {
+    const org = m.name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 63);
+    let adminKey: Uint8Array;
+    try {
+      adminKey = fromHex(m.publicKey.trim(), 32);
+    } catch {
+      throw new NodeError('invalid', 'A tablet\'s public key is 64 hexadecimal characters (it shows it on its set-up screen).');
+    }
+    const notAfter = this.expiry();
+    await this.commit(this.authors.node.make('proposeOrg', { org, adminKey, validator: m.validator }, { notAfter }), notAfter);
+  }
+
+  async approveMember(org: string): Promise<void> {
+    const notAfter = this.expiry();
+    await this.commit(this.authors.node.make('approveOrg', { org }, { notAfter }), notAfter);
   }
 
   // ---- agreements ---------------------------------------------------------------------------------------
