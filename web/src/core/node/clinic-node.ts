@@ -33,6 +33,7 @@ import { clinicByKey, type Genesis } from './genesis.ts';
 import { LedgerService, type CommittedBlock } from './ledger-service.ts';
 import { CHANNEL_RELEASE, checkRelease, decodeRelease, encodeRelease, releaseDigest, ReleaseWireError, type ReleaseItem, type ReleaseMessage } from './release-wire.ts';
 import { clinicAuthors, type ClinicAuthors } from './staff-keys.ts';
+import { RelaySync, type RelayLedgerClient } from './relay-sync.ts';
 import { PatientService, resourcesToWire } from './patient-service.ts';
 import { CHANNEL_PATIENT } from './patient-wire.ts';
 import { encodeProofBundle, type StateLeaf } from './patient-proofs.ts';
@@ -59,6 +60,10 @@ export interface ClinicNodeOptions {
   readonly ledgerStore: LedgerStore;
   readonly timers?: Partial<TimerPolicy>;
   readonly onEvent?: (e: ConsensusEvent) => void;
+  /** The relay's ledger endpoint: the node pushes it the committed blocks it lacks. */
+  readonly relay?: RelayLedgerClient;
+  /** Told of every one-time code, so the page can register it at the relay and open its enrolment room. */
+  readonly onEnrolment?: (codeHash: string, expiresAt: number) => void;
 }
 
 interface WaitingRelease {
@@ -79,6 +84,7 @@ export class ClinicNode {
   /** Pseudonym (as the ledger names a patient of ours) → our patient id. */
   private readonly patientsByPseudonym = new Map<string, string>();
   readonly patients: PatientService;
+  private readonly relaySync: RelaySync | null;
   private status: NodeStatus = 'starting';
   private problem: string | null = null;
   private unsubscribers: (() => void)[] = [];
@@ -122,7 +128,29 @@ export class ClinicNode {
       patient: (id) => this.patientLabel(id),
       proofsFor: async (pseudonym) => this.proofBundle(pseudonym),
       recordsFor: async (pseudonym) => this.ownRecords(pseudonym),
+      ...(opts.onEnrolment ? { onEnrolment: opts.onEnrolment } : {}),
     });
+    this.relaySync = opts.relay
+      ? new RelaySync({
+          client: opts.relay,
+          height: () => this.ledger.height,
+          read: async (from, to) => {
+            const out = [];
+            for (let h = from; h <= to; h++) {
+              const b = this.ledger.consensus?.block(h) ?? (await opts.ledgerStore.getBlock(h));
+              if (!b) break;
+              out.push(b);
+            }
+            return out;
+          },
+          onProblem: (m) => {
+            if (m !== this.problem) {
+              this.problem = m;
+              this.emit();
+            }
+          },
+        })
+      : null;
   }
 
   static async start(opts: ClinicNodeOptions): Promise<ClinicNode> {
@@ -138,6 +166,7 @@ export class ClinicNode {
   }
 
   async stop(): Promise<void> {
+    this.relaySync?.stop();
     for (const u of this.unsubscribers) u();
     this.unsubscribers = [];
     await this.ledger.stop();
@@ -590,6 +619,7 @@ export class ClinicNode {
       const d = decisionOf(this.contracts, t.tx);
       if (d && d.holderOrg === this.orgId && d.decision === 'permit') void this.release(d);
     }
+    this.relaySync?.poke();
     this.emit();
   }
 
