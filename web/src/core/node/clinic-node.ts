@@ -21,6 +21,9 @@ import {
   type ConsentView,
   type ConsortiumView,
   type ReceivedRecords,
+  type ConsultSession,
+  type ConsultView,
+  type HeartRateReading,
   type AgreementView,
   type AccessResult,
   type ClinicSnapshot,
@@ -37,6 +40,7 @@ import { RelaySync, type RelayLedgerClient } from './relay-sync.ts';
 import { PatientService, resourcesToWire } from './patient-service.ts';
 import { CHANNEL_PATIENT } from './patient-wire.ts';
 import { encodeProofBundle, type StateLeaf } from './patient-proofs.ts';
+import { CHANNEL_CONSULT, LiveConsult, decodeChat, encodeChat, type MediaLink } from './consult.ts';
 
 /** How long a transaction may wait to commit (its signed expiry). */
 const TX_LIFETIME_MS = 10 * 60_000;
@@ -85,6 +89,9 @@ export class ClinicNode {
   private readonly patientsByPseudonym = new Map<string, string>();
   readonly patients: PatientService;
   private readonly relaySync: RelaySync | null;
+  /** Transports phones reach this clinic on (the members' link in Node, the patients' room in a page). */
+  private readonly phoneLinks: Transport[] = [];
+  private readonly consultsById = new Map<string, { session: LiveConsult; view: ConsultView; peer: PeerId; answer: ((accept: boolean) => void) | null }>();
   private status: NodeStatus = 'starting';
   private problem: string | null = null;
   private unsubscribers: (() => void)[] = [];
@@ -129,6 +136,14 @@ export class ClinicNode {
       proofsFor: async (pseudonym) => this.proofBundle(pseudonym),
       recordsFor: async (pseudonym) => this.ownRecords(pseudonym),
       ...(opts.onEnrolment ? { onEnrolment: opts.onEnrolment } : {}),
+      onConsultAnswer: (from, consultId, accept) => {
+        const c = this.consultsById.get(consultId);
+        if (c && c.peer === from && c.answer) c.answer(accept);
+      },
+      onConsultEnd: (from, consultId) => {
+        const c = this.consultsById.get(consultId);
+        if (c && c.peer === from) void c.session.end();
+      },
     });
     this.relaySync = opts.relay
       ? new RelaySync({
@@ -159,6 +174,7 @@ export class ClinicNode {
     await node.ledger.start();
     node.unsubscribers.push(node.ledger.onCommitted((c) => node.onCommitted(c)));
     node.unsubscribers.push(opts.transport.onMessage((from, bytes) => node.onFrame(from, bytes)));
+    node.phoneLinks.push(opts.transport);
     node.unsubscribers.push(opts.transport.onPeer(() => node.emit()));
     node.status = 'ready';
     void node.registerStaffKeys();
@@ -361,6 +377,115 @@ export class ClinicNode {
     const patientId = this.patientsByPseudonym.get(pseudonym);
     if (!patientId) return [];
     return resourcesToWire(await this.store.search({ patient: patientId }));
+  }
+
+  // ---- consults and wearables --------------------------------------------------------------------------
+
+  /** A live treatment consent from this patient to this clinic, if any. */
+  private treatmentConsent(pseudonym: string): ConsentRecord | undefined {
+    const now = this.opts.clock.now();
+    return this.consentsWhere((c) => c.patient === pseudonym && c.granteeOrg === this.orgId && c.purpose === 'TREAT' && !c.revoked && c.start <= now && now < c.end)[0];
+  }
+
+  /** The phones (keys the ledger registered for this pseudonym) connected on one of our links. */
+  private phonesOf(pseudonym: string): { peer: PeerId; link: Transport }[] {
+    const keys = new Set(
+      (JSON.parse(new TextDecoder().decode(this.contracts.snapshot())) as [string, { role: string; subject: string; revoked: boolean }][])
+        .filter(([k, v]) => k.startsWith('key/') && (v.role === 'patient' || v.role === 'guardian') && v.subject === pseudonym && !v.revoked)
+        .map(([k]) => k.slice(4)),
+    );
+    const out: { peer: PeerId; link: Transport }[] = [];
+    for (const link of this.phoneLinks) for (const peer of link.peers()) if (keys.has(peer) && !out.some((o) => o.peer === peer)) out.push({ peer, link });
+    return out;
+  }
+
+  /** Starts a video consult with a linked patient: refused unless their treatment consent to us is live. */
+  async startConsult(patientId: string, opts: { media: MediaStream | null }): Promise<ConsultSession> {
+    const label = await this.patientLabel(patientId);
+    if (!label) throw new NodeError('not-found', 'This clinic holds no such patient.');
+    if (!this.treatmentConsent(label.pseudonym)) throw new NodeError('rejected', 'The patient has not given this clinic a live consent for treatment.');
+    const phone = this.phonesOf(label.pseudonym)[0];
+    if (!phone) throw new NodeError('offline', 'The patient\'s phone is not connected.');
+    const consultId = randomId();
+    const media = 'addMedia' in phone.link ? (phone.link as unknown as MediaLink) : null;
+    const startedAt = this.opts.clock.now();
+    const view: ConsultView = { consultId, patient: label.displayName, clinic: this.orgName(this.orgId), startedAt, endedAt: null, mode: 'chat', encounterId: null };
+    const session = new LiveConsult({
+      consultId,
+      peer: phone.peer,
+      selfName: this.orgName(this.orgId),
+      send: (b) => phone.link.send(phone.peer, b),
+      media,
+      local: opts.media,
+      onEnd: async () => {
+        this.patients.endConsult(consultId, (b) => phone.link.send(phone.peer, b));
+        const encounterId = await this.recordConsult(patientId, startedAt, session.state().mode);
+        entry.view = { ...entry.view, endedAt: this.opts.clock.now(), mode: session.state().mode, encounterId };
+        return { encounterId };
+      },
+    });
+    const entry = { session, view: { ...view, mode: session.state().mode }, peer: phone.peer, answer: null as ((accept: boolean) => void) | null };
+    this.consultsById.set(consultId, entry);
+    const accepted = await new Promise<boolean>((resolve) => {
+      entry.answer = resolve;
+      this.patients.invite(consultId, session.state().mode, (b) => phone.link.send(phone.peer, b));
+      this.opts.clock.schedule(90_000, () => resolve(false));
+    });
+    entry.answer = null;
+    if (!accepted) {
+      this.consultsById.delete(consultId);
+      this.patients.endConsult(consultId, (b) => phone.link.send(phone.peer, b));
+      throw new NodeError('rejected', 'The patient did not join the consult.');
+    }
+    session.begin();
+    return session;
+  }
+
+  async consults(): Promise<ConsultView[]> {
+    return [...this.consultsById.values()].map((c) => c.view).sort((a, b) => b.startedAt - a.startedAt);
+  }
+
+  /** The consult as a FHIR Encounter (class virtual) in the patient's record, anchored on the ledger. */
+  private async recordConsult(patientId: string, start: number, mode: string): Promise<string> {
+    const id = randomUuid();
+    const encounter: fhir4.Encounter = {
+      resourceType: 'Encounter',
+      id,
+      status: 'finished',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'VR', display: 'virtual' },
+      type: [{ text: `Telemedicine consult (${mode})` }],
+      subject: { reference: `Patient/${patientId}` },
+      period: { start: new Date(start).toISOString(), end: new Date(this.opts.clock.now()).toISOString() },
+      serviceProvider: { display: this.orgName(this.orgId) },
+    };
+    await this.store.put(encounter);
+    await this.anchor([{ resourceType: 'Encounter', id }]);
+    return id;
+  }
+
+  /** Heart-rate readings (a wearable's) as FHIR Observations (LOINC 8867-4) in the patient's record, anchored. */
+  async recordHeartRate(patientId: string, readings: HeartRateReading[]): Promise<{ stored: number }> {
+    if (!(await this.patientLabel(patientId))) throw new NodeError('not-found', 'This clinic holds no such patient.');
+    const valid = readings.filter((r) => Number.isFinite(r.bpm) && r.bpm > 0 && r.bpm < 300 && Number.isFinite(r.time));
+    const stored: { resourceType: string; id: string }[] = [];
+    for (const r of valid) {
+      const id = randomUuid();
+      const obs: fhir4.Observation = {
+        resourceType: 'Observation',
+        id,
+        status: 'final',
+        category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs', display: 'Vital Signs' }] }],
+        code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }], text: 'Heart rate' },
+        subject: { reference: `Patient/${patientId}` },
+        effectiveDateTime: new Date(r.time).toISOString(),
+        valueQuantity: { value: Math.round(r.bpm), unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
+      };
+      await this.store.put(obs);
+      stored.push({ resourceType: 'Observation', id });
+    }
+    await this.anchor(stored);
+    this.emit();
+    return { stored: stored.length };
   }
 
   // ---- access -------------------------------------------------------------------------------------------
@@ -640,9 +765,33 @@ export class ClinicNode {
     });
   }
 
+  /** Serves phones on another transport too (the patients' room, a code's enrolment room). */
+  attachPhoneLink(t: Transport): () => void {
+    this.phoneLinks.push(t);
+    const off = t.onMessage((from, bytes) => {
+      if (bytes[0] === CHANNEL_PATIENT) this.patients.handle(from, bytes, (reply) => t.send(from, reply));
+      else if (bytes[0] === CHANNEL_CONSULT) this.onChat(from, bytes);
+    });
+    return () => {
+      off();
+      const i = this.phoneLinks.indexOf(t);
+      if (i >= 0) this.phoneLinks.splice(i, 1);
+    };
+  }
+
+  private onChat(from: PeerId, bytes: Uint8Array): void {
+    const m = decodeChat(bytes);
+    const c = m ? this.consultsById.get(m.consultId) : undefined;
+    if (m && c && c.peer === from) c.session.received('patient', m.text);
+  }
+
   private onFrame(from: PeerId, bytes: Uint8Array): void {
     if (bytes[0] === CHANNEL_PATIENT) {
       this.patients.handle(from, bytes, (reply) => this.opts.transport.send(from, reply));
+      return;
+    }
+    if (bytes[0] === CHANNEL_CONSULT) {
+      this.onChat(from, bytes);
       return;
     }
     if (bytes[0] !== CHANNEL_RELEASE) return;
@@ -668,6 +817,10 @@ export class ClinicNode {
 }
 
 // ---- helpers ------------------------------------------------------------------------------------------------
+
+function randomUuid(): string {
+  return globalThis.crypto.randomUUID();
+}
 
 function randomId(): string {
   return toHex(globalThis.crypto.getRandomValues(new Uint8Array(16)));
