@@ -130,8 +130,8 @@ export class LedgerService {
         ? null
         : new ConsensusNode({
             validators: this.validators,
-            self,
-            replica: new Replica({
+            key: opts.publicKey,
+            createReplica: () => new Replica({
               validators: this.validators,
               self,
               secretKey: opts.seed,
