@@ -20,3 +20,5 @@ export {
 export type { DecodedRelayToken, RelayTokenInput, RelayTokenClaims, RelayTokenErrorCode, VerifyRelayTokenOptions } from './relay-token.ts';
 export type { DropReason } from './handshake.ts';
 export { DEFAULT_MAX_MESSAGE_BYTES } from './framing.ts';
+export { RelayClient, RelayClientError, encodeBlockBatch, decodeBlockBatch, MAX_BLOCKS_PER_PUSH } from './relay-client.ts';
+export type { RelayClientErrorCode, RelayClientOptions, RelayConfig, LedgerHead, PushResult } from './relay-client.ts';
