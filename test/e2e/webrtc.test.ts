@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../wasm/index.ts';
 import { launchChromium } from '../setup/browser.ts';
 import { startFixtureServer } from '../setup/fixture-server.ts';
-import { eventually, spawnRelay, startRedis, type RelayProcess } from '../integration/relay/helpers.ts';
+import { eventually, freePort, spawnRelay, startRedis, type RelayProcess } from '../integration/relay/helpers.ts';
+import { startTurn } from '../integration/relay/turn.ts';
+import { RelayClient } from '../../web/src/core/net/index.ts';
 import { devConsortium, type DevClinic } from '../integration/relay/chain.ts';
 import { transportConformance, type ConformanceHarness, type ConformanceNodes } from '../integration/relay/transport-conformance.ts';
 import type { OpenOptions, Received } from './fixtures/webrtc/main.ts';
@@ -74,7 +76,7 @@ beforeAll(async () => {
   ids = members.slice(0, 4).map((m) => m.publicKey);
   relay = await spawnRelay({ HYGEIA_DEV_DIR: devDir });
   ({ server, origin } = await startFixtureServer({ discoverDeps: true }));
-  browser = await launchChromium();
+  browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
   for (let i = 0; i < 4; i++) pages.push(await newPage());
 }, 180_000);
 
@@ -249,5 +251,52 @@ describe('scale-out', () => {
       await Promise.all(relays.map((r) => r.stop()));
       await redis.stop();
     }
+  }, 120_000);
+});
+
+describe('TURN', () => {
+  it('with the ICE transport policy "relay", two peers connect through coturn on loopback, ICE servers from the relay', async () => {
+    const turn = await startTurn(await freePort());
+    const iceRelay = await spawnRelay({ HYGEIA_DEV_DIR: devDir, ICE_SERVERS: JSON.stringify([{ urls: `turn:127.0.0.1:${turn.port}?transport=udp`, username: turn.username, credential: turn.password }]) });
+    try {
+      // What a member's node asks the relay (TURN credentials only with its token).
+      const { iceServers } = await new RelayClient({ relayUrl: iceRelay.wsUrl, secretKey: members[2]!.secretKey }).config();
+      expect(iceServers).toHaveLength(1);
+      const room = 'hygeia/consortium/v1/turn';
+      await Promise.all([2, 3].map((i) => net(pages[i]!, 'open', 't', { ...options(members[i]!, room), relayUrl: iceRelay.wsUrl, iceServers, iceTransportPolicy: 'relay' })));
+      await eventually(async () => (await net(pages[2]!, 'peers', 't')).includes(ids[3]!) && (await net(pages[3]!, 'peers', 't')).includes(ids[2]!), 'the peers to connect through TURN', 60_000);
+      await net(pages[2]!, 'sendPattern', 't', ids[3]!, 300_000, 3);
+      await eventually(async () => (await net(pages[3]!, 'received', 't')).some((r) => r.size === 300_000), 'a message through TURN', 30_000);
+      const q = await net(pages[2]!, 'quality', 't', ids[3]!);
+      expect(q).toMatchObject({ localCandidateType: 'relay', remoteCandidateType: 'relay' });
+      expect(q!.rttMs).not.toBeNull();
+      expect(turn.allocations()).toBeGreaterThan(0);
+      for (const i of [2, 3]) await net(pages[i]!, 'close', 't');
+    } finally {
+      await iceRelay.stop();
+      await turn.stop();
+    }
+  }, 120_000);
+});
+
+describe('media on the authenticated link (consults)', () => {
+  it('sends camera and microphone tracks both ways over a peer\'s link, and reports the link\'s quality', async () => {
+    const room = 'hygeia/consortium/v1/media';
+    await openRoom('v', room, [0, 1]);
+    expect(await net(pages[0]!, 'addCamera', 'v', ids[1]!)).toEqual(['audio', 'video']);
+    await eventually(async () => (await net(pages[1]!, 'tracks', 'v')).length >= 2, 'the tracks to arrive', 30_000);
+    expect((await net(pages[1]!, 'tracks', 'v')).map((t) => `${t.peer}:${t.kind}`).sort()).toEqual([`${ids[0]}:audio`, `${ids[0]}:video`]);
+    // The other way round (the side that did not start the connection asks for renegotiation).
+    await net(pages[1]!, 'addCamera', 'v', ids[0]!);
+    await eventually(async () => (await net(pages[0]!, 'tracks', 'v')).length >= 2, 'the tracks to come back', 30_000);
+    await eventually(async () => (await net(pages[1]!, 'quality', 'v', ids[0]!))?.packetLoss !== null, 'media statistics', 30_000);
+    const q = (await net(pages[1]!, 'quality', 'v', ids[0]!))!;
+    expect(q.rttMs).toBeGreaterThanOrEqual(0);
+    expect(q.packetLoss).toBeGreaterThanOrEqual(0);
+    expect(q.localCandidateType).toBe('host');
+    // Messages still flow on the same link.
+    await net(pages[0]!, 'send', 'v', ids[1]!, [9]);
+    await eventually(async () => (await net(pages[1]!, 'received', 'v')).some((r) => r.bytes?.[0] === 9), 'a message beside the media');
+    for (const i of [0, 1]) await net(pages[i]!, 'close', 'v');
   }, 120_000);
 });
