@@ -1,9 +1,30 @@
+// The page: the URL picks the role (`/?role=patient` the patient app, anything else the clinic app; on the
+// development consortium `/?dev=clinic-N` takes development clinic N's identity), the node's boot opens it,
+// and the node's API becomes `window.hygeia` (what the screens call, and what end-to-end tests drive).
 import { mount } from 'svelte';
-import App from './ui/App.svelte';
+import { openClinic } from './core/node/boot.ts';
+import { NodeError, type ClinicApi, type PatientApi } from './core/node/api.ts';
+import Hygeia from './ui/Hygeia.svelte';
+import type { AppBoot, RoleBoot } from './ui/boot.ts';
+
+declare global {
+  interface Window {
+    hygeia?: ClinicApi | PatientApi;
+  }
+}
+
+const params = new URLSearchParams(location.search);
+const origin = location.origin;
+// TODO(lead): drop the casts once ClinicNode implements every ClinicApi member, and open the patient role
+// with `openPatient` once PatientClient lands.
+const app: AppBoot =
+  params.get('role') === 'patient'
+    ? { role: 'patient', open: () => Promise.reject(new NodeError('not-found', 'The patient app is not available in this version yet.')) }
+    : { role: 'clinic', open: async () => (await openClinic({ origin, dev: params.get('dev') })) as unknown as RoleBoot<ClinicApi> };
 
 const target = document.getElementById('app');
 if (!target) throw new Error('missing #app');
-mount(App, { target });
+mount(Hygeia, { target, props: { app, onapi: (api: ClinicApi | PatientApi) => (window.hygeia = api) } });
 
 // The service worker makes the app start offline (public/sw.js). Vite's dev server serves no precache list.
 if ('serviceWorker' in navigator && import.meta.env.PROD) {

@@ -1,29 +1,14 @@
-// What the page hands the app: for one role, a way to open the node (directly, or after the staff or the
-// patient unlocks it). main.ts builds it from the node module; the development-only fixture builds it from
-// a fake. The screens never see anything but this and the APIs it yields.
+// What the page hands the app: its role, and a way to open the node for it (directly, or after the staff or
+// the patient sets up or unlocks the device). main.ts builds it from the node's boot; the development-only
+// fixture from a fake. The screens see nothing but this and the APIs it yields.
 import type { ClinicApi, PatientApi } from '../core/node/api.ts';
+import type { Opened, UnlockSecret } from '../core/node/boot.ts';
 
-export type UnlockSecret =
-  | { readonly kind: 'passphrase'; readonly passphrase: string }
-  /** The output of the WebAuthn PRF extension for this credential and salt (32 bytes). */
-  | { readonly kind: 'passkey'; readonly credentialId: string; readonly prfSalt: Uint8Array; readonly prfOutput: Uint8Array };
+export type { UnlockSecret };
 
-/** Public facts the vault keeps about the passkey that unlocks it, so the screen can ask for it (hex). */
-export interface PasskeyInfo {
-  readonly credentialId: string;
-  readonly prfSalt: string;
-}
-
-export interface RoleBoot<A> {
-  /** 'open': no unlock (development identities, phones of the development consortium); 'new': set up first. */
-  lockState(): 'open' | 'new' | 'locked';
-  passkey(): PasskeyInfo | null;
-  start(): Promise<A>;
-  setUp(secret: UnlockSecret): Promise<A>;
-  /** Rejects with NodeError 'wrong-passphrase' and changes nothing when the secret is wrong. */
-  unlock(secret: UnlockSecret): Promise<A>;
-}
+/** One role's device before it runs (the node's `Opened`, seen through the API the screens use). */
+export type RoleBoot<A> = Pick<Opened<A>, 'lockState' | 'passkey' | 'publicKey' | 'setUp' | 'unlock' | 'start'>;
 
 export type AppBoot =
-  | { readonly role: 'clinic'; readonly boot: RoleBoot<ClinicApi> }
-  | { readonly role: 'patient'; readonly boot: RoleBoot<PatientApi> };
+  | { readonly role: 'clinic'; open(): Promise<RoleBoot<ClinicApi>> }
+  | { readonly role: 'patient'; open(): Promise<RoleBoot<PatientApi>> };

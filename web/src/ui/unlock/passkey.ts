@@ -1,8 +1,14 @@
 // The device's passkey as the tablet's (or phone's) unlock: WebAuthn with the PRF extension yields 32 secret
 // bytes per credential and salt, which the vault turns into its wrapping key. Only devices whose
 // authenticator supports PRF can use it; the others use a passphrase.
-import { fromHex, toHex } from '../../core/util/index.ts';
-import type { PasskeyInfo, UnlockSecret } from '../boot.ts';
+import { fromBase64Url, toBase64Url } from '../../core/net/base64url.ts';
+import type { UnlockSecret } from '../boot.ts';
+
+/** What the vault keeps about its passkey (base64url): the credential to ask for and the PRF input. */
+export interface PasskeyInfo {
+  readonly credentialId: string;
+  readonly prfSalt: string;
+}
 
 export class PasskeyError extends Error {
   override readonly name = 'PasskeyError';
@@ -61,12 +67,14 @@ export async function createPasskey(label: string): Promise<UnlockSecret> {
   const id = new Uint8Array(cred.rawId);
   // Some authenticators answer PRF only on assertion, not at creation.
   const prfOutput = prfOf(cred) ?? (await evaluate(id, prfSalt));
-  return { kind: 'passkey', credentialId: toHex(id), prfSalt, prfOutput };
+  return { kind: 'passkey', credentialId: toBase64Url(id), prfSalt, prfOutput };
 }
 
 /** Asks the passkey the vault was set up with for its secret. */
 export async function usePasskey(info: PasskeyInfo): Promise<UnlockSecret> {
-  const prfSalt = fromHex(info.prfSalt);
-  const prfOutput = await evaluate(fromHex(info.credentialId), prfSalt);
+  const prfSalt = fromBase64Url(info.prfSalt);
+  const credentialId = fromBase64Url(info.credentialId);
+  if (!prfSalt || !credentialId) throw new PasskeyError('The passkey stored for this device is damaged. Unlock with the passphrase.');
+  const prfOutput = await evaluate(credentialId, prfSalt);
   return { kind: 'passkey', credentialId: info.credentialId, prfSalt, prfOutput };
 }
