@@ -15,6 +15,8 @@ declare global {
 
 const params = new URLSearchParams(location.search);
 const origin = location.origin;
+// The phone installs as the patient app (its own name and start URL); the tablet as the clinic app.
+if (params.get('role') === 'patient') document.getElementById('manifest')?.setAttribute('href', './manifest-patient.webmanifest');
 // TODO(lead): drop the casts once ClinicNode implements every ClinicApi member, and open the patient role
 // with `openPatient` once PatientClient lands.
 const app: AppBoot =
