@@ -46,6 +46,7 @@ export interface PatientServiceDeps {
   /** Told of every new code so the page can open its enrolment room at the relay. */
   readonly onEnrolment?: (codeHash: string, expiresAt: number) => void;
   readonly onConsultAnswer?: (from: PeerId, consultId: string, accept: boolean) => void;
+  readonly onConsultEnd?: (from: PeerId, consultId: string) => void;
 }
 
 /** sha256 of the normalised code: what the relay and the enrolment room know (never the code itself). */
@@ -102,8 +103,10 @@ export class PatientService {
         this.requireSubject(from, m.pseudonym);
         return reply(encodePatientMessage({ type: PatientMsg.RecordsReply, id: m.id, resources: await this.d.recordsFor(m.pseudonym) }));
       case PatientMsg.ConsultAnswer:
-        this.requireSubject(from, null);
         this.d.onConsultAnswer?.(from, m.consultId, m.accept);
+        return;
+      case PatientMsg.ConsultEnd:
+        this.d.onConsultEnd?.(from, m.consultId);
         return;
       default:
         return;
@@ -164,8 +167,12 @@ export class PatientService {
   }
 
   /** Sends a consult invitation to a linked phone. */
-  invite(peer: PeerId, consultId: string, mode: string, send: Reply): void {
+  invite(consultId: string, mode: string, send: Reply): void {
     send(encodePatientMessage({ type: PatientMsg.ConsultInvite, id: 0, consultId, clinicName: this.d.clinicName(), mode }));
+  }
+
+  endConsult(consultId: string, send: Reply): void {
+    send(encodePatientMessage({ type: PatientMsg.ConsultEnd, id: 0, consultId }));
   }
 }
 
