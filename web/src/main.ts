@@ -2,8 +2,8 @@
 // development consortium `/?dev=clinic-N` takes development clinic N's identity), the node's boot opens it,
 // and the node's API becomes `window.hygeia` (what the screens call, and what end-to-end tests drive).
 import { mount } from 'svelte';
-import { openClinic } from './core/node/boot.ts';
-import { NodeError, type ClinicApi, type PatientApi } from './core/node/api.ts';
+import { openClinic, openPatient } from './core/node/boot.ts';
+import type { ClinicApi, PatientApi } from './core/node/api.ts';
 import Hygeia from './ui/Hygeia.svelte';
 import type { AppBoot, RoleBoot } from './ui/boot.ts';
 
@@ -17,11 +17,10 @@ const params = new URLSearchParams(location.search);
 const origin = location.origin;
 // The phone installs as the patient app (its own name and start URL); the tablet as the clinic app.
 if (params.get('role') === 'patient') document.getElementById('manifest')?.setAttribute('href', './manifest-patient.webmanifest');
-// TODO(lead): drop the casts once ClinicNode implements every ClinicApi member, and open the patient role
-// with `openPatient` once PatientClient lands.
+// TODO(lead): drop the cast once ClinicNode implements every ClinicApi member.
 const app: AppBoot =
   params.get('role') === 'patient'
-    ? { role: 'patient', open: () => Promise.reject(new NodeError('not-found', 'The patient app is not available in this version yet.')) }
+    ? { role: 'patient', open: () => openPatient({ origin }) }
     : { role: 'clinic', open: async () => (await openClinic({ origin, dev: params.get('dev') })) as unknown as RoleBoot<ClinicApi> };
 
 const target = document.getElementById('app');
