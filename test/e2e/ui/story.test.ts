@@ -4,13 +4,14 @@
 // consent by the buttons while another clinic asks for the records, read the audit trail verified on the
 // phone, feed the chart from the simulated heart-rate monitor, and hold a video consult on Chromium's fake
 // camera. Every screen is walked at tablet and phone sizes with axe-core and a screenshot.
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkScreen, go, openClinic, openPhone, PHONE, startStack, SYNTHEA, TABLET, type Stack } from './stack.ts';
 
 const BUNDLE = readdirSync(SYNTHEA).find((f) => f.startsWith('Bibi254'))!;
+const SECOND = readdirSync(SYNTHEA).find((f) => f.startsWith('Cris921'))!;
 const PATIENT = 'Bibi254 Schowalter414';
 const CLINIC_SCREENS = ['Records', 'Access', 'Agreements', 'Consortium', 'Learning', 'Security', 'Consults', 'Wearables'];
 const PHONE_SCREENS = ['My records', 'Consents', 'Audit trail', 'Consults'];
@@ -218,6 +219,19 @@ describe('a clinic nurse and a patient', () => {
       }
     }
     await phone.setViewportSize(PHONE);
+  });
+
+  it('imports a bundle dropped on the import panel', async () => {
+    await go(clinic1, 'Records');
+    const text = readFileSync(join(SYNTHEA, SECOND), 'utf8');
+    await clinic1.getByTestId('drop-zone').evaluate((zone, [name, json]) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([json], name, { type: 'application/json' }));
+      zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, [SECOND, text] as const);
+    await expect.poll(() => clinic1.locator(`[data-testid=import-job][data-state=done] h3`).allTextContents(), { timeout: 120_000 }).toContain(SECOND);
+    await expect.poll(() => clinic1.getByTestId('patient-row').count(), { timeout: 30_000 }).toBe(2);
   });
 
   it('erases a patient only after the confirmation is typed', async () => {
