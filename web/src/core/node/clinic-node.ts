@@ -5,7 +5,7 @@
 // they meet. It runs the same in a page (WebRTC) and in Node (SimNetwork), so tests and the evaluation drive
 // the real thing.
 import type { Clock, ConsensusEvent, TimerPolicy } from '../consensus/index.ts';
-import { HygeiaContracts, decodeTx, type AccessDecision, type AgreementRecord, type ConsentRecord } from '../ledger/contracts/index.ts';
+import { EMERGENCY_REASONS, HygeiaContracts, decodeTx, type AccessDecision, type AgreementRecord, type ConsentRecord } from '../ledger/contracts/index.ts';
 import type { LedgerStore } from '../ledger/store.ts';
 import { blockHash } from '../ledger/block.ts';
 import { quorumSize } from '../ledger/quorum.ts';
@@ -106,7 +106,7 @@ export class ClinicNode {
     if (!me) throw new NodeError('not-member', 'This tablet\'s key is not a member of the consortium.');
     this.orgId = me.id;
     this.authors = clinicAuthors(opts.seed);
-    this.contracts = new HygeiaContracts(opts.genesis.clinics.map((c) => ({ id: c.id, adminKey: fromHex(c.nodeKey, 32), validator: c.validator })));
+    this.contracts = new HygeiaContracts({ orgs: opts.genesis.clinics.map((c) => ({ id: c.id, name: c.name, adminKey: fromHex(c.nodeKey, 32), validator: c.validator })), agreements: opts.genesis.agreements, checkpointInterval: opts.genesis.consensus.checkpointInterval });
     this.ledger = new LedgerService({
       genesis: opts.genesis,
       seed: opts.seed,
@@ -281,7 +281,7 @@ export class ClinicNode {
       if (this.contracts.key(author.publicKey)) continue;
       const notAfter = this.expiry();
       try {
-        await this.commit(this.authors.node.make('registerKey', { key: author.publicKey, org: this.orgId, role, subject: `${this.orgId}/${role}` }, { notAfter }), notAfter);
+        await this.commit(this.authors.node.make('registerKey', { key: author.publicKey, org: this.orgId, role, subject: `${this.orgId}:${role}` }, { notAfter }), notAfter);
       } catch (e) {
         // Another start of this tablet may have registered it first.
         if (!this.contracts.key(author.publicKey)) this.problem = e instanceof Error ? e.message : String(e);
@@ -520,7 +520,7 @@ export class ClinicNode {
     const released = this.waitForRelease(requestId);
     const tx = this.authors.clinician.make(
       'requestAccess',
-      { requestId, requesterOrg: this.orgId, patient: req.patient, holderOrg, resourceTypes: [...req.resourceTypes], purpose: req.purpose, breakGlass: req.breakGlass === true },
+      { requestId, requesterOrg: this.orgId, patient: req.patient, holderOrg, resourceTypes: [...req.resourceTypes], purpose: req.purpose, breakGlass: req.breakGlass === true, emergencyReason: req.breakGlass === true ? ((EMERGENCY_REASONS as readonly string[]).includes(req.reason ?? '') ? req.reason! : 'other') : '' },
       { notAfter },
     );
     try {
@@ -594,8 +594,7 @@ export class ClinicNode {
   /** Break-glass accesses to this clinic's records that no auditor of ours has reviewed. */
   async reviewQueue(): Promise<AccessView[]> {
     return this.contracts
-      .breakGlassForReview()
-      .filter((d) => d.holderOrg === this.orgId)
+      .breakGlassReviewQueue(this.orgId)
       .map((d) => this.accessView(d));
   }
 
@@ -684,7 +683,7 @@ export class ClinicNode {
       throw new NodeError('invalid', 'A tablet\'s public key is 64 hexadecimal characters (it shows it on its set-up screen).');
     }
     const notAfter = this.expiry();
-    await this.commit(this.authors.node.make('proposeOrg', { org, adminKey, validator: m.validator }, { notAfter }), notAfter);
+    await this.commit(this.authors.node.make('proposeOrg', { org, name: m.name, adminKey, validator: m.validator }, { notAfter }), notAfter);
   }
 
   async approveMember(org: string): Promise<void> {
@@ -721,7 +720,7 @@ export class ClinicNode {
     const agreementId = `agr-${randomId().slice(0, 16)}`;
     const purposes = [...new Set([...a.purposes, ...(a.emergency ? ['ETREAT'] : [])])].sort();
     const notAfter = this.expiry();
-    await this.commit(this.authors.node.make('proposeAgreement', { agreementId, orgA: this.orgId, orgB: partner, purposes, end: a.end }, { notAfter }), notAfter);
+    await this.commit(this.authors.node.make('proposeAgreement', { agreementId, orgA: this.orgId, orgB: partner, purposes, end: a.end, emergency: a.emergency === true }, { notAfter }), notAfter);
     return { agreementId };
   }
 
