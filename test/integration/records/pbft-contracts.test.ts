@@ -57,8 +57,8 @@ describe('contracts under PBFT', () => {
       (k, i) =>
         new ConsensusNode({
           validators: keys,
-          self: i,
-          replica: new Replica({ validators: keys, self: i, secretKey: secrets[i]!, checkpointInterval: 4, watermarkWindow: 16, maxBatch: 4 }),
+          key: k,
+          createReplica: () => new Replica({ validators: keys, self: i, secretKey: secrets[i]!, checkpointInterval: 4, watermarkWindow: 16, maxBatch: 4 }),
           transport: net.join(toHex(k)),
           clock,
           app: apps[i]!,
