@@ -206,28 +206,15 @@ export class RelayLedger {
     }
     if (headerBytes.length === 0) return;
     const head = decodeHeader(headerBytes);
-    const replica = this.freshReplica();
-    replica.app.restore(snapshot);
-    if (!equalBytes(replica.app.stateRoot(), head.stateRoot)) {
+    let replica: LedgerReplica;
+    try {
+      replica = LedgerReplica.resume(contractsGenesis(this.opts.genesis), snapshot, head, { payloadOf: clientPayload });
+    } catch {
       this.opts.log.warn('ledger state file does not match its head; starting from genesis', { path });
       return;
     }
-    resumeReplica(replica, head);
     this.replica = replica;
     this.head = head;
     this.opts.log.info('ledger state loaded', { height: head.height });
   }
-}
-
-/**
- * Puts a replica whose contracts were restored from a snapshot at `head` back on its chain (the next block it
- * takes must extend `head`). LedgerReplica has no public way to resume yet (asked of package A); its cursor is
- * three private fields.
- */
-function resumeReplica(replica: LedgerReplica, head: BlockHeader): void {
-  Object.assign(replica as unknown as { tip: Uint8Array; height: number; time: number }, {
-    tip: blockHash(head),
-    height: head.height,
-    time: head.time,
-  });
 }

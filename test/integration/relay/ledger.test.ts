@@ -79,7 +79,7 @@ describe('RelayLedger', () => {
       expect(ledger.height, what).toBe(0);
     }
     // The chain of another consortium does not extend this genesis.
-    const other = RelayLedger.open({ genesis: { ...genesis, clinics: genesis.clinics.slice(1) }, dir: null, log: silentLogger });
+    const other = RelayLedger.open({ genesis: { ...genesis, clinics: genesis.clinics.slice(1), agreements: [] }, dir: null, log: silentLogger });
     expect(refusal(() => other.accept([first]))).toBe(`genesis-mismatch@${h}`);
   });
 

@@ -16,11 +16,11 @@ import { StateTree, type StateProof } from './state-tree.ts';
 import { RULES } from './rules.ts';
 import { addOrg, keyOf, memberOf, orgOf, tally, validatorOrgs, type KeyRecord, type OrgRecord, type ProposalRecord, type Role } from './membership.ts';
 import { CONSENSUS_KEY, PARAMS_KEY, consensusLeaf, rollEpoch, scheduleOf, validatorsForHeight, type ConsensusLeaf, type ParamsLeaf, type ValidatorSchedule } from './consensus.ts';
-import { PURPOSE, consentLive, consentOf, type ConsentRecord } from './consent.ts';
+import { PURPOSE, consentLive, consentOf, consentsOfPatient, type ConsentRecord } from './consent.ts';
 import { agreementOf, type AgreementRecord } from './agreements.ts';
 import { decisionOf, type AccessDecision, type ReleaseRecord } from './access.ts';
 import { emergencyPolicyOf, type EmergencyPolicy, type EvidenceRecord } from './break-glass.ts';
-import { anchorOf, type AnchorRecord } from './anchors.ts';
+import { anchorOf, anchorsOf, type AnchorRecord } from './anchors.ts';
 import { erasureOf, patientEvents, patientLeafOf, type ErasureRecord, type PatientEvent, type PatientLeaf, type SelfAccessRecord } from './patients.ts';
 import { ExpiryQueue } from './expiry-queue.ts';
 
@@ -257,7 +257,7 @@ export class HygeiaContracts implements LedgerApp {
     return this.s.list<ConsentRecord>('consent').filter((c) => c.granteeOrg === org && (liveAt === undefined || consentLive(c, liveAt)));
   }
   consentsByPatient(pseudonym: string, liveAt?: number): ConsentRecord[] {
-    return this.s.list<ConsentRecord>('consent').filter((c) => c.patient === pseudonym && (liveAt === undefined || consentLive(c, liveAt)));
+    return consentsOfPatient(this.s, pseudonym).filter((c) => liveAt === undefined || consentLive(c, liveAt));
   }
   agreement(id: string): AgreementRecord | undefined {
     return agreementOf(this.s, id);
@@ -301,7 +301,7 @@ export class HygeiaContracts implements LedgerApp {
     return anchorOf(this.s, org, record);
   }
   anchorsOf(org: string): AnchorRecord[] {
-    return this.s.list<AnchorRecord>(`anchor/${org}`);
+    return anchorsOf(this.s, org);
   }
   /** The patient's completeness leaf and its events in order (holder '' and count 0 when the ledger knows none). */
   patientLog(pseudonym: string): PatientLog {

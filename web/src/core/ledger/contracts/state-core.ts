@@ -23,7 +23,7 @@ export interface RuleContext {
   readonly index: number;
 }
 
-export type TxOf<K extends TxKind> = Extract<Tx, { kind: K }>;
+type TxOf<K extends TxKind> = Extract<Tx, { kind: K }>;
 /** A kind's rule: checks with need() and writes through ctx.s, or throws a ContractRejection. */
 export type Rule<K extends TxKind> = (tx: TxOf<K>, ctx: RuleContext) => void;
 

@@ -75,7 +75,7 @@ export const SCHEMAS = {
 export type TxKind = keyof typeof SCHEMAS;
 export type Payload<K extends TxKind> = { -readonly [F in keyof (typeof SCHEMAS)[K]['fields']]: FieldValue<(typeof SCHEMAS)[K]['fields'][F]> };
 
-export interface TxHeader {
+interface TxHeader {
   readonly signer: Uint8Array;
   /** Distinguishes otherwise identical transactions of one signer; any value, in any order. */
   readonly nonce: number;
@@ -146,7 +146,7 @@ export function encodeBody(tx: Tx): Uint8Array {
   return w.finish();
 }
 
-export function decodeBody(body: Uint8Array): Tx {
+function decodeBody(body: Uint8Array): Tx {
   const r = new Reader(body, MAX_TX_BYTES);
   const version = r.uint();
   if (r.ok && version !== TX_VERSION) throw new TxDecodeError('unknown transaction version');
