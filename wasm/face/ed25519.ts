@@ -6,6 +6,12 @@ import { core, type CoreExports } from './instance.ts';
 interface SignExports extends CoreExports {
   SIGN_MESSAGE_BYTES: WebAssembly.Global;
   signSeedPtr(): number;
+  signSecretPtr(): number;
+  signScratchPtr(): number;
+  SIGN_SCRATCH_BYTES: WebAssembly.Global;
+  signExpandSeed(): void;
+  signWipeSecret(): void;
+  signWithSecret(msg: number, len: number): void;
   signPublicKeyPtr(): number;
   signSignaturePtr(): number;
   signMessagePtr(): number;
@@ -96,22 +102,34 @@ export function ed25519GenerateSecretKey(): Uint8Array {
  */
 export class Ed25519Signer {
   readonly publicKey: Uint8Array;
-  readonly #secretKey: Uint8Array;
+  /** The expanded secret key (clamped scalar ‖ nonce prefix): signing then skips hashing the seed. */
+  readonly #secret: Uint8Array;
   #destroyed = false;
 
   constructor(secretKey: Uint8Array) {
-    this.publicKey = ed25519PublicKey(secretKey);
-    this.#secretKey = secretKey.slice();
+    expectLength('an Ed25519 secret key (seed)', secretKey, 32);
+    const e = ex();
+    new Uint8Array(e.memory.buffer, e.signSeedPtr(), 32).set(secretKey);
+    e.signExpandSeed();
+    this.publicKey = new Uint8Array(e.memory.buffer, e.signPublicKeyPtr(), 32).slice();
+    this.#secret = new Uint8Array(e.memory.buffer, e.signSecretPtr(), 64).slice();
+    e.signWipeSecret();
   }
 
   sign(message: Uint8Array): Uint8Array {
     if (this.#destroyed) throw new Ed25519InputError('this signer was destroyed');
-    return signWith(this.#secretKey, this.publicKey, message);
+    const e = ex();
+    return withMessage(e, message, (ptr) => {
+      new Uint8Array(e.memory.buffer, e.signPublicKeyPtr(), 32).set(this.publicKey);
+      new Uint8Array(e.memory.buffer, e.signSecretPtr(), 64).set(this.#secret);
+      e.signWithSecret(ptr, message.length);
+      return new Uint8Array(e.memory.buffer, e.signSignaturePtr(), 64).slice();
+    });
   }
 
   /** Zeroes this signer's copy of the secret key; it cannot sign afterwards. */
   destroy(): void {
-    this.#secretKey.fill(0);
+    this.#secret.fill(0);
     this.#destroyed = true;
   }
 }
