@@ -1,15 +1,16 @@
 // Ed25519 (RFC 8032, pure). Signing and key derivation use ref10's fixed-base multiplication: signed radix-16
-// digits over a table of j·256^k·B with a constant-time scan of each row. Verification computes
-// [S]B - [k]A with one joint chain of doublings (Straus) over width-5 NAF digits of k (odd multiples of A,
-// built per call) and width-8 NAF digits of S (odd multiples of B, built once), and compares the encoding of
-// the result with R.
+// digits over a table of j·256^k·B with a constant-time scan of each row. Verification decodes A and R,
+// reduces the challenge k to short c0, c1 (lattice.ts) and checks [|c1|·S mod L]B ± [c0](-A) + [|c1|](-R) = O
+// with one Straus chain of about 128 doublings: width-5 NAF digits over odd multiples of -A and -R, width-8
+// NAF digits of the low and high halves of the B scalar over odd multiples of B and 2^128·B (built once).
 //
-// Verification policy (what node:crypto / OpenSSL and Wycheproof expect): cofactorless [S]B = R + [k]A with R
-// compared by its encoding, so a non-canonical R never verifies; S >= L is refused; A with y >= p, off the
-// curve, or x = 0 with the sign bit set is refused. Small-order and mixed-order public keys are not singled
-// out: like OpenSSL we let the equation decide, so honest keys agree with node:crypto exactly; a small-order
-// key cannot verify an honest signature, and callers that need non-repudiation against key owners choosing
-// such keys must refuse them when keys are registered, not here.
+// Verification policy (what node:crypto / OpenSSL and Wycheproof expect): cofactorless [S]B = R + [k]A, exactly
+// (lattice.ts explains why the short form is the same equation, torsion included); R must decode strictly
+// (y < p, on the curve, no x = 0 with the sign bit), which is the same as OpenSSL comparing encodings; S >= L
+// is refused; A with y >= p, off the curve, or x = 0 with the sign bit set is refused. Small-order and
+// mixed-order public keys are not singled out: like OpenSSL we let the equation decide, so honest keys agree
+// with node:crypto exactly; a small-order key cannot verify an honest signature, and callers that need
+// non-repudiation against key owners choosing such keys must refuse them when keys are registered, not here.
 import { sha512Final, sha512Init, sha512Update } from "../hash/sha512";
 import { scIsCanonical, scMulAdd, scReduce64 } from "./scalar";
 import {
@@ -19,15 +20,17 @@ import {
   POINT_BYTES, PRECOMP_BYTES, PX, PY, PZ, p1p1ToP2, p1p1ToP3, p2Dbl, p2ToBytes, p3Base, p3BatchToPrecomp,
   p3FromBytesNegate, p3Identity, p3ToCached, geAdd, geSub, geMadd, geMsub, p3Copy,
 } from "./point";
-import { feOne, feZero, FE_BYTES } from "./field";
+import { feEqual, feIsZero, feOne, feZero, FE_BYTES } from "./field";
+import { reduceChallenge } from "./lattice";
 
 // ---- Tables, built once at start-up -------------------------------------------------------------------
 
 /** Signing: row k holds j·256^k·B for j = 1..8, as Precomp entries. */
 const BASE_ROWS = memory.data(32 * 8 * <i32>PRECOMP_BYTES, 16);
-/** Verification: the odd multiples 1·B, 3·B, …, 127·B, as Precomp entries. */
+/** Verification: the odd multiples 1·B, 3·B, …, 127·B, and the same of B' = 2^128·B, as Precomp entries. */
 export const BASE_ODD_COUNT: i32 = 64;
 export const BASE_ODD = memory.data(BASE_ODD_COUNT * <i32>PRECOMP_BYTES, 16);
+export const BASE_HI_ODD = memory.data(BASE_ODD_COUNT * <i32>PRECOMP_BYTES, 16);
 
 function buildTables(): void {
   const count = 32 * 8;
@@ -50,17 +53,25 @@ function buildTables(): void {
     }
   }
   p3BatchToPrecomp(BASE_ROWS, points, count, work);
-  // Odd multiples: B, then repeatedly + 2B.
-  p3Base(acc);
-  p2Dbl(t, acc);
-  p1p1ToP3(step, t);
-  p3ToCached(cached, step);
-  for (let i = 0; i < BASE_ODD_COUNT; i++) {
-    p3Copy(points + <usize>i * POINT_BYTES, acc);
-    geAdd(t, acc, cached);
-    p1p1ToP3(acc, t);
+  // Odd multiples of B and of 2^128·B: P, then repeatedly + 2P.
+  for (let half = 0; half < 2; half++) {
+    p3Base(acc);
+    if (half == 1) {
+      for (let d = 0; d < 128; d++) {
+        p2Dbl(t, acc);
+        p1p1ToP3(acc, t);
+      }
+    }
+    p2Dbl(t, acc);
+    p1p1ToP3(step, t);
+    p3ToCached(cached, step);
+    for (let i = 0; i < BASE_ODD_COUNT; i++) {
+      p3Copy(points + <usize>i * POINT_BYTES, acc);
+      geAdd(t, acc, cached);
+      p1p1ToP3(acc, t);
+    }
+    p3BatchToPrecomp(half == 0 ? BASE_ODD : BASE_HI_ODD, points, BASE_ODD_COUNT, work);
   }
-  p3BatchToPrecomp(BASE_ODD, points, BASE_ODD_COUNT, work);
   heap.free(points);
   heap.free(work);
   heap.free(step);
@@ -217,25 +228,37 @@ export function ed25519SignDetached(seed32: usize, pk32: usize, msg: usize, len:
 
 // ---- Verification (public inputs, variable time) ------------------------------------------------------
 
-/** Cached odd multiples 1·(-A) … 15·(-A) of the key being verified. */
-const KEY_ODD = memory.data(8 * <i32>POINT_BYTES, 16);
+/** Cached odd multiples 1·P … 15·P of the (negated) key and of the negated R of the signature being checked. */
+export const ODD_MULTIPLES_BYTES: usize = 8 * POINT_BYTES;
+const KEY_ODD = memory.data(<i32>ODD_MULTIPLES_BYTES, 16);
+const R_ODD = memory.data(<i32>ODD_MULTIPLES_BYTES, 16);
 const NEG_KEY = memory.data(<i32>POINT_BYTES, 16);
-const NAF_K = memory.data(256, 16);
-const NAF_S = memory.data(256, 16);
+const NEG_R = memory.data(<i32>POINT_BYTES, 16);
+const NAF_C0 = memory.data(256, 16);
+const NAF_C1 = memory.data(256, 16);
+const NAF_LO = memory.data(256, 16);
+const NAF_HI = memory.data(256, 16);
 const SCALAR_PAD = memory.data(40, 8);
-const R_CHECK = memory.data(32, 8);
+const C0 = memory.data(32, 8);
+const C1 = memory.data(32, 8);
+const S_PRIME = memory.data(32, 8);
+const S_LO = memory.data(32, 8);
+const S_HI = memory.data(32, 8);
+const ZERO32 = memory.data(32, 8);
 
 /**
  * Width-w NAF of the 32-byte scalar at s (< 2^255) into out[0..256): every nonzero digit is odd with
- * |digit| < 2^(w-1), and any w consecutive digits hold at most one nonzero.
+ * |digit| < 2^(w-1), and any w consecutive digits hold at most one nonzero. Returns the index of the highest
+ * nonzero digit (-1 for zero).
  */
-export function nafDigits(out: usize, s: usize, w: i32): void {
+export function nafDigits(out: usize, s: usize, w: i32): i32 {
   memory.copy(SCALAR_PAD, s, 32);
   store<u64>(SCALAR_PAD, 0, 32);
   memory.fill(out, 0, 256);
   const full = 1 << w, half = 1 << (w - 1), mask = full - 1;
   let carry: i32 = 0;
   let i: i32 = 0;
+  let top: i32 = -1;
   while (i < 256) {
     const bit = (<i32>load<u8>(SCALAR_PAD + (i >> 3)) >> (i & 7)) & 1;
     if (bit == carry) {
@@ -250,11 +273,13 @@ export function nafDigits(out: usize, s: usize, w: i32): void {
       store<i8>(out + i, <i8>v);
       carry = 0;
     }
+    top = i;
     i += w;
   }
+  return top;
 }
 
-/** KEY_ODD[i] = (2i + 1)·P as Cached entries, i = 0..7. */
+/** table[i] = (2i + 1)·P as Cached entries, i = 0..7 (uses POINT_T, POINT_U, POINT_R). */
 export function buildOddMultiples(table: usize, p: usize): void {
   const t = POINT_T, twice = POINT_U, acc = POINT_R;
   p3ToCached(table, p);
@@ -267,34 +292,59 @@ export function buildOddMultiples(table: usize, p: usize): void {
   }
 }
 
-/** r (P2) = [k]P + [s]B from the NAF digits of k (width 5, over `table`) and s (width 8, over BASE_ODD). */
-function doubleScalarMultVartime(r: usize, nafK: usize, table: usize, nafS: usize): void {
-  const t = POINT_T, u = POINT_U;
-  let i = 255;
-  while (i >= 0 && load<i8>(nafK + i) == 0 && load<i8>(nafS + i) == 0) i--;
+/** t (P1P1, converted through u) += digit · table, for a width-5 NAF digit over Cached odd multiples. */
+@inline function addCachedDigit(t: usize, u: usize, table: usize, digit: i32): void {
+  if (digit > 0) {
+    p1p1ToP3(u, t);
+    geAdd(t, u, table + <usize>(digit >> 1) * POINT_BYTES);
+  } else if (digit < 0) {
+    p1p1ToP3(u, t);
+    geSub(t, u, table + <usize>((-digit) >> 1) * POINT_BYTES);
+  }
+}
+
+/** t (P1P1) += digit · table, for a width-8 NAF digit over Precomp odd multiples. */
+@inline function addPrecompDigit(t: usize, u: usize, table: usize, digit: i32): void {
+  if (digit > 0) {
+    p1p1ToP3(u, t);
+    geMadd(t, u, table + <usize>(digit >> 1) * PRECOMP_BYTES);
+  } else if (digit < 0) {
+    p1p1ToP3(u, t);
+    geMsub(t, u, table + <usize>((-digit) >> 1) * PRECOMP_BYTES);
+  }
+}
+
+/**
+ * True when [S]B - [k]A = R, given the odd multiples of -A (keyOdd), -R (rOdd), S < L and k < L: the
+ * equation is checked as [|c1|·S mod L]B ± [c0](-A) + [|c1|](-R) = O with the short c0, c1 of lattice.ts
+ * (+ when c1 > 0; when c1 < 0 the A term flips sign), exactly equivalent to the cofactorless equation.
+ */
+export function checkEquation(keyOdd: usize, rOdd: usize, s32: usize, k32: usize): bool {
+  const sign = reduceChallenge(k32, C0, C1);
+  scMulAdd(S_PRIME, C1, s32, ZERO32);
+  memory.fill(S_LO, 0, 32);
+  memory.fill(S_HI, 0, 32);
+  memory.copy(S_LO, S_PRIME, 16);
+  memory.copy(S_HI, S_PRIME + 16, 16);
+  let top = nafDigits(NAF_C0, C0, 5);
+  top = max(top, nafDigits(NAF_C1, C1, 5));
+  top = max(top, nafDigits(NAF_LO, S_LO, 8));
+  top = max(top, nafDigits(NAF_HI, S_HI, 8));
+  const r = POINT_R, t = POINT_T, u = POINT_U;
   feZero(r + PX);
   feOne(r + PY);
   feOne(r + PZ);
-  for (; i >= 0; i--) {
+  for (let i = top; i >= 0; i--) {
     p2Dbl(t, r);
-    const a = <i32>load<i8>(nafK + i);
-    if (a > 0) {
-      p1p1ToP3(u, t);
-      geAdd(t, u, table + <usize>(a >> 1) * POINT_BYTES);
-    } else if (a < 0) {
-      p1p1ToP3(u, t);
-      geSub(t, u, table + <usize>((-a) >> 1) * POINT_BYTES);
-    }
-    const b = <i32>load<i8>(nafS + i);
-    if (b > 0) {
-      p1p1ToP3(u, t);
-      geMadd(t, u, BASE_ODD + <usize>(b >> 1) * PRECOMP_BYTES);
-    } else if (b < 0) {
-      p1p1ToP3(u, t);
-      geMsub(t, u, BASE_ODD + <usize>((-b) >> 1) * PRECOMP_BYTES);
-    }
+    const a = <i32>load<i8>(NAF_C0 + i);
+    addCachedDigit(t, u, keyOdd, sign > 0 ? a : -a);
+    addCachedDigit(t, u, rOdd, <i32>load<i8>(NAF_C1 + i));
+    addPrecompDigit(t, u, BASE_ODD, <i32>load<i8>(NAF_LO + i));
+    addPrecompDigit(t, u, BASE_HI_ODD, <i32>load<i8>(NAF_HI + i));
     p1p1ToP2(r, t);
   }
+  // The identity in projective coordinates: X = 0 and Y = Z.
+  return feIsZero(r + PX) && feEqual(r + PY, r + PZ);
 }
 
 /** k = SHA-512(R ‖ A ‖ M) mod L into out (32 bytes; out needs 64 bytes of room). */
@@ -307,15 +357,21 @@ export function challengeOf(out: usize, sig64: usize, pk32: usize, msg: usize, l
   scReduce64(out, out);
 }
 
+/**
+ * Decodes R strictly (y < p, on the curve, no x = 0 with the sign bit) into odd multiples of -R: a signature
+ * whose R does not decode cannot match any encoding, so it is refused as OpenSSL's byte comparison would.
+ */
+export function prepareR(rOdd: usize, sig64: usize): bool {
+  if (!p3FromBytesNegate(NEG_R, sig64)) return false;
+  buildOddMultiples(rOdd, NEG_R);
+  return true;
+}
+
 export function ed25519VerifyDetached(pk32: usize, msg: usize, len: usize, sig64: usize): bool {
   if (!scIsCanonical(sig64 + 32)) return false;
   if (!p3FromBytesNegate(NEG_KEY, pk32)) return false;
-  challengeOf(CHALLENGE, sig64, pk32, msg, len);
+  if (!prepareR(R_ODD, sig64)) return false;
   buildOddMultiples(KEY_ODD, NEG_KEY);
-  nafDigits(NAF_K, CHALLENGE, 5);
-  nafDigits(NAF_S, sig64 + 32, 8);
-  // [k](-A) + [S]B must encode to R.
-  doubleScalarMultVartime(POINT_R, NAF_K, KEY_ODD, NAF_S);
-  p2ToBytes(R_CHECK, POINT_R);
-  return memory.compare(R_CHECK, sig64, 32) == 0;
+  challengeOf(CHALLENGE, sig64, pk32, msg, len);
+  return checkEquation(KEY_ODD, R_ODD, sig64 + 32, CHALLENGE);
 }

@@ -6,9 +6,11 @@ import {
   ed25519SignExpanded, ed25519VerifyDetached,
 } from "./ed25519";
 import { SCRATCH, SCRATCH_BYTES } from "./scratch";
+import { BATCH_ENTRY_BYTES, ed25519ClearKeyCache, ed25519VerifyBatch } from "./batch";
 
 export const SIGN_MESSAGE_BYTES: i32 = 65536;
 export const SIGN_SCRATCH_BYTES: i32 = <i32>SCRATCH_BYTES;
+export const SIGN_BATCH_ENTRY_BYTES: i32 = <i32>BATCH_ENTRY_BYTES;
 const SEED = memory.data(32, 16);
 const SECRET = memory.data(64, 16); // an expanded secret key: clamped scalar a ‖ nonce prefix
 const PUBLIC_KEY = memory.data(32, 16);
@@ -74,6 +76,19 @@ export function signWithSecret(msg: usize, len: usize): void {
 
 export function signVerify(msg: usize, len: usize): bool {
   return ed25519VerifyDetached(PUBLIC_KEY, msg, len, SIGNATURE);
+}
+
+/**
+ * Verifies `count` entries (SIGN_BATCH_ENTRY_BYTES each: pk ptr, sig ptr, msg ptr, msg len) laid out by the
+ * face in a heap block; writes one verdict byte per entry and returns the number of invalid entries.
+ */
+export function signVerifyBatch(entries: usize, count: i32, verdicts: usize): i32 {
+  return ed25519VerifyBatch(entries, count, verdicts);
+}
+
+/** Forgets the decoded public keys the batch verifier keeps. */
+export function signClearKeyCache(): void {
+  ed25519ClearKeyCache();
 }
 
 /** A heap block for a message larger than the message region; the face frees it right after use. */
