@@ -27,10 +27,14 @@ import { reduceChallenge } from "./lattice";
 
 /** Signing: row k holds j·256^k·B for j = 1..8, as Precomp entries. */
 const BASE_ROWS = memory.data(32 * 8 * <i32>PRECOMP_BYTES, 16);
-/** Verification: the odd multiples 1·B, 3·B, …, 127·B, and the same of B' = 2^128·B, as Precomp entries. */
+/** Verification: the odd multiples 1·Q, 3·Q, …, 127·Q of Q = 2^(64 j)·B for j = 0..3, as Precomp entries. */
 export const BASE_ODD_COUNT: i32 = 64;
-export const BASE_ODD = memory.data(BASE_ODD_COUNT * <i32>PRECOMP_BYTES, 16);
-export const BASE_HI_ODD = memory.data(BASE_ODD_COUNT * <i32>PRECOMP_BYTES, 16);
+const BASE_ODD_BYTES: usize = <usize>BASE_ODD_COUNT * PRECOMP_BYTES;
+const BASE_QUARTERS = memory.data(4 * <i32>BASE_ODD_BYTES, 16);
+export const BASE_Q0: usize = BASE_QUARTERS;
+export const BASE_Q1: usize = BASE_QUARTERS + BASE_ODD_BYTES;
+export const BASE_Q2: usize = BASE_QUARTERS + 2 * BASE_ODD_BYTES;
+export const BASE_Q3: usize = BASE_QUARTERS + 3 * BASE_ODD_BYTES;
 
 function buildTables(): void {
   const count = 32 * 8;
@@ -53,14 +57,12 @@ function buildTables(): void {
     }
   }
   p3BatchToPrecomp(BASE_ROWS, points, count, work);
-  // Odd multiples of B and of 2^128·B: P, then repeatedly + 2P.
-  for (let half = 0; half < 2; half++) {
+  // Odd multiples of 2^(64 j)·B: P, then repeatedly + 2P.
+  for (let quarter = 0; quarter < 4; quarter++) {
     p3Base(acc);
-    if (half == 1) {
-      for (let d = 0; d < 128; d++) {
-        p2Dbl(t, acc);
-        p1p1ToP3(acc, t);
-      }
+    for (let d = 0; d < 64 * quarter; d++) {
+      p2Dbl(t, acc);
+      p1p1ToP3(acc, t);
     }
     p2Dbl(t, acc);
     p1p1ToP3(step, t);
@@ -70,7 +72,7 @@ function buildTables(): void {
       geAdd(t, acc, cached);
       p1p1ToP3(acc, t);
     }
-    p3BatchToPrecomp(half == 0 ? BASE_ODD : BASE_HI_ODD, points, BASE_ODD_COUNT, work);
+    p3BatchToPrecomp(BASE_QUARTERS + <usize>quarter * BASE_ODD_BYTES, points, BASE_ODD_COUNT, work);
   }
   heap.free(points);
   heap.free(work);
@@ -320,7 +322,7 @@ export function buildOddMultiples(table: usize, p: usize): void {
  * (+ when c1 > 0; when c1 < 0 the A term flips sign), exactly equivalent to the cofactorless equation.
  */
 export function checkEquation(keyOdd: usize, rOdd: usize, s32: usize, k32: usize): bool {
-  const sign = reduceChallenge(k32, C0, C1);
+  const sign = reduceChallenge(k32, C0, C1, 128);
   scMulAdd(S_PRIME, C1, s32, ZERO32);
   memory.fill(S_LO, 0, 32);
   memory.fill(S_HI, 0, 32);
@@ -339,11 +341,98 @@ export function checkEquation(keyOdd: usize, rOdd: usize, s32: usize, k32: usize
     const a = <i32>load<i8>(NAF_C0 + i);
     addCachedDigit(t, u, keyOdd, sign > 0 ? a : -a);
     addCachedDigit(t, u, rOdd, <i32>load<i8>(NAF_C1 + i));
-    addPrecompDigit(t, u, BASE_ODD, <i32>load<i8>(NAF_LO + i));
-    addPrecompDigit(t, u, BASE_HI_ODD, <i32>load<i8>(NAF_HI + i));
+    addPrecompDigit(t, u, BASE_Q0, <i32>load<i8>(NAF_LO + i));
+    addPrecompDigit(t, u, BASE_Q2, <i32>load<i8>(NAF_HI + i));
     p1p1ToP2(r, t);
   }
   // The identity in projective coordinates: X = 0 and Y = Z.
+  return feIsZero(r + PX) && feEqual(r + PY, r + PZ);
+}
+
+/**
+ * Per cached key: the odd multiples 1·Q … 31·Q of Q = -A, -2^64·A and -2^128·A, as Precomp entries (three
+ * tables for width-6 NAF digits).
+ */
+const KEY_TABLE_ENTRIES: i32 = 16;
+const KEY_TABLE_BYTES: usize = <usize>KEY_TABLE_ENTRIES * PRECOMP_BYTES;
+export const KEY_TABLES_BYTES: usize = 3 * KEY_TABLE_BYTES;
+const KEY_POINTS = memory.data(3 * KEY_TABLE_ENTRIES * <i32>POINT_BYTES, 16);
+const KEY_INVERSES = memory.data(3 * KEY_TABLE_ENTRIES * <i32>FE_BYTES, 16);
+const NAF_Q = memory.data(8 * 256, 16); // c0 in three 64-bit pieces, c1, S' in four 64-bit pieces
+const PIECE = memory.data(32, 8);
+
+/** out = 64-bit piece j of the 32-byte scalar at s, as a 32-byte scalar. */
+function piece(out: usize, s: usize, j: i32): void {
+  memory.fill(out, 0, 32);
+  store<u64>(out, load<u64>(s + (<usize>j << 3)));
+}
+
+/** keyTables (KEY_TABLES_BYTES) = the three tables of a decoded, negated key (uses POINT_* and NEG_KEY). */
+export function buildKeyTables(keyTables: usize, negKey: usize): void {
+  const q = POINT_U, twice = POINT_R, t = POINT_T, c = NEG_KEY;
+  p3Copy(q, negKey);
+  for (let j = 0; j < 3; j++) {
+    if (j > 0) {
+      for (let d = 0; d < 64; d++) {
+        p2Dbl(t, q);
+        p1p1ToP3(q, t);
+      }
+    }
+    // (2i + 1)·Q for i = 0..15: Q, then + 2Q.
+    const first = KEY_POINTS + <usize>(j * KEY_TABLE_ENTRIES) * POINT_BYTES;
+    p3Copy(first, q);
+    p2Dbl(t, q);
+    p1p1ToP3(twice, t);
+    p3ToCached(c, twice);
+    for (let i = 1; i < KEY_TABLE_ENTRIES; i++) {
+      geAdd(t, first + <usize>(i - 1) * POINT_BYTES, c);
+      p1p1ToP3(first + <usize>i * POINT_BYTES, t);
+    }
+  }
+  p3BatchToPrecomp(keyTables, KEY_POINTS, 3 * KEY_TABLE_ENTRIES, KEY_INVERSES);
+}
+
+/**
+ * checkEquation for a key with precomputed tables (buildKeyTables): the lattice is cut unevenly, c0 < 2^191 in
+ * three 64-bit pieces over A, 2^64·A, 2^128·A and c1 of about 64 bits, so the chain needs ~64 doublings
+ * instead of ~128. Same equation, same verdict. pk32 is only read on the degenerate path where the lattice
+ * gives up (lattice.ts), which then runs the even cut from a freshly decoded key.
+ */
+export function checkEquationKeyTables(keyTables: usize, rOdd: usize, s32: usize, k32: usize, pk32: usize): bool {
+  const sign = reduceChallenge(k32, C0, C1, 191);
+  if (load<u64>(C0, 24) != 0) {
+    if (!p3FromBytesNegate(NEG_KEY, pk32)) return false;
+    buildOddMultiples(KEY_ODD, NEG_KEY);
+    return checkEquation(KEY_ODD, rOdd, s32, k32);
+  }
+  scMulAdd(S_PRIME, C1, s32, ZERO32);
+  let top: i32 = -1;
+  for (let j = 0; j < 3; j++) {
+    piece(PIECE, C0, j);
+    top = max(top, nafDigits(NAF_Q + <usize>j * 256, PIECE, 6));
+  }
+  top = max(top, nafDigits(NAF_Q + 3 * 256, C1, 5));
+  for (let j = 0; j < 4; j++) {
+    piece(PIECE, S_PRIME, j);
+    top = max(top, nafDigits(NAF_Q + <usize>(4 + j) * 256, PIECE, 8));
+  }
+  const r = POINT_R, t = POINT_T, u = POINT_U;
+  feZero(r + PX);
+  feOne(r + PY);
+  feOne(r + PZ);
+  for (let i = top; i >= 0; i--) {
+    p2Dbl(t, r);
+    for (let j = 0; j < 3; j++) {
+      const a = <i32>load<i8>(NAF_Q + <usize>j * 256 + i);
+      addPrecompDigit(t, u, keyTables + <usize>j * KEY_TABLE_BYTES, sign > 0 ? a : -a);
+    }
+    addCachedDigit(t, u, rOdd, <i32>load<i8>(NAF_Q + 3 * 256 + i));
+    addPrecompDigit(t, u, BASE_Q0, <i32>load<i8>(NAF_Q + 4 * 256 + i));
+    addPrecompDigit(t, u, BASE_Q1, <i32>load<i8>(NAF_Q + 5 * 256 + i));
+    addPrecompDigit(t, u, BASE_Q2, <i32>load<i8>(NAF_Q + 6 * 256 + i));
+    addPrecompDigit(t, u, BASE_Q3, <i32>load<i8>(NAF_Q + 7 * 256 + i));
+    p1p1ToP2(r, t);
+  }
   return feIsZero(r + PX) && feEqual(r + PY, r + PZ);
 }
 

@@ -9,10 +9,10 @@
 // forces D = O, because the order of D divides 8L and is odd, so it is 1 or L, and L does not divide c1.
 //
 // Remainders are 256-bit numbers in eight u32 limbs; the cofactors t only grow and alternate in sign, so
-// their magnitudes are kept (five limbs) with a sign flag, and each step only adds to a magnitude.
+// their magnitudes are kept (eight limbs) with a sign flag, and each step only adds to a magnitude.
 
 const N_LIMBS: i32 = 8;
-const T_LIMBS: i32 = 5;
+const T_LIMBS: i32 = 8; // |t| <= 8L / (the remainder it pairs with) < 2^256: no overflow even in degenerate runs
 
 // Working state: remainders a (previous) and b (current), cofactor magnitudes ta and tb.
 const A = memory.data(N_LIMBS * 4, 8);
@@ -80,7 +80,7 @@ function subShifted(a: usize, b: usize, s: i32): void {
   }
 }
 
-/** ta += q·tb (magnitudes, five limbs). */
+/** ta += q·tb (magnitudes). */
 function addMul(ta: usize, tb: usize, q: u64): void {
   let carry: u64 = 0;
   for (let i = 0; i < T_LIMBS; i++) {
@@ -90,7 +90,7 @@ function addMul(ta: usize, tb: usize, q: u64): void {
   }
 }
 
-/** ta += tb << s (magnitudes, five limbs). */
+/** ta += tb << s (magnitudes). */
 function addShifted(ta: usize, tb: usize, s: i32): void {
   const w = s >> 5, r = s & 31;
   let carry: u64 = 0;
@@ -118,12 +118,35 @@ function swap(x: usize, y: usize, n: i32): void {
   }
 }
 
+/** One (possibly partial) Euclid step: (a, t_a) -= q·(b, t_b) for a q between 1 and floor(a / b). */
+function step(): void {
+  const la = bitLength(A, N_LIMBS), lb = bitLength(B, N_LIMBS);
+  if (la - lb > 32) {
+    // Far apart: subtract b·2^s with 2^s at most the quotient.
+    const s = la - lb - 1;
+    subShifted(A, B, s);
+    addShifted(TA, TB, s);
+    return;
+  }
+  // q = floor(top(a) / (top(b) + 1)) from the same 64-bit window never exceeds floor(a / b).
+  const from = la > 64 ? la - 64 : 0;
+  const at = bitsAt(A, from), bt = bitsAt(B, from);
+  let q = bt == 0xffffffffffffffff ? at >> 63 : at / (bt + 1);
+  if (q == 0) q = 1; // a >= b (a is the older, larger remainder), so one b always fits
+  if (q > 0xffffffff) q = 0xffffffff;
+  subMul(A, B, q);
+  addMul(TA, TB, q);
+}
+
 /**
  * For a challenge k < L (32 bytes at k32): writes c0 (32 bytes, >= 0) and |c1| (32 bytes) and returns the
- * sign of c1 (+1 or -1), with c0 = c1·k (mod 8L) and c1 odd. Both are normally below 2^128; c0 may be longer
- * in rare cases, which only costs speed. Public data: variable time.
+ * sign of c1 (+1 or -1), with c0 = c1·k (mod 8L), c1 odd and c0 < 2^c0Bits. The Euclid stops at the first
+ * remainder below 2^c0Bits, whose cofactor is at most 8L / 2^c0Bits: c0Bits = 128 balances the two at ~128
+ * bits each; a larger c0Bits trades a longer c0 for a shorter c1. If that cofactor is even, one more step
+ * gives a smaller remainder with an odd cofactor (consecutive cofactors are never both even), normally a
+ * bit or two longer. Public data: variable time.
  */
-export function reduceChallenge(k32: usize, outC0: usize, outC1: usize): i32 {
+export function reduceChallenge(k32: usize, outC0: usize, outC1: usize, c0Bits: i32): i32 {
   for (let i = 0; i < N_LIMBS; i++) store<u32>(A + (<usize>i << 2), unchecked(EIGHT_L[i]));
   memory.copy(B, k32, 32);
   memory.fill(TA, 0, T_LIMBS * 4);
@@ -131,42 +154,34 @@ export function reduceChallenge(k32: usize, outC0: usize, outC1: usize): i32 {
   store<u32>(TB, 1);
   // Signs of the cofactors: t_a = 0 (either sign), t_b = +1; they alternate at every swap.
   let signB: i32 = 1;
-  let lb = bitLength(B, N_LIMBS);
-  while (lb > 128) {
-    const la = bitLength(A, N_LIMBS);
-    if (la - lb > 32) {
-      // Far apart: subtract b·2^s with 2^s at most the quotient.
-      const s = la - lb - 1;
-      subShifted(A, B, s);
-      addShifted(TA, TB, s);
-    } else {
-      // q = floor(top(a) / (top(b) + 1)) from the same 64-bit window never exceeds floor(a / b).
-      const from = la > 64 ? la - 64 : 0;
-      const at = bitsAt(A, from), bt = bitsAt(B, from);
-      let q = bt == 0xffffffffffffffff ? at >> 63 : at / (bt + 1);
-      if (q == 0) q = 1; // a >= b here (a is the older, larger remainder), so one b always fits
-      if (q > 0xffffffff) q = 0xffffffff;
-      subMul(A, B, q);
-      addMul(TA, TB, q);
-    }
+  while (bitLength(B, N_LIMBS) > c0Bits) {
+    step();
     if (lessThan(A, B)) {
       swap(A, B, N_LIMBS);
       swap(TA, TB, T_LIMBS);
       signB = -signB;
-      lb = bitLength(B, N_LIMBS);
     }
   }
-  // (b, t_b) is the short pair; if t_b is even, (a, t_a) has an odd cofactor (the pairs are unimodular).
-  memory.fill(outC0, 0, 32);
-  memory.fill(outC1, 0, 32);
+  let sign = signB;
   if ((load<u32>(TB) & 1) == 1) {
     memory.copy(outC0, B, 32);
-    memory.copy(outC1, TB, T_LIMBS * 4);
-    return signB;
+    memory.copy(outC1, TB, 32);
+  } else {
+    // t_b even, so t_a is odd, and so is t_a - q·t_b: finish reducing a by b.
+    while (!lessThan(A, B)) step();
+    memory.copy(outC0, A, 32);
+    memory.copy(outC1, TA, 32);
+    sign = -signB;
   }
-  memory.copy(outC0, A, 32);
-  memory.copy(outC1, TA, T_LIMBS * 4);
-  return -signB;
+  // Exactness needs |c1| < L. Only a remainder below 9 right after one of 2^c0Bits or more could break that,
+  // which no hash output does in practice; should it happen, the trivial pair (k, 1) is always exact.
+  if (bitLength(outC1, N_LIMBS) > 251) {
+    memory.copy(outC0, k32, 32);
+    memory.fill(outC1, 0, 32);
+    store<u8>(outC1, 1);
+    sign = 1;
+  }
+  return sign;
 }
 
 function lessThan(x: usize, y: usize): bool {
