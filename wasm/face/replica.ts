@@ -16,9 +16,12 @@
 //   (client de-dup table, trust scores, last batch time). The host stores it with its snapshot and ships it
 //   with state transfer; `stateInstalled` hands it back and the replica checks it against the proof.
 // - Message types on the wire: 1 forwarded request, 2 pre-prepare, 3 prepare, 4 commit, 5 checkpoint,
-//   6 view-change, 7 new-view, 8 commit proof (batch + 2f+1 commits, relayed to a replica that lacks a seq),
+//   6 view-change, 7 new-view, 8 commit proof (batch + a quorum of commits, relayed to a replica that lacks a seq),
 //   9 fetch (a lagging replica asks for commit proofs). Types 1 and 8 carry no relayer signature: they are
-//   self-authenticating (a client signature; 2f+1 replica signatures).
+//   self-authenticating (a client signature; a quorum of replica signatures).
+// - A quorum is ceil((n + f + 1) / 2) with f = floor((n - 1) / 3) (`replicaQuorum`): 2f + 1 when n = 3f + 1,
+//   more for other n (two quorums must share an honest replica). A prepared certificate is the pre-prepare and
+//   quorum - 1 prepares.
 // - Every dropped input yields a `rejected` action, except votes that arrive after their quorum was complete
 //   (normal with n > 3f+1 or any delay): they are ignored unread, without a signature check.
 // - A view change carries every prepared batch above the stable checkpoint: keep
@@ -92,7 +95,7 @@ export type ReplicaAction =
   | {
       kind: 'execute';
       seq: number;
-      /** The view whose 2f+1 commits form `certificate`. */
+      /** The view whose quorum of commits forms `certificate`. */
       view: number;
       /** The agreed execution time: max(batchTime, the previous batch's time), so it never goes backwards. */
       time: number;
@@ -106,7 +109,7 @@ export type ReplicaAction =
       batch: Uint8Array[];
       /** Positions in `batch` not executed: a client seq that was already executed (de-duplication). */
       skipped: number[];
-      /** Canonical bytes of 2f+1 signed commits for (view, seq, batchDigest): uint(k) ‖ k × bytes(commit). */
+      /** Canonical bytes of a quorum of signed commits for (view, seq, batchDigest): uint(k) ‖ k × bytes(commit). */
       certificate: Uint8Array;
     }
   | { kind: 'checkpointStable'; seq: number; stateDigest: Uint8Array; replicaState: Uint8Array; certificate: Uint8Array }
@@ -158,6 +161,7 @@ interface PbftExports extends CoreExports {
   pbftVerifyCommitCert(n: number, seq: number, certLen: number): number;
   pbftBatchDigest(time: number, count: number, len: number): number;
   pbftPublicKey(): number;
+  pbftQuorum(n: number): number;
 }
 
 function ex(): PbftExports {
@@ -345,6 +349,8 @@ export class Replica {
   #handle: number;
   readonly n: number;
   readonly f: number;
+  /** Votes that decide anything: replicaQuorum(n). */
+  readonly quorum: number;
   readonly self: number;
 
   constructor(opts: ReplicaOptions) {
@@ -358,6 +364,7 @@ export class Replica {
     this.#handle = h;
     this.n = opts.validators.length;
     this.f = Math.floor((this.n - 1) / 3);
+    this.quorum = replicaQuorum(this.n);
     this.self = opts.self;
   }
 
@@ -439,6 +446,15 @@ export class Replica {
   }
 }
 
+/**
+ * The replica's quorum for n validators, ceil((n + f + 1) / 2) with f = floor((n - 1) / 3), computed by the
+ * wasm core itself (so a test can hold it equal to the ledger's `quorumSize`).
+ */
+export function replicaQuorum(n: number): number {
+  checkInt('n', n, 1, 64);
+  return ex().pbftQuorum(n);
+}
+
 /** The Ed25519 public key of a 32-byte seed, derived by the wasm core exactly as a replica derives its own. */
 export function replicaPublicKey(secretKey: Uint8Array): Uint8Array {
   if (secretKey.length !== 32) throw new ReplicaError('badKey', 'secretKey must be a 32-byte seed');
@@ -472,7 +488,7 @@ export function decodeClientRequest(bytes: Uint8Array): { clientKey: Uint8Array;
 }
 
 /**
- * Checks a commit certificate (from an `execute` action) against the validator set: 2f+1 commits from
+ * Checks a commit certificate (from an `execute` action) against the validator set: a quorum of commits from
  * distinct validators, each signed, for exactly (seq, batchDigest) in one view.
  */
 export function verifyCommitCertificate(

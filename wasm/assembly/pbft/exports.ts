@@ -2,7 +2,7 @@
 // scratch buffers of io.ts. Handles are small integers; a disposed handle's seed is wiped.
 import { Reader } from "../codec/reader";
 import { ed25519DerivePublicKey } from "../sign/ed25519";
-import { MAX_SAFE, MsgType, SIG_BYTES } from "./constants";
+import { MAX_SAFE, MsgType, quorumSize, SIG_BYTES } from "./constants";
 import { bytesEqual, sha256, verifyBody } from "./crypto";
 import { inputBuffer, inputCopy, outputLen, outputPtr, putF64, putRaw, resetOutput } from "./io";
 import { batchDigestOf, parseEnvelope, parseVote } from "./messages";
@@ -168,14 +168,13 @@ export function pbftDecodeRequest(len: i32): usize {
   return outputPtr();
 }
 
-/** input = n × key32 ‖ digest32 ‖ certificate; 1 if 2f+1 distinct validators signed commits for it. */
+/** input = n × key32 ‖ digest32 ‖ certificate; 1 if a quorum of distinct validators signed commits for it. */
 export function pbftVerifyCommitCert(n: i32, seq: f64, certLen: i32): i32 {
   if (n < 1 || n > 64) return 0;
   const keys = new Array<Uint8Array>();
   for (let i = 0; i < n; i++) keys.push(inputCopy(i * 32, 32));
   const digest = inputCopy(n * 32, 32);
   const cert = inputCopy(n * 32 + 32, certLen);
-  const f = (n - 1) / 3;
   const want = clampTime(seq);
   const r = new Reader(cert, cert.length);
   const count = <i32>r.uint(<u64>n);
@@ -193,7 +192,7 @@ export function pbftVerifyCommitCert(n: i32, seq: f64, certLen: i32): i32 {
     if (!verifyBody(tagFor(MsgType.Commit), env.body, keys[v.sender], env.sig)) return 0;
     seen |= bit;
   }
-  if (!r.end() || count < 2 * f + 1) return 0;
+  if (!r.end() || count < quorumSize(n)) return 0;
   return 1;
 }
 
@@ -212,4 +211,9 @@ export function pbftBatchDigest(time: f64, count: i32, len: i32): usize {
   }
   putRaw(batchDigestOf(clampTime(time), digests));
   return outputPtr();
+}
+
+/** The quorum the replica uses for n validators (held equal to the TypeScript one by a differential test). */
+export function pbftQuorum(n: i32): i32 {
+  return n < 1 ? 0 : quorumSize(n);
 }

@@ -16,7 +16,7 @@
 //   Fetch       uint sender ‖ uint fromSeq ‖ uint toSeq
 //   Request     (forwarded) uint(1) ‖ bytes(client request), no signature of the forwarder.
 //   Committed   uint(8) ‖ bytes(bytes(pre-prepare with batch) ‖ bytes(commit certificate)), no signature of the
-//               relayer: the certificate's 2f+1 commits and the batch digest make it self-authenticating.
+//               relayer: the certificate's quorum of commits and the batch digest make it self-authenticating.
 import { Reader } from "../codec/reader";
 import { Writer } from "../codec/writer";
 import { MAX_SAFE, MsgType, SIG_BYTES } from "./constants";

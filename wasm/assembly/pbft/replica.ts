@@ -8,12 +8,12 @@
 // - Every buffer a peer can fill is bounded: the log by the watermark window, checkpoint votes by
 //   window / K (plus 4 far-ahead votes per peer), view changes by one per peer, future-view messages by
 //   maxFuture per peer, client requests by maxPending (plus what the window's pre-prepares carry).
-// - Trust scores decide who leads, never who counts: quorums are 2f+1. A new leader order (from the trust
+// - Trust scores decide who leads, never who counts: quorums are ceil((n+f+1)/2) (constants.ts). A new leader order (from the trust
 //   committed at a stable checkpoint) takes effect at the next view change; the current view's primary is
 //   fixed when the view is entered, so replicas never disagree on it mid-view because of a checkpoint.
 import { Reader } from "../codec/reader";
 import { Writer } from "../codec/writer";
-import { DIGEST_BYTES, MAX_SAFE, MsgType, Reject, Timer } from "./constants";
+import { DIGEST_BYTES, faultsTolerated, MAX_SAFE, MsgType, quorumSize, Reject, Timer } from "./constants";
 import { bytesCompare, bytesEqual, sha256, signBody, verifyBody } from "./crypto";
 import {
   actBroadcast,
@@ -182,6 +182,8 @@ export class Replica {
   // Configuration.
   n: i32;
   f: i32;
+  /** Votes that decide anything: any two such sets share an honest replica. */
+  quorum: i32;
   self: i32;
   K: u64;
   window: u64;
@@ -242,7 +244,8 @@ export class Replica {
 
   constructor(cfg: Config, pk: Uint8Array) {
     this.n = cfg.n;
-    this.f = (cfg.n - 1) / 3;
+    this.f = faultsTolerated(cfg.n);
+    this.quorum = quorumSize(cfg.n);
     this.self = cfg.self;
     this.K = cfg.K;
     this.window = cfg.window;
@@ -266,10 +269,6 @@ export class Replica {
       unchecked((this.future[i] = new Array<Buffered>()));
     }
     this.primary = this.primaryOf(0);
-  }
-
-  get quorum(): i32 {
-    return 2 * this.f + 1;
   }
 
   primaryOf(view: u64): i32 {
@@ -435,7 +434,7 @@ export class Replica {
     this.vcTimerOn = false;
     this.retireStale();
     if (this.changing) {
-      // Castro–Liskov: move past a view only once 2f+1 replicas asked for it (its primary is then to blame).
+      // Castro–Liskov: move past a view only once a quorum asked for it (its primary is then to blame).
       // Alone, keep asking while we have work: resend our view change (it may have been lost) and wait.
       // (Going back to the old view would be unsafe: our view change may already count in a new-view.)
       if (this.countViewChanges(this.view) >= this.quorum) {
@@ -738,10 +737,11 @@ export class Replica {
       const v = unchecked(e.prepares[i]);
       if (v != null && i != pp.sender && bytesEqual(v.digest, pp.digest)) matching.push(v);
     }
-    if (matching.length < 2 * this.f) return;
+    // Prepared: the pre-prepare and quorum - 1 matching prepares, so a quorum accepted the proposal.
+    if (matching.length < this.quorum - 1) return;
     e.prepared = true;
     const cert = new PreparedCert(pp);
-    for (let i = 0; i < 2 * this.f; i++) cert.prepares.push(unchecked(matching[i]));
+    for (let i = 0; i < this.quorum - 1; i++) cert.prepares.push(unchecked(matching[i]));
     e.best = cert;
     if (!e.commitSent) {
       e.commitSent = true;
@@ -822,7 +822,7 @@ export class Replica {
     }
   }
 
-  /** A relayed proof that a batch committed: 2f+1 signed commits for its digest, and the batch itself. */
+  /** A relayed proof that a batch committed: a quorum of signed commits for its digest, and the batch itself. */
   private onCommitted(body: Uint8Array): void {
     const r = new Reader(body, this.maxMsg);
     const ppEnv = parseEnvelope(r.bytes(this.maxMsg), this.maxMsg);
@@ -1059,7 +1059,7 @@ export class Replica {
     this.checkStable(c);
   }
 
-  /** 2f+1 matching checkpoint votes for c's (seq, digests) make it stable. */
+  /** A quorum of matching checkpoint votes for c's (seq, digests) make it stable. */
   private checkStable(c: Checkpoint): void {
     const wires = new Array<Uint8Array>();
     const senders = new Array<i32>();
@@ -1155,7 +1155,7 @@ export class Replica {
     const st = this.stable;
     const own = this.own.get(st.seq);
     if (!bytesEqual(own.stateDigest, st.stateDigest) || !bytesEqual(own.replicaDigest, st.replicaDigest)) {
-      // We executed to a different state than 2f+1 replicas proved: replace ours by theirs.
+      // We executed to a different state than a quorum proved: replace ours by theirs.
       this.reject(Reject.StateMismatch, -1);
       this.own.delete(st.seq);
       this.requestState();
@@ -1300,7 +1300,7 @@ export class Replica {
         seen |= bit;
         count++;
       }
-      if (count < 2 * this.f) return false;
+      if (count < this.quorum - 1) return false;
     }
     vc.valid = true;
     return true;
@@ -1393,7 +1393,7 @@ export class Replica {
     this.becomeStable(new Stable(vc.stableSeq, vc.stateDigest, vc.replicaDigest, wires, senders));
   }
 
-  /** The primary-to-be, holding 2f+1 view changes for its view, sends the new-view. */
+  /** The primary-to-be, holding a quorum of view changes for its view, sends the new-view. */
   private maybeSendNewView(): void {
     if (!this.changing || this.primary != this.self || this.nvWire != null) return;
     const vcs = new Array<ViewChange>();
@@ -1444,7 +1444,7 @@ export class Replica {
     return pp;
   }
 
-  /** The O set both the new primary and every backup derive from the same 2f+1 view changes. */
+  /** The O set both the new primary and every backup derive from the same quorum of view changes. */
   private computeO(vcs: Array<ViewChange>): OSet {
     const o = new OSet();
     for (let i = 0; i < vcs.length; i++) {
@@ -1589,7 +1589,7 @@ export class Replica {
         if (r == null) {
           const parsed = parseRequest(unchecked(pp.batch[j]), this.maxMsg);
           if (parsed == null) continue; // unreachable: checked with the view change
-          parsed.verified = true; // prepared by 2f+1 replicas, so checked by an honest one
+          parsed.verified = true; // prepared by a quorum, so checked by an honest replica
           if (this.clients.isStale(parsed.key, parsed.seq)) continue;
           this.admit(parsed);
           r = parsed;
