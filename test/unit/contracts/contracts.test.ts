@@ -6,11 +6,12 @@ import {
   HygeiaContracts,
   LedgerReplica,
   MemoryLedger,
-  ReplicaError,
+  LedgerReplicaError,
   TxAuthor,
   TxDecodeError,
   consentFromFhir,
   consentToFhir,
+  decisionToAuditEvent,
   decodeTx,
   encodeBody,
   type GenesisOrg,
@@ -99,7 +100,7 @@ describe('contract rules', () => {
     submit(clinician.make('requestAccess', { requestId: 'bg', requesterOrg: 'org-1', holderOrg: 'org-0', patient: 'pseudo-9', resourceTypes: ['AllergyIntolerance'], purpose: 'ETREAT', breakGlass: true }));
     expect(ledger.app.decision('bg')).toMatchObject({ decision: 'permit', breakGlass: true, reason: 'break-glass' });
     expect(ledger.app.breakGlassForReview().map((d) => d.requestId)).toEqual(['bg']);
-    expect((ledger.app.decision('bg')!.auditEvent as { meta: { security: { code: string }[] } }).meta.security[0]!.code).toBe('BTG');
+    expect(decisionToAuditEvent(ledger.app.decision('bg')!).meta?.security?.[0]?.code).toBe('BTG');
     expect(submit(clinician.make('reviewBreakGlass', { requestId: 'bg', verdict: 'justified' }))).toEqual({ ok: false, reason: 'wrong-role' });
     expect(submit(auditor.make('reviewBreakGlass', { requestId: 'bg', verdict: 'justified' }))).toEqual({ ok: true });
     expect(ledger.app.breakGlassForReview()).toEqual([]);
@@ -142,7 +143,7 @@ describe('determinism and state transfer', () => {
   it('a replica refuses a block whose transactions or state root were altered', () => {
     const { ledger, genesis } = setup(8);
     const forgedTx = { ...ledger.blocks[0]!, txs: [ledger.blocks[1]!.txs[0]!] };
-    expect(() => new LedgerReplica(genesis).sync([forgedTx])).toThrow(ReplicaError);
+    expect(() => new LedgerReplica(genesis).sync([forgedTx])).toThrow(LedgerReplicaError);
     const badRoot = { ...ledger.blocks[0]!, header: { ...ledger.blocks[0]!.header, stateRoot: new Uint8Array(32) } };
     expect(() => new LedgerReplica(genesis).sync([badRoot])).toThrowError(expect.objectContaining({ reason: 'state-mismatch' }));
     expect(() => new LedgerReplica(genesis).sync([ledger.blocks[1]!])).toThrowError(expect.objectContaining({ reason: 'broken-chain' }));

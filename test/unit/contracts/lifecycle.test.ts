@@ -6,6 +6,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
 import { Consortium, DAY } from '../../../web/src/core/eval/consortium.ts';
+import { decisionToAuditEvent } from '../../../web/src/core/ledger/contracts/index.ts';
 import { ReleaseError, auditTrail, blockHashOf, releaseRecords, verifyAuditEntry } from './helpers.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
@@ -46,7 +47,7 @@ describe('consent lifecycle', () => {
     const d = a.replica.app.decision('r1')!;
     expect(d.decision).toBe('permit');
     expect(d.grantedTypes).toEqual(['Condition', 'Observation']);
-    expect((d.auditEvent as { resourceType: string; outcome: string }).outcome).toBe('0');
+    expect(decisionToAuditEvent(d).outcome).toBe('0');
 
     // release: A checks the decision in its own replica and releases only the granted types
     const rel = await releaseRecords({ replica: a.replica, holderOrg: a.id, author: a.node, store: a.store, requestId: 'r1', patientId: p.patientId, now: c.time });

@@ -6,8 +6,9 @@ import type { Block, BlockHeader } from '../block.ts';
 import { blockHash, txProof } from '../block.ts';
 import { verifyTxProof } from '../verify.ts';
 import { decodeTx, type TxKind } from './tx.ts';
-import { LedgerReplica, type ReplicaOptions } from './replica.ts';
-import type { AccessDecision, GenesisOrg } from './state.ts';
+import { LedgerReplica, type LedgerReplicaOptions } from './replica.ts';
+import type { GenesisOrg } from './contracts.ts';
+import type { AccessDecision } from './access.ts';
 import { equalBytes, toHex } from '../../util/index.ts';
 
 export interface AuditEntry {
@@ -29,7 +30,7 @@ export interface AuditEntry {
 const AUDITED: readonly TxKind[] = ['grantConsent', 'revokeConsent', 'requestAccess', 'recordRelease', 'reviewBreakGlass'];
 
 /** `opts` as for LedgerReplica: over PBFT blocks, the validator keys and the host's `clientPayload`. */
-export function auditTrail(blocks: readonly Block[], orgs: readonly GenesisOrg[], patient: string, opts: ReplicaOptions = {}): AuditEntry[] {
+export function auditTrail(blocks: readonly Block[], orgs: readonly GenesisOrg[], patient: string, opts: LedgerReplicaOptions = {}): AuditEntry[] {
   const replica = new LedgerReplica(orgs, opts);
   const out: AuditEntry[] = [];
   replica.sync(blocks, ({ block, index, result }) => {

@@ -1,13 +1,22 @@
 // The ledger's contracts: membership, consent, agreements, access, anchors (see DESIGN.md "Ledger and contracts").
-export { HygeiaContracts, ContractRejection, ROLES, BREAK_GLASS_PURPOSE, ACCESS_TTL_MS } from './state.ts';
-export type { AccessDecision, AgreementRecord, AnchorRecord, ConsentRecord, DenyReason, GenesisOrg, KeyRecord, RejectReason, ReleaseRecord, Role } from './state.ts';
+export { HygeiaContracts } from './contracts.ts';
+export type { GenesisOrg } from './contracts.ts';
+export { ContractRejection } from './state-core.ts';
+export type { TxRejectReason } from './state-core.ts';
+export { ROLES } from './membership.ts';
+export type { KeyRecord, OrgRecord, Role } from './membership.ts';
+export type { ConsentRecord } from './consent.ts';
+export type { AgreementRecord } from './agreements.ts';
+export { BREAK_GLASS_PURPOSE, ACCESS_TTL_MS } from './access.ts';
+export type { AccessDecision, DenyReason, ReleaseRecord } from './access.ts';
+export type { AnchorRecord } from './anchors.ts';
 export { SCHEMAS, TX_DOMAIN, TX_VERSION, TxAuthor, TxDecodeError, decodeTx, encodeBody, encodeSigned, verifySignature } from './tx.ts';
 export type { Payload, Tx, TxKind, TxSigner, DecodedTx } from './tx.ts';
 export { consentFromFhir, consentToFhir, decisionToAuditEvent, ConsentMappingError } from './fhir.ts';
-export { MemoryLedger, LedgerChainError, verifyInclusion } from './memory-ledger.ts';
+export { MemoryLedger, LedgerChainError } from './memory-ledger.ts';
 export type { Committed } from './memory-ledger.ts';
-export { LedgerReplica, ReplicaError } from './replica.ts';
-export type { ReplicaOptions } from './replica.ts';
+export { LedgerReplica, LedgerReplicaError } from './replica.ts';
+export type { LedgerReplicaOptions } from './replica.ts';
 export { auditTrail, verifyAuditEntry } from './audit.ts';
 export type { AuditEntry } from './audit.ts';
 export { releaseRecords, ReleaseError } from './release.ts';

@@ -3,9 +3,8 @@
 // the contracts. No consensus and no commit certificate (the PBFT subsystem supplies those): this is the
 // single-process stand-in a consortium test can drive deterministically.
 import type { ApplyResult } from '../app.ts';
-import { blockHash, buildBlock, genesisHash, txHash, txProof, type Block, type BlockHeader } from '../block.ts';
-import { verifyTxProof } from '../verify.ts';
-import { HygeiaContracts, type GenesisOrg } from './state.ts';
+import { blockHash, buildBlock, genesisHash, txProof, type Block, type BlockHeader } from '../block.ts';
+import { HygeiaContracts, type GenesisOrg } from './contracts.ts';
 import { equalBytes } from '../../util/index.ts';
 
 export interface Committed {
@@ -87,11 +86,3 @@ export class MemoryLedger {
     return { header: b.header, tx: b.txs[index]!, path: txProof(b, index).path };
   }
 }
-
-/** Checks that `tx` is transaction `index` of the block whose header hashes to `blockHashHex`. */
-export function verifyInclusion(entry: { header: BlockHeader; tx: Uint8Array; index: number; path: Uint8Array[] }, expectedBlockHash: Uint8Array): boolean {
-  if (!equalBytes(blockHash(entry.header), expectedBlockHash)) return false;
-  return verifyTxProof(entry.header, entry.tx, { height: entry.header.height, index: entry.index, path: entry.path });
-}
-
-export { txHash };

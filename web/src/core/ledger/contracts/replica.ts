@@ -3,11 +3,11 @@
 // give the block's state root. What a clinic decides (a release, an audit trail) it decides from this.
 import type { ApplyResult } from '../app.ts';
 import { blockHash, genesisHash, txRootOfHashes, txHash, type Block } from '../block.ts';
-import { HygeiaContracts, type GenesisOrg } from './state.ts';
+import { HygeiaContracts, type GenesisOrg } from './contracts.ts';
 import { equalBytes } from '../../util/index.ts';
 
-export class ReplicaError extends Error {
-  override readonly name = 'ReplicaError';
+export class LedgerReplicaError extends Error {
+  override readonly name = 'LedgerReplicaError';
   constructor(
     readonly reason: 'broken-chain' | 'bad-tx-root' | 'state-mismatch',
     message: string,
@@ -22,7 +22,7 @@ export interface ExecutedTx {
   readonly result: ApplyResult;
 }
 
-export interface ReplicaOptions {
+export interface LedgerReplicaOptions {
   /** The keys the chain's genesis hash is made of: PBFT's validator keys; default the orgs' admin keys (the in-memory ledger). */
   readonly validators?: readonly Uint8Array[];
   /**
@@ -39,7 +39,7 @@ export class LedgerReplica {
   private time = 0;
   readonly payloadOf: (blockTx: Uint8Array) => Uint8Array | null;
 
-  constructor(orgs: readonly GenesisOrg[], opts: ReplicaOptions = {}) {
+  constructor(orgs: readonly GenesisOrg[], opts: LedgerReplicaOptions = {}) {
     this.app = new HygeiaContracts(orgs);
     this.tip = genesisHash(opts.validators ?? orgs.map((o) => o.adminKey));
     this.payloadOf = opts.payloadOf ?? ((tx) => tx);
@@ -54,15 +54,15 @@ export class LedgerReplica {
     for (const b of blocks) {
       const h = b.header;
       if (h.height <= this.height) continue;
-      if (h.height !== this.height + 1 || !equalBytes(h.prevHash, this.tip)) throw new ReplicaError('broken-chain', `block ${h.height} does not extend this replica's chain`);
-      if (h.txCount !== b.txs.length || !equalBytes(txRootOfHashes(b.txs.map(txHash)), h.txRoot)) throw new ReplicaError('bad-tx-root', `block ${h.height} transactions do not match its root`);
+      if (h.height !== this.height + 1 || !equalBytes(h.prevHash, this.tip)) throw new LedgerReplicaError('broken-chain', `block ${h.height} does not extend this replica's chain`);
+      if (h.txCount !== b.txs.length || !equalBytes(txRootOfHashes(b.txs.map(txHash)), h.txRoot)) throw new LedgerReplicaError('bad-tx-root', `block ${h.height} transactions do not match its root`);
       const time = Math.max(h.time, this.time);
       b.txs.forEach((tx, index) => {
         const payload = this.payloadOf(tx);
         const result: ApplyResult = payload ? this.app.apply(payload, { height: h.height, index, time }) : { ok: false, reason: 'undecodable' };
         onTx?.({ block: b, index, result });
       });
-      if (!equalBytes(this.app.stateRoot(), h.stateRoot)) throw new ReplicaError('state-mismatch', `block ${h.height} state root differs from re-execution`);
+      if (!equalBytes(this.app.stateRoot(), h.stateRoot)) throw new LedgerReplicaError('state-mismatch', `block ${h.height} state root differs from re-execution`);
       this.tip = blockHash(h);
       this.height = h.height;
       this.time = time;

@@ -1,0 +1,17 @@
+// Which rule applies to which transaction kind: one line per domain. Every kind in the schema table
+// (tx.ts) must have its rule here, or this does not compile.
+import type { TxKind } from './tx.ts';
+import type { Rule } from './state-core.ts';
+import { membershipRules } from './membership.ts';
+import { consentRules } from './consent.ts';
+import { agreementRules } from './agreements.ts';
+import { accessRules } from './access.ts';
+import { anchorRules } from './anchors.ts';
+
+export const RULES: { readonly [K in TxKind]: Rule<K> } = {
+  ...membershipRules,
+  ...consentRules,
+  ...agreementRules,
+  ...accessRules,
+  ...anchorRules,
+};
