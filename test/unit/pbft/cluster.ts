@@ -87,12 +87,13 @@ export class Cluster {
     this.history = Array.from({ length: opts.n }, () => new Map());
   }
 
-  make(self: number, secretKey: Uint8Array): Replica {
+  make(self: number, secretKey: Uint8Array, extra: Partial<ReplicaOptions> = {}): Replica {
     return new Replica({
       checkpointInterval: 4,
       watermarkWindow: 8,
       maxBatch: 4,
       ...this.opts,
+      ...extra,
       validators: this.keys,
       self,
       secretKey,

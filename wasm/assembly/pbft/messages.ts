@@ -239,6 +239,19 @@ export function encodeCertificate(msgs: Array<Uint8Array>): Uint8Array {
   return w.finish();
 }
 
+/** Splits a certificate into its messages (at most maxCount, each a whole envelope); null if malformed. */
+export function parseCertificate(cert: Uint8Array, maxCount: i32, maxBytes: i32): Array<Envelope> | null {
+  const r = new Reader(cert, maxBytes);
+  const count = <i32>r.uint(<u64>maxCount);
+  const out = new Array<Envelope>();
+  for (let i = 0; i < count && r.ok; i++) {
+    const e = parseEnvelope(r.bytes(maxBytes), maxBytes);
+    if (e == null) return null;
+    out.push(e);
+  }
+  return r.end() ? out : null;
+}
+
 // ---- view change -------------------------------------------------------------------------------------------
 
 export class PreparedCert {

@@ -44,6 +44,7 @@ import {
   encodeVoteBody,
   Envelope,
   NewView,
+  parseCertificate,
   parseCheckpoint,
   parseEnvelope,
   parseNewView,
@@ -56,6 +57,7 @@ import {
   Vote,
 } from "./messages";
 import { ClientRequest, ClientTable, parseRequest, RequestCache } from "./requests";
+import { decodeReplicaState, encodeReplicaState, encodeTableSnapshot } from "./state";
 import { tagFor } from "./constants";
 
 const FAR_CHECKPOINTS_PER_PEER: i32 = 4;
@@ -75,6 +77,24 @@ export class Config {
   keys: Array<Uint8Array> = new Array();
   trust: StaticArray<i64> = new StaticArray(0);
   seed: Uint8Array = new Uint8Array(32);
+  // The epoch: every signature covers its id; it starts at a stable checkpoint (startSeq, startDigest) that
+  // needs no proof inside the epoch, with the replica state certified there before (or none at genesis).
+  epochId: Uint8Array = new Uint8Array(32);
+  startSeq: u64 = 0;
+  startDigest: Uint8Array = new Uint8Array(32);
+  startState: Uint8Array | null = null;
+  // A restart at a later stable checkpoint of this epoch (resumeSeq > 0), with its certificate.
+  resumeSeq: u64 = 0;
+  resumeDigest: Uint8Array = new Uint8Array(32);
+  resumeState: Uint8Array = new Uint8Array(0);
+  resumeCert: Uint8Array = new Uint8Array(0);
+}
+
+/** Why pbftCreate refused a start point (the face names them). */
+export enum StartError {
+  None = 0,
+  BadEpochStart = 3, // startSeq not a multiple of K, or the start replica state does not decode or is for another seq
+  BadResume = 4, // the resume checkpoint's certificate, digests or replica state do not hold
 }
 
 /** The state of one sequence number. */
@@ -167,13 +187,6 @@ function nullDigest(): Uint8Array {
   return NULL_DIGEST!;
 }
 
-function zigzag(v: i64): u64 {
-  return <u64>((v << 1) ^ (v >> 63));
-}
-function unzigzag(v: u64): i64 {
-  return <i64>(v >>> 1) ^ -(<i64>(v & 1));
-}
-
 function sortU64(a: u64, b: u64): i32 {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -196,6 +209,9 @@ export class Replica {
   keys: Array<Uint8Array>;
   seed: Uint8Array;
   pk: Uint8Array;
+  epochId: Uint8Array;
+  epochStart: u64;
+  epochDigest: Uint8Array;
 
   // Leadership.
   trust: StaticArray<i64>; // committed at the last stable checkpoint
@@ -258,6 +274,9 @@ export class Replica {
     this.keys = cfg.keys;
     this.seed = cfg.seed;
     this.pk = pk;
+    this.epochId = cfg.epochId;
+    this.epochStart = cfg.startSeq;
+    this.epochDigest = cfg.startDigest;
     this.trust = cfg.trust;
     this.execTrust = cfg.trust;
     this.order = leaderOrder(cfg.trust, cfg.keys, cfg.trustFloor, (cfg.n - 1) / 3);
@@ -269,6 +288,60 @@ export class Replica {
       unchecked((this.future[i] = new Array<Buffered>()));
     }
     this.primary = this.primaryOf(0);
+  }
+
+  /**
+   * Places the replica at its epoch's start checkpoint, or at a later stable checkpoint of the epoch it
+   * restarts from: the low watermark and lastExecuted there, nothing at or below it accepted.
+   */
+  start(cfg: Config): StartError {
+    const E = cfg.startSeq;
+    if (E % this.K != 0 || cfg.startDigest.length != DIGEST_BYTES || cfg.epochId.length != DIGEST_BYTES) return StartError.BadEpochStart;
+    this.low = E;
+    this.lastExecuted = E;
+    this.nextSeq = E;
+    // The epoch's start is stable by construction (every replica of the epoch starts there): no proof, and a
+    // zero replica digest stand for it in view changes, as at genesis.
+    this.stable = new Stable(E, cfg.startDigest, new Uint8Array(DIGEST_BYTES), new Array<Uint8Array>(), new Array<i32>());
+    const startState = cfg.startState;
+    if (startState != null) {
+      // The previous epoch's clients and time carry over (its trust scores were for another validator set).
+      const st = decodeReplicaState(startState, 64);
+      if (st == null || st.seq != E) return StartError.BadEpochStart;
+      this.clients = st.clients;
+      this.lastTime = st.lastTime;
+    }
+    if (cfg.resumeSeq == 0) return StartError.None;
+    const S = cfg.resumeSeq;
+    if (S <= E || S % this.K != 0 || cfg.resumeDigest.length != DIGEST_BYTES) return StartError.BadResume;
+    const proof = parseCertificate(cfg.resumeCert, this.n, this.maxMsg);
+    const st = decodeReplicaState(cfg.resumeState, this.n);
+    if (proof == null || st == null || st.seq != S || st.trust.length != this.n) return StartError.BadResume;
+    const checkpoints = new Array<Checkpoint>();
+    for (let i = 0; i < proof.length; i++) {
+      const c = parseCheckpoint(unchecked(proof[i]));
+      if (c == null) return StartError.BadResume;
+      checkpoints.push(c);
+    }
+    const replicaDigest = sha256(cfg.resumeState);
+    if (!this.validCheckpointProof(S, cfg.resumeDigest, replicaDigest, checkpoints)) return StartError.BadResume;
+    const wires = new Array<Uint8Array>();
+    const senders = new Array<i32>();
+    for (let i = 0; i < checkpoints.length; i++) {
+      wires.push(unchecked(checkpoints[i]).env!.wire);
+      senders.push(unchecked(checkpoints[i]).sender);
+    }
+    this.low = S;
+    this.lastExecuted = S;
+    this.nextSeq = S;
+    this.stable = new Stable(S, cfg.resumeDigest, replicaDigest, wires, senders);
+    this.own.set(S, new OwnCheckpoint(S, cfg.resumeDigest, cfg.resumeState, replicaDigest));
+    this.clients = st.clients;
+    this.lastTime = st.lastTime;
+    this.execTrust = st.trust;
+    this.setTrust(st.trust);
+    this.primary = this.primaryOf(0);
+    return StartError.None;
   }
 
   primaryOf(view: u64): i32 {
@@ -288,11 +361,11 @@ export class Replica {
   }
 
   private sign(type: u32, body: Uint8Array): Uint8Array {
-    return signBody(tagFor(type), body, this.seed, this.pk);
+    return signBody(tagFor(type), this.epochId, body, this.seed, this.pk);
   }
 
   private verifyEnv(env: Envelope, sender: i32): bool {
-    return verifyBody(tagFor(env.type), env.body, unchecked(this.keys[sender]), env.sig);
+    return verifyBody(tagFor(env.type), this.epochId, env.body, unchecked(this.keys[sender]), env.sig);
   }
 
   private inWindow(seq: u64): bool {
@@ -945,12 +1018,7 @@ export class Replica {
     putU32(<u32>skipped.length);
     for (let i = 0; i < skipped.length; i++) putU32(unchecked(skipped[i]));
     putBytes(e.cCert);
-    if (e.seq % this.K == 0) {
-      const w = new Writer(64 + 48 * this.clients.count);
-      w.uint(time);
-      this.clients.encode(w);
-      this.tableSnaps.set(e.seq, w.finish());
-    }
+    if (e.seq % this.K == 0) this.tableSnaps.set(e.seq, encodeTableSnapshot(time, this.clients));
   }
 
   // ---- checkpoints and state transfer --------------------------------------------------------------------
@@ -966,13 +1034,7 @@ export class Replica {
     }
     const snap = this.tableSnaps.get(seq);
     this.tableSnaps.delete(seq);
-    // replicaState = uint(seq) ‖ uint(n) ‖ n × zigzag(trust) ‖ uint(lastTime) ‖ client table
-    const w = new Writer(snap.length + 16 + 10 * this.n);
-    w.uint(seq);
-    w.uint(<u64>this.n);
-    for (let i = 0; i < this.n; i++) w.uint(zigzag(unchecked(this.execTrust[i])));
-    w.fixed(snap);
-    const state = w.finish();
+    const state = encodeReplicaState(seq, this.execTrust, snap);
     const own = new OwnCheckpoint(seq, stateDigest, state, sha256(state));
     this.own.set(seq, own);
     if (seq == this.low) {
@@ -1171,13 +1233,12 @@ export class Replica {
   }
 
   private adoptTrustFrom(state: Uint8Array): void {
-    const r = new Reader(state, state.length);
-    r.uint();
-    const n = <i32>r.uint(<u64>this.n);
-    if (!r.ok || n != this.n) return;
-    const t = new StaticArray<i64>(n);
-    for (let i = 0; i < n; i++) unchecked((t[i] = unzigzag(r.uint())));
-    if (!r.ok) return;
+    const st = decodeReplicaState(state, this.n);
+    if (st == null || st.trust.length != this.n) return;
+    this.setTrust(st.trust);
+  }
+
+  private setTrust(t: StaticArray<i64>): void {
     this.trust = t;
     this.order = leaderOrder(t, this.keys, this.trustFloor, this.f);
   }
@@ -1194,24 +1255,14 @@ export class Replica {
       this.reject(Reject.StateMismatch, -1);
       return;
     }
-    const r = new Reader(replicaState, replicaState.length);
-    const s = r.uint();
-    const n = <i32>r.uint(<u64>this.n);
-    if (!r.ok || s != seq || n != this.n) {
+    const decoded = decodeReplicaState(replicaState, this.n);
+    if (decoded == null || decoded.seq != seq || decoded.trust.length != this.n) {
       this.reject(Reject.StateMismatch, -1);
       return;
     }
-    const t = new StaticArray<i64>(n);
-    for (let i = 0; i < n; i++) unchecked((t[i] = unzigzag(r.uint())));
-    const time = r.uint();
-    const table = new ClientTable();
-    if (!r.ok || !table.decode(r) || !r.end()) {
-      this.reject(Reject.StateMismatch, -1);
-      return;
-    }
-    this.clients = table;
-    this.lastTime = time;
-    this.execTrust = t;
+    this.clients = decoded.clients;
+    this.lastTime = decoded.lastTime;
+    this.execTrust = decoded.trust;
     this.lastExecuted = seq;
     this.fetching = 0;
     if (this.nextSeq < seq) this.nextSeq = seq;
@@ -1307,11 +1358,10 @@ export class Replica {
   }
 
   private validCheckpointProof(seq: u64, sd: Uint8Array, rd: Uint8Array, proof: Array<Checkpoint>): bool {
-    if (seq == 0) {
-      const zero = new Uint8Array(DIGEST_BYTES);
-      return proof.length == 0 && bytesEqual(sd, zero) && bytesEqual(rd, zero);
+    if (seq == this.epochStart) {
+      return proof.length == 0 && bytesEqual(sd, this.epochDigest) && bytesEqual(rd, new Uint8Array(DIGEST_BYTES));
     }
-    if (seq % this.K != 0 || proof.length < this.quorum) return false;
+    if (seq < this.epochStart || seq % this.K != 0 || proof.length < this.quorum) return false;
     let seen: u64 = 0;
     for (let i = 0; i < proof.length; i++) {
       const c = unchecked(proof[i]);
