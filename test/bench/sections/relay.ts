@@ -14,8 +14,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { initCore } from '../../../wasm/index.ts';
-import { createRelayToken, withToken } from '../../../web/src/core/net/index.ts';
-import { freePort, makeMembers, repoRoot, spawnRelay, writeMembers, type TestMember } from '../../integration/relay/helpers.ts';
+import { freePort, repoRoot, spawnRelay, tokenUrl } from '../../integration/relay/helpers.ts';
+import { devConsortium, type DevClinic } from '../../integration/relay/chain.ts';
 import { quantile, ratio, type BenchContext, type BenchSection, type Row } from '../harness.ts';
 
 const PEERS = 50;
@@ -59,19 +59,20 @@ async function startReference(): Promise<Server> {
   };
 }
 
-async function startOurs(members: TestMember[]): Promise<Server> {
+async function startOurs(dir: string, members: DevClinic[]): Promise<Server> {
   const relay = await spawnRelay({
-    HYGEIA_MEMBERS: writeMembers(members),
+    HYGEIA_DEV_DIR: dir,
     HYGEIA_MESSAGES_PER_SECOND: '1000',
     HYGEIA_MESSAGE_BURST: '2000',
+    HYGEIA_MAX_CONNECTIONS_PER_MEMBER: String(Math.ceil(IDLE / members.length) + 2),
     LOG_LEVEL: 'warn',
   });
-  const tokens = members.map((m) => createRelayToken({ secretKey: m.secretKey, relayUrl: relay.wsUrl, expiresAt: Date.now() + 3600_000 }));
   return {
     name: 'hygeia',
     wsUrl: relay.wsUrl,
     pid: relay.proc.pid!,
-    urlFor: (i) => withToken(relay.wsUrl, tokens[i % tokens.length]!),
+    // Tokens are single-use: every connection gets its own.
+    urlFor: (i) => tokenUrl(members[i % members.length]!, relay.wsUrl),
     alive: () => relay.proc.exitCode === null && relay.proc.signalCode === null,
     async stop() {
       await relay.stop();
@@ -94,10 +95,9 @@ function connect(url: string): Promise<WebSocket> {
   });
 }
 
-/** A signaling-sized payload: what y-webrtc publishes for one ICE candidate. */
+/** A signaling-sized payload: what y-webrtc publishes for one ICE candidate (to every peer: no `to`). */
 function signalData(from: number, seq: number, t: number): unknown {
   return {
-    to: 'c0ffee00-0000-4000-8000-000000000000',
     from: `peer-${from}`,
     type: 'signal',
     token: 1732520000000.123,
@@ -124,7 +124,7 @@ const FROM_RE = /"from":"peer-(\d+)"/;
 
 async function load(server: Server, mode: 'paced' | 'saturation', seconds: number): Promise<LoadResult> {
   const sockets = await Promise.all(Array.from({ length: PEERS }, (_, i) => connect(server.urlFor(i))));
-  const topic = `bench-${mode}`;
+  const topic = `hygeia/consortium/v1/bench-${mode}`;
   let counting = false;
   let delivered = 0;
   let published = 0;
@@ -194,7 +194,7 @@ async function idleMemory(server: Server): Promise<{ rssMiB: number; baselineMiB
   const sockets: WebSocket[] = [];
   for (let i = 0; i < IDLE; i += 50) {
     const batch = await Promise.all(Array.from({ length: Math.min(50, IDLE - i) }, (_, k) => connect(server.urlFor(i + k))));
-    for (const ws of batch) ws.send(JSON.stringify({ type: 'subscribe', topics: [`idle-${(i / 50) | 0}`] }));
+    for (const ws of batch) ws.send(JSON.stringify({ type: 'subscribe', topics: [`hygeia/consortium/v1/idle-${(i / 50) | 0}`] }));
     sockets.push(...batch);
   }
   await new Promise((r) => setTimeout(r, 1500));
@@ -272,11 +272,12 @@ const section: BenchSection = {
   async run(ctx) {
     await initCore();
     const seconds = ctx.quick ? 2 : 8;
-    const members = makeMembers(IDLE);
+    // 50 clinics (one per peer of the load runs); the 1,000 idle connections share their keys.
+    const { dir, clinics: members } = await devConsortium(PEERS);
     const data: Record<string, unknown> = {};
     const rows: Row[] = [];
     const results: Record<string, { paced: LoadResult; saturation: LoadResult; idle: Awaited<ReturnType<typeof idleMemory>>; flood: Awaited<ReturnType<typeof flood>> }> = {};
-    for (const make of [() => startOurs(members), startReference]) {
+    for (const make of [() => startOurs(dir, members), startReference]) {
       let server = await make();
       ctx.log(`# ${server.name}`);
       try {

@@ -10,10 +10,13 @@ import { WebRtcTransport } from '../net/webrtc.ts';
 import { fromHex, toHex } from '../util/index.ts';
 import { NodeError } from './api.ts';
 import { ClinicNode } from './clinic-node.ts';
+import { PatientClient, type BundleVerifier } from './patient-client.ts';
 import { parseGenesis, type Genesis } from './genesis.ts';
 import { Vault, type Unlock, type VaultSecrets } from './vault.ts';
 
 export const CONSORTIUM_ROOM = 'hygeia/consortium/v1';
+export const PATIENTS_ROOM = 'hygeia/patients/v1';
+export const ENROL_ROOM_PREFIX = 'hygeia/enrol/v1/';
 
 /** What the relay tells a page: the consortium's genesis and how to reach peers. */
 export interface RelayConfig {
@@ -149,5 +152,77 @@ export async function openClinic(opts: { origin: string; dev?: string | null }):
     },
     unlock,
     start: () => Promise.reject(new NodeError('locked', 'Unlock this tablet first.')),
+  };
+}
+
+/** The phone's checks of what clinics serve it (attested headers, state proofs, completeness). */
+const unverified: BundleVerifier = () => ({ verifiedKeys: new Set(), height: 0, headHash: '' });
+
+/** Starts the patient app for an unlocked phone key: its clinics over WebRTC in the patients' room. */
+export async function startPatient(origin: string, config: RelayConfig, seed: Uint8Array): Promise<PatientClient> {
+  const relayUrl = origin.replace(/^http/, 'ws');
+  const clinics = new Set(config.genesis.clinics.map((c) => c.nodeKey));
+  const transport = (room: string, scope?: string): WebRtcTransport =>
+    new WebRtcTransport({
+      secretKey: seed,
+      relayUrl,
+      room,
+      isMember: (peer) => clinics.has(peer),
+      iceServers: config.iceServers,
+      ...(config.iceTransportPolicy ? { iceTransportPolicy: config.iceTransportPolicy } : {}),
+      ...(scope ? { scope } : {}),
+      banMs: 10_000,
+    });
+  const main = transport(PATIENTS_ROOM);
+  return PatientClient.start({
+    genesis: config.genesis,
+    seed,
+    network: {
+      main,
+      async enrolment(codeHash) {
+        const t = transport(`${ENROL_ROOM_PREFIX}${codeHash}`, `enrol:${codeHash}`);
+        return { transport: t, close: () => t.close() };
+      },
+    },
+    dbName: `hygeia-phone-${config.genesis.chainId}-${toHex(ed25519PublicKey(seed)).slice(0, 16)}`,
+    verify: unverified,
+  });
+}
+
+/** Opens the patient role: on the development consortium the phone starts without asking (a device key). */
+export async function openPatient(opts: { origin: string }): Promise<Opened<PatientClient>> {
+  await initCore();
+  const config = await fetchRelayConfig(opts.origin);
+  const vault = await Vault.open(`hygeia-vault-patient-${config.genesis.chainId}`);
+  let described = await vault.describe();
+  const unlock = async (s: UnlockSecret | { kind: 'device' }): Promise<PatientClient> => {
+    const secrets = await vault.unlock(s.kind === 'device' ? { device: true } : toUnlock(s));
+    return startPatient(opts.origin, config, secrets.seed);
+  };
+  const create = async (u: Unlock, prfSalt?: Uint8Array): Promise<void> => {
+    const seed = ed25519GenerateSecretKey();
+    await vault.create({ seed, clinicKey: null, meta: {} }, u, toHex(ed25519PublicKey(seed)), prfSalt);
+    seed.fill(0);
+    described = await vault.describe();
+  };
+  const open = config.development && (!described.exists || described.slots.some((x) => x.kind === 'device'));
+  return {
+    role: 'patient',
+    lockState: () => (open ? 'open' : described.exists ? 'locked' : 'new'),
+    publicKey: () => (described.exists ? described.publicKey : null),
+    passkey: () => {
+      const slot = described.exists ? described.slots.find((x) => x.kind === 'passkey') : undefined;
+      return slot?.credentialId && slot.prfSalt ? { credentialId: slot.credentialId, prfSalt: slot.prfSalt } : null;
+    },
+    async setUp(s) {
+      await create(toUnlock(s), s.kind === 'passkey' ? s.prfSalt : undefined);
+      return unlock(s);
+    },
+    unlock,
+    async start() {
+      if (!open) throw new NodeError('locked', 'Unlock this phone first.');
+      if (!described.exists) await create({ device: true });
+      return unlock({ kind: 'device' });
+    },
   };
 }

@@ -8,14 +8,14 @@ import { Ed25519Signer, ed25519PublicKey } from '../../../../wasm/index.ts';
 import { TxAuthor, type AccessDecision, type ConsentRecord } from '../ledger/contracts/index.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
 import { toHex } from '../util/index.ts';
-import { NodeError, type AuditEntryView, type ConsentView, type PatientApi, type PatientLink, type PatientSnapshot, type PurposeOfUse } from './api.ts';
+import { NodeError, type AuditEntryView, type ConsentView, type ConsultSession, type ConsultView, type PatientApi, type PatientLink, type PatientSnapshot, type PurposeOfUse } from './api.ts';
 import type { Genesis } from './genesis.ts';
 import { decodeProofBundle, type ProofBundle } from './patient-proofs.ts';
 import { enrolmentCodeHash } from './patient-service.ts';
+import { CHANNEL_CONSULT, LiveConsult, decodeChat, type MediaLink } from './consult.ts';
 import { CHANNEL_PATIENT, PatientMsg, PatientWireError, decodePatientMessage, encodePatientMessage, normaliseEnrolmentCode, type PatientMessage } from './patient-wire.ts';
 
 const REQUEST_TIMEOUT_MS = 20_000;
-const TX_LIFETIME_MS = 10 * 60_000;
 
 /** How the phone reaches clinics: its main link (the patients' room) and, for linking, a code's enrolment room. */
 export interface PhoneNetwork {
@@ -42,7 +42,7 @@ interface Waiting {
   readonly timer: ReturnType<typeof setTimeout>;
 }
 
-export class PatientClient implements Omit<PatientApi, 'joinConsult' | 'declineConsult' | 'consults'> {
+export class PatientClient implements PatientApi {
   readonly publicKey: string;
   private readonly author: TxAuthor;
   private links: PatientLink[] = [];
@@ -52,6 +52,9 @@ export class PatientClient implements Omit<PatientApi, 'joinConsult' | 'declineC
   private ledger = { height: 0, headHash: '' };
   private problem: string | null = null;
   private consultInvite: PatientSnapshot['consultInvite'] = null;
+  /** Who sent the pending invitation (a clinic's node key). */
+  private inviter: PeerId | null = null;
+  private readonly consultsById = new Map<string, { session: LiveConsult; view: ConsultView; peer: PeerId }>();
   private readonly unsubscribe: () => void;
 
   private constructor(
@@ -59,7 +62,7 @@ export class PatientClient implements Omit<PatientApi, 'joinConsult' | 'declineC
     private readonly db: IDBPDatabase,
   ) {
     this.publicKey = toHex(ed25519PublicKey(opts.seed));
-    this.author = new TxAuthor(new Ed25519Signer(opts.seed));
+    this.author = new TxAuthor(new Ed25519Signer(opts.seed), { now: () => this.now() });
     this.unsubscribe = this.listen(opts.network.main);
     opts.network.main.onPeer(() => this.emit());
   }
@@ -127,6 +130,12 @@ export class PatientClient implements Omit<PatientApi, 'joinConsult' | 'declineC
 
   private listen(t: Transport): () => void {
     return t.onMessage((from, bytes) => {
+      if (bytes[0] === CHANNEL_CONSULT) {
+        const chat = decodeChat(bytes);
+        const c = chat ? this.consultsById.get(chat.consultId) : undefined;
+        if (chat && c && c.peer === from) c.session.received(c.view.clinic, chat.text);
+        return;
+      }
       if (bytes[0] !== CHANNEL_PATIENT) return;
       let m: PatientMessage;
       try {
@@ -136,12 +145,20 @@ export class PatientClient implements Omit<PatientApi, 'joinConsult' | 'declineC
         throw e;
       }
       if (m.type === PatientMsg.ConsultInvite) {
-        this.consultInvite = { consultId: m.consultId, clinic: m.clinicName, startedAt: this.now() };
+        // Only a clinic's tablet may invite; the name shown is the genesis name of the key that sent it.
+        if (!this.opts.genesis.clinics.some((c) => c.nodeKey === from)) return;
+        this.consultInvite = { consultId: m.consultId, clinic: this.clinicName(from), startedAt: this.now() };
+        this.inviter = from;
         this.emit();
         return;
       }
       if (m.type === PatientMsg.ConsultEnd) {
-        if (this.consultInvite?.consultId === m.consultId) this.consultInvite = null;
+        if (this.consultInvite?.consultId === m.consultId) {
+          this.consultInvite = null;
+          this.inviter = null;
+        }
+        const c = this.consultsById.get(m.consultId);
+        if (c && c.peer === from) void c.session.end();
         this.emit();
         return;
       }
@@ -249,7 +266,6 @@ export class PatientClient implements Omit<PatientApi, 'joinConsult' | 'declineC
     const tx = this.author.make(
       'grantConsent',
       { consentId, patient: link.pseudonym, granteeOrg, granteePractitioner: '', purpose: c.purpose, resourceTypes: [...c.resourceTypes], start, end: c.end },
-      { notAfter: this.now() + TX_LIFETIME_MS },
     );
     await this.submit(link, tx);
     return { consentId };
@@ -261,7 +277,7 @@ export class PatientClient implements Omit<PatientApi, 'joinConsult' | 'declineC
     if (!c) throw new NodeError('not-found', 'That consent is not one of yours.');
     const link = this.links.find((l) => l.pseudonym === c.patient);
     if (!link) throw new NodeError('not-linked', 'That consent belongs to a clinic this phone is no longer linked to.');
-    await this.submit(link, this.author.make('revokeConsent', { consentId }, { notAfter: this.now() + TX_LIFETIME_MS }));
+    await this.submit(link, this.author.make('revokeConsent', { consentId }));
   }
 
   /** The proofs of one link, checked on this phone. */
@@ -350,6 +366,51 @@ export class PatientClient implements Omit<PatientApi, 'joinConsult' | 'declineC
 
   async requestErasure(_clinic?: string): Promise<void> {
     throw new NodeError('busy', 'Erasure requests are not available yet.');
+  }
+
+  // ---- consults -----------------------------------------------------------------------------------------
+
+  private answer(consultId: string, accept: boolean): PeerId {
+    const inv = this.consultInvite;
+    const peer = this.inviter;
+    if (!inv || inv.consultId !== consultId || !peer) throw new NodeError('not-found', 'That consult is no longer waiting for you.');
+    this.opts.network.main.send(peer, encodePatientMessage({ type: PatientMsg.ConsultAnswer, id: 0, consultId, accept }));
+    this.consultInvite = null;
+    this.inviter = null;
+    this.emit();
+    return peer;
+  }
+
+  async joinConsult(consultId: string, opts: { media: MediaStream | null }): Promise<ConsultSession> {
+    const clinic = this.consultInvite?.clinic ?? '';
+    const peer = this.answer(consultId, true);
+    const main = this.opts.network.main;
+    const view: ConsultView = { consultId, patient: this.links[0]?.displayName ?? 'Patient', clinic, startedAt: this.now(), endedAt: null, mode: 'chat', encounterId: null };
+    const session: LiveConsult = new LiveConsult({
+      consultId,
+      peer,
+      selfName: 'you',
+      send: (b) => main.send(peer, b),
+      media: 'addMedia' in main ? (main as unknown as MediaLink) : null,
+      local: opts.media,
+      onEnd: async () => {
+        main.send(peer, encodePatientMessage({ type: PatientMsg.ConsultEnd, id: 0, consultId }));
+        const e = this.consultsById.get(consultId);
+        if (e) e.view = { ...e.view, endedAt: this.now(), mode: session.state().mode };
+        return { encounterId: null };
+      },
+    });
+    this.consultsById.set(consultId, { session, view: { ...view, mode: session.state().mode }, peer });
+    session.begin();
+    return session;
+  }
+
+  async declineConsult(consultId: string): Promise<void> {
+    this.answer(consultId, false);
+  }
+
+  async consults(): Promise<ConsultView[]> {
+    return [...this.consultsById.values()].map((c) => c.view).sort((a, b) => b.startedAt - a.startedAt);
   }
 }
 
