@@ -3,7 +3,7 @@
 // the replicas' real keys: a key may run as two instances wired to different peers (Twins, equivocation),
 // and rules on the network may rewrite and re-sign what a Byzantine instance sends.
 
-import { Replica, encodeClientRequest, initCore, replicaQuorum } from '../../wasm/index.ts';
+import { Replica, ed25519Sign, encodeClientRequest, initCore, replicaQuorum } from '../../wasm/index.ts';
 import { ConsensusNode, CHANNEL_PBFT, type Clock, type ConsensusEvent, type TimerPolicy } from '../../web/src/core/consensus/index.ts';
 import { blockHash, txHash } from '../../web/src/core/ledger/block.ts';
 import { MemoryLedgerStore, type LedgerStore } from '../../web/src/core/ledger/store.ts';
@@ -169,6 +169,7 @@ export class Cluster {
       validators: this.keys,
       key: this.keys[inst.index]!,
       createReplica,
+      signAttestation: (m) => ed25519Sign(this.secrets[inst.index]!, m),
       transport,
       clock: this.clock,
       app: inst.app,
