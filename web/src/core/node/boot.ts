@@ -1,20 +1,22 @@
 // How a page becomes a node. The URL decides the role: `/?role=patient` opens the patient app, anything else
 // the clinic app; on the development consortium only, `/?dev=clinic-N` takes development clinic N's identity
-// (the relay serves that seed to loopback pages only). A real tablet is set up once with a passphrase (or a
-// passkey) and unlocked with it at every start; its secrets live sealed in the vault.
-//
-// The result is a small state machine the screens drive: `setup` → `locked` → `clinic` (or `patient`).
+// (the relay serves that seed to loopback pages only). A real tablet is set up once with a passphrase or a
+// passkey and unlocked with it at every start; its secrets live sealed in the vault. A development identity,
+// and a phone while the development consortium runs, start without asking ("open").
 import { initCore, ed25519GenerateSecretKey, ed25519PublicKey, sha256 } from '../../../../wasm/index.ts';
 import { systemClock } from '../consensus/index.ts';
 import { IdbLedgerStore } from '../ledger/store.ts';
-import { WebRtcTransport } from '../net/webrtc-transport.ts';
+import { WebRtcTransport } from '../net/webrtc.ts';
 import { fromHex, toHex } from '../util/index.ts';
 import { NodeError } from './api.ts';
 import { ClinicNode } from './clinic-node.ts';
+import { PatientClient, type BundleVerifier } from './patient-client.ts';
 import { parseGenesis, type Genesis } from './genesis.ts';
 import { Vault, type Unlock, type VaultSecrets } from './vault.ts';
 
 export const CONSORTIUM_ROOM = 'hygeia/consortium/v1';
+export const PATIENTS_ROOM = 'hygeia/patients/v1';
+export const ENROL_ROOM_PREFIX = 'hygeia/enrol/v1/';
 
 /** What the relay tells a page: the consortium's genesis and how to reach peers. */
 export interface RelayConfig {
@@ -25,11 +27,26 @@ export interface RelayConfig {
   readonly development: boolean;
 }
 
-export type AppSession =
-  | { readonly kind: 'setup'; readonly role: 'clinic'; create(passphrase: string): Promise<AppSession> }
-  | { readonly kind: 'locked'; readonly role: 'clinic'; readonly publicKey: string; unlock(u: Unlock): Promise<AppSession> }
-  | { readonly kind: 'clinic'; readonly node: ClinicNode }
-  | { readonly kind: 'failed'; readonly problem: string };
+/** How a person unlocks the device: a passphrase, or a passkey's WebAuthn PRF output for the stored salt. */
+export type UnlockSecret =
+  | { readonly kind: 'passphrase'; readonly passphrase: string }
+  | { readonly kind: 'passkey'; readonly credentialId: string; readonly prfSalt: Uint8Array; readonly prfOutput: Uint8Array };
+
+/** A role's device before it runs: whether it needs setting up or unlocking, and how. */
+export interface Opened<Api> {
+  readonly role: 'clinic' | 'patient';
+  /** 'open': nothing to unlock (development); 'new': set up this device; 'locked': unlock it. */
+  lockState(): 'open' | 'new' | 'locked';
+  /** This device's public key once it has one (shown on the set-up and admission screens). */
+  publicKey(): string | null;
+  /** The passkey this device can be unlocked with, if one was added. */
+  passkey(): { credentialId: string; prfSalt: string } | null;
+  setUp(s: UnlockSecret): Promise<Api>;
+  /** A wrong passphrase rejects with NodeError('wrong-passphrase') and changes nothing. */
+  unlock(s: UnlockSecret): Promise<Api>;
+  /** When lockState() is 'open'. */
+  start(): Promise<Api>;
+}
 
 async function fetchJson(url: string): Promise<unknown> {
   let res: Response;
@@ -52,16 +69,26 @@ export async function fetchRelayConfig(origin: string): Promise<RelayConfig> {
   };
 }
 
-/** A development clinic's key (clinic key derived from the seed, since nothing is sealed in development). */
+function toUnlock(s: UnlockSecret): Unlock {
+  return s.kind === 'passphrase' ? { passphrase: s.passphrase } : { prf: s.prfOutput, credentialId: s.credentialId };
+}
+
+function derive(label: string, seed: Uint8Array): Uint8Array {
+  const l = new TextEncoder().encode(label);
+  const buf = new Uint8Array(l.length + seed.length);
+  buf.set(l);
+  buf.set(seed, l.length);
+  const out = sha256(buf);
+  buf.fill(0);
+  return out;
+}
+
+/** A development clinic's secrets (its clinic key is derived from the seed: nothing is sealed in development). */
 async function devClinicSecrets(origin: string, clinicId: string): Promise<VaultSecrets> {
   const k = (await fetchJson(`${origin}/dev/identity/${encodeURIComponent(clinicId)}`)) as { seed?: string };
   if (typeof k.seed !== 'string') throw new NodeError('not-found', `No development identity ${clinicId}.`);
   const seed = fromHex(k.seed, 32);
-  const label = new TextEncoder().encode('hygeia/dev/clinic-key/v1');
-  const buf = new Uint8Array(label.length + 32);
-  buf.set(label);
-  buf.set(seed, label.length);
-  return { seed, clinicKey: sha256(buf), meta: { dev: clinicId } };
+  return { seed, clinicKey: derive('hygeia/dev/clinic-key/v1', seed), meta: { dev: clinicId } };
 }
 
 /** Starts the clinic node for unlocked secrets, over WebRTC through the page's relay. */
@@ -76,6 +103,7 @@ export async function startClinic(origin: string, config: RelayConfig, secrets: 
     room: CONSORTIUM_ROOM,
     isMember: (peer) => node?.isMemberNode(peer) ?? false,
     iceServers: config.iceServers,
+    ...(config.iceTransportPolicy ? { iceTransportPolicy: config.iceTransportPolicy } : {}),
     banMs: 10_000,
   });
   node = await ClinicNode.start({
@@ -87,43 +115,114 @@ export async function startClinic(origin: string, config: RelayConfig, secrets: 
     dbPrefix: prefix,
     ledgerStore: await IdbLedgerStore.open(`${prefix}-ledger`),
   });
+  transport.refreshMembership();
   return node;
 }
 
-/** Decides the page's role and brings the node up as far as it can without a person. */
-export async function bootPage(loc: { origin: string; search: string }): Promise<AppSession> {
+/** Opens the clinic role of this page: a development identity, or this tablet's vault. */
+export async function openClinic(opts: { origin: string; dev?: string | null }): Promise<Opened<ClinicNode>> {
   await initCore();
-  const params = new URLSearchParams(loc.search);
-  let config: RelayConfig;
-  try {
-    config = await fetchRelayConfig(loc.origin);
-  } catch (e) {
-    return { kind: 'failed', problem: e instanceof Error ? e.message : String(e) };
-  }
-  const dev = params.get('dev');
-  if (dev !== null) {
-    if (!config.development) return { kind: 'failed', problem: 'Development identities exist only on a development consortium.' };
-    try {
-      return { kind: 'clinic', node: await startClinic(loc.origin, config, await devClinicSecrets(loc.origin, dev)) };
-    } catch (e) {
-      return { kind: 'failed', problem: e instanceof Error ? e.message : String(e) };
-    }
+  const config = await fetchRelayConfig(opts.origin);
+  if (opts.dev) {
+    if (!config.development) throw new NodeError('invalid', 'Development identities exist only on a development consortium.');
+    const secrets = await devClinicSecrets(opts.origin, opts.dev);
+    const start = (): Promise<ClinicNode> => startClinic(opts.origin, config, secrets);
+    const pk = toHex(ed25519PublicKey(secrets.seed));
+    return { role: 'clinic', lockState: () => 'open', publicKey: () => pk, passkey: () => null, setUp: start, unlock: start, start };
   }
   const vault = await Vault.open(`hygeia-vault-clinic-${config.genesis.chainId}`);
-  const unlocked = async (u: Unlock): Promise<AppSession> => ({ kind: 'clinic', node: await startClinic(loc.origin, config, await vault.unlock(u)) });
-  const described = await vault.describe();
-  if (described.exists) return { kind: 'locked', role: 'clinic', publicKey: described.publicKey, unlock: unlocked };
+  let described = await vault.describe();
+  const unlock = async (s: UnlockSecret): Promise<ClinicNode> => startClinic(opts.origin, config, await vault.unlock(toUnlock(s)));
   return {
-    kind: 'setup',
     role: 'clinic',
-    async create(passphrase: string) {
+    lockState: () => (described.exists ? 'locked' : 'new'),
+    publicKey: () => (described.exists ? described.publicKey : null),
+    passkey: () => {
+      const slot = described.exists ? described.slots.find((s) => s.kind === 'passkey') : undefined;
+      return slot?.credentialId && slot.prfSalt ? { credentialId: slot.credentialId, prfSalt: slot.prfSalt } : null;
+    },
+    async setUp(s) {
       const seed = ed25519GenerateSecretKey();
       const clinicKey = globalThis.crypto.getRandomValues(new Uint8Array(32));
-      const publicKey = toHex(ed25519PublicKey(seed));
-      await vault.create({ seed, clinicKey, meta: {} }, { passphrase }, publicKey);
+      await vault.create({ seed, clinicKey, meta: {} }, toUnlock(s), toHex(ed25519PublicKey(seed)), s.kind === 'passkey' ? s.prfSalt : undefined);
       seed.fill(0);
       clinicKey.fill(0);
-      return unlocked({ passphrase });
+      described = await vault.describe();
+      return unlock(s);
+    },
+    unlock,
+    start: () => Promise.reject(new NodeError('locked', 'Unlock this tablet first.')),
+  };
+}
+
+/** The phone's checks of what clinics serve it (attested headers, state proofs, completeness). */
+const unverified: BundleVerifier = () => ({ verifiedKeys: new Set(), height: 0, headHash: '' });
+
+/** Starts the patient app for an unlocked phone key: its clinics over WebRTC in the patients' room. */
+export async function startPatient(origin: string, config: RelayConfig, seed: Uint8Array): Promise<PatientClient> {
+  const relayUrl = origin.replace(/^http/, 'ws');
+  const clinics = new Set(config.genesis.clinics.map((c) => c.nodeKey));
+  const transport = (room: string, scope?: string): WebRtcTransport =>
+    new WebRtcTransport({
+      secretKey: seed,
+      relayUrl,
+      room,
+      isMember: (peer) => clinics.has(peer),
+      iceServers: config.iceServers,
+      ...(config.iceTransportPolicy ? { iceTransportPolicy: config.iceTransportPolicy } : {}),
+      ...(scope ? { scope } : {}),
+      banMs: 10_000,
+    });
+  const main = transport(PATIENTS_ROOM);
+  return PatientClient.start({
+    genesis: config.genesis,
+    seed,
+    network: {
+      main,
+      async enrolment(codeHash) {
+        const t = transport(`${ENROL_ROOM_PREFIX}${codeHash}`, `enrol:${codeHash}`);
+        return { transport: t, close: () => t.close() };
+      },
+    },
+    dbName: `hygeia-phone-${config.genesis.chainId}-${toHex(ed25519PublicKey(seed)).slice(0, 16)}`,
+    verify: unverified,
+  });
+}
+
+/** Opens the patient role: on the development consortium the phone starts without asking (a device key). */
+export async function openPatient(opts: { origin: string }): Promise<Opened<PatientClient>> {
+  await initCore();
+  const config = await fetchRelayConfig(opts.origin);
+  const vault = await Vault.open(`hygeia-vault-patient-${config.genesis.chainId}`);
+  let described = await vault.describe();
+  const unlock = async (s: UnlockSecret | { kind: 'device' }): Promise<PatientClient> => {
+    const secrets = await vault.unlock(s.kind === 'device' ? { device: true } : toUnlock(s));
+    return startPatient(opts.origin, config, secrets.seed);
+  };
+  const create = async (u: Unlock, prfSalt?: Uint8Array): Promise<void> => {
+    const seed = ed25519GenerateSecretKey();
+    await vault.create({ seed, clinicKey: null, meta: {} }, u, toHex(ed25519PublicKey(seed)), prfSalt);
+    seed.fill(0);
+    described = await vault.describe();
+  };
+  const open = config.development && (!described.exists || described.slots.some((x) => x.kind === 'device'));
+  return {
+    role: 'patient',
+    lockState: () => (open ? 'open' : described.exists ? 'locked' : 'new'),
+    publicKey: () => (described.exists ? described.publicKey : null),
+    passkey: () => {
+      const slot = described.exists ? described.slots.find((x) => x.kind === 'passkey') : undefined;
+      return slot?.credentialId && slot.prfSalt ? { credentialId: slot.credentialId, prfSalt: slot.prfSalt } : null;
+    },
+    async setUp(s) {
+      await create(toUnlock(s), s.kind === 'passkey' ? s.prfSalt : undefined);
+      return unlock(s);
+    },
+    unlock,
+    async start() {
+      if (!open) throw new NodeError('locked', 'Unlock this phone first.');
+      if (!described.exists) await create({ device: true });
+      return unlock({ kind: 'device' });
     },
   };
 }
