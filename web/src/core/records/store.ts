@@ -345,6 +345,12 @@ export class RecordStore {
       return bundlePatients.get(k) ?? storedLogical.get(k);
     };
     const erased = await this.erasedAmong(entries, scans, stored, resolveLogical);
+    // An erased patient's record is refused as such (not as a reference to a patient no longer here).
+    entries.forEach((e, i) => {
+      if (reject.has(i)) return;
+      const named = e.resource.resourceType === 'Patient' ? [e.resource.id] : [...scans[i]!.patients];
+      if (named.some((p) => erased.has(p))) reject.set(i, 'the patient this entry belongs to was erased');
+    });
 
     // To a fixpoint: references must resolve among the entries still in, attribution must succeed.
     for (let changed = true; changed; ) {
