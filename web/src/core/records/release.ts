@@ -25,7 +25,7 @@ export interface CommittedAnchor {
 export type ReleaseCheckFailure =
   | 'malformed' // not an item with a 64-hex anchor id, a version, a 32-byte salt and a FHIR resource
   | 'type-not-granted' // a resource type the permit did not grant
-  | 'duplicate' // the same anchor id twice
+  | 'duplicate' // an anchor id already accepted in this release
   | 'no-anchor' // the holder never anchored this anchor id
   | 'stale-version' // an older version than the holder's latest anchor
   | 'unanchored-version' // a newer version than the holder has anchored (not committed yet)
@@ -82,18 +82,18 @@ export async function checkReleased(
       refuse('type-not-granted');
       continue;
     }
-    if (seen.has(item.anchorId)) {
-      refuse('duplicate');
-      continue;
-    }
-    seen.add(item.anchorId);
     const anchor = await lookupAnchor(item.anchorId);
     const committed = anchor === undefined ? null : commitmentBytes(anchor.commitment);
     if (anchor === undefined || committed === null) refuse('no-anchor');
     else if (item.version < anchor.version) refuse('stale-version');
     else if (item.version > anchor.version) refuse('unanchored-version');
     else if (!equalBytes(committed, commitmentOf(item.salt, item.resource))) refuse('commitment-mismatch');
-    else accepted.push(item.resource);
+    // Only an accepted item claims its anchor id, so each refusal names that item's own defect.
+    else if (seen.has(item.anchorId)) refuse('duplicate');
+    else {
+      seen.add(item.anchorId);
+      accepted.push(item.resource);
+    }
   }
   return { accepted, refused };
 }
