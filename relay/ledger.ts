@@ -15,8 +15,8 @@ import { Reader, Writer } from '../web/src/core/codec/index.ts';
 import { clientPayload } from '../web/src/core/consensus/index.ts';
 import { blockHash, decodeHeader, encodeHeader, genesisHash, type Block, type BlockHeader } from '../web/src/core/ledger/block.ts';
 import { verifyBlock, type BlockRejectReason } from '../web/src/core/ledger/verify.ts';
-import { LedgerReplica, LedgerReplicaError, type GenesisOrg, type HygeiaContracts } from '../web/src/core/ledger/contracts/index.ts';
-import { genesisValidators, type Genesis } from '../web/src/core/node/genesis.ts';
+import { LedgerReplica, LedgerReplicaError, type HygeiaContracts } from '../web/src/core/ledger/contracts/index.ts';
+import { contractsGenesis, genesisValidators, type Genesis } from '../web/src/core/node/genesis.ts';
 import { equalBytes, fromHex, toHex } from '../web/src/core/util/index.ts';
 import type { Logger } from './log.ts';
 
@@ -51,11 +51,6 @@ export interface AcceptResult {
 const STATE_FILE = 'relay-ledger.bin';
 const STATE_VERSION = 1;
 const MAX_SNAPSHOT_BYTES = 1 << 30;
-
-/** The contracts' genesis organisations of a consortium (as the clinic node builds them). */
-export function genesisOrgs(genesis: Genesis): GenesisOrg[] {
-  return genesis.clinics.map((c) => ({ id: c.id, adminKey: fromHex(c.nodeKey, 32), validator: c.validator }));
-}
 
 /** The role of a key in a verified contracts state, or null if it may not connect. */
 export function roleOfKey(contracts: HygeiaContracts, publicKeyHex: string): LedgerRole | null {
@@ -183,12 +178,12 @@ export class RelayLedger {
    * contracts' epoch schedule (the `consensus` leaf) lands; then this reads the schedule of the relay's own
    * verified state at the height's checkpoint.
    */
-  private validatorsForHeight(_height: number): Uint8Array[] {
-    return this.validators;
+  private validatorsForHeight(height: number): Uint8Array[] {
+    return this.replica.app.validatorsForHeight(height).map((k) => fromHex(k, 32));
   }
 
   private freshReplica(): LedgerReplica {
-    return new LedgerReplica(genesisOrgs(this.opts.genesis), { validators: this.validators, payloadOf: clientPayload });
+    return new LedgerReplica(contractsGenesis(this.opts.genesis), { payloadOf: clientPayload });
   }
 
   private load(): void {

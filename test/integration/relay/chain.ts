@@ -11,9 +11,8 @@ import { HygeiaContracts, TxAuthor, type Payload, type TxKind } from '../../../w
 import { MemoryLedgerStore } from '../../../web/src/core/ledger/store.ts';
 import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
 import { initConsortium, readDevKey } from '../../../web/src/core/node/consortium-files.ts';
-import { genesisValidators, type Genesis } from '../../../web/src/core/node/genesis.ts';
+import { contractsGenesis, genesisValidators, type Genesis } from '../../../web/src/core/node/genesis.ts';
 import { fromHex, toHex } from '../../../web/src/core/util/index.ts';
-import { genesisOrgs } from '../../../relay/ledger.ts';
 
 export interface DevClinic {
   readonly id: string;
@@ -54,11 +53,12 @@ export class TestChain {
       (k, i) =>
         new ConsensusNode({
           validators: keys,
-          self: i,
-          replica: new Replica({ validators: keys, self: i, secretKey: seeds[i]!, checkpointInterval: K, watermarkWindow: genesis.consensus.watermarkWindow, maxBatch: genesis.consensus.maxBatch }),
+          key: k,
+          createReplica: (start) =>
+            new Replica({ validators: [...start.epoch.validators], self: start.self, secretKey: seeds[i]!, checkpointInterval: K, watermarkWindow: genesis.consensus.watermarkWindow, maxBatch: genesis.consensus.maxBatch }),
           transport: this.net.join(toHex(k)),
           clock,
-          app: new HygeiaContracts(genesisOrgs(genesis)),
+          app: new HygeiaContracts(contractsGenesis(genesis)),
           store: new MemoryLedgerStore(),
           checkpointInterval: K,
           timers: { batchMs: 2, viewChangeBaseMs: 400, viewChangeMaxMs: 6_400, stateTransferMs: 500 },

@@ -7,7 +7,7 @@
 import { ed25519PublicKey } from '../../../../wasm/index.ts';
 import type { Clock, ConsensusEvent, TimerPolicy } from '../consensus/index.ts';
 import { blockHash } from '../ledger/block.ts';
-import { EMERGENCY_REASONS, HygeiaContracts, decodeTx, type ContractsGenesis } from '../ledger/contracts/index.ts';
+import { EMERGENCY_REASONS, HygeiaContracts, decodeTx } from '../ledger/contracts/index.ts';
 import type { LedgerStore } from '../ledger/store.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
 import { RecordStore } from '../records/index.ts';
@@ -34,7 +34,7 @@ import {
 import { accessView, agreementView, consentView, newestFirst } from './clinic-views.ts';
 import { CHANNEL_CONSULT } from './consult.ts';
 import { ConsultDesk } from './consult-desk.ts';
-import type { Genesis } from './genesis.ts';
+import { contractsGenesis, type Genesis } from './genesis.ts';
 import { LedgerService, type CommittedBlock } from './ledger-service.ts';
 import { encodeProofBundle, type StateLeaf } from './patient-proofs.ts';
 import { PatientService, resourcesToWire } from './patient-service.ts';
@@ -64,15 +64,6 @@ export interface ClinicNodeOptions {
   readonly relay?: RelayLedgerClient;
   /** Told of every one-time code, so the page can register it at the relay and open its enrolment room. */
   readonly onEnrolment?: (codeHash: string, expiresAt: number) => void;
-}
-
-/** The contracts' genesis for a consortium genesis. */
-export function contractsGenesis(g: Genesis): ContractsGenesis {
-  return {
-    orgs: g.clinics.map((c) => ({ id: c.id, name: c.name, adminKey: fromHex(c.nodeKey, 32), validator: c.validator })),
-    agreements: g.agreements.map((a) => ({ ...a })),
-    checkpointInterval: g.consensus.checkpointInterval,
-  };
 }
 
 export class ClinicNode {
