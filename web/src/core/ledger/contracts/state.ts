@@ -8,6 +8,8 @@ import { canonicalJson } from '../../records/canonical.ts';
 import { decodeTx, verifySignature, TxDecodeError, type DecodedTx, type Payload, type Tx } from './tx.ts';
 import { decisionToAuditEvent } from './fhir.ts';
 import { toHex } from '../../util/index.ts';
+import { FlReader, applyCloseRound, applyCommitAggregate, applyCommitUpdate, applyOpenRound, type FlRejectReason } from './fl.ts';
+import { ReportsReader, applyFileReport, type DomainContext, type ReportRejectReason } from './reports.ts';
 
 export const ROLES = ['admin', 'clinician', 'auditor', 'patient', 'guardian', 'device', 'node'] as const;
 export type Role = (typeof ROLES)[number];
@@ -35,7 +37,9 @@ export type RejectReason =
   | 'unknown-request'
   | 'not-holder'
   | 'not-granted'
-  | 'stale-version';
+  | 'stale-version'
+  | FlRejectReason
+  | ReportRejectReason;
 
 export type DenyReason = 'no-agreement' | 'no-consent' | 'consent-revoked' | 'consent-expired' | 'wrong-purpose' | 'resource-type-not-consented' | 'wrong-practitioner';
 
@@ -131,6 +135,10 @@ export class HygeiaContracts implements LedgerApp {
   private state = new Map<string, Value>();
   /** Writes of the transaction being applied; merged only if it succeeds. */
   private pending: Map<string, Value> | null = null;
+  /** Federated-learning tasks and rounds (contracts/fl.ts). */
+  readonly fl = new FlReader({ get: (k) => this.get(k), entries: (p) => this.entries(p) });
+  /** Security reports, cases and trust scores (contracts/reports.ts). */
+  readonly reports = new ReportsReader({ get: (k) => this.get(k), entries: (p) => this.entries(p) });
 
   constructor(readonly genesis: readonly GenesisOrg[]) {
     for (const o of genesis) {
@@ -227,7 +235,31 @@ export class HygeiaContracts implements LedgerApp {
       if (!ok) throw new ContractRejection(reason);
     };
     const signerHex = toHex(tx.signer);
+    const domain = (): DomainContext => ({
+      signer,
+      signerHex,
+      ctx,
+      get: (k) => this.get(k),
+      put: (k, v) => this.put(k, v),
+      entries: (p) => this.entries(p),
+      validatorOrgs: () => this.validatorOrgs(),
+      orgExists: (id) => this.org(id) !== undefined,
+      keyOrg: (hex) => this.get<KeyRecord>(`key/${hex}`)?.org,
+      reject: (reason) => {
+        throw new ContractRejection(reason as RejectReason);
+      },
+    });
     switch (tx.kind) {
+      case 'flOpenRound':
+        return applyOpenRound(domain(), tx.payload);
+      case 'flCommitUpdate':
+        return applyCommitUpdate(domain(), tx.payload);
+      case 'flCloseRound':
+        return applyCloseRound(domain(), tx.payload);
+      case 'flCommitAggregate':
+        return applyCommitAggregate(domain(), tx.payload);
+      case 'fileReport':
+        return applyFileReport(domain(), tx.payload);
       case 'registerKey': {
         const p = tx.payload;
         need(signer.role === 'admin', 'wrong-role');

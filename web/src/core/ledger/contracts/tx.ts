@@ -34,6 +34,30 @@ export const SCHEMAS = {
   recordRelease: { tag: 11, fields: { requestId: 'str', resourceTypes: 'strs', count: 'uint', digest: 'key' } },
   anchor: { tag: 12, fields: { record: 'str', version: 'uint', commitment: 'key' } },
   reviewBreakGlass: { tag: 13, fields: { requestId: 'str', verdict: 'str' } },
+  // 32–47: the AI layer (contracts/fl.ts, contracts/reports.ts).
+  flOpenRound: {
+    tag: 32,
+    fields: {
+      task: 'str',
+      round: 'uint',
+      model: 'str',
+      base: 'key',
+      rule: 'str',
+      epochs: 'uint',
+      batchSize: 'uint',
+      learningRate: 'uint',
+      seed: 'uint',
+      clinics: 'strs',
+      deadline: 'uint',
+      dpClip: 'uint',
+      dpNoise: 'uint',
+      dpDeltaInv: 'uint',
+    },
+  },
+  flCommitUpdate: { tag: 33, fields: { task: 'str', round: 'uint', digest: 'key', samples: 'uint', bytes: 'uint' } },
+  flCloseRound: { tag: 34, fields: { task: 'str', round: 'uint' } },
+  flCommitAggregate: { tag: 35, fields: { task: 'str', round: 'uint', digest: 'key', flags: 'strs' } },
+  fileReport: { tag: 40, fields: { kind: 'str', subject: 'str', window: 'uint', reasons: 'strs' } },
 } as const satisfies Record<string, { tag: number; fields: Record<string, FieldType> }>;
 
 export type TxKind = keyof typeof SCHEMAS;
