@@ -14,5 +14,7 @@ export { FEATURES, REPORT_KINDS, KIND_FEATURES, reasonText, parseReasonText, sor
 export type { Feature, Reason, Report, ReportKind } from './report.ts';
 export { TRUST_RULE, DAY_MS, reasonsPenalty, corroboratedPenalty, recoverTrust, leaderOrder, primaryForView } from './trust.ts';
 export type { TrustRule } from './trust.ts';
+export { describeReason, displayValue } from './explain.ts';
+export { exactLn } from './exact-ln.ts';
 export { median, mad, baselineOf, robustZMilli, History } from './robust.ts';
 export type { Baseline } from './robust.ts';

@@ -17,6 +17,7 @@ export const FEATURES = [
   'updateNormHigh',
   'updateNormLow',
   'updateDirection',
+  'updateMalformed',
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 
@@ -27,7 +28,7 @@ export type ReportKind = (typeof REPORT_KINDS)[number];
 export const KIND_FEATURES: Readonly<Record<ReportKind, readonly Feature[]>> = {
   access: ['requestRate', 'offHoursShare', 'patientBreadth', 'breakGlass', 'denialRatio'],
   network: ['invalidSignatures', 'equivocations', 'messageRate', 'rejectedMessages'],
-  'fl-update': ['updateNormHigh', 'updateNormLow', 'updateDirection'],
+  'fl-update': ['updateNormHigh', 'updateNormLow', 'updateDirection', 'updateMalformed'],
 };
 
 /** One feature that drove an alert. All non-negative integers: counts, permille shares or micro-units (norms). */

@@ -6,6 +6,7 @@
 // A Byzantine reporter must not be able to sink an honest clinic: a case (one kind of report about one
 // subject in one window) moves trust only once f+1 distinct clinics other than the subject reported it, and
 // the penalty applied is the (f+1)-th largest they asked for, so it never exceeds what an honest one asked.
+import { compareBytes } from '../codec/index.ts';
 import { SecurityError, checkInt } from './detector.ts';
 import type { Feature, Reason } from './report.ts';
 
@@ -45,6 +46,7 @@ export const TRUST_RULE: TrustRule = {
     updateNormHigh: 40,
     updateNormLow: 15,
     updateDirection: 40,
+    updateMalformed: 100,
   },
   thresholdMilli: 3500,
   maxPenaltyPerCase: 600,
@@ -76,12 +78,6 @@ export function recoverTrust(score: number, days: number, rule: TrustRule = TRUS
   let s = score;
   for (let d = 0; d < days && s < rule.max; d++) s = Math.min(rule.max, s + Math.max(1, Math.floor(((rule.max - s) * rule.recoveryPermillePerDay) / 1000)));
   return s;
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
 }
 
 /**

@@ -2,9 +2,12 @@
 // an update whose norm is a robust outlier among the round's norms (scaled or boosted: updateNormHigh; empty
 // or free-riding: updateNormLow), or whose direction agrees far less than the others' with the round's
 // coordinate-wise median update (sign or label flips keep the norm but turn the direction: updateDirection).
-// Verdicts are integers (micro-units of norm, permille of cosine) computed in a fixed order in float64, so
-// every node that holds the same update bytes reaches the same reports.
+// Norms are judged on a log scale (a ratio to the round's median norm, not a difference: honest clinics with
+// skewed labels send updates several times the median's size, a scaled one a hundred times), directions as
+// cosines. Verdicts are integers (milli-nepers of norm, permille of cosine) computed in a fixed order from
+// IEEE-exact operations, so every node that holds the same update bytes reaches the same reports.
 import { SecurityError, checkInt } from './detector.ts';
+import { exactLn } from './exact-ln.ts';
 import { baselineOf, robustZMilli } from './robust.ts';
 import { sortReasons, type Reason, type Report } from './report.ts';
 
@@ -18,18 +21,23 @@ export interface RoundUpdate {
 export interface UpdateOutlierOptions {
   /** Milli z-score threshold (default 3500). */
   readonly thresholdMilli?: number;
-  /** Smallest norm spread, as permille of the median norm (default 100 = 10 %): alike honest norms do not alert. */
-  readonly normFloorPermille?: number;
+  /** The norm ratio to the round's median that scores the threshold when norms agree closely (default 10). */
+  readonly normRatio?: number;
   /** Smallest cosine spread in permille (default 150): honest non-IID directions vary this much. */
   readonly directionFloor?: number;
   /** Fewest updates in a round to judge it (default 4). */
   readonly minUpdates?: number;
 }
 
-/** Norms are compared as integers in micro-units. */
+/** Norms are reported as integers in micro-units. */
 export function quantizeNorm(norm: number): number {
   if (!Number.isFinite(norm) || norm < 0) throw new SecurityError('badEvent', 'an update norm is a finite non-negative number');
   return Math.min(Math.round(norm * 1e6), 2 ** 40);
+}
+
+/** A norm on the log scale the test compares: milli-nepers of (micro-norm + 1), so 0 stays finite. */
+function logNorm(micro: number): number {
+  return Math.round(1000 * exactLn(micro + 1));
 }
 
 /** Cosine similarity offset into 0..2000 (1000 = orthogonal), so it fits a report's unsigned fields. */
@@ -75,8 +83,11 @@ export function updateOutliers(round: number, updates: readonly RoundUpdate[], o
   // Sorted by subject so the verdicts do not depend on the order the caller holds the updates in.
   const sorted = [...updates].sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
   const norms = sorted.map((u) => quantizeNorm(norm(u.delta)));
-  const probe = baselineOf(norms, 1);
-  const normBase = baselineOf(norms, Math.max(1, Math.floor((probe.median * (options.normFloorPermille ?? 100)) / 1000)));
+  const logs = norms.map(logNorm);
+  // The spread floor that puts a ratio of `normRatio` at the threshold: z = 0.6745 · ln(ratio) / scale.
+  const floor = Math.max(1, Math.round((6745 * 1000 * exactLn(options.normRatio ?? 10)) / (10 * threshold)));
+  const logBase = baselineOf(logs, floor);
+  const medianNorm = baselineOf(norms, 1).median;
   const ref = coordinateMedian(sorted, dim);
   let refNorm = 0;
   for (let i = 0; i < dim; i++) refNorm += ref[i]! * ref[i]!;
@@ -87,9 +98,10 @@ export function updateOutliers(round: number, updates: readonly RoundUpdate[], o
   const reports: Report[] = [];
   sorted.forEach((u, k) => {
     const reasons: Reason[] = [];
-    const zn = robustZMilli(norms[k]!, normBase);
+    const zn = robustZMilli(logs[k]!, logBase);
     if (Math.abs(zn) >= threshold) {
-      reasons.push({ feature: zn > 0 ? 'updateNormHigh' : 'updateNormLow', value: norms[k]!, baseline: normBase.median, scale: normBase.scale, score: Math.abs(zn), hard: false });
+      // value and baseline in micro-units of norm; scale is the log-norm spread (milli-nepers) the score used.
+      reasons.push({ feature: zn > 0 ? 'updateNormHigh' : 'updateNormLow', value: norms[k]!, baseline: medianNorm, scale: logBase.scale, score: Math.abs(zn), hard: false });
     }
     const zd = robustZMilli(cosines[k]!, dirBase);
     if (zd <= -threshold) {
