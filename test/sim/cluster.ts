@@ -150,7 +150,7 @@ export class Cluster {
   }
 
   private boot(inst: Instance, transport: ReturnType<SimNetwork['join']>): void {
-    const replica = new Replica({
+    const createReplica = (): Replica => new Replica({
       validators: this.keys,
       self: inst.index,
       secretKey: this.secrets[inst.index]!,
@@ -164,8 +164,8 @@ export class Cluster {
     inst.height = 0;
     inst.node = new ConsensusNode({
       validators: this.keys,
-      self: inst.index,
-      replica,
+      key: this.keys[inst.index]!,
+      createReplica,
       transport,
       clock: this.clock,
       app: inst.app,

@@ -53,8 +53,8 @@ async function makeCluster(seed: number, maxBatch: number): Promise<Cluster> {
   for (let i = 0; i < N; i++) {
     const node = new ConsensusNode({
       validators: keys,
-      self: i,
-      replica: new Replica({ validators: keys, self: i, secretKey: secrets[i]!, checkpointInterval: 128, watermarkWindow: 1024, maxBatch }),
+      key: keys[i]!,
+      createReplica: () => new Replica({ validators: keys, self: i, secretKey: secrets[i]!, checkpointInterval: 128, watermarkWindow: 1024, maxBatch }),
       transport: net.join(toHex(keys[i]!)),
       clock: net.clock,
       app: new NullApp(),

@@ -5,6 +5,7 @@ import { verifyCommitCertificate } from '../../../wasm/index.ts';
 import * as ed from '@noble/ed25519';
 import { LightClient, blockHash, readCommitCertificate, txHash, txProof, verifyBlock, verifyCheckpointCertificate, type Block } from '../../../web/src/core/ledger/index.ts';
 import { Reader, Writer } from '../../../web/src/core/ledger/primitives.ts';
+import { quorumSize } from '../../../web/src/core/ledger/quorum.ts';
 import { Cluster } from '../../sim/cluster.ts';
 
 function commits(cert: Uint8Array): Uint8Array[] {
@@ -38,7 +39,7 @@ describe('blocks from real replicas', () => {
     blocks.forEach((b, i) => {
       expect(verifyCommitCertificate(b.certificate, c.keys, b.header.height, b.header.batchDigest)).toBe(true);
       expect(verifyBlock(b, c.keys, i > 0 ? { prev: blocks[i - 1]!.header } : {})).toEqual({ ok: true, hash: blockHash(b.header) });
-      expect(readCommitCertificate(b.certificate)!.length).toBeGreaterThanOrEqual(2 * c.f + 1);
+      expect(readCommitCertificate(b.certificate)!.length).toBeGreaterThanOrEqual(quorumSize(c.n));
     });
   });
 
@@ -50,8 +51,8 @@ describe('blocks from real replicas', () => {
     const other = blocks.find((x) => x.header.height !== b.header.height)!;
     const cases: [Uint8Array, string][] = [
       [certOf([forgedMsg, ...msgs.slice(1)]), 'certificate-bad-signature'],
-      [certOf(msgs.slice(0, 2 * c.f)), 'certificate-short'],
-      [certOf([msgs[0]!, msgs[0]!, ...msgs.slice(1, 2 * c.f)]), 'certificate-duplicate-signer'],
+      [certOf(msgs.slice(0, quorumSize(c.n) - 1)), 'certificate-short'],
+      [certOf([msgs[0]!, msgs[0]!, ...msgs.slice(1, quorumSize(c.n) - 1)]), 'certificate-duplicate-signer'],
       [other.certificate, 'certificate-wrong-batch'],
       [new Uint8Array([5, 1, 2]), 'certificate-malformed'],
     ];
@@ -87,8 +88,8 @@ describe('blocks from real replicas', () => {
     forged[forged.length - 1]! ^= 1;
     const digest = blockHash(blocks[cp.seq - 1]!.header);
     const check = (cert: Uint8Array, seq = cp.seq, d = digest) => verifyCheckpointCertificate(cert, c.keys, seq, d, verifySignature);
-    expect(check(certOf(msgs.slice(0, 2 * c.f)))).toEqual({ ok: false, reason: 'certificate-short' });
-    expect(check(certOf([msgs[0]!, msgs[0]!, ...msgs.slice(1, 2 * c.f)]))).toEqual({ ok: false, reason: 'certificate-duplicate-signer' });
+    expect(check(certOf(msgs.slice(0, quorumSize(c.n) - 1)))).toEqual({ ok: false, reason: 'certificate-short' });
+    expect(check(certOf([msgs[0]!, msgs[0]!, ...msgs.slice(1, quorumSize(c.n) - 1)]))).toEqual({ ok: false, reason: 'certificate-duplicate-signer' });
     expect(check(certOf([msgs[0]!, forged, ...msgs.slice(2)]))).toEqual({ ok: false, reason: 'certificate-bad-signature' });
     expect(check(cp.certificate, cp.seq, blockHash(blocks[0]!.header))).toEqual({ ok: false, reason: 'certificate-wrong-state' });
     expect(new LightClient(c.keys).acceptCheckpoint(cp.seq, cp.certificate)).toEqual({ ok: false, reason: 'unknown-block' });

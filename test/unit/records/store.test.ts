@@ -6,7 +6,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDB } from 'idb';
-import { RecordError, RecordStore, canonicalJson } from '../../../web/src/core/records/index.ts';
+import { RecordError, RecordStore } from '../../../web/src/core/records/index.ts';
+import { canonicalJson } from '../../../web/src/core/codec/index.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
 const dataDir = path.resolve(repoRoot, '../shared/data/synthea');

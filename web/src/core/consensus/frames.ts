@@ -13,6 +13,7 @@ export const MAX_FRAME_BYTES = 64 << 20;
 export const MAX_BLOCKS_PER_REPLY = 256;
 const MAX_BLOCK_BYTES = 64 << 20;
 const MAX_BLOB_BYTES = 48 << 20;
+const MAX_ATTESTATION_BYTES = 16 * 1024;
 
 export function frame(channel: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(payload.length + 1);
@@ -35,8 +36,12 @@ export interface StateRequest {
 export interface StateReply {
   readonly type: 'reply';
   readonly id: number;
+  /** The height the peer's app is at (a follower learns from it how far there is to go). */
+  readonly tip: number;
   /** Encoded blocks, ascending and contiguous, ending at the highest height asked for that the peer has. */
   readonly blocks: Uint8Array[];
+  /** The attestation certificate of each block, where the peer has one (aligned with `blocks`). */
+  readonly attestations: (Uint8Array | null)[];
   readonly snapshot: { readonly app: Uint8Array; readonly replicaState: Uint8Array; readonly certificate: Uint8Array } | null;
 }
 
@@ -59,10 +64,15 @@ export function encodeStateMessage(m: StateMessage): Uint8Array {
     w.uint(m.snapshotSeq);
     w.fixed(m.snapshotDigest);
   } else {
+    if (m.attestations.length !== m.blocks.length) throw new FrameError('malformed');
     w.uint(2);
     w.uint(m.id);
+    w.uint(m.tip);
     w.uint(m.blocks.length);
-    for (const b of m.blocks) w.bytes(b);
+    m.blocks.forEach((b, i) => {
+      w.bytes(b);
+      w.option(m.attestations[i], (x, a) => x.bytes(a));
+    });
     w.bool(m.snapshot !== null);
     if (m.snapshot) {
       w.bytes(m.snapshot.app);
@@ -89,12 +99,17 @@ export function decodeStateMessage(bytes: Uint8Array): StateMessage {
     };
   } else if (type === 2) {
     const id = r.uint();
+    const tip = r.uint();
     const count = r.uint(MAX_BLOCKS_PER_REPLY);
     const blocks: Uint8Array[] = [];
-    for (let i = 0; i < count && r.ok; i++) blocks.push(r.bytes(MAX_BLOCK_BYTES));
+    const attestations: (Uint8Array | null)[] = [];
+    for (let i = 0; i < count && r.ok; i++) {
+      blocks.push(r.bytes(MAX_BLOCK_BYTES));
+      attestations.push(r.bool() ? r.bytes(MAX_ATTESTATION_BYTES) : null);
+    }
     const has = r.bool();
     const snapshot = has ? { app: r.bytes(MAX_BLOB_BYTES), replicaState: r.bytes(MAX_BLOB_BYTES), certificate: r.bytes(1 << 20) } : null;
-    m = { type: 'reply', id, blocks, snapshot };
+    m = { type: 'reply', id, tip, blocks, attestations, snapshot };
   } else {
     if (r.ok) throw new FrameError('unknown-type');
     throw new FrameError('malformed');

@@ -8,7 +8,7 @@
 import { Ed25519Signer, Replica, encodeClientRequest } from '../../../../wasm/index.ts';
 import { ConsensusNode, clientPayload } from '../consensus/index.ts';
 import type { ApplyResult } from '../ledger/app.ts';
-import { HygeiaContracts, MemoryLedger, TxAuthor, type GenesisOrg } from '../ledger/contracts/index.ts';
+import { HygeiaContracts, MemoryLedger, TxAuthor, type ContractsGenesis } from '../ledger/contracts/index.ts';
 import { MemoryLedgerStore } from '../ledger/store.ts';
 import { SimNetwork, type LinkProfile } from '../net/sim-network.ts';
 import type { Transport } from '../net/transport.ts';
@@ -50,11 +50,11 @@ const HORIZON_MS = 50;
 export class SimConsortium {
   readonly net: SimNetwork;
   readonly clinics: SimClinic[];
-  readonly genesis: GenesisOrg[];
+  readonly genesis: ContractsGenesis;
   readonly schedule: Schedule;
   private readonly stops: (() => Promise<void>)[] = [];
 
-  private constructor(net: SimNetwork, clinics: SimClinic[], genesis: GenesisOrg[], stops: (() => Promise<void>)[]) {
+  private constructor(net: SimNetwork, clinics: SimClinic[], genesis: ContractsGenesis, stops: (() => Promise<void>)[]) {
     this.net = net;
     this.clinics = clinics;
     this.genesis = genesis;
@@ -68,20 +68,23 @@ export class SimConsortium {
     const seeds = Array.from({ length: o.clinics }, () => prng.bytes(32));
     const signers = seeds.map((s) => new Ed25519Signer(s));
     const ids = signers.map((_, i) => `clinic-${i + 1}`);
-    const genesis: GenesisOrg[] = ids.map((id, i) => ({ id, adminKey: signers[i]!.publicKey, validator: true }));
+    const genesis: ContractsGenesis = {
+      orgs: ids.map((id, i) => ({ id, name: id, adminKey: signers[i]!.publicKey, validator: true })),
+      checkpointInterval: o.checkpointInterval ?? 16,
+    };
     const net = new SimNetwork({ seed: o.seed, link: { minDelay: 1, jitter: 1, ...o.link } });
     const t0 = o.t0 ?? Date.UTC(2026, 0, 5, 8);
     const now = (): number => t0 + net.clock.now();
     const transports = signers.map((s) => net.join(toHex(s.publicKey)));
     const stops: (() => Promise<void>)[] = [];
     let ports: LedgerPort[];
-    if (o.ledger === 'memory') ports = memoryPorts(genesis, net, now);
+    if (o.ledger === 'memory') ports = memoryPorts(genesis, signers, net, now);
     else {
       const made = await pbftPorts(genesis, seeds, transports, net, now, prng.fork('clients'), o);
       ports = made.ports;
       stops.push(made.stop);
     }
-    const clinics = ids.map((id, i) => ({ id, peer: toHex(signers[i]!.publicKey), author: new TxAuthor(signers[i]!), transport: transports[i]!, ledger: ports[i]! }));
+    const clinics = ids.map((id, i) => ({ id, peer: toHex(signers[i]!.publicKey), author: new TxAuthor(signers[i]!, { now }), transport: transports[i]!, ledger: ports[i]! }));
     return new SimConsortium(net, clinics, genesis, stops);
   }
 
@@ -135,9 +138,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 type Listener = (b: CommittedBlock) => void;
 
 /** One MemoryLedger for everyone: submissions commit together in a block 2 virtual ms later. */
-function memoryPorts(genesis: GenesisOrg[], net: SimNetwork, now: () => number): LedgerPort[] {
-  const ledger = new MemoryLedger(genesis);
-  const listeners: Listener[][] = genesis.map(() => []);
+function memoryPorts(genesis: ContractsGenesis, signers: readonly Ed25519Signer[], net: SimNetwork, now: () => number): LedgerPort[] {
+  const ledger = new MemoryLedger(genesis, signers);
+  const listeners: Listener[][] = genesis.orgs.map(() => []);
   let queue: { tx: Uint8Array; resolve: (r: ApplyResult) => void }[] = [];
   let head: CommittedHead = { height: 0, time: 0 };
   const commit = (): void => {
@@ -152,7 +155,7 @@ function memoryPorts(genesis: GenesisOrg[], net: SimNetwork, now: () => number):
     for (const list of listeners) for (const fn of [...list]) fn(block);
     batch.forEach((b, i) => b.resolve(results[i]!.result));
   };
-  return genesis.map((_, i) => ({
+  return genesis.orgs.map((_, i) => ({
     submit(tx) {
       return new Promise<ApplyResult>((resolve) => {
         if (queue.length === 0) net.clock.schedule(2, commit);
@@ -173,7 +176,7 @@ function memoryPorts(genesis: GenesisOrg[], net: SimNetwork, now: () => number):
 
 /** A wasm PBFT replica per clinic under a ConsensusNode executing that clinic's own contracts. */
 async function pbftPorts(
-  genesis: GenesisOrg[],
+  genesis: ContractsGenesis,
   seeds: Uint8Array[],
   transports: Transport[],
   net: SimNetwork,
@@ -181,23 +184,22 @@ async function pbftPorts(
   prng: Prng,
   o: SimConsortiumOptions,
 ): Promise<{ ports: LedgerPort[]; stop: () => Promise<void> }> {
-  const keys = genesis.map((g) => g.adminKey);
-  const K = o.checkpointInterval ?? 16;
+  const keys = genesis.orgs.map((g) => g.adminKey);
+  const K = genesis.checkpointInterval;
   const clock = { now, schedule: (ms: number, fn: () => void) => net.clock.schedule(ms, fn) };
   const nodes: ConsensusNode[] = [];
   const ports: LedgerPort[] = [];
   let stopped = false;
-  for (let i = 0; i < genesis.length; i++) {
+  for (let i = 0; i < keys.length; i++) {
     const app = new HygeiaContracts(genesis);
     const listeners: Listener[] = [];
     const waiting = new Map<string, (r: ApplyResult) => void>();
-    const refused = new Map<string, string>();
     let head: CommittedHead = { height: 0, time: 0 };
     const trustAfter = o.trustAfter?.(i);
     const node = new ConsensusNode({
       validators: keys,
-      self: i,
-      replica: new Replica({ validators: keys, self: i, secretKey: seeds[i]!, checkpointInterval: K, watermarkWindow: 4 * K, maxBatch: 64 }),
+      key: keys[i]!,
+      createReplica: () => new Replica({ validators: keys, self: i, secretKey: seeds[i]!, checkpointInterval: K, watermarkWindow: 4 * K, maxBatch: 64 }),
       transport: transports[i]!,
       clock,
       app,
@@ -206,7 +208,6 @@ async function pbftPorts(
       timers: { batchMs: 2, viewChangeBaseMs: 1_000, viewChangeMaxMs: 16_000, stateTransferMs: 1_000 },
       ...(trustAfter ? { trustAfter } : {}),
       onEvent: (e) => {
-        if (e.kind === 'txRejected') refused.set(`${e.height}/${e.index}`, e.reason);
         if (e.kind !== 'committed') return;
         const skipped = new Set(e.block.header.skipped);
         const txs: Uint8Array[] = [];
@@ -218,10 +219,8 @@ async function pbftPorts(
           const done = waiting.get(id);
           if (!done) return;
           waiting.delete(id);
-          const reason = refused.get(`${e.block.header.height}/${index}`);
-          done(reason === undefined ? { ok: true } : { ok: false, reason });
+          done(e.results[index]!);
         });
-        refused.clear();
         head = { height: e.block.header.height, time: e.block.header.time };
         for (const fn of [...listeners]) fn({ ...head, txs });
       },

@@ -7,7 +7,7 @@
 //   token = body ‖ fixed64(Ed25519 signature over signingBytes('hygeia/relay/token/v1', body))
 
 import { Reader, Writer, signingBytes } from '../codec/index.ts';
-import { ed25519PublicKey, ed25519Sign, ed25519Verify } from './sign.ts';
+import { ed25519PublicKey, ed25519Sign, ed25519Verify } from '../../../../wasm/index.ts';
 import { fromBase64Url, toBase64Url } from './base64url.ts';
 import { toHex } from '../util/index.ts';
 

@@ -7,7 +7,7 @@
 //     "consensus": { "checkpointInterval": K, "watermarkWindow": W, "maxBatch": B },
 //     "clinics": [ { "id": "clinic-1", "name": "clinic-1", "nodeKey": "<64 hex>", "validator": true } ],
 //     "agreements": [ { "agreementId", "orgA", "orgB", "purposes": ["TREAT"], "start": ms, "end": ms } ] }
-import { canonicalJson } from '../records/canonical.ts';
+import { canonicalJson } from '../codec/index.ts';
 import { fromHex } from '../util/index.ts';
 
 export const GENESIS_VERSION = 1;

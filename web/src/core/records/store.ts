@@ -10,7 +10,7 @@
 // kept; `latest` points at the newest. A version's commitment H(salt ‖ canonical(resource)) goes on the
 // ledger as its anchor; the salt never leaves the clinic, so the anchor says nothing about the content.
 import { openDB, type IDBPDatabase } from 'idb';
-import { canonicalBytes, canonicalJson } from './canonical.ts';
+import { canonicalBytes, canonicalJson } from '../codec/index.ts';
 import { equalBytes, fromHex, toHex } from '../util/index.ts';
 import { RecordError } from './errors.ts';
 import { deriveClinicKeys, newDataKey, open, seal, tag, unwrapDataKey, wrapDataKey, type ClinicKeys } from './keys.ts';

@@ -1,7 +1,8 @@
 /// <reference types="fhir" />
 // The contracts' records in FHIR R4 terms: a consent grant <-> Consent, an access decision -> AuditEvent.
 // Everything here names patients by the pseudonym the ledger knows, never by a clinic's record id.
-import type { AccessDecision, ConsentRecord } from './state.ts';
+import type { AccessDecision } from './access.ts';
+import type { ConsentRecord } from './consent.ts';
 
 const PURPOSE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
 const iso = (ms: number): string => new Date(ms).toISOString();

@@ -8,9 +8,12 @@
 // Probation, the rule every node applies identically: a clinic flagged by f+1 clinics in one of the last
 // PROBATION_ROUNDS agreed rounds of a task still trains and commits (its update is still checked), but its
 // update is not counted in the aggregate of the next rounds. The flags also become fl-update cases for trust.
-import { addToCase, faultsAmong, parseReasons, type DomainContext } from './reports.ts';
 import { reasonsPenalty, type Reason } from '../../security/index.ts';
 import { toHex } from '../../util/index.ts';
+import { faultsTolerated, quorumSize } from '../quorum.ts';
+import { memberOf } from './membership.ts';
+import { addToCase, parseReasons } from './reports.ts';
+import { need, type Rule, type RuleContext, type StateCore } from './state-core.ts';
 
 export type FlRejectReason =
   | 'unknown-round' // no such task or round
@@ -92,53 +95,31 @@ export interface FlRoundRecord {
 export const roundKey = (task: string, round: number): string => `fl/round/${task}/${round}`;
 const taskKey = (task: string): string => `fl/task/${task}`;
 
-/** quorum(n) = ceil((n + f + 1) / 2), f = floor((n - 1) / 3). */
-function quorumOf(n: number): number {
-  return Math.ceil((n + faultsAmong(n) + 1) / 2);
-}
-
-type OpenRound = {
-  task: string;
-  round: number;
-  model: string;
-  base: Uint8Array;
-  rule: string;
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  seed: number;
-  clinics: string[];
-  deadline: number;
-  dpClip: number;
-  dpNoise: number;
-  dpDeltaInv: number;
-};
-
-export function applyOpenRound(d: DomainContext, p: OpenRound): void {
-  if (!PARTICIPANT_ROLES.includes(d.signer.role)) d.reject('wrong-role');
-  if (!TASK_ID.test(p.task) || !MODEL_SPEC.test(p.model) || !(FL_RULES as readonly string[]).includes(p.rule)) d.reject('malformed');
-  if (!(p.epochs >= 1 && p.epochs <= 100 && p.batchSize >= 1 && p.batchSize <= 4096 && p.learningRate >= 1 && p.learningRate <= 10_000_000)) d.reject('malformed');
+const flOpenRound: Rule<'flOpenRound'> = (tx, c) => {
+  const p = tx.payload;
+  need(PARTICIPANT_ROLES.includes(c.signer.role), 'wrong-role');
+  need(TASK_ID.test(p.task) && MODEL_SPEC.test(p.model) && (FL_RULES as readonly string[]).includes(p.rule), 'malformed');
+  need(p.epochs >= 1 && p.epochs <= 100 && p.batchSize >= 1 && p.batchSize <= 4096 && p.learningRate >= 1 && p.learningRate <= 10_000_000, 'malformed');
   const dp = p.dpNoise > 0;
-  if (dp !== (p.rule === 'dp-mean') || dp !== p.dpClip > 0 || (dp && p.dpDeltaInv < 2) || (!dp && p.dpDeltaInv !== 0)) d.reject('malformed');
+  need(dp === (p.rule === 'dp-mean') && dp === p.dpClip > 0 && (dp ? p.dpDeltaInv >= 2 : p.dpDeltaInv === 0), 'malformed');
   const clinics = [...p.clinics].sort();
-  if (clinics.length === 0 || clinics.length > MAX_CLINICS || new Set(clinics).size !== clinics.length) d.reject('malformed');
-  if (!clinics.every((c) => d.orgExists(c))) d.reject('unknown-org');
-  if (!clinics.includes(d.signer.org)) d.reject('not-eligible');
-  if (p.deadline <= d.ctx.time) d.reject('bad-period');
+  need(clinics.length > 0 && clinics.length <= MAX_CLINICS && new Set(clinics).size === clinics.length, 'malformed');
+  need(clinics.every((id) => memberOf(c.s, id) !== undefined), 'unknown-org');
+  need(clinics.includes(c.signer.org), 'not-eligible');
+  need(p.deadline > c.time, 'bad-period');
   const base = toHex(p.base);
-  const task = d.get<FlTaskRecord>(taskKey(p.task));
-  if (task === undefined) {
-    if (p.round !== 1) d.reject('out-of-order');
-  } else {
-    if (p.round !== task.rounds + 1 || task.agreedRound !== task.rounds) d.reject('out-of-order');
-    if (base !== task.agreedDigest) d.reject('bad-base');
+  const task = c.s.get<FlTaskRecord>(taskKey(p.task));
+  if (task === undefined) need(p.round === 1, 'out-of-order');
+  else {
+    need(p.round === task.rounds + 1 && task.agreedRound === task.rounds, 'out-of-order');
+    need(base === task.agreedDigest, 'bad-base');
     // One model and one privacy option per task: the accountant composes the task's rounds.
-    if (p.model !== task.model || p.dpClip !== task.dpClip || p.dpNoise !== task.dpNoise || p.dpDeltaInv !== task.dpDeltaInv) d.reject('malformed');
+    need(p.model === task.model && p.dpClip === task.dpClip && p.dpNoise === task.dpNoise && p.dpDeltaInv === task.dpDeltaInv, 'malformed');
   }
-  const probation = clinics.filter((c) => onProbation(d, p.task, p.round, c));
-  const seq = (d.get<number>('fl/seq') ?? 0) + 1;
-  d.put('fl/seq', seq);
-  d.put(taskKey(p.task), {
+  const probation = clinics.filter((id) => onProbation(c.s, p.task, p.round, id));
+  const seq = (c.s.get<number>('fl-seq/rounds') ?? 0) + 1;
+  c.s.put('fl-seq/rounds', seq);
+  c.s.put(taskKey(p.task), {
     task: p.task,
     model: p.model,
     rounds: p.round,
@@ -148,7 +129,7 @@ export function applyOpenRound(d: DomainContext, p: OpenRound): void {
     dpNoise: p.dpNoise,
     dpDeltaInv: p.dpDeltaInv,
   } satisfies FlTaskRecord);
-  d.put(roundKey(p.task, p.round), {
+  c.s.put(roundKey(p.task, p.round), {
     task: p.task,
     round: p.round,
     seq,
@@ -160,14 +141,14 @@ export function applyOpenRound(d: DomainContext, p: OpenRound): void {
     learningRate: p.learningRate,
     seed: p.seed,
     clinics,
-    counted: clinics.filter((c) => !probation.includes(c)),
+    counted: clinics.filter((id) => !probation.includes(id)),
     probation,
     deadline: p.deadline,
     dpClip: p.dpClip,
     dpNoise: p.dpNoise,
     dpDeltaInv: p.dpDeltaInv,
-    openedBy: d.signer.org,
-    openedAt: d.ctx.time,
+    openedBy: c.signer.org,
+    openedAt: c.time,
     state: 'open',
     updates: {},
     closedAt: 0,
@@ -177,40 +158,41 @@ export function applyOpenRound(d: DomainContext, p: OpenRound): void {
     agreedAt: 0,
     flagged: [],
   } satisfies FlRoundRecord);
-}
+};
 
-function onProbation(d: DomainContext, task: string, round: number, clinic: string): boolean {
+function onProbation(s: StateCore, task: string, round: number, clinic: string): boolean {
   for (let r = round - 1; r >= Math.max(1, round - PROBATION_ROUNDS); r--) {
-    if (d.get<FlRoundRecord>(roundKey(task, r))?.flagged.includes(clinic)) return true;
+    if (s.get<FlRoundRecord>(roundKey(task, r))?.flagged.includes(clinic)) return true;
   }
   return false;
 }
 
-function participant(d: DomainContext, task: string, round: number): FlRoundRecord {
-  if (!PARTICIPANT_ROLES.includes(d.signer.role)) d.reject('wrong-role');
-  const r = d.get<FlRoundRecord>(roundKey(task, round));
-  if (r === undefined) d.reject('unknown-round');
-  if (!r.clinics.includes(d.signer.org)) d.reject('not-eligible');
+function participant(c: RuleContext, task: string, round: number): FlRoundRecord {
+  need(PARTICIPANT_ROLES.includes(c.signer.role), 'wrong-role');
+  const r = c.s.get<FlRoundRecord>(roundKey(task, round));
+  need(r !== undefined, 'unknown-round');
+  need(r.clinics.includes(c.signer.org), 'not-eligible');
   return r;
 }
 
-export function applyCommitUpdate(d: DomainContext, p: { task: string; round: number; digest: Uint8Array; samples: number; bytes: number }): void {
-  const r = participant(d, p.task, p.round);
-  if (r.state !== 'open') d.reject('round-not-open');
-  if (d.ctx.time > r.deadline) d.reject('past-deadline');
-  if (r.updates[d.signer.org] !== undefined) d.reject('duplicate');
-  if (!(p.samples >= 1 && p.bytes >= 1 && p.bytes <= MAX_FL_UPDATE_BYTES)) d.reject('malformed');
-  const updates = { ...r.updates, [d.signer.org]: { digest: toHex(p.digest), samples: p.samples, bytes: p.bytes, height: d.ctx.height } };
-  const complete = r.clinics.every((c) => updates[c] !== undefined);
-  d.put(roundKey(p.task, p.round), { ...r, updates, state: complete ? 'closed' : 'open', closedAt: complete ? d.ctx.height : 0 } satisfies FlRoundRecord);
-}
+const flCommitUpdate: Rule<'flCommitUpdate'> = (tx, c) => {
+  const p = tx.payload;
+  const r = participant(c, p.task, p.round);
+  need(r.state === 'open', 'round-not-open');
+  need(c.time <= r.deadline, 'past-deadline');
+  need(r.updates[c.signer.org] === undefined, 'duplicate');
+  need(p.samples >= 1 && p.bytes >= 1 && p.bytes <= MAX_FL_UPDATE_BYTES, 'malformed');
+  const updates = { ...r.updates, [c.signer.org]: { digest: toHex(p.digest), samples: p.samples, bytes: p.bytes, height: c.height } };
+  const complete = r.clinics.every((id) => updates[id] !== undefined);
+  c.s.put(roundKey(p.task, p.round), { ...r, updates, state: complete ? 'closed' : 'open', closedAt: complete ? c.height : 0 } satisfies FlRoundRecord);
+};
 
-export function applyCloseRound(d: DomainContext, p: { task: string; round: number }): void {
-  const r = participant(d, p.task, p.round);
-  if (r.state !== 'open') d.reject('round-not-open');
-  if (d.ctx.time <= r.deadline) d.reject('too-early');
-  d.put(roundKey(p.task, p.round), { ...r, state: 'closed', closedAt: d.ctx.height } satisfies FlRoundRecord);
-}
+const flCloseRound: Rule<'flCloseRound'> = (tx, c) => {
+  const r = participant(c, tx.payload.task, tx.payload.round);
+  need(r.state === 'open', 'round-not-open');
+  need(c.time > r.deadline, 'too-early');
+  c.s.put(roundKey(r.task, r.round), { ...r, state: 'closed', closedAt: c.height } satisfies FlRoundRecord);
+};
 
 /** Parses `clinic:feature:value:baseline:scale:score:hard` entries into reasons per clinic; null if not canonical. */
 export function parseFlags(entries: readonly string[]): Map<string, Reason[]> | null {
@@ -239,49 +221,52 @@ export function parseFlags(entries: readonly string[]): Map<string, Reason[]> | 
   return out;
 }
 
-export function applyCommitAggregate(d: DomainContext, p: { task: string; round: number; digest: Uint8Array; flags: string[] }): void {
-  const r = participant(d, p.task, p.round);
-  if (r.state === 'open') d.reject('round-open');
-  if (r.aggregates[d.signer.org] !== undefined) d.reject('duplicate');
+const flCommitAggregate: Rule<'flCommitAggregate'> = (tx, c) => {
+  const p = tx.payload;
+  const r = participant(c, p.task, p.round);
+  need(r.state !== 'open', 'round-open');
+  need(r.aggregates[c.signer.org] === undefined, 'duplicate');
   const flags = parseFlags(p.flags);
-  if (!flags) d.reject('malformed');
+  need(flags !== null, 'malformed');
   for (const clinic of flags.keys()) {
-    if (clinic === d.signer.org) d.reject('self-report');
-    if (r.updates[clinic] === undefined) d.reject('malformed');
+    need(clinic !== c.signer.org, 'self-report');
+    need(r.updates[clinic] !== undefined, 'malformed');
   }
   const digest = toHex(p.digest);
-  const aggregates = { ...r.aggregates, [d.signer.org]: { digest, height: d.ctx.height } };
+  const aggregates = { ...r.aggregates, [c.signer.org]: { digest, height: c.height } };
   const allFlags: Record<string, Record<string, string[]>> = { ...r.flags };
-  const f = faultsAmong(r.clinics.length);
+  const f = faultsTolerated(r.clinics.length);
   for (const [clinic, reasons] of flags) {
-    allFlags[clinic] = { ...allFlags[clinic], [d.signer.org]: p.flags.filter((e) => e.startsWith(`${clinic}:`)).map((e) => e.slice(clinic.length + 1)) };
-    addToCase(d, 'fl-update', clinic, r.seq, d.signer.org, reasonsPenalty(reasons), f, d.ctx);
+    allFlags[clinic] = { ...allFlags[clinic], [c.signer.org]: p.flags.filter((e) => e.startsWith(`${clinic}:`)).map((e) => e.slice(clinic.length + 1)) };
+    addToCase(c, 'fl-update', clinic, r.seq, c.signer.org, reasonsPenalty(reasons), f);
   }
   let next: FlRoundRecord = { ...r, aggregates, flags: allFlags };
   if (r.state === 'closed') {
     const votes = Object.values(aggregates).filter((a) => a.digest === digest).length;
-    if (votes >= quorumOf(r.clinics.length)) {
+    if (votes >= quorumSize(r.clinics.length)) {
       const flagged = Object.keys(allFlags)
-        .filter((c) => Object.keys(allFlags[c]!).length >= f + 1)
+        .filter((id) => Object.keys(allFlags[id]!).length >= f + 1)
         .sort();
-      next = { ...next, state: 'agreed', agreed: digest, agreedAt: d.ctx.height, flagged };
-      const task = d.get<FlTaskRecord>(taskKey(p.task))!;
-      d.put(taskKey(p.task), { ...task, agreedRound: p.round, agreedDigest: digest } satisfies FlTaskRecord);
+      next = { ...next, state: 'agreed', agreed: digest, agreedAt: c.height, flagged };
+      const task = c.s.get<FlTaskRecord>(taskKey(p.task))!;
+      c.s.put(taskKey(p.task), { ...task, agreedRound: p.round, agreedDigest: digest } satisfies FlTaskRecord);
     }
   }
-  d.put(roundKey(p.task, p.round), next);
-}
+  c.s.put(roundKey(p.task, p.round), next);
+};
+
+export const flRules = { flOpenRound, flCommitUpdate, flCloseRound, flCommitAggregate };
 
 /** Reads of tasks and rounds (what the Learning screen and every participating node need). */
 export class FlReader {
-  constructor(private readonly s: { get<T>(key: string): T | undefined; entries<T>(prefix: string): Iterable<T> }) {}
+  constructor(private readonly s: StateCore) {}
 
   task(task: string): FlTaskRecord | undefined {
     return this.s.get<FlTaskRecord>(taskKey(task));
   }
 
   tasks(): FlTaskRecord[] {
-    return [...this.s.entries<FlTaskRecord>('fl/task/')].sort((a, b) => (a.task < b.task ? -1 : 1));
+    return this.s.list<FlTaskRecord>('fl/task');
   }
 
   round(task: string, round: number): FlRoundRecord | undefined {
@@ -290,7 +275,7 @@ export class FlReader {
 
   /** A task's rounds, first to last. */
   rounds(task: string): FlRoundRecord[] {
-    return [...this.s.entries<FlRoundRecord>(`fl/round/${task}/`)].filter((r) => r.task === task).sort((a, b) => a.round - b.round);
+    return this.s.list<FlRoundRecord>(`fl/round/${task}`).sort((a, b) => a.round - b.round);
   }
 
   /** The updates an aggregate counts, in the agreed order (by digest), once the round is closed. */

@@ -4,7 +4,7 @@
 // the patient it names, and only of the resource types granted. It returns the resources and the signed
 // recordRelease transaction that puts the release on the ledger.
 import type { RecordStore } from '../../records/store.ts';
-import { canonicalBytes } from '../../records/canonical.ts';
+import { canonicalBytes } from '../../codec/index.ts';
 import { sha256 } from '../primitives.ts';
 import type { LedgerReplica } from './replica.ts';
 import type { TxAuthor } from './tx.ts';

@@ -4,7 +4,9 @@
 // distinct clinics other than the subject reported it, and by the (f+1)-th largest penalty they asked for
 // (security/trust.ts), so one lying clinic cannot smear another. Scores recover by whole days of block time.
 // FL update flags arrive inside `flCommitAggregate` (fl.ts) and go through the same case rule.
-import type { ApplyContext } from '../app.ts';
+//
+// Keys: report/<subject org>/<kind>:<window>:<reporter org>, report-by/<reporter org>/<subject org>:<kind>:<window>
+// (the report's key), case/<subject org>/<kind>:<window>, trust/<org>.
 import {
   DAY_MS,
   KIND_FEATURES,
@@ -17,39 +19,15 @@ import {
   type Reason,
   type ReportKind,
 } from '../../security/index.ts';
+import { faultsTolerated } from '../quorum.ts';
+import { keyOf, memberOf, validatorOrgs } from './membership.ts';
+import { need, type Rule, type RuleContext, type StateCore } from './state-core.ts';
 
 export type ReportRejectReason =
   | 'self-report' // a clinic reporting about itself
   | 'unknown-subject' // the subject is neither a member clinic nor a registered key
   | 'future-window' // the window has not begun by the block's time
   | 'stale-report'; // the window ended longer ago than MAX_REPORT_AGE_MS
-
-/** What a domain module of the contracts reads and writes; the contracts hand it one per transaction. */
-export interface DomainState {
-  get<T>(key: string): T | undefined;
-  put(key: string, value: unknown): void;
-  /** Every value whose key starts with `prefix` (pending writes included), in no particular order. */
-  entries<T>(prefix: string): Iterable<T>;
-}
-
-export interface DomainContext extends DomainState {
-  /** The signer's key record (already authenticated: signature, nonce, revocation, expiry). */
-  readonly signer: { readonly org: string; readonly role: string };
-  readonly signerHex: string;
-  readonly ctx: ApplyContext;
-  /** The member clinics that are validators, sorted. */
-  validatorOrgs(): string[];
-  orgExists(id: string): boolean;
-  /** The organisation of a registered key (hex), if any. */
-  keyOrg(keyHex: string): string | undefined;
-  /** Refuses the transaction (throws the contracts' typed rejection; nothing is written). */
-  reject(reason: string): never;
-}
-
-/** f for n members: floor((n - 1) / 3). */
-export function faultsAmong(n: number): number {
-  return Math.max(0, Math.floor((n - 1) / 3));
-}
 
 /** Report windows per kind (ms): the detectors' windows (security/access.ts, network.ts). */
 export const REPORT_WINDOW_MS: Readonly<Record<Exclude<ReportKind, 'fl-update'>, number>> = { access: DAY_MS, network: 60_000 };
@@ -93,7 +71,6 @@ export interface TrustRecord {
   history: { height: number; time: number; score: number }[];
 }
 
-const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const KEY_HEX = /^[0-9a-f]{64}$/;
 const REPORTER_ROLES = ['node', 'admin', 'auditor'];
 
@@ -103,28 +80,27 @@ export function trustAt(rec: TrustRecord | undefined, time: number): number {
   return recoverTrust(rec.score, Math.max(0, Math.floor((time - rec.since) / DAY_MS)));
 }
 
-function penalise(d: DomainState, org: string, penalty: number, ctx: ApplyContext): void {
+function penalise(c: RuleContext, org: string, penalty: number): void {
   if (penalty <= 0) return;
-  const rec = d.get<TrustRecord>(`trust/${org}`);
-  const days = rec ? Math.max(0, Math.floor((ctx.time - rec.since) / DAY_MS)) : 0;
-  const current = trustAt(rec, ctx.time);
-  const score = Math.max(TRUST_RULE.min, current - penalty);
-  const history = [...(rec?.history ?? []), { height: ctx.height, time: ctx.time, score }].slice(-TRUST_HISTORY);
-  d.put(`trust/${org}`, { score, since: rec ? rec.since + days * DAY_MS : ctx.time, history } satisfies TrustRecord);
+  const rec = c.s.get<TrustRecord>(`trust/${org}`);
+  const days = rec ? Math.max(0, Math.floor((c.time - rec.since) / DAY_MS)) : 0;
+  const score = Math.max(TRUST_RULE.min, trustAt(rec, c.time) - penalty);
+  const history = [...(rec?.history ?? []), { height: c.height, time: c.time, score }].slice(-TRUST_HISTORY);
+  c.s.put(`trust/${org}`, { score, since: rec ? rec.since + days * DAY_MS : c.time, history } satisfies TrustRecord);
 }
 
 /**
  * Adds one clinic's ask to a case and applies whatever the corroborated penalty grew by. With f+1 honest
  * reporters asking the same, the final penalty is theirs whatever the order the asks arrive in.
  */
-export function addToCase(d: DomainState, kind: ReportKind, subjectOrg: string, window: number, reporter: string, ask: number, f: number, ctx: ApplyContext): void {
-  const key = `case/${kind}/${subjectOrg}/${window}`;
-  const c = d.get<CaseRecord>(key) ?? { kind, subjectOrg, window, asks: {}, applied: 0, corroboratedAt: 0 };
-  const asks = { ...c.asks, [reporter]: ask };
+export function addToCase(c: RuleContext, kind: ReportKind, subjectOrg: string, window: number, reporter: string, ask: number, f: number): void {
+  const key = `case/${subjectOrg}/${kind}:${window}`;
+  const prev = c.s.get<CaseRecord>(key) ?? { kind, subjectOrg, window, asks: {}, applied: 0, corroboratedAt: 0 };
+  const asks = { ...prev.asks, [reporter]: ask };
   const due = corroboratedPenalty(Object.values(asks), f);
-  const corroboratedAt = c.corroboratedAt === 0 && Object.keys(asks).length >= f + 1 ? ctx.height : c.corroboratedAt;
-  if (due > c.applied) penalise(d, subjectOrg, due - c.applied, ctx);
-  d.put(key, { ...c, asks, applied: Math.max(c.applied, due), corroboratedAt } satisfies CaseRecord);
+  const corroboratedAt = prev.corroboratedAt === 0 && Object.keys(asks).length >= f + 1 ? c.height : prev.corroboratedAt;
+  if (due > prev.applied) penalise(c, subjectOrg, due - prev.applied);
+  c.s.put(key, { ...prev, asks, applied: Math.max(prev.applied, due), corroboratedAt } satisfies CaseRecord);
 }
 
 /** Parses canonical reason texts for a kind: strongest first, no feature twice, features of that kind. */
@@ -140,45 +116,47 @@ export function parseReasons(kind: ReportKind, texts: readonly string[]): Reason
   return canonical.every((r, i) => r === reasons[i]) ? reasons : null;
 }
 
-type FileReport = { kind: string; subject: string; window: number; reasons: string[] };
-
-/** The `fileReport` rule. */
-export function applyFileReport(d: DomainContext, p: FileReport): void {
-  if (!REPORTER_ROLES.includes(d.signer.role)) d.reject('wrong-role');
-  if (p.kind !== 'access' && p.kind !== 'network') d.reject('malformed');
-  const kind = p.kind as 'access' | 'network';
-  let subjectOrg: string | undefined;
-  if (KEY_HEX.test(p.subject)) subjectOrg = d.keyOrg(p.subject);
-  else if (SLUG.test(p.subject) && d.orgExists(p.subject)) subjectOrg = p.subject;
-  if (subjectOrg === undefined) d.reject('unknown-subject');
-  if (subjectOrg === d.signer.org) d.reject('self-report');
+const fileReport: Rule<'fileReport'> = (tx, c) => {
+  const p = tx.payload;
+  need(REPORTER_ROLES.includes(c.signer.role), 'wrong-role');
+  need(p.kind === 'access' || p.kind === 'network', 'malformed');
+  const kind: 'access' | 'network' = p.kind;
+  const subjectOrg = KEY_HEX.test(p.subject) ? keyOf(c.s, p.subject)?.org : memberOf(c.s, p.subject) ? p.subject : undefined;
+  need(subjectOrg !== undefined, 'unknown-subject');
+  need(subjectOrg !== c.signer.org, 'self-report');
   const reasons = parseReasons(kind, p.reasons);
-  if (!reasons) d.reject('malformed');
+  need(reasons !== null, 'malformed');
   const len = REPORT_WINDOW_MS[kind];
-  if (!Number.isSafeInteger(p.window) || p.window * len > d.ctx.time) d.reject('future-window');
-  if ((p.window + 1) * len + MAX_REPORT_AGE_MS < d.ctx.time) d.reject('stale-report');
-  const key = `report/${kind}/${subjectOrg}/${p.window}/${d.signer.org}`;
-  if (d.get(key) !== undefined) d.reject('duplicate');
+  need(Number.isSafeInteger(p.window) && p.window * len <= c.time, 'future-window');
+  need((p.window + 1) * len + MAX_REPORT_AGE_MS >= c.time, 'stale-report');
+  const key = `report/${subjectOrg}/${kind}:${p.window}:${c.signer.org}`;
+  need(!c.s.has(key), 'duplicate');
   const penalty = reasonsPenalty(reasons);
-  d.put(key, {
+  c.s.put(key, {
     kind,
     subject: p.subject,
     subjectOrg,
     window: p.window,
-    reporter: d.signer.org,
-    reporterKey: d.signerHex,
+    reporter: c.signer.org,
+    reporterKey: c.signerHex,
     reasons: [...p.reasons],
     severity: reasons[0]!.score,
     penalty,
-    height: d.ctx.height,
-    time: d.ctx.time,
+    height: c.height,
+    time: c.time,
   } satisfies ReportRecord);
-  addToCase(d, kind, subjectOrg, p.window, d.signer.org, penalty, faultsAmong(d.validatorOrgs().length), d.ctx);
-}
+  c.s.put(`report-by/${c.signer.org}/${subjectOrg}:${kind}:${p.window}`, key);
+  addToCase(c, kind, subjectOrg, p.window, c.signer.org, penalty, faultsTolerated(Math.max(1, validatorOrgs(c.s).length)));
+};
+
+export const reportRules = { fileReport };
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const byHeight = (a: ReportRecord, b: ReportRecord): number => a.height - b.height || cmp(a.reporter, b.reporter) || cmp(a.subjectOrg, b.subjectOrg);
 
 /** Reads of reports, cases and trust (what the Security screen and the consensus host need). */
 export class ReportsReader {
-  constructor(private readonly s: Pick<DomainState, 'get' | 'entries'>) {}
+  constructor(private readonly s: StateCore) {}
 
   /** A clinic's trust score as of block time `time`. */
   trust(org: string, time: number): number {
@@ -191,23 +169,27 @@ export class ReportsReader {
 
   /** Reports about one clinic (any kind), oldest first. */
   about(org: string): ReportRecord[] {
-    return [...this.s.entries<ReportRecord>('report/')].filter((r) => r.subjectOrg === org).sort(byHeight);
+    return this.s.list<ReportRecord>(`report/${org}`).sort(byHeight);
   }
 
   /** Reports one clinic filed, oldest first. */
   by(org: string): ReportRecord[] {
-    return [...this.s.entries<ReportRecord>('report/')].filter((r) => r.reporter === org).sort(byHeight);
+    return this.s
+      .list<string>(`report-by/${org}`)
+      .map((k) => this.s.get<ReportRecord>(k)!)
+      .sort(byHeight);
   }
 
   case(kind: ReportKind, subjectOrg: string, window: number): CaseRecord | undefined {
-    return this.s.get<CaseRecord>(`case/${kind}/${subjectOrg}/${window}`);
+    return this.s.get<CaseRecord>(`case/${subjectOrg}/${kind}:${window}`);
   }
 
-  /** Cases that reached corroboration, oldest first. */
-  corroborated(): CaseRecord[] {
-    return [...this.s.entries<CaseRecord>('case/')].filter((c) => c.corroboratedAt > 0).sort((a, b) => a.corroboratedAt - b.corroboratedAt || cmp(a.subjectOrg, b.subjectOrg));
+  /** Cases that reached corroboration (about one clinic, or any), oldest first. */
+  corroborated(org?: string): CaseRecord[] {
+    const orgs = org !== undefined ? [org] : this.s.list<{ id: string }>('org').map((o) => o.id);
+    return orgs
+      .flatMap((o) => this.s.list<CaseRecord>(`case/${o}`))
+      .filter((x) => x.corroboratedAt > 0)
+      .sort((a, b) => a.corroboratedAt - b.corroboratedAt || cmp(a.subjectOrg, b.subjectOrg) || a.window - b.window);
   }
 }
-
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-const byHeight = (a: ReportRecord, b: ReportRecord): number => a.height - b.height || cmp(a.reporter, b.reporter) || cmp(a.subjectOrg, b.subjectOrg);

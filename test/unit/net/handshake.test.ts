@@ -3,7 +3,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ed25519PublicKey, initCore } from '../../../wasm/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
-import { FRAME_DATA, FRAME_HELLO, Handshake, sdpFingerprint, type HandshakeOutput } from '../../../web/src/core/net/handshake.ts';
+import { FRAME_DATA, FRAME_HELLO, Handshake, type HandshakeOutput } from '../../../web/src/core/net/handshake.ts';
+import { encodeMessage } from '../../../web/src/core/net/framing.ts';
+
+const data = (bytes: Uint8Array): Uint8Array => encodeMessage(bytes)[0]!;
 
 const rng = new Prng(2024);
 const FP_A = 'AA:BB:CC';
@@ -62,7 +65,7 @@ describe('Handshake', () => {
     expect(out.a).toContainEqual({ kind: 'authenticated', peer: B.id });
     expect(out.b).toContainEqual({ kind: 'authenticated', peer: A.id });
     expect(A.hs.peer).toBe(B.id);
-    expect(B.hs.receive(Handshake.data(Uint8Array.of(1, 2, 3)))).toEqual([{ kind: 'deliver', peer: A.id, bytes: Uint8Array.of(1, 2, 3) }]);
+    expect(B.hs.receive(data(Uint8Array.of(1, 2, 3)))).toEqual([{ kind: 'deliver', peer: A.id, bytes: Uint8Array.of(1, 2, 3) }]);
   });
 
   it('answers a repeated HELLO again (a first frame lost before the channel opened) and ignores the duplicate PROOF', () => {
@@ -79,7 +82,7 @@ describe('Handshake', () => {
 
   it('refuses data before the peer proved its key', () => {
     const A = party();
-    expect(A.hs.receive(Handshake.data(Uint8Array.of(9)))).toEqual([{ kind: 'fail', reason: 'unexpected' }]);
+    expect(A.hs.receive(data(Uint8Array.of(9)))).toEqual([{ kind: 'fail', reason: 'unexpected' }]);
   });
 
   it('refuses a PROOF before a HELLO', () => {
@@ -89,11 +92,38 @@ describe('Handshake', () => {
     expect(A.hs.receive(proof)).toEqual([{ kind: 'fail', reason: 'unexpected' }]);
   });
 
-  it('refuses a key that is not a member', () => {
-    const A = party({ isMember: () => false });
-    const B = party();
-    expect(A.hs.receive(B.hs.helloFrame())).toEqual([{ kind: 'fail', reason: 'not-member' }]);
-    expect(A.hs.failure).toBe('not-member');
+  it('holds a key that is not a member without proving itself to it, and completes when it becomes one', () => {
+    let admitted = false;
+    const A = party({ local: FP_A, remote: FP_B, isMember: () => admitted });
+    const B = party({ local: FP_B, remote: FP_A });
+    // B proves itself to A; A does not answer a non-member with its own proof.
+    expect(A.hs.receive(B.hs.helloFrame())).toEqual([{ kind: 'awaiting-membership', peer: B.id }]);
+    const bProof = sends(B.hs.receive(A.hs.helloFrame()));
+    expect(A.hs.receive(bProof[0]!)).toEqual([]);
+    expect(A.hs.peer).toBeNull();
+    expect(A.hs.receive(B.hs.helloFrame())).toEqual([]); // a repeated HELLO is not answered either
+    expect(A.hs.recheckMembership()).toEqual([]); // still not a member: nothing
+    expect(A.hs.receive(data(Uint8Array.of(1)))).toEqual([{ kind: 'fail', reason: 'unexpected' }]);
+  });
+
+  it('sends its proof and authenticates the peer at once when a recheck finds it a member', () => {
+    let admitted = false;
+    const A = party({ local: FP_A, remote: FP_B, isMember: () => admitted });
+    const B = party({ local: FP_B, remote: FP_A });
+    A.hs.receive(B.hs.helloFrame());
+    A.hs.receive(sends(B.hs.receive(A.hs.helloFrame()))[0]!);
+    admitted = true;
+    const out = A.hs.recheckMembership();
+    expect(out.map((o) => o.kind)).toEqual(['send', 'authenticated']);
+    expect(B.hs.receive(sends(out)[0]!)).toEqual([{ kind: 'authenticated', peer: A.id }]);
+    expect(A.hs.recheckMembership()).toEqual([]);
+  });
+
+  it('still verifies the proof of a peer held for membership', () => {
+    const A = party({ local: FP_A, remote: 'EE:EE:EE', isMember: () => false });
+    const B = party({ local: FP_B, remote: FP_A });
+    A.hs.receive(B.hs.helloFrame());
+    expect(A.hs.receive(sends(B.hs.receive(A.hs.helloFrame()))[0]!)).toEqual([{ kind: 'fail', reason: 'bad-signature' }]);
   });
 
   it('refuses a peer that claims our own key', () => {
@@ -140,7 +170,7 @@ describe('Handshake', () => {
   });
 
   it('refuses malformed frames and oversized data, and stays failed', () => {
-    for (const frame of [new Uint8Array(0), Uint8Array.of(FRAME_HELLO, 1, 2), Uint8Array.of(7), new Uint8Array(66).fill(FRAME_HELLO)]) {
+    for (const frame of [new Uint8Array(0), Uint8Array.of(FRAME_HELLO, 1, 2), Uint8Array.of(9), new Uint8Array(66).fill(FRAME_HELLO)]) {
       expect(party().hs.receive(frame)).toEqual([{ kind: 'fail', reason: 'malformed' }]);
     }
     const A = party({ local: FP_A, remote: FP_B });
@@ -149,14 +179,31 @@ describe('Handshake', () => {
     const big = new Uint8Array(1026);
     big[0] = FRAME_DATA;
     expect(A.hs.receive(big)).toEqual([{ kind: 'fail', reason: 'oversize' }]);
-    expect(A.hs.receive(Handshake.data(Uint8Array.of(1)))).toEqual([]);
+    expect(A.hs.receive(data(Uint8Array.of(1)))).toEqual([]);
   });
-});
 
-describe('sdpFingerprint', () => {
-  it('reads the sha-256 fingerprint of an SDP', () => {
-    expect(sdpFingerprint('v=0\r\na=fingerprint:sha-256 ab:CD:01\r\n')).toBe('AB:CD:01');
-    expect(sdpFingerprint('v=0\r\n')).toBe('');
-    expect(sdpFingerprint(undefined)).toBe('');
+  it('answers a PING with a PONG of the same bytes once authenticated, and reports a PONG', () => {
+    const A = party({ local: FP_A, remote: FP_B });
+    const B = party({ local: FP_B, remote: FP_A });
+    const early = party();
+    expect(early.hs.receive(Handshake.ping(new Uint8Array(8)))).toEqual([{ kind: 'fail', reason: 'unexpected' }]);
+    exchange(A.hs, B.hs);
+    const probe = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
+    const pong = sends(B.hs.receive(Handshake.ping(probe)))[0]!;
+    expect(A.hs.receive(pong)).toEqual([{ kind: 'pong', data: probe }]);
+    expect(A.hs.receive(Uint8Array.of(4, 1))).toEqual([{ kind: 'fail', reason: 'malformed' }]);
+  });
+
+  it('reassembles a fragmented message and refuses one larger than its bound, whatever it claims', () => {
+    const A = party({ local: FP_A, remote: FP_B });
+    const B = party({ local: FP_B, remote: FP_A });
+    exchange(A.hs, B.hs);
+    const message = rng.bytes(1000);
+    const frames = encodeMessage(message, 300);
+    expect(frames).toHaveLength(4);
+    const out = frames.flatMap((f) => A.hs.receive(f));
+    expect(out).toEqual([{ kind: 'deliver', peer: B.id, bytes: message }]);
+    // The bound is 1024 bytes: a message of 2000 is refused at its first fragment.
+    expect(A.hs.receive(encodeMessage(rng.bytes(2000), 300)[0]!)).toEqual([{ kind: 'fail', reason: 'oversize' }]);
   });
 });

@@ -1,0 +1,97 @@
+// A consortium of real ClinicNodes in one Node process: fake-indexeddb for their databases, SimNetwork
+// between them, its virtual clock pumped at wall-clock pace (the nodes' storage and WebCrypto work is real
+// and asynchronous, so virtual time must not outrun it).
+import 'fake-indexeddb/auto';
+import { ed25519PublicKey, initCore } from '../../../wasm/index.ts';
+import { MemoryLedgerStore } from '../../../web/src/core/ledger/store.ts';
+import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
+import { ClinicNode } from '../../../web/src/core/node/clinic-node.ts';
+import { PatientClient } from '../../../web/src/core/node/patient-client.ts';
+import { parseGenesis, treatmentAgreements, type Genesis } from '../../../web/src/core/node/genesis.ts';
+import { Prng, toHex } from '../../../web/src/core/util/index.ts';
+
+export interface TestConsortium {
+  readonly genesis: Genesis;
+  readonly nodes: ClinicNode[];
+  readonly net: SimNetwork;
+  readonly seeds: Uint8Array[];
+  /** A phone on the same network (its enrolment rooms are the same network in this harness). */
+  phone(seed: Uint8Array): Promise<PatientClient>;
+  /** Resolves when `pred` holds (checked every few ms), or rejects after `ms`. */
+  until(pred: () => boolean, ms?: number, what?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+let dbCounter = 0;
+
+export async function startConsortium(opts: { clinics?: number; seed?: number; checkpointInterval?: number } = {}): Promise<TestConsortium> {
+  await initCore();
+  const n = opts.clinics ?? 4;
+  const rng = new Prng(opts.seed ?? 1);
+  const seeds = Array.from({ length: n }, () => rng.bytes(32));
+  const base = Date.now();
+  const clinics = seeds.map((s, i) => ({ id: `clinic-${i + 1}`, name: `clinic-${i + 1}`, nodeKey: toHex(ed25519PublicKey(s)), validator: true }));
+  const K = opts.checkpointInterval ?? 8;
+  const genesis = parseGenesis({
+    version: 1,
+    chainId: 'hygeia-test',
+    createdAt: base,
+    consensus: { checkpointInterval: K, watermarkWindow: 4 * K, maxBatch: 64 },
+    clinics,
+    agreements: treatmentAgreements(
+      clinics.map((c) => c.id),
+      base - 1000,
+    ),
+  });
+  const net = new SimNetwork({ seed: opts.seed ?? 1, link: { minDelay: 1, jitter: 2 } });
+  const clock = { now: () => base + Math.floor(net.clock.now()), schedule: (ms: number, fn: () => void) => net.clock.schedule(ms, fn) };
+  const started = performance.now();
+  const pump = setInterval(() => net.clock.runUntil(Math.floor(performance.now() - started)), 1);
+  const prefix = `tc${++dbCounter}`;
+  const nodes = await Promise.all(
+    seeds.map((seed, i) =>
+      ClinicNode.start({
+        genesis,
+        seed,
+        clinicKey: rng.bytes(32),
+        transport: net.join(clinics[i]!.nodeKey),
+        clock,
+        dbPrefix: `${prefix}-${i}`,
+        ledgerStore: new MemoryLedgerStore(),
+        timers: { batchMs: 2, viewChangeBaseMs: 1500, viewChangeMaxMs: 8000, stateTransferMs: 800 },
+      }),
+    ),
+  );
+  const phones: PatientClient[] = [];
+  return {
+    genesis,
+    nodes,
+    net,
+    seeds,
+    async phone(seed) {
+      const main = net.join(toHex(ed25519PublicKey(seed)));
+      const p = await PatientClient.start({
+        genesis,
+        seed,
+        network: { main, enrolment: async () => ({ transport: main, close: async () => {} }) },
+        dbName: `${prefix}-phone-${phones.length}`,
+        now: clock.now,
+        verify: () => ({ verifiedKeys: new Set(), height: 0, headHash: '' }),
+      });
+      phones.push(p);
+      return p;
+    },
+    async until(pred, ms = 30_000, what = 'condition') {
+      const t0 = performance.now();
+      while (!pred()) {
+        if (performance.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
+    async stop() {
+      for (const p of phones) await p.stop();
+      for (const x of nodes) await x.stop();
+      clearInterval(pump);
+    },
+  };
+}

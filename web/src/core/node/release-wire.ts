@@ -1,0 +1,134 @@
+/// <reference types="fhir" />
+// Record release on the wire (channel R): the holding clinic sends the requester exactly the resources a
+// committed permit grants, each with what the requester needs to check it against the holder's committed
+// anchors (the anchor id the holder's ledger entries name, the version, and the salt of its commitment).
+//
+//   release = uint(version = 1) ‖ str(requestId) ‖ list(item)
+//   item    = str(anchorId, 64 hex) ‖ uint(version) ‖ fixed32(salt) ‖ bytes(canonical JSON of the resource)
+//
+// Nothing here is trusted by the requester until `checkRelease` has recomputed every commitment and found it
+// equal to the latest anchor the holder committed for that anchor id.
+import { Reader, Writer, canonicalJson } from '../codec/index.ts';
+import { sha256 } from '../../../../wasm/index.ts';
+import { equalBytes, fromHex } from '../util/index.ts';
+
+export const CHANNEL_RELEASE = 0x52; // 'R'
+export const RELEASE_VERSION = 1;
+export const MAX_RELEASE_ITEMS = 20_000;
+const MAX_RESOURCE_BYTES = 1 << 20;
+export const MAX_RELEASE_BYTES = 32 << 20;
+
+export interface ReleaseItem {
+  readonly anchorId: string;
+  readonly version: number;
+  readonly salt: Uint8Array;
+  readonly resource: fhir4.Resource;
+}
+
+export interface ReleaseMessage {
+  readonly requestId: string;
+  readonly items: ReleaseItem[];
+}
+
+export class ReleaseWireError extends Error {
+  override readonly name = 'ReleaseWireError';
+}
+
+export function encodeRelease(m: ReleaseMessage): Uint8Array {
+  const w = new Writer(1024);
+  w.uint(CHANNEL_RELEASE);
+  w.uint(RELEASE_VERSION);
+  w.str(m.requestId);
+  w.uint(m.items.length);
+  const utf8 = new TextEncoder();
+  for (const it of m.items) {
+    w.str(it.anchorId);
+    w.uint(it.version);
+    w.fixed(it.salt);
+    w.bytes(utf8.encode(canonicalJson(it.resource)));
+  }
+  return w.finish();
+}
+
+/** Decodes a release frame (channel byte included); throws ReleaseWireError on anything malformed. */
+export function decodeRelease(frame: Uint8Array): ReleaseMessage {
+  if (frame.length > MAX_RELEASE_BYTES) throw new ReleaseWireError('release too large');
+  const r = new Reader(frame, MAX_RELEASE_BYTES);
+  if (r.uint() !== CHANNEL_RELEASE || r.uint() !== RELEASE_VERSION) throw new ReleaseWireError('not a release frame');
+  const requestId = r.str(128);
+  const n = r.count(MAX_RELEASE_ITEMS);
+  const items: ReleaseItem[] = [];
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  for (let i = 0; i < n && r.ok; i++) {
+    const anchorId = r.str(64);
+    const version = r.uint();
+    const salt = r.fixed(32);
+    const body = r.bytes(MAX_RESOURCE_BYTES);
+    if (!r.ok) break;
+    let resource: fhir4.Resource;
+    try {
+      resource = JSON.parse(utf8.decode(body)) as fhir4.Resource;
+    } catch {
+      throw new ReleaseWireError('a released resource is not JSON');
+    }
+    if (typeof resource !== 'object' || resource === null || typeof resource.resourceType !== 'string') throw new ReleaseWireError('a released item is not a FHIR resource');
+    if (!/^[0-9a-f]{64}$/.test(anchorId)) throw new ReleaseWireError('a released item has a malformed anchor id');
+    items.push({ anchorId, version, salt, resource });
+  }
+  if (!r.end()) throw new ReleaseWireError(`release does not decode (${r.error ?? 'trailing bytes'})`);
+  return { requestId, items };
+}
+
+/** The digest a release is recorded under on the ledger: sha256 over the canonical item list. */
+export function releaseDigest(items: readonly ReleaseItem[]): Uint8Array {
+  const w = new Writer(256);
+  w.uint(items.length);
+  const utf8 = new TextEncoder();
+  for (const it of items) {
+    w.str(it.anchorId);
+    w.uint(it.version);
+    w.fixed(sha256(utf8.encode(canonicalJson(it.resource))));
+  }
+  return sha256(w.finish());
+}
+
+/** H(salt ‖ canonical JSON of the resource): the records store's commitment, recomputed by the requester. */
+export function commitment(salt: Uint8Array, resource: unknown): Uint8Array {
+  const body = new TextEncoder().encode(canonicalJson(resource));
+  const buf = new Uint8Array(salt.length + body.length);
+  buf.set(salt);
+  buf.set(body, salt.length);
+  return sha256(buf);
+}
+
+export type ReleaseFailure = 'no-anchor' | 'stale-version' | 'commitment-mismatch' | 'type-not-granted' | 'duplicate';
+
+export interface CheckedRelease {
+  readonly accepted: fhir4.Resource[];
+  readonly refused: { index: number; reason: ReleaseFailure }[];
+}
+
+/**
+ * The requester's check: each item must be the latest version the holder anchored under that anchor id, its
+ * commitment must match, and its type must be one the permit granted. Items that fail are refused, never kept.
+ */
+export function checkRelease(
+  items: readonly ReleaseItem[],
+  grantedTypes: readonly string[],
+  anchorOf: (anchorId: string) => { version: number; commitment: string } | undefined,
+): CheckedRelease {
+  const accepted: fhir4.Resource[] = [];
+  const refused: { index: number; reason: ReleaseFailure }[] = [];
+  const seen = new Set<string>();
+  items.forEach((it, index) => {
+    if (!grantedTypes.includes(it.resource.resourceType)) return refused.push({ index, reason: 'type-not-granted' });
+    if (seen.has(it.anchorId)) return refused.push({ index, reason: 'duplicate' });
+    seen.add(it.anchorId);
+    const a = anchorOf(it.anchorId);
+    if (!a) return refused.push({ index, reason: 'no-anchor' });
+    if (a.version !== it.version) return refused.push({ index, reason: 'stale-version' });
+    if (!equalBytes(fromHex(a.commitment, 32), commitment(it.salt, it.resource))) return refused.push({ index, reason: 'commitment-mismatch' });
+    accepted.push(it.resource);
+  });
+  return { accepted, refused };
+}
