@@ -94,8 +94,12 @@ export interface FederatedServiceOptions {
   readonly poisoning?: Poisoning;
   /** Called whenever a round's view changes. */
   readonly onRound?: (view: FlRoundView) => void;
-  /** Called with the reports this node's outlier test produced for a round (about other clinics). */
-  readonly onReports?: (task: string, round: number, reports: Report[]) => void;
+  /**
+   * Called with the reports this node's outlier test produced for a round (about other clinics), once they
+   * went to the ledger with its aggregate (`committed`), or were refused with `refused` (the SecurityService's
+   * observeRoundFlags takes them).
+   */
+  readonly onReports?: (reports: Report[], committed: boolean, refused: string | null) => void;
 }
 
 export class FederatedError extends Error {
@@ -330,10 +334,10 @@ export class FederatedService {
     );
     const outcome = roundOutcome(r, base, updates);
     const flags = outcome.reports.filter((x) => x.subject !== this.o.clinic);
-    this.o.onReports?.(r.task, r.round, flags);
     w.ours = { digest: outcome.digest, weights: outcome.weights };
     this.exchange.keep(weightsBytes(outcome.weights));
     const res = await this.ledger.commitAggregate(r.task, r.round, outcome.digest, flags);
+    this.o.onReports?.(flags, res.ok, res.ok ? null : res.reason);
     if (!res.ok && res.reason !== 'duplicate') throw new FederatedError('refused', `the ledger refused our aggregate: ${res.reason}`);
   }
 

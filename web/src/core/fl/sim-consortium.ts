@@ -13,6 +13,7 @@ import { MemoryLedgerStore } from '../ledger/store.ts';
 import { SimNetwork, type LinkProfile } from '../net/sim-network.ts';
 import type { Transport } from '../net/transport.ts';
 import { Prng, toHex } from '../util/index.ts';
+import { TRUST_RULE, trustVector } from '../security/index.ts';
 import type { Schedule } from './blob-exchange.ts';
 import { LedgerPortError, type CommittedBlock, type CommittedHead, type LedgerPort } from './ledger-port.ts';
 
@@ -27,8 +28,8 @@ export interface SimConsortiumOptions {
   readonly link?: Partial<LinkProfile>;
   /** PBFT checkpoint interval (default 16). */
   readonly checkpointInterval?: number;
-  /** Trust per validator after a block, for leader order (the SecurityService's trustAfter). */
-  readonly trustAfter?: (clinic: number) => ((seq: number) => number[] | undefined) | undefined;
+  /** Order PBFT's leaders by the committed trust scores (default true), skipping at most f below the floor. */
+  readonly leadersByTrust?: boolean;
 }
 
 export interface SimClinic {
@@ -52,12 +53,15 @@ export class SimConsortium {
   readonly clinics: SimClinic[];
   readonly genesis: ContractsGenesis;
   readonly schedule: Schedule;
+  /** The PBFT hosts, one per clinic ('pbft' only), for tests that look at views and primaries. */
+  readonly consensus: readonly ConsensusNode[];
   private readonly stops: (() => Promise<void>)[] = [];
 
-  private constructor(net: SimNetwork, clinics: SimClinic[], genesis: ContractsGenesis, stops: (() => Promise<void>)[]) {
+  private constructor(net: SimNetwork, clinics: SimClinic[], genesis: ContractsGenesis, consensus: ConsensusNode[], stops: (() => Promise<void>)[]) {
     this.net = net;
     this.clinics = clinics;
     this.genesis = genesis;
+    this.consensus = consensus;
     this.schedule = (ms, fn) => net.clock.schedule(ms, fn);
     this.stops = stops;
   }
@@ -78,14 +82,16 @@ export class SimConsortium {
     const transports = signers.map((s) => net.join(toHex(s.publicKey)));
     const stops: (() => Promise<void>)[] = [];
     let ports: LedgerPort[];
+    let consensus: ConsensusNode[] = [];
     if (o.ledger === 'memory') ports = memoryPorts(genesis, signers, net, now);
     else {
       const made = await pbftPorts(genesis, seeds, transports, net, now, prng.fork('clients'), o);
       ports = made.ports;
+      consensus = made.nodes;
       stops.push(made.stop);
     }
     const clinics = ids.map((id, i) => ({ id, peer: toHex(signers[i]!.publicKey), author: new TxAuthor(signers[i]!, { now }), transport: transports[i]!, ledger: ports[i]! }));
-    return new SimConsortium(net, clinics, genesis, stops);
+    return new SimConsortium(net, clinics, genesis, consensus, stops);
   }
 
   /**
@@ -183,7 +189,7 @@ async function pbftPorts(
   now: () => number,
   prng: Prng,
   o: SimConsortiumOptions,
-): Promise<{ ports: LedgerPort[]; stop: () => Promise<void> }> {
+): Promise<{ ports: LedgerPort[]; nodes: ConsensusNode[]; stop: () => Promise<void> }> {
   const keys = genesis.orgs.map((g) => g.adminKey);
   const K = genesis.checkpointInterval;
   const clock = { now, schedule: (ms: number, fn: () => void) => net.clock.schedule(ms, fn) };
@@ -195,18 +201,28 @@ async function pbftPorts(
     const listeners: Listener[] = [];
     const waiting = new Map<string, (r: ApplyResult) => void>();
     let head: CommittedHead = { height: 0, time: 0 };
-    const trustAfter = o.trustAfter?.(i);
-    const node = new ConsensusNode({
+    // The committed trust of each validator as of block seq's time, handed to the replica when it changed.
+    let lastTrust = '';
+    const trustAfter = (seq: number): number[] | undefined => {
+      const time = node.block(seq)?.header.time;
+      if (time === undefined) return undefined;
+      const v = trustVector(app, keys, time);
+      if (v.join() === lastTrust) return undefined;
+      lastTrust = v.join();
+      return v;
+    };
+    const node: ConsensusNode = new ConsensusNode({
       validators: keys,
       key: keys[i]!,
-      createReplica: () => new Replica({ validators: keys, self: i, secretKey: seeds[i]!, checkpointInterval: K, watermarkWindow: 4 * K, maxBatch: 64 }),
+      createReplica: () =>
+        new Replica({ validators: keys, self: i, secretKey: seeds[i]!, checkpointInterval: K, watermarkWindow: 4 * K, maxBatch: 64, trustFloor: TRUST_RULE.trustFloor }),
       transport: transports[i]!,
       clock,
       app,
       store: new MemoryLedgerStore(),
       checkpointInterval: K,
       timers: { batchMs: 2, viewChangeBaseMs: 1_000, viewChangeMaxMs: 16_000, stateTransferMs: 1_000 },
-      ...(trustAfter ? { trustAfter } : {}),
+      ...(o.leadersByTrust === false ? {} : { trustAfter }),
       onEvent: (e) => {
         if (e.kind !== 'committed') return;
         const skipped = new Set(e.block.header.skipped);
@@ -276,6 +292,7 @@ async function pbftPorts(
   for (const n of nodes) await n.start();
   return {
     ports,
+    nodes,
     stop: async () => {
       stopped = true;
       for (const n of nodes) await n.stop();

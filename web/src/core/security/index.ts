@@ -16,5 +16,7 @@ export { TRUST_RULE, DAY_MS, reasonsPenalty, corroboratedPenalty, recoverTrust, 
 export type { TrustRule } from './trust.ts';
 export { describeReason, displayValue } from './explain.ts';
 export { exactLn } from './exact-ln.ts';
+export { SecurityService, trustVector } from './service.ts';
+export type { SecurityAlert, SecurityServiceOptions, TrustPoint } from './service.ts';
 export { median, mad, baselineOf, robustZMilli, History } from './robust.ts';
 export type { Baseline } from './robust.ts';
