@@ -67,6 +67,8 @@ export interface ClinicNodeOptions {
   readonly relay?: RelayLedgerClient;
   /** Told of every one-time code, so the page can register it at the relay and open its enrolment room. */
   readonly onEnrolment?: (codeHash: string, expiresAt: number) => void;
+  /** Told after a block that changed who is a member (the page's transports re-check their peers). */
+  readonly onMembershipChange?: () => void;
 }
 
 export class ClinicNode {
@@ -221,6 +223,22 @@ export class ClinicNode {
   /** A peer is a member node when the ledger names its key as the node key of a member organisation. */
   isMemberNode(peer: PeerId): boolean {
     return this.contracts.orgs().some((o) => o.nodeKey === peer && !o.removed);
+  }
+
+  /** A patient's or guardian's phone that a member clinic registered on the ledger (and did not revoke). */
+  isPatientDevice(peer: PeerId): boolean {
+    let k;
+    try {
+      k = this.contracts.key(fromHex(peer, 32));
+    } catch {
+      return false;
+    }
+    return k !== undefined && !k.revoked && (k.role === 'patient' || k.role === 'guardian') && this.contracts.isMember(k.org);
+  }
+
+  /** A plain-words problem for the status line (the page's own wiring reports through it too). */
+  reportProblem(message: string): void {
+    this.setProblem(message);
   }
 
   /** The peer ids (node keys) of an organisation's tablets. */
@@ -687,6 +705,7 @@ export class ClinicNode {
       if (d && d.holderOrg === this.orgId && d.decision === 'permit') void this.releases.release(d);
     }
     if (this.status === 'not-member' && this.contracts.key(this.publicKey)) this.status = 'ready';
+    if (c.txs.some((t) => t.result.ok && MEMBERSHIP_KINDS.has(kindOf(t.tx)))) this.opts.onMembershipChange?.();
     this.relaySync?.poke();
     this.emit();
   }
@@ -708,6 +727,17 @@ function bundleResources(bundle: unknown): { resourceType: string; id: string; i
     if (r && typeof r.resourceType === 'string' && typeof r.id === 'string') out.push({ resourceType: r.resourceType, id: r.id, index });
   });
   return out;
+}
+
+/** Transactions after which the transports must re-check who may connect. */
+const MEMBERSHIP_KINDS = new Set(['registerKey', 'revokeKey', 'approveOrg', 'approveRemoval', 'proposeOrg', 'proposeRemoval']);
+
+function kindOf(tx: Uint8Array): string {
+  try {
+    return decodeTx(tx).tx.kind;
+  } catch {
+    return '';
+  }
 }
 
 function requestIdOf(tx: Uint8Array): string | undefined {
