@@ -122,6 +122,8 @@ export async function startClinic(origin: string, config: RelayConfig, secrets: 
     dbPrefix: prefix,
     ledgerStore: await IdbLedgerStore.open(`${prefix}-ledger`),
     relay,
+    // tfjs and its wasm load only when this clinic first trains (in a Web Worker).
+    trainer: () => import('../fl/web.ts').then((m) => m.startWebTrainer()),
     onMembershipChange: () => {
       members.refreshMembership();
       phones.refreshMembership();

@@ -32,6 +32,10 @@ import {
   type PatientChart,
   type PatientQuery,
   type PatientSummary,
+  type AlertView,
+  type RoundOptions,
+  type RoundView,
+  type TrustPoint,
   type ReceivedRecords,
 } from './api.ts';
 import { accessView, agreementView, consentView, newestFirst } from './clinic-views.ts';
@@ -44,6 +48,8 @@ import { PatientService, resourcesToWire } from './patient-service.ts';
 import { CHANNEL_PATIENT } from './patient-wire.ts';
 import { RelaySync, type RelayLedgerClient } from './relay-sync.ts';
 import { ReleaseDesk } from './release-desk.ts';
+import { LearningDesk } from './learning-desk.ts';
+import type { Trainer } from '../fl/index.ts';
 import { CHANNEL_RELEASE } from './release-wire.ts';
 import { clinicAuthors, type ClinicAuthors } from './staff-keys.ts';
 
@@ -69,6 +75,8 @@ export interface ClinicNodeOptions {
   readonly onEnrolment?: (codeHash: string, expiresAt: number) => void;
   /** Told after a block that changed who is a member (the page's transports re-check their peers). */
   readonly onMembershipChange?: () => void;
+  /** Starts this clinic's FL trainer (a Web Worker in a page, a worker_thread in Node); no FL without it. */
+  readonly trainer?: () => Promise<Trainer>;
 }
 
 export class ClinicNode {
@@ -81,6 +89,8 @@ export class ClinicNode {
   private readonly releases: ReleaseDesk;
   private readonly consultDesk: ConsultDesk;
   private readonly relaySync: RelaySync | null;
+  readonly learning: LearningDesk;
+  private trustAfter: ((seq: number) => number[] | undefined) | null = null;
   private readonly listeners = new Set<(s: ClinicSnapshot) => void>();
   /** Pseudonym (as the ledger names a patient of ours) → our patient id. */
   private readonly patientsByPseudonym = new Map<string, string>();
@@ -108,11 +118,24 @@ export class ClinicNode {
       clock: opts.clock,
       ...(opts.timers ? { timers: opts.timers } : {}),
       isMember: (peer) => this.isMemberNode(peer),
+      trustAfter: (seq) => this.trustAfter?.(seq),
       onEvent: (e) => {
         if (e.kind === 'viewChanged' || e.kind === 'stateInstalled') this.emit();
+        this.learning?.observe(e, (i) => this.ledger.validatorIds()[i]);
         opts.onEvent?.(e);
       },
     });
+    this.learning = new LearningDesk({
+      ledger: this.ledger,
+      contracts: this.contracts,
+      transport: opts.transport,
+      clock: opts.clock,
+      author: this.authors.node,
+      clinic: () => this.orgId,
+      store: this.store,
+      trainer: opts.trainer ?? (() => Promise.reject(new NodeError('busy', 'This node has no trainer for federated learning.'))),
+    });
+    this.trustAfter = this.learning.trustAfter();
     this.phoneDesk = new PatientService({
       orgId: () => this.orgId,
       clinicName: () => this.orgName(this.orgId),
@@ -177,6 +200,7 @@ export class ClinicNode {
     const node = new ClinicNode(opts, store);
     node.unsubscribers.push(node.ledger.onCommitted((c) => node.onCommitted(c)));
     await node.ledger.start();
+    node.learning.start();
     node.unsubscribers.push(node.attachPhoneLink(opts.transport, true));
     node.unsubscribers.push(opts.transport.onPeer(() => node.emit()));
     node.status = node.contracts.key(node.publicKey) ? 'ready' : 'not-member';
@@ -186,6 +210,7 @@ export class ClinicNode {
 
   async stop(): Promise<void> {
     this.relaySync?.stop();
+    this.learning.stop();
     for (const u of this.unsubscribers) u();
     this.unsubscribers = [];
     await this.ledger.stop();
@@ -271,7 +296,7 @@ export class ClinicNode {
       attestedHeight: 0,
       pendingTransactions: this.ledger.pendingCount,
       interruptedImports: this.store.interruptedImports().map((i) => ({ startedAt: i.startedAt, entries: i.entries, label: i.label })),
-      openAlerts: 0,
+      openAlerts: this.learning.alerts().filter((a) => !a.reported).length,
     };
   }
 
@@ -603,7 +628,7 @@ export class ClinicNode {
     const validators = this.ledger.validatorIds().map((hex) => ({
       name: this.nameOfKey(hex),
       publicKey: hex,
-      trust: 0,
+      trust: this.trustOfKey(hex),
       primary: hex === primary,
       connected: hex === this.id || connected.has(hex),
     }));
@@ -634,6 +659,36 @@ export class ClinicNode {
       relay: snap.relay,
       peers: [...connected].map((p) => ({ name: this.nameOfKey(p), connected: true })),
     };
+  }
+
+  private trustOfKey(hex: string): number {
+    const org = this.contracts.orgs().find((o) => o.nodeKey === hex)?.id;
+    return org ? this.contracts.reports.trust(org, this.opts.clock.now()) : 0;
+  }
+
+  // ---- the AI security layer -----------------------------------------------------------------------------
+
+  startRound(o: RoundOptions): Promise<RoundView> {
+    return this.learning.startRound(o);
+  }
+
+  /** Rounds this clinic is eligible for are joined as they open; this returns the one asked for. */
+  async joinRound(roundId: string): Promise<RoundView> {
+    const r = this.learning.rounds().find((x) => x.roundId === roundId);
+    if (!r) throw new NodeError('not-found', 'No such round on the ledger.');
+    return r;
+  }
+
+  async rounds(): Promise<RoundView[]> {
+    return this.learning.rounds();
+  }
+
+  async alerts(): Promise<AlertView[]> {
+    return this.learning.alerts();
+  }
+
+  async trustHistory(): Promise<TrustPoint[]> {
+    return this.learning.trustHistory();
   }
 
   /** Proposes admitting a clinic (its tablet's public key); it counts as this clinic's approval. */
