@@ -3,14 +3,18 @@
 // Transport conformance suite; a 2 MiB message arrives whole and a peer sending more than the receiver's bound
 // is dropped with a typed reason; a second connection claiming a member's key does not replace the member's
 // verified link; a member admitted later connects as soon as its peers learn of it and a removed one is cut
-// off at once; and when the relay restarts the peers keep their links and reconnect through it.
+// off at once; when the relay restarts the peers keep their links and reconnect through it; and pages on two
+// relays that share a redis-server meet. The relay runs a five-clinic development consortium.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../wasm/index.ts';
 import { launchChromium } from '../setup/browser.ts';
 import { startFixtureServer } from '../setup/fixture-server.ts';
-import { eventually, makeMembers, spawnRelay, writeMembers, type RelayProcess, type TestMember } from '../integration/relay/helpers.ts';
+import { eventually, freePort, spawnRelay, startRedis, type RelayProcess } from '../integration/relay/helpers.ts';
+import { startTurn } from '../integration/relay/turn.ts';
+import { RelayClient } from '../../web/src/core/net/index.ts';
+import { devConsortium, type DevClinic } from '../integration/relay/chain.ts';
 import { transportConformance, type ConformanceHarness, type ConformanceNodes } from '../integration/relay/transport-conformance.ts';
 import type { OpenOptions, Received } from './fixtures/webrtc/main.ts';
 import { toHex } from '../../web/src/core/util/index.ts';
@@ -19,8 +23,8 @@ let server: ViteDevServer;
 let origin: string;
 let browser: Browser;
 let relay: RelayProcess;
-let membersFile: string;
-let members: TestMember[];
+let devDir: string;
+let members: DevClinic[];
 const contexts: BrowserContext[] = [];
 const pages: Page[] = [];
 let ids: string[] = [];
@@ -46,8 +50,8 @@ async function newPage(): Promise<Page> {
   return page;
 }
 
-const seedOf = (m: TestMember): string => toHex(m.secretKey);
-const options = (m: TestMember, room: string, extra: Partial<OpenOptions> = {}): OpenOptions => ({
+const seedOf = (m: DevClinic): string => toHex(m.secretKey);
+const options = (m: DevClinic, room: string, extra: Partial<OpenOptions> = {}): OpenOptions => ({
   seed: seedOf(m),
   relayUrl: relay.wsUrl,
   room,
@@ -66,12 +70,13 @@ async function openRoom(name: string, room: string, who: number[], extra: Partia
 
 beforeAll(async () => {
   await initCore();
-  members = makeMembers(5);
+  let dir: string;
+  ({ dir, clinics: members } = await devConsortium(5));
+  devDir = dir;
   ids = members.slice(0, 4).map((m) => m.publicKey);
-  membersFile = writeMembers(members);
-  relay = await spawnRelay({ HYGEIA_MEMBERS: membersFile });
+  relay = await spawnRelay({ HYGEIA_DEV_DIR: devDir });
   ({ server, origin } = await startFixtureServer({ discoverDeps: true }));
-  browser = await launchChromium();
+  browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
   for (let i = 0; i < 4; i++) pages.push(await newPage());
 }, 180_000);
 
@@ -175,7 +180,8 @@ describe('membership changes', () => {
     const newcomer = members[4]!;
     const late = await newPage();
     await net(late, 'open', 'm', options(newcomer, room, { members: [...ids, newcomer.publicKey] }));
-    // Its peers do not know it yet: they hold its connections without admitting it.
+    // The relay admits it (it is on the relay's ledger), but its peers have not learnt of it yet: they hold
+    // its connections without admitting it.
     await new Promise((r) => setTimeout(r, 3000));
     for (const p of pages) expect(await net(p, 'peers', 'm')).not.toContain(newcomer.publicKey);
     const withNewcomer = [...ids, newcomer.publicKey];
@@ -214,7 +220,7 @@ describe('relay restarts', () => {
       return true;
     }, 'pages to see the relay gone', 30_000);
     for (const p of pages) expect(await net(p, 'peers', 'r')).toHaveLength(3);
-    relay = await spawnRelay({ HYGEIA_MEMBERS: membersFile, PORT: String(port) });
+    relay = await spawnRelay({ HYGEIA_DEV_DIR: devDir, PORT: String(port) });
     await eventually(async () => {
       for (const p of pages) if ((await net(p, 'relayState', 'r')) !== 'connected') return false;
       return true;
@@ -228,4 +234,69 @@ describe('relay restarts', () => {
     await eventually(async () => (await net(pages[1]!, 'received', 'r')).some((r) => r.from === ids[0] && r.bytes?.[0] === 7), 'a message over the new link');
     for (const p of pages) await net(p, 'close', 'r');
   }, 150_000);
+});
+
+describe('scale-out', () => {
+  it('pages on two relays sharing one redis-server meet over WebRTC', async () => {
+    const redis = await startRedis();
+    const relays = [await spawnRelay({ HYGEIA_DEV_DIR: devDir, REDIS_URL: redis.url }), await spawnRelay({ HYGEIA_DEV_DIR: devDir, REDIS_URL: redis.url })];
+    try {
+      const room = 'hygeia/consortium/v1/scale-out';
+      await Promise.all([0, 1].map((i) => net(pages[i]!, 'open', 'x', { ...options(members[i]!, room), relayUrl: relays[i]!.wsUrl })));
+      await eventually(async () => (await net(pages[0]!, 'peers', 'x')).includes(ids[1]!) && (await net(pages[1]!, 'peers', 'x')).includes(ids[0]!), 'the two pages to connect across relays', 60_000);
+      await net(pages[1]!, 'send', 'x', ids[0]!, [1, 2, 3]);
+      await eventually(async () => (await net(pages[0]!, 'received', 'x')).some((r) => r.from === ids[1] && r.size === 3), 'a message across');
+      for (const i of [0, 1]) await net(pages[i]!, 'close', 'x');
+    } finally {
+      await Promise.all(relays.map((r) => r.stop()));
+      await redis.stop();
+    }
+  }, 120_000);
+});
+
+describe('TURN', () => {
+  it('with the ICE transport policy "relay", two peers connect through coturn on loopback, ICE servers from the relay', async () => {
+    const turn = await startTurn(await freePort());
+    const iceRelay = await spawnRelay({ HYGEIA_DEV_DIR: devDir, ICE_SERVERS: JSON.stringify([{ urls: `turn:127.0.0.1:${turn.port}?transport=udp`, username: turn.username, credential: turn.password }]) });
+    try {
+      // What a member's node asks the relay (TURN credentials only with its token).
+      const { iceServers } = await new RelayClient({ relayUrl: iceRelay.wsUrl, secretKey: members[2]!.secretKey }).config();
+      expect(iceServers).toHaveLength(1);
+      const room = 'hygeia/consortium/v1/turn';
+      await Promise.all([2, 3].map((i) => net(pages[i]!, 'open', 't', { ...options(members[i]!, room), relayUrl: iceRelay.wsUrl, iceServers, iceTransportPolicy: 'relay' })));
+      await eventually(async () => (await net(pages[2]!, 'peers', 't')).includes(ids[3]!) && (await net(pages[3]!, 'peers', 't')).includes(ids[2]!), 'the peers to connect through TURN', 60_000);
+      await net(pages[2]!, 'sendPattern', 't', ids[3]!, 300_000, 3);
+      await eventually(async () => (await net(pages[3]!, 'received', 't')).some((r) => r.size === 300_000), 'a message through TURN', 30_000);
+      const q = await net(pages[2]!, 'quality', 't', ids[3]!);
+      expect(q).toMatchObject({ localCandidateType: 'relay', remoteCandidateType: 'relay' });
+      expect(q!.rttMs).not.toBeNull();
+      expect(turn.allocations()).toBeGreaterThan(0);
+      for (const i of [2, 3]) await net(pages[i]!, 'close', 't');
+    } finally {
+      await iceRelay.stop();
+      await turn.stop();
+    }
+  }, 120_000);
+});
+
+describe('media on the authenticated link (consults)', () => {
+  it('sends camera and microphone tracks both ways over a peer\'s link, and reports the link\'s quality', async () => {
+    const room = 'hygeia/consortium/v1/media';
+    await openRoom('v', room, [0, 1]);
+    expect(await net(pages[0]!, 'addCamera', 'v', ids[1]!)).toEqual(['audio', 'video']);
+    await eventually(async () => (await net(pages[1]!, 'tracks', 'v')).length >= 2, 'the tracks to arrive', 30_000);
+    expect((await net(pages[1]!, 'tracks', 'v')).map((t) => `${t.peer}:${t.kind}`).sort()).toEqual([`${ids[0]}:audio`, `${ids[0]}:video`]);
+    // The other way round (the side that did not start the connection asks for renegotiation).
+    await net(pages[1]!, 'addCamera', 'v', ids[0]!);
+    await eventually(async () => (await net(pages[0]!, 'tracks', 'v')).length >= 2, 'the tracks to come back', 30_000);
+    await eventually(async () => (await net(pages[1]!, 'quality', 'v', ids[0]!))?.packetLoss !== null, 'media statistics', 30_000);
+    const q = (await net(pages[1]!, 'quality', 'v', ids[0]!))!;
+    expect(q.rttMs).toBeGreaterThanOrEqual(0);
+    expect(q.packetLoss).toBeGreaterThanOrEqual(0);
+    expect(q.localCandidateType).toBe('host');
+    // Messages still flow on the same link.
+    await net(pages[0]!, 'send', 'v', ids[1]!, [9]);
+    await eventually(async () => (await net(pages[1]!, 'received', 'v')).some((r) => r.bytes?.[0] === 9), 'a message beside the media');
+    for (const i of [0, 1]) await net(pages[i]!, 'close', 'v');
+  }, 120_000);
 });

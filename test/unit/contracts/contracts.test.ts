@@ -227,3 +227,21 @@ describe('FHIR Consent', () => {
     expect(() => consentFromFhir({ ...fhir, provision: { ...fhir.provision!, period: {} } }, 'x')).toThrow(/period/);
   });
 });
+
+describe('resuming a replica', () => {
+  it('resumes from its own snapshot at a head, goes on from there, and refuses a snapshot that does not match the head', () => {
+    const s = setup(12, { agreements: [TREAT_01] });
+    s.submit(s.patient.make('grantConsent', grant(s)));
+    const first = new LedgerReplica(s.genesis);
+    first.sync(s.ledger.blocks);
+    const head = s.ledger.blocks.at(-1)!.header;
+    const resumed = LedgerReplica.resume(s.genesis, first.app.snapshot(), head);
+    expect(resumed.syncedHeight).toBe(head.height);
+    s.submit(s.patient.make('revokeConsent', { consentId: 'c1' }));
+    resumed.sync(s.ledger.blocks);
+    expect(resumed.syncedHeight).toBe(s.ledger.height);
+    expect(resumed.app.consent('c1')?.revoked).toBe(true);
+    expect(() => LedgerReplica.resume(s.genesis, first.app.snapshot(), s.ledger.blocks.at(-1)!.header)).toThrowError(expect.objectContaining({ reason: 'state-mismatch' }));
+    expect(() => LedgerReplica.resume(s.genesis, new TextEncoder().encode('[]'), head)).toThrowError(expect.objectContaining({ reason: 'state-mismatch' }));
+  });
+});

@@ -51,6 +51,9 @@ describe("finding 1: decide counts only consents from the holder's own patient k
     const fakeHex = toHex(fake.publicKey);
     entries.push([`key/${fakeHex}`, { org: 'org-1', role: 'patient', subject: 'pseudo-1', revoked: false, registeredAt: 1 }]);
     entries.push(['consent/forged', { ...grant(s, { consentId: 'forged' }), holder: 'org-0', grantedAt: s.clock.time, grantedBy: fakeHex, revoked: false, revokedAt: 0 }]);
+    entries.push(['plog/pseudo-1/0', { n: 0, kind: 'grantConsent', ref: 'forged', tx: '00'.repeat(32), height: 1, index: 0 }]);
+    const leaf = entries.find(([k]) => k === 'patient/pseudo-1')!;
+    leaf[1] = { ...(leaf[1] as object), count: 1 };
     entries.sort(([a], [b]) => (a < b ? -1 : 1));
     const app = new HygeiaContracts(s.genesis);
     app.restore(new TextEncoder().encode(JSON.stringify(entries)));

@@ -4,7 +4,7 @@ import { CHANNELS, CHANNEL_PBFT, CHANNEL_RELEASE, channelOf, onChannel, payloadO
 
 describe('channels', () => {
   it('gives every subsystem its own byte, the letters of PLAN.md', () => {
-    expect(CHANNELS).toEqual({ greeting: 0x47, pbft: 0x50, state: 0x53, attest: 0x41, release: 0x52, fl: 0x46, patient: 0x4c, consult: 0x43 });
+    expect(CHANNELS).toEqual({ greeting: 0x47, pbft: 0x50, state: 0x53, attest: 0x41, release: 0x52, fl: 0x46, patient: 0x4c, consult: 0x43, request: 0x51 });
     expect(new Set(Object.values(CHANNELS)).size).toBe(Object.keys(CHANNELS).length);
   });
 

@@ -10,6 +10,7 @@ export const CHANNEL_RELEASE = 0x52; // 'R' record release between clinics
 export const CHANNEL_FL = 0x46; // 'F' federated learning
 export const CHANNEL_PATIENT = 0x4c; // 'L' the patient <-> clinic protocol
 export const CHANNEL_CONSULT = 0x43; // 'C' consult signalling
+export const CHANNEL_REQUEST = 0x51; // 'Q' client requests a member sends to the validators to order
 
 export const CHANNELS = {
   greeting: CHANNEL_GREETING,
@@ -20,6 +21,7 @@ export const CHANNELS = {
   fl: CHANNEL_FL,
   patient: CHANNEL_PATIENT,
   consult: CHANNEL_CONSULT,
+  request: CHANNEL_REQUEST,
 } as const;
 
 export type ChannelName = keyof typeof CHANNELS;

@@ -16,7 +16,6 @@ import { CHANNEL_CONSULT, LiveConsult, decodeChat, type MediaLink } from './cons
 import { CHANNEL_PATIENT, PatientMsg, PatientWireError, decodePatientMessage, encodePatientMessage, normaliseEnrolmentCode, type PatientMessage } from './patient-wire.ts';
 
 const REQUEST_TIMEOUT_MS = 20_000;
-const TX_LIFETIME_MS = 10 * 60_000;
 
 /** How the phone reaches clinics: its main link (the patients' room) and, for linking, a code's enrolment room. */
 export interface PhoneNetwork {
@@ -63,7 +62,7 @@ export class PatientClient implements PatientApi {
     private readonly db: IDBPDatabase,
   ) {
     this.publicKey = toHex(ed25519PublicKey(opts.seed));
-    this.author = new TxAuthor(new Ed25519Signer(opts.seed));
+    this.author = new TxAuthor(new Ed25519Signer(opts.seed), { now: () => this.now() });
     this.unsubscribe = this.listen(opts.network.main);
     opts.network.main.onPeer(() => this.emit());
   }
@@ -267,7 +266,6 @@ export class PatientClient implements PatientApi {
     const tx = this.author.make(
       'grantConsent',
       { consentId, patient: link.pseudonym, granteeOrg, granteePractitioner: '', purpose: c.purpose, resourceTypes: [...c.resourceTypes], start, end: c.end },
-      { notAfter: this.now() + TX_LIFETIME_MS },
     );
     await this.submit(link, tx);
     return { consentId };
@@ -279,7 +277,7 @@ export class PatientClient implements PatientApi {
     if (!c) throw new NodeError('not-found', 'That consent is not one of yours.');
     const link = this.links.find((l) => l.pseudonym === c.patient);
     if (!link) throw new NodeError('not-linked', 'That consent belongs to a clinic this phone is no longer linked to.');
-    await this.submit(link, this.author.make('revokeConsent', { consentId }, { notAfter: this.now() + TX_LIFETIME_MS }));
+    await this.submit(link, this.author.make('revokeConsent', { consentId }));
   }
 
   /** The proofs of one link, checked on this phone. */

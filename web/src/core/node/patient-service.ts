@@ -30,13 +30,12 @@ interface Enrolment {
 }
 
 export interface PatientServiceDeps {
-  readonly orgId: string;
+  readonly orgId: () => string;
   readonly clinicName: () => string;
   readonly contracts: HygeiaContracts;
   readonly ledger: LedgerService;
   readonly admin: TxAuthor;
   readonly now: () => number;
-  readonly txLifetimeMs: number;
   /** The patient's pseudonym on the ledger and their display name, from the record store. */
   readonly patient: (patientId: string) => Promise<{ pseudonym: string; displayName: string } | null>;
   /** Proofs a phone checks its audit trail against (attested header, state proofs, completeness). */
@@ -122,7 +121,7 @@ export class PatientService {
       throw new NodeError('not-linked', 'This device is not linked to this clinic.');
     }
     const k = this.d.contracts.key(key);
-    if (!k || k.revoked || k.org !== this.d.orgId || (k.role !== 'patient' && k.role !== 'guardian')) throw new NodeError('not-linked', 'This device is not linked to this clinic.');
+    if (!k || k.revoked || k.org !== this.d.orgId() || (k.role !== 'patient' && k.role !== 'guardian')) throw new NodeError('not-linked', 'This device is not linked to this clinic.');
     if (pseudonym !== null && k.subject !== pseudonym) throw new NodeError('not-linked', 'This device is linked to another patient.');
     return k.subject;
   }
@@ -141,14 +140,13 @@ export class PatientService {
     if (!p) throw new NodeError('not-found', 'The clinic no longer holds this patient\'s record.');
     const key = fromHex(from, 32);
     if (!this.d.contracts.key(key)) {
-      const notAfter = this.d.now() + this.d.txLifetimeMs;
-      const o = await this.d.ledger.submit(this.d.admin.make('registerKey', { key, org: this.d.orgId, role: e.role, subject: p.pseudonym }, { notAfter }), notAfter);
+      const o = await this.d.ledger.submit(this.d.admin.make('registerKey', { key, org: this.d.orgId(), role: e.role, subject: p.pseudonym }));
       if (!o.ok) throw new NodeError('rejected', `The ledger refused to register this device (${o.reason}).`);
     } else {
       this.requireSubject(from, p.pseudonym);
     }
     this.tries.delete(from);
-    reply(encodePatientMessage({ type: PatientMsg.LinkReply, id, org: this.d.orgId, clinicName: this.d.clinicName(), pseudonym: p.pseudonym, displayName: p.displayName, role: e.role }));
+    reply(encodePatientMessage({ type: PatientMsg.LinkReply, id, org: this.d.orgId(), clinicName: this.d.clinicName(), pseudonym: p.pseudonym, displayName: p.displayName, role: e.role }));
   }
 
   private async submit(from: PeerId, id: number, tx: Uint8Array, reply: Reply): Promise<void> {
@@ -161,8 +159,7 @@ export class PatientService {
     }
     if (toHex(decoded.tx.signer) !== from) throw new NodeError('invalid', 'A device may only submit its own transactions.');
     if (!PATIENT_KINDS.has(decoded.tx.kind)) throw new NodeError('invalid', 'A phone cannot submit that kind of transaction.');
-    const notAfter = decoded.tx.notAfter > 0 ? decoded.tx.notAfter : this.d.now() + this.d.txLifetimeMs;
-    const o = await this.d.ledger.submit(tx, notAfter);
+    const o = await this.d.ledger.submit(tx);
     reply(encodePatientMessage({ type: PatientMsg.Outcome, id, ok: o.ok, reason: o.reason, height: o.height, index: o.index }));
   }
 

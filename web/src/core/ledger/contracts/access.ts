@@ -9,7 +9,7 @@ import { toHex } from '../../util/index.ts';
 import { ID, RESOURCE_TYPE, need, type Rule, type StateCore } from './state-core.ts';
 import { keyOf, memberOf, type KeyRecord } from './membership.ts';
 import { agreementInForce } from './agreements.ts';
-import { PURPOSE, consentLive, type ConsentRecord } from './consent.ts';
+import { PURPOSE, consentLive, consentsOfPatient, type ConsentRecord } from './consent.ts';
 import { isErased, logPatientEvent, patientLeafOf } from './patients.ts';
 import { EMERGENCY_REASONS, breakGlassAllowed, type BreakGlassDenial } from './break-glass.ts';
 import type { Payload } from './tx.ts';
@@ -103,7 +103,8 @@ function decide(s: StateCore, p: Payload<'requestAccess'>, signer: KeyRecord, si
     agreementId = a.agreementId;
     until = a.end;
   }
-  const mine = s.list<ConsentRecord>('consent').filter((c) => c.patient === p.patient && c.granteeOrg === p.requesterOrg && fromHoldersPatientKey(s, c, p.holderOrg, p.patient));
+  // The patient's own log names every consent ever granted for them: no scan of all consents per request.
+  const mine = consentsOfPatient(s, p.patient).filter((c) => c.granteeOrg === p.requesterOrg && fromHoldersPatientKey(s, c, p.holderOrg, p.patient));
   if (mine.length === 0) return deny('no-consent');
   if (mine.every((c) => c.revoked)) return deny('consent-revoked');
   const current = mine.filter((c) => consentLive(c, time));

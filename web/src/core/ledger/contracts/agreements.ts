@@ -21,7 +21,7 @@ export interface AgreementRecord {
 export const agreementOf = (s: StateCore, id: string): AgreementRecord | undefined => s.get<AgreementRecord>(`agreement/${id}`);
 
 /** Signed by both, not ended, within its period, and both parties still members. */
-export function agreementActive(s: StateCore, a: AgreementRecord, time: number): boolean {
+function agreementActive(s: StateCore, a: AgreementRecord, time: number): boolean {
   return a.signedA && a.signedB && !a.ended && a.start <= time && time < a.end && memberOf(s, a.orgA) !== undefined && memberOf(s, a.orgB) !== undefined;
 }
 

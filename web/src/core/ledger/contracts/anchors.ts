@@ -10,21 +10,38 @@ export interface AnchorRecord {
   org: string;
   record: string;
   version: number;
+  /** Hex of the 32-byte commitment. */
   commitment: string;
+  /** The block that anchored this version. */
   height: number;
 }
+
+/** What the state stores per record: the key already names the organisation and the record (keeps 100,000s of anchors small). */
+type StoredAnchor = Pick<AnchorRecord, 'version' | 'commitment' | 'height'>;
 
 /** Records are named by the holder's keyed hash of (type, id): 64 lower-case hex characters. */
 const RECORD_ID = /^[0-9a-f]{64}$/;
 
-export const anchorOf = (s: StateCore, org: string, record: string): AnchorRecord | undefined => s.get<AnchorRecord>(`anchor/${org}/${record}`);
+export function anchorOf(s: StateCore, org: string, record: string): AnchorRecord | undefined {
+  const a = s.get<StoredAnchor>(`anchor/${org}/${record}`);
+  return a && { org, record, ...a };
+}
+
+/** Every anchor of one organisation, by record id. */
+export function anchorsOf(s: StateCore, org: string): AnchorRecord[] {
+  const dir = `anchor/${org}`;
+  return s
+    .keys(dir)
+    .sort()
+    .map((k) => ({ org, record: k.slice(dir.length + 1), ...s.get<StoredAnchor>(k)! }));
+}
 
 function put(c: RuleContext, a: AnchorEntry): void {
   const { s, signer, height } = c;
   need(RECORD_ID.test(a.record) && a.version >= 1, 'malformed');
   const prev = anchorOf(s, signer.org, a.record);
   need(prev === undefined || a.version > prev.version, 'stale-version');
-  s.put(`anchor/${signer.org}/${a.record}`, { org: signer.org, record: a.record, version: a.version, commitment: toHex(a.commitment), height } satisfies AnchorRecord);
+  s.put(`anchor/${signer.org}/${a.record}`, { version: a.version, commitment: toHex(a.commitment), height } satisfies StoredAnchor);
 }
 
 const mayAnchor = (c: RuleContext): void => need(c.signer.role === 'node' || c.signer.role === 'admin' || c.signer.role === 'device', 'wrong-role');

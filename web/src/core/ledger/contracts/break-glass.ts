@@ -16,7 +16,7 @@ import { decisionOf, type AccessDecision } from './access.ts';
 export const BREAK_GLASS_PURPOSE = 'ETREAT';
 /** Why a clinician broke the glass: coded, so no free text (and no patient data) reaches the ledger. */
 export const EMERGENCY_REASONS = ['unconscious', 'life-threatening', 'unable-to-consent', 'urgent-treatment', 'other'] as const;
-export const DAY_MS = 24 * 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
 /** Limits where an emergency agreement allows break-glass and the holder set no policy. */
 export const DEFAULT_EMERGENCY_LIMITS = { maxPerClinicianPerDay: 3, maxPerPatientPerDay: 2 } as const;
 const MAX_LIMIT = 1000;

@@ -4,7 +4,7 @@
 // member, decides who may speak for the patient.
 import { ID, RESOURCE_TYPE, need, type Rule, type StateCore } from './state-core.ts';
 import { memberOf } from './membership.ts';
-import { logPatientEvent } from './patients.ts';
+import { logPatientEvent, patientEvents } from './patients.ts';
 
 export interface ConsentRecord {
   consentId: string;
@@ -27,6 +27,13 @@ export interface ConsentRecord {
 export const PURPOSE = /^[A-Z][A-Z0-9]{1,15}$/;
 
 export const consentOf = (s: StateCore, id: string): ConsentRecord | undefined => s.get<ConsentRecord>(`consent/${id}`);
+
+/** Every consent granted for the patient, in grant order (found through the patient's log, not by a scan). */
+export function consentsOfPatient(s: StateCore, pseudonym: string): ConsentRecord[] {
+  return patientEvents(s, pseudonym)
+    .filter((e) => e.kind === 'grantConsent')
+    .map((e) => consentOf(s, e.ref)!);
+}
 
 /** In force at `time`: not revoked and within its period. */
 export const consentLive = (c: ConsentRecord, time: number): boolean => !c.revoked && c.start <= time && time < c.end;

@@ -16,13 +16,15 @@ import { StateTree, type StateProof } from './state-tree.ts';
 import { RULES } from './rules.ts';
 import { addOrg, keyOf, memberOf, orgOf, tally, validatorOrgs, type KeyRecord, type OrgRecord, type ProposalRecord, type Role } from './membership.ts';
 import { CONSENSUS_KEY, PARAMS_KEY, consensusLeaf, rollEpoch, scheduleOf, validatorsForHeight, type ConsensusLeaf, type ParamsLeaf, type ValidatorSchedule } from './consensus.ts';
-import { PURPOSE, consentLive, consentOf, type ConsentRecord } from './consent.ts';
+import { PURPOSE, consentLive, consentOf, consentsOfPatient, type ConsentRecord } from './consent.ts';
 import { agreementOf, type AgreementRecord } from './agreements.ts';
 import { decisionOf, type AccessDecision, type ReleaseRecord } from './access.ts';
 import { emergencyPolicyOf, type EmergencyPolicy, type EvidenceRecord } from './break-glass.ts';
-import { anchorOf, type AnchorRecord } from './anchors.ts';
+import { anchorOf, anchorsOf, type AnchorRecord } from './anchors.ts';
 import { erasureOf, patientEvents, patientLeafOf, type ErasureRecord, type PatientEvent, type PatientLeaf, type SelfAccessRecord } from './patients.ts';
 import { ExpiryQueue } from './expiry-queue.ts';
+import { FlReader } from './fl.ts';
+import { ReportsReader } from './reports.ts';
 
 export interface GenesisOrg {
   readonly id: string;
@@ -73,6 +75,10 @@ export class HygeiaContracts implements LedgerApp {
   private tree = new StateTree();
   /** Consumed transaction ids by expiry, to forget each once no block can carry it any more. */
   private seen = new ExpiryQueue();
+  /** Federated-learning tasks and rounds (fl.ts). */
+  readonly fl = new FlReader(this.s);
+  /** Security reports, cases and trust scores (reports.ts). */
+  readonly reports = new ReportsReader(this.s);
 
   constructor(readonly genesis: ContractsGenesis) {
     checkGenesis(genesis);
@@ -257,7 +263,7 @@ export class HygeiaContracts implements LedgerApp {
     return this.s.list<ConsentRecord>('consent').filter((c) => c.granteeOrg === org && (liveAt === undefined || consentLive(c, liveAt)));
   }
   consentsByPatient(pseudonym: string, liveAt?: number): ConsentRecord[] {
-    return this.s.list<ConsentRecord>('consent').filter((c) => c.patient === pseudonym && (liveAt === undefined || consentLive(c, liveAt)));
+    return consentsOfPatient(this.s, pseudonym).filter((c) => liveAt === undefined || consentLive(c, liveAt));
   }
   agreement(id: string): AgreementRecord | undefined {
     return agreementOf(this.s, id);
@@ -301,7 +307,7 @@ export class HygeiaContracts implements LedgerApp {
     return anchorOf(this.s, org, record);
   }
   anchorsOf(org: string): AnchorRecord[] {
-    return this.s.list<AnchorRecord>(`anchor/${org}`);
+    return anchorsOf(this.s, org);
   }
   /** The patient's completeness leaf and its events in order (holder '' and count 0 when the ledger knows none). */
   patientLog(pseudonym: string): PatientLog {

@@ -2,19 +2,16 @@
 // DESIGN.md "Ledger and contracts"). This is the subsystem's face: import from here.
 export { HygeiaContracts, ContractsGenesisError } from './contracts.ts';
 export type { ContractsGenesis, GenesisAgreement, GenesisOrg, KeyView, PatientLog, ProposalView } from './contracts.ts';
-export { ContractRejection } from './state-core.ts';
 export type { TxRejectReason } from './state-core.ts';
-export { ROLES } from './membership.ts';
 export type { KeyRecord, OrgRecord, ProposalRecord, Role } from './membership.ts';
 export type { ConsensusLeaf, ValidatorEntry, ValidatorSchedule } from './consensus.ts';
 export type { ConsentRecord } from './consent.ts';
 export type { AgreementRecord } from './agreements.ts';
-export { ACCESS_TTL_MS } from './access.ts';
 export type { AccessDecision, DenyReason, PermitReason, ReleaseRecord } from './access.ts';
-export { BREAK_GLASS_PURPOSE, DEFAULT_EMERGENCY_LIMITS, EMERGENCY_REASONS } from './break-glass.ts';
+export { BREAK_GLASS_PURPOSE, EMERGENCY_REASONS } from './break-glass.ts';
 export type { EmergencyPolicy, EvidenceRecord } from './break-glass.ts';
 export type { AnchorRecord } from './anchors.ts';
-export { PATIENT_LOG_DOMAIN, patientLogHead, patientLogHeadOf } from './patients.ts';
+export { patientLogHead } from './patients.ts';
 export type { ErasureRecord, PatientEvent, PatientLeaf, SelfAccessRecord } from './patients.ts';
 export { STATE_TREE_DEPTH, StateProofDecodeError, decodeStateProofPath, encodeStateProofPath, verifyStateProof } from './state-tree.ts';
 export type { StateProof, StateProofEntry, StateProofPath } from './state-tree.ts';
@@ -36,11 +33,15 @@ export {
 } from './tx.ts';
 export type { AnchorEntry, DecodedTx, Payload, Tx, TxAuthorOptions, TxKind, TxSigner } from './tx.ts';
 export { consentFromFhir, consentToFhir, decisionToAuditEvent, ConsentMappingError } from './fhir.ts';
-export { MemoryLedger, LedgerChainError } from './memory-ledger.ts';
+export { MemoryLedger } from './memory-ledger.ts';
 export type { Committed } from './memory-ledger.ts';
 export { LedgerReplica, LedgerReplicaError } from './replica.ts';
 export type { ExecutedTx, LedgerReplicaOptions, LedgerReplicaRefusal } from './replica.ts';
 export { auditTrail, verifyAuditCompleteness, verifyAuditEntry } from './audit.ts';
+export { FL_RULES, PROBATION_ROUNDS, MAX_FL_UPDATE_BYTES, MODEL_SPEC, FlReader } from './fl.ts';
+export type { FlRejectReason, FlRoundRecord, FlRule, FlTaskRecord, FlUpdateRecord } from './fl.ts';
+export { ReportsReader, REPORT_WINDOW_MS, MAX_REPORT_AGE_MS } from './reports.ts';
+export type { CaseRecord, ReportRecord, ReportRejectReason, TrustRecord } from './reports.ts';
 export type { AuditEntry } from './audit.ts';
 export { releaseRecords, ReleaseError } from './release.ts';
 export type { ReleaseRefusal } from './release.ts';

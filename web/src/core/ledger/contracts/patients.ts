@@ -14,7 +14,7 @@ import { ID, RESOURCE_TYPE, need, type Rule, type RuleContext, type StateCore } 
 import { keyOf } from './membership.ts';
 import { SCHEMAS, type TxKind } from './tx.ts';
 
-export const PATIENT_LOG_DOMAIN = 'hygeia/patient-log/v1';
+const PATIENT_LOG_DOMAIN = 'hygeia/contracts/patient-log/v1';
 const ZERO = new Uint8Array(32);
 
 export interface PatientLeaf {

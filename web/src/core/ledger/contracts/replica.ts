@@ -64,6 +64,23 @@ export class LedgerReplica {
     this.payloadOf = opts.payloadOf ?? ((tx) => tx);
   }
 
+  /**
+   * A replica resumed from its own earlier verified state: the contracts' snapshot after block `head`. The
+   * snapshot must give head's state root (else LedgerReplicaError 'state-mismatch'); the next block must
+   * extend `head`. Only for state this replica verified itself (a stored file), never for a peer's word.
+   */
+  static resume(genesis: ContractsGenesis, snapshot: Uint8Array, head: BlockHeader, opts: LedgerReplicaOptions = {}): LedgerReplica {
+    const r = new LedgerReplica(genesis, opts);
+    try {
+      r.app.restore(snapshot);
+    } catch {
+      throw new LedgerReplicaError('state-mismatch', head.height, 'state-root');
+    }
+    if (!equalBytes(r.app.stateRoot(), head.stateRoot)) throw new LedgerReplicaError('state-mismatch', head.height, 'state-root');
+    r.tip = head;
+    return r;
+  }
+
   get syncedHeight(): number {
     return this.tip?.height ?? 0;
   }

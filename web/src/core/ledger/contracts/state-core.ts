@@ -6,6 +6,8 @@
 
 import type { Tx, TxKind } from './tx.ts';
 import type { KeyRecord } from './membership.ts';
+import type { FlRejectReason } from './fl.ts';
+import type { ReportRejectReason } from './reports.ts';
 
 export type StateValue = unknown;
 
@@ -23,7 +25,7 @@ export interface RuleContext {
   readonly index: number;
 }
 
-export type TxOf<K extends TxKind> = Extract<Tx, { kind: K }>;
+type TxOf<K extends TxKind> = Extract<Tx, { kind: K }>;
 /** A kind's rule: checks with need() and writes through ctx.s, or throws a ContractRejection. */
 export type Rule<K extends TxKind> = (tx: TxOf<K>, ctx: RuleContext) => void;
 
@@ -57,7 +59,10 @@ export type TxRejectReason =
   | 'unknown-proposal'
   | 'last-validator'
   | 'unknown-device'
-  | 'permit-revoked';
+  | 'permit-revoked'
+  // the AI layer's rules (fl.ts, reports.ts)
+  | FlRejectReason
+  | ReportRejectReason;
 
 export class ContractRejection extends Error {
   override readonly name = 'ContractRejection';

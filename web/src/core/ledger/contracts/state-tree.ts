@@ -44,7 +44,7 @@ export interface StateProof {
 
 const utf8 = new TextEncoder();
 
-export function stateKeyHash(key: string): Uint8Array {
+function stateKeyHash(key: string): Uint8Array {
   return sha256(utf8.encode(key));
 }
 

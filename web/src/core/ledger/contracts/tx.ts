@@ -70,12 +70,36 @@ export const SCHEMAS = {
   confirmErasure: { tag: 18, fields: { patient: 'str' } },
   selfAccess: { tag: 19, fields: { patient: 'str', device: 'key', resourceTypes: 'strs', count: 'uint', digest: 'key' } },
   setEmergencyPolicy: { tag: 20, fields: { orgs: 'strs', maxPerClinicianPerDay: 'uint', maxPerPatientPerDay: 'uint' } },
+  // 32-47: the AI layer (fl.ts, reports.ts).
+  flOpenRound: {
+    tag: 32,
+    fields: {
+      task: 'str',
+      round: 'uint',
+      model: 'str',
+      base: 'key',
+      rule: 'str',
+      epochs: 'uint',
+      batchSize: 'uint',
+      learningRate: 'uint',
+      seed: 'uint',
+      clinics: 'strs',
+      deadline: 'uint',
+      dpClip: 'uint',
+      dpNoise: 'uint',
+      dpDeltaInv: 'uint',
+    },
+  },
+  flCommitUpdate: { tag: 33, fields: { task: 'str', round: 'uint', digest: 'key', samples: 'uint', bytes: 'uint' } },
+  flCloseRound: { tag: 34, fields: { task: 'str', round: 'uint' } },
+  flCommitAggregate: { tag: 35, fields: { task: 'str', round: 'uint', digest: 'key', flags: 'strs' } },
+  fileReport: { tag: 40, fields: { kind: 'str', subject: 'str', window: 'uint', reasons: 'strs' } },
 } as const satisfies Record<string, { tag: number; fields: Record<string, FieldType> }>;
 
 export type TxKind = keyof typeof SCHEMAS;
 export type Payload<K extends TxKind> = { -readonly [F in keyof (typeof SCHEMAS)[K]['fields']]: FieldValue<(typeof SCHEMAS)[K]['fields'][F]> };
 
-export interface TxHeader {
+interface TxHeader {
   readonly signer: Uint8Array;
   /** Distinguishes otherwise identical transactions of one signer; any value, in any order. */
   readonly nonce: number;
@@ -146,7 +170,7 @@ export function encodeBody(tx: Tx): Uint8Array {
   return w.finish();
 }
 
-export function decodeBody(body: Uint8Array): Tx {
+function decodeBody(body: Uint8Array): Tx {
   const r = new Reader(body, MAX_TX_BYTES);
   const version = r.uint();
   if (r.ok && version !== TX_VERSION) throw new TxDecodeError('unknown transaction version');
