@@ -1,7 +1,9 @@
 // Verifying many signatures at once, with exactly the verdicts of ed25519VerifyDetached for every entry.
 //
 // Why there is no random linear combination here. The usual batch equation checks
-// sum z_i·([S_i]B - [k_i]A_i - R_i) = O for random z_i. Its prime-order part is sound (a bad entry survives
+// sum z_i·([S_i]B - [k_i]A_i - R_i) = O for random z_i. The z_i must be fresh and secret (wasm has no
+// randomness, so the host would pass them in): with weights an attacker can predict, two bad signatures can be
+// crafted whose differences cancel. With random 128-bit z_i the prime-order part is sound (a bad entry survives
 // with probability 2^-128), but the curve also has a torsion subgroup of order 8, and cofactorless
 // verification rejects a signature whose difference D_i = [S_i]B - [k_i]A_i - R_i is a nonzero torsion point.
 // In the sum such points are multiplied by z_i modulo 8: one bad entry of order 2 survives whenever z_i is
