@@ -12,6 +12,13 @@ import { fromHex, toHex } from '../util/index.ts';
 import { NodeError } from './api.ts';
 import { ClinicNode } from './clinic-node.ts';
 import { PatientClient, type BundleVerifier } from './patient-client.ts';
+import { PhoneVerifier } from './patient-verify.ts';
+
+/** The phone's own checks of what clinics serve it (attested headers, state proofs, completeness). */
+export function verifierFor(genesis: Genesis): BundleVerifier {
+  const v = new PhoneVerifier(genesis);
+  return (bundle, pseudonym) => v.check(bundle, pseudonym);
+}
 import { parseGenesis, type Genesis } from './genesis.ts';
 import { Vault, type Unlock, type VaultSecrets } from './vault.ts';
 
@@ -185,9 +192,6 @@ export async function openClinic(opts: { origin: string; dev?: string | null }):
   };
 }
 
-/** The phone's checks of what clinics serve it (attested headers, state proofs, completeness). */
-const unverified: BundleVerifier = () => ({ verifiedKeys: new Set(), height: 0, headHash: '' });
-
 /** Starts the patient app for an unlocked phone key: its clinics over WebRTC in the patients' room. */
 export async function startPatient(origin: string, config: RelayConfig, seed: Uint8Array): Promise<PatientClient> {
   const relayUrl = origin.replace(/^http/, 'ws');
@@ -215,7 +219,7 @@ export async function startPatient(origin: string, config: RelayConfig, seed: Ui
       },
     },
     dbName: `hygeia-phone-${config.genesis.chainId}-${toHex(ed25519PublicKey(seed)).slice(0, 16)}`,
-    verify: unverified,
+    verify: verifierFor(config.genesis),
   });
 }
 

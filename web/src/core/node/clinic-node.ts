@@ -43,7 +43,7 @@ import { CHANNEL_CONSULT } from './consult.ts';
 import { ConsultDesk } from './consult-desk.ts';
 import { contractsGenesis, type Genesis } from './genesis.ts';
 import { LedgerService, type CommittedBlock } from './ledger-service.ts';
-import { encodeProofBundle, type StateLeaf } from './patient-proofs.ts';
+import { buildProofBundle } from './patient-verify.ts';
 import { PatientService, resourcesToWire } from './patient-service.ts';
 import { CHANNEL_PATIENT } from './patient-wire.ts';
 import { RelaySync, type RelayLedgerClient } from './relay-sync.ts';
@@ -144,7 +144,7 @@ export class ClinicNode {
       admin: this.authors.node,
       now: () => opts.clock.now(),
       patient: (id) => this.patientLabel(id),
-      proofsFor: async (pseudonym) => this.proofBundle(pseudonym),
+      proofsFor: (pseudonym) => this.proofBundle(pseudonym),
       recordsFor: (pseudonym, device) => this.ownRecords(pseudonym, device),
       ...(opts.onEnrolment ? { onEnrolment: opts.onEnrolment } : {}),
       onConsultAnswer: (from, consultId, accept) => this.consultDesk.answered(from, consultId, accept),
@@ -474,16 +474,17 @@ export class ClinicNode {
     return { code, expiresAt };
   }
 
-  /** The ledger's entries about one patient, as state leaves with proofs, for the phone to check. */
-  private proofBundle(pseudonym: string): Uint8Array {
-    const keys = [`patient/${pseudonym}`];
-    for (const c of this.contracts.consentsByPatient(pseudonym)) keys.push(`consent/${c.consentId}`);
-    for (const d of this.contracts.decisionsByPatient(pseudonym)) {
-      keys.push(`access/${d.requestId}`);
-      this.contracts.releases(d.requestId).forEach((_r, i) => keys.push(`release/${d.requestId}/${i}`));
+  /**
+   * The ledger's entries about one patient with their proofs, for the phone to check: at the tip, once this
+   * node holds its attestation (a fresh block is attested within moments).
+   */
+  private async proofBundle(pseudonym: string): Promise<Uint8Array> {
+    for (let i = 0; i < 100; i++) {
+      const b = buildProofBundle(this.contracts, this.ledger.consensus, pseudonym);
+      if (b) return b;
+      await sleep(this.opts.clock, 50);
     }
-    const leaves: StateLeaf[] = keys.map((key) => ({ key, value: this.contracts.stateProof(key).value, proof: new Uint8Array() }));
-    return encodeProofBundle({ header: new Uint8Array(), attestation: new Uint8Array(), leaves: leaves.filter((l) => l.value !== null) });
+    throw new NodeError('busy', 'The ledger\'s latest block is not attested yet; try again in a moment.');
   }
 
   /** The patient's own records for their phone; the release is recorded on the ledger (selfAccess). */

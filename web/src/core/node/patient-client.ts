@@ -23,8 +23,8 @@ export interface PhoneNetwork {
   enrolment(codeHash: string): Promise<{ transport: Transport; close(): Promise<void> }>;
 }
 
-/** Checks a proof bundle from a clinic: which leaves this phone verified itself. */
-export type BundleVerifier = (bundle: ProofBundle) => { verifiedKeys: Set<string>; height: number; headHash: string };
+/** Checks a proof bundle from a clinic: which entries this phone verified itself. */
+export type BundleVerifier = (bundle: ProofBundle, pseudonym: string) => { verifiedKeys: Set<string>; height: number; headHash: string; conflict?: boolean };
 
 export interface PatientClientOptions {
   readonly genesis: Genesis;
@@ -285,7 +285,8 @@ export class PatientClient implements PatientApi {
     const m = await this.ask(link, (id) => ({ type: PatientMsg.ProofRequest, id, pseudonym: link.pseudonym }));
     if (m.type !== PatientMsg.ProofReply) throw new NodeError('invalid', 'The clinic answered something else.');
     const bundle = decodeProofBundle(m.bundle);
-    const v = this.opts.verify(bundle);
+    const v = this.opts.verify(bundle, link.pseudonym);
+    if (v.conflict) this.problem = `${link.clinic} served a ledger that contradicts one already checked here; its entries are not trusted.`;
     if (v.height >= this.ledger.height) this.ledger = { height: v.height, headHash: v.headHash };
     return { bundle, verified: v.verifiedKeys };
   }

@@ -26,5 +26,14 @@ export interface ClinicAuthors {
 
 export function clinicAuthors(nodeSeed: Uint8Array, now: () => number): ClinicAuthors {
   const author = (seed: Uint8Array): TxAuthor => new TxAuthor(new Ed25519Signer(seed), { now });
-  return { node: author(nodeSeed), clinician: author(staffSeed(nodeSeed, 'clinician')), auditor: author(staffSeed(nodeSeed, 'auditor')) };
+  // The signer keeps its own copy; the derived seeds are wiped here.
+  const derived = (role: StaffRole): TxAuthor => {
+    const seed = staffSeed(nodeSeed, role);
+    try {
+      return author(seed);
+    } finally {
+      seed.fill(0);
+    }
+  };
+  return { node: author(nodeSeed), clinician: derived('clinician'), auditor: derived('auditor') };
 }
