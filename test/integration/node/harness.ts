@@ -7,6 +7,7 @@ import { MemoryLedgerStore } from '../../../web/src/core/ledger/store.ts';
 import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
 import { ClinicNode } from '../../../web/src/core/node/clinic-node.ts';
 import { PatientClient } from '../../../web/src/core/node/patient-client.ts';
+import { verifierFor } from '../../../web/src/core/node/boot.ts';
 import type { Trainer } from '../../../web/src/core/fl/index.ts';
 import { parseGenesis, treatmentAgreements, type Genesis } from '../../../web/src/core/node/genesis.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
@@ -78,7 +79,7 @@ export async function startConsortium(opts: { clinics?: number; seed?: number; c
         network: { main, enrolment: async () => ({ transport: main, close: async () => {} }) },
         dbName: `${prefix}-phone-${phones.length}`,
         now: clock.now,
-        verify: () => ({ verifiedKeys: new Set(), height: 0, headHash: '' }),
+        verify: verifierFor(genesis),
       });
       phones.push(p);
       return p;

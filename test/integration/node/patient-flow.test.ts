@@ -67,10 +67,11 @@ describe('a patient and four clinics', () => {
     expect(denied).toMatchObject({ decision: 'deny', resources: 0 });
 
     const trail = await phone.auditTrail();
-    expect(trail.entries.map((e) => [e.actor, e.decision, e.purpose])).toEqual([
-      ['clinic-2', 'deny', 'TREAT'],
-      ['clinic-2', 'permit', 'TREAT'],
+    expect(trail.entries.map((e) => [e.actor, e.decision, e.purpose, e.verified])).toEqual([
+      ['clinic-2', 'deny', 'TREAT', true],
+      ['clinic-2', 'permit', 'TREAT', true],
     ]);
+    expect(trail.entries[1]!.released).toBe(held.length);
     const consents = await phone.consents();
     expect(consents).toMatchObject([{ consentId, revoked: true, grantee: 'clinic-2' }]);
   }, 300_000);

@@ -12,7 +12,7 @@
 // flight loses the lower one whenever they are ordered the other way round. The node therefore submits
 // through a few client "lanes" (client keys derived from its seed), each with at most one request in flight,
 // and a re-sent request gets a fresh clientSeq.
-import { Replica, encodeClientRequest, sha256 } from '../../../../wasm/index.ts';
+import { Ed25519Signer, Replica, encodeClientRequest, sha256 } from '../../../../wasm/index.ts';
 import { ConsensusNode, clientPayload, type Clock, type ConsensusEvent, type TimerPolicy } from '../consensus/index.ts';
 import type { ApplyResult, LedgerApp } from '../ledger/app.ts';
 import type { Block } from '../ledger/block.ts';
@@ -99,6 +99,7 @@ export class LedgerService {
     this.lanes = Array.from({ length: Math.max(1, opts.lanes ?? 4) }, (_, i) => ({ seed: laneSeed(opts.seed, i), lastSeq: 0, busy: null }));
     this.genesisValidators = genesisValidators(opts.genesis).map((c) => fromHex(c.nodeKey, 32));
     const { checkpointInterval, watermarkWindow, maxBatch } = opts.genesis.consensus;
+    const attestSigner = new Ed25519Signer(opts.seed);
     this.consensus = new ConsensusNode({
       validators: this.genesisValidators,
       key: opts.publicKey,
@@ -112,6 +113,8 @@ export class LedgerService {
           watermarkWindow,
           maxBatch,
         }),
+      // This node's signature on each block it executed: a quorum of them certifies the header for phones.
+      signAttestation: (message) => attestSigner.sign(message),
       transport: opts.transport,
       clock: opts.clock,
       app: opts.app,

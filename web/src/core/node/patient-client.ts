@@ -24,7 +24,7 @@ export interface PhoneNetwork {
 }
 
 /** Checks a proof bundle from a clinic: which entries this phone verified itself. */
-export type BundleVerifier = (bundle: ProofBundle, pseudonym: string) => { verifiedKeys: Set<string>; height: number; headHash: string; conflict?: boolean };
+export type BundleVerifier = (bundle: ProofBundle, pseudonym: string) => { verifiedKeys: Set<string>; height: number; headHash: string; conflict?: boolean; complete?: boolean };
 
 export interface PatientClientOptions {
   readonly genesis: Genesis;
@@ -287,6 +287,8 @@ export class PatientClient implements PatientApi {
     const bundle = decodeProofBundle(m.bundle);
     const v = this.opts.verify(bundle, link.pseudonym);
     if (v.conflict) this.problem = `${link.clinic} served a ledger that contradicts one already checked here; its entries are not trusted.`;
+    else if (v.complete === false && bundle.header.length > 0) this.problem = `${link.clinic}'s answer could not be checked in full here; its entries are shown unverified.`;
+    else this.problem = null;
     if (v.height >= this.ledger.height) this.ledger = { height: v.height, headHash: v.headHash };
     return { bundle, verified: v.verifiedKeys };
   }

@@ -62,6 +62,8 @@ export interface BundleCheck {
   readonly headHash: string;
   /** A served header contradicted one already accepted: evidence that validators disagree. */
   readonly conflict: boolean;
+  /** Every event of the patient's log was served with its entry, all proven. */
+  readonly complete: boolean;
 }
 
 export class PhoneVerifier {
@@ -73,7 +75,7 @@ export class PhoneVerifier {
   }
 
   check(bundle: ProofBundle, pseudonym: string): BundleCheck {
-    const none = (conflict = false): BundleCheck => ({ verifiedKeys: new Set(), height: 0, headHash: '', conflict });
+    const none = (conflict = false): BundleCheck => ({ verifiedKeys: new Set(), height: 0, headHash: '', conflict, complete: false });
     if (bundle.header.length === 0) return none();
     let header;
     try {
@@ -91,7 +93,7 @@ export class PhoneVerifier {
         // an undecodable proof proves nothing
       }
     }
-    const result = { height: header.height, headHash: toHex(blockHash(header)), conflict: false };
+    const result = { height: header.height, headHash: toHex(blockHash(header)), conflict: false, complete: false };
     const leaf = proven.get(`patient/${pseudonym}`) as PatientLeaf | undefined;
     if (!leaf) return { ...result, verifiedKeys: new Set() };
     const events: PatientEvent[] = [];
@@ -105,8 +107,11 @@ export class PhoneVerifier {
     const verifiedKeys = new Set<string>();
     for (const e of events) {
       const k = entryKey(e);
-      if (k && proven.has(k)) verifiedKeys.add(k);
+      if (!k) continue;
+      // An event whose entry was left out or does not prove: the served trail is incomplete, trust none of it.
+      if (!proven.has(k)) return { ...result, verifiedKeys: new Set() };
+      verifiedKeys.add(k);
     }
-    return { ...result, verifiedKeys };
+    return { ...result, verifiedKeys, complete: true };
   }
 }
