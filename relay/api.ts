@@ -75,6 +75,8 @@ export class RelayApi {
       iceServers: iceServersFor(this.opts.iceServers, this.opts.turn, label, Date.now()),
       relayUrl: this.opts.relayUrlFor(req),
       genesis: this.opts.genesis,
+      // The development consortium: development identities exist, and phones start without a passphrase.
+      development: this.opts.devDir !== null,
     });
   }
 
