@@ -62,6 +62,16 @@ export class ContractsGenesisError extends Error {
   }
 }
 
+/** What became of a consumed transaction (kept until its expiry). */
+export interface TxOutcome {
+  notAfter: number;
+  ok: boolean;
+  /** The rejection reason; '' when ok. */
+  reason: string;
+  height: number;
+  index: number;
+}
+
 export type KeyView = KeyRecord & { readonly key: string };
 export type ProposalView = ProposalRecord & { readonly needed: number };
 export type PatientLog = PatientLeaf & { readonly events: PatientEvent[] };
@@ -115,19 +125,21 @@ export class HygeiaContracts implements LedgerApp {
       if (e instanceof ContractRejection) return { ok: false, reason: e.reason };
       throw e;
     }
-    // Consumed from here on, whatever the rule decides.
-    this.s.put(`seen/${rc.txId}`, d.tx.notAfter);
-    this.seen.push(d.tx.notAfter, rc.txId);
+    let result: ApplyResult;
     this.s.begin();
     try {
       (RULES[d.tx.kind] as Rule<Tx['kind']>)(d.tx as never, rc);
       this.s.commit();
-      return { ok: true };
+      result = { ok: true };
     } catch (e) {
       this.s.abort();
-      if (e instanceof ContractRejection) return { ok: false, reason: e.reason };
-      throw e;
+      if (!(e instanceof ContractRejection)) throw e;
+      result = { ok: false, reason: e.reason };
     }
+    // Consumed, whatever the rule decided: the outcome is kept (and readable) until the expiry.
+    this.s.put(`seen/${rc.txId}`, { notAfter: d.tx.notAfter, ok: result.ok, reason: result.ok ? '' : result.reason, height: ctx.height, index: ctx.index } satisfies TxOutcome);
+    this.seen.push(d.tx.notAfter, rc.txId);
+    return result;
   }
 
   /** Expiry, a live member's key, its signature, and not consumed before; the rule's context if so. */
@@ -176,7 +188,7 @@ export class HygeiaContracts implements LedgerApp {
 
   private rebuildSeen(): void {
     this.seen = new ExpiryQueue();
-    for (const k of this.s.keys('seen')) this.seen.push(this.s.get<number>(k)!, k.slice('seen/'.length));
+    for (const k of this.s.keys('seen')) this.seen.push(this.s.get<TxOutcome>(k)!.notAfter, k.slice('seen/'.length));
   }
 
   /**
@@ -192,6 +204,16 @@ export class HygeiaContracts implements LedgerApp {
   abandonBlock(): void {
     this.s.rollbackJournal();
     this.rebuildSeen();
+  }
+
+  /**
+   * The outcome of a transaction this ledger consumed (by its id, `txId(bytes)`), until the transaction's
+   * expiry; undefined if it never authenticated here (or expired), so a submitter still waiting on it can stop.
+   */
+  txOutcome(id: Uint8Array | string): TxOutcome | undefined {
+    const hex = typeof id === 'string' ? id : toHex(id);
+    const o = this.s.get<TxOutcome>(`seen/${hex}`);
+    return o && { ...o };
   }
 
   // ---- state proofs -----------------------------------------------------------------------------------------
