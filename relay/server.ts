@@ -20,7 +20,7 @@ import type { RelayLedger } from './ledger.ts';
 import { CloseCode, DEFAULT_LIMITS, type RelayLimits } from './limits.ts';
 import { keyPrefix, silentLogger, type Logger } from './log.ts';
 import { RelayMetrics, type RejectionReason } from './metrics.ts';
-import { SignalingHub, type SignalingConnection } from './signaling.ts';
+import { SignalingHub, type SignalingConnection, type SignalingSocket } from './signaling.ts';
 import { SECURITY_HEADERS, StaticFiles } from './static.ts';
 
 export interface RelayOptions {
@@ -258,7 +258,7 @@ export class Relay {
 
   private onSocket(ws: WebSocket, principal: Principal): void {
     const expiresAt = principal.codeHash !== null ? (this.enrolments.get(principal.codeHash)?.expiresAt ?? 0) : Number.POSITIVE_INFINITY;
-    const conn = this.hub.open(ws, principal, expiresAt);
+    const conn = this.hub.open(textSocket(ws), principal, expiresAt);
     const entry = { conn, alive: true };
     this.sockets.set(ws, entry);
     this.log.debug('connected', { role: principal.role, key: keyPrefix(principal.key) });
@@ -346,6 +346,17 @@ export class Relay {
     if (pub) return relayOrigin(pub.replace(/^http/, 'ws'));
     return `ws://${(req.headers.host ?? '').toLowerCase()}`;
   }
+}
+
+/** The hub's view of a ws socket: already-encoded JSON goes out as a text frame (y-webrtc reads text). */
+function textSocket(ws: WebSocket): SignalingSocket {
+  return {
+    send: (utf8) => ws.send(utf8, { binary: false }),
+    close: (code, reason) => ws.close(code, reason),
+    get bufferedAmount() {
+      return ws.bufferedAmount;
+    },
+  };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

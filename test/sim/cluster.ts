@@ -3,7 +3,7 @@
 // the replicas' real keys: a key may run as two instances wired to different peers (Twins, equivocation),
 // and rules on the network may rewrite and re-sign what a Byzantine instance sends.
 
-import { Replica, encodeClientRequest, initCore } from '../../wasm/index.ts';
+import { Replica, ed25519Sign, encodeClientRequest, initCore, replicaQuorum } from '../../wasm/index.ts';
 import { ConsensusNode, CHANNEL_PBFT, type Clock, type ConsensusEvent, type TimerPolicy } from '../../web/src/core/consensus/index.ts';
 import { blockHash, txHash } from '../../web/src/core/ledger/block.ts';
 import { MemoryLedgerStore, type LedgerStore } from '../../web/src/core/ledger/store.ts';
@@ -67,6 +67,8 @@ export class Cluster {
   readonly net: SimNetwork;
   readonly n: number;
   readonly f: number;
+  /** Votes that decide anything (the replica's own quorum for n). */
+  readonly quorum: number;
   readonly K: number;
   readonly secrets: Uint8Array[];
   readonly keys: Uint8Array[];
@@ -85,6 +87,7 @@ export class Cluster {
     this.rng = new Prng(cfg.seed);
     this.n = cfg.n;
     this.f = Math.floor((cfg.n - 1) / 3);
+    this.quorum = replicaQuorum(cfg.n);
     this.K = cfg.checkpointInterval ?? 4;
     const keyRng = this.rng.fork('keys');
     this.secrets = Array.from({ length: cfg.n }, () => keyRng.bytes(32));
@@ -166,6 +169,7 @@ export class Cluster {
       validators: this.keys,
       key: this.keys[inst.index]!,
       createReplica,
+      signAttestation: (m) => ed25519Sign(this.secrets[inst.index]!, m),
       transport,
       clock: this.clock,
       app: inst.app,

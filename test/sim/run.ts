@@ -117,3 +117,21 @@ export function passes(r: SimResult): boolean {
   if (r.scenario === 'negative-control') return true; // judged over many seeds: some must be unsafe
   return r.safety && r.live && !r.violations.some((v) => v.startsWith('scenario:'));
 }
+
+/** Every scenario is swept at each of these validator counts: n = 3f+1 (4, 7) and the others (5, 6, 8). */
+export const SIZES: readonly number[] = [4, 5, 6, 7, 8];
+
+/** Seeds that once failed, run by every sweep whatever its seed count (each with the bug it caught). */
+export const REGRESSIONS: readonly { scenario: string; n: number; seeds: readonly number[]; caught: string }[] = [
+  {
+    scenario: 'equivocating-primary',
+    n: 5,
+    seeds: [3, 5, 8, 11],
+    caught: 'quorums of 2f+1 at n = 5: two halves of the honest replicas committed different batches (issue 10, finding 2)',
+  },
+];
+
+/** The command that replays a result, with what went wrong. */
+export function replayLine(r: SimResult): string {
+  return `npm run sim -- --scenario ${r.scenario} --seed ${r.seed} --n ${r.n} --json   # ${r.violations.join('; ') || (r.live ? '' : 'not live')}`;
+}

@@ -482,12 +482,15 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'negative-control',
-    summary: 'f+1 Byzantine replicas (each run as twins) split the honest ones: the checker must see the violation',
+    summary: 'more Byzantine replicas than the quorums tolerate (each run as twins) split the honest ones: the checker must see the violation',
     plan: () => ({ requests: 8, bound: 5_000, converge: false }),
     setup(ctx) {
       const c = ctx.cluster;
       const b0 = primaryOf(c, 0);
-      const byz = Array.from({ length: c.f + 1 }, (_, k) => (b0 + k) % c.n);
+      // Two quorums share 2q - n replicas (f + 1, or f + 2 when n + f + 1 is odd, as at n = 5 and 8): that many
+      // Byzantine replicas can sit in both halves, each half being n - q honest replicas and them: a quorum.
+      const byz = Array.from({ length: 2 * c.quorum - c.n }, (_, k) => (b0 + k) % c.n);
+      ctx.facts['byzantine'] = byz.length;
       const honest = [...Array(c.n).keys()].filter((i) => !byz.includes(i));
       const sides = new Map<number, 'a' | 'b'>();
       honest.forEach((i, k) => sides.set(i, k % 2 === 0 ? 'a' : 'b'));

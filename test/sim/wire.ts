@@ -52,9 +52,15 @@ export function publicKeyOf(seed: Uint8Array): Uint8Array {
   return ed.getPublicKey(seed);
 }
 
-/** Signs `body` as message `type` with a replica's seed, as the replica does. */
-export function sign(type: number, body: Uint8Array, seed: Uint8Array): Uint8Array {
-  return ed.sign(signingBytes(TAGS[type]!, body), seed);
+/** The default epoch's id (a replica started without `epoch`): 32 zero bytes. */
+export const DEFAULT_EPOCH = new Uint8Array(32);
+
+/** Signs `body` as message `type` with a replica's seed, as a replica of `epoch` does. */
+export function sign(type: number, body: Uint8Array, seed: Uint8Array, epoch: Uint8Array = DEFAULT_EPOCH): Uint8Array {
+  const msg = new Uint8Array(epoch.length + body.length);
+  msg.set(epoch);
+  msg.set(body, epoch.length);
+  return ed.sign(signingBytes(TAGS[type]!, msg), seed);
 }
 
 export function resign(e: Envelope, seed: Uint8Array): Envelope {

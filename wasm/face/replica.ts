@@ -4,8 +4,15 @@
 //
 // Wire facts a host needs (all bytes are opaque to the host except where said):
 // - Every peer message is `uint(type) ‖ bytes(body) ‖ sig64 [‖ batch]`, signed by its sender over
-//   signingBytes('hygeia/pbft/<type>/v1', body). The host just moves `send`/`broadcast` bytes to peers and
-//   steps them in as { kind: 'message' }.
+//   signingBytes('hygeia/pbft/<type>/v1', epochId ‖ body) (epochId: 32 bytes, see `epoch` below). The host
+//   just moves `send`/`broadcast` bytes to peers and steps them in as { kind: 'message' }.
+// - Epochs. A replica serves one validator set from one stable checkpoint on (`epoch`): every signature it
+//   makes or checks covers the epoch id, so a vote (commit, checkpoint, view change) signed in one epoch is
+//   never valid in another, and commit certificates are checked with the epoch id (`verifyCommitCertificate`).
+//   The epoch's start (startSeq, startDigest) is stable by construction; the host creates the replicas of the
+//   new set at the same checkpoint. Without `epoch` a replica runs from genesis (seq 0, zero digest) under the
+//   default epoch id, 32 zero bytes: for tests and tools; a consortium always passes its epochId. Client
+//   requests are signed by their clients and carry no epoch.
 // - A client request travels as { kind: 'request' } (from a client) or inside a 'message' (forwarded
 //   by a backup to the primary). Submitting a request to every replica is fine and is what makes backups
 //   start their view-change timer when the primary is silent; de-duplication is by (clientKey, clientSeq).
@@ -16,9 +23,12 @@
 //   (client de-dup table, trust scores, last batch time). The host stores it with its snapshot and ships it
 //   with state transfer; `stateInstalled` hands it back and the replica checks it against the proof.
 // - Message types on the wire: 1 forwarded request, 2 pre-prepare, 3 prepare, 4 commit, 5 checkpoint,
-//   6 view-change, 7 new-view, 8 commit proof (batch + 2f+1 commits, relayed to a replica that lacks a seq),
+//   6 view-change, 7 new-view, 8 commit proof (batch + a quorum of commits, relayed to a replica that lacks a seq),
 //   9 fetch (a lagging replica asks for commit proofs). Types 1 and 8 carry no relayer signature: they are
-//   self-authenticating (a client signature; 2f+1 replica signatures).
+//   self-authenticating (a client signature; a quorum of replica signatures).
+// - A quorum is ceil((n + f + 1) / 2) with f = floor((n - 1) / 3) (`replicaQuorum`): 2f + 1 when n = 3f + 1,
+//   more for other n (two quorums must share an honest replica). A prepared certificate is the pre-prepare and
+//   quorum - 1 prepares.
 // - Every dropped input yields a `rejected` action, except votes that arrive after their quorum was complete
 //   (normal with n > 3f+1 or any delay): they are ignored unread, without a signature check.
 // - A view change carries every prepared batch above the stable checkpoint: keep
@@ -53,6 +63,39 @@ export interface ReplicaOptions {
   maxPendingRequests?: number;
   /** Bound on messages buffered per peer for views ahead of ours (default 64). */
   maxFutureMessagesPerPeer?: number;
+  /** The epoch this replica serves (default: genesis, id 32 zero bytes). */
+  epoch?: ReplicaEpoch;
+  /**
+   * Restart at this node's own last stable checkpoint of the current epoch (above `epoch.startSeq`), as the
+   * host stored it from a `checkpointStable` action: the replica checks the certificate (a quorum of this
+   * epoch's checkpoint messages for seq, stateDigest and sha256(replicaState)) and starts there. The host
+   * restores its application from the snapshot at the same seq.
+   */
+  resumeFrom?: ReplicaCheckpoint;
+}
+
+export interface ReplicaEpoch {
+  /** 32 bytes: covered by every signature (the ledger's epochId of the validator set and its start). */
+  id: Uint8Array;
+  /** The stable checkpoint the epoch starts at: 0 or a multiple of checkpointInterval. Low watermark and
+   * lastExecuted start here; nothing at or below it is accepted. */
+  startSeq: number;
+  /** 32 bytes: the state digest at startSeq (the host's block hash there; zeros at genesis). */
+  startDigest: Uint8Array;
+  /**
+   * The replicaState of the checkpoint at startSeq, certified in the previous epoch (`checkpointStable`): its
+   * client de-duplication table and last batch time carry over, so requests executed before the switch are
+   * not executed again and block times never go back. Omit it only at genesis.
+   */
+  replicaState?: Uint8Array;
+}
+
+export interface ReplicaCheckpoint {
+  seq: number;
+  stateDigest: Uint8Array;
+  replicaState: Uint8Array;
+  /** The checkpoint certificate of the `checkpointStable` action. */
+  certificate: Uint8Array;
 }
 
 export type TimerKind = 'batch' | 'viewChange';
@@ -92,7 +135,7 @@ export type ReplicaAction =
   | {
       kind: 'execute';
       seq: number;
-      /** The view whose 2f+1 commits form `certificate`. */
+      /** The view whose quorum of commits forms `certificate`. */
       view: number;
       /** The agreed execution time: max(batchTime, the previous batch's time), so it never goes backwards. */
       time: number;
@@ -106,7 +149,7 @@ export type ReplicaAction =
       batch: Uint8Array[];
       /** Positions in `batch` not executed: a client seq that was already executed (de-duplication). */
       skipped: number[];
-      /** Canonical bytes of 2f+1 signed commits for (view, seq, batchDigest): uint(k) ‖ k × bytes(commit). */
+      /** Canonical bytes of a quorum of signed commits for (view, seq, batchDigest): uint(k) ‖ k × bytes(commit). */
       certificate: Uint8Array;
     }
   | { kind: 'checkpointStable'; seq: number; stateDigest: Uint8Array; replicaState: Uint8Array; certificate: Uint8Array }
@@ -118,7 +161,7 @@ export type ReplicaAction =
 export class ReplicaError extends Error {
   override readonly name = 'ReplicaError';
   constructor(
-    readonly code: 'badOptions' | 'disposed' | 'malformed' | 'badKey',
+    readonly code: 'badOptions' | 'disposed' | 'malformed' | 'badKey' | 'badCheckpoint',
     message: string,
   ) {
     super(message);
@@ -145,6 +188,9 @@ const REJECT_REASONS: readonly RejectReason[] = [
   'stateMismatch',
 ];
 const TIMERS: readonly TimerKind[] = ['batch', 'viewChange'];
+/** The epoch id of a replica started without `epoch` (tests and tools): 32 zero bytes. */
+const DEFAULT_EPOCH_ID = new Uint8Array(32);
+const ZERO_DIGEST = new Uint8Array(32);
 
 interface PbftExports extends CoreExports {
   pbftInput(len: number): number;
@@ -158,6 +204,7 @@ interface PbftExports extends CoreExports {
   pbftVerifyCommitCert(n: number, seq: number, certLen: number): number;
   pbftBatchDigest(time: number, count: number, len: number): number;
   pbftPublicKey(): number;
+  pbftQuorum(n: number): number;
 }
 
 function ex(): PbftExports {
@@ -202,7 +249,9 @@ function checkInt(name: string, v: number, min: number, max: number): void {
 
 // Config layout (little endian), read by pbftCreate:
 // u32 n, u32 self, u32 K, u32 window, u32 maxBatch, f64 trustFloor, f64 maxClockSkew, u32 maxMessageBytes,
-// u32 maxPendingRequests, u32 maxFuturePerPeer, n × (32-byte key), n × f64 trust, 32-byte seed.
+// u32 maxPendingRequests, u32 maxFuturePerPeer, n × (32-byte key), n × f64 trust, 32-byte seed,
+// epochId32, f64 startSeq, startDigest32, u32 hasStartState, u32 len ‖ startState,
+// f64 resumeSeq (0: none), resumeDigest32, u32 len ‖ resumeState, u32 len ‖ resumeCertificate.
 function encodeOptions(o: ReplicaOptions): Uint8Array[] {
   const n = o.validators.length;
   checkInt('validators.length', n, 1, 64);
@@ -244,6 +293,25 @@ function encodeOptions(o: ReplicaOptions): Uint8Array[] {
   for (const k of o.validators) parts.push(k);
   for (const t of trust) parts.push(f64le(t));
   parts.push(o.secretKey);
+  const epoch = o.epoch ?? { id: DEFAULT_EPOCH_ID, startSeq: 0, startDigest: ZERO_DIGEST };
+  if (epoch.id.length !== 32 || epoch.startDigest.length !== 32) throw new ReplicaError('badOptions', 'epoch id and startDigest are 32 bytes');
+  checkInt('epoch.startSeq', epoch.startSeq, 0, Number.MAX_SAFE_INTEGER);
+  if (epoch.startSeq % o.checkpointInterval !== 0) throw new ReplicaError('badOptions', 'epoch.startSeq must be a multiple of checkpointInterval');
+  const startState = epoch.replicaState ?? new Uint8Array(0);
+  parts.push(epoch.id, f64le(epoch.startSeq), epoch.startDigest, u32le(epoch.replicaState ? 1 : 0), u32le(startState.length), startState);
+  const resume = o.resumeFrom;
+  if (resume) {
+    checkInt('resumeFrom.seq', resume.seq, epoch.startSeq + 1, Number.MAX_SAFE_INTEGER);
+    if (resume.stateDigest.length !== 32) throw new ReplicaError('badOptions', 'resumeFrom.stateDigest is 32 bytes');
+  }
+  parts.push(
+    f64le(resume?.seq ?? 0),
+    resume?.stateDigest ?? ZERO_DIGEST,
+    u32le(resume?.replicaState.length ?? 0),
+    resume?.replicaState ?? new Uint8Array(0),
+    u32le(resume?.certificate.length ?? 0),
+    resume?.certificate ?? new Uint8Array(0),
+  );
   return parts;
 }
 
@@ -345,6 +413,8 @@ export class Replica {
   #handle: number;
   readonly n: number;
   readonly f: number;
+  /** Votes that decide anything: replicaQuorum(n). */
+  readonly quorum: number;
   readonly self: number;
 
   constructor(opts: ReplicaOptions) {
@@ -354,10 +424,14 @@ export class Replica {
     const h = e.pbftCreate(len);
     // The seed was copied into the scratch buffer: wipe it there now that the replica holds its own copy.
     new Uint8Array(e.memory.buffer, e.pbftInput(0), len).fill(0);
+    if (h === -2) throw new ReplicaError('badKey', 'secretKey is not the key of validator `self`');
+    if (h === -3) throw new ReplicaError('badOptions', 'epoch.replicaState does not decode as the replica state at epoch.startSeq');
+    if (h === -4) throw new ReplicaError('badCheckpoint', 'resumeFrom does not hold: its certificate is not a quorum of this epoch for its seq, digest and replica state');
     if (h < 0) throw new ReplicaError('badOptions', `the wasm replica refused its options (code ${-h})`);
     this.#handle = h;
     this.n = opts.validators.length;
     this.f = Math.floor((this.n - 1) / 3);
+    this.quorum = replicaQuorum(this.n);
     this.self = opts.self;
   }
 
@@ -439,6 +513,15 @@ export class Replica {
   }
 }
 
+/**
+ * The replica's quorum for n validators, ceil((n + f + 1) / 2) with f = floor((n - 1) / 3), computed by the
+ * wasm core itself (so a test can hold it equal to the ledger's `quorumSize`).
+ */
+export function replicaQuorum(n: number): number {
+  checkInt('n', n, 1, 64);
+  return ex().pbftQuorum(n);
+}
+
 /** The Ed25519 public key of a 32-byte seed, derived by the wasm core exactly as a replica derives its own. */
 export function replicaPublicKey(secretKey: Uint8Array): Uint8Array {
   if (secretKey.length !== 32) throw new ReplicaError('badKey', 'secretKey must be a 32-byte seed');
@@ -472,20 +555,22 @@ export function decodeClientRequest(bytes: Uint8Array): { clientKey: Uint8Array;
 }
 
 /**
- * Checks a commit certificate (from an `execute` action) against the validator set: 2f+1 commits from
- * distinct validators, each signed, for exactly (seq, batchDigest) in one view.
+ * Checks a commit certificate (from an `execute` action) against the validator set of its epoch: a quorum of
+ * commits from distinct validators, each signed under `epochId` (default: the default epoch's 32 zero bytes),
+ * for exactly (seq, batchDigest) in one view.
  */
 export function verifyCommitCertificate(
   cert: Uint8Array,
   validators: Uint8Array[],
   seq: number,
   batchDigest: Uint8Array,
+  epochId: Uint8Array = DEFAULT_EPOCH_ID,
 ): boolean {
-  if (validators.length < 1 || validators.length > 64 || batchDigest.length !== 32) return false;
+  if (validators.length < 1 || validators.length > 64 || batchDigest.length !== 32 || epochId.length !== 32) return false;
   if (!Number.isInteger(seq) || seq < 1) return false;
   for (const k of validators) if (k.length !== 32) return false;
   const e = ex();
-  writeInput(e, [...validators, batchDigest, cert]);
+  writeInput(e, [...validators, epochId, batchDigest, cert]);
   return e.pbftVerifyCommitCert(validators.length, seq, cert.length) === 1;
 }
 

@@ -4,7 +4,9 @@
 // the same head as the others with every height held and verified.
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { IdbLedgerStore, blockHash, verifyBlock } from '../../../web/src/core/ledger/index.ts';
+import { IdbLedgerStore, blockHash, genesisHash, verifyBlock } from '../../../web/src/core/ledger/index.ts';
+import { verifyAttestation } from '../../../web/src/core/ledger/attestation.ts';
+import { genesisEpoch } from '../../../web/src/core/ledger/epoch.ts';
 import { Cluster } from '../../sim/cluster.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 
@@ -71,9 +73,16 @@ describe('restart from IndexedDB and catch-up', () => {
     expect(toHex(tip!.hash)).toBe(toHex(node0.tipHash));
     const blocks = await reopened.getBlocks(1, tip!.height);
     expect(blocks.map((b) => b.header.height)).toEqual(Array.from({ length: tip!.height }, (_, i) => i + 1));
+    // And beside every block, its attestation certificate: executed here before the crash, re-attested
+    // after it (peers answer with the certificate), or fetched with the blocks in state transfer.
+    await c.run(() => false, c.now + 500);
+    await node.flushed();
+    const certificates = await reopened.getAttestations(1, tip!.height);
+    const epoch = genesisEpoch(c.keys, genesisHash(c.keys));
     for (let i = 0; i < blocks.length; i++) {
       expect(verifyBlock(blocks[i]!, c.keys, i > 0 ? { prev: blocks[i - 1]!.header } : {}), `block ${i + 1}`).toEqual({ ok: true, hash: blockHash(blocks[i]!.header) });
       expect(toHex(blockHash(blocks[i]!.header))).toBe(toHex(blockHash(node0.block(i + 1)!.header)));
+      expect(verifyAttestation(blocks[i]!.header, certificates.get(i + 1) ?? new Uint8Array(), epoch.validators, epoch.id).ok, `attestation ${i + 1}`).toBe(true);
     }
     for (const i of c.instances) i.store.close();
   }, 300_000);

@@ -1,8 +1,10 @@
 // Shared by the relay's integration, e2e and bench code: real processes on loopback (a relay started the way
 // `npm start` starts it, a redis-server on a free port), keys, tokens and WebSocket clients.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { ed25519GenerateSecretKey, ed25519PublicKey } from '../../../wasm/index.ts';
@@ -76,9 +78,30 @@ export interface RelayProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts relay/main.ts as `npm start` does (without the build step); `env` adds to and overrides ours. */
+let compiled: Promise<string> | null = null;
+
+/**
+ * The relay compiled as `npm start` compiles it (relay/build.mjs), once per test process, into a directory of
+ * its own (test files run in parallel). Resolves to its main.js.
+ */
+export function compiledRelay(): Promise<string> {
+  compiled ??= (async () => {
+    const out = mkdtempSync(join(tmpdir(), 'hygeia-relay-build-'));
+    const proc = spawn(process.execPath, ['relay/build.mjs', '--out', out], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    proc.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const code = await new Promise<number | null>((res) => proc.once('exit', res));
+    if (code !== 0) throw new Error(`relay build failed:\n${log}`);
+    return join(out, 'relay', 'main.js');
+  })();
+  return compiled;
+}
+
+/** Starts the compiled relay as `npm start` does (after its build step); `env` adds to and overrides ours. */
 export async function spawnRelay(env: Record<string, string>): Promise<RelayProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'relay/main.ts'], {
+  const main = await compiledRelay();
+  const proc = spawn(process.execPath, [main], {
     cwd: repoRoot,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

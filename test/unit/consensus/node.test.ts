@@ -4,10 +4,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
 import type { ReplicaAction, ReplicaEvent } from '../../../wasm/index.ts';
-import { CHANNEL_PBFT, CHANNEL_STATE, ConsensusNode, decodeStateMessage, encodeStateMessage, frame, type ConsensusEvent, type ReplicaLike } from '../../../web/src/core/consensus/index.ts';
+import { CHANNEL_PBFT, CHANNEL_STATE, ConsensusNode, decodeStateMessage, encodeStateMessage, type ConsensusEvent, type ReplicaLike } from '../../../web/src/core/consensus/index.ts';
 import { MemoryLedgerStore, batchDigestOfHashes, txHash, verifyBlock, blockHash, buildBlock, encodeBlock, genesisHash, type Block, type CertificateVerifier } from '../../../web/src/core/ledger/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
-import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
+import { SimNetwork, onChannel } from '../../../web/src/core/net/index.ts';
 import { KvApp } from '../../sim/kv-app.ts';
 
 beforeAll(() => initCore());
@@ -185,7 +185,7 @@ describe('ConsensusNode', () => {
     net.clock.runUntil(100);
     expect(got1.map((b) => [b[0], new TextDecoder().decode(b.subarray(1))])).toEqual([[CHANNEL_PBFT, 'hello']]);
     expect(r2.seen.filter((e) => e.kind === 'message').map((e) => e.kind === 'message' && new TextDecoder().decode(e.bytes))).toEqual(['hello', 'to2']);
-    stranger.send(ids[2]!, frame(CHANNEL_PBFT, utf8('spoof')));
+    stranger.send(ids[2]!, onChannel(CHANNEL_PBFT, utf8('spoof')));
     stranger.send(ids[2]!, new Uint8Array([0x01, 0x02]));
     net.clock.runUntil(200);
     expect(r2.seen.filter((e) => e.kind === 'message')).toHaveLength(2);
@@ -214,7 +214,7 @@ describe('state transfer', () => {
       const told = lie(chain.blocks, chain.apps);
       const run = told.blocks.filter((b) => b.header.height >= req.fromHeight && b.header.height <= Math.min(req.toHeight, req.snapshotSeq || req.toHeight));
       const reply = { type: 'reply' as const, id: req.id, tip: chain.blocks.length, blocks: run.map(encodeBlock), attestations: run.map(() => null), snapshot: req.snapshotSeq ? { app: told.app, replicaState: utf8(`rs${req.snapshotSeq}`), certificate: utf8('cp') } : null };
-      t.send(from, frame(CHANNEL_STATE, encodeStateMessage(reply)));
+      t.send(from, onChannel(CHANNEL_STATE, encodeStateMessage(reply)));
     });
   }
 
@@ -226,7 +226,7 @@ describe('state transfer', () => {
     const lagging = new ScriptedReplica((e) => (e.kind === 'message' && new TextDecoder().decode(e.bytes) === 'behind' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1] }] : []));
     const { node, app, events, store } = setup(0, lagging, net);
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
     net.clock.runUntil(1_000);
     const installed = lagging.seen.find((e) => e.kind === 'stateInstalled');
     expect(installed && installed.kind === 'stateInstalled' && [installed.seq, toHex(installed.stateDigest), new TextDecoder().decode(installed.replicaState)]).toEqual([4, toHex(digest), 'rs4']);
@@ -251,7 +251,7 @@ describe('state transfer', () => {
     const lagging = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1, 2] }] : []));
     const { node, app, events } = setup(0, lagging, net);
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
     net.clock.runUntil(2_000);
     expect(events.filter((e) => e.kind === 'stateTransferRejected').map((e) => e.kind === 'stateTransferRejected' && [e.reason, e.from])).toContainEqual([reason, ids[1]]);
     expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 4, fromPeer: ids[2] });
@@ -269,7 +269,7 @@ describe('state transfer', () => {
     app.apply(utf8('mine=1'), { height: 1, index: 0, time: 0 });
     const { node, events } = setup(0, lagging, net, { app });
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
     net.clock.runUntil(300);
     expect(events.some((e) => e.kind === 'stateTransferRejected' && e.reason === 'state-root-mismatch')).toBe(true);
     expect(lagging.seen.some((e) => e.kind === 'stateInstalled')).toBe(false);
@@ -286,7 +286,7 @@ describe('state transfer', () => {
     const lagging = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 300, stateDigest: digest, peers: [1, 2] }] : []));
     const { node, events, store } = setup(0, lagging, net);
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
     net.clock.runUntil(5_000);
     expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 300, fetchedBlocks: 256 });
     expect(events.find((e) => e.kind === 'historyFilled')).toEqual({ kind: 'historyFilled', down: 1 });
@@ -306,7 +306,7 @@ describe('state transfer', () => {
     app.apply(utf8('mine=1'), { height: 1, index: 0, time: 0 });
     const { node, events } = setup(0, lagging, net, { app });
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
     net.clock.runUntil(300);
     expect(events.some((e) => e.kind === 'stateTransferRejected' && e.reason === 'replica-refused')).toBe(true);
     expect(app.get('mine')).toBe('1');
@@ -324,7 +324,7 @@ describe('state transfer', () => {
     const replica = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1, 2] }] : []));
     const { node, events } = setup(0, replica, net, { store });
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
     net.clock.runUntil(100);
     expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 4, fetchedBlocks: 0, fromPeer: null });
   });
@@ -335,7 +335,7 @@ describe('state transfer', () => {
     const asker = net.join(ids[0]!);
     let replies = 0;
     asker.onMessage((_f, b) => (b[0] === CHANNEL_STATE ? replies++ : 0));
-    const req = frame(CHANNEL_STATE, encodeStateMessage({ type: 'request', id: 1, fromHeight: 1, toHeight: 6, snapshotSeq: 0, snapshotDigest: new Uint8Array(32) }));
+    const req = onChannel(CHANNEL_STATE, encodeStateMessage({ type: 'request', id: 1, fromHeight: 1, toHeight: 6, snapshotSeq: 0, snapshotDigest: new Uint8Array(32) }));
     for (let i = 0; i < 50; i++) asker.send(ids[1]!, req);
     net.clock.runUntil(5);
     expect(replies).toBe(1);
@@ -350,8 +350,8 @@ describe('state transfer', () => {
     const { node, events } = setup(0, new ScriptedReplica(), net);
     await node.start();
     const peer = net.join(ids[1]!);
-    peer.send(ids[0]!, frame(CHANNEL_STATE, new Uint8Array([2, 0xff])));
-    peer.send(ids[0]!, frame(CHANNEL_STATE, encodeStateMessage({ type: 'reply', id: 42, tip: 1, blocks: [encodeBlock(honestChain(1).blocks[0]!)], attestations: [null], snapshot: null })));
+    peer.send(ids[0]!, onChannel(CHANNEL_STATE, new Uint8Array([2, 0xff])));
+    peer.send(ids[0]!, onChannel(CHANNEL_STATE, encodeStateMessage({ type: 'reply', id: 42, tip: 1, blocks: [encodeBlock(honestChain(1).blocks[0]!)], attestations: [null], snapshot: null })));
     net.clock.runUntil(100);
     expect(events.filter((e) => e.kind === 'stateTransferRejected').map((e) => e.kind === 'stateTransferRejected' && e.reason)).toEqual(['malformed', 'unsolicited']);
     expect(() => decodeStateMessage(new Uint8Array([9]))).toThrow();

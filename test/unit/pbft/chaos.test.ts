@@ -95,7 +95,7 @@ function run(seed: number, n: number, maxRestarts: number): void {
   // until the others move too; it keeps up through checkpoints. Everyone else is in one view, caught up,
   // and they are a quorum.
   const inView = c.replicas.filter((r) => !r.changingView);
-  expect(inView.length).toBeGreaterThanOrEqual(2 * c.f + 1);
+  expect(inView.length).toBeGreaterThanOrEqual(c.quorum);
   const last = Math.max(...c.replicas.map((r) => r.lastExecuted));
   for (const r of inView) {
     expect(r.view).toBe(inView[0]!.view);

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import {
   Replica,
   replicaPublicKey,
+  replicaQuorum,
   encodeClientRequest,
   type ReplicaAction,
   type ReplicaEvent,
@@ -40,6 +41,7 @@ export type ClusterOptions = Partial<Omit<ReplicaOptions, 'validators' | 'self' 
 export class Cluster {
   readonly n: number;
   readonly f: number;
+  readonly quorum: number;
   readonly seeds: Uint8Array[];
   readonly keys: Uint8Array[];
   readonly replicas: Replica[];
@@ -64,6 +66,7 @@ export class Cluster {
     this.opts = opts;
     this.n = opts.n;
     this.f = Math.floor((opts.n - 1) / 3);
+    this.quorum = replicaQuorum(opts.n);
     // Validators are numbered in public-key order, so with equal trust the primary of view v is replica v mod n.
     const pairs = (keysOverride?.seeds ?? Array.from({ length: opts.n }, (_, i) => seedOf(i))).map((seed) => ({
       seed,
@@ -84,12 +87,13 @@ export class Cluster {
     this.history = Array.from({ length: opts.n }, () => new Map());
   }
 
-  make(self: number, secretKey: Uint8Array): Replica {
+  make(self: number, secretKey: Uint8Array, extra: Partial<ReplicaOptions> = {}): Replica {
     return new Replica({
       checkpointInterval: 4,
       watermarkWindow: 8,
       maxBatch: 4,
       ...this.opts,
+      ...extra,
       validators: this.keys,
       self,
       secretKey,

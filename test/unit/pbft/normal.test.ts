@@ -24,7 +24,7 @@ function expectAgreement(c: Cluster, replicas: number[]): void {
   }
 }
 
-describe.each([4, 7])('normal case with n = %i', (n) => {
+describe.each([4, 5, 6, 7, 8])('normal case with n = %i', (n) => {
   it('commits batches in order on every replica, each request exactly once', () => {
     const c = (cluster = new Cluster({ n, maxBatch: 4, checkpointInterval: 4, watermarkWindow: 16 }));
     const reqs = Array.from({ length: 10 }, (_, k) => request(k % 3, Math.floor(k / 3) + 1));
@@ -56,10 +56,10 @@ describe.each([4, 7])('normal case with n = %i', (n) => {
     expect(verifyCommitCertificate(e.certificate, c.keys, e.seq, other)).toBe(false);
     expect(verifyCommitCertificate(e.certificate, [...c.keys].reverse(), e.seq, e.batchDigest)).toBe(false);
     expect(verifyCommitCertificate(e.certificate.subarray(0, e.certificate.length - 1), c.keys, e.seq, e.batchDigest)).toBe(false);
-    // Short (2f commits) or padded with a duplicate signer: both refused.
+    // Short (quorum - 1 commits) or padded with a duplicate signer: both refused.
     const cur = new Cursor(e.certificate);
     const commits = Array.from({ length: cur.uint() }, () => cur.bytes());
-    expect(commits.length).toBe(2 * c.f + 1);
+    expect(commits.length).toBe(c.quorum);
     const cert = (list: Uint8Array[]): Uint8Array => concat(uvarint(list.length), ...list.map(lenPrefixed));
     expect(verifyCommitCertificate(cert(commits), c.keys, e.seq, e.batchDigest)).toBe(true);
     expect(verifyCommitCertificate(cert(commits.slice(1)), c.keys, e.seq, e.batchDigest)).toBe(false);

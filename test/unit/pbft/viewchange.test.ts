@@ -44,7 +44,7 @@ describe('view change', () => {
     for (const i of [1, 2, 3]) expect(c.executed[i]!.map((e) => e.seq)).toEqual([1, 2]);
   });
 
-  it('escalates past a silent new primary once 2f+1 asked for its view, with growing back-off', () => {
+  it('escalates past a silent new primary once a quorum asked for its view, with growing back-off', () => {
     const c = (cluster = new Cluster({ n: 4, maxBatch: 1 }));
     // Replica 1 (primary of view 1) is down; the primary of view 0 proposes nothing anyone receives.
     c.filter = (d) => d.to !== 1 && d.from !== 1 && !(d.from === 0 && header(d.bytes).type === MsgType.PrePrepare);

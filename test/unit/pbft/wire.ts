@@ -96,8 +96,12 @@ export function signingBytes(tag: string, body: Uint8Array): Uint8Array {
   return concat(uvarint(tag.length), new TextEncoder().encode(tag), body);
 }
 
-export function sign(type: number, body: Uint8Array, seed: Uint8Array): Uint8Array {
-  return ed.sign(signingBytes(TAGS[type]!, body), seed);
+/** The default epoch's id (a replica started without `epoch`): 32 zero bytes. */
+export const DEFAULT_EPOCH = new Uint8Array(32);
+
+/** Signs as a replica of `epoch` does: signingBytes(tag, epochId ‖ body). */
+export function sign(type: number, body: Uint8Array, seed: Uint8Array, epoch: Uint8Array = DEFAULT_EPOCH): Uint8Array {
+  return ed.sign(signingBytes(TAGS[type]!, concat(epoch, body)), seed);
 }
 
 export function envelope(type: number, body: Uint8Array, sig: Uint8Array, tail: Uint8Array = new Uint8Array(0)): Uint8Array {
@@ -105,8 +109,8 @@ export function envelope(type: number, body: Uint8Array, sig: Uint8Array, tail: 
 }
 
 /** A message signed by `seed` as a Byzantine sender would build it. */
-export function forge(type: number, body: Uint8Array, seed: Uint8Array, tail?: Uint8Array): Uint8Array {
-  return envelope(type, body, sign(type, body, seed), tail);
+export function forge(type: number, body: Uint8Array, seed: Uint8Array, tail?: Uint8Array, epoch?: Uint8Array): Uint8Array {
+  return envelope(type, body, sign(type, body, seed, epoch), tail);
 }
 
 export function voteBody(sender: number, view: number, seq: number, digest: Uint8Array): Uint8Array {

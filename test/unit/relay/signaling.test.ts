@@ -14,8 +14,8 @@ class FakeSocket implements SignalingSocket {
   sent: Record<string, unknown>[] = [];
   closedWith: { code: number; reason: string } | null = null;
   bufferedAmount = 0;
-  send(data: string): void {
-    this.sent.push(JSON.parse(data) as Record<string, unknown>);
+  send(utf8: Uint8Array): void {
+    this.sent.push(JSON.parse(Buffer.from(utf8).toString('utf8')) as Record<string, unknown>);
   }
   close(code: number, reason: string): void {
     this.closedWith = { code, reason };

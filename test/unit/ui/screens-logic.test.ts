@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { NodeError } from '../../../web/src/core/node/api.ts';
 import { plainError } from '../../../web/src/ui/lib/errors.ts';
-import { ageOf } from '../../../web/src/ui/lib/format.ts';
+import { ageOf, purposePlain } from '../../../web/src/ui/lib/format.ts';
 import { vitalSeries } from '../../../web/src/ui/lib/vitals.ts';
 
 const loinc = (code: string) => ({ coding: [{ system: 'http://loinc.org', code }] });
@@ -62,5 +62,13 @@ describe('ageOf', () => {
     expect(ageOf('2000-06-15', Date.parse('2024-06-15T12:00:00Z'))).toBe(24);
     expect(ageOf(null)).toBeNull();
     expect(ageOf('garbage')).toBeNull();
+  });
+});
+
+describe('purposePlain', () => {
+  it('speaks to the patient, or about the person a guardian acts for', () => {
+    expect(purposePlain('TREAT')).toBe('to treat you');
+    expect(purposePlain('HPAYMT', 'Ana')).toBe('to arrange payment for Ana’s care');
+    expect(purposePlain('XYZ')).toBe('for XYZ');
   });
 });

@@ -9,7 +9,7 @@ export enum MsgType {
   Checkpoint = 5,
   ViewChange = 6,
   NewView = 7,
-  Committed = 8, // a relayed proof that a batch committed: the batch and 2f+1 signed commits (no relayer signature)
+  Committed = 8, // a relayed proof that a batch committed: the batch and a quorum of signed commits (no relayer signature)
   Fetch = 9, // a lagging replica asks for proofs of seqs it misses
 }
 
@@ -59,3 +59,17 @@ export const MAX_SAFE: u64 = 9007199254740991;
 export const DIGEST_BYTES: i32 = 32;
 export const KEY_BYTES: i32 = 32;
 export const SIG_BYTES: i32 = 64;
+
+/** f: the Byzantine replicas n validators tolerate (for liveness; for safety, see quorumSize). */
+export function faultsTolerated(n: i32): i32 {
+  return (n - 1) / 3;
+}
+
+/**
+ * The quorum: ceil((n + f + 1) / 2). Any two quorums share at least 2q - n >= f + 1 replicas, so at least one
+ * honest one, for every n (2f + 1 has that property only when n = 3f + 1: at n = 5 two quorums of 3 can share
+ * just the one Byzantine replica). And q <= n - f, so the honest replicas alone form one.
+ */
+export function quorumSize(n: i32): i32 {
+  return (n + faultsTolerated(n) + 2) / 2;
+}

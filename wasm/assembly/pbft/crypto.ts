@@ -10,43 +10,53 @@ export function sha256(data: Uint8Array): Uint8Array {
   return out;
 }
 
-// signingBytes(tag, body) is signingBytes(tag, empty) ‖ body: the hot path assembles it in one reusable
-// buffer instead of allocating a copy of every body it checks.
+// Every replica signature covers signingBytes(tag, epochId ‖ body): the tag names the message type and the
+// epoch id (32 bytes) the validator set and the seq it started at, so a vote signed in one epoch is never a
+// vote in another. signingBytes(tag, x) is signingBytes(tag, empty) ‖ x, so the hot path assembles it in one
+// reusable buffer instead of allocating a copy of every body it checks.
 const EMPTY = new Uint8Array(0);
 const prefixes = new Map<string, Uint8Array>();
 let scratch = new Uint8Array(4096);
 
-function signedMessage(tag: string, body: Uint8Array): usize {
+function signedMessage(tag: string, epoch: Uint8Array, body: Uint8Array): usize {
   let prefix: Uint8Array;
   if (prefixes.has(tag)) prefix = prefixes.get(tag);
   else {
     prefix = signingBytes(tag, EMPTY);
     prefixes.set(tag, prefix);
   }
-  const len = prefix.length + body.length;
+  const len = prefix.length + epoch.length + body.length;
   if (scratch.length < len) {
     let cap = scratch.length;
     while (cap < len) cap <<= 1;
     scratch = new Uint8Array(cap);
   }
-  memory.copy(scratch.dataStart, prefix.dataStart, <usize>prefix.length);
-  memory.copy(scratch.dataStart + <usize>prefix.length, body.dataStart, <usize>body.length);
+  let p = scratch.dataStart;
+  memory.copy(p, prefix.dataStart, <usize>prefix.length);
+  p += <usize>prefix.length;
+  memory.copy(p, epoch.dataStart, <usize>epoch.length);
+  p += <usize>epoch.length;
+  memory.copy(p, body.dataStart, <usize>body.length);
   return <usize>len;
 }
 
-/** Signs signingBytes(tag, body) with the replica's seed and its (self-derived) public key. */
-export function signBody(tag: string, body: Uint8Array, seed: Uint8Array, pk: Uint8Array): Uint8Array {
-  const len = signedMessage(tag, body);
+/** Signs signingBytes(tag, epoch ‖ body) with a seed and its (self-derived) public key. */
+export function signBody(tag: string, epoch: Uint8Array, body: Uint8Array, seed: Uint8Array, pk: Uint8Array): Uint8Array {
+  const len = signedMessage(tag, epoch, body);
   const sig = new Uint8Array(SIG_BYTES);
   ed25519SignDetached(seed.dataStart, pk.dataStart, scratch.dataStart, len, sig.dataStart);
   return sig;
 }
 
-export function verifyBody(tag: string, body: Uint8Array, pk: Uint8Array, sig: Uint8Array): bool {
+/** Checks a signature over signingBytes(tag, epoch ‖ body). `epoch` is empty for client requests. */
+export function verifyBody(tag: string, epoch: Uint8Array, body: Uint8Array, pk: Uint8Array, sig: Uint8Array): bool {
   if (sig.length != SIG_BYTES || pk.length != 32) return false;
-  const len = signedMessage(tag, body);
+  const len = signedMessage(tag, epoch, body);
   return ed25519VerifyDetached(pk.dataStart, scratch.dataStart, len, sig.dataStart);
 }
+
+/** No epoch: what client requests are signed under (a client's signature is the client's, not a validator's). */
+export const NO_EPOCH = EMPTY;
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): bool {
   const n = a.length;

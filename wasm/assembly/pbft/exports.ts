@@ -2,11 +2,11 @@
 // scratch buffers of io.ts. Handles are small integers; a disposed handle's seed is wiped.
 import { Reader } from "../codec/reader";
 import { ed25519DerivePublicKey } from "../sign/ed25519";
-import { MAX_SAFE, MsgType, SIG_BYTES } from "./constants";
+import { MAX_SAFE, MsgType, quorumSize, SIG_BYTES } from "./constants";
 import { bytesEqual, sha256, verifyBody } from "./crypto";
 import { inputBuffer, inputCopy, outputLen, outputPtr, putF64, putRaw, resetOutput } from "./io";
 import { batchDigestOf, parseEnvelope, parseVote } from "./messages";
-import { Config, Replica } from "./replica";
+import { Config, Replica, StartError } from "./replica";
 import { encodeRequest } from "./requests";
 import { tagFor } from "./constants";
 
@@ -27,38 +27,75 @@ function clampTime(t: f64): u64 {
   return <u64>t;
 }
 
-/** Creates a replica from the options layout documented in wasm/face/replica.ts; a handle or -code. */
+/** Reads the little-endian options layout of pbftCreate from the input buffer, bounds-checked. */
+class OptionsCursor {
+  off: i32 = 0;
+  ok: bool = true;
+  constructor(public len: i32) {}
+  private need(k: i32): usize {
+    if (!this.ok || k < 0 || this.off + k > this.len) {
+      this.ok = false;
+      return 0;
+    }
+    const p = inputBuffer(0).dataStart + <usize>this.off;
+    this.off += k;
+    return p;
+  }
+  u32(): u32 {
+    const p = this.need(4);
+    return this.ok ? load<u32>(p) : 0;
+  }
+  f64(): f64 {
+    const p = this.need(8);
+    return this.ok ? load<f64>(p) : 0;
+  }
+  bytes(k: i32): Uint8Array {
+    const at = this.off;
+    this.need(k);
+    return this.ok ? inputCopy(at, k) : new Uint8Array(0);
+  }
+}
+
+/**
+ * Creates a replica from the options layout documented in wasm/face/replica.ts; a handle, or -1 (malformed
+ * options), -2 (the seed is not validator self's key), -3 (bad epoch start), -4 (bad resume checkpoint).
+ */
 export function pbftCreate(len: i32): i32 {
-  const p = inputBuffer(0).dataStart;
-  if (len < 56) return -1;
+  const c = new OptionsCursor(len);
   const cfg = new Config();
-  const n = load<u32>(p);
+  const n = c.u32();
   if (n < 1 || n > 64) return -1;
   cfg.n = <i32>n;
-  cfg.self = <i32>load<u32>(p, 4);
-  cfg.K = <u64>load<u32>(p, 8);
-  cfg.window = <u64>load<u32>(p, 12);
-  cfg.maxBatch = <i32>load<u32>(p, 16);
-  cfg.trustFloor = load<f64>(p, 20);
-  cfg.maxSkew = clampTime(load<f64>(p, 28));
-  cfg.maxMsg = <i32>load<u32>(p, 36);
-  cfg.maxPending = <i32>load<u32>(p, 40);
-  cfg.maxFuture = <i32>load<u32>(p, 44);
-  if (len != 48 + cfg.n * 40 + 32) return -1;
+  cfg.self = <i32>c.u32();
+  cfg.K = <u64>c.u32();
+  cfg.window = <u64>c.u32();
+  cfg.maxBatch = <i32>c.u32();
+  cfg.trustFloor = c.f64();
+  cfg.maxSkew = clampTime(c.f64());
+  cfg.maxMsg = <i32>c.u32();
+  cfg.maxPending = <i32>c.u32();
+  cfg.maxFuture = <i32>c.u32();
   if (cfg.self < 0 || cfg.self >= cfg.n || cfg.K == 0 || cfg.window < cfg.K || cfg.window % cfg.K != 0) return -1;
   if (cfg.maxBatch < 1 || cfg.maxMsg < 1024 || cfg.maxPending < 1 || cfg.maxFuture < 1) return -1;
-  let off = 48;
-  for (let i = 0; i < cfg.n; i++) {
-    cfg.keys.push(inputCopy(off, 32));
-    off += 32;
-  }
+  for (let i = 0; i < cfg.n; i++) cfg.keys.push(c.bytes(32));
   const trust = new StaticArray<i64>(cfg.n);
-  for (let i = 0; i < cfg.n; i++) {
-    unchecked((trust[i] = <i64>load<f64>(p + <usize>off)));
-    off += 8;
-  }
+  for (let i = 0; i < cfg.n; i++) unchecked((trust[i] = <i64>c.f64()));
   cfg.trust = trust;
-  const seed = inputCopy(off, 32);
+  const seed = c.bytes(32);
+  cfg.epochId = c.bytes(32);
+  cfg.startSeq = clampTime(c.f64());
+  cfg.startDigest = c.bytes(32);
+  const hasStartState = c.u32();
+  const startState = c.bytes(<i32>c.u32());
+  if (hasStartState == 1) cfg.startState = startState;
+  cfg.resumeSeq = clampTime(c.f64());
+  cfg.resumeDigest = c.bytes(32);
+  cfg.resumeState = c.bytes(<i32>c.u32());
+  cfg.resumeCert = c.bytes(<i32>c.u32());
+  if (!c.ok || c.off != len || hasStartState > 1) {
+    seed.fill(0);
+    return -1;
+  }
   cfg.seed = seed;
   const pk = new Uint8Array(32);
   ed25519DerivePublicKey(seed.dataStart, pk.dataStart);
@@ -67,6 +104,11 @@ export function pbftCreate(len: i32): i32 {
     return -2; // the seed is not the key of validator `self`
   }
   const r = new Replica(cfg, pk);
+  const err = r.start(cfg);
+  if (err != StartError.None) {
+    r.wipe();
+    return -(<i32>err);
+  }
   for (let i = 0; i < replicas.length; i++) {
     if (replicas[i] == null) {
       replicas[i] = r;
@@ -168,14 +210,14 @@ export function pbftDecodeRequest(len: i32): usize {
   return outputPtr();
 }
 
-/** input = n × key32 ‖ digest32 ‖ certificate; 1 if 2f+1 distinct validators signed commits for it. */
+/** input = n × key32 ‖ epochId32 ‖ digest32 ‖ certificate; 1 if a quorum of distinct validators signed commits for it. */
 export function pbftVerifyCommitCert(n: i32, seq: f64, certLen: i32): i32 {
   if (n < 1 || n > 64) return 0;
   const keys = new Array<Uint8Array>();
   for (let i = 0; i < n; i++) keys.push(inputCopy(i * 32, 32));
-  const digest = inputCopy(n * 32, 32);
-  const cert = inputCopy(n * 32 + 32, certLen);
-  const f = (n - 1) / 3;
+  const epoch = inputCopy(n * 32, 32);
+  const digest = inputCopy(n * 32 + 32, 32);
+  const cert = inputCopy(n * 32 + 64, certLen);
   const want = clampTime(seq);
   const r = new Reader(cert, cert.length);
   const count = <i32>r.uint(<u64>n);
@@ -190,10 +232,10 @@ export function pbftVerifyCommitCert(n: i32, seq: f64, certLen: i32): i32 {
     if ((seen & bit) != 0) return 0;
     if (i == 0) view = v.view;
     if (v.view != view || v.seq != want || !bytesEqual(v.digest, digest)) return 0;
-    if (!verifyBody(tagFor(MsgType.Commit), env.body, keys[v.sender], env.sig)) return 0;
+    if (!verifyBody(tagFor(MsgType.Commit), epoch, env.body, keys[v.sender], env.sig)) return 0;
     seen |= bit;
   }
-  if (!r.end() || count < 2 * f + 1) return 0;
+  if (!r.end() || count < quorumSize(n)) return 0;
   return 1;
 }
 
@@ -212,4 +254,9 @@ export function pbftBatchDigest(time: f64, count: i32, len: i32): usize {
   }
   putRaw(batchDigestOf(clampTime(time), digests));
   return outputPtr();
+}
+
+/** The quorum the replica uses for n validators (held equal to the TypeScript one by a differential test). */
+export function pbftQuorum(n: i32): i32 {
+  return n < 1 ? 0 : quorumSize(n);
 }

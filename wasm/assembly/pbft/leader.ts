@@ -1,6 +1,6 @@
 // Trust-ordered leadership: validators sorted by trust (descending, ties by public key bytes ascending),
 // with at most f of those below the trust floor dropped from the end. Trust decides who leads, never who
-// counts: quorums stay 2f+1 whatever the scores.
+// counts: quorums stay ceil((n+f+1)/2) whatever the scores.
 import { bytesCompare } from "./crypto";
 
 /** Does validator a come before b in the leader order? */

@@ -16,7 +16,7 @@
 //   Fetch       uint sender ‖ uint fromSeq ‖ uint toSeq
 //   Request     (forwarded) uint(1) ‖ bytes(client request), no signature of the forwarder.
 //   Committed   uint(8) ‖ bytes(bytes(pre-prepare with batch) ‖ bytes(commit certificate)), no signature of the
-//               relayer: the certificate's 2f+1 commits and the batch digest make it self-authenticating.
+//               relayer: the certificate's quorum of commits and the batch digest make it self-authenticating.
 import { Reader } from "../codec/reader";
 import { Writer } from "../codec/writer";
 import { MAX_SAFE, MsgType, SIG_BYTES } from "./constants";
@@ -237,6 +237,19 @@ export function encodeCertificate(msgs: Array<Uint8Array>): Uint8Array {
   w.uint(<u64>msgs.length);
   for (let i = 0; i < msgs.length; i++) w.bytes(unchecked(msgs[i]));
   return w.finish();
+}
+
+/** Splits a certificate into its messages (at most maxCount, each a whole envelope); null if malformed. */
+export function parseCertificate(cert: Uint8Array, maxCount: i32, maxBytes: i32): Array<Envelope> | null {
+  const r = new Reader(cert, maxBytes);
+  const count = <i32>r.uint(<u64>maxCount);
+  const out = new Array<Envelope>();
+  for (let i = 0; i < count && r.ok; i++) {
+    const e = parseEnvelope(r.bytes(maxBytes), maxBytes);
+    if (e == null) return null;
+    out.push(e);
+  }
+  return r.end() ? out : null;
 }
 
 // ---- view change -------------------------------------------------------------------------------------------

@@ -8,12 +8,12 @@
 // - Every buffer a peer can fill is bounded: the log by the watermark window, checkpoint votes by
 //   window / K (plus 4 far-ahead votes per peer), view changes by one per peer, future-view messages by
 //   maxFuture per peer, client requests by maxPending (plus what the window's pre-prepares carry).
-// - Trust scores decide who leads, never who counts: quorums are 2f+1. A new leader order (from the trust
+// - Trust scores decide who leads, never who counts: quorums are ceil((n+f+1)/2) (constants.ts). A new leader order (from the trust
 //   committed at a stable checkpoint) takes effect at the next view change; the current view's primary is
 //   fixed when the view is entered, so replicas never disagree on it mid-view because of a checkpoint.
 import { Reader } from "../codec/reader";
 import { Writer } from "../codec/writer";
-import { DIGEST_BYTES, MAX_SAFE, MsgType, Reject, Timer } from "./constants";
+import { DIGEST_BYTES, faultsTolerated, MAX_SAFE, MsgType, quorumSize, Reject, Timer } from "./constants";
 import { bytesCompare, bytesEqual, sha256, signBody, verifyBody } from "./crypto";
 import {
   actBroadcast,
@@ -44,6 +44,7 @@ import {
   encodeVoteBody,
   Envelope,
   NewView,
+  parseCertificate,
   parseCheckpoint,
   parseEnvelope,
   parseNewView,
@@ -56,6 +57,7 @@ import {
   Vote,
 } from "./messages";
 import { ClientRequest, ClientTable, parseRequest, RequestCache } from "./requests";
+import { decodeReplicaState, encodeReplicaState, encodeTableSnapshot } from "./state";
 import { tagFor } from "./constants";
 
 const FAR_CHECKPOINTS_PER_PEER: i32 = 4;
@@ -75,6 +77,24 @@ export class Config {
   keys: Array<Uint8Array> = new Array();
   trust: StaticArray<i64> = new StaticArray(0);
   seed: Uint8Array = new Uint8Array(32);
+  // The epoch: every signature covers its id; it starts at a stable checkpoint (startSeq, startDigest) that
+  // needs no proof inside the epoch, with the replica state certified there before (or none at genesis).
+  epochId: Uint8Array = new Uint8Array(32);
+  startSeq: u64 = 0;
+  startDigest: Uint8Array = new Uint8Array(32);
+  startState: Uint8Array | null = null;
+  // A restart at a later stable checkpoint of this epoch (resumeSeq > 0), with its certificate.
+  resumeSeq: u64 = 0;
+  resumeDigest: Uint8Array = new Uint8Array(32);
+  resumeState: Uint8Array = new Uint8Array(0);
+  resumeCert: Uint8Array = new Uint8Array(0);
+}
+
+/** Why pbftCreate refused a start point (the face names them). */
+export enum StartError {
+  None = 0,
+  BadEpochStart = 3, // startSeq not a multiple of K, or the start replica state does not decode or is for another seq
+  BadResume = 4, // the resume checkpoint's certificate, digests or replica state do not hold
 }
 
 /** The state of one sequence number. */
@@ -167,13 +187,6 @@ function nullDigest(): Uint8Array {
   return NULL_DIGEST!;
 }
 
-function zigzag(v: i64): u64 {
-  return <u64>((v << 1) ^ (v >> 63));
-}
-function unzigzag(v: u64): i64 {
-  return <i64>(v >>> 1) ^ -(<i64>(v & 1));
-}
-
 function sortU64(a: u64, b: u64): i32 {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -182,6 +195,8 @@ export class Replica {
   // Configuration.
   n: i32;
   f: i32;
+  /** Votes that decide anything: any two such sets share an honest replica. */
+  quorum: i32;
   self: i32;
   K: u64;
   window: u64;
@@ -194,6 +209,9 @@ export class Replica {
   keys: Array<Uint8Array>;
   seed: Uint8Array;
   pk: Uint8Array;
+  epochId: Uint8Array;
+  epochStart: u64;
+  epochDigest: Uint8Array;
 
   // Leadership.
   trust: StaticArray<i64>; // committed at the last stable checkpoint
@@ -242,7 +260,8 @@ export class Replica {
 
   constructor(cfg: Config, pk: Uint8Array) {
     this.n = cfg.n;
-    this.f = (cfg.n - 1) / 3;
+    this.f = faultsTolerated(cfg.n);
+    this.quorum = quorumSize(cfg.n);
     this.self = cfg.self;
     this.K = cfg.K;
     this.window = cfg.window;
@@ -255,6 +274,9 @@ export class Replica {
     this.keys = cfg.keys;
     this.seed = cfg.seed;
     this.pk = pk;
+    this.epochId = cfg.epochId;
+    this.epochStart = cfg.startSeq;
+    this.epochDigest = cfg.startDigest;
     this.trust = cfg.trust;
     this.execTrust = cfg.trust;
     this.order = leaderOrder(cfg.trust, cfg.keys, cfg.trustFloor, (cfg.n - 1) / 3);
@@ -268,8 +290,58 @@ export class Replica {
     this.primary = this.primaryOf(0);
   }
 
-  get quorum(): i32 {
-    return 2 * this.f + 1;
+  /**
+   * Places the replica at its epoch's start checkpoint, or at a later stable checkpoint of the epoch it
+   * restarts from: the low watermark and lastExecuted there, nothing at or below it accepted.
+   */
+  start(cfg: Config): StartError {
+    const E = cfg.startSeq;
+    if (E % this.K != 0 || cfg.startDigest.length != DIGEST_BYTES || cfg.epochId.length != DIGEST_BYTES) return StartError.BadEpochStart;
+    this.low = E;
+    this.lastExecuted = E;
+    this.nextSeq = E;
+    // The epoch's start is stable by construction (every replica of the epoch starts there): no proof, and a
+    // zero replica digest stand for it in view changes, as at genesis.
+    this.stable = new Stable(E, cfg.startDigest, new Uint8Array(DIGEST_BYTES), new Array<Uint8Array>(), new Array<i32>());
+    const startState = cfg.startState;
+    if (startState != null) {
+      // The previous epoch's clients and time carry over (its trust scores were for another validator set).
+      const st = decodeReplicaState(startState, 64);
+      if (st == null || st.seq != E) return StartError.BadEpochStart;
+      this.clients = st.clients;
+      this.lastTime = st.lastTime;
+    }
+    if (cfg.resumeSeq == 0) return StartError.None;
+    const S = cfg.resumeSeq;
+    if (S <= E || S % this.K != 0 || cfg.resumeDigest.length != DIGEST_BYTES) return StartError.BadResume;
+    const proof = parseCertificate(cfg.resumeCert, this.n, this.maxMsg);
+    const st = decodeReplicaState(cfg.resumeState, this.n);
+    if (proof == null || st == null || st.seq != S || st.trust.length != this.n) return StartError.BadResume;
+    const checkpoints = new Array<Checkpoint>();
+    for (let i = 0; i < proof.length; i++) {
+      const c = parseCheckpoint(unchecked(proof[i]));
+      if (c == null) return StartError.BadResume;
+      checkpoints.push(c);
+    }
+    const replicaDigest = sha256(cfg.resumeState);
+    if (!this.validCheckpointProof(S, cfg.resumeDigest, replicaDigest, checkpoints)) return StartError.BadResume;
+    const wires = new Array<Uint8Array>();
+    const senders = new Array<i32>();
+    for (let i = 0; i < checkpoints.length; i++) {
+      wires.push(unchecked(checkpoints[i]).env!.wire);
+      senders.push(unchecked(checkpoints[i]).sender);
+    }
+    this.low = S;
+    this.lastExecuted = S;
+    this.nextSeq = S;
+    this.stable = new Stable(S, cfg.resumeDigest, replicaDigest, wires, senders);
+    this.own.set(S, new OwnCheckpoint(S, cfg.resumeDigest, cfg.resumeState, replicaDigest));
+    this.clients = st.clients;
+    this.lastTime = st.lastTime;
+    this.execTrust = st.trust;
+    this.setTrust(st.trust);
+    this.primary = this.primaryOf(0);
+    return StartError.None;
   }
 
   primaryOf(view: u64): i32 {
@@ -289,11 +361,11 @@ export class Replica {
   }
 
   private sign(type: u32, body: Uint8Array): Uint8Array {
-    return signBody(tagFor(type), body, this.seed, this.pk);
+    return signBody(tagFor(type), this.epochId, body, this.seed, this.pk);
   }
 
   private verifyEnv(env: Envelope, sender: i32): bool {
-    return verifyBody(tagFor(env.type), env.body, unchecked(this.keys[sender]), env.sig);
+    return verifyBody(tagFor(env.type), this.epochId, env.body, unchecked(this.keys[sender]), env.sig);
   }
 
   private inWindow(seq: u64): bool {
@@ -435,7 +507,7 @@ export class Replica {
     this.vcTimerOn = false;
     this.retireStale();
     if (this.changing) {
-      // Castro–Liskov: move past a view only once 2f+1 replicas asked for it (its primary is then to blame).
+      // Castro–Liskov: move past a view only once a quorum asked for it (its primary is then to blame).
       // Alone, keep asking while we have work: resend our view change (it may have been lost) and wait.
       // (Going back to the old view would be unsafe: our view change may already count in a new-view.)
       if (this.countViewChanges(this.view) >= this.quorum) {
@@ -738,10 +810,11 @@ export class Replica {
       const v = unchecked(e.prepares[i]);
       if (v != null && i != pp.sender && bytesEqual(v.digest, pp.digest)) matching.push(v);
     }
-    if (matching.length < 2 * this.f) return;
+    // Prepared: the pre-prepare and quorum - 1 matching prepares, so a quorum accepted the proposal.
+    if (matching.length < this.quorum - 1) return;
     e.prepared = true;
     const cert = new PreparedCert(pp);
-    for (let i = 0; i < 2 * this.f; i++) cert.prepares.push(unchecked(matching[i]));
+    for (let i = 0; i < this.quorum - 1; i++) cert.prepares.push(unchecked(matching[i]));
     e.best = cert;
     if (!e.commitSent) {
       e.commitSent = true;
@@ -822,7 +895,7 @@ export class Replica {
     }
   }
 
-  /** A relayed proof that a batch committed: 2f+1 signed commits for its digest, and the batch itself. */
+  /** A relayed proof that a batch committed: a quorum of signed commits for its digest, and the batch itself. */
   private onCommitted(body: Uint8Array): void {
     const r = new Reader(body, this.maxMsg);
     const ppEnv = parseEnvelope(r.bytes(this.maxMsg), this.maxMsg);
@@ -945,12 +1018,7 @@ export class Replica {
     putU32(<u32>skipped.length);
     for (let i = 0; i < skipped.length; i++) putU32(unchecked(skipped[i]));
     putBytes(e.cCert);
-    if (e.seq % this.K == 0) {
-      const w = new Writer(64 + 48 * this.clients.count);
-      w.uint(time);
-      this.clients.encode(w);
-      this.tableSnaps.set(e.seq, w.finish());
-    }
+    if (e.seq % this.K == 0) this.tableSnaps.set(e.seq, encodeTableSnapshot(time, this.clients));
   }
 
   // ---- checkpoints and state transfer --------------------------------------------------------------------
@@ -966,13 +1034,7 @@ export class Replica {
     }
     const snap = this.tableSnaps.get(seq);
     this.tableSnaps.delete(seq);
-    // replicaState = uint(seq) ‖ uint(n) ‖ n × zigzag(trust) ‖ uint(lastTime) ‖ client table
-    const w = new Writer(snap.length + 16 + 10 * this.n);
-    w.uint(seq);
-    w.uint(<u64>this.n);
-    for (let i = 0; i < this.n; i++) w.uint(zigzag(unchecked(this.execTrust[i])));
-    w.fixed(snap);
-    const state = w.finish();
+    const state = encodeReplicaState(seq, this.execTrust, snap);
     const own = new OwnCheckpoint(seq, stateDigest, state, sha256(state));
     this.own.set(seq, own);
     if (seq == this.low) {
@@ -1059,7 +1121,7 @@ export class Replica {
     this.checkStable(c);
   }
 
-  /** 2f+1 matching checkpoint votes for c's (seq, digests) make it stable. */
+  /** A quorum of matching checkpoint votes for c's (seq, digests) make it stable. */
   private checkStable(c: Checkpoint): void {
     const wires = new Array<Uint8Array>();
     const senders = new Array<i32>();
@@ -1155,7 +1217,7 @@ export class Replica {
     const st = this.stable;
     const own = this.own.get(st.seq);
     if (!bytesEqual(own.stateDigest, st.stateDigest) || !bytesEqual(own.replicaDigest, st.replicaDigest)) {
-      // We executed to a different state than 2f+1 replicas proved: replace ours by theirs.
+      // We executed to a different state than a quorum proved: replace ours by theirs.
       this.reject(Reject.StateMismatch, -1);
       this.own.delete(st.seq);
       this.requestState();
@@ -1171,13 +1233,12 @@ export class Replica {
   }
 
   private adoptTrustFrom(state: Uint8Array): void {
-    const r = new Reader(state, state.length);
-    r.uint();
-    const n = <i32>r.uint(<u64>this.n);
-    if (!r.ok || n != this.n) return;
-    const t = new StaticArray<i64>(n);
-    for (let i = 0; i < n; i++) unchecked((t[i] = unzigzag(r.uint())));
-    if (!r.ok) return;
+    const st = decodeReplicaState(state, this.n);
+    if (st == null || st.trust.length != this.n) return;
+    this.setTrust(st.trust);
+  }
+
+  private setTrust(t: StaticArray<i64>): void {
     this.trust = t;
     this.order = leaderOrder(t, this.keys, this.trustFloor, this.f);
   }
@@ -1194,24 +1255,14 @@ export class Replica {
       this.reject(Reject.StateMismatch, -1);
       return;
     }
-    const r = new Reader(replicaState, replicaState.length);
-    const s = r.uint();
-    const n = <i32>r.uint(<u64>this.n);
-    if (!r.ok || s != seq || n != this.n) {
+    const decoded = decodeReplicaState(replicaState, this.n);
+    if (decoded == null || decoded.seq != seq || decoded.trust.length != this.n) {
       this.reject(Reject.StateMismatch, -1);
       return;
     }
-    const t = new StaticArray<i64>(n);
-    for (let i = 0; i < n; i++) unchecked((t[i] = unzigzag(r.uint())));
-    const time = r.uint();
-    const table = new ClientTable();
-    if (!r.ok || !table.decode(r) || !r.end()) {
-      this.reject(Reject.StateMismatch, -1);
-      return;
-    }
-    this.clients = table;
-    this.lastTime = time;
-    this.execTrust = t;
+    this.clients = decoded.clients;
+    this.lastTime = decoded.lastTime;
+    this.execTrust = decoded.trust;
     this.lastExecuted = seq;
     this.fetching = 0;
     if (this.nextSeq < seq) this.nextSeq = seq;
@@ -1300,18 +1351,17 @@ export class Replica {
         seen |= bit;
         count++;
       }
-      if (count < 2 * this.f) return false;
+      if (count < this.quorum - 1) return false;
     }
     vc.valid = true;
     return true;
   }
 
   private validCheckpointProof(seq: u64, sd: Uint8Array, rd: Uint8Array, proof: Array<Checkpoint>): bool {
-    if (seq == 0) {
-      const zero = new Uint8Array(DIGEST_BYTES);
-      return proof.length == 0 && bytesEqual(sd, zero) && bytesEqual(rd, zero);
+    if (seq == this.epochStart) {
+      return proof.length == 0 && bytesEqual(sd, this.epochDigest) && bytesEqual(rd, new Uint8Array(DIGEST_BYTES));
     }
-    if (seq % this.K != 0 || proof.length < this.quorum) return false;
+    if (seq < this.epochStart || seq % this.K != 0 || proof.length < this.quorum) return false;
     let seen: u64 = 0;
     for (let i = 0; i < proof.length; i++) {
       const c = unchecked(proof[i]);
@@ -1393,7 +1443,7 @@ export class Replica {
     this.becomeStable(new Stable(vc.stableSeq, vc.stateDigest, vc.replicaDigest, wires, senders));
   }
 
-  /** The primary-to-be, holding 2f+1 view changes for its view, sends the new-view. */
+  /** The primary-to-be, holding a quorum of view changes for its view, sends the new-view. */
   private maybeSendNewView(): void {
     if (!this.changing || this.primary != this.self || this.nvWire != null) return;
     const vcs = new Array<ViewChange>();
@@ -1444,7 +1494,7 @@ export class Replica {
     return pp;
   }
 
-  /** The O set both the new primary and every backup derive from the same 2f+1 view changes. */
+  /** The O set both the new primary and every backup derive from the same quorum of view changes. */
   private computeO(vcs: Array<ViewChange>): OSet {
     const o = new OSet();
     for (let i = 0; i < vcs.length; i++) {
@@ -1589,7 +1639,7 @@ export class Replica {
         if (r == null) {
           const parsed = parseRequest(unchecked(pp.batch[j]), this.maxMsg);
           if (parsed == null) continue; // unreachable: checked with the view change
-          parsed.verified = true; // prepared by 2f+1 replicas, so checked by an honest one
+          parsed.verified = true; // prepared by a quorum, so checked by an honest replica
           if (this.clients.isStale(parsed.key, parsed.seq)) continue;
           this.admit(parsed);
           r = parsed;

@@ -6,7 +6,7 @@ import { Reader } from "../codec/reader";
 import { Writer } from "../codec/writer";
 import { ed25519DerivePublicKey } from "../sign/ed25519";
 import { MAX_SAFE, SIG_BYTES, TAG_REQUEST } from "./constants";
-import { bucketOf, bytesCompare, bytesEqual, sha256, signBody, verifyBody } from "./crypto";
+import { bucketOf, bytesCompare, bytesEqual, NO_EPOCH, sha256, signBody, verifyBody } from "./crypto";
 
 export class ClientRequest {
   bytes: Uint8Array;
@@ -34,7 +34,7 @@ export class ClientRequest {
     const bodyLen = this.bytes.length - SIG_BYTES;
     const body = this.bytes.subarray(0, bodyLen);
     const sig = this.bytes.subarray(bodyLen);
-    this.verified = verifyBody(TAG_REQUEST, body, this.key, sig);
+    this.verified = verifyBody(TAG_REQUEST, NO_EPOCH, body, this.key, sig);
     return this.verified;
   }
 }
@@ -60,7 +60,7 @@ export function encodeRequest(seed: Uint8Array, clientSeq: u64, payload: Uint8Ar
   w.uint(clientSeq);
   w.bytes(payload);
   const body = w.finish();
-  const sig = signBody(TAG_REQUEST, body, seed, pk);
+  const sig = signBody(TAG_REQUEST, NO_EPOCH, body, seed, pk);
   const out = new Uint8Array(body.length + SIG_BYTES);
   out.set(body, 0);
   out.set(sig, body.length);

@@ -1,26 +1,17 @@
 // What the consensus node puts on a Transport. The transport is shared with other subsystems, so every frame
-// starts with one channel byte; a node ignores channels it does not own. PBFT frames carry the replica's
-// signed message bytes untouched; state-transfer frames carry the requests and replies below, canonically
-// encoded. Nothing here is trusted: state-transfer replies are verified block by block against the validator
-// set and the checkpoint digest the replica proved.
+// starts with one channel byte (net/channels.ts); a node ignores channels it does not own. PBFT frames carry
+// the replica's signed message bytes untouched; attestation frames an encoded attestation
+// (ledger/attestation.ts); state-transfer frames the requests and replies below, canonically encoded.
+// Nothing here is trusted: state-transfer replies are verified block by block against the validators of
+// each height and the checkpoint digest the replica proved.
 
+import { MAX_ATTESTATION_CERTIFICATE_BYTES } from '../ledger/attestation.ts';
 import { Reader, Writer } from '../ledger/primitives.ts';
-
-export const CHANNEL_PBFT = 0x50; // 'P'
-export const CHANNEL_STATE = 0x53; // 'S'
 
 export const MAX_FRAME_BYTES = 64 << 20;
 export const MAX_BLOCKS_PER_REPLY = 256;
 const MAX_BLOCK_BYTES = 64 << 20;
 const MAX_BLOB_BYTES = 48 << 20;
-const MAX_ATTESTATION_BYTES = 16 * 1024;
-
-export function frame(channel: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(payload.length + 1);
-  out[0] = channel;
-  out.set(payload, 1);
-  return out;
-}
 
 /** Ask a peer for blocks [fromHeight, toHeight] (it replies with the highest ones it has, at most a page),
  * and, if snapshotSeq > 0, for its stable snapshot at that seq whose block hash is snapshotDigest. */
@@ -105,7 +96,7 @@ export function decodeStateMessage(bytes: Uint8Array): StateMessage {
     const attestations: (Uint8Array | null)[] = [];
     for (let i = 0; i < count && r.ok; i++) {
       blocks.push(r.bytes(MAX_BLOCK_BYTES));
-      attestations.push(r.bool() ? r.bytes(MAX_ATTESTATION_BYTES) : null);
+      attestations.push(r.bool() ? r.bytes(MAX_ATTESTATION_CERTIFICATE_BYTES) : null);
     }
     const has = r.bool();
     const snapshot = has ? { app: r.bytes(MAX_BLOB_BYTES), replicaState: r.bytes(MAX_BLOB_BYTES), certificate: r.bytes(1 << 20) } : null;
@@ -115,5 +106,39 @@ export function decodeStateMessage(bytes: Uint8Array): StateMessage {
     throw new FrameError('malformed');
   }
   if (!r.end()) throw new FrameError(r.error === 'Oversize' ? 'oversize' : 'malformed');
+  return m;
+}
+
+/**
+ * What travels on CHANNEL_ATTEST: a validator's vote (an encoded attestation), or a block's whole certificate,
+ * sent back to a validator whose vote came after the height was certified (it executed that block late, and
+ * would otherwise never gather the quorum itself).
+ */
+export type AttestMessage =
+  | { readonly type: 'vote'; readonly attestation: Uint8Array }
+  | { readonly type: 'certificate'; readonly height: number; readonly blockHash: Uint8Array; readonly certificate: Uint8Array };
+
+export function encodeAttestMessage(m: AttestMessage): Uint8Array {
+  const w = new Writer(m.type === 'vote' ? m.attestation.length + 4 : m.certificate.length + 48);
+  if (m.type === 'vote') {
+    w.uint(1);
+    w.bytes(m.attestation);
+  } else {
+    w.uint(2);
+    w.uint(m.height);
+    w.fixed(m.blockHash);
+    w.bytes(m.certificate);
+  }
+  return w.finish();
+}
+
+export function decodeAttestMessage(bytes: Uint8Array): AttestMessage {
+  const r = new Reader(bytes, MAX_ATTESTATION_CERTIFICATE_BYTES + 64);
+  const type = r.uint(255);
+  let m: AttestMessage;
+  if (type === 1) m = { type: 'vote', attestation: r.bytes(256) };
+  else if (type === 2) m = { type: 'certificate', height: r.uint(), blockHash: r.fixed(32), certificate: r.bytes(MAX_ATTESTATION_CERTIFICATE_BYTES) };
+  else throw new FrameError(r.ok ? 'unknown-type' : 'malformed');
+  if (!r.end()) throw new FrameError('malformed');
   return m;
 }

@@ -11,9 +11,10 @@
 // replica, started at its last stable checkpoint, has caught up; then each `execute` at or below the app's
 // height is a confirmation, checked against the block already executed, and never applied twice.
 
-import type { ReplicaAction, ReplicaEvent, TimerKind } from '../../../../wasm/index.ts';
+import { ed25519Verify, type ReplicaAction, type ReplicaEvent, type TimerKind } from '../../../../wasm/index.ts';
 import type { LedgerApp } from '../ledger/app.ts';
 import { blockHash, buildBlock, genesisHash, type Block, type BlockHeader } from '../ledger/block.ts';
+import type { SignatureVerifier } from '../ledger/certificate.ts';
 import { EpochHistory, genesisEpoch, type Epoch } from '../ledger/epoch.ts';
 import type { LedgerStore, StoredSnapshot } from '../ledger/store.ts';
 import { verifyBlock, type BlockCheck, type CertificateVerifier } from '../ledger/verify.ts';
@@ -21,7 +22,9 @@ import type { PeerId, Transport } from '../net/transport.ts';
 import { equalBytes, toHex } from '../util/index.ts';
 import { applyBatch, clientPayload } from './apply.ts';
 import { LocalChain } from './chain.ts';
-import { CHANNEL_PBFT, CHANNEL_STATE, decodeStateMessage, encodeStateMessage, frame, type StateReply } from './frames.ts';
+import { CHANNEL_ATTEST, CHANNEL_PBFT, CHANNEL_STATE, onChannel } from '../net/index.ts';
+import { AttestationPool, type AttestationRejectReason } from './attestations.ts';
+import { decodeStateMessage, encodeStateMessage, type StateReply } from './frames.ts';
 import { resumeFromStore } from './resume.ts';
 import { StateTransfer, type InstallResult } from './state-transfer.ts';
 import {
@@ -64,6 +67,13 @@ export interface ConsensusNodeOptions {
   readonly retainBlocks?: number;
   /** Snapshots kept (default 2). */
   readonly retainSnapshots?: number;
+  /**
+   * Signs with this node's key (Ed25519): its block attestations when it is a validator of the block's epoch.
+   * Without it the node gathers attestations but never attests.
+   */
+  readonly signAttestation?: (message: Uint8Array) => Uint8Array;
+  /** Checks an Ed25519 signature (attestations); default the wasm core's. */
+  readonly verifySignature?: SignatureVerifier;
   readonly onEvent?: (e: ConsensusEvent) => void;
 }
 
@@ -87,6 +97,7 @@ export class ConsensusNode {
   readonly epochs: EpochHistory;
   private readonly chain: LocalChain;
   private readonly sync: StateTransfer;
+  private readonly attestations: AttestationPool;
   /** Peer ids of the current epoch's validators, by index, and back. */
   private peers: PeerId[] = [];
   private readonly indexOfPeer = new Map<PeerId, number>();
@@ -126,15 +137,38 @@ export class ConsensusNode {
       clock: this.clock,
       chain: this.chain,
       baseMs: this.timers.stateTransferMs,
-      send: (to, m) => this.transport.send(to, frame(CHANNEL_STATE, encodeStateMessage(m))),
+      send: (to, m) => this.transport.send(to, onChannel(CHANNEL_STATE, encodeStateMessage(m))),
       emit: (e) => this.onEvent(e),
       closed: () => this.closed,
       verify: (b, prev) => this.verify(b, prev),
-      install: (seq, digest, blocks, _attestations, snapshot, from) => this.install(seq, digest, blocks, snapshot, from),
+      install: (seq, digest, blocks, attestations, snapshot, from) => this.install(seq, digest, blocks, attestations, snapshot, from),
+      adoptAttestation: (header, certificate) => this.attestations.adopt(header, certificate),
       applyFollowed: () => ({ applied: 0 }),
       wantsToFollow: () => false,
     });
     this.sync.peers = () => this.peers.filter((p) => p !== this.transport.self);
+    this.attestations = new AttestationPool(
+      {
+        tipHeight: () => this.chain.tip.height,
+        header: (h) => (h === this.chain.tip.height ? (this.chain.tip.header ?? undefined) : this.chain.block(h)?.header),
+        hashAt: (h) => this.chain.hashAt(h),
+        epochOf: (h) => this.epochs.epochOf(h),
+        currentEpoch: () => this.epochs.current,
+        peerOf: (epoch, i) => this.peerIdOf(epoch, i),
+        selfIndex: (epoch) => EpochHistory.indexOf(epoch, this.key),
+        broadcast: (bytes) => this.transport.broadcast(onChannel(CHANNEL_ATTEST, bytes)),
+        send: (to, bytes) => this.transport.send(to, onChannel(CHANNEL_ATTEST, bytes)),
+        store: (h, cert) => this.chain.putAttestation(h, cert),
+        emit: (e) => this.onEvent(e),
+        behind: () => {},
+      },
+      {
+        ...(opts.signAttestation ? { sign: opts.signAttestation } : {}),
+        verify: opts.verifySignature ?? ed25519Verify,
+        ahead: Math.max(2 * this.K, 64),
+        behind: Math.max(2 * this.K, 64),
+      },
+    );
   }
 
   /**
@@ -158,6 +192,13 @@ export class ConsensusNode {
     for (const e of resumed.events) this.onEvent(e);
     this.unsubscribe = this.transport.onMessage((from, bytes) => this.onFrame(from, bytes));
     this.enterEpoch(this.epochs.current, resumed.checkpoint);
+    // Attest again the recent blocks this node executed but holds no certificate for (it may have stopped
+    // before the quorum formed): peers that certified them answer with the certificate.
+    const tip = this.chain.tip.height;
+    for (let h = Math.max(1, tip - 2 * this.K + 1); h <= tip; h++) {
+      const hash = this.chain.hashAt(h);
+      if (hash && !this.chain.attestation(h)) this.attestations.onExecuted(h, hash, true);
+    }
   }
 
   /** A client's signed request (submit it to every validator: backups then watch the primary). */
@@ -192,6 +233,27 @@ export class ConsensusNode {
   block(height: number): Block | undefined {
     return this.chain.block(height);
   }
+  /** The attestation certificate of block `height`, if this node holds it in memory. */
+  attestation(height: number): Uint8Array | undefined {
+    return this.chain.attestation(height);
+  }
+  /**
+   * Blocks [from, to] with their attestation certificates, from memory or the store (what a node serves a
+   * light client or the relay): the contiguous run ending at `to` that this node holds.
+   */
+  async history(from: number, to: number): Promise<{ block: Block; attestation: Uint8Array | null }[]> {
+    const top = Math.min(to, this.chain.tip.height);
+    if (top < from) return [];
+    const held = this.chain.heldRun(from, top);
+    const stored = held.length === top - from + 1 ? [] : await this.chain.storedBlocks(from, top - held.length);
+    const run = [...stored, ...held];
+    const attested = await this.chain.storedAttestations(from, top);
+    return run.map((block) => ({ block, attestation: this.chain.attestation(block.header.height) ?? attested.get(block.header.height) ?? null }));
+  }
+  /** Attestations refused so far, by reason (for the security layer). */
+  attestationRejections(): Partial<Record<AttestationRejectReason, number>> {
+    return this.attestations.rejections();
+  }
   /** The newest stable checkpoint this node holds (snapshot, replica state and checkpoint certificate). */
   latestCheckpoint(): StoredSnapshot | undefined {
     return this.chain.latestSnapshot();
@@ -221,7 +283,7 @@ export class ConsensusNode {
     this.replica?.dispose();
     this.replica = null;
     this.replicaEpoch = epoch;
-    this.peers = epoch.validators.map((k, i) => this.peerOfIndex?.(i) ?? toHex(k));
+    this.peers = epoch.validators.map((_, i) => this.peerIdOf(epoch, i));
     this.indexOfPeer.clear();
     this.peers.forEach((p, i) => this.indexOfPeer.set(p, i));
     const self = EpochHistory.indexOf(epoch, this.key);
@@ -238,6 +300,11 @@ export class ConsensusNode {
           }
         : { epoch, self, startSeq: epoch.since, startDigest: this.chain.hashAt(epoch.since) ?? this.genesis };
     this.replica = this.createReplica(start);
+  }
+
+  /** The PeerId of validator `index` of `epoch` (the simulator's Twins wire the genesis indices differently). */
+  private peerIdOf(epoch: Epoch, index: number): PeerId {
+    return (epoch.number === 0 ? this.peerOfIndex?.(index) : undefined) ?? toHex(epoch.validators[index]!);
   }
 
   /** Checks a block against the validators of its height (and `prev` as its predecessor, if given). */
@@ -304,7 +371,7 @@ export class ConsensusNode {
 
   private sendPbft(to: PeerId, bytes: Uint8Array): void {
     this.counters.messagesOut++;
-    this.transport.send(to, frame(CHANNEL_PBFT, bytes));
+    this.transport.send(to, onChannel(CHANNEL_PBFT, bytes));
   }
 
   private setTimer(timer: TimerKind, attempt: number): void {
@@ -350,6 +417,7 @@ export class ConsensusNode {
     if (a.seq % this.K === 0) this.candidates.set(a.seq, { app: this.app.snapshot(), blockHash: hash });
     this.counters.executed++;
     this.onEvent({ kind: 'committed', block, hash, results });
+    this.attestations.onExecuted(a.seq, hash, true);
     const trust = this.trustAfter?.(a.seq);
     this.drive({ kind: 'executed', seq: a.seq, stateDigest: hash, ...(trust ? { trust } : {}) });
   }
@@ -394,6 +462,11 @@ export class ConsensusNode {
   private onFrame(from: PeerId, bytes: Uint8Array): void {
     if (this.closed || bytes.length === 0) return;
     const channel = bytes[0];
+    if (channel === CHANNEL_ATTEST) {
+      // Any peer may send one; the pool accepts it only from the validator it names.
+      this.attestations.onMessage(from, bytes.subarray(1));
+      return;
+    }
     if (channel !== CHANNEL_PBFT && channel !== CHANNEL_STATE) return; // another subsystem's frame
     const index = this.indexOfPeer.get(from);
     if (index === undefined) {
@@ -428,7 +501,7 @@ export class ConsensusNode {
       if (!s || !held || !equalBytes(s.blockHash, digest) || !equalBytes(held, digest)) return false;
       const block = this.chain.block(seq);
       if (!block) return false;
-      const done = this.install(seq, digest, [block], { app: s.app, replicaState: s.replicaState, certificate: s.certificate }, null) === 'installed';
+      const done = this.install(seq, digest, [block], [null], { app: s.app, replicaState: s.replicaState, certificate: s.certificate }, null) === 'installed';
       if (done) this.sync.checkpointDone(seq);
       return done;
     };
@@ -441,7 +514,14 @@ export class ConsensusNode {
    * the app's state, but only if it produces the block's state root and the replica accepts the replica state
    * that came with it (it checks it against the checkpoint's proof). Nothing changes when either fails.
    */
-  private install(seq: number, digest: Uint8Array, blocks: Block[], snapshot: NonNullable<StateReply['snapshot']>, fromPeer: PeerId | null): InstallResult {
+  private install(
+    seq: number,
+    digest: Uint8Array,
+    blocks: Block[],
+    attestations: readonly (Uint8Array | null)[],
+    snapshot: NonNullable<StateReply['snapshot']>,
+    fromPeer: PeerId | null,
+  ): InstallResult {
     const target = blocks[blocks.length - 1]!;
     const held = this.chain.hashAt(seq);
     const appAlreadyThere = seq <= this.chain.tip.height && held !== undefined && equalBytes(held, digest);
@@ -464,8 +544,12 @@ export class ConsensusNode {
       return !mine || !equalBytes(mine, blockHash(b.header));
     });
     if (before) this.chain.setTip(target, digest);
-    // The blocks are committed history whatever happens next (each verified, chained to the proven digest).
+    // The blocks are committed history whatever happens next (each verified, chained to the proven digest),
+    // and so are the attestation certificates that verify for them.
     for (const b of fresh) this.chain.addHistory(b);
+    blocks.forEach((b, i) => {
+      if (!this.chain.attestation(b.header.height)) this.attestations.adopt(b.header, attestations[i] ?? null);
+    });
     // Said before the replica is stepped (stepping it may execute the seqs above at once), and only when the
     // app's state changed (not when only the replica caught up with an app that replayed past seq).
     if (before) this.onEvent({ kind: 'stateInstalled', seq, fetchedBlocks: fromPeer === null ? 0 : blocks.length, fromPeer });
@@ -481,6 +565,10 @@ export class ConsensusNode {
       for (const k of [...this.candidates.keys()]) if (k <= seq) this.candidates.delete(k);
       this.chain.keepSnapshot({ seq, blockHash: digest, app: snapshot.app, replicaState: snapshot.replicaState, certificate: snapshot.certificate });
       this.counters.stateTransfers++;
+      // Attest what was installed: each block is bound by the hash chain to the checkpoint digest a quorum
+      // signed, and the snapshot gave the target's state root. (Otherwise, with n - quorum validators
+      // lagging, no block they skipped would ever gather an attestation quorum.)
+      for (const b of blocks) this.attestations.onExecuted(b.header.height, blockHash(b.header), true);
     }
     if (fromPeer !== null) this.sync.fillHistoryBelow(blocks[0]!.header, fromPeer);
     return 'installed';

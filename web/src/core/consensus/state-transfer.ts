@@ -77,6 +77,8 @@ export interface StateTransferHost {
   closed(): boolean;
   /** Checks a block against the validators of its height (and `prev`, if given, as its predecessor). */
   verify(block: Block, prev: BlockHeader | undefined): BlockCheck;
+  /** Keeps an attestation certificate that came with a verified block, if it verifies. */
+  adoptAttestation(header: BlockHeader, certificate: Uint8Array | null): boolean;
   /** Installs a proven checkpoint state (the blocks, verified, come with it). */
   install(seq: number, digest: Uint8Array, blocks: Block[], attestations: (Uint8Array | null)[], snapshot: NonNullable<StateReply['snapshot']>, fromPeer: PeerId | null): InstallResult;
   /**
@@ -357,7 +359,10 @@ export class StateTransfer {
       this.retryAfterFailure(h, () => this.askHistory(h));
       return;
     }
-    for (const { block } of accepted) this.host.chain.addHistory(block);
+    for (const { block, attestation } of accepted) {
+      this.host.chain.addHistory(block);
+      this.host.adoptAttestation(block.header, attestation);
+    }
     h.below = above;
     h.rotation.succeeded();
     if (this.linksDown(above)) {

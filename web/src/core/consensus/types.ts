@@ -2,6 +2,7 @@
 
 import type { ReplicaAction, ReplicaEvent } from '../../../../wasm/index.ts';
 import type { ApplyResult } from '../ledger/app.ts';
+import type { AttestationRejectReason } from './attestations.ts';
 import type { Block } from '../ledger/block.ts';
 import type { Epoch } from '../ledger/epoch.ts';
 import type { BlockRejectReason } from '../ledger/verify.ts';
@@ -106,7 +107,13 @@ export type ConsensusEvent =
   /** Resuming from the store stopped at `height` (the blocks above come from peers instead). */
   | { kind: 'resumeStopped'; height: number; reason: ResumeStopReason }
   /** The node stopped executing rather than fork (two different batches committed at one seq). */
-  | { kind: 'halted'; reason: string };
+  | { kind: 'halted'; reason: string }
+  /** A quorum of the epoch's validators attested block `height`: its attestation certificate (stored beside it). */
+  | { kind: 'attested'; height: number; hash: Uint8Array; certificate: Uint8Array }
+  /** An attestation refused (counted for the security layer). */
+  | { kind: 'attestationRejected'; reason: AttestationRejectReason; from: PeerId; height: number }
+  /** A validator validly attested another block than ours at a height we executed: evidence. */
+  | { kind: 'attestationConflict'; height: number; from: PeerId; ours: Uint8Array; theirs: Uint8Array };
 
 export type ResumeStopReason =
   | 'snapshot-mismatch' // the stored snapshot does not produce its block's state root, or its block is missing

@@ -96,6 +96,7 @@ export function verifyCheckpointCertificate(
   seq: number,
   stateDigest: Uint8Array,
   verify: SignatureVerifier,
+  epochId: Uint8Array = new Uint8Array(32), // the replicas sign signingBytes(tag, epochId ‖ body); default: the default epoch
 ): CheckpointCheck {
   const fail = (reason: Extract<CheckpointCheck, { ok: false }>['reason']): CheckpointCheck => ({ ok: false, reason });
   const r = new Reader(cert, 1 << 20);
@@ -124,7 +125,7 @@ export function verifyCheckpointCertificate(
   const signed = new Set<number>();
   for (const m of msgs) {
     if (signed.has(m.sender)) continue;
-    if (!verify(validators[m.sender]!, signingBytes(CHECKPOINT_TAG, m.body), m.sig)) return fail('certificate-bad-signature');
+    if (!verify(validators[m.sender]!, signingBytes(CHECKPOINT_TAG, new Uint8Array([...epochId, ...m.body])), m.sig)) return fail('certificate-bad-signature');
     signed.add(m.sender);
   }
   return { ok: true };

@@ -3,8 +3,8 @@
 // pages that connect to peers import `net/webrtc.ts` as well.
 export type { PeerId, PeerState, MessageHandler, PeerHandler, Transport } from './transport.ts';
 export * from './channels.ts';
-export { SimNetwork, SimNetworkError, VirtualClock, DEFAULT_LINK } from './sim-network.ts';
-export type { Cancel, LinkProfile, Interceptor, SimNetworkOptions, SimNetworkStats } from './sim-network.ts';
+export { SimNetwork, SimNetworkError, VirtualClock, SystemScheduler, DEFAULT_LINK, WAN_LINK } from './sim-network.ts';
+export type { Cancel, LinkProfile, Interceptor, Scheduler, SimNetworkOptions, SimNetworkStats } from './sim-network.ts';
 export {
   createRelayToken,
   decodeRelayToken,

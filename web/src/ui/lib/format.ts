@@ -37,7 +37,11 @@ export const PURPOSES: readonly { code: string; label: string; plain: string }[]
   { code: 'PUBHLTH', label: 'Public health', plain: 'for public health' },
 ];
 export const purposeLabel = (code: string): string => PURPOSES.find((p) => p.code === code)?.label ?? code;
-export const purposePlain = (code: string): string => PURPOSES.find((p) => p.code === code)?.plain ?? `for ${code}`;
+/** What a purpose means, for the patient ("to treat you") or for someone a guardian acts for ("to treat Ana"). */
+export const purposePlain = (code: string, person?: string): string => {
+  const plain = PURPOSES.find((p) => p.code === code)?.plain ?? `for ${code}`;
+  return person ? plain.replace(/\b(you|your)\b/g, (w) => (w === 'you' ? person : `${person}’s`)) : plain;
+};
 
 /** FHIR resource types a consent or an access request may name, with plain names. */
 export const RESOURCE_TYPES: readonly { type: string; label: string }[] = [

@@ -23,6 +23,8 @@ import { emergencyPolicyOf, type EmergencyPolicy, type EvidenceRecord } from './
 import { anchorOf, anchorsOf, type AnchorRecord } from './anchors.ts';
 import { erasureOf, patientEvents, patientLeafOf, type ErasureRecord, type PatientEvent, type PatientLeaf, type SelfAccessRecord } from './patients.ts';
 import { ExpiryQueue } from './expiry-queue.ts';
+import { FlReader } from './fl.ts';
+import { ReportsReader } from './reports.ts';
 
 export interface GenesisOrg {
   readonly id: string;
@@ -83,6 +85,10 @@ export class HygeiaContracts implements LedgerApp {
   private tree = new StateTree();
   /** Consumed transaction ids by expiry, to forget each once no block can carry it any more. */
   private seen = new ExpiryQueue();
+  /** Federated-learning tasks and rounds (fl.ts). */
+  readonly fl = new FlReader(this.s);
+  /** Security reports, cases and trust scores (reports.ts). */
+  readonly reports = new ReportsReader(this.s);
 
   constructor(readonly genesis: ContractsGenesis) {
     checkGenesis(genesis);

@@ -9,6 +9,8 @@ import { accessRules } from './access.ts';
 import { breakGlassRules } from './break-glass.ts';
 import { anchorRules } from './anchors.ts';
 import { patientRules } from './patients.ts';
+import { flRules } from './fl.ts';
+import { reportRules } from './reports.ts';
 
 export const RULES: { readonly [K in TxKind]: Rule<K> } = {
   ...membershipRules,
@@ -18,4 +20,6 @@ export const RULES: { readonly [K in TxKind]: Rule<K> } = {
   ...breakGlassRules,
   ...anchorRules,
   ...patientRules,
+  ...flRules,
+  ...reportRules,
 };

@@ -6,6 +6,8 @@
 
 import type { Tx, TxKind } from './tx.ts';
 import type { KeyRecord } from './membership.ts';
+import type { FlRejectReason } from './fl.ts';
+import type { ReportRejectReason } from './reports.ts';
 
 export type StateValue = unknown;
 
@@ -57,7 +59,10 @@ export type TxRejectReason =
   | 'unknown-proposal'
   | 'last-validator'
   | 'unknown-device'
-  | 'permit-revoked';
+  | 'permit-revoked'
+  // the AI layer's rules (fl.ts, reports.ts)
+  | FlRejectReason
+  | ReportRejectReason;
 
 export class ContractRejection extends Error {
   override readonly name = 'ContractRejection';

@@ -70,6 +70,30 @@ export const SCHEMAS = {
   confirmErasure: { tag: 18, fields: { patient: 'str' } },
   selfAccess: { tag: 19, fields: { patient: 'str', device: 'key', resourceTypes: 'strs', count: 'uint', digest: 'key' } },
   setEmergencyPolicy: { tag: 20, fields: { orgs: 'strs', maxPerClinicianPerDay: 'uint', maxPerPatientPerDay: 'uint' } },
+  // 32-47: the AI layer (fl.ts, reports.ts).
+  flOpenRound: {
+    tag: 32,
+    fields: {
+      task: 'str',
+      round: 'uint',
+      model: 'str',
+      base: 'key',
+      rule: 'str',
+      epochs: 'uint',
+      batchSize: 'uint',
+      learningRate: 'uint',
+      seed: 'uint',
+      clinics: 'strs',
+      deadline: 'uint',
+      dpClip: 'uint',
+      dpNoise: 'uint',
+      dpDeltaInv: 'uint',
+    },
+  },
+  flCommitUpdate: { tag: 33, fields: { task: 'str', round: 'uint', digest: 'key', samples: 'uint', bytes: 'uint' } },
+  flCloseRound: { tag: 34, fields: { task: 'str', round: 'uint' } },
+  flCommitAggregate: { tag: 35, fields: { task: 'str', round: 'uint', digest: 'key', flags: 'strs' } },
+  fileReport: { tag: 40, fields: { kind: 'str', subject: 'str', window: 'uint', reasons: 'strs' } },
 } as const satisfies Record<string, { tag: number; fields: Record<string, FieldType> }>;
 
 export type TxKind = keyof typeof SCHEMAS;
