@@ -234,7 +234,7 @@ describe('finding 6: the replica checks every block certificate', () => {
     const blocks = s.ledger.blocks;
     // A server that builds the same chain with keys of its own (same genesis, forged certificates).
     const impostors = s.admins.map(() => new Ed25519Signer(s.prng.bytes(32)));
-    const forged = blocks.map((b, i) => (i === 2 ? { ...b, certificate: commitCertificateBy(impostors, b.header.height, b.header.batchDigest) } : b));
+    const forged = blocks.map((b, i) => (i === 2 ? { ...b, certificate: commitCertificateBy(impostors, b.header.height, b.header.batchDigest, new Uint8Array(32)) } : b));
     expect(() => new LedgerReplica(s.genesis).sync(forged)).toThrowError(expect.objectContaining({ reason: 'bad-certificate', height: 3 }));
     const stripped = blocks.map((b, i) => (i === 3 ? { ...b, certificate: new Uint8Array([0]) } : b));
     expect(() => new LedgerReplica(s.genesis).sync(stripped)).toThrowError(expect.objectContaining({ reason: 'bad-certificate', height: 4, detail: 'certificate-short' }));
