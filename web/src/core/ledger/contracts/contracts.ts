@@ -13,7 +13,7 @@ import { toHex } from '../../util/index.ts';
 import { MAX_TX_LIFETIME_MS, decodeTx, verifySignature, type DecodedTx, type Tx } from './tx.ts';
 import { ContractRejection, ID, ORG_ID, StateCore, type Rule, type RuleContext, type StateValue } from './state-core.ts';
 import { StateTree, type StateProof } from './state-tree.ts';
-import { RULES } from './rules.ts';
+import { ruleOf } from './rules.ts';
 import { addOrg, keyOf, memberOf, orgOf, tally, validatorOrgs, type KeyRecord, type OrgRecord, type ProposalRecord, type Role } from './membership.ts';
 import { CONSENSUS_KEY, PARAMS_KEY, consensusLeaf, rollEpoch, scheduleOf, validatorsForHeight, type ConsensusLeaf, type ParamsLeaf, type ValidatorSchedule } from './consensus.ts';
 import { PURPOSE, consentLive, consentOf, consentsOfPatient, type ConsentRecord } from './consent.ts';
@@ -134,7 +134,7 @@ export class HygeiaContracts implements LedgerApp {
     let result: ApplyResult;
     this.s.begin();
     try {
-      (RULES[d.tx.kind] as Rule<Tx['kind']>)(d.tx as never, rc);
+      (ruleOf(d.tx.kind) as Rule<Tx['kind']>)(d.tx as never, rc);
       this.s.commit();
       result = { ok: true };
     } catch (e) {
