@@ -14,7 +14,7 @@ import { MAX_TX_LIFETIME_MS, decodeTx, verifySignature, type DecodedTx, type Tx 
 import { ContractRejection, ID, ORG_ID, StateCore, type Rule, type RuleContext, type StateValue } from './state-core.ts';
 import { StateTree, type StateProof } from './state-tree.ts';
 import { ruleOf } from './rules.ts';
-import { addOrg, keyOf, memberOf, orgOf, tally, validatorOrgs, type KeyRecord, type OrgRecord, type ProposalRecord, type Role } from './membership.ts';
+import { MAX_VALIDATORS, addOrg, keyOf, memberOf, orgOf, tally, validatorOrgs, type KeyRecord, type OrgRecord, type ProposalRecord, type Role } from './membership.ts';
 import { CONSENSUS_KEY, PARAMS_KEY, consensusLeaf, rollEpoch, scheduleOf, validatorsForHeight, type ConsensusLeaf, type ParamsLeaf, type ValidatorSchedule } from './consensus.ts';
 import { PURPOSE, consentLive, consentOf, consentsOfPatient, type ConsentRecord } from './consent.ts';
 import { agreementOf, type AgreementRecord } from './agreements.ts';
@@ -351,6 +351,7 @@ export class HygeiaContracts implements LedgerApp {
 function checkGenesis(g: ContractsGenesis): void {
   if (!Number.isSafeInteger(g.checkpointInterval) || g.checkpointInterval < 1) throw new ContractsGenesisError('checkpointInterval', 'a positive integer');
   if (g.orgs.length === 0 || !g.orgs.some((o) => o.validator)) throw new ContractsGenesisError('orgs', 'at least one organisation, one of them a validator');
+  if (g.orgs.filter((o) => o.validator).length > MAX_VALIDATORS) throw new ContractsGenesisError('orgs', `at most ${MAX_VALIDATORS} validators`);
   const ids = new Set<string>();
   const keys = new Set<string>();
   g.orgs.forEach((o, i) => {
