@@ -3,7 +3,7 @@
 // the set across an epoch change, refusing a block certified by the set it replaced.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
-import { LedgerReplica } from '../../../web/src/core/ledger/contracts/index.ts';
+import { HygeiaContracts, LedgerReplica } from '../../../web/src/core/ledger/contracts/index.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 import { commitCertificateBy, setup, type Setup } from './helpers.ts';
 
@@ -132,8 +132,20 @@ describe('a replica across an epoch change', () => {
     expect(toHex(replica.app.stateRoot())).toBe(toHex(s.ledger.app.stateRoot()));
     // Block 9 certified by the set it replaced (org-0, org-1, org-2 sign it, as they could before the switch): refused.
     const block9 = s.ledger.blocks[8]!;
-    const forged = { ...block9, certificate: commitCertificateBy(s.admins.slice(0, 3).map((a) => a.signer), 9, block9.header.batchDigest) };
+    const forged = { ...block9, certificate: commitCertificateBy(s.admins.slice(0, 3).map((a) => a.signer), 9, block9.header.batchDigest, new Uint8Array(32)) };
     const fresh = new LedgerReplica(s.genesis);
     expect(() => fresh.sync([...s.ledger.blocks.slice(0, 8), forged])).toThrowError(expect.objectContaining({ reason: 'bad-certificate', height: 9 }));
+  });
+});
+
+describe('the size of the validator set', () => {
+  it('refuses a 65th validator organisation (the replica runs at most 64), and a genesis with more', () => {
+    const s = setup(309, { orgs: 64, checkpointInterval: 4 });
+    expect(s.submit(s.admins[0]!.make('proposeOrg', { org: 'org-65', name: 'One too many', adminKey: s.author().publicKey, validator: true }))).toEqual({ ok: false, reason: 'too-many-validators' });
+    // A member that does not validate is still welcome.
+    expect(s.submit(s.admins[0]!.make('proposeOrg', { org: 'org-65', name: 'Member', adminKey: s.author().publicKey, validator: false }))).toEqual({ ok: true });
+    const org = s.genesis.orgs[0]!;
+    const many = Array.from({ length: 65 }, (_, i) => ({ ...org, id: `o-${i}`, adminKey: new Uint8Array(32).fill(i + 1) }));
+    expect(() => new HygeiaContracts({ ...s.genesis, orgs: many })).toThrowError(expect.objectContaining({ field: 'orgs' }));
   });
 });

@@ -3,7 +3,7 @@
 // in the replica's sync (6), expiry and replay on the signed bytes (14), approveOrg re-checking its key (15).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Ed25519Signer, initCore } from '../../../wasm/index.ts';
-import { HygeiaContracts, LedgerReplica, MAX_TX_LIFETIME_MS } from '../../../web/src/core/ledger/contracts/index.ts';
+import { HygeiaContracts, LedgerReplica, MAX_TX_LIFETIME_MS, txId } from '../../../web/src/core/ledger/contracts/index.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 import { DAY, TREAT_01, commitCertificateBy, grant, request, setup } from './helpers.ts';
 
@@ -180,6 +180,8 @@ describe('finding 14: expiry and replay', () => {
     expect(s.ledger.app.org('org-new')).toBeDefined();
     expect(s.submit(early)).toEqual({ ok: false, reason: 'replay' });
     expect(s.ledger.app.consent('early')).toBeUndefined();
+    // Its outcome stays readable by its id until its expiry (a submitter that missed the block learns it).
+    expect(s.ledger.app.txOutcome(txId(early))).toMatchObject({ ok: false, reason: 'unknown-org', height: 3, index: 0 });
     // A fresh signature of the same intent is a new transaction and succeeds.
     expect(s.submit(s.patient.make('grantConsent', grant(s, { consentId: 'early', granteeOrg: 'org-new' })))).toEqual({ ok: true });
   });
@@ -192,7 +194,9 @@ describe('finding 14: expiry and replay', () => {
     const b = s.clinician.make('requestAccess', request({ requestId: 'rb' }), { nonce: 7 });
     expect(s.submit(b)).toEqual({ ok: true });
     expect(s.submit(a)).toEqual({ ok: true });
+    expect(s.ledger.app.txOutcome(txId(a))).toMatchObject({ ok: true, reason: '' });
     expect(s.submit(a)).toEqual({ ok: false, reason: 'replay' });
+    expect(s.ledger.app.txOutcome(txId(a))).toMatchObject({ ok: true }); // the replay does not overwrite it
     // Two transactions in one block: the second copy is the replay.
     const c = s.clinician.make('requestAccess', request({ requestId: 'rc' }));
     expect(s.ledger.commit([c, c], s.clock.time).map((x) => x.result)).toEqual([{ ok: true }, { ok: false, reason: 'replay' }]);
@@ -201,6 +205,7 @@ describe('finding 14: expiry and replay', () => {
     expect(seenBefore).toBeGreaterThanOrEqual(5);
     s.clock.time += 11 * 60 * 1000;
     expect(s.submit(a)).toEqual({ ok: false, reason: 'expired' });
+    expect(s.ledger.app.txOutcome(txId(a))).toBeUndefined();
     const seenAfter = JSON.parse(new TextDecoder().decode(s.ledger.app.snapshot())).filter(([k]: [string]) => k.startsWith('seen/')).length;
     expect(seenAfter).toBe(0);
   });
@@ -229,7 +234,7 @@ describe('finding 6: the replica checks every block certificate', () => {
     const blocks = s.ledger.blocks;
     // A server that builds the same chain with keys of its own (same genesis, forged certificates).
     const impostors = s.admins.map(() => new Ed25519Signer(s.prng.bytes(32)));
-    const forged = blocks.map((b, i) => (i === 2 ? { ...b, certificate: commitCertificateBy(impostors, b.header.height, b.header.batchDigest) } : b));
+    const forged = blocks.map((b, i) => (i === 2 ? { ...b, certificate: commitCertificateBy(impostors, b.header.height, b.header.batchDigest, new Uint8Array(32)) } : b));
     expect(() => new LedgerReplica(s.genesis).sync(forged)).toThrowError(expect.objectContaining({ reason: 'bad-certificate', height: 3 }));
     const stripped = blocks.map((b, i) => (i === 3 ? { ...b, certificate: new Uint8Array([0]) } : b));
     expect(() => new LedgerReplica(s.genesis).sync(stripped)).toThrowError(expect.objectContaining({ reason: 'bad-certificate', height: 4, detail: 'certificate-short' }));

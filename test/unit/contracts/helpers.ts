@@ -74,10 +74,10 @@ export function request(over: Partial<Payload<'requestAccess'>> = {}): Payload<'
 export const TREAT_01: GenesisAgreement = { agreementId: 'treat-01', orgA: 'org-0', orgB: 'org-1', purposes: ['TREAT'], start: 0, end: T0 + 3650 * DAY };
 
 /**
- * A well-formed commit certificate for (seq, batchDigest) in the replica's format, signed by `signers` as
- * senders 0, 1, ...: what a block server forging certificates, or a replaced validator set, could produce.
+ * A well-formed commit certificate for (seq, batchDigest) in epoch `epochId`, in the replica's format, signed by
+ * `signers` as senders 0, 1, ...: what a block server forging certificates, or a replaced validator set, could produce.
  */
-export function commitCertificateBy(signers: readonly { sign(m: Uint8Array): Uint8Array }[], seq: number, batchDigest: Uint8Array): Uint8Array {
+export function commitCertificateBy(signers: readonly { sign(m: Uint8Array): Uint8Array }[], seq: number, batchDigest: Uint8Array, epochId: Uint8Array): Uint8Array {
   const w = new Writer(512);
   w.uint(signers.length);
   signers.forEach((signer, sender) => {
@@ -90,7 +90,7 @@ export function commitCertificateBy(signers: readonly { sign(m: Uint8Array): Uin
     const msg = new Writer(160);
     msg.uint(4);
     msg.bytes(b);
-    msg.fixed(signer.sign(signingBytes('hygeia/pbft/commit/v1', b)));
+    msg.fixed(signer.sign(signingBytes('hygeia/pbft/commit/v1', new Uint8Array([...epochId, ...b]))));
     w.bytes(msg.finish());
   });
   return w.finish();

@@ -13,8 +13,8 @@ import { toHex } from '../../util/index.ts';
 import { MAX_TX_LIFETIME_MS, decodeTx, verifySignature, type DecodedTx, type Tx } from './tx.ts';
 import { ContractRejection, ID, ORG_ID, StateCore, type Rule, type RuleContext, type StateValue } from './state-core.ts';
 import { StateTree, type StateProof } from './state-tree.ts';
-import { RULES } from './rules.ts';
-import { addOrg, keyOf, memberOf, orgOf, tally, validatorOrgs, type KeyRecord, type OrgRecord, type ProposalRecord, type Role } from './membership.ts';
+import { ruleOf } from './rules.ts';
+import { MAX_VALIDATORS, addOrg, keyOf, memberOf, orgOf, tally, validatorOrgs, type KeyRecord, type OrgRecord, type ProposalRecord, type Role } from './membership.ts';
 import { CONSENSUS_KEY, PARAMS_KEY, consensusLeaf, rollEpoch, scheduleOf, validatorsForHeight, type ConsensusLeaf, type ParamsLeaf, type ValidatorSchedule } from './consensus.ts';
 import { PURPOSE, consentLive, consentOf, consentsOfPatient, type ConsentRecord } from './consent.ts';
 import { agreementOf, type AgreementRecord } from './agreements.ts';
@@ -62,6 +62,16 @@ export class ContractsGenesisError extends Error {
   ) {
     super(`contracts genesis ${field}: ${message}`);
   }
+}
+
+/** What became of a consumed transaction (kept until its expiry). */
+export interface TxOutcome {
+  notAfter: number;
+  ok: boolean;
+  /** The rejection reason; '' when ok. */
+  reason: string;
+  height: number;
+  index: number;
 }
 
 export type KeyView = KeyRecord & { readonly key: string };
@@ -121,19 +131,21 @@ export class HygeiaContracts implements LedgerApp {
       if (e instanceof ContractRejection) return { ok: false, reason: e.reason };
       throw e;
     }
-    // Consumed from here on, whatever the rule decides.
-    this.s.put(`seen/${rc.txId}`, d.tx.notAfter);
-    this.seen.push(d.tx.notAfter, rc.txId);
+    let result: ApplyResult;
     this.s.begin();
     try {
-      (RULES[d.tx.kind] as Rule<Tx['kind']>)(d.tx as never, rc);
+      (ruleOf(d.tx.kind) as Rule<Tx['kind']>)(d.tx as never, rc);
       this.s.commit();
-      return { ok: true };
+      result = { ok: true };
     } catch (e) {
       this.s.abort();
-      if (e instanceof ContractRejection) return { ok: false, reason: e.reason };
-      throw e;
+      if (!(e instanceof ContractRejection)) throw e;
+      result = { ok: false, reason: e.reason };
     }
+    // Consumed, whatever the rule decided: the outcome is kept (and readable) until the expiry.
+    this.s.put(`seen/${rc.txId}`, { notAfter: d.tx.notAfter, ok: result.ok, reason: result.ok ? '' : result.reason, height: ctx.height, index: ctx.index } satisfies TxOutcome);
+    this.seen.push(d.tx.notAfter, rc.txId);
+    return result;
   }
 
   /** Expiry, a live member's key, its signature, and not consumed before; the rule's context if so. */
@@ -182,7 +194,7 @@ export class HygeiaContracts implements LedgerApp {
 
   private rebuildSeen(): void {
     this.seen = new ExpiryQueue();
-    for (const k of this.s.keys('seen')) this.seen.push(this.s.get<number>(k)!, k.slice('seen/'.length));
+    for (const k of this.s.keys('seen')) this.seen.push(this.s.get<TxOutcome>(k)!.notAfter, k.slice('seen/'.length));
   }
 
   /**
@@ -198,6 +210,16 @@ export class HygeiaContracts implements LedgerApp {
   abandonBlock(): void {
     this.s.rollbackJournal();
     this.rebuildSeen();
+  }
+
+  /**
+   * The outcome of a transaction this ledger consumed (by its id, `txId(bytes)`), until the transaction's
+   * expiry; undefined if it never authenticated here (or expired), so a submitter still waiting on it can stop.
+   */
+  txOutcome(id: Uint8Array | string): TxOutcome | undefined {
+    const hex = typeof id === 'string' ? id : toHex(id);
+    const o = this.s.get<TxOutcome>(`seen/${hex}`);
+    return o && { ...o };
   }
 
   // ---- state proofs -----------------------------------------------------------------------------------------
@@ -329,6 +351,7 @@ export class HygeiaContracts implements LedgerApp {
 function checkGenesis(g: ContractsGenesis): void {
   if (!Number.isSafeInteger(g.checkpointInterval) || g.checkpointInterval < 1) throw new ContractsGenesisError('checkpointInterval', 'a positive integer');
   if (g.orgs.length === 0 || !g.orgs.some((o) => o.validator)) throw new ContractsGenesisError('orgs', 'at least one organisation, one of them a validator');
+  if (g.orgs.filter((o) => o.validator).length > MAX_VALIDATORS) throw new ContractsGenesisError('orgs', `at most ${MAX_VALIDATORS} validators`);
   const ids = new Set<string>();
   const keys = new Set<string>();
   g.orgs.forEach((o, i) => {

@@ -1,7 +1,7 @@
 // The ledger's contracts: membership, consent, agreements, access and break-glass, anchors, patients (see
 // DESIGN.md "Ledger and contracts"). This is the subsystem's face: import from here.
 export { HygeiaContracts, ContractsGenesisError } from './contracts.ts';
-export type { ContractsGenesis, GenesisAgreement, GenesisOrg, KeyView, PatientLog, ProposalView } from './contracts.ts';
+export type { ContractsGenesis, GenesisAgreement, GenesisOrg, KeyView, PatientLog, ProposalView, TxOutcome } from './contracts.ts';
 export type { TxRejectReason } from './state-core.ts';
 export type { KeyRecord, OrgRecord, ProposalRecord, Role } from './membership.ts';
 export type { ConsensusLeaf, ValidatorEntry, ValidatorSchedule } from './consensus.ts';

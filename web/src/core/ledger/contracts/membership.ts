@@ -13,6 +13,8 @@ import { claimPatient } from './patients.ts';
 export const ROLES = ['admin', 'clinician', 'auditor', 'patient', 'guardian', 'device', 'node'] as const;
 export type Role = (typeof ROLES)[number];
 const MAX_NAME = 200;
+/** The wasm replica runs 1 to 64 validators: a 65th validator organisation could never certify anything. */
+export const MAX_VALIDATORS = 64;
 
 export interface KeyRecord {
   org: string;
@@ -116,6 +118,7 @@ function approve(c: RuleContext, prop: ProposalRecord): void {
   if (prop.kind === 'admit') {
     // The key may have been registered by someone else since the proposal: check again now.
     need(keyOf(s, prop.nodeKey) === undefined, 'key-taken');
+    if (prop.validator) need(latestValidators(s).length < MAX_VALIDATORS, 'too-many-validators');
     addOrg(s, { id: prop.org, name: prop.name, validator: prop.validator, nodeKey: prop.nodeKey, admittedAt: height });
     if (prop.validator) scheduleValidators(s, [...latestValidators(s), { org: prop.org, key: prop.nodeKey }], height);
   } else {
@@ -135,6 +138,7 @@ const proposeOrg: Rule<'proposeOrg'> = (tx, c) => {
   need(ORG_ID.test(p.org) && p.name.trim() !== '' && p.name.length <= MAX_NAME, 'malformed');
   need(orgOf(s, p.org) === undefined && s.get(`proposal/${p.org}`) === undefined, 'duplicate');
   need(keyOf(s, toHex(p.adminKey)) === undefined, 'key-taken');
+  need(!p.validator || latestValidators(s).length < MAX_VALIDATORS, 'too-many-validators');
   approve(c, { org: p.org, kind: 'admit', name: p.name, nodeKey: toHex(p.adminKey), validator: p.validator, approvals: [], proposedAt: height });
 };
 

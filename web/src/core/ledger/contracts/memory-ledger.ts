@@ -2,15 +2,16 @@
 // (web/src/core/ledger/block.ts: prevHash chain, transaction root, state root, batch digest) executed by the
 // contracts, with a real commit certificate: the validators of that height (the contracts' epoch rule) sign
 // commits in the wasm replica's wire format (uint(count) ‖ count × bytes(uint(4) ‖ bytes(sender ‖ view ‖ seq
-// ‖ batchDigest) ‖ sig), signed over signingBytes('hygeia/pbft/commit/v1', body)). So a LedgerReplica checks
-// these blocks exactly as it checks PBFT's. No consensus: one process orders everything, deterministically.
+// ‖ batchDigest) ‖ sig), signed over signingBytes('hygeia/pbft/commit/v1', epochId ‖ body)). So a
+// LedgerReplica checks these blocks exactly as it checks PBFT's. No consensus: one process orders everything.
 import type { ApplyResult } from '../app.ts';
 import { blockHash, buildBlock, genesisHash, type Block, type BlockHeader } from '../block.ts';
+import { epochForHeight } from '../epoch.ts';
 import { quorumSize } from '../quorum.ts';
 import { Writer, signingBytes } from '../../codec/index.ts';
 import { HygeiaContracts, type ContractsGenesis } from './contracts.ts';
 import type { TxSigner } from './tx.ts';
-import { fromHex, toHex } from '../../util/index.ts';
+import { toHex } from '../../util/index.ts';
 
 export interface Committed {
   readonly height: number;
@@ -23,10 +24,15 @@ export class LedgerChainError extends Error {
 }
 
 const MSG_COMMIT = 4;
+/**
+ * The epoch id commits are signed under: the replica's default (32 zero bytes), which is what verifyBlock checks
+ * until it takes the epoch's id (ledger/epoch.ts); then this becomes the certifying epoch's id.
+ */
+const CERTIFICATE_EPOCH_ID = new Uint8Array(32);
 const COMMIT_TAG = 'hygeia/pbft/commit/v1';
 
-/** A commit certificate for (seq, batchDigest) signed by the first quorum of `validators` (view 0). */
-function commitCertificate(validators: readonly Uint8Array[], signers: ReadonlyMap<string, TxSigner>, seq: number, batchDigest: Uint8Array): Uint8Array {
+/** A commit certificate for (seq, batchDigest) signed by the first quorum of `validators` (view 0) in epoch `epochId`. */
+function commitCertificate(validators: readonly Uint8Array[], epochId: Uint8Array, signers: ReadonlyMap<string, TxSigner>, seq: number, batchDigest: Uint8Array): Uint8Array {
   const w = new Writer(256);
   const q = quorumSize(validators.length);
   w.uint(q);
@@ -42,7 +48,10 @@ function commitCertificate(validators: readonly Uint8Array[], signers: ReadonlyM
     const msg = new Writer(160);
     msg.uint(MSG_COMMIT);
     msg.bytes(b);
-    msg.fixed(signer.sign(signingBytes(COMMIT_TAG, b)));
+    const signed = new Uint8Array(32 + b.length);
+    signed.set(epochId);
+    signed.set(b, 32);
+    msg.fixed(signer.sign(signingBytes(COMMIT_TAG, signed)));
     w.bytes(msg.finish());
   }
   return w.finish();
@@ -62,7 +71,7 @@ export class MemoryLedger {
   ) {
     this.app = new HygeiaContracts(contractsGenesis);
     for (const s of validatorSigners) this.addValidatorSigner(s);
-    this.genesis = genesisHash(this.app.validatorsForHeight(1).map((k) => fromHex(k, 32)));
+    this.genesis = genesisHash(this.app.validatorSchedule().validators);
   }
 
   /** A validator admitted on the ledger signs the blocks of its epochs. */
@@ -83,12 +92,12 @@ export class MemoryLedger {
   /** Orders, executes, certifies and chains one block of transactions at `time` (never before the previous block). */
   commit(txs: readonly Uint8Array[], time: number): Committed[] {
     const height = this.blocks.length + 1;
-    const validators = this.app.validatorsForHeight(height).map((k) => fromHex(k, 32));
+    const epoch = epochForHeight(height, this.contractsGenesis.checkpointInterval, this.app.validatorSchedule(), this.genesis);
     const t = Math.max(time, this.time);
     const results = txs.map((tx, index) => this.app.apply(tx, { height, index, time: t }));
     const prev = this.blocks.at(-1);
     const unsigned = buildBlock({ height, time: t, prevHash: prev === undefined ? this.genesis : blockHash(prev.header), txs, stateRoot: this.app.stateRoot(), certificate: new Uint8Array(0) });
-    const block = { ...unsigned, certificate: commitCertificate(validators, this.signers, height, unsigned.header.batchDigest) };
+    const block = { ...unsigned, certificate: commitCertificate(epoch.validators, CERTIFICATE_EPOCH_ID, this.signers, height, unsigned.header.batchDigest) };
     this.blocks.push(block);
     this.results.push(results);
     return results.map((result, index) => ({ height, index, result }));

@@ -5,7 +5,7 @@
 // recordRelease transaction that puts the release on the ledger.
 import type { RecordStore } from '../../records/store.ts';
 import { canonicalBytes } from '../../codec/index.ts';
-import { sha256 } from '../primitives.ts';
+import { sha256 } from '../../../../../wasm/index.ts';
 import type { LedgerReplica } from './replica.ts';
 import type { TxAuthor } from './tx.ts';
 

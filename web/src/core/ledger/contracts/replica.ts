@@ -4,10 +4,11 @@
 // its transactions must match its roots, and re-executing them must give its state root. So a server of
 // blocks can withhold them but not forge, reorder or omit any inside the chain it serves.
 import type { ApplyResult } from '../app.ts';
-import { blockHash, type Block, type BlockHeader } from '../block.ts';
+import { blockHash, genesisHash, type Block, type BlockHeader } from '../block.ts';
+import { epochForHeight } from '../epoch.ts';
 import { verifyBlock, type BlockRejectReason, type CertificateVerifier } from '../verify.ts';
 import { HygeiaContracts, type ContractsGenesis } from './contracts.ts';
-import { equalBytes, fromHex } from '../../util/index.ts';
+import { equalBytes } from '../../util/index.ts';
 
 export type LedgerReplicaRefusal =
   | 'broken-chain' // does not extend this replica's chain (height, previous hash, genesis)
@@ -55,13 +56,16 @@ export class LedgerReplica {
   readonly app: HygeiaContracts;
   private tip: BlockHeader | null = null;
   readonly payloadOf: (blockTx: Uint8Array) => Uint8Array | null;
+  /** The chain's identity: the hash of the genesis validators (block 1's prevHash, part of every epoch id). */
+  readonly genesisHash: Uint8Array;
 
   constructor(
-    genesis: ContractsGenesis,
+    private readonly genesis: ContractsGenesis,
     private readonly opts: LedgerReplicaOptions = {},
   ) {
     this.app = new HygeiaContracts(genesis);
     this.payloadOf = opts.payloadOf ?? ((tx) => tx);
+    this.genesisHash = genesisHash(this.app.validatorSchedule().validators);
   }
 
   /**
@@ -100,8 +104,10 @@ export class LedgerReplica {
       const h = b.header;
       if (h.height <= this.syncedHeight) continue;
       if (h.height !== this.syncedHeight + 1) throw new LedgerReplicaError('broken-chain', h.height, 'height-mismatch');
-      const validators = this.app.validatorsForHeight(h.height).map((k) => fromHex(k, 32));
-      const check = verifyBlock(b, validators, {
+      // The schedule as this replica's own state says after block h-1 gives the same epoch as at h's
+      // certifying block (a later change only takes effect at a later checkpoint).
+      const epoch = epochForHeight(h.height, this.genesis.checkpointInterval, this.app.validatorSchedule(), this.genesisHash);
+      const check = verifyBlock(b, epoch.validators, {
         ...(this.tip ? { prev: this.tip } : {}),
         ...(this.opts.verifyCertificate ? { verifyCertificate: this.opts.verifyCertificate } : {}),
       });

@@ -1,5 +1,7 @@
 // Which rule applies to which transaction kind: one line per domain. Every kind in the schema table
-// (tx.ts) must have its rule here, or this does not compile.
+// (tx.ts) must have its rule here, or this does not compile. The table is built on first use, not at import:
+// a domain module may sit on an import cycle (fl.ts reaches the security face, which imports the contracts'),
+// and a table spread at import time would then miss that domain's rules.
 import type { TxKind } from './tx.ts';
 import type { Rule } from './state-core.ts';
 import { membershipRules } from './membership.ts';
@@ -12,7 +14,15 @@ import { patientRules } from './patients.ts';
 import { flRules } from './fl.ts';
 import { reportRules } from './reports.ts';
 
-export const RULES: { readonly [K in TxKind]: Rule<K> } = {
+type RuleTable = { readonly [K in TxKind]: Rule<K> };
+let table: RuleTable | null = null;
+
+export function ruleOf<K extends TxKind>(kind: K): Rule<K> {
+  table ??= build();
+  return table[kind];
+}
+
+const build = (): RuleTable => ({
   ...membershipRules,
   ...consentRules,
   ...agreementRules,
@@ -22,4 +32,4 @@ export const RULES: { readonly [K in TxKind]: Rule<K> } = {
   ...patientRules,
   ...flRules,
   ...reportRules,
-};
+});

@@ -58,6 +58,7 @@ export type TxRejectReason =
   | 'key-taken'
   | 'unknown-proposal'
   | 'last-validator'
+  | 'too-many-validators'
   | 'unknown-device'
   | 'permit-revoked'
   // the AI layer's rules (fl.ts, reports.ts)
