@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { core, initCore } from '../../../wasm/face/instance.ts';
-import { batchDigest, ReplicaError, verifyCommitCertificate } from '../../../wasm/face/replica.ts';
+import { batchDigest, ReplicaError, verifyCommitCertificate, type ReplicaAction } from '../../../wasm/face/replica.ts';
 import { Cluster, request, seedOf } from './cluster.ts';
 import { forge, hex, MsgType, voteBody } from './wire.ts';
 
@@ -36,14 +36,25 @@ describe('client requests', () => {
     }
   });
 
-  it('rejects requests with a bad signature or encoding', () => {
+  it('rejects a badly signed request where its signature is first needed, and a malformed one on arrival', () => {
     const c = (cluster = new Cluster({ n: 4 }));
     const r = request(1, 1);
     const badSig = r.slice();
     badSig[r.length - 1]! ^= 1;
-    expect(c.step(1, { kind: 'request', bytes: badSig, now: c.now })).toEqual([{ kind: 'rejected', reason: 'badRequest', from: -1 }]);
-    expect(c.step(1, { kind: 'request', bytes: r.subarray(0, 50), now: c.now })).toEqual([{ kind: 'rejected', reason: 'malformed', from: -1 }]);
+    const rejections = (acts: ReplicaAction[]) => acts.filter((a) => a.kind === 'rejected');
+    // The primary checks what it proposes: a forged request is never ordered.
+    const atPrimary = c.step(0, { kind: 'request', bytes: badSig, now: c.now });
+    expect(rejections(atPrimary)).toEqual([{ kind: 'rejected', reason: 'badRequest', from: -1 }]);
+    expect(atPrimary.some((a) => a.kind === 'broadcast')).toBe(false);
+    expect(c.replicas[0]!.pendingRequests).toBe(0);
+    // A backup passes it on unchecked; before its view-change timer may blame the primary, it checks it.
+    c.step(1, { kind: 'request', bytes: badSig, now: c.now });
+    expect(c.replicas[1]!.pendingRequests).toBe(1);
+    c.fire(1, 'viewChange');
+    expect(c.reasons(1)).toEqual(['badRequest']);
     expect(c.replicas[1]!.pendingRequests).toBe(0);
+    expect(c.replicas[1]!.changingView).toBe(false);
+    expect(c.step(1, { kind: 'request', bytes: r.subarray(0, 50), now: c.now })).toEqual([{ kind: 'rejected', reason: 'malformed', from: -1 }]);
   });
 });
 
@@ -65,13 +76,13 @@ describe('bounded buffers', () => {
     const reasons: string[] = [];
     for (let seq = 1; seq <= 40; seq++) {
       const m = forge(MsgType.Prepare, voteBody(3, 7, seq, new Uint8Array(32).fill(seq)), c.seeds[3]!);
-      for (const a of c.step(1, { kind: 'message', bytes: m, now: c.now })) if (a.kind === 'rejected') reasons.push(a.reason);
+      for (const a of c.step(1, { kind: 'message', bytes: m, now: c.now, from: 3 })) if (a.kind === 'rejected') reasons.push(a.reason);
     }
     expect(c.replicas[1]!.bufferedMessages).toBe(8);
     expect(reasons).toEqual(Array(32).fill('bufferFull'));
     // Another peer still has its own room; and with f+1 peers signing in view 7, replica 1 asks to join it.
     const m = forge(MsgType.Prepare, voteBody(2, 7, 1, new Uint8Array(32)), c.seeds[2]!);
-    const acts = c.step(1, { kind: 'message', bytes: m, now: c.now });
+    const acts = c.step(1, { kind: 'message', bytes: m, now: c.now, from: 2 });
     expect(acts.filter((a) => a.kind === 'rejected')).toEqual([]);
     expect(c.replicas[1]!.bufferedMessages).toBe(9);
     expect(c.replicas[1]!.view).toBe(7);
@@ -82,7 +93,7 @@ describe('bounded buffers', () => {
     const c = (cluster = new Cluster({ n: 4, checkpointInterval: 4, watermarkWindow: 8 }));
     for (let seq = 1; seq <= 50; seq++) {
       const m = forge(MsgType.Commit, voteBody(2, 0, seq, new Uint8Array(32)), c.seeds[2]!);
-      c.step(1, { kind: 'message', bytes: m, now: c.now });
+      c.step(1, { kind: 'message', bytes: m, now: c.now, from: 2 });
     }
     expect(c.replicas[1]!.logSize).toBe(8);
     expect(c.reasons(1)).toEqual(Array(42).fill('outOfWatermark'));
@@ -90,7 +101,7 @@ describe('bounded buffers', () => {
 
   it('oversized messages are dropped before they are read', () => {
     const c = (cluster = new Cluster({ n: 4, maxMessageBytes: 4096 }));
-    expect(c.step(1, { kind: 'message', bytes: new Uint8Array(5000), now: c.now })).toEqual([
+    expect(c.step(1, { kind: 'message', bytes: new Uint8Array(5000), now: c.now, from: -1 })).toEqual([
       { kind: 'rejected', reason: 'oversize', from: -1 },
     ]);
   });

@@ -114,13 +114,13 @@ describe('a Byzantine primary', () => {
 });
 
 describe('message checks', () => {
-  it('rejects a forged signature without changing anything', () => {
+  it('rejects a forged signature on arrival when no channel vouches for the sender, changing nothing', () => {
     const c = (cluster = new Cluster({ n: 4 }));
     const d = capturePrepare(c, 1, 2);
     const forged = d.bytes.slice();
     forged[forged.length - 5]! ^= 0x40;
     const before = c.replicas[2]!.logSize;
-    const actions = c.step(2, { kind: 'message', bytes: forged, now: c.now });
+    const actions = c.step(2, { kind: 'message', bytes: forged, now: c.now, from: -1 });
     expect(actions).toEqual([{ kind: 'rejected', reason: 'badSignature', from: 1 }]);
     expect(c.replicas[2]!.logSize).toBe(before);
   });
@@ -132,17 +132,48 @@ describe('message checks', () => {
     const cur = new Cursor(w.body);
     cur.uint(); // sender 1
     const claimed3 = concat(uvarint(3), cur.rest()); // same vote, now claiming to come from replica 3
-    const actions = c.step(2, { kind: 'message', bytes: envelope(w.type, claimed3, w.sig), now: c.now });
+    const actions = c.step(2, { kind: 'message', bytes: envelope(w.type, claimed3, w.sig), now: c.now, from: -1 });
     expect(actions).toEqual([{ kind: 'rejected', reason: 'badSignature', from: 3 }]);
+    // Over replica 1's own channel the claim of being replica 3 is no better: checked at once, and refused.
+    expect(c.step(2, { kind: 'message', bytes: envelope(w.type, claimed3, w.sig), now: c.now, from: 1 })).toEqual([
+      { kind: 'rejected', reason: 'badSignature', from: 3 },
+    ]);
     const outOfRange = concat(uvarint(9), cur.buf.subarray(1));
-    expect(c.step(2, { kind: 'message', bytes: envelope(w.type, outOfRange, w.sig), now: c.now })).toEqual([
+    expect(c.step(2, { kind: 'message', bytes: envelope(w.type, outOfRange, w.sig), now: c.now, from: -1 })).toEqual([
       { kind: 'rejected', reason: 'badSender', from: -1 },
     ]);
     // A prepare signed by the primary itself is not a vote the protocol has.
     const fromPrimary = forge(MsgType.Prepare, voteBody(0, 0, 1, new Uint8Array(32)), c.seeds[0]!);
-    expect(c.step(2, { kind: 'message', bytes: fromPrimary, now: c.now })).toEqual([
+    expect(c.step(2, { kind: 'message', bytes: fromPrimary, now: c.now, from: -1 })).toEqual([
       { kind: 'rejected', reason: 'badSender', from: 0 },
     ]);
+  });
+
+  it("over its sender's own channel, a badly signed vote counts only until its quorum is checked, and never again", () => {
+    const c = (cluster = new Cluster({ n: 4, maxBatch: 1 }));
+    // Replica 2 gets the pre-prepare but no prepare: it is one prepare short of prepared.
+    const held: Delivery[] = [];
+    c.filter = (d) => {
+      if (d.to === 2 && isType(d, MsgType.Prepare)) {
+        held.push(d);
+        return false;
+      }
+      return d.to !== 2 || !isType(d, MsgType.Commit);
+    };
+    c.submit(request(1, 1));
+    c.deliver();
+    c.filter = () => true;
+    const from1 = held.find((d) => d.from === 1)!;
+    const from3 = held.find((d) => d.from === 3)!;
+    const forged = from1.bytes.slice();
+    forged[forged.length - 5]! ^= 0x40;
+    // It completes the quorum, so the quorum's signatures are checked (one batch): the forgery is named, nothing
+    // is sent, and the same vote with a valid signature is now a duplicate of a vote that never counts.
+    expect(c.step(2, { kind: 'message', bytes: forged, now: c.now, from: 1 })).toEqual([{ kind: 'rejected', reason: 'badSignature', from: 1 }]);
+    expect(c.step(2, { kind: 'message', bytes: from1.bytes, now: c.now, from: 1 })).toEqual([{ kind: 'rejected', reason: 'duplicate', from: 1 }]);
+    // Another valid prepare completes it.
+    const acts = c.step(2, { kind: 'message', bytes: from3.bytes, now: c.now, from: 3 });
+    expect(acts.filter((a) => a.kind === 'broadcast').map((a) => a.kind === 'broadcast' && header(a.bytes).type)).toEqual([MsgType.Commit]);
   });
 
   it('suppresses duplicates and replays: a message seen twice changes nothing', () => {
@@ -157,7 +188,7 @@ describe('message checks', () => {
     c.filter = () => true;
     const executedBefore = c.executed.map((e) => e.length);
     for (const d of seen) {
-      const actions = c.step(d.to, { kind: 'message', bytes: d.bytes, now: c.now });
+      const actions = c.step(d.to, { kind: 'message', bytes: d.bytes, now: c.now, from: d.from });
       for (const a of actions) expect(a.kind).toBe('rejected');
     }
     expect(c.executed.map((e) => e.length)).toEqual(executedBefore);
@@ -174,11 +205,11 @@ describe('message checks', () => {
     const beyond = forge(MsgType.PrePrepare, prePrepareBody(0, 0, 9, time, d), c.seeds[0]!, batchTail([r]));
     const zero = forge(MsgType.Prepare, voteBody(2, 0, 0, d), c.seeds[2]!);
     const far = forge(MsgType.Commit, voteBody(2, 0, 1000, d), c.seeds[2]!);
-    for (const bytes of [beyond, zero, far]) c.step(1, { kind: 'message', bytes, now: c.now });
+    for (const bytes of [beyond, zero, far]) c.step(1, { kind: 'message', bytes, now: c.now, from: -1 });
     expect(c.reasons(1)).toEqual(['outOfWatermark', 'outOfWatermark', 'outOfWatermark']);
-    c.step(1, { kind: 'message', bytes: Uint8Array.of(3, 200, 1), now: c.now });
-    c.step(1, { kind: 'message', bytes: Uint8Array.of(42), now: c.now });
-    c.step(1, { kind: 'message', bytes: concat([MsgType.Prepare], lenPrefixed(new Uint8Array(3)), new Uint8Array(64)), now: c.now });
+    c.step(1, { kind: 'message', bytes: Uint8Array.of(3, 200, 1), now: c.now, from: -1 });
+    c.step(1, { kind: 'message', bytes: Uint8Array.of(42), now: c.now, from: -1 });
+    c.step(1, { kind: 'message', bytes: concat([MsgType.Prepare], lenPrefixed(new Uint8Array(3)), new Uint8Array(64)), now: c.now, from: -1 });
     expect(c.reasons(1).slice(3)).toEqual(['malformed', 'malformed', 'malformed']);
     expect(c.replicas[1]!.logSize).toBe(0);
   });
@@ -191,10 +222,10 @@ describe('message checks', () => {
     for (const i of [1, 2, 3]) c.fire(i, 'viewChange');
     c.settle();
     expect(c.replicas[2]!.view).toBe(1);
-    const acts = c.step(2, { kind: 'message', bytes: d.bytes, now: c.now });
+    const acts = c.step(2, { kind: 'message', bytes: d.bytes, now: c.now, from: 1 });
     expect(acts[0]).toEqual({ kind: 'rejected', reason: 'oldView', from: 1 });
     // The sender lags: it gets the new-view that proves view 1 (once per view).
     expect(acts.slice(1).map((a) => a.kind === 'send' && [a.to, header(a.bytes).type])).toEqual([[1, MsgType.NewView]]);
-    expect(c.step(2, { kind: 'message', bytes: d.bytes, now: c.now })).toEqual([{ kind: 'rejected', reason: 'oldView', from: 1 }]);
+    expect(c.step(2, { kind: 'message', bytes: d.bytes, now: c.now, from: 1 })).toEqual([{ kind: 'rejected', reason: 'oldView', from: 1 }]);
   });
 });

@@ -70,7 +70,7 @@ function run(seed: number, n: number, maxRestarts: number): void {
       const y = rnd();
       if (y < 0.2) continue;
       if (y < 0.25) c.net.push(d);
-      c.step(d.to, { kind: 'message', bytes: d.bytes, now: c.now });
+      c.step(d.to, { kind: 'message', bytes: d.bytes, now: c.now, from: d.from });
     }
     if (step % 100 === 0) checkSafety(c);
   }

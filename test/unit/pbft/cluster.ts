@@ -176,7 +176,7 @@ export class Cluster {
     while (this.net.length > 0 && steps < maxSteps) {
       const d = this.net.shift()!;
       if (!this.filter(d)) continue;
-      this.step(d.to, { kind: 'message', bytes: d.bytes, now: this.now });
+      this.step(d.to, { kind: 'message', bytes: d.bytes, now: this.now, from: d.from });
       steps++;
     }
     return steps;

@@ -78,13 +78,13 @@ describe('epochs', () => {
     const checkpoint = concat(uvarint(sender), uvarint(12), new Uint8Array(32), new Uint8Array(32));
     for (const [type, signed] of [[MsgType.Commit, body], [MsgType.Checkpoint, checkpoint]] as const) {
       const old = forge(type, signed, shared, undefined, epochId('A'));
-      expect(b.step(to, { kind: 'message', bytes: old, now: b.now })).toEqual([{ kind: 'rejected', reason: 'badSignature', from: sender }]);
+      expect(b.step(to, { kind: 'message', bytes: old, now: b.now, from: -1 })).toEqual([{ kind: 'rejected', reason: 'badSignature', from: sender }]);
     }
     const current = forge(MsgType.Commit, body, shared, undefined, epoch.id);
-    expect(b.step(to, { kind: 'message', bytes: current, now: b.now }).filter((x) => x.kind === 'rejected')).toEqual([]);
+    expect(b.step(to, { kind: 'message', bytes: current, now: b.now, from: -1 }).filter((x) => x.kind === 'rejected')).toEqual([]);
     // Nothing at or below the epoch's start is accepted, whatever its signature.
     const below = forge(MsgType.Commit, voteBody(sender, 0, 8, new Uint8Array(32)), shared, undefined, epoch.id);
-    expect(b.step(to, { kind: 'message', bytes: below, now: b.now })).toEqual([{ kind: 'rejected', reason: 'outOfWatermark', from: sender }]);
+    expect(b.step(to, { kind: 'message', bytes: below, now: b.now, from: -1 })).toEqual([{ kind: 'rejected', reason: 'outOfWatermark', from: sender }]);
   });
 
   it('changes view right after the switch: the epoch start stands as the stable checkpoint without a proof', () => {

@@ -130,13 +130,13 @@ describe('view change', () => {
     const bad = forge(MsgType.NewView, emptied, c.seeds[1]!);
     const before = c.replicas[2]!.view;
     expect(before).toBe(1);
-    const acts = c.step(2, { kind: 'message', bytes: bad, now: c.now });
+    const acts = c.step(2, { kind: 'message', bytes: bad, now: c.now, from: -1 });
     expect(acts[0]).toEqual({ kind: 'rejected', reason: 'badNewView', from: 1 });
     expect(c.replicas[2]!.view).toBe(2);
     expect(c.replicas[2]!.changingView).toBe(true);
     expect(acts.some((a) => a.kind === 'broadcast' && header(a.bytes).type === MsgType.ViewChange)).toBe(true);
     // A new-view with a broken signature is dropped without blaming the primary.
-    const r3 = c.step(3, { kind: 'message', bytes: concat(bad.subarray(0, bad.length - 1), [bad[bad.length - 1]! ^ 1]), now: c.now });
+    const r3 = c.step(3, { kind: 'message', bytes: concat(bad.subarray(0, bad.length - 1), [bad[bad.length - 1]! ^ 1]), now: c.now, from: -1 });
     expect(r3).toEqual([{ kind: 'rejected', reason: 'badSignature', from: 1 }]);
     expect(c.replicas[3]!.view).toBe(1);
   });
