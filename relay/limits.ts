@@ -18,6 +18,12 @@ export interface RelayLimits {
   readonly maxBufferedBytes: number;
   /** Longest token lifetime accepted: a token that expires later than now + this is refused. */
   readonly maxTokenLifetimeMs: number;
+  /** Failed authentications one remote address may make per minute (sustained) ... */
+  readonly failedTokensPerMinute: number;
+  /** ... and at once, before it is turned away without any check. */
+  readonly failedTokenBurst: number;
+  /** Largest body of POST /v1/ledger/blocks. */
+  readonly maxBlocksBodyBytes: number;
   /** Clock skew tolerated between a member and the relay when checking expiry. */
   readonly clockSkewMs: number;
 }
@@ -31,7 +37,11 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxTopicLength: 256,
   maxConnectionsPerMember: 8,
   maxBufferedBytes: 4 * 1024 * 1024,
-  maxTokenLifetimeMs: 24 * 60 * 60 * 1000,
+  // Minutes, not hours (finding 10): a token opens one connection or request; members mint fresh ones.
+  maxTokenLifetimeMs: 10 * 60 * 1000,
+  failedTokensPerMinute: 30,
+  failedTokenBurst: 30,
+  maxBlocksBodyBytes: 32 * 1024 * 1024,
   clockSkewMs: 60 * 1000,
 };
 
@@ -42,8 +52,10 @@ export const CloseCode = {
   TooBig: 1009,
   /** Not a JSON object with a known shape. */
   Malformed: 4400,
-  /** The token the connection was opened with has expired: reconnect with a fresh one. */
+  /** The enrolment the connection was admitted for has expired. */
   TokenExpired: 4401,
+  /** The ledger no longer admits the key (removed, revoked), or it subscribed where its role may not go. */
+  Forbidden: 4403,
   /** More topics than maxTopicsPerConnection, or a topic name too long. */
   TooManyTopics: 4413,
   /** More messages than the rate limit allows. */
@@ -66,13 +78,18 @@ export class TokenBucket {
     this.last = now;
   }
 
-  take(now: number): boolean {
+  /** Tokens available now (refilled up to `now`). */
+  available(now: number): number {
     const elapsed = now - this.last;
     if (elapsed > 0) {
       this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.rate) / 1000);
       this.last = now;
     }
-    if (this.tokens < 1) return false;
+    return this.tokens;
+  }
+
+  take(now: number): boolean {
+    if (this.available(now) < 1) return false;
     this.tokens -= 1;
     return true;
   }
@@ -96,6 +113,9 @@ export function limitsFromEnv(env: NodeJS.ProcessEnv, base: RelayLimits = DEFAUL
     maxConnectionsPerMember: pick('HYGEIA_MAX_CONNECTIONS_PER_MEMBER', base.maxConnectionsPerMember),
     maxBufferedBytes: pick('HYGEIA_MAX_BUFFERED_BYTES', base.maxBufferedBytes),
     maxTokenLifetimeMs: pick('HYGEIA_MAX_TOKEN_LIFETIME_MS', base.maxTokenLifetimeMs),
+    failedTokensPerMinute: pick('HYGEIA_FAILED_TOKENS_PER_MINUTE', base.failedTokensPerMinute),
+    failedTokenBurst: pick('HYGEIA_FAILED_TOKEN_BURST', base.failedTokenBurst),
+    maxBlocksBodyBytes: pick('HYGEIA_MAX_BLOCKS_BODY_BYTES', base.maxBlocksBodyBytes),
     clockSkewMs: pick('HYGEIA_CLOCK_SKEW_MS', base.clockSkewMs),
   };
 }

@@ -7,6 +7,14 @@ export type RejectionReason =
   | 'expired-token'
   | 'wrong-relay'
   | 'not-member'
+  | 'replayed-token'
+  | 'too-many-failures'
+  | 'enrolment-closed'
+  | 'enrolment-expired'
+  | 'membership-revoked'
+  | 'forbidden-topic'
+  | 'busy'
+  | 'bad-host'
   | 'too-many-connections'
   | 'shutting-down'
   | 'malformed'
@@ -22,6 +30,9 @@ export class RelayMetrics {
   readonly messages: Counter<'type'>;
   readonly deliveries: Counter<'origin'>;
   readonly rejections: Counter<'reason'>;
+  readonly dropped: Counter<'reason'>;
+  readonly ledgerHeight: Gauge;
+  readonly blocks: Counter<'outcome'>;
   readonly backplaneErrors: Counter;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -48,6 +59,19 @@ export class RelayMetrics {
       name: 'hygeia_relay_rejections_total',
       help: 'Refused upgrades and closed connections, by reason',
       labelNames: ['reason'],
+      registers,
+    });
+    this.dropped = new Counter({
+      name: 'hygeia_relay_dropped_messages_total',
+      help: 'Publishes not delivered: a spoofed y-webrtc from id, an unknown addressee, or a receiver the room does not allow',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.ledgerHeight = new Gauge({ name: 'hygeia_relay_ledger_height', help: 'Height of the ledger the relay verified', registers });
+    this.blocks = new Counter({
+      name: 'hygeia_relay_blocks_total',
+      help: 'Blocks pushed to the relay, by outcome (accepted, refused)',
+      labelNames: ['outcome'],
       registers,
     });
     this.backplaneErrors = new Counter({

@@ -1,6 +1,6 @@
-// Local FL training in a real Chromium Web Worker (comlink, tfjs wasm), served by Vite on loopback: the page's
-// main thread keeps ticking while the worker trains, and the worker's weights digest equals Node's (tfjs wasm
-// in this process) for the same seed and data.
+// Local FL training in a real Chromium Web Worker (comlink, tfjs wasm), served by Vite on loopback: the
+// worker's weights digest equals Node's (tfjs wasm in this process) for the same seed and data. How responsive
+// the page stays while workers train is measured in the bench (test/bench/sections/fl.ts), not asserted here.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,10 +9,8 @@ import type { ViteDevServer } from 'vite';
 import { startFixtureServer } from '../setup/fixture-server.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../wasm/index.ts';
-import { initTfWasmNode } from '../../web/src/core/fl/backend-node.ts';
-import { fitStandardiser, parseCsv, standardise } from '../../web/src/core/fl/dataset.ts';
-import { buildModel, getFlatWeights, trainLocal } from '../../web/src/core/fl/model.ts';
-import { weightsDigest } from '../../web/src/core/fl/round.ts';
+import { buildModel, fitStandardiser, getFlatWeights, parseCsv, standardise, trainLocal, weightsDigest } from '../../web/src/core/fl/index.ts';
+import { initTfWasmNode } from '../../web/src/core/fl/node.ts';
 import { launchChromium } from '../setup/browser.ts';
 import type { FlWorkerOutcome } from './fixtures/fl/main.ts';
 
@@ -36,7 +34,7 @@ afterAll(async () => {
 });
 
 describe('FL training in a Chromium Web Worker', () => {
-  it('keeps the page responsive and matches the Node digest for the same seed', async () => {
+  it('trains in a Web Worker on tfjs wasm to the Node digest for the same seed', async () => {
     const raw = parseCsv(readFileSync(resolve(root, '../shared/data/uci-breast-cancer/breast_cancer.csv'), 'utf8'), 'last');
     const d = standardise(raw, fitStandardiser(raw));
     const y = Float32Array.from(d.y, (v) => (v > 0 ? 1 : 0));
@@ -55,12 +53,7 @@ describe('FL training in a Chromium Web Worker', () => {
     await page.close();
 
     expect(out.backend).toBe('wasm');
-    // Responsiveness: the 4 ms main-thread timer kept firing through training. A thread that trained itself
-    // would stall for whole epochs; the median gap (robust to a loaded CI machine, unlike the maximum) stays
-    // near the timer period. Latency figures belong to the bench, not here.
-    expect(out.ticks).toBeGreaterThan(20);
-    const sortedGaps = [...out.gaps].sort((a, b) => a - b);
-    expect(sortedGaps[sortedGaps.length >> 1]).toBeLessThan(100);
+    expect(out.inWorker).toBe(true);
     // Same kernels, same seeded init and batch order: bit-identical weights, so the same digest.
     let maxDiff = 0;
     out.weights.forEach((w, i) => (maxDiff = Math.max(maxDiff, Math.abs(w - nodeWeights[i]!))));

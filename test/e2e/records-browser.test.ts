@@ -1,46 +1,40 @@
-// The record store in real Chromium on its real IndexedDB (not fake-indexeddb): every Synthea bundle imports
-// with zero rejections and resolved references, re-imports idempotently, the raw database shows no patient
-// data in clear, a direct edit of the stored bytes fails verification, and erasure shreds the patient.
-import { readFileSync, readdirSync } from 'node:fs';
+// The record store in real Chromium on its real IndexedDB (not fake-indexeddb):
+//  - every Synthea bundle imports with zero rejections and resolved references, re-imports idempotently, the
+//    raw database shows no patient data in clear, a raw edit fails verification, and erasure leaves no trace
+//    of the patient (no name, identifier, birth date, id, or any row key they had) while the other patient
+//    stays intact (issue 10, finding 7);
+//  - a page closed in the middle of an import's write transaction leaves nothing of the bundle, and the next
+//    page to open the store reports the interrupted import; an import still running in another page is not
+//    reported (issue 11).
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
 import { startFixtureServer } from '../setup/fixture-server.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../setup/browser.ts';
-import type { BundleCheck } from './fixtures/records/main.ts';
+import type { AfterInterruption, BundleCheck } from './fixtures/records/main.ts';
+import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles } from '../unit/records/synthea.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const dataDir = path.resolve(repoRoot, '../shared/data/synthea');
-const files = readdirSync(dataDir).filter((f) => f.endsWith('.json')).sort();
-const load = (f: string): any => JSON.parse(readFileSync(path.join(dataDir, f), 'utf8'));
-
-/** The strings in the bundle's Patient that identify them (names, birth date, identifiers, telecom). */
-function sensitiveStrings(bundle: any): string[] {
-  const p = bundle.entry[0].resource;
-  const out = new Set<string>([p.id, p.birthDate]);
-  for (const n of p.name ?? []) {
-    for (const g of n.given ?? []) out.add(g);
-    out.add(n.family);
-  }
-  for (const i of p.identifier ?? []) out.add(i.value);
-  for (const t of p.telecom ?? []) out.add(t.value);
-  for (const a of p.address ?? []) for (const l of a.line ?? []) out.add(l);
-  return [...out].filter((s) => typeof s === 'string' && s.length >= 4);
-}
-
 let server: ViteDevServer;
+let origin: string;
 let browser: Browser;
-let page: Page;
 
-beforeAll(async () => {
-  let origin: string;
-  ({ server, origin } = await startFixtureServer());
-  browser = await launchChromium();
-  page = await browser.newPage();
+async function openFixture(context: BrowserContext): Promise<Page> {
+  const page = await context.newPage();
   await page.goto(`${origin}/test/e2e/fixtures/records/index.html`);
   await page.waitForFunction(() => typeof window.recordsCheck === 'function', undefined, { timeout: 60_000 });
+  return page;
+}
+
+beforeAll(async () => {
+  ({ server, origin } = await startFixtureServer());
+  // The FHIR definitions are fetched from node_modules as raw text (`?raw`), which Vite serves only inside its
+  // allow list; in a git worktree node_modules is a symlink to another checkout, so allow its real path too.
+  server.config.server.fs.allow.push(realpathSync(path.join(repoRoot, 'node_modules')));
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
@@ -49,14 +43,17 @@ afterAll(async () => {
 });
 
 describe('RecordStore in Chromium (real IndexedDB)', () => {
-  it.each(files)(
-    'imports %s whole, keeps it encrypted, detects a raw edit, shreds on erase',
+  it.each(syntheaFiles)(
+    'imports %s whole, keeps it encrypted, detects a raw edit, erases the patient without a trace',
     async (file) => {
-      const bundle = load(file);
-      const r: BundleCheck = await page.evaluate(([b, name]) => window.recordsCheck(b, name), [bundle, `e2e-${file}`] as const);
+      const bundle = loadSynthea(file);
+      const other = loadSynthea(syntheaFiles[(syntheaFiles.indexOf(file) + 1) % syntheaFiles.length]!);
+      const context = await browser.newContext();
+      const page = await openFixture(context);
+      const r: BundleCheck = await page.evaluate(([b, o, name]) => window.recordsCheck(b, o, name), [bundle, other, `e2e-${file}`] as const);
+      await context.close();
       expect(r.rejected).toEqual([]);
       expect(r.imported).toBe(bundle.entry.length);
-      expect(r.entries).toBe(bundle.entry.length);
       expect(r.urnLeft).toBe(0);
       expect(r.unresolved).toEqual([]);
       expect(r.reimportUnchanged).toBe(bundle.entry.length);
@@ -68,7 +65,61 @@ describe('RecordStore in Chromium (real IndexedDB)', () => {
       expect(r.verifiesBeforeErase).toBe(true);
       expect(r.tamperDetected).toBe(true);
       expect(r.readableAfterErase).toBe(false);
+      expect(r.otherPatientIntact).toBe(true);
+      expect(r.patientRowKeys.length).toBe(bundle.entry.length - 4);
+      for (const k of r.patientRowKeys) expect(r.rawAfterErase.includes(k), 'a row key of the erased patient survives').toBe(false);
+      for (const s of secrets) expect(r.rawAfterErase.includes(s)).toBe(false);
+      expect(r.rawAfterErase.includes(patientIdOf(bundle))).toBe(false);
     },
-    120_000,
+    180_000,
   );
+});
+
+describe('an import interrupted by a closed page (Chromium)', () => {
+  const clinicKey = Array.from({ length: 32 }, (_v, i) => i + 1);
+  const [seed, big] = [loadSynthea(syntheaFiles[0]!), loadSynthea(syntheaFiles[2]!)];
+
+  it('closing the page during the write transaction keeps nothing of the bundle; the next page reports it', async () => {
+    const context = await browser.newContext();
+    const first = await openFixture(context);
+    const dbName = 'e2e-interrupted-write';
+    await first.evaluate(([b, n, k]) => window.seedStore(b, n, k), [seed, dbName, clinicKey] as const);
+    const before: AfterInterruption = await first.evaluate(([n, k]) => window.afterInterruption(n, k), [dbName, clinicKey] as const);
+    const stalled = await first.evaluate(([b, n, k]) => window.stalledImport(b, n, k, 'storing'), [big, dbName, clinicKey] as const);
+    expect(stalled.phase).toBe('storing');
+    expect(stalled.done).toBeLessThan(stalled.total);
+    await first.close();
+
+    const next = await openFixture(context);
+    const after: AfterInterruption = await next.evaluate(([n, k]) => window.afterInterruption(n, k), [dbName, clinicKey] as const);
+    await context.close();
+    expect(after.interrupted).toHaveLength(1);
+    expect(after.interrupted[0]).toMatchObject({ entries: big.entry.length, label: `${big.type} bundle, ${big.entry.length} entries` });
+    expect(after.counts).toEqual({ ...before.counts, journal: before.counts.journal! + 1 });
+    expect(after.patients).toEqual([patientIdOf(seed)]);
+    for (const s of sensitiveStrings(big)) expect(after.rawBytes.includes(s)).toBe(false);
+  }, 180_000);
+
+  it('an import still running in another page is not reported; once that page is closed, it is', async () => {
+    const context = await browser.newContext();
+    const first = await openFixture(context);
+    const dbName = 'e2e-interrupted-encrypting';
+    await first.evaluate(([b, n, k]) => window.seedStore(b, n, k), [seed, dbName, clinicKey] as const);
+    await first.evaluate(([b, n, k]) => window.stalledImport(b, n, k, 'encrypting'), [big, dbName, clinicKey] as const);
+    const second = await openFixture(context);
+    const whileRunning: AfterInterruption = await second.evaluate(([n, k]) => window.afterInterruption(n, k), [dbName, clinicKey] as const);
+    expect(whileRunning.interrupted).toEqual([]);
+    expect(whileRunning.counts.journal).toBe(1);
+    await first.close();
+    // The closed page's lock is released as its worker is torn down, a moment after close() returns.
+    let afterClose: AfterInterruption | undefined;
+    await expect
+      .poll(async () => {
+        afterClose = await second.evaluate(([n, k]) => window.afterInterruption(n, k), [dbName, clinicKey] as const);
+        return afterClose.interrupted.length;
+      }, { timeout: 30_000, interval: 500 })
+      .toBe(1);
+    await context.close();
+    expect(afterClose!.patients).toEqual([patientIdOf(seed)]);
+  }, 180_000);
 });

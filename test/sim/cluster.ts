@@ -3,7 +3,7 @@
 // the replicas' real keys: a key may run as two instances wired to different peers (Twins, equivocation),
 // and rules on the network may rewrite and re-sign what a Byzantine instance sends.
 
-import { Replica, encodeClientRequest, initCore, replicaQuorum } from '../../wasm/index.ts';
+import { Replica, ed25519Sign, encodeClientRequest, initCore, replicaQuorum } from '../../wasm/index.ts';
 import { ConsensusNode, CHANNEL_PBFT, type Clock, type ConsensusEvent, type TimerPolicy } from '../../web/src/core/consensus/index.ts';
 import { blockHash, txHash } from '../../web/src/core/ledger/block.ts';
 import { MemoryLedgerStore, type LedgerStore } from '../../web/src/core/ledger/store.ts';
@@ -153,7 +153,7 @@ export class Cluster {
   }
 
   private boot(inst: Instance, transport: ReturnType<SimNetwork['join']>): void {
-    const replica = new Replica({
+    const createReplica = (): Replica => new Replica({
       validators: this.keys,
       self: inst.index,
       secretKey: this.secrets[inst.index]!,
@@ -167,8 +167,9 @@ export class Cluster {
     inst.height = 0;
     inst.node = new ConsensusNode({
       validators: this.keys,
-      self: inst.index,
-      replica,
+      key: this.keys[inst.index]!,
+      createReplica,
+      signAttestation: (m) => ed25519Sign(this.secrets[inst.index]!, m),
       transport,
       clock: this.clock,
       app: inst.app,

@@ -177,17 +177,20 @@ export class PerfCluster {
     for (let i = 0; i < n; i++) {
       const cpu = new Processor(vclock);
       this.processors.push(cpu);
-      const replica = new TimedReplica(
-        new Replica({ validators: keys, self: i, secretKey: secrets[i]!, checkpointInterval: K, watermarkWindow: 8 * K, maxBatch }),
-      );
-      this.replicas.push(replica);
+      const createReplica = (): TimedReplica => {
+        const replica = new TimedReplica(
+          new Replica({ validators: keys, self: i, secretKey: secrets[i]!, checkpointInterval: K, watermarkWindow: 8 * K, maxBatch }),
+        );
+        this.replicas.push(replica);
+        return replica;
+      };
       const clock: Clock = this.opts.cpu
         ? { now: () => cpu.time(), schedule: (ms, fn) => vclock.schedule(ms, () => cpu.run(fn)) }
         : vclock;
       const node = new ConsensusNode({
         validators: keys,
-        self: i,
-        replica,
+        key: keys[i]!,
+        createReplica,
         transport: this.opts.cpu ? onProcessor(transports[i]!, cpu) : transports[i]!,
         clock,
         app: new NullApp(),

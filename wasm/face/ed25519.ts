@@ -6,12 +6,21 @@ import { core, type CoreExports } from './instance.ts';
 interface SignExports extends CoreExports {
   SIGN_MESSAGE_BYTES: WebAssembly.Global;
   signSeedPtr(): number;
+  signSecretPtr(): number;
+  signScratchPtr(): number;
+  SIGN_SCRATCH_BYTES: WebAssembly.Global;
+  signExpandSeed(): void;
+  signWipeSecret(): void;
+  signWithSecret(msg: number, len: number): void;
   signPublicKeyPtr(): number;
   signSignaturePtr(): number;
   signMessagePtr(): number;
   signDerivePublicKey(): void;
   signDetached(msg: number, len: number): void;
   signVerify(msg: number, len: number): number;
+  SIGN_BATCH_ENTRY_BYTES: WebAssembly.Global;
+  signVerifyBatch(entries: number, count: number, verdicts: number): number;
+  signClearKeyCache(): void;
   signAlloc(len: number): number;
   signFree(ptr: number): void;
 }
@@ -84,6 +93,87 @@ export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signat
   });
 }
 
+export interface Ed25519BatchItem {
+  readonly publicKey: Uint8Array;
+  readonly message: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/** All valid, or the indices (ascending) of the items that do not verify. */
+export type Ed25519BatchResult = { ok: true } | { ok: false; bad: number[] };
+
+function wellFormed(item: Ed25519BatchItem): boolean {
+  return (
+    item !== null &&
+    typeof item === 'object' &&
+    item.publicKey instanceof Uint8Array &&
+    item.publicKey.length === 32 &&
+    item.signature instanceof Uint8Array &&
+    item.signature.length === 64 &&
+    item.message instanceof Uint8Array
+  );
+}
+
+/**
+ * Verifies many signatures in one call. Every item gets exactly ed25519Verify's verdict (cofactorless, so a
+ * signature that only a cofactored equation accepts is reported bad here too); the speed comes from a cache
+ * of decoded public keys in the core, so repeated signers (validators, returning clients) cost less. Never
+ * throws for bad items: malformed ones are reported bad.
+ */
+export function ed25519VerifyBatch(items: readonly Ed25519BatchItem[]): Ed25519BatchResult {
+  const bad: number[] = [];
+  const good: number[] = [];
+  let bytes = 0;
+  items.forEach((item, i) => {
+    if (wellFormed(item)) {
+      good.push(i);
+      bytes += 96 + item.message.length;
+    } else {
+      bad.push(i);
+    }
+  });
+  if (good.length > 0) {
+    const e = ex();
+    const entryBytes = e.SIGN_BATCH_ENTRY_BYTES.value as number;
+    const total = good.length * (entryBytes + 1) + bytes;
+    const block = e.signAlloc(total);
+    try {
+      const view = new Uint8Array(e.memory.buffer);
+      const words = new DataView(e.memory.buffer);
+      const entries = block;
+      const verdicts = block + good.length * entryBytes;
+      let at = verdicts + good.length;
+      good.forEach((index, n) => {
+        const item = items[index] as Ed25519BatchItem;
+        const entry = entries + n * entryBytes;
+        view.set(item.publicKey, at);
+        view.set(item.signature, at + 32);
+        view.set(item.message, at + 96);
+        words.setUint32(entry, at, true);
+        words.setUint32(entry + 4, at + 32, true);
+        words.setUint32(entry + 8, at + 96, true);
+        words.setUint32(entry + 12, item.message.length, true);
+        at += 96 + item.message.length;
+      });
+      if (e.signVerifyBatch(entries, good.length, verdicts) > 0) {
+        const out = new Uint8Array(e.memory.buffer, verdicts, good.length);
+        good.forEach((index, n) => {
+          if (out[n] !== 1) bad.push(index);
+        });
+      }
+    } finally {
+      e.signFree(block);
+    }
+  }
+  if (bad.length === 0) return { ok: true };
+  return { ok: false, bad: bad.sort((x, y) => x - y) };
+}
+
+/** Empties the core's cache of decoded public keys (for measurements that must start cold). */
+export function ed25519ClearKeyCache(): void {
+  ex().signClearKeyCache();
+}
+
 /** A fresh 32-byte secret key (seed) from WebCrypto's CSPRNG. */
 export function ed25519GenerateSecretKey(): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(32));
@@ -96,22 +186,34 @@ export function ed25519GenerateSecretKey(): Uint8Array {
  */
 export class Ed25519Signer {
   readonly publicKey: Uint8Array;
-  readonly #secretKey: Uint8Array;
+  /** The expanded secret key (clamped scalar ‖ nonce prefix): signing then skips hashing the seed. */
+  readonly #secret: Uint8Array;
   #destroyed = false;
 
   constructor(secretKey: Uint8Array) {
-    this.publicKey = ed25519PublicKey(secretKey);
-    this.#secretKey = secretKey.slice();
+    expectLength('an Ed25519 secret key (seed)', secretKey, 32);
+    const e = ex();
+    new Uint8Array(e.memory.buffer, e.signSeedPtr(), 32).set(secretKey);
+    e.signExpandSeed();
+    this.publicKey = new Uint8Array(e.memory.buffer, e.signPublicKeyPtr(), 32).slice();
+    this.#secret = new Uint8Array(e.memory.buffer, e.signSecretPtr(), 64).slice();
+    e.signWipeSecret();
   }
 
   sign(message: Uint8Array): Uint8Array {
     if (this.#destroyed) throw new Ed25519InputError('this signer was destroyed');
-    return signWith(this.#secretKey, this.publicKey, message);
+    const e = ex();
+    return withMessage(e, message, (ptr) => {
+      new Uint8Array(e.memory.buffer, e.signPublicKeyPtr(), 32).set(this.publicKey);
+      new Uint8Array(e.memory.buffer, e.signSecretPtr(), 64).set(this.#secret);
+      e.signWithSecret(ptr, message.length);
+      return new Uint8Array(e.memory.buffer, e.signSignaturePtr(), 64).slice();
+    });
   }
 
   /** Zeroes this signer's copy of the secret key; it cannot sign afterwards. */
   destroy(): void {
-    this.#secretKey.fill(0);
+    this.#secret.fill(0);
     this.#destroyed = true;
   }
 }

@@ -1,17 +1,36 @@
 // Hygeia's service worker: the app starts offline. On install it precaches the app shell and every built file
-// the relay lists in precache.json (JS, CSS, the wasm core, tfjs's wasm builds). Content-hashed assets are
-// served cache-first (they never change); the shell (navigations, index.html) network-first, falling back to
-// the cache, so a deployed update is picked up whenever the relay is reachable. API and signaling requests are
-// never cached.
-const CACHE = 'hygeia-shell-v1';
+// the relay lists in precache.json (JS, CSS, the wasm core, tfjs's wasm builds, icons). Content-hashed assets
+// are served cache-first (they never change); the shell (navigations, index.html) network-first, falling back
+// to the cache, so a deployed update is picked up whenever the relay is reachable. After a shell load from the
+// network the precache is brought up to date (a new build's files fetched, the old build's dropped), so the
+// app keeps starting offline after an update even though this file did not change. Screens are hash routes
+// (`/#/records/…`, `/?dev=clinic-1#/access`): every one is the same cached shell. API and signaling requests
+// are never cached.
+const CACHE = 'hygeia-shell-v2';
+
+async function precacheList() {
+  const res = await fetch('./precache.json', { cache: 'no-store' });
+  if (!res.ok) throw new Error(`precache.json: ${res.status}`);
+  const { urls } = await res.json();
+  return urls.map((u) => new URL(u, self.registration.scope).href);
+}
+
+/** Fetches what the current build lists and is not cached yet; drops cached files no longer listed. */
+async function refreshPrecache() {
+  const cache = await caches.open(CACHE);
+  const wanted = new Set(await precacheList());
+  const have = new Set((await cache.keys()).map((r) => r.url));
+  const missing = [...wanted].filter((u) => !have.has(u));
+  if (missing.length > 0) await cache.addAll(missing.map((u) => new Request(u, { cache: 'reload' })));
+  const shell = new URL('./', self.registration.scope).href;
+  for (const u of have) if (!wanted.has(u) && u !== shell) await cache.delete(u);
+}
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
       const cache = await caches.open(CACHE);
-      const res = await fetch('./precache.json', { cache: 'no-store' });
-      const { urls } = await res.json();
-      await cache.addAll(urls.map((u) => new Request(u, { cache: 'reload' })));
+      await cache.addAll((await precacheList()).map((u) => new Request(u, { cache: 'reload' })));
       await self.skipWaiting();
     })(),
   );
@@ -44,7 +63,10 @@ self.addEventListener('fetch', (event) => {
         const cache = await caches.open(CACHE);
         try {
           const fresh = await fetch(request);
-          if (fresh.ok) await cache.put('./', fresh.clone());
+          if (fresh.ok) {
+            await cache.put('./', fresh.clone());
+            event.waitUntil(refreshPrecache().catch(() => undefined));
+          }
           return fresh;
         } catch {
           const cached = (await cache.match('./')) ?? (await cache.match(request));

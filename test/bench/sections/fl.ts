@@ -1,19 +1,25 @@
-// Federated learning: local training throughput (samples/s) on tfjs's wasm backend beside tfjs's cpu backend
-// (same model, data and seed, same run), and the main thread's event-loop delay while a worker_threads worker
-// trains (the reason training lives in a worker).
+// Federated learning: local training throughput (samples per second) of the same training loop on tfjs's
+// wasm backend and its cpu backend, the MLP at batch 32 the target (wasm ≥ 1.8× cpu); the two backends take
+// turns over several rounds and each keeps its best round, so a busy moment on a shared machine does not land
+// on one side only. Then responsiveness, the reason training lives in workers: the main thread's event-loop
+// delay while a worker_threads worker trains, and in Chromium each of four clinic pages' event-loop delay
+// (p99 target < 20 ms) while all four train in their Web Workers at once.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { initCore } from '../../../wasm/index.ts';
-import { initTfWasmNode } from '../../../web/src/core/fl/backend-node.ts';
-import { fitStandardiser, parseCsv, standardise } from '../../../web/src/core/fl/dataset.ts';
-import { buildModel, trainLocal, type ModelKind } from '../../../web/src/core/fl/model.ts';
-import { startNodeTrainer } from '../../../web/src/core/fl/node-trainer.ts';
-import { ratio, type BenchSection, type Row } from '../harness.ts';
+import { buildModel, fitStandardiser, parseCsv, standardise, trainLocal, type ModelKind } from '../../../web/src/core/fl/index.ts';
+import { initTfWasmNode, startNodeTrainer } from '../../../web/src/core/fl/node.ts';
+import { launchChromium } from '../../setup/browser.ts';
+import { startFixtureServer } from '../../setup/fixture-server.ts';
+import type { FlPageLoad } from '../../e2e/fixtures/fl/main.ts';
+import { quantile, ratio, type BenchSection, type Row } from '../harness.ts';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+const TARGET_WASM_OVER_CPU = 1.8;
+const TARGET_PAGE_P99_MS = 20;
 
 async function samplesPerSec(kind: ModelKind, x: Float32Array, y: Float32Array, features: number, epochs: number): Promise<number> {
   const model = buildModel({ kind, features, seed: 1 });
@@ -30,51 +36,94 @@ const section: BenchSection = {
   name: 'fl',
   async run(ctx) {
     await initCore();
+    await initTfWasmNode();
     const raw = parseCsv(readFileSync(resolve(repoRoot, '../shared/data/uci-breast-cancer/breast_cancer.csv'), 'utf8'), 'last');
     const d = standardise(raw, fitStandardiser(raw));
     const y = Float32Array.from(d.y, (v) => (v > 0 ? 1 : 0));
     const epochs = ctx.quick ? 3 : 10;
+    const rounds = ctx.quick ? 3 : 7;
     const rows: Row[] = [];
-    const data: Record<string, unknown> = {};
+    const targets: { name: string; target: string; value: number; met: boolean }[] = [];
 
-    const rates: Record<string, Record<string, number>> = {};
-    for (const backend of ['cpu', 'wasm'] as const) {
-      if (backend === 'wasm') await initTfWasmNode();
-      else if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend did not start');
-      for (const kind of ['logreg', 'mlp'] as ModelKind[]) {
-        (rates[kind] ??= {})[backend] = await samplesPerSec(kind, d.x, y, d.features, epochs);
-        ctx.log(`fl ${kind} ${backend}: ${rates[kind]![backend]} samples/s`);
+    // ---- throughput: cpu and wasm take turns, best round each ----
+    const samples: Record<string, Record<string, number[]>> = {};
+    for (let r = 0; r < rounds; r++) {
+      for (const backend of ['cpu', 'wasm'] as const) {
+        if (!(await tf.setBackend(backend))) throw new Error(`${backend} backend did not start`);
+        for (const kind of ['mlp', 'logreg'] as ModelKind[]) ((samples[kind] ??= {})[backend] ??= []).push(await samplesPerSec(kind, d.x, y, d.features, epochs));
       }
     }
-    for (const [kind, r] of Object.entries(rates)) {
-      const row: Row = { model: kind, 'wasm samples/s': r.wasm!, 'cpu samples/s': r.cpu!, 'wasm/cpu': ratio(r.wasm!, r.cpu!) };
-      rows.push(row);
+    const throughput: Record<string, { cpu: number; wasm: number; ratio: number; rounds: Record<string, number[]> }> = {};
+    for (const [kind, s] of Object.entries(samples)) {
+      const cpu = Math.max(...s.cpu!);
+      const wasm = Math.max(...s.wasm!);
+      throughput[kind] = { cpu, wasm, ratio: ratio(wasm, cpu), rounds: s };
+      ctx.log(`fl ${kind} batch 32: wasm ${wasm} samples/s, cpu ${cpu} (best of ${rounds} alternating rounds)`);
+      rows.push({ model: kind, 'wasm samples/s': wasm, 'cpu samples/s': cpu, 'wasm/cpu': ratio(wasm, cpu) });
     }
-    data.throughput = rates;
-    data.targetWasmOverCpu = 1.8;
+    targets.push({ name: 'mlp wasm/cpu at batch 32', target: `>= ${TARGET_WASM_OVER_CPU}`, value: throughput.mlp!.ratio, met: throughput.mlp!.ratio >= TARGET_WASM_OVER_CPU });
+    await tf.setBackend('wasm');
 
-    // Event-loop delay on this thread while the worker trains the MLP.
-    const trainer = startNodeTrainer();
-    await trainer.api.init('wasm');
+    // ---- Node: this thread's event-loop delay while a worker_threads worker trains ----
+    const trainer = await startNodeTrainer();
     const h = monitorEventLoopDelay({ resolution: 1 });
     h.enable();
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 5);
     const started = performance.now();
     for (let i = 0; i < (ctx.quick ? 2 : 5); i++) {
-      await trainer.api.train({ spec: { kind: 'mlp', features: d.features, seed: 1 }, x: d.x, y, opts: { epochs, batchSize: 32, learningRate: 0.05, seed: i } });
+      await trainer.train({ spec: { kind: 'mlp', features: d.features, seed: 1 }, x: d.x, y, opts: { epochs: epochs * 4, batchSize: 32, learningRate: 0.05, seed: i } });
     }
     const trainMs = performance.now() - started;
-    clearInterval(timer);
     h.disable();
     await trainer.close();
-    const p99 = Math.round((h.percentile(99) / 1e6) * 100) / 100;
-    const max = Math.round((h.max / 1e6) * 100) / 100;
-    ctx.log(`fl event-loop delay while a worker trains: p99 ${p99} ms, max ${max} ms over ${Math.round(trainMs)} ms`);
-    rows.push({ model: 'mlp in worker_threads', 'event-loop p99 ms': p99, 'event-loop max ms': max, 'training ms': Math.round(trainMs), ticks });
-    data.eventLoop = { p99Ms: p99, maxMs: max, trainMs, ticks, targetP99Ms: 20 };
-    return { rows, data };
+    const nodeP99 = Math.round((h.percentile(99) / 1e6) * 100) / 100;
+    const nodeMax = Math.round((h.max / 1e6) * 100) / 100;
+    ctx.log(`fl node event-loop delay while a worker trains: p99 ${nodeP99} ms, max ${nodeMax} ms over ${Math.round(trainMs)} ms`);
+    rows.push({ model: 'mlp in worker_threads', 'event-loop p99 ms': nodeP99, 'event-loop max ms': nodeMax, 'training ms': Math.round(trainMs) });
+
+    // ---- Chromium: four clinic pages, each training in its Web Worker at once ----
+    const browser = await browserLoad(d.x, y, d.features, ctx.quick ? 20 : 60);
+    ctx.log(`fl chromium: 4 pages training at once, page event-loop p99 ${browser.p99Ms} ms (worst page), max ${browser.maxMs} ms`);
+    rows.push({ model: 'mlp in 4 Chromium pages', 'event-loop p99 ms': browser.p99Ms, 'event-loop max ms': browser.maxMs, 'training ms': browser.trainMs });
+    targets.push({ name: 'page event-loop p99 while 4 pages train', target: `< ${TARGET_PAGE_P99_MS} ms`, value: browser.p99Ms, met: browser.p99Ms < TARGET_PAGE_P99_MS });
+
+    return {
+      rows,
+      data: {
+        throughput,
+        eventLoop: { node: { p99Ms: nodeP99, maxMs: nodeMax, trainMs }, chromium: browser },
+        targets,
+      },
+    };
   },
 };
+
+/** Four pages of one Chromium each train the MLP in their Web Worker at the same time; each measures its own lag. */
+async function browserLoad(x: Float32Array, y: Float32Array, features: number, epochs: number): Promise<{ p99Ms: number; maxMs: number; trainMs: number; pages: FlPageLoad[] }> {
+  const { server, origin } = await startFixtureServer({ discoverDeps: true });
+  const browser = await launchChromium();
+  try {
+    const pages = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const page = await browser.newPage();
+        await page.goto(`${origin}/test/e2e/fixtures/fl/index.html`);
+        await page.waitForFunction(() => typeof window.flTrainAndMeasure === 'function', undefined, { timeout: 120_000 });
+        await page.evaluate(() => window.flWarmUp());
+        return page;
+      }),
+    );
+    const job = { spec: { kind: 'mlp' as const, features, seed: 1 }, x: Array.from(x), y: Array.from(y), opts: { epochs, batchSize: 32, learningRate: 0.05, seed: 1 } };
+    const loads = await Promise.all(pages.map((p, i) => p.evaluate((j) => window.flTrainAndMeasure(j), { ...job, opts: { ...job.opts, seed: i + 1 } })));
+    const lags = loads.flatMap((l) => l.lagsMs);
+    return {
+      p99Ms: Math.max(...loads.map((l) => quantile(l.lagsMs, 0.99))),
+      maxMs: Math.max(...lags),
+      trainMs: Math.max(...loads.map((l) => l.trainMs)),
+      pages: loads,
+    };
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
 
 export default section;

@@ -6,6 +6,7 @@ import { ed25519PublicKey, initCore } from '../../../wasm/index.ts';
 import { MemoryLedgerStore } from '../../../web/src/core/ledger/store.ts';
 import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
 import { ClinicNode } from '../../../web/src/core/node/clinic-node.ts';
+import { PatientClient } from '../../../web/src/core/node/patient-client.ts';
 import { parseGenesis, treatmentAgreements, type Genesis } from '../../../web/src/core/node/genesis.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 
@@ -14,6 +15,8 @@ export interface TestConsortium {
   readonly nodes: ClinicNode[];
   readonly net: SimNetwork;
   readonly seeds: Uint8Array[];
+  /** A phone on the same network (its enrolment rooms are the same network in this harness). */
+  phone(seed: Uint8Array): Promise<PatientClient>;
   /** Resolves when `pred` holds (checked every few ms), or rejects after `ms`. */
   until(pred: () => boolean, ms?: number, what?: string): Promise<void>;
   stop(): Promise<void>;
@@ -59,11 +62,25 @@ export async function startConsortium(opts: { clinics?: number; seed?: number; c
       }),
     ),
   );
+  const phones: PatientClient[] = [];
   return {
     genesis,
     nodes,
     net,
     seeds,
+    async phone(seed) {
+      const main = net.join(toHex(ed25519PublicKey(seed)));
+      const p = await PatientClient.start({
+        genesis,
+        seed,
+        network: { main, enrolment: async () => ({ transport: main, close: async () => {} }) },
+        dbName: `${prefix}-phone-${phones.length}`,
+        now: clock.now,
+        verify: () => ({ verifiedKeys: new Set(), height: 0, headHash: '' }),
+      });
+      phones.push(p);
+      return p;
+    },
     async until(pred, ms = 30_000, what = 'condition') {
       const t0 = performance.now();
       while (!pred()) {
@@ -72,6 +89,7 @@ export async function startConsortium(opts: { clinics?: number; seed?: number; c
       }
     },
     async stop() {
+      for (const p of phones) await p.stop();
       for (const x of nodes) await x.stop();
       clearInterval(pump);
     },

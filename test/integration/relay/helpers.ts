@@ -1,35 +1,37 @@
 // Shared by the relay's integration, e2e and bench code: real processes on loopback (a relay started the way
-// `npm start` starts it, a redis-server on a free port), member keys and WebSocket clients.
+// `npm start` starts it, a redis-server on a free port), keys, tokens and WebSocket clients.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { ed25519GenerateSecretKey, ed25519PublicKey } from '../../../web/src/core/net/sign.ts';
+import { ed25519GenerateSecretKey, ed25519PublicKey } from '../../../wasm/index.ts';
+import { createRelayToken, withToken } from '../../../web/src/core/net/index.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-export interface TestMember {
-  name: string;
-  secretKey: Uint8Array;
-  publicKey: string;
+export interface TestKey {
+  readonly secretKey: Uint8Array;
+  readonly publicKey: string;
 }
 
-/** Fresh member keys (the core must be initialised). */
-export function makeMembers(n: number, prefix = 'member'): TestMember[] {
-  return Array.from({ length: n }, (_, i) => {
-    const secretKey = ed25519GenerateSecretKey();
-    return { name: `${prefix} ${i}`, secretKey, publicKey: toHex(ed25519PublicKey(secretKey)) };
-  });
+/** A fresh key nobody registered (the core must be initialised). */
+export function strangerKey(): TestKey {
+  const secretKey = ed25519GenerateSecretKey();
+  return { secretKey, publicKey: toHex(ed25519PublicKey(secretKey)) };
 }
 
-export function writeMembers(members: readonly { name: string; publicKey: string }[], dir = mkdtempSync(join(tmpdir(), 'hygeia-members-'))): string {
-  const path = join(dir, 'members.json');
-  writeFileSync(path, JSON.stringify({ members: members.map((m) => ({ name: m.name, publicKey: m.publicKey })) }));
-  return path;
+/** A signaling URL with a fresh single-use token of `key` for the relay at `wsUrl`. */
+export function tokenUrl(key: { secretKey: Uint8Array }, wsUrl: string, opts: { lifetimeMs?: number; scope?: string } = {}): string {
+  return withToken(wsUrl, createRelayToken({ secretKey: key.secretKey, relayUrl: wsUrl, expiresAt: Date.now() + (opts.lifetimeMs ?? 60_000), scope: opts.scope ?? '' }));
+}
+
+/** An Authorization header with a fresh single-use token. */
+export function bearer(key: { secretKey: Uint8Array }, wsUrl: string, scope = ''): Record<string, string> {
+  return { Authorization: `Bearer ${createRelayToken({ secretKey: key.secretKey, relayUrl: wsUrl, expiresAt: Date.now() + 60_000, scope })}` };
 }
 
 export function freePort(): Promise<number> {
@@ -76,9 +78,30 @@ export interface RelayProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts relay/main.ts as `npm start` does (without the build step). */
+let compiled: Promise<string> | null = null;
+
+/**
+ * The relay compiled as `npm start` compiles it (relay/build.mjs), once per test process, into a directory of
+ * its own (test files run in parallel). Resolves to its main.js.
+ */
+export function compiledRelay(): Promise<string> {
+  compiled ??= (async () => {
+    const out = mkdtempSync(join(tmpdir(), 'hygeia-relay-build-'));
+    const proc = spawn(process.execPath, ['relay/build.mjs', '--out', out], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    proc.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const code = await new Promise<number | null>((res) => proc.once('exit', res));
+    if (code !== 0) throw new Error(`relay build failed:\n${log}`);
+    return join(out, 'relay', 'main.js');
+  })();
+  return compiled;
+}
+
+/** Starts the compiled relay as `npm start` does (after its build step); `env` adds to and overrides ours. */
 export async function spawnRelay(env: Record<string, string>): Promise<RelayProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'relay/main.ts'], {
+  const main = await compiledRelay();
+  const proc = spawn(process.execPath, [main], {
     cwd: repoRoot,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,30 +1,44 @@
-// The relay on real sockets: token-checked upgrades (401 for every way a token can be wrong), the y-webrtc
-// protocol, limits with their close codes, /healthz, /metrics, static files with PWA headers, development
-// enrolment, graceful shutdown on SIGTERM, and two relays sharing topics through a real redis-server.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// The relay on real sockets, in process: token-checked upgrades (a status and reason for every way a token can
+// be wrong), membership and roles from the ledger it verified (blocks pushed over HTTP by a clinic, a revoked
+// key's socket closed at once), one-time enrolments, rooms enforced on real y-webrtc traffic, limits with their
+// close codes, Host checks on everything but static files, metrics on their own listener, ICE configuration,
+// and static files with PWA headers.
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
-import { CloseCode } from '../../../relay/limits.ts';
-import { silentLogger } from '../../../relay/log.ts';
-import { MemberRegistry } from '../../../relay/members.ts';
 import { Relay } from '../../../relay/server.ts';
-import { createRelayToken, withToken } from '../../../web/src/core/net/index.ts';
-import { closed, collect, eventually, makeMembers, openSocket, spawnRelay, startRedis, writeMembers, type TestMember } from './helpers.ts';
+import { RelayLedger } from '../../../relay/ledger.ts';
+import { CloseCode } from '../../../relay/limits.ts';
+import { createLogger, silentLogger } from '../../../relay/log.ts';
+import { encodeBlockBatch, RelayClient, RelayClientError } from '../../../web/src/core/net/relay-client.ts';
+import { createRelayToken, enrolmentScope, withToken } from '../../../web/src/core/net/index.ts';
+import type { Block } from '../../../web/src/core/ledger/block.ts';
+import type { Genesis } from '../../../web/src/core/node/genesis.ts';
+import { toHex } from '../../../web/src/core/util/index.ts';
+import { TestChain, devConsortium, type DevClinic } from './chain.ts';
+import { bearer, closed, collect, eventually, openSocket, strangerKey, tokenUrl, type TestKey } from './helpers.ts';
 
 let relay: Relay;
-let members: TestMember[];
-let stranger: TestMember;
+let genesis: Genesis;
+let clinics: DevClinic[];
+let chain: TestChain;
+let patient: TestKey;
+let registered: Block[];
+let revoked: Block[];
 let dist: string;
+const logLines: string[] = [];
 
-const tokenUrl = (m: TestMember, url = relay.signalingUrl, expiresAt = Date.now() + 60_000) =>
-  withToken(url, createRelayToken({ secretKey: m.secretKey, relayUrl: url, expiresAt }));
+const ws = () => relay.signalingUrl;
+const ROOM = 'hygeia/consortium/v1';
 
 beforeAll(async () => {
-  await initCore();
-  members = makeMembers(4);
-  [stranger] = makeMembers(1, 'stranger') as [TestMember];
+  ({ genesis, clinics } = await devConsortium(4));
+  chain = await TestChain.start(genesis, clinics.map((c) => c.secretKey));
+  patient = strangerKey();
+  registered = await chain.commit(clinics[0]!, 'registerKey', { key: Buffer.from(patient.publicKey, 'hex'), org: 'clinic-1', role: 'patient', subject: 'p-1' });
+  revoked = await chain.commit(clinics[0]!, 'revokeKey', { key: Buffer.from(patient.publicKey, 'hex') });
   dist = mkdtempSync(join(tmpdir(), 'hygeia-dist-'));
   mkdirSync(join(dist, 'assets'));
   writeFileSync(join(dist, 'index.html'), '<!doctype html><title>t</title>');
@@ -33,107 +47,219 @@ beforeAll(async () => {
   writeFileSync(join(dist, 'assets', 'core-def456.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
   relay = new Relay({
     port: 0,
-    members: new MemberRegistry(writeMembers(members), silentLogger),
+    genesis,
+    ledger: RelayLedger.open({ genesis, dir: null, log: silentLogger }),
     distDir: dist,
-    limits: { maxConnectionsPerMember: 2, maxFrameBytes: 4096 },
+    limits: { maxConnectionsPerMember: 2, maxFrameBytes: 4096, failedTokenBurst: 100 },
+    iceServers: [{ urls: 'stun:127.0.0.1:3478' }, { urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p' }],
+    metricsListener: { host: '127.0.0.1', port: 0 },
     defaultMetrics: false,
+    log: createLogger({ level: 'debug', write: (l) => logLines.push(l) }),
   });
   await relay.start();
-});
+}, 120_000);
 
 afterAll(async () => {
   await relay?.stop();
 });
 
 describe('membership on upgrade', () => {
-  it('admits a member with a valid token', async () => {
-    const r = await openSocket(tokenUrl(members[0]!));
+  it('admits a genesis clinic with a valid token', async () => {
+    const r = await openSocket(tokenUrl(clinics[0]!, ws()));
     expect(r.ok).toBe(true);
     if (r.ok) r.ws.close();
   });
 
   const refusals: [string, () => string, string][] = [
-    ['no token', () => relay.signalingUrl, 'no-token'],
-    ['a token that is not base64url', () => withToken(relay.signalingUrl, 'not a token!'), 'bad-token'],
-    ['a truncated token', () => tokenUrl(members[0]!).slice(0, -10), 'bad-token'],
-    ['an expired token', () => tokenUrl(members[0]!, relay.signalingUrl, Date.now() - 10 * 60_000), 'expired-token'],
-    ['a token for another relay', () => withToken(relay.signalingUrl, createRelayToken({ secretKey: members[0]!.secretKey, relayUrl: 'ws://relay.example:8080', expiresAt: Date.now() + 60_000 })), 'wrong-relay'],
-    ['a token of a key that is not a member', () => tokenUrl(stranger), 'not-member'],
-    ['a token living longer than allowed', () => tokenUrl(members[0]!, relay.signalingUrl, Date.now() + 7 * 24 * 3600_000), 'bad-token'],
+    ['no token', () => ws(), 'no-token'],
+    ['a token that is not base64url', () => withToken(ws(), 'not a token!'), 'bad-token'],
+    ['a truncated token', () => tokenUrl(clinics[0]!, ws()).slice(0, -10), 'bad-token'],
+    ['an expired token', () => tokenUrl(clinics[0]!, ws(), { lifetimeMs: -10 * 60_000 }), 'expired-token'],
+    ['a token for another relay', () => withToken(ws(), createRelayToken({ secretKey: clinics[0]!.secretKey, relayUrl: 'ws://relay.example:8080', expiresAt: Date.now() + 60_000 })), 'wrong-relay'],
+    ['a token of a key the ledger does not name', () => tokenUrl(strangerKey(), ws()), 'not-member'],
+    ['a token living longer than minutes', () => tokenUrl(clinics[0]!, ws(), { lifetimeMs: 60 * 60_000 }), 'bad-token'],
+    ['an enrolment token with no open enrolment', () => tokenUrl(strangerKey(), ws(), { scope: enrolmentScope('ee'.repeat(32)) }), 'enrolment-closed'],
   ];
   for (const [what, url, reason] of refusals) {
     it(`refuses ${what} with 401`, async () => {
-      const r = await openSocket(url());
-      expect(r).toEqual({ ok: false, status: 401, body: `${reason}\n` });
+      expect(await openSocket(url())).toEqual({ ok: false, status: 401, body: `${reason}\n` });
     });
   }
 
-  it('refuses a token whose signature was made by another key', async () => {
-    // Same claims, signature of someone else: splice the stranger's signature onto member 0's body.
-    const good = createRelayToken({ secretKey: members[0]!.secretKey, relayUrl: relay.signalingUrl, expiresAt: 2_000_000_000_000 });
-    const other = createRelayToken({ secretKey: stranger.secretKey, relayUrl: relay.signalingUrl, expiresAt: 2_000_000_000_000 });
-    const bytes = Buffer.from(good, 'base64url');
-    Buffer.from(other, 'base64url').copy(bytes, bytes.length - 64, bytes.length - 64);
-    const r = await openSocket(withToken(relay.signalingUrl, bytes.toString('base64url')));
-    expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.status).toBe(401);
+  it('refuses a token used once already (one token, one connection)', async () => {
+    const url = tokenUrl(clinics[1]!, ws());
+    const first = await openSocket(url);
+    expect(first.ok).toBe(true);
+    expect(await openSocket(url)).toEqual({ ok: false, status: 401, body: 'replayed-token\n' });
+    if (first.ok) first.ws.close();
   });
 
-  it('limits connections per member with 429', async () => {
-    const a = await openSocket(tokenUrl(members[1]!));
-    const b = await openSocket(tokenUrl(members[1]!));
-    const c = await openSocket(tokenUrl(members[1]!));
+  it('limits connections per key with 429', async () => {
+    const a = await openSocket(tokenUrl(clinics[2]!, ws()));
+    const b = await openSocket(tokenUrl(clinics[2]!, ws()));
     expect([a.ok, b.ok]).toEqual([true, true]);
-    expect(c).toEqual({ ok: false, status: 429, body: 'too-many-connections\n' });
+    expect(await openSocket(tokenUrl(clinics[2]!, ws()))).toEqual({ ok: false, status: 429, body: 'too-many-connections\n' });
     for (const x of [a, b]) if (x.ok) x.ws.close();
-    await eventually(() => relay.hub.connectionsOf(members[1]!.publicKey) === 0, 'the connections to close');
+    await eventually(() => relay.hub.connectionsOf(clinics[2]!.publicKey) === 0, 'the connections to close');
+  });
+
+  it('never writes a token in its logs', () => {
+    expect(logLines.length).toBeGreaterThan(0);
+    expect(logLines.join('\n')).not.toMatch(/token=|[A-Za-z0-9_-]{200,}/);
+  });
+});
+
+describe('the ledger over HTTP (the relay follows the ledger)', () => {
+  it('reports its head, takes a clinic\'s blocks, and admits the patient they register', async () => {
+    const client = new RelayClient({ relayUrl: ws(), secretKey: clinics[1]!.secretKey });
+    // At height 0 the head is the genesis: the hash block 1 must extend.
+    expect(await client.head()).toEqual({ height: 0, hash: toHex(registered[0]!.header.prevHash) });
+    expect(await openSocket(tokenUrl(patient, ws()))).toMatchObject({ ok: false, body: 'not-member\n' });
+    const r = await client.pushBlocks(registered);
+    expect(r).toMatchObject({ accepted: registered.length, height: registered.at(-1)!.header.height });
+    expect((await client.head()).height).toBe(registered.at(-1)!.header.height);
+    const phone = await openSocket(tokenUrl(patient, ws()));
+    if (!phone.ok) throw new Error(`the registered patient was refused: ${phone.body}`);
+    // Revoked on the ledger: its socket is closed as soon as the relay verifies the block.
+    const bye = closed(phone.ws);
+    await client.pushBlocks(revoked);
+    expect(await bye).toEqual({ code: CloseCode.Forbidden, reason: 'membership-revoked' });
+    expect(await openSocket(tokenUrl(patient, ws()))).toMatchObject({ ok: false, body: 'not-member\n' });
+  });
+
+  it('refuses pushes from non-clinics, malformed and oversized bodies, gaps and forged blocks, saying why', async () => {
+    const url = `${relay.url}/v1/ledger/blocks`;
+    const body = encodeBlockBatch(registered);
+    const client = new RelayClient({ relayUrl: ws(), secretKey: clinics[0]!.secretKey });
+    await client.pushBlocks([...registered, ...revoked]);
+    const post = (headers: Record<string, string>, b: Uint8Array = body) => fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream', ...headers }, body: b as Uint8Array<ArrayBuffer> });
+    expect((await post({})).status).toBe(401);
+    expect(await (await post(bearer(strangerKey(), ws()))).json()).toEqual({ error: 'not-member' });
+    expect((await post(bearer(clinics[0]!, ws()), Uint8Array.of(5, 1, 2))).status).toBe(400);
+    expect((await post(bearer(clinics[0]!, ws()), new Uint8Array(33 * 1024 * 1024))).status).toBe(413);
+    // The relay is past these blocks: nothing to apply, nothing refused.
+    expect(await (await post(bearer(clinics[0]!, ws()))).json()).toMatchObject({ accepted: 0 });
+    const more = [
+      ...(await chain.commit(clinics[1]!, 'registerKey', { key: Buffer.from(strangerKey().publicKey, 'hex'), org: 'clinic-2', role: 'patient', subject: 'p-2' })),
+      ...(await chain.commit(clinics[1]!, 'registerKey', { key: Buffer.from(strangerKey().publicKey, 'hex'), org: 'clinic-2', role: 'patient', subject: 'p-3' })),
+    ];
+    const error = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as RelayClientError);
+    expect(await error(client.pushBlocks(more.slice(-1)))).toMatchObject({ code: 'gap', height: revoked.at(-1)!.header.height });
+    const forged = more.map((b, i) => (i === more.length - 1 ? { ...b, header: { ...b.header, stateRoot: new Uint8Array(32) } } : b));
+    expect(await error(client.pushBlocks(forged))).toMatchObject({ code: 'refused-block', reason: 'state-mismatch' });
+    expect(await client.pushBlocks(more)).toMatchObject({ height: more.at(-1)!.header.height });
+  });
+});
+
+describe('enrolment', () => {
+  it('lets a phone with an open one-time enrolment meet only the clinic that opened it', async () => {
+    const code = 'correct horse battery staple';
+    const codeHash = createHash('sha256').update(code).digest('hex');
+    const topic = `hygeia/enrol/v1/${codeHash}`;
+    const desk = new RelayClient({ relayUrl: ws(), secretKey: clinics[3]!.secretKey });
+    await desk.registerEnrolment(codeHash, Date.now() + 5 * 60_000);
+    await expect(desk.registerEnrolment(codeHash, Date.now() + 5 * 60_000)).rejects.toMatchObject({ code: 'refused', reason: 'duplicate' });
+    const res = await fetch(`${relay.url}/v1/enrolments`, { method: 'POST', headers: { ...bearer(patient, ws()), 'Content-Type': 'application/json' }, body: '{}' });
+    expect(res.status).toBe(401);
+    const phoneKey = strangerKey();
+    const [clinicSock, phoneSock, otherSock] = await Promise.all([
+      openSocket(tokenUrl(clinics[3]!, ws())),
+      openSocket(tokenUrl(phoneKey, ws(), { scope: enrolmentScope(codeHash) })),
+      openSocket(tokenUrl(clinics[0]!, ws())),
+    ]);
+    if (!clinicSock.ok || !phoneSock.ok || !otherSock.ok) throw new Error('all three must connect');
+    const atClinic = collect(clinicSock.ws);
+    clinicSock.ws.send(JSON.stringify({ type: 'subscribe', topics: [topic] }));
+    phoneSock.ws.send(JSON.stringify({ type: 'subscribe', topics: [topic] }));
+    await eventually(() => relay.hub.subscribers(topic) === 2, 'both to join the enrolment room');
+    phoneSock.ws.send(JSON.stringify({ type: 'publish', topic, data: { type: 'announce', from: 'phone' } }));
+    await eventually(() => atClinic.length > 0, 'the clinic to hear the phone');
+    expect(atClinic[0]).toMatchObject({ topic, data: { type: 'announce', from: 'phone' } });
+    // The phone may go nowhere else; another clinic may not come in.
+    const phoneGone = closed(phoneSock.ws);
+    const otherGone = closed(otherSock.ws);
+    otherSock.ws.send(JSON.stringify({ type: 'subscribe', topics: [topic] }));
+    phoneSock.ws.send(JSON.stringify({ type: 'subscribe', topics: ['hygeia/patients/v1'] }));
+    expect(await otherGone).toEqual({ code: CloseCode.Forbidden, reason: 'forbidden-topic' });
+    expect(await phoneGone).toEqual({ code: CloseCode.Forbidden, reason: 'forbidden-topic' });
+    // The code served one phone: another phone cannot use it.
+    expect(await openSocket(tokenUrl(strangerKey(), ws(), { scope: enrolmentScope(codeHash) }))).toMatchObject({ ok: false, body: 'enrolment-closed\n' });
+    clinicSock.ws.close();
   });
 });
 
 describe('signaling over real sockets', () => {
-  it('relays y-webrtc messages between members, and a malformed or oversized frame closes only its sender', async () => {
-    const [a, b, bad, big] = await Promise.all([
-      openSocket(tokenUrl(members[0]!)),
-      openSocket(tokenUrl(members[1]!)),
-      openSocket(tokenUrl(members[2]!)),
-      openSocket(tokenUrl(members[3]!)),
-    ]);
-    if (!a.ok || !b.ok || !bad.ok || !big.ok) throw new Error('members must connect');
+  it('relays y-webrtc messages between clinics, and a malformed or oversized frame closes only its sender', async () => {
+    const [a, b, bad, big] = await Promise.all(clinics.map((c) => openSocket(tokenUrl(c, ws()))));
+    if (!a?.ok || !b?.ok || !bad?.ok || !big?.ok) throw new Error('clinics must connect');
     const gotA = collect(a.ws);
     const gotB = collect(b.ws);
-    a.ws.send(JSON.stringify({ type: 'subscribe', topics: ['room'] }));
-    b.ws.send(JSON.stringify({ type: 'subscribe', topics: ['room'] }));
-    await eventually(() => relay.hub.subscribers('room') === 2, 'subscriptions');
+    a.ws.send(JSON.stringify({ type: 'subscribe', topics: [ROOM] }));
+    b.ws.send(JSON.stringify({ type: 'subscribe', topics: [ROOM] }));
+    await eventually(() => relay.hub.subscribers(ROOM) === 2, 'subscriptions');
     const badClosed = closed(bad.ws);
     const bigClosed = closed(big.ws);
     bad.ws.send('{"type":"subscribe","topics":');
-    big.ws.send(JSON.stringify({ type: 'publish', topic: 'room', data: 'x'.repeat(8192) }));
+    big.ws.send(JSON.stringify({ type: 'publish', topic: ROOM, data: 'x'.repeat(8192) }));
     expect(await badClosed).toEqual({ code: CloseCode.Malformed, reason: 'malformed' });
     expect((await bigClosed).code).toBe(CloseCode.TooBig);
-    a.ws.send(JSON.stringify({ type: 'publish', topic: 'room', data: { type: 'announce', from: 'a' } }));
+    a.ws.send(JSON.stringify({ type: 'publish', topic: ROOM, data: { type: 'announce', from: 'a' } }));
     b.ws.send(JSON.stringify({ type: 'ping' }));
     await eventually(() => gotA.length >= 1 && gotB.length >= 2, 'deliveries');
-    expect(gotA).toEqual([{ type: 'publish', topic: 'room', data: { type: 'announce', from: 'a' }, clients: 2 }]);
+    expect(gotA).toEqual([{ type: 'publish', topic: ROOM, data: { type: 'announce', from: 'a' }, clients: 2 }]);
     expect(gotB).toContainEqual({ type: 'pong' });
-    expect(gotB).toContainEqual({ type: 'publish', topic: 'room', data: { type: 'announce', from: 'a' }, clients: 2 });
+    expect(gotB).toContainEqual({ type: 'publish', topic: ROOM, data: { type: 'announce', from: 'a' }, clients: 2 });
     a.ws.close();
     b.ws.close();
   });
-
-  it('reports health and Prometheus metrics', async () => {
-    const health = await fetch(`${relay.url}/healthz`);
-    expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'ok', redis: 'off' });
-    const metrics = await (await fetch(`${relay.url}/metrics`)).text();
-    expect(metrics).toMatch(/hygeia_relay_connections \d+/);
-    expect(metrics).toMatch(/hygeia_relay_rejections_total\{reason="not-member"\} [1-9]/);
-    expect(metrics).toMatch(/hygeia_relay_rejections_total\{reason="malformed"\} [1-9]/);
-    expect(metrics).toMatch(/hygeia_relay_messages_total\{type="publish"\} [1-9]/);
-    expect(metrics).not.toContain(members[0]!.publicKey);
-  });
 });
 
-describe('static PWA', () => {
+describe('HTTP surface', () => {
+  it('answers health, the API and upgrades only to its own Host names (DNS rebinding), static files to any', async () => {
+    const { request } = await import('node:http');
+    const get = (path: string, host: string) =>
+      new Promise<number>((res, rej) => {
+        const r = request({ host: '127.0.0.1', port: relay.port, path, headers: { Host: host } }, (x) => {
+          x.resume();
+          res(x.statusCode ?? 0);
+        });
+        r.on('error', rej);
+        r.end();
+      });
+    for (const path of ['/healthz', '/v1/config', '/v1/ledger/head', '/dev/identity/clinic-1']) {
+      expect(await get(path, 'rebound.attacker.example'), path).toBe(421);
+    }
+    expect(await get('/healthz', `localhost:${relay.port}`)).toBe(200);
+    expect(await get('/', 'anything.example')).toBe(200);
+    const forged = await openSocket(tokenUrl(clinics[0]!, `ws://127.0.0.1:${relay.port}`).replace('127.0.0.1', 'localhost'));
+    expect(forged.ok).toBe(true);
+    if (forged.ok) forged.ws.close();
+  });
+
+  it('serves /metrics on its own listener only, with a Host check there too', async () => {
+    expect((await fetch(`${relay.url}/metrics`)).status).toBe(404);
+    const metrics = await (await fetch(`${relay.metricsUrl}/metrics`)).text();
+    expect(metrics).toMatch(/hygeia_relay_connections \d+/);
+    expect(metrics).toMatch(/hygeia_relay_rejections_total\{reason="not-member"\} [1-9]/);
+    expect(metrics).toMatch(/hygeia_relay_ledger_height [1-9]/);
+    expect(metrics).not.toContain(clinics[0]!.publicKey);
+    const { request } = await import('node:http');
+    const status = await new Promise<number>((res) => {
+      const u = new URL(relay.metricsUrl!);
+      request({ host: u.hostname, port: u.port, path: '/metrics', headers: { Host: 'evil.example' } }, (x) => res(x.statusCode ?? 0)).end();
+    });
+    expect(status).toBe(421);
+  });
+
+  it('gives the ICE servers, the relay URL and the genesis; TURN credentials only with a member token', async () => {
+    const anonymous = (await (await fetch(`${relay.url}/v1/config`)).json()) as { iceServers: unknown[]; relayUrl: string; genesis: Genesis };
+    expect(anonymous.iceServers).toEqual([{ urls: 'stun:127.0.0.1:3478' }]);
+    expect(anonymous.relayUrl).toBe(relay.signalingUrl);
+    expect(anonymous.genesis.chainId).toBe(genesis.chainId);
+    const member = await new RelayClient({ relayUrl: ws(), secretKey: clinics[0]!.secretKey }).config();
+    expect(member.iceServers).toEqual([{ urls: 'stun:127.0.0.1:3478' }, { urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p' }]);
+  });
+
   it('serves hashed assets immutable, the shell and the service worker no-cache, wasm as application/wasm, with CSP and nosniff', async () => {
     const index = await fetch(`${relay.url}/`);
     expect(index.status).toBe(200);
@@ -142,106 +268,16 @@ describe('static PWA', () => {
     expect(index.headers.get('cross-origin-resource-policy')).toBe('same-origin');
     expect(index.headers.get('x-content-type-options')).toBe('nosniff');
     expect(index.headers.get('content-security-policy')).toContain("'wasm-unsafe-eval'");
-    const sw = await fetch(`${relay.url}/sw.js`);
-    expect(sw.headers.get('cache-control')).toBe('no-cache');
+    expect((await fetch(`${relay.url}/sw.js`)).headers.get('cache-control')).toBe('no-cache');
     const js = await fetch(`${relay.url}/assets/index-abc123.js`);
     expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
-    const wasm = await fetch(`${relay.url}/assets/core-def456.wasm`);
-    expect(wasm.headers.get('content-type')).toBe('application/wasm');
-    const etag = js.headers.get('etag')!;
-    expect((await fetch(`${relay.url}/assets/index-abc123.js`, { headers: { 'If-None-Match': etag } })).status).toBe(304);
+    expect((await fetch(`${relay.url}/assets/core-def456.wasm`)).headers.get('content-type')).toBe('application/wasm');
+    expect((await fetch(`${relay.url}/assets/index-abc123.js`, { headers: { 'If-None-Match': js.headers.get('etag')! } })).status).toBe(304);
     const pre = (await (await fetch(`${relay.url}/precache.json`)).json()) as { urls: string[] };
     expect(pre.urls.sort()).toEqual(['./', './assets/core-def456.wasm', './assets/index-abc123.js']);
   });
 
   it('never serves files outside dist/', async () => {
-    for (const p of ['/../package.json', '/%2e%2e/package.json', '/assets/%2e%2e/%2e%2e/package.json']) {
-      const res = await fetch(`${relay.url}${p}`);
-      expect(res.status).toBe(404);
-    }
-  });
-});
-
-describe('the relay process', () => {
-  it('creates a development consortium on first start, lets a local browser enrol, and shuts down gracefully on SIGTERM', async () => {
-    await initCore();
-    const devDir = mkdtempSync(join(tmpdir(), 'hygeia-dev-'));
-    const proc = await spawnRelay({ HYGEIA_DEV_DIR: devDir, HYGEIA_MEMBERS: '' });
-    try {
-      expect(proc.output.some((l) => l.includes('created a development consortium'))).toBe(true);
-      const [m] = makeMembers(1) as [TestMember];
-      const url = withToken(proc.wsUrl, createRelayToken({ secretKey: m.secretKey, relayUrl: proc.wsUrl, expiresAt: Date.now() + 60_000 }));
-      expect(await openSocket(url)).toMatchObject({ ok: false, status: 401 });
-      // A cross-site page cannot send the custom header without a preflight; without it the relay refuses.
-      const forged = await fetch(`${proc.url}/dev/enroll`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify({ publicKey: m.publicKey }) });
-      expect(forged.status).toBe(403);
-      const wrongOrigin = await fetch(`${proc.url}/dev/enroll`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-Hygeia-Enroll': '1', Origin: 'http://evil.example' },
-        body: JSON.stringify({ publicKey: m.publicKey }),
-      });
-      expect(wrongOrigin.status).toBe(403);
-      const ok = await fetch(`${proc.url}/dev/enroll`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-Hygeia-Enroll': '1', Origin: proc.url },
-        body: JSON.stringify({ publicKey: m.publicKey }),
-      });
-      expect(ok.status).toBe(200);
-      const file = JSON.parse(readFileSync(join(devDir, 'dev-members.json'), 'utf8')) as { members: { publicKey: string }[] };
-      expect(file.members.map((x) => x.publicKey)).toEqual([m.publicKey]);
-      const opened = await openSocket(url);
-      if (!opened.ok) throw new Error(`enrolled member refused: ${opened.status}`);
-      const bye = closed(opened.ws);
-      expect(await proc.stop('SIGTERM')).toBe(0);
-      expect(await bye).toEqual({ code: CloseCode.GoingAway, reason: 'relay shutting down' });
-      expect(proc.output.join('\n')).not.toContain(m.publicKey);
-    } finally {
-      await proc.stop('SIGKILL');
-    }
-  });
-
-  it('never offers enrolment when HYGEIA_MEMBERS names the consortium', async () => {
-    const [m] = makeMembers(1) as [TestMember];
-    const proc = await spawnRelay({ HYGEIA_MEMBERS: writeMembers([m]) });
-    try {
-      const res = await fetch(`${proc.url}/dev/enroll`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Hygeia-Enroll': '1' }, body: '{}' });
-      expect(res.status).toBe(404);
-    } finally {
-      await proc.stop();
-    }
-  });
-
-  it('connects members of two relays that share one redis-server', async () => {
-    const redis = await startRedis();
-    const ms = makeMembers(2);
-    const file = writeMembers(ms);
-    const r1 = await spawnRelay({ HYGEIA_MEMBERS: file, REDIS_URL: redis.url });
-    const r2 = await spawnRelay({ HYGEIA_MEMBERS: file, REDIS_URL: redis.url });
-    try {
-      const tok = (m: TestMember, p: { wsUrl: string }) => withToken(p.wsUrl, createRelayToken({ secretKey: m.secretKey, relayUrl: p.wsUrl, expiresAt: Date.now() + 60_000 }));
-      const a = await openSocket(tok(ms[0]!, r1));
-      const b = await openSocket(tok(ms[1]!, r2));
-      if (!a.ok || !b.ok) throw new Error('members must connect');
-      const gotB = collect(b.ws);
-      const gotA = collect(a.ws);
-      a.ws.send(JSON.stringify({ type: 'subscribe', topics: ['shared'] }));
-      b.ws.send(JSON.stringify({ type: 'subscribe', topics: ['shared'] }));
-      // Subscriptions propagate to Redis asynchronously: publish until one crosses.
-      await eventually(async () => {
-        a.ws.send(JSON.stringify({ type: 'publish', topic: 'shared', data: { from: 'a' } }));
-        await new Promise((r) => setTimeout(r, 50));
-        return gotB.length > 0;
-      }, 'a publish to cross relays');
-      expect(gotB[0]).toEqual({ type: 'publish', topic: 'shared', data: { from: 'a' }, clients: 1 });
-      b.ws.send(JSON.stringify({ type: 'publish', topic: 'shared', data: { from: 'b' } }));
-      await eventually(() => gotA.some((m) => (m as { data: { from: string } }).data.from === 'b'), 'b to reach a');
-      const health = (await (await fetch(`${r1.url}/healthz`)).json()) as { redis: string };
-      expect(health.redis).toBe('ready');
-      a.ws.close();
-      b.ws.close();
-    } finally {
-      await Promise.all([r1.stop(), r2.stop()]);
-      await redis.stop();
-    }
+    for (const p of ['/../package.json', '/%2e%2e/package.json', '/assets/%2e%2e/%2e%2e/package.json']) expect((await fetch(`${relay.url}${p}`)).status).toBe(404);
   });
 });

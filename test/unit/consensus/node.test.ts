@@ -4,10 +4,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
 import type { ReplicaAction, ReplicaEvent } from '../../../wasm/index.ts';
-import { CHANNEL_PBFT, CHANNEL_STATE, ConsensusNode, decodeStateMessage, encodeStateMessage, frame, type ConsensusEvent, type ReplicaLike } from '../../../web/src/core/consensus/index.ts';
+import { CHANNEL_PBFT, CHANNEL_STATE, ConsensusNode, decodeStateMessage, encodeStateMessage, type ConsensusEvent, type ReplicaLike } from '../../../web/src/core/consensus/index.ts';
 import { MemoryLedgerStore, batchDigestOfHashes, txHash, verifyBlock, blockHash, buildBlock, encodeBlock, genesisHash, type Block, type CertificateVerifier } from '../../../web/src/core/ledger/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
-import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
+import { SimNetwork, onChannel } from '../../../web/src/core/net/index.ts';
 import { KvApp } from '../../sim/kv-app.ts';
 
 beforeAll(() => initCore());
@@ -45,8 +45,8 @@ function setup(self: number, replica: ScriptedReplica, net: SimNetwork, opts: { 
   const events: ConsensusEvent[] = [];
   const node = new ConsensusNode({
     validators: keys,
-    self,
-    replica,
+    key: keys[self]!,
+    createReplica: () => replica,
     transport,
     clock: net.clock,
     app,
@@ -149,7 +149,9 @@ describe('ConsensusNode', () => {
     // Block 4 holds the whole certified batch [not-a-tx, a=3] but only a=3 was applied (position 0 skipped).
     expect(node.block(4)!.txs.map((t) => new TextDecoder().decode(t))).toEqual(['not a kv transaction', 'a=3']);
     expect(node.block(4)!.header.skipped).toEqual([0]);
-    expect(events.filter((e) => e.kind === 'txRejected').map((e) => e.kind === 'txRejected' && e.height)).toEqual([3]);
+    // Each committed event carries every transaction's result, the skipped duplicate included.
+    const results = events.flatMap((e) => (e.kind === 'committed' ? [e.results.map((r) => (r.ok ? 'ok' : r.reason))] : []));
+    expect(results).toEqual([['ok'], ['ok'], ['skipped-duplicate', 'malformed'], ['skipped-duplicate', 'ok']]);
     expect(verifyBlock(node.block(4)!, keys, { prev: node.block(3)!.header, verifyCertificate }).ok).toBe(true);
     expect(app.get('a')).toBe('3');
     expect(app.get('b')).toBe('2');
@@ -162,7 +164,6 @@ describe('ConsensusNode', () => {
     // Trust scores from the committed state travel with `executed`, only when they changed.
     expect(executed.map((e) => e.kind === 'executed' && e.trust)).toEqual([undefined, [5, 4, 3, 2], undefined, undefined]);
     expect(executed.map((e) => e.kind === 'executed' && toHex(e.stateDigest))).toEqual([1, 2, 3, 4].map((h) => toHex(blockHash(node.block(h)!.header))));
-    expect(events.some((e) => e.kind === 'txRejected' && e.height === 3)).toBe(true);
     expect((await store.tip())?.height).toBe(4);
     const snap = await store.getSnapshot(2);
     expect(snap && new TextDecoder().decode(snap.replicaState)).toBe('rs2');
@@ -184,7 +185,7 @@ describe('ConsensusNode', () => {
     net.clock.runUntil(100);
     expect(got1.map((b) => [b[0], new TextDecoder().decode(b.subarray(1))])).toEqual([[CHANNEL_PBFT, 'hello']]);
     expect(r2.seen.filter((e) => e.kind === 'message').map((e) => e.kind === 'message' && new TextDecoder().decode(e.bytes))).toEqual(['hello', 'to2']);
-    stranger.send(ids[2]!, frame(CHANNEL_PBFT, utf8('spoof')));
+    stranger.send(ids[2]!, onChannel(CHANNEL_PBFT, utf8('spoof')));
     stranger.send(ids[2]!, new Uint8Array([0x01, 0x02]));
     net.clock.runUntil(200);
     expect(r2.seen.filter((e) => e.kind === 'message')).toHaveLength(2);
@@ -193,15 +194,28 @@ describe('ConsensusNode', () => {
 });
 
 describe('state transfer', () => {
-  async function serverWith(net: SimNetwork, self: number, chain: ReturnType<typeof honestChain>, tamper?: (b: Block[]) => Block[], at = 4) {
+  async function serverWith(net: SimNetwork, self: number, chain: ReturnType<typeof honestChain>, at = 4) {
     const store = new MemoryLedgerStore();
-    const blocks = tamper ? tamper(chain.blocks) : chain.blocks;
-    for (const b of blocks) await store.putBlock(b);
+    for (const b of chain.blocks) await store.putBlock(b);
     const s = chain.blocks[at - 1]!;
     await store.putSnapshot({ seq: at, blockHash: blockHash(s.header), app: chain.apps[at - 1]!, replicaState: utf8(`rs${at}`), certificate: utf8(`cp${at}`) });
     const { node } = setup(self, new ScriptedReplica(), net, { store });
     await node.start();
     return node;
+  }
+
+  /** A peer that answers every state request with the honest reply for `chain`, changed by `lie`. */
+  function liar(net: SimNetwork, self: number, chain: ReturnType<typeof honestChain>, lie: (blocks: Block[], apps: Uint8Array[]) => { blocks: Block[]; app: Uint8Array }) {
+    const t = net.join(ids[self]!);
+    t.onMessage((from, bytes) => {
+      if (bytes[0] !== CHANNEL_STATE) return;
+      const req = decodeStateMessage(bytes.subarray(1));
+      if (req.type !== 'request') return;
+      const told = lie(chain.blocks, chain.apps);
+      const run = told.blocks.filter((b) => b.header.height >= req.fromHeight && b.header.height <= Math.min(req.toHeight, req.snapshotSeq || req.toHeight));
+      const reply = { type: 'reply' as const, id: req.id, tip: chain.blocks.length, blocks: run.map(encodeBlock), attestations: run.map(() => null), snapshot: req.snapshotSeq ? { app: told.app, replicaState: utf8(`rs${req.snapshotSeq}`), certificate: utf8('cp') } : null };
+      t.send(from, onChannel(CHANNEL_STATE, encodeStateMessage(reply)));
+    });
   }
 
   it('fetches, verifies and installs blocks and a snapshot proven by the checkpoint digest', async () => {
@@ -212,14 +226,14 @@ describe('state transfer', () => {
     const lagging = new ScriptedReplica((e) => (e.kind === 'message' && new TextDecoder().decode(e.bytes) === 'behind' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1] }] : []));
     const { node, app, events, store } = setup(0, lagging, net);
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
     net.clock.runUntil(1_000);
     const installed = lagging.seen.find((e) => e.kind === 'stateInstalled');
     expect(installed && installed.kind === 'stateInstalled' && [installed.seq, toHex(installed.stateDigest), new TextDecoder().decode(installed.replicaState)]).toEqual([4, toHex(digest), 'rs4']);
     expect(node.height).toBe(4);
     expect(app.get('k4')).toBe('v4');
     expect(app.get('k5')).toBeUndefined();
-    expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 4, fetchedBlocks: 4, fromPeer: 1 });
+    expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 4, fetchedBlocks: 4, fromPeer: ids[1] });
     await node.flushed();
     expect((await store.tip())?.height).toBe(4);
   });
@@ -231,16 +245,16 @@ describe('state transfer', () => {
   ] as const)('rejects %s from a lying peer and gets the state from an honest one', async (_name, tamper, reason) => {
     const net = new SimNetwork({ seed: 4 });
     const chain = honestChain(6);
-    await serverWith(net, 1, chain, tamper);
+    liar(net, 1, chain, (blocks, apps) => ({ blocks: tamper(blocks), app: apps[3]! }));
     await serverWith(net, 2, chain);
     const digest = blockHash(chain.blocks[3]!.header);
     const lagging = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1, 2] }] : []));
     const { node, app, events } = setup(0, lagging, net);
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
     net.clock.runUntil(2_000);
-    expect(events.filter((e) => e.kind === 'stateTransferRejected').map((e) => e.kind === 'stateTransferRejected' && [e.reason, e.from])).toContainEqual([reason, 1]);
-    expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 4, fromPeer: 2 });
+    expect(events.filter((e) => e.kind === 'stateTransferRejected').map((e) => e.kind === 'stateTransferRejected' && [e.reason, e.from])).toContainEqual([reason, ids[1]]);
+    expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 4, fromPeer: ids[2] });
     expect(app.get('k4')).toBe('v4');
     expect(node.height).toBe(4);
   });
@@ -248,15 +262,14 @@ describe('state transfer', () => {
   it('refuses a snapshot that does not produce the proven state root, and leaves its state untouched', async () => {
     const net = new SimNetwork({ seed: 5 });
     const chain = honestChain(6);
-    const liar = { ...chain, apps: chain.apps.map((a, i) => (i === 3 ? chain.apps[2]! : a)) };
-    await serverWith(net, 1, liar);
+    liar(net, 1, chain, (blocks, apps) => ({ blocks, app: apps[2]! }));
     const digest = blockHash(chain.blocks[3]!.header);
     const lagging = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1] }] : []));
     const app = new KvApp();
     app.apply(utf8('mine=1'), { height: 1, index: 0, time: 0 });
     const { node, events } = setup(0, lagging, net, { app });
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
     net.clock.runUntil(300);
     expect(events.some((e) => e.kind === 'stateTransferRejected' && e.reason === 'state-root-mismatch')).toBe(true);
     expect(lagging.seen.some((e) => e.kind === 'stateInstalled')).toBe(false);
@@ -267,13 +280,13 @@ describe('state transfer', () => {
   it('installs a checkpoint beyond one reply page, then fills the history below it from peers', async () => {
     const net = new SimNetwork({ seed: 10 });
     const chain = honestChain(300);
-    await serverWith(net, 1, chain, undefined, 300);
-    await serverWith(net, 2, chain, undefined, 300);
+    await serverWith(net, 1, chain, 300);
+    await serverWith(net, 2, chain, 300);
     const digest = blockHash(chain.blocks[299]!.header);
     const lagging = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 300, stateDigest: digest, peers: [1, 2] }] : []));
     const { node, events, store } = setup(0, lagging, net);
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
     net.clock.runUntil(5_000);
     expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 300, fetchedBlocks: 256 });
     expect(events.find((e) => e.kind === 'historyFilled')).toEqual({ kind: 'historyFilled', down: 1 });
@@ -293,7 +306,7 @@ describe('state transfer', () => {
     app.apply(utf8('mine=1'), { height: 1, index: 0, time: 0 });
     const { node, events } = setup(0, lagging, net, { app });
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
     net.clock.runUntil(300);
     expect(events.some((e) => e.kind === 'stateTransferRejected' && e.reason === 'replica-refused')).toBe(true);
     expect(app.get('mine')).toBe('1');
@@ -311,7 +324,7 @@ describe('state transfer', () => {
     const replica = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1, 2] }] : []));
     const { node, events } = setup(0, replica, net, { store });
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, frame(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
     net.clock.runUntil(100);
     expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 4, fetchedBlocks: 0, fromPeer: null });
   });
@@ -322,7 +335,7 @@ describe('state transfer', () => {
     const asker = net.join(ids[0]!);
     let replies = 0;
     asker.onMessage((_f, b) => (b[0] === CHANNEL_STATE ? replies++ : 0));
-    const req = frame(CHANNEL_STATE, encodeStateMessage({ type: 'request', id: 1, fromHeight: 1, toHeight: 6, snapshotSeq: 0, snapshotDigest: new Uint8Array(32) }));
+    const req = onChannel(CHANNEL_STATE, encodeStateMessage({ type: 'request', id: 1, fromHeight: 1, toHeight: 6, snapshotSeq: 0, snapshotDigest: new Uint8Array(32) }));
     for (let i = 0; i < 50; i++) asker.send(ids[1]!, req);
     net.clock.runUntil(5);
     expect(replies).toBe(1);
@@ -337,8 +350,8 @@ describe('state transfer', () => {
     const { node, events } = setup(0, new ScriptedReplica(), net);
     await node.start();
     const peer = net.join(ids[1]!);
-    peer.send(ids[0]!, frame(CHANNEL_STATE, new Uint8Array([2, 0xff])));
-    peer.send(ids[0]!, frame(CHANNEL_STATE, encodeStateMessage({ type: 'reply', id: 42, blocks: [encodeBlock(honestChain(1).blocks[0]!)], snapshot: null })));
+    peer.send(ids[0]!, onChannel(CHANNEL_STATE, new Uint8Array([2, 0xff])));
+    peer.send(ids[0]!, onChannel(CHANNEL_STATE, encodeStateMessage({ type: 'reply', id: 42, tip: 1, blocks: [encodeBlock(honestChain(1).blocks[0]!)], attestations: [null], snapshot: null })));
     net.clock.runUntil(100);
     expect(events.filter((e) => e.kind === 'stateTransferRejected').map((e) => e.kind === 'stateTransferRejected' && e.reason)).toEqual(['malformed', 'unsolicited']);
     expect(() => decodeStateMessage(new Uint8Array([9]))).toThrow();

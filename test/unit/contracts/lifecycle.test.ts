@@ -6,7 +6,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
 import { Consortium, DAY } from '../../../web/src/core/eval/consortium.ts';
-import { decisionToAuditEvent } from '../../../web/src/core/ledger/contracts/index.ts';
+import { decisionToAuditEvent, verifyAuditCompleteness } from '../../../web/src/core/ledger/contracts/index.ts';
 import { ReleaseError, auditTrail, blockHashOf, releaseRecords, verifyAuditEntry } from './helpers.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
@@ -41,7 +41,7 @@ describe('consent lifecycle', () => {
     ).toEqual({ ok: true });
 
     // request: B's clinician asks for Conditions, Observations and Claims; only the consented two are granted
-    const req = { requestId: 'r1', requesterOrg: b.id, patient: p.pseudonym, holderOrg: a.id, resourceTypes: ['Condition', 'Observation', 'Claim'], purpose: 'TREAT', breakGlass: false };
+    const req = { requestId: 'r1', requesterOrg: b.id, patient: p.pseudonym, holderOrg: a.id, resourceTypes: ['Condition', 'Observation', 'Claim'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' };
     expect(c.submit(b.clinician.make('requestAccess', req)).result.ok).toBe(true);
     c.sync();
     const d = a.replica.app.decision('r1')!;
@@ -69,12 +69,27 @@ describe('consent lifecycle', () => {
     // erase: crypto-shredding at the clinic; even a permit could release nothing now
     await a.store.erasePatient(p.patientId);
     await expect(a.store.search({ patient: p.patientId })).rejects.toMatchObject({ reason: 'erased' });
+    expect(c.submit(a.node.make('confirmErasure', { patient: p.pseudonym })).result).toEqual({ ok: true });
+    expect(c.submit(b.clinician.make('requestAccess', { ...req, requestId: 'r3' })).result.ok).toBe(true);
+    expect(c.ledger.app.decision('r3')).toMatchObject({ decision: 'deny', reason: 'erased' });
 
     // the audit trail, from the ledger alone
     const trail = auditTrail(c.ledger.blocks, c.genesis, p.pseudonym);
-    expect(trail.map((e) => `${e.kind}:${e.subject}`)).toEqual(['grantConsent:c1', 'requestAccess:r1', 'recordRelease:r1', 'revokeConsent:c1', 'requestAccess:r2']);
-    expect(trail.map((e) => e.decision?.decision ?? '-')).toEqual(['-', 'permit', '-', '-', 'deny']);
+    expect(trail.map((e) => `${e.kind}:${e.subject}`)).toEqual([
+      'grantConsent:c1',
+      'requestAccess:r1',
+      'recordRelease:r1',
+      'revokeConsent:c1',
+      'requestAccess:r2',
+      `confirmErasure:${p.pseudonym}`,
+      'requestAccess:r3',
+    ]);
+    expect(trail.map((e) => e.decision?.decision ?? '-')).toEqual(['-', 'permit', '-', '-', 'deny', '-', 'deny']);
     for (const e of trail) expect(verifyAuditEntry(e, blockHashOf(c.ledger, e.height))).toBe(true);
+    // complete against the patient's log leaf, and an omitted entry is seen
+    const leaf = c.ledger.app.patientLog(p.pseudonym);
+    expect(verifyAuditCompleteness(leaf, trail)).toBe(true);
+    expect(verifyAuditCompleteness(leaf, trail.filter((e) => e.subject !== 'r2'))).toBe(false);
     // a doctored entry fails against its block
     const doctored = { ...trail[4]!, tx: trail[1]!.tx };
     expect(verifyAuditEntry(doctored, blockHashOf(c.ledger, doctored.height))).toBe(false);

@@ -104,6 +104,54 @@ describe('cross-check against node:crypto (seeded)', () => {
   });
 });
 
+describe('verification agrees with node:crypto on 3,000 seeded mutated inputs', () => {
+  // Small-order encodings (the eight torsion points, some non-canonical spellings of them).
+  const smallOrder = [
+    '0100000000000000000000000000000000000000000000000000000000000000',
+    'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    '0000000000000000000000000000000000000000000000000000000000000000',
+    '0000000000000000000000000000000000000000000000000000000000000080',
+    '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+    'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+    '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
+    'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
+    'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+  ].map(unhex);
+
+  function nodeSays(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
+    try {
+      return crypto.verify(null, msg, nodePublicKey(pub), sig);
+    } catch {
+      return false;
+    }
+  }
+
+  it('same verdict for valid, bit-flipped, random-R, random-S, S near L and small-order cases', () => {
+    const rng = new Prng(1_000_003);
+    let accepted = 0;
+    for (let i = 0; i < 3000; i++) {
+      const seed = rng.bytes(32);
+      const msg = rng.bytes(rng.int(120));
+      let pub = ed25519PublicKey(seed);
+      const sig = ed25519Sign(seed, msg);
+      const kind = rng.int(8);
+      if (kind === 1) for (let f = 1 + rng.int(3); f > 0; f--) { const at = rng.int(64); sig[at] = (sig[at] as number) ^ (1 << rng.int(8)); }
+      if (kind === 2) sig.set(rng.bytes(32), 0);
+      if (kind === 3) sig.set(bigToLe(leToBig(rng.bytes(32)) % (1n << 253n), 32), 32);
+      if (kind === 4) sig.set(bigToLe(L + BigInt(rng.int(3)) - 1n, 32), 32);
+      if (kind === 5) pub = smallOrder[rng.int(smallOrder.length)]!;
+      if (kind === 6) sig.set(smallOrder[rng.int(smallOrder.length)]!, 0);
+      if (kind === 7) pub = rng.bytes(32);
+      const ours = ed25519Verify(pub, msg, sig);
+      expect(ours, `case ${i} (kind ${kind})`).toBe(nodeSays(pub, msg, sig));
+      if (ours) accepted++;
+    }
+    // About one case in eight is left unmutated and must verify.
+    expect(accepted).toBeGreaterThan(300);
+  });
+});
+
 describe('verification never throws and refuses malformed input', () => {
   const seed = unhex(vectors[1]!.seed);
   const pub = ed25519PublicKey(seed);

@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
-import { BlockCodecError, IdbLedgerStore, LightClient, MemoryLedgerStore, blockHash, buildBlock, decodeBlock, encodeBlock, genesisHash, txHash, txProof, verifyBlock, verifyTxProof, type Block, type CertificateVerifier, type LedgerStore } from '../../../web/src/core/ledger/index.ts';
+import { BlockCodecError, IdbLedgerStore, MemoryLedgerStore, blockHash, buildBlock, decodeBlock, encodeBlock, genesisHash, txHash, txProof, verifyBlock, verifyTxProof, type Block, type CertificateVerifier, type LedgerStore } from '../../../web/src/core/ledger/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
 
 beforeAll(() => initCore());
@@ -114,7 +114,7 @@ describe('verifyBlock', () => {
   });
 });
 
-describe('transaction proofs and the light client', () => {
+describe('transaction proofs', () => {
   it('prove every transaction and reject a wrong one', () => {
     const b = buildBlock({ height: 1, time: 5, prevHash: genesisHash(validators), txs: Array.from({ length: 13 }, (_, i) => rng.bytes(i + 1)), stateRoot: rng.bytes(32), certificate: okCert(1) });
     for (let i = 0; i < b.txs.length; i++) {
@@ -123,24 +123,6 @@ describe('transaction proofs and the light client', () => {
       expect(verifyTxProof(b.header, b.txs[(i + 1) % 13]!, p)).toBe(false);
       expect(verifyTxProof(b.header, b.txs[i]!, { ...p, height: 2 })).toBe(false);
     }
-  });
-
-  it('the light client accepts a certified header from hashes alone and checks inclusion against it', () => {
-    const blocks = chain(5);
-    const lc = new LightClient(validators, { verifyCertificate: fakeVerifier });
-    const b = blocks[2]!;
-    expect(lc.acceptHeader(b.header, b.txs.map(txHash), b.certificate).ok).toBe(true);
-    const p = txProof(b, 1);
-    expect(lc.verifyTransaction(b.txs[1]!, p).ok).toBe(true);
-    expect(lc.verifyTransaction(rng.bytes(10), p)).toEqual({ ok: false, reason: 'proof-mismatch' });
-    expect(lc.verifyTransaction(b.txs[1]!, { ...p, height: 2 })).toEqual({ ok: false, reason: 'unknown-block' });
-    // A node that lies about the transactions, the certificate or the chain is refused.
-    const c = blocks[3]!;
-    expect(lc.acceptHeader({ ...c.header, prevHash: rng.bytes(32) }, c.txs.map(txHash), c.certificate)).toEqual({ ok: false, reason: 'prev-hash-mismatch' });
-    expect(lc.acceptHeader(c.header, [...c.txs.map(txHash), rng.bytes(32)], c.certificate)).toEqual({ ok: false, reason: 'tx-count-mismatch' });
-    expect(lc.acceptHeader(c.header, c.txs.map(txHash), okCert(99))).toEqual({ ok: false, reason: 'certificate-malformed' });
-    expect(lc.acceptBlock(c).ok).toBe(true);
-    expect(() => new LightClient([new Uint8Array(31)])).toThrow(RangeError);
   });
 });
 

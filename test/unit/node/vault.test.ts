@@ -109,4 +109,23 @@ describe('vault', () => {
     await expect(f.unlock({ passphrase: 'same passphrase' })).rejects.toMatchObject({ code: 'invalid' });
     f.close();
   });
+
+  it('a device slot opens without a passphrase in this profile only, and keeps a passkey\'s PRF salt', async () => {
+    const v = await Vault.open('vault-h');
+    await v.create(secrets, { device: true }, '78'.repeat(32));
+    expect((await v.unlock({ device: true })).seed).toEqual(seed);
+    const prf = new Uint8Array(32).fill(5);
+    await v.addSlot({ device: true }, { prf, credentialId: 'cred-h' }, new Uint8Array([1, 2, 3]));
+    expect(await v.describe()).toMatchObject({ slots: [{ kind: 'device' }, { kind: 'passkey', credentialId: 'cred-h', prfSalt: 'AQID' }] });
+    v.close();
+    // Another profile (here: the device key gone) cannot open it.
+    const { openDB } = await import('idb');
+    const db = await openDB('vault-h');
+    await db.delete('vault', 'device-key');
+    db.close();
+    const again = await Vault.open('vault-h');
+    await expect(again.unlock({ device: true })).rejects.toMatchObject({ code: 'wrong-passphrase' });
+    expect((await again.unlock({ prf, credentialId: 'cred-h' })).seed).toEqual(seed);
+    again.close();
+  });
 });

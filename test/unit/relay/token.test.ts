@@ -1,9 +1,8 @@
-// Relay membership tokens: canonical bytes, bound to the relay's origin and an expiry, signed by the member.
+// Relay tokens: canonical bytes, bound to the relay's origin, an expiry, a nonce and a scope, signed by the member.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ed25519PublicKey, initCore } from '../../../wasm/index.ts';
-import { createRelayToken, decodeRelayToken, relayOrigin, RelayTokenError, verifyRelayToken, withToken } from '../../../web/src/core/net/index.ts';
+import { createRelayToken, decodeRelayToken, enrolmentScope, relayOrigin, RelayTokenError, verifyRelayToken, withToken } from '../../../web/src/core/net/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
-import { MembersFileError, parseMembers } from '../../../relay/members.ts';
 
 const rng = new Prng(77);
 const sk = rng.bytes(32);
@@ -18,7 +17,7 @@ const code = (fn: () => unknown): string => {
   try {
     fn();
   } catch (err) {
-    if (err instanceof RelayTokenError || err instanceof MembersFileError) return err.code;
+    if (err instanceof RelayTokenError) return err.code;
     throw err;
   }
   return 'no error';
@@ -29,7 +28,7 @@ describe('relay tokens', () => {
     const token = createRelayToken({ secretKey: sk, relayUrl: 'ws://127.0.0.1:8080/any/path?x=1', expiresAt: NOW + 60_000 });
     expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
     const claims = verifyRelayToken(token, opts);
-    expect(claims).toEqual({ publicKey: toHex(ed25519PublicKey(sk)), relayOrigin: 'ws://127.0.0.1:8080', expiresAt: NOW + 60_000 });
+    expect(claims).toEqual({ publicKey: toHex(ed25519PublicKey(sk)), relayOrigin: 'ws://127.0.0.1:8080', expiresAt: NOW + 60_000, scope: '' });
     expect(decodeRelayToken(token).signature).toHaveLength(64);
   });
 
@@ -64,20 +63,21 @@ describe('relay tokens', () => {
     expect(code(() => createRelayToken({ secretKey: new Uint8Array(31), relayUrl: 'ws://h', expiresAt: NOW }))).toBe('bad-key');
     expect(code(() => createRelayToken({ secretKey: sk, relayUrl: 'ws://h', expiresAt: -1 }))).toBe('bad-expiry');
     expect(code(() => createRelayToken({ secretKey: sk, relayUrl: 'ws://h', expiresAt: 1.5 }))).toBe('bad-expiry');
-  });
-});
-
-describe('members file', () => {
-  it('parses the documented shape and lowercases keys', () => {
-    expect(parseMembers(JSON.stringify({ members: [{ name: 'Tablet', publicKey: 'AB'.repeat(32) }] }))).toEqual([{ name: 'Tablet', publicKey: 'ab'.repeat(32) }]);
+    expect(code(() => createRelayToken({ secretKey: sk, relayUrl: 'ws://h', expiresAt: NOW, scope: 'admin' }))).toBe('bad-scope');
+    expect(code(() => createRelayToken({ secretKey: sk, relayUrl: 'ws://h', expiresAt: NOW, scope: 'enrol:abc' }))).toBe('bad-scope');
   });
 
-  it('refuses anything else with a typed error', () => {
-    expect(code(() => parseMembers('not json'))).toBe('not-json');
-    expect(code(() => parseMembers('{"people":[]}'))).toBe('bad-shape');
-    expect(code(() => parseMembers('{"members":[{"name":"x","publicKey":"abc"}]}'))).toBe('bad-key');
-    expect(code(() => parseMembers('{"members":[{"publicKey":"' + 'a'.repeat(64) + '"}]}'))).toBe('bad-shape');
-    const k = 'a'.repeat(64);
-    expect(code(() => parseMembers(`{"members":[{"name":"x","publicKey":"${k}"},{"name":"y","publicKey":"${k.toUpperCase()}"}]}`))).toBe('duplicate-key');
+  it('gives every token its own nonce, so two made in the same millisecond are two tokens', () => {
+    const a = createRelayToken({ secretKey: sk, relayUrl: 'ws://127.0.0.1:8080', expiresAt: NOW + 60_000 });
+    const b = createRelayToken({ secretKey: sk, relayUrl: 'ws://127.0.0.1:8080', expiresAt: NOW + 60_000 });
+    expect(a).not.toBe(b);
+    expect(decodeRelayToken(a).nonce).not.toBe(decodeRelayToken(b).nonce);
+    expect(decodeRelayToken(a).nonce).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('carries an enrolment scope, signed like the rest', () => {
+    const scope = enrolmentScope('ab'.repeat(32));
+    const token = createRelayToken({ secretKey: sk, relayUrl: 'ws://127.0.0.1:8080', expiresAt: NOW + 60_000, scope });
+    expect(verifyRelayToken(token, opts).scope).toBe(scope);
   });
 });

@@ -6,12 +6,12 @@ import {
   AccessMonitor,
   NetworkMonitor,
   SecurityError,
-  decodeReport,
-  encodeReport,
-  updateNormOutliers,
+  parseReasonText,
+  reasonText,
+  updateOutliers,
   type Report,
 } from '../../../web/src/core/security/index.ts';
-import { Prng, toHex } from '../../../web/src/core/util/index.ts';
+import { Prng } from '../../../web/src/core/util/index.ts';
 import { DAY, accessStream, gauss, networkStream, type Injected } from './streams.ts';
 
 function runAccess(seed: number, attacks = true): { reports: Report[]; stream: ReturnType<typeof accessStream> } {
@@ -75,15 +75,15 @@ describe('access behaviour', () => {
     expect(fp / total).toBeLessThan(0.01);
   });
 
-  it('is deterministic: the same stream gives the same report bytes', () => {
-    const a = runAccess(7).reports.map((r) => toHex(encodeReport(r)));
-    const b = runAccess(7).reports.map((r) => toHex(encodeReport(r)));
+  it('is deterministic: the same stream gives the same reports', () => {
+    const a = runAccess(7).reports.map((r) => JSON.stringify(r));
+    const b = runAccess(7).reports.map((r) => JSON.stringify(r));
     expect(a.length).toBeGreaterThan(0);
     expect(b).toEqual(a);
   });
 
-  it('reports survive the canonical encoding', () => {
-    for (const r of runAccess(4).reports) expect(decodeReport(encodeReport(r))).toEqual(r);
+  it('reports have a canonical text form for the ledger', () => {
+    for (const r of runAccess(4).reports) for (const reason of r.reasons) expect(parseReasonText(reasonText(reason))).toEqual(reason);
   });
 
   it('counts off hours in the clinic local time', () => {
@@ -135,30 +135,41 @@ describe('network behaviour', () => {
   });
 });
 
-describe('FL update norms', () => {
-  function round(p: Prng, n: number): { peer: string; norm: number }[] {
-    return Array.from({ length: n }, (_, i) => ({ peer: `client${String(i).padStart(2, '0')}`, norm: 1 + 0.08 * gauss(p) }));
+describe('FL update outliers', () => {
+  /** Honest deltas: a shared direction plus per-client variation (non-IID), norms near 1. */
+  function round(p: Prng, n: number, dim = 31): { subject: string; delta: Float32Array }[] {
+    const shared = Float32Array.from({ length: dim }, () => gauss(p));
+    return Array.from({ length: n }, (_, i) => {
+      const delta = Float32Array.from(shared, (v) => v + 0.6 * gauss(p));
+      let norm = 0;
+      for (const v of delta) norm += v * v;
+      const scale = (1 + 0.08 * gauss(p)) / Math.sqrt(norm);
+      return { subject: `client${String(i).padStart(2, '0')}`, delta: delta.map((v) => v * scale) };
+    });
   }
 
-  it('flags a scaled update (high) and an empty one (low), not the honest ones', () => {
+  it('flags a scaled update (norm high), an empty one (norm low) and a flipped one (direction), not the honest ones', () => {
     const p = new Prng(11);
     const updates = round(p, 12);
-    updates[3] = { peer: 'client03', norm: updates[3]!.norm * 100 };
-    updates[8] = { peer: 'client08', norm: 0 };
-    const reports = updateNormOutliers(5, updates);
+    updates[3] = { subject: 'client03', delta: updates[3]!.delta.map((v) => v * 100) };
+    updates[8] = { subject: 'client08', delta: new Float32Array(31) };
+    updates[10] = { subject: 'client10', delta: updates[10]!.delta.map((v) => -v) };
+    const reports = updateOutliers(5, updates);
     expect(reports.map((r) => [r.subject, r.reasons[0]!.feature])).toEqual([
       ['client03', 'updateNormHigh'],
       ['client08', 'updateNormLow'],
+      ['client10', 'updateDirection'],
     ]);
     expect(reports.every((r) => r.window === 5 && r.kind === 'fl-update')).toBe(true);
+    expect(reports[2]!.reasons[0]!.value).toBeLessThan(1000); // a negative cosine, offset by 1000
   });
 
   it('does not depend on the order of updates', () => {
     const p = new Prng(12);
     const updates = round(p, 10);
-    updates[0] = { peer: 'client00', norm: 50 };
-    const a = updateNormOutliers(1, updates).map((r) => toHex(encodeReport(r)));
-    const b = updateNormOutliers(1, new Prng(3).shuffle([...updates])).map((r) => toHex(encodeReport(r)));
+    updates[0] = { subject: 'client00', delta: updates[0]!.delta.map((v) => v * 50) };
+    const a = updateOutliers(1, updates).map((r) => JSON.stringify(r));
+    const b = updateOutliers(1, new Prng(3).shuffle([...updates])).map((r) => JSON.stringify(r));
     expect(a.length).toBe(1);
     expect(b).toEqual(a);
   });
@@ -170,13 +181,16 @@ describe('FL update norms', () => {
     for (let r = 0; r < 300; r++) {
       const updates = round(p, 12);
       total += updates.length;
-      flagged += updateNormOutliers(r, updates).length;
+      flagged += updateOutliers(r, updates).length;
     }
     expect(flagged / total).toBeLessThan(0.01);
   });
 
-  it('needs enough updates and finite norms', () => {
-    expect(updateNormOutliers(0, [{ peer: 'a', norm: 1 }, { peer: 'b', norm: 100 }])).toEqual([]);
-    expect(() => updateNormOutliers(0, [{ peer: 'a', norm: Number.NaN }, { peer: 'b', norm: 1 }, { peer: 'c', norm: 1 }, { peer: 'd', norm: 1 }])).toThrow(SecurityError);
+  it('needs enough updates, equal lengths and finite values', () => {
+    const one = Float32Array.of(1, 0);
+    expect(updateOutliers(0, [{ subject: 'a', delta: one }, { subject: 'b', delta: one.map((v) => v * 100) }])).toEqual([]);
+    const four = ['a', 'b', 'c', 'd'].map((subject) => ({ subject, delta: one }));
+    expect(() => updateOutliers(0, [...four, { subject: 'e', delta: Float32Array.of(Number.NaN, 0) }])).toThrow(SecurityError);
+    expect(() => updateOutliers(0, [...four, { subject: 'e', delta: Float32Array.of(1) }])).toThrow(SecurityError);
   });
 });

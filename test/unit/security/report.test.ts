@@ -1,61 +1,45 @@
-// Reports' canonical encoding: round trips, and arbitrary bytes fail only with CodecError.
+// Reasons' canonical text form (what report transactions carry): round trips, and anything else parses to
+// null rather than to a different reason.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CodecError, signingBytes } from '../../../web/src/core/codec/index.ts';
-import { FEATURES, REPORT_KINDS, REPORT_TAG, decodeReport, encodeReport, reportSigningBytes, type Report } from '../../../web/src/core/security/index.ts';
-import { toHex } from '../../../web/src/core/util/index.ts';
+import { FEATURES, parseReasonText, reasonText, sortReasons, type Reason } from '../../../web/src/core/security/index.ts';
 
 const u = fc.maxSafeNat();
-const reportArb: fc.Arbitrary<Report> = fc.record({
-  kind: fc.constantFrom(...REPORT_KINDS),
-  subject: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 }),
-  window: u,
-  severity: u,
-  reasons: fc.array(
-    fc.record({ feature: fc.constantFrom(...FEATURES), value: u, baseline: u, scale: u, score: u, hard: fc.boolean() }),
-    { maxLength: FEATURES.length },
-  ),
-});
+const reasonArb: fc.Arbitrary<Reason> = fc.record({ feature: fc.constantFrom(...FEATURES), value: u, baseline: u, scale: u, score: u, hard: fc.boolean() });
 
-describe('report encoding', () => {
+describe('reason text', () => {
   it('round trips', () => {
     fc.assert(
-      fc.property(reportArb, (r) => {
-        expect(decodeReport(encodeReport(r))).toEqual(r);
+      fc.property(reasonArb, (r) => {
+        expect(parseReasonText(reasonText(r))).toEqual(r);
       }),
       { seed: 42, numRuns: 2000 },
     );
   });
 
-  it('arbitrary bytes decode or fail with CodecError, nothing else', () => {
+  it('arbitrary strings parse to null or to the reason whose text they are', () => {
+    const alphabet = fc.constantFrom(...'updateNormHigh:0123456789-x '.split(''));
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
-        try {
-          const r = decodeReport(bytes);
-          expect(toHex(encodeReport(r))).toBe(toHex(bytes));
-        } catch (e) {
-          expect(e).toBeInstanceOf(CodecError);
-        }
+      fc.property(fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: alphabet, maxLength: 40 })), (s) => {
+        const r = parseReasonText(s);
+        if (r !== null) expect(reasonText(r)).toBe(s);
       }),
       { seed: 43, numRuns: 5000 },
     );
   });
 
-  it('rejects an unknown kind or feature', () => {
-    const bytes = encodeReport({ kind: 'access', subject: 'a', window: 0, severity: 0, reasons: [] });
-    const bad = bytes.slice();
-    bad[0] = 9;
-    expect(() => decodeReport(bad)).toThrow(CodecError);
+  it('refuses non-canonical forms: leading zeros, signs, unknown features, wrong arity, bad flag', () => {
+    expect(parseReasonText('updateNormHigh:5:1:1:3500:0')).not.toBeNull();
+    for (const bad of ['updateNormHigh:05:1:1:3500:0', 'updateNormHigh:-5:1:1:3500:0', 'nope:5:1:1:3500:0', 'updateNormHigh:5:1:1:3500', 'updateNormHigh:5:1:1:3500:2', 'updateNormHigh:5:1:1:3500:0:0', 'updateNormHigh:1e3:1:1:3500:0', 'updateNormHigh:99999999999999999:1:1:1:0']) {
+      expect(parseReasonText(bad), bad).toBeNull();
+    }
+    expect(() => reasonText({ feature: 'updateNormHigh', value: -1, baseline: 0, scale: 1, score: 0, hard: false })).toThrow(RangeError);
   });
 
-  it('refuses to encode what it would not decode', () => {
-    expect(() => encodeReport({ kind: 'access', subject: 'x'.repeat(257), window: 0, severity: 0, reasons: [] })).toThrow(CodecError);
-    expect(() => encodeReport({ kind: 'nope' as 'access', subject: 'x', window: 0, severity: 0, reasons: [] })).toThrow(CodecError);
-  });
-
-  it('is signed under its own domain tag', () => {
-    const r: Report = { kind: 'network', subject: 'ab', window: 3, severity: 4000, reasons: [] };
-    expect(REPORT_TAG).toBe('hygeia/security/report/v1');
-    expect(reportSigningBytes(r)).toEqual(signingBytes(REPORT_TAG, encodeReport(r)));
+  it('orders reasons strongest first, ties in feature order', () => {
+    const a: Reason = { feature: 'updateDirection', value: 1, baseline: 1, scale: 1, score: 4000, hard: false };
+    const b: Reason = { ...a, feature: 'updateNormHigh' };
+    const c: Reason = { ...a, feature: 'updateNormLow', score: 9000 };
+    expect(sortReasons([a, b, c]).map((r) => r.feature)).toEqual(['updateNormLow', 'updateNormHigh', 'updateDirection']);
   });
 });

@@ -1,5 +1,7 @@
 // What the JS face needs to hash through linear memory: one shared input region (inputs larger than it are
-// fed in chunks through the streaming API) and heap-allocated streaming contexts.
+// fed in chunks through the streaming API) and heap-allocated streaming contexts. Inputs may be secrets (a
+// staff key is sha256(tag ‖ seed)), so every call zeroes the part of the input region it read before
+// returning; the compression functions keep their state in locals.
 import { SHA256_CTX_BYTES, sha256Digest, sha256Final, sha256Init, sha256Update } from "./sha256";
 import { SHA512_CTX_BYTES, sha512Digest, sha512Final, sha512Init, sha512Update } from "./sha512";
 
@@ -18,10 +20,12 @@ export function hashOutputPtr(): usize {
 /** One-shot digest of the first `len` bytes of the input region into the output region. */
 export function sha256Input(len: usize): void {
   sha256Digest(HASH_INPUT, len, HASH_OUTPUT);
+  memory.fill(HASH_INPUT, 0, len);
 }
 
 export function sha512Input(len: usize): void {
   sha512Digest(HASH_INPUT, len, HASH_OUTPUT);
+  memory.fill(HASH_INPUT, 0, len);
 }
 
 /** A streaming context: 256 or 512. Freed by hashContextFree (the face does so after the digest). */
@@ -39,6 +43,7 @@ export function hashContextNew(bits: i32): usize {
 export function hashContextUpdate(bits: i32, ctx: usize, len: usize): void {
   if (bits == 256) sha256Update(ctx, HASH_INPUT, len);
   else sha512Update(ctx, HASH_INPUT, len);
+  memory.fill(HASH_INPUT, 0, len);
 }
 
 /** Writes the digest to the output region, wipes the context and frees it. */
@@ -48,6 +53,8 @@ export function hashContextFinal(bits: i32, ctx: usize): void {
   heap.free(ctx);
 }
 
+/** Frees a context dropped without a digest, zeroing its buffered input first. */
 export function hashContextFree(ctx: usize): void {
+  memory.fill(ctx, 0, max(SHA256_CTX_BYTES, SHA512_CTX_BYTES));
   heap.free(ctx);
 }

@@ -1,413 +1,216 @@
-// Ed25519 (RFC 8032, pure). Signing and key derivation use a fixed-base multiplication over a precomputed
-// table (ref10's radix-16 signed digits, constant-time table selection); verification is cofactorless,
-// rejects S >= L and public keys with y >= p or off the curve, and compares R by its encoding, so a
-// non-canonical R never verifies: what node:crypto (OpenSSL) and Wycheproof expect.
+// Ed25519 (RFC 8032, pure). Signing and key derivation use ref10's fixed-base multiplication: signed radix-16
+// digits over a table of j·256^k·B with a constant-time scan of each row. Verification decodes A and R,
+// reduces the challenge k to short c0, c1 (lattice.ts) and checks [|c1|·S mod L]B ± [c0](-A) + [|c1|](-R) = O
+// with one Straus chain of about 128 doublings: width-5 NAF digits over odd multiples of -A and -R, width-8
+// NAF digits of the low and high halves of the B scalar over odd multiples of B and 2^128·B (built once).
+//
+// Verification policy (what node:crypto / OpenSSL and Wycheproof expect): cofactorless [S]B = R + [k]A, exactly
+// (lattice.ts explains why the short form is the same equation, torsion included); R must decode strictly
+// (y < p, on the curve, no x = 0 with the sign bit), which is the same as OpenSSL comparing encodings; S >= L
+// is refused; A with y >= p, off the curve, or x = 0 with the sign bit set is refused. Small-order and
+// mixed-order public keys are not singled out: like OpenSSL we let the equation decide, so honest keys agree
+// with node:crypto exactly; a small-order key cannot verify an honest signature, and callers that need
+// non-repudiation against key owners choosing such keys must refuse them when keys are registered, not here.
+import { sha512Final, sha512Init, sha512Update } from "../hash/sha512";
+import { scIsCanonical, scMulAdd, scReduce64 } from "./scalar";
 import {
-  Fe, fe, feAdd, feSub, feNeg, feMul, feSquare, feCmov, fePack, feUnpack, feNeq, feIsZero, feParity,
-  feInvert, fePow22523, feCopy, feSet, feFromHex,
-} from "./field";
-import { scReduce64, scMulAdd, scIsCanonical } from "./scalar";
-import { SHA512_CTX_BYTES, sha512Init, sha512Update, sha512Final } from "../hash/sha512";
+  CHALLENGE, DIGITS, EXPANDED, HASH_CTX, NONCE, POINT_R, POINT_T, POINT_U, SELECTED, wipeScratch,
+} from "./scratch";
+import {
+  POINT_BYTES, PRECOMP_BYTES, PX, PY, PZ, p1p1ToP2, p1p1ToP3, p2Dbl, p2ToBytes, p3Base, p3BatchToPrecomp,
+  p3FromBytesNegate, p3Identity, p3ToCached, geAdd, geSub, geMadd, geMsub, p3Copy,
+} from "./point";
+import { feEqual, feIsZero, feOne, feZero, FE_BYTES } from "./field";
+import { reduceChallenge } from "./lattice";
 
-const D = feFromHex("a3785913ca4deb75abd841414d0a700098e879777940c78c73fe6f2bee6c0352");
-const D2 = fe();
-feAdd(D2, D, D);
-const SQRTM1 = feFromHex("b0a00e4a271beec478e42fad0618432fa7d7fb3d99004d2b0bdfc14f8024832b");
-const BX = feFromHex("1ad5258f602d56c9b2a7259560c72c695cdcd6fd31e2a4c0fe536ecdd3366921");
-const BY = feFromHex("5866666666666666666666666666666666666666666666666666666666666666");
+// ---- Tables, built once at start-up -------------------------------------------------------------------
 
-/** Extended coordinates (X:Y:Z:T): x = X/Z, y = Y/Z, xy = T/Z. */
-class Point {
-  x: Fe = fe();
-  y: Fe = fe();
-  z: Fe = fe();
-  t: Fe = fe();
-}
+/** Signing: row k holds j·256^k·B for j = 1..8, as Precomp entries. */
+const BASE_ROWS = memory.data(32 * 8 * <i32>PRECOMP_BYTES, 16);
+/** Verification: the odd multiples 1·Q, 3·Q, …, 127·Q of Q = 2^(64 j)·B for j = 0..3, as Precomp entries. */
+export const BASE_ODD_COUNT: i32 = 64;
+const BASE_ODD_BYTES: usize = <usize>BASE_ODD_COUNT * PRECOMP_BYTES;
+const BASE_QUARTERS = memory.data(4 * <i32>BASE_ODD_BYTES, 16);
+export const BASE_Q0: usize = BASE_QUARTERS;
+export const BASE_Q1: usize = BASE_QUARTERS + BASE_ODD_BYTES;
+export const BASE_Q2: usize = BASE_QUARTERS + 2 * BASE_ODD_BYTES;
+export const BASE_Q3: usize = BASE_QUARTERS + 3 * BASE_ODD_BYTES;
 
-/** An affine point prepared for mixed addition: (y+x, y-x, 2dxy). */
-class Precomp {
-  ypx: Fe = fe();
-  ymx: Fe = fe();
-  xy2d: Fe = fe();
-}
-
-function pointIdentity(p: Point): void {
-  feSet(p.x, 0);
-  feSet(p.y, 1);
-  feSet(p.z, 1);
-  feSet(p.t, 0);
-}
-
-function pointCopy(o: Point, p: Point): void {
-  feCopy(o.x, p.x);
-  feCopy(o.y, p.y);
-  feCopy(o.z, p.z);
-  feCopy(o.t, p.t);
-}
-
-const A_ = fe(), B_ = fe(), C_ = fe(), D_ = fe(), E_ = fe(), F_ = fe(), G_ = fe(), H_ = fe();
-
-/**
- * r = 2p (dbl-2008-hwcd for a = -1, signs folded as in ref10). r may be p. Doubling never reads T, so in a
- * chain of doublings only the last one needs it: withT = false saves a multiplication.
- */
-function pointDouble(r: Point, p: Point, withT: bool = true): void {
-  feSquare(A_, p.x);
-  feSquare(B_, p.y);
-  feSquare(C_, p.z);
-  feAdd(C_, C_, C_);
-  feAdd(H_, A_, B_);
-  feAdd(E_, p.x, p.y);
-  feSquare(E_, E_);
-  feSub(E_, H_, E_);
-  feSub(G_, A_, B_);
-  feAdd(F_, C_, G_);
-  feMul(r.x, E_, F_);
-  feMul(r.y, G_, H_);
-  if (withT) feMul(r.t, E_, H_);
-  feMul(r.z, F_, G_);
-}
-
-/** r = p + q (add-2008-hwcd-3, complete). r may be p or q. */
-function pointAdd(r: Point, p: Point, q: Point): void {
-  feSub(A_, p.y, p.x);
-  feSub(H_, q.y, q.x);
-  feMul(A_, A_, H_);
-  feAdd(B_, p.y, p.x);
-  feAdd(H_, q.y, q.x);
-  feMul(B_, B_, H_);
-  feMul(C_, p.t, q.t);
-  feMul(C_, C_, D2);
-  feMul(D_, p.z, q.z);
-  feAdd(D_, D_, D_);
-  feSub(E_, B_, A_);
-  feSub(F_, D_, C_);
-  feAdd(G_, D_, C_);
-  feAdd(H_, B_, A_);
-  feMul(r.x, E_, F_);
-  feMul(r.y, H_, G_);
-  feMul(r.z, G_, F_);
-  feMul(r.t, E_, H_);
-}
-
-/** r = p + q for a prepared affine q (7 multiplications). r may be p. */
-function pointAddPrecomp(r: Point, p: Point, q: Precomp): void {
-  feSub(A_, p.y, p.x);
-  feMul(A_, A_, q.ymx);
-  feAdd(B_, p.y, p.x);
-  feMul(B_, B_, q.ypx);
-  feMul(C_, p.t, q.xy2d);
-  feAdd(D_, p.z, p.z);
-  feSub(E_, B_, A_);
-  feSub(F_, D_, C_);
-  feAdd(G_, D_, C_);
-  feAdd(H_, B_, A_);
-  feMul(r.x, E_, F_);
-  feMul(r.y, H_, G_);
-  feMul(r.z, G_, F_);
-  feMul(r.t, E_, H_);
-}
-
-const ZI = fe(), TX = fe(), TY = fe();
-
-function pointPack(out: usize, p: Point): void {
-  feInvert(ZI, p.z);
-  feMul(TX, p.x, ZI);
-  feMul(TY, p.y, ZI);
-  fePack(out, TY);
-  store<u8>(out + 31, load<u8>(out + 31) ^ (<u8>feParity(TX) << 7));
-}
-
-// The base table: for k in 0..31 and j in 1..8, j·256^k·B as a Precomp, built once at start-up.
-const TABLE = new StaticArray<Precomp>(32 * 8);
-
-function toPrecomp(o: Precomp, p: Point): void {
-  feInvert(ZI, p.z);
-  feMul(TX, p.x, ZI);
-  feMul(TY, p.y, ZI);
-  feAdd(o.ypx, TY, TX);
-  feSub(o.ymx, TY, TX);
-  feMul(o.xy2d, TX, TY);
-  feMul(o.xy2d, o.xy2d, D2);
-  // Keep limbs reduced so later sums stay small.
-  feMul(o.ypx, o.ypx, ONE);
-  feMul(o.ymx, o.ymx, ONE);
-}
-
-const ONE = fe();
-feSet(ONE, 1);
-
-function buildTable(): void {
-  const step = new Point();
-  feCopy(step.x, BX);
-  feCopy(step.y, BY);
-  feSet(step.z, 1);
-  feMul(step.t, BX, BY);
-  const acc = new Point();
+function buildTables(): void {
+  const count = 32 * 8;
+  const points = heap.alloc(<usize>count * POINT_BYTES);
+  const work = heap.alloc(<usize>count * FE_BYTES);
+  const step = heap.alloc(POINT_BYTES), acc = heap.alloc(POINT_BYTES), cached = heap.alloc(POINT_BYTES);
+  const t = heap.alloc(POINT_BYTES);
+  p3Base(step);
   for (let k = 0; k < 32; k++) {
-    pointCopy(acc, step);
+    p3Copy(acc, step);
+    p3ToCached(cached, step);
     for (let j = 0; j < 8; j++) {
-      const entry = new Precomp();
-      toPrecomp(entry, acc);
-      unchecked((TABLE[k * 8 + j] = entry));
-      pointAdd(acc, acc, step);
+      p3Copy(points + <usize>(k * 8 + j) * POINT_BYTES, acc);
+      geAdd(t, acc, cached);
+      p1p1ToP3(acc, t);
     }
-    for (let d = 0; d < 8; d++) pointDouble(step, step);
+    for (let d = 0; d < 8; d++) {
+      p2Dbl(t, step);
+      p1p1ToP3(step, t);
+    }
   }
+  p3BatchToPrecomp(BASE_ROWS, points, count, work);
+  // Odd multiples of 2^(64 j)·B: P, then repeatedly + 2P.
+  for (let quarter = 0; quarter < 4; quarter++) {
+    p3Base(acc);
+    for (let d = 0; d < 64 * quarter; d++) {
+      p2Dbl(t, acc);
+      p1p1ToP3(acc, t);
+    }
+    p2Dbl(t, acc);
+    p1p1ToP3(step, t);
+    p3ToCached(cached, step);
+    for (let i = 0; i < BASE_ODD_COUNT; i++) {
+      p3Copy(points + <usize>i * POINT_BYTES, acc);
+      geAdd(t, acc, cached);
+      p1p1ToP3(acc, t);
+    }
+    p3BatchToPrecomp(BASE_QUARTERS + <usize>quarter * BASE_ODD_BYTES, points, BASE_ODD_COUNT, work);
+  }
+  heap.free(points);
+  heap.free(work);
+  heap.free(step);
+  heap.free(acc);
+  heap.free(cached);
+  heap.free(t);
+  wipeScratch();
 }
-buildTable();
+buildTables();
 
-const SEL = new Precomp();
-const NEG_XY2D = fe();
+// ---- Fixed-base multiplication (secret scalars, constant time) ----------------------------------------
 
-/** SEL = digit·256^k·B for digit in [-8, 8], reading every entry so the access pattern does not leak it. */
+/** SELECTED = digit·256^k·B for digit in [-8, 8], reading all eight entries of row k in the same order. */
 function selectBase(k: i32, digit: i32): void {
-  const negative = <i64>((<u32>digit) >> 31);
-  const abs = digit - ((-(<i32>negative) & digit) << 1);
-  feSet(SEL.ypx, 1);
-  feSet(SEL.ymx, 1);
-  feSet(SEL.xy2d, 0);
-  for (let j = 0; j < 8; j++) {
-    const entry = unchecked(TABLE[k * 8 + j]);
-    const eq = <i64>(((<u32>(abs ^ (j + 1))) - 1) >> 31);
-    feCmov(SEL.ypx, entry.ypx, eq);
-    feCmov(SEL.ymx, entry.ymx, eq);
-    feCmov(SEL.xy2d, entry.xy2d, eq);
+  const negative = (<u32>digit) >> 31;
+  const abs = <u32>(digit - ((-(<i32>negative) & digit) << 1));
+  // Start from the neutral Precomp (1, 1, 0) and keep the matching entry, fifteen lanes at a time.
+  let ypx0 = i64x2(1, 0), ypx1 = i64x2(0, 0), ypx2 = i64x2(0, 0), ypx3 = i64x2(0, 0), ypx4 = i64x2(0, 0);
+  let ymx0 = i64x2(1, 0), ymx1 = i64x2(0, 0), ymx2 = i64x2(0, 0), ymx3 = i64x2(0, 0), ymx4 = i64x2(0, 0);
+  let xy0 = i64x2(0, 0), xy1 = i64x2(0, 0), xy2 = i64x2(0, 0), xy3 = i64x2(0, 0), xy4 = i64x2(0, 0);
+  const row = BASE_ROWS + <usize>(k * 8) * PRECOMP_BYTES;
+  for (let j: u32 = 0; j < 8; j++) {
+    const e = row + <usize>j * PRECOMP_BYTES;
+    // mask = all ones when abs == j + 1, computed without a branch.
+    const m = i64x2.splat(-<i64>(((abs ^ (j + 1)) - 1) >> 31));
+    ypx0 = v128.bitselect(v128.load(e, 0), ypx0, m);
+    ypx1 = v128.bitselect(v128.load(e, 16), ypx1, m);
+    ypx2 = v128.bitselect(v128.load(e, 32), ypx2, m);
+    ypx3 = v128.bitselect(v128.load(e, 48), ypx3, m);
+    ypx4 = v128.bitselect(v128.load(e, 64), ypx4, m);
+    ymx0 = v128.bitselect(v128.load(e, 80), ymx0, m);
+    ymx1 = v128.bitselect(v128.load(e, 96), ymx1, m);
+    ymx2 = v128.bitselect(v128.load(e, 112), ymx2, m);
+    ymx3 = v128.bitselect(v128.load(e, 128), ymx3, m);
+    ymx4 = v128.bitselect(v128.load(e, 144), ymx4, m);
+    xy0 = v128.bitselect(v128.load(e, 160), xy0, m);
+    xy1 = v128.bitselect(v128.load(e, 176), xy1, m);
+    xy2 = v128.bitselect(v128.load(e, 192), xy2, m);
+    xy3 = v128.bitselect(v128.load(e, 208), xy3, m);
+    xy4 = v128.bitselect(v128.load(e, 224), xy4, m);
   }
-  // Negation of (y+x, y-x, 2dxy) is (y-x, y+x, -2dxy).
-  feCopy(TX, SEL.ypx);
-  feCmov(SEL.ypx, SEL.ymx, negative);
-  feCmov(SEL.ymx, TX, negative);
-  feNeg(NEG_XY2D, SEL.xy2d);
-  feCmov(SEL.xy2d, NEG_XY2D, negative);
+  // Negation swaps y+x and y-x and negates 2dxy; select it by the sign bit.
+  const n = i64x2.splat(-<i64>negative);
+  const s = SELECTED;
+  v128.store(s, v128.bitselect(ymx0, ypx0, n), 0);
+  v128.store(s, v128.bitselect(ymx1, ypx1, n), 16);
+  v128.store(s, v128.bitselect(ymx2, ypx2, n), 32);
+  v128.store(s, v128.bitselect(ymx3, ypx3, n), 48);
+  v128.store(s, v128.bitselect(ymx4, ypx4, n), 64);
+  v128.store(s, v128.bitselect(ypx0, ymx0, n), 80);
+  v128.store(s, v128.bitselect(ypx1, ymx1, n), 96);
+  v128.store(s, v128.bitselect(ypx2, ymx2, n), 112);
+  v128.store(s, v128.bitselect(ypx3, ymx3, n), 128);
+  v128.store(s, v128.bitselect(ypx4, ymx4, n), 144);
+  v128.store(s, v128.bitselect(i64x2.neg(xy0), xy0, n), 160);
+  v128.store(s, v128.bitselect(i64x2.neg(xy1), xy1, n), 176);
+  v128.store(s, v128.bitselect(i64x2.neg(xy2), xy2, n), 192);
+  v128.store(s, v128.bitselect(i64x2.neg(xy3), xy3, n), 208);
+  v128.store(s, v128.bitselect(i64x2.neg(xy4), xy4, n), 224);
 }
 
-const DIGITS = new StaticArray<i32>(64);
-
-/** DIGITS = the scalar at s (< 2^255) in 64 signed radix-16 digits in [-8, 8], without branches. */
-function recodeSigned(s: usize): StaticArray<i32> {
+/** h (P3) = [a]B for a 32-byte scalar a < 2^255, in constant time. Uses POINT_T and SELECTED. */
+function scalarMultBase(h: usize, a: usize): void {
   const e = DIGITS;
   for (let i = 0; i < 32; i++) {
-    const b = <i32>load<u8>(s + i);
-    unchecked((e[2 * i] = b & 15));
-    unchecked((e[2 * i + 1] = (b >> 4) & 15));
+    const b = <i32>load<u8>(a + i);
+    store<i8>(e + 2 * i, <i8>(b & 15));
+    store<i8>(e + 2 * i + 1, <i8>((b >> 4) & 15));
   }
-  let carry = 0;
+  // Signed digits in [-8, 8): carry propagation without branches.
+  let carry: i32 = 0;
   for (let i = 0; i < 63; i++) {
-    unchecked((e[i] += carry));
-    carry = (unchecked(e[i]) + 8) >> 4;
-    unchecked((e[i] -= carry << 4));
+    const v = <i32>load<i8>(e + i) + carry;
+    carry = (v + 8) >> 4;
+    store<i8>(e + i, <i8>(v - (carry << 4)));
   }
-  unchecked((e[63] += carry));
-  return e;
-}
-
-/** p = [s]B for a 32-byte scalar s < 2^255, in constant time. */
-function scalarMultBase(p: Point, s: usize): void {
-  const e = recodeSigned(s);
-  pointIdentity(p);
+  store<i8>(e + 63, <i8>(<i32>load<i8>(e + 63) + carry));
+  const t = POINT_T;
+  p3Identity(h);
   for (let i = 1; i < 64; i += 2) {
-    selectBase(i >> 1, unchecked(e[i]));
-    pointAddPrecomp(p, p, SEL);
+    selectBase(i >> 1, <i32>load<i8>(e + i));
+    geMadd(t, h, SELECTED);
+    p1p1ToP3(h, t);
   }
-  pointDouble(p, p, false);
-  pointDouble(p, p, false);
-  pointDouble(p, p, false);
-  pointDouble(p, p);
+  p2Dbl(t, h);
+  p1p1ToP2(h, t);
+  p2Dbl(t, h);
+  p1p1ToP2(h, t);
+  p2Dbl(t, h);
+  p1p1ToP2(h, t);
+  p2Dbl(t, h);
+  p1p1ToP3(h, t);
   for (let i = 0; i < 64; i += 2) {
-    selectBase(i >> 1, unchecked(e[i]));
-    pointAddPrecomp(p, p, SEL);
-  }
-  memory.fill(changetype<usize>(e), 0, 64 * 4);
-}
-
-const NEG_ENTRY = new Precomp();
-
-/** p = [s]B for a PUBLIC scalar (verification): indexes the table directly instead of scanning it. */
-function scalarMultBaseVartime(p: Point, s: usize): void {
-  const e = recodeSigned(s);
-  pointIdentity(p);
-  for (let pass = 1; pass >= 0; pass--) {
-    for (let i = pass; i < 64; i += 2) {
-      const digit = unchecked(e[i]);
-      if (digit == 0) continue;
-      const entry = unchecked(TABLE[(i >> 1) * 8 + (digit < 0 ? -digit : digit) - 1]);
-      if (digit > 0) {
-        pointAddPrecomp(p, p, entry);
-      } else {
-        feCopy(NEG_ENTRY.ypx, entry.ymx);
-        feCopy(NEG_ENTRY.ymx, entry.ypx);
-        feNeg(NEG_ENTRY.xy2d, entry.xy2d);
-        pointAddPrecomp(p, p, NEG_ENTRY);
-      }
-    }
-    if (pass == 1) {
-      pointDouble(p, p, false);
-      pointDouble(p, p, false);
-      pointDouble(p, p, false);
-      pointDouble(p, p);
-    }
+    selectBase(i >> 1, <i32>load<i8>(e + i));
+    geMadd(t, h, SELECTED);
+    p1p1ToP3(h, t);
   }
 }
 
-/** A point prepared for repeated additions (ref10's "cached" form): Y+X, Y-X, Z, 2dT. */
-class Cached {
-  ypx: Fe = fe();
-  ymx: Fe = fe();
-  z: Fe = fe();
-  t2d: Fe = fe();
-}
+// ---- Signing and key derivation -----------------------------------------------------------------------
 
-function toCached(o: Cached, p: Point): void {
-  feAdd(o.ypx, p.y, p.x);
-  feSub(o.ymx, p.y, p.x);
-  feCopy(o.z, p.z);
-  feMul(o.t2d, p.t, D2);
-}
-
-/** r = p + q for a cached q (8 multiplications). r may be p. */
-function pointAddCached(r: Point, p: Point, q: Cached): void {
-  feSub(A_, p.y, p.x);
-  feMul(A_, A_, q.ymx);
-  feAdd(B_, p.y, p.x);
-  feMul(B_, B_, q.ypx);
-  feMul(C_, p.t, q.t2d);
-  feMul(D_, p.z, q.z);
-  feAdd(D_, D_, D_);
-  feSub(E_, B_, A_);
-  feSub(F_, D_, C_);
-  feAdd(G_, D_, C_);
-  feAdd(H_, B_, A_);
-  feMul(r.x, E_, F_);
-  feMul(r.y, H_, G_);
-  feMul(r.z, G_, F_);
-  feMul(r.t, E_, H_);
-}
-
-const MULTIPLE = new Point();
-const POS_MULTIPLES = new StaticArray<Cached>(9);
-const NEG_MULTIPLES = new StaticArray<Cached>(9);
-for (let i = 0; i < 9; i++) {
-  unchecked((POS_MULTIPLES[i] = new Cached()));
-  unchecked((NEG_MULTIPLES[i] = new Cached()));
-}
-
-/**
- * p = [s]q for s < 2^255 with signed radix-16 digits in [-8, 8] over cached multiples [1..8]q and their
- * negations. Variable time: only for public scalars and points (verification).
- */
-function scalarMultVartime(p: Point, q: Point, s: usize): void {
-  pointCopy(MULTIPLE, q);
-  for (let i = 1; i <= 8; i++) {
-    if (i > 1) pointAdd(MULTIPLE, MULTIPLE, q);
-    const pos = unchecked(POS_MULTIPLES[i]), neg = unchecked(NEG_MULTIPLES[i]);
-    toCached(pos, MULTIPLE);
-    // -(x, y) = (-x, y): Y+X and Y-X swap, T changes sign.
-    feCopy(neg.ypx, pos.ymx);
-    feCopy(neg.ymx, pos.ypx);
-    feCopy(neg.z, pos.z);
-    feNeg(neg.t2d, pos.t2d);
-  }
-  const e = recodeSigned(s);
-  pointIdentity(p);
-  for (let i = 63; i >= 0; i--) {
-    if (i != 63) {
-      pointDouble(p, p, false);
-      pointDouble(p, p, false);
-      pointDouble(p, p, false);
-      pointDouble(p, p);
-    }
-    const digit = unchecked(e[i]);
-    if (digit > 0) pointAddCached(p, p, unchecked(POS_MULTIPLES[digit]));
-    else if (digit < 0) pointAddCached(p, p, unchecked(NEG_MULTIPLES[-digit]));
-  }
-}
-
-const CHK = fe(), NUM = fe(), DEN = fe(), DEN2 = fe(), DEN4 = fe(), DEN6 = fe(), TT = fe();
-
-/** True when the 32 bytes at src encode y >= p (a non-canonical field element). */
-function yIsNonCanonical(src: usize): bool {
-  if ((load<u8>(src + 31) & 0x7f) != 0x7f) return false;
-  for (let i = 30; i >= 1; i--) if (load<u8>(src + i) != 0xff) return false;
-  return load<u8>(src) >= 0xed;
-}
-
-/** Decodes the point at src and negates it (r = -P). False if it does not decode. */
-function unpackNeg(r: Point, src: usize): bool {
-  if (yIsNonCanonical(src)) return false;
-  feSet(r.z, 1);
-  feUnpack(r.y, src);
-  feSquare(NUM, r.y);
-  feMul(DEN, NUM, D);
-  feSub(NUM, NUM, r.z); // y^2 - 1
-  feAdd(DEN, r.z, DEN); // d·y^2 + 1
-  feSquare(DEN2, DEN);
-  feSquare(DEN4, DEN2);
-  feMul(DEN6, DEN4, DEN2);
-  feMul(TT, DEN6, NUM);
-  feMul(TT, TT, DEN);
-  fePow22523(TT, TT);
-  feMul(TT, TT, NUM);
-  feMul(TT, TT, DEN);
-  feMul(TT, TT, DEN);
-  feMul(r.x, TT, DEN);
-  feSquare(CHK, r.x);
-  feMul(CHK, CHK, DEN);
-  if (feNeq(CHK, NUM)) feMul(r.x, r.x, SQRTM1);
-  feSquare(CHK, r.x);
-  feMul(CHK, CHK, DEN);
-  if (feNeq(CHK, NUM)) return false;
-  const sign = <i32>(load<u8>(src + 31) >> 7);
-  // x = 0 with the sign bit set is not a valid encoding (RFC 8032 5.1.3, step 4).
-  if (feIsZero(r.x) && sign == 1) return false;
-  if (feParity(r.x) == sign) feNeg(r.x, r.x);
-  feMul(r.t, r.x, r.y);
-  return true;
-}
-
-const HASH_CTX = memory.data(<i32>SHA512_CTX_BYTES, 8);
-const EXPANDED = memory.data(64, 8); // secret: clamped scalar a ‖ prefix
-const NONCE = memory.data(64, 8); // secret: r
-const CHALLENGE = memory.data(64, 8);
-const P1 = new Point();
-const P2 = new Point();
-
-function expandSeed(seed32: usize): void {
+/** out64 = clamp(SHA-512(seed)[0..32]) ‖ SHA-512(seed)[32..64]: the scalar a and the nonce prefix. */
+export function ed25519ExpandSeed(seed32: usize, out64: usize): void {
   sha512Init(HASH_CTX);
   sha512Update(HASH_CTX, seed32, 32);
-  sha512Final(HASH_CTX, EXPANDED);
-  store<u8>(EXPANDED, load<u8>(EXPANDED) & 248);
-  store<u8>(EXPANDED + 31, (load<u8>(EXPANDED + 31) & 127) | 64);
+  sha512Final(HASH_CTX, out64);
+  store<u8>(out64, load<u8>(out64) & 248);
+  store<u8>(out64 + 31, (load<u8>(out64 + 31) & 127) | 64);
 }
 
-function wipeSecrets(): void {
-  memory.fill(EXPANDED, 0, 64);
-  memory.fill(NONCE, 0, 64);
-  memory.fill(HASH_CTX, 0, SHA512_CTX_BYTES);
-  pointIdentity(P1);
-  feSet(SEL.ypx, 0);
-  feSet(SEL.ymx, 0);
-  feSet(SEL.xy2d, 0);
+/** The public key of an expanded secret key (a ‖ prefix); wipes the scratch region after. */
+export function ed25519PublicKeyOfExpanded(expanded64: usize, outPk32: usize): void {
+  scalarMultBase(POINT_R, expanded64);
+  p2ToBytes(outPk32, POINT_R);
+  wipeScratch();
 }
 
 export function ed25519DerivePublicKey(seed32: usize, outPk32: usize): void {
-  expandSeed(seed32);
-  scalarMultBase(P1, EXPANDED);
-  pointPack(outPk32, P1);
-  wipeSecrets();
+  ed25519ExpandSeed(seed32, EXPANDED);
+  ed25519PublicKeyOfExpanded(EXPANDED, outPk32);
 }
 
-export function ed25519SignDetached(seed32: usize, pk32: usize, msg: usize, len: usize, outSig64: usize): void {
-  expandSeed(seed32);
+/**
+ * Signs with an expanded secret key (a ‖ prefix, from ed25519ExpandSeed) and its public key, then wipes the
+ * scratch region (nonce, digits, points, field temporaries, hash state). pk32 must be the key's own public
+ * key: signing with another one leaks a.
+ */
+export function ed25519SignExpanded(expanded64: usize, pk32: usize, msg: usize, len: usize, outSig64: usize): void {
   // r = H(prefix ‖ M) mod L
   sha512Init(HASH_CTX);
-  sha512Update(HASH_CTX, EXPANDED + 32, 32);
+  sha512Update(HASH_CTX, expanded64 + 32, 32);
   sha512Update(HASH_CTX, msg, len);
   sha512Final(HASH_CTX, NONCE);
   scReduce64(NONCE, NONCE);
   // R = [r]B
-  scalarMultBase(P1, NONCE);
-  pointPack(outSig64, P1);
+  scalarMultBase(POINT_R, NONCE);
+  p2ToBytes(outSig64, POINT_R);
   // k = H(R ‖ A ‖ M) mod L
   sha512Init(HASH_CTX);
   sha512Update(HASH_CTX, outSig64, 32);
@@ -416,32 +219,248 @@ export function ed25519SignDetached(seed32: usize, pk32: usize, msg: usize, len:
   sha512Final(HASH_CTX, CHALLENGE);
   scReduce64(CHALLENGE, CHALLENGE);
   // S = r + k·a mod L
-  scMulAdd(outSig64 + 32, CHALLENGE, EXPANDED, NONCE);
-  wipeSecrets();
+  scMulAdd(outSig64 + 32, CHALLENGE, expanded64, NONCE);
+  wipeScratch();
 }
 
-const RCHECK = memory.data(32);
+export function ed25519SignDetached(seed32: usize, pk32: usize, msg: usize, len: usize, outSig64: usize): void {
+  ed25519ExpandSeed(seed32, EXPANDED);
+  ed25519SignExpanded(EXPANDED, pk32, msg, len, outSig64);
+}
 
-// Policy: cofactorless [S]B = R + [k]A with R compared by encoding (as node:crypto/OpenSSL and Wycheproof
-// expect); S >= L and A or R with y >= p or off the curve are refused. Small-order public keys are not
-// singled out: like OpenSSL we let the equation decide, so honest keys agree with node:crypto exactly; a
-// small-order key cannot verify an honest signature, and callers that need non-repudiation against
-// key owners choosing such keys must refuse them when keys are registered, not here.
-export function ed25519VerifyDetached(pk32: usize, msg: usize, len: usize, sig64: usize): bool {
-  if (!scIsCanonical(sig64 + 32)) return false;
-  if (!unpackNeg(P2, pk32)) return false;
+// ---- Verification (public inputs, variable time) ------------------------------------------------------
+
+/** Cached odd multiples 1·P … 15·P of the (negated) key and of the negated R of the signature being checked. */
+export const ODD_MULTIPLES_BYTES: usize = 8 * POINT_BYTES;
+const KEY_ODD = memory.data(<i32>ODD_MULTIPLES_BYTES, 16);
+const R_ODD = memory.data(<i32>ODD_MULTIPLES_BYTES, 16);
+const NEG_KEY = memory.data(<i32>POINT_BYTES, 16);
+const NEG_R = memory.data(<i32>POINT_BYTES, 16);
+const NAF_C0 = memory.data(256, 16);
+const NAF_C1 = memory.data(256, 16);
+const NAF_LO = memory.data(256, 16);
+const NAF_HI = memory.data(256, 16);
+const SCALAR_PAD = memory.data(40, 8);
+const C0 = memory.data(32, 8);
+const C1 = memory.data(32, 8);
+const S_PRIME = memory.data(32, 8);
+const S_LO = memory.data(32, 8);
+const S_HI = memory.data(32, 8);
+const ZERO32 = memory.data(32, 8);
+
+/**
+ * Width-w NAF of the 32-byte scalar at s (< 2^255) into out[0..256): every nonzero digit is odd with
+ * |digit| < 2^(w-1), and any w consecutive digits hold at most one nonzero. Returns the index of the highest
+ * nonzero digit (-1 for zero).
+ */
+export function nafDigits(out: usize, s: usize, w: i32): i32 {
+  memory.copy(SCALAR_PAD, s, 32);
+  store<u64>(SCALAR_PAD, 0, 32);
+  memory.fill(out, 0, 256);
+  const full = 1 << w, half = 1 << (w - 1), mask = full - 1;
+  let carry: i32 = 0;
+  let i: i32 = 0;
+  let top: i32 = -1;
+  while (i < 256) {
+    const bit = (<i32>load<u8>(SCALAR_PAD + (i >> 3)) >> (i & 7)) & 1;
+    if (bit == carry) {
+      i++;
+      continue;
+    }
+    const v = ((<i32>load<u16>(SCALAR_PAD + (i >> 3)) >> (i & 7)) & mask) + carry;
+    if (v & half) {
+      store<i8>(out + i, <i8>(v - full));
+      carry = 1;
+    } else {
+      store<i8>(out + i, <i8>v);
+      carry = 0;
+    }
+    top = i;
+    i += w;
+  }
+  return top;
+}
+
+/** table[i] = (2i + 1)·P as Cached entries, i = 0..7 (uses POINT_T, POINT_U, POINT_R). */
+export function buildOddMultiples(table: usize, p: usize): void {
+  const t = POINT_T, twice = POINT_U, acc = POINT_R;
+  p3ToCached(table, p);
+  p2Dbl(t, p);
+  p1p1ToP3(twice, t);
+  for (let i = 1; i < 8; i++) {
+    geAdd(t, twice, table + <usize>(i - 1) * POINT_BYTES);
+    p1p1ToP3(acc, t);
+    p3ToCached(table + <usize>i * POINT_BYTES, acc);
+  }
+}
+
+/** t (P1P1, converted through u) += digit · table, for a width-5 NAF digit over Cached odd multiples. */
+@inline function addCachedDigit(t: usize, u: usize, table: usize, digit: i32): void {
+  if (digit > 0) {
+    p1p1ToP3(u, t);
+    geAdd(t, u, table + <usize>(digit >> 1) * POINT_BYTES);
+  } else if (digit < 0) {
+    p1p1ToP3(u, t);
+    geSub(t, u, table + <usize>((-digit) >> 1) * POINT_BYTES);
+  }
+}
+
+/** t (P1P1) += digit · table, for a width-8 NAF digit over Precomp odd multiples. */
+@inline function addPrecompDigit(t: usize, u: usize, table: usize, digit: i32): void {
+  if (digit > 0) {
+    p1p1ToP3(u, t);
+    geMadd(t, u, table + <usize>(digit >> 1) * PRECOMP_BYTES);
+  } else if (digit < 0) {
+    p1p1ToP3(u, t);
+    geMsub(t, u, table + <usize>((-digit) >> 1) * PRECOMP_BYTES);
+  }
+}
+
+/**
+ * True when [S]B - [k]A = R, given the odd multiples of -A (keyOdd), -R (rOdd), S < L and k < L: the
+ * equation is checked as [|c1|·S mod L]B ± [c0](-A) + [|c1|](-R) = O with the short c0, c1 of lattice.ts
+ * (+ when c1 > 0; when c1 < 0 the A term flips sign), exactly equivalent to the cofactorless equation.
+ */
+export function checkEquation(keyOdd: usize, rOdd: usize, s32: usize, k32: usize): bool {
+  const sign = reduceChallenge(k32, C0, C1, 128);
+  scMulAdd(S_PRIME, C1, s32, ZERO32);
+  memory.fill(S_LO, 0, 32);
+  memory.fill(S_HI, 0, 32);
+  memory.copy(S_LO, S_PRIME, 16);
+  memory.copy(S_HI, S_PRIME + 16, 16);
+  let top = nafDigits(NAF_C0, C0, 5);
+  top = max(top, nafDigits(NAF_C1, C1, 5));
+  top = max(top, nafDigits(NAF_LO, S_LO, 8));
+  top = max(top, nafDigits(NAF_HI, S_HI, 8));
+  const r = POINT_R, t = POINT_T, u = POINT_U;
+  feZero(r + PX);
+  feOne(r + PY);
+  feOne(r + PZ);
+  for (let i = top; i >= 0; i--) {
+    p2Dbl(t, r);
+    const a = <i32>load<i8>(NAF_C0 + i);
+    addCachedDigit(t, u, keyOdd, sign > 0 ? a : -a);
+    addCachedDigit(t, u, rOdd, <i32>load<i8>(NAF_C1 + i));
+    addPrecompDigit(t, u, BASE_Q0, <i32>load<i8>(NAF_LO + i));
+    addPrecompDigit(t, u, BASE_Q2, <i32>load<i8>(NAF_HI + i));
+    p1p1ToP2(r, t);
+  }
+  // The identity in projective coordinates: X = 0 and Y = Z.
+  return feIsZero(r + PX) && feEqual(r + PY, r + PZ);
+}
+
+/**
+ * Per cached key: the odd multiples 1·Q … 31·Q of Q = -A, -2^64·A and -2^128·A, as Precomp entries (three
+ * tables for width-6 NAF digits).
+ */
+const KEY_TABLE_ENTRIES: i32 = 16;
+const KEY_TABLE_BYTES: usize = <usize>KEY_TABLE_ENTRIES * PRECOMP_BYTES;
+export const KEY_TABLES_BYTES: usize = 3 * KEY_TABLE_BYTES;
+const KEY_POINTS = memory.data(3 * KEY_TABLE_ENTRIES * <i32>POINT_BYTES, 16);
+const KEY_INVERSES = memory.data(3 * KEY_TABLE_ENTRIES * <i32>FE_BYTES, 16);
+const NAF_Q = memory.data(8 * 256, 16); // c0 in three 64-bit pieces, c1, S' in four 64-bit pieces
+const PIECE = memory.data(32, 8);
+
+/** out = 64-bit piece j of the 32-byte scalar at s, as a 32-byte scalar. */
+function piece(out: usize, s: usize, j: i32): void {
+  memory.fill(out, 0, 32);
+  store<u64>(out, load<u64>(s + (<usize>j << 3)));
+}
+
+/** keyTables (KEY_TABLES_BYTES) = the three tables of a decoded, negated key (uses POINT_* and NEG_KEY). */
+export function buildKeyTables(keyTables: usize, negKey: usize): void {
+  const q = POINT_U, twice = POINT_R, t = POINT_T, c = NEG_KEY;
+  p3Copy(q, negKey);
+  for (let j = 0; j < 3; j++) {
+    if (j > 0) {
+      for (let d = 0; d < 64; d++) {
+        p2Dbl(t, q);
+        p1p1ToP3(q, t);
+      }
+    }
+    // (2i + 1)·Q for i = 0..15: Q, then + 2Q.
+    const first = KEY_POINTS + <usize>(j * KEY_TABLE_ENTRIES) * POINT_BYTES;
+    p3Copy(first, q);
+    p2Dbl(t, q);
+    p1p1ToP3(twice, t);
+    p3ToCached(c, twice);
+    for (let i = 1; i < KEY_TABLE_ENTRIES; i++) {
+      geAdd(t, first + <usize>(i - 1) * POINT_BYTES, c);
+      p1p1ToP3(first + <usize>i * POINT_BYTES, t);
+    }
+  }
+  p3BatchToPrecomp(keyTables, KEY_POINTS, 3 * KEY_TABLE_ENTRIES, KEY_INVERSES);
+}
+
+/**
+ * checkEquation for a key with precomputed tables (buildKeyTables): the lattice is cut unevenly, c0 < 2^191 in
+ * three 64-bit pieces over A, 2^64·A, 2^128·A and c1 of about 64 bits, so the chain needs ~64 doublings
+ * instead of ~128. Same equation, same verdict. pk32 is only read on the degenerate path where the lattice
+ * gives up (lattice.ts), which then runs the even cut from a freshly decoded key.
+ */
+export function checkEquationKeyTables(keyTables: usize, rOdd: usize, s32: usize, k32: usize, pk32: usize): bool {
+  const sign = reduceChallenge(k32, C0, C1, 191);
+  if (load<u64>(C0, 24) != 0) {
+    if (!p3FromBytesNegate(NEG_KEY, pk32)) return false;
+    buildOddMultiples(KEY_ODD, NEG_KEY);
+    return checkEquation(KEY_ODD, rOdd, s32, k32);
+  }
+  scMulAdd(S_PRIME, C1, s32, ZERO32);
+  let top: i32 = -1;
+  for (let j = 0; j < 3; j++) {
+    piece(PIECE, C0, j);
+    top = max(top, nafDigits(NAF_Q + <usize>j * 256, PIECE, 6));
+  }
+  top = max(top, nafDigits(NAF_Q + 3 * 256, C1, 5));
+  for (let j = 0; j < 4; j++) {
+    piece(PIECE, S_PRIME, j);
+    top = max(top, nafDigits(NAF_Q + <usize>(4 + j) * 256, PIECE, 8));
+  }
+  const r = POINT_R, t = POINT_T, u = POINT_U;
+  feZero(r + PX);
+  feOne(r + PY);
+  feOne(r + PZ);
+  for (let i = top; i >= 0; i--) {
+    p2Dbl(t, r);
+    for (let j = 0; j < 3; j++) {
+      const a = <i32>load<i8>(NAF_Q + <usize>j * 256 + i);
+      addPrecompDigit(t, u, keyTables + <usize>j * KEY_TABLE_BYTES, sign > 0 ? a : -a);
+    }
+    addCachedDigit(t, u, rOdd, <i32>load<i8>(NAF_Q + 3 * 256 + i));
+    addPrecompDigit(t, u, BASE_Q0, <i32>load<i8>(NAF_Q + 4 * 256 + i));
+    addPrecompDigit(t, u, BASE_Q1, <i32>load<i8>(NAF_Q + 5 * 256 + i));
+    addPrecompDigit(t, u, BASE_Q2, <i32>load<i8>(NAF_Q + 6 * 256 + i));
+    addPrecompDigit(t, u, BASE_Q3, <i32>load<i8>(NAF_Q + 7 * 256 + i));
+    p1p1ToP2(r, t);
+  }
+  return feIsZero(r + PX) && feEqual(r + PY, r + PZ);
+}
+
+/** k = SHA-512(R ‖ A ‖ M) mod L into out (32 bytes; out needs 64 bytes of room). */
+export function challengeOf(out: usize, sig64: usize, pk32: usize, msg: usize, len: usize): void {
   sha512Init(HASH_CTX);
   sha512Update(HASH_CTX, sig64, 32);
   sha512Update(HASH_CTX, pk32, 32);
   sha512Update(HASH_CTX, msg, len);
-  sha512Final(HASH_CTX, CHALLENGE);
-  scReduce64(CHALLENGE, CHALLENGE);
-  // [k](-A) + [S]B must encode to R.
-  scalarMultVartime(P1, P2, CHALLENGE);
-  scalarMultBaseVartime(P2, sig64 + 32);
-  pointAdd(P1, P1, P2);
-  pointPack(RCHECK, P1);
-  let diff: u32 = 0;
-  for (let i = 0; i < 32; i++) diff |= load<u8>(RCHECK + i) ^ load<u8>(sig64 + i);
-  return diff == 0;
+  sha512Final(HASH_CTX, out);
+  scReduce64(out, out);
+}
+
+/**
+ * Decodes R strictly (y < p, on the curve, no x = 0 with the sign bit) into odd multiples of -R: a signature
+ * whose R does not decode cannot match any encoding, so it is refused as OpenSSL's byte comparison would.
+ */
+export function prepareR(rOdd: usize, sig64: usize): bool {
+  if (!p3FromBytesNegate(NEG_R, sig64)) return false;
+  buildOddMultiples(rOdd, NEG_R);
+  return true;
+}
+
+export function ed25519VerifyDetached(pk32: usize, msg: usize, len: usize, sig64: usize): bool {
+  if (!scIsCanonical(sig64 + 32)) return false;
+  if (!p3FromBytesNegate(NEG_KEY, pk32)) return false;
+  if (!prepareR(R_ODD, sig64)) return false;
+  buildOddMultiples(KEY_ODD, NEG_KEY);
+  challengeOf(CHALLENGE, sig64, pk32, msg, len);
+  return checkEquation(KEY_ODD, R_ODD, sig64 + 32, CHALLENGE);
 }

@@ -1,15 +1,28 @@
 // What the JS face needs to sign and verify through linear memory: fixed regions for keys and signatures and
-// one message region; longer messages are fed to the signer in chunks by a streaming variant.
-import { ed25519DerivePublicKey, ed25519SignDetached, ed25519VerifyDetached } from "./ed25519";
+// one message region; longer messages go through a heap block. Every call that takes a secret wipes the
+// region it came in through, and the signing code wipes its scratch region, before returning.
+import {
+  ed25519DerivePublicKey, ed25519ExpandSeed, ed25519PublicKeyOfExpanded, ed25519SignDetached,
+  ed25519SignExpanded, ed25519VerifyDetached,
+} from "./ed25519";
+import { SCRATCH, SCRATCH_BYTES } from "./scratch";
+import { BATCH_ENTRY_BYTES, ed25519ClearKeyCache, ed25519VerifyBatch } from "./batch";
 
 export const SIGN_MESSAGE_BYTES: i32 = 65536;
+export const SIGN_SCRATCH_BYTES: i32 = <i32>SCRATCH_BYTES;
+export const SIGN_BATCH_ENTRY_BYTES: i32 = <i32>BATCH_ENTRY_BYTES;
 const SEED = memory.data(32, 16);
+const SECRET = memory.data(64, 16); // an expanded secret key: clamped scalar a ‖ nonce prefix
 const PUBLIC_KEY = memory.data(32, 16);
 const SIGNATURE = memory.data(64, 16);
 const MESSAGE = memory.data(SIGN_MESSAGE_BYTES, 16);
 
 export function signSeedPtr(): usize {
   return SEED;
+}
+
+export function signSecretPtr(): usize {
+  return SECRET;
 }
 
 export function signPublicKeyPtr(): usize {
@@ -24,20 +37,58 @@ export function signMessagePtr(): usize {
   return MESSAGE;
 }
 
+/** Where signing keeps its temporaries (tests read it back to check that it was wiped). */
+export function signScratchPtr(): usize {
+  return SCRATCH;
+}
+
 /** Derives the public key of the seed region into the public-key region, then wipes the seed region. */
 export function signDerivePublicKey(): void {
   ed25519DerivePublicKey(SEED, PUBLIC_KEY);
   memory.fill(SEED, 0, 32);
 }
 
-/** Signs `len` bytes of a message at `msg` (the message region or a larger heap block), then wipes the seed. */
+/**
+ * Expands the seed region into the secret region and derives its public key into the public-key region, then
+ * wipes the seed region. The caller copies the secret out and calls signWipeSecret.
+ */
+export function signExpandSeed(): void {
+  ed25519ExpandSeed(SEED, SECRET);
+  memory.fill(SEED, 0, 32);
+  ed25519PublicKeyOfExpanded(SECRET, PUBLIC_KEY);
+}
+
+export function signWipeSecret(): void {
+  memory.fill(SECRET, 0, 64);
+}
+
+/** Signs `len` bytes at `msg` with the seed region and the public-key region, then wipes the seed. */
 export function signDetached(msg: usize, len: usize): void {
   ed25519SignDetached(SEED, PUBLIC_KEY, msg, len, SIGNATURE);
   memory.fill(SEED, 0, 32);
 }
 
+/** Signs `len` bytes at `msg` with the secret region and the public-key region, then wipes the secret. */
+export function signWithSecret(msg: usize, len: usize): void {
+  ed25519SignExpanded(SECRET, PUBLIC_KEY, msg, len, SIGNATURE);
+  memory.fill(SECRET, 0, 64);
+}
+
 export function signVerify(msg: usize, len: usize): bool {
   return ed25519VerifyDetached(PUBLIC_KEY, msg, len, SIGNATURE);
+}
+
+/**
+ * Verifies `count` entries (SIGN_BATCH_ENTRY_BYTES each: pk ptr, sig ptr, msg ptr, msg len) laid out by the
+ * face in a heap block; writes one verdict byte per entry and returns the number of invalid entries.
+ */
+export function signVerifyBatch(entries: usize, count: i32, verdicts: usize): i32 {
+  return ed25519VerifyBatch(entries, count, verdicts);
+}
+
+/** Forgets the decoded public keys the batch verifier keeps. */
+export function signClearKeyCache(): void {
+  ed25519ClearKeyCache();
 }
 
 /** A heap block for a message larger than the message region; the face frees it right after use. */

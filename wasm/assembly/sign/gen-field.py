@@ -1,59 +1,120 @@
 #!/usr/bin/env python3
-# Emits the unrolled radix-2^25.5 multiply and square for wasm/assembly/sign/field.ts.
+# Emits wasm/assembly/sign/field-mul.ts: the unrolled radix-2^25.5 multiply and squarings over raw pointers.
+# Run: python3 wasm/assembly/sign/gen-field.py > wasm/assembly/sign/field-mul.ts
+#
+# Limbs are signed i64 (ten of them, alternately 26 and 25 bits, as in ref10). Inputs may have limbs up to
+# about 2^27 in absolute value (sums of three reduced elements), which keeps every 10-term sum of products
+# below 2^63. The squaring precomputes doubled and 19/38-fold limbs as ref10 does, so it needs 55 products
+# instead of 100.
+
+
+def load_lines(name, ptr, extra=""):
+    return [f"  const {name}{i} = load<i64>({ptr}, {8 * i});" for i in range(10)]
+
+
 def mul():
-    L = []
-    L.append("export function feMul(h: Fe, f: Fe, g: Fe): void {")
-    for i in range(10):
-        L.append(f"  const f{i} = unchecked(f[{i}]), g{i} = unchecked(g[{i}]);")
+    L = ["export function feMul(h: usize, f: usize, g: usize): void {"]
+    L += load_lines("f", "f")
+    L += load_lines("g", "g")
     for j in range(1, 10):
         L.append(f"  const g{j}_19 = 19 * g{j};")
     for i in (1, 3, 5, 7, 9):
-        L.append(f"  const f{i}_2 = 2 * f{i};")
+        L.append(f"  const f{i}_2 = f{i} << 1;")
     for k in range(10):
         terms = []
         for i in range(10):
             j = k - i
-            if j >= 0:
-                fi = f"f{i}_2" if (i % 2 == 1 and j % 2 == 1) else f"f{i}"
-                terms.append(f"{fi} * g{j}")
-            else:
-                j = k - i + 10
-                fi = f"f{i}_2" if (i % 2 == 1 and j % 2 == 1) else f"f{i}"
-                terms.append(f"{fi} * g{j}_19")
+            wrap = j < 0
+            if wrap:
+                j += 10
+            fi = f"f{i}_2" if (i % 2 == 1 and j % 2 == 1) else f"f{i}"
+            gj = f"g{j}_19" if wrap else f"g{j}"
+            terms.append(f"{fi} * {gj}")
         L.append(f"  let h{k} = " + " + ".join(terms) + ";")
     L += carry_lines()
     L.append("}")
     return "\n".join(L)
 
-def sq():
-    L = []
-    L.append("export function feSquare(h: Fe, f: Fe): void {")
+
+def square_terms():
+    """ref10's fe_sq: 55 products over precomputed multiples."""
+    # Products f_i * f_j (i <= j) contribute to h_{(i+j) mod 10} with coefficient
+    # (2 if i != j) * (2 if i, j both odd) * (19 if i + j >= 10).
+    out = {k: [] for k in range(10)}
     for i in range(10):
-        L.append(f"  const f{i} = unchecked(f[{i}]);")
-    for k in range(10):
-        terms = []
-        for i in range(10):
-            for j in range(i, 10):
-                if (i + j) % 10 != k:
+        for j in range(i, 10):
+            k = (i + j) % 10
+            coef = (2 if i != j else 1) * (2 if (i % 2 == 1 and j % 2 == 1) else 1) * (19 if i + j >= 10 else 1)
+            out[k].append((i, j, coef))
+    return out
+
+
+def operand(i, j, coef):
+    # Split coef over the two factors using only the precomputed multiples below.
+    # fX_2 = 2 f_X (X in 0..7), f5_38, f7_38, f9_38 = 38 f, f6_19, f8_19 = 19 f.
+    options = []
+    for a in (1, 2):
+        for b in (1, 2, 19, 38):
+            if a * b != coef:
+                continue
+            left = f"f{i}" if a == 1 else f"f{i}_2"
+            if a == 2 and i > 7:
+                continue
+            if b == 1:
+                right = f"f{j}"
+            elif b == 2:
+                if j > 7:
                     continue
-                coef = 1
-                if i != j:
-                    coef *= 2
-                if i % 2 == 1 and j % 2 == 1:
-                    coef *= 2
-                if i + j >= 10:
-                    coef *= 19
-                terms.append(f"{coef} * f{i} * f{j}" if coef != 1 else f"f{i} * f{j}")
-        L.append(f"  let h{k}: i64 = " + " + ".join(terms) + ";")
+                right = f"f{j}_2"
+            elif b == 19:
+                if j not in (6, 8):
+                    continue
+                right = f"f{j}_19"
+            else:
+                if j not in (5, 7, 9):
+                    continue
+                right = f"f{j}_38"
+            options.append(f"{left} * {right}")
+    # 76 = 2 * 38 and 4 = 2 * 2 are covered above; fall back to a constant only if nothing fits.
+    if not options:
+        for a in (1, 2):
+            for b in (19, 38):
+                if coef % (a * b) == 0:
+                    pass
+        raise SystemExit(f"no operand split for f{i} f{j} * {coef}")
+    return options[0]
+
+
+def sq(name, double):
+    L = [f"export function {name}(h: usize, f: usize): void {{"]
+    L += load_lines("f", "f")
+    for i in range(8):
+        L.append(f"  const f{i}_2 = f{i} << 1;")
+    L.append("  const f5_38 = 38 * f5;")
+    L.append("  const f6_19 = 19 * f6;")
+    L.append("  const f7_38 = 38 * f7;")
+    L.append("  const f8_19 = 19 * f8;")
+    L.append("  const f9_38 = 38 * f9;")
+    terms = square_terms()
+    for k in range(10):
+        parts = [operand(i, j, c) for (i, j, c) in terms[k]]
+        L.append(f"  let h{k} = " + " + ".join(parts) + ";")
+    if double:
+        for k in range(10):
+            L.append(f"  h{k} += h{k};")
     L += carry_lines()
     L.append("}")
     return "\n".join(L)
 
+
 def carry_lines():
     L = []
+
     def c(i, nxt, bits, mul19=False):
         half = 1 << (bits - 1)
-        L.append(f"  {{ const c = (h{i} + {half}) >> {bits}; h{nxt} += {'c * 19' if mul19 else 'c'}; h{i} -= c << {bits}; }}")
+        add = "c * 19" if mul19 else "c"
+        L.append(f"  {{ const c = (h{i} + {half}) >> {bits}; h{nxt} += {add}; h{i} -= c << {bits}; }}")
+
     c(0, 1, 26); c(4, 5, 26)
     c(1, 2, 25); c(5, 6, 25)
     c(2, 3, 26); c(6, 7, 26)
@@ -62,9 +123,17 @@ def carry_lines():
     c(9, 0, 25, True)
     c(0, 1, 26)
     for i in range(10):
-        L.append(f"  unchecked((h[{i}] = h{i}));")
+        L.append(f"  store<i64>(h, h{i}, {8 * i});")
     return L
 
+
+print("// Generated by gen-field.py: do not edit by hand. Field elements are ten signed i64 limbs at a raw")
+print("// address (radix 2^25.5); outputs may alias inputs.")
+print()
 print(mul())
 print()
-print(sq())
+print("/** h = f^2. */")
+print(sq("feSquare", False))
+print()
+print("/** h = 2 f^2 (point doubling needs 2Z^2). */")
+print(sq("feSquare2", True))

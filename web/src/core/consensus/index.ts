@@ -1,4 +1,11 @@
-export { ConsensusNode, DEFAULT_TIMERS, systemClock, clientPayload } from './node.ts';
-export type { Clock, ConsensusEvent, ConsensusNodeOptions, PayloadOf, ReplicaLike, StateTransferRejectReason, TimerPolicy } from './node.ts';
-export { CHANNEL_PBFT, CHANNEL_STATE, FrameError, decodeStateMessage, encodeStateMessage, frame } from './frames.ts';
-export type { StateMessage, StateReply, StateRequest } from './frames.ts';
+export { ConsensusNode } from './node.ts';
+export { applyBatch, clientPayload } from './apply.ts';
+export type { ConsensusNodeOptions } from './node.ts';
+export { DEFAULT_TIMERS, SKIPPED_DUPLICATE, UNDECODABLE, systemClock } from './types.ts';
+export type { Clock, ConsensusEvent, CreateReplica, PayloadOf, ReplicaLike, ReplicaStart, ResumeStopReason, StateTransferRejectReason, TimerPolicy } from './types.ts';
+export { PeerRotation } from './state-transfer.ts';
+export { FrameError, decodeAttestMessage, decodeStateMessage, encodeAttestMessage, encodeStateMessage } from './frames.ts';
+// The channels this subsystem speaks on (net/channels.ts owns the registry).
+export { CHANNEL_ATTEST, CHANNEL_PBFT, CHANNEL_STATE } from '../net/index.ts';
+export type { AttestationRejectReason } from './attestations.ts';
+export type { AttestMessage, StateMessage, StateReply, StateRequest } from './frames.ts';

@@ -50,7 +50,7 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   /** An access attack: the request may commit, but it must not be permitted, and the holder must release nothing. */
   const accessAttack = async (name: string, clinic: Clinic, payload: { patient: string; resourceTypes: string[]; purpose: string; holderOrg?: string; breakGlass?: boolean }, mustNotGrant?: string[]): Promise<void> => {
     const requestId = rid();
-    const r = c.submit(clinic.clinician.make('requestAccess', { requestId, requesterOrg: clinic.id, holderOrg: payload.holderOrg ?? A.id, patient: payload.patient, resourceTypes: payload.resourceTypes, purpose: payload.purpose, breakGlass: payload.breakGlass ?? false }));
+    const r = c.submit(clinic.clinician.make('requestAccess', { requestId, requesterOrg: clinic.id, holderOrg: payload.holderOrg ?? A.id, patient: payload.patient, resourceTypes: payload.resourceTypes, purpose: payload.purpose, breakGlass: payload.breakGlass ?? false, emergencyReason: payload.breakGlass ? 'unconscious' : '' }));
     if (!r.result.ok) return void cases.push({ name, category: 'access', outcome: 'rejected', reason: r.result.reason });
     c.sync();
     const d = A.replica.app.decision(requestId)!;
@@ -93,24 +93,23 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   await accessAttack('ended agreement', D, { patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT' });
 
   // ---- forged, replayed, unknown, wrong keys -----------------------------------------------------------------
-  const good = B.clinician.make('requestAccess', { requestId: rid(), requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false });
+  const good = B.clinician.make('requestAccess', { requestId: rid(), requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' });
   const forged = good.slice();
   forged[forged.length - 5]! ^= 0x40;
   txAttack('forged signature (one bit)', 'transaction', forged);
   const mallory = c.newKey();
   txAttack('signature by another key under a clinician\'s name', 'transaction', reSign(good, mallory));
-  txAttack('unknown key', 'transaction', mallory.make('requestAccess', { requestId: rid(), requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false }));
+  txAttack('unknown key', 'transaction', mallory.make('requestAccess', { requestId: rid(), requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' }));
   c.submit(good);
   txAttack('replayed transaction', 'transaction', good);
-  txAttack('stale nonce', 'transaction', B.clinician.make('requestAccess', { requestId: rid(), requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false }, { nonce: 1 }));
   txAttack('malformed bytes', 'transaction', Uint8Array.from({ length: 120 }, (_, i) => (i * 37 + opts.seed) & 0xff));
-  txAttack('expired transaction', 'transaction', B.clinician.make('requestAccess', { requestId: rid(), requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false }, { notAfter: c.time - DAY }));
+  txAttack('expired transaction', 'transaction', B.clinician.make('requestAccess', { requestId: rid(), requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' }, { notAfter: c.time - DAY }));
   txAttack("a patient's key used for another patient (grant)", 'transaction', other.key.make('grantConsent', { consentId: 'c-evil', patient: holder.pseudonym, granteeOrg: D.id, granteePractitioner: '', purpose: 'TREAT', resourceTypes: ['Condition'], start: c.time, end: c.time + DAY }));
   grant(holder.key, 'c-b-treat-2', B.id, 'TREAT', ['Condition']);
   txAttack("a patient's key used for another patient (revoke)", 'transaction', other.key.make('revokeConsent', { consentId: 'c-b-treat-2' }));
   txAttack('a clinician grants consent', 'transaction', B.clinician.make('grantConsent', { consentId: 'c-clin', patient: holder.pseudonym, granteeOrg: B.id, granteePractitioner: '', purpose: 'TREAT', resourceTypes: ['Claim'], start: c.time, end: c.time + DAY }));
-  txAttack('a patient requests access as a clinician', 'transaction', holder.key.make('requestAccess', { requestId: rid(), requesterOrg: A.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Claim'], purpose: 'TREAT', breakGlass: false }));
-  txAttack('a clinician of one organisation acting for another', 'transaction', B.clinician.make('requestAccess', { requestId: rid(), requesterOrg: A.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Claim'], purpose: 'TREAT', breakGlass: false }));
+  txAttack('a patient requests access as a clinician', 'transaction', holder.key.make('requestAccess', { requestId: rid(), requesterOrg: A.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Claim'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' }));
+  txAttack('a clinician of one organisation acting for another', 'transaction', B.clinician.make('requestAccess', { requestId: rid(), requesterOrg: A.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Claim'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' }));
   txAttack("an admin registering a key in another organisation", 'transaction', B.admin.make('registerKey', { key: mallory.publicKey, org: A.id, role: 'clinician', subject: 'dr-mallory' }));
   txAttack("an admin signing another organisation's agreement", 'transaction', B.admin.make('signAgreement', { agreementId: 'agr-ca-unsigned' }));
   txAttack('a clinician reviews break-glass', 'transaction', B.clinician.make('reviewBreakGlass', { requestId: 'req-1', verdict: 'justified' }));
@@ -121,11 +120,11 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   const fired = c.newKey();
   c.must(B.admin.make('registerKey', { key: fired.publicKey, org: B.id, role: 'clinician', subject: 'dr-fired' }));
   c.must(B.admin.make('revokeKey', { key: fired.publicKey }));
-  txAttack('a revoked clinician key', 'transaction', fired.make('requestAccess', { requestId: rid(), requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false }));
+  txAttack('a revoked clinician key', 'transaction', fired.make('requestAccess', { requestId: rid(), requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' }));
 
   // ---- membership ---------------------------------------------------------------------------------------------
   const rogue = c.newKey();
-  c.submit(D.admin.make('proposeOrg', { org: 'rogue-clinic', adminKey: rogue.publicKey, validator: true }));
+  c.submit(D.admin.make('proposeOrg', { org: 'rogue-clinic', name: 'rogue-clinic', adminKey: rogue.publicKey, validator: true }));
   const r1 = c.submit(rogue.make('registerKey', { key: mallory.publicKey, org: 'rogue-clinic', role: 'clinician', subject: 'dr-rogue' })).result;
   const r2 = c.submit(D.admin.make('approveOrg', { org: 'rogue-clinic' })).result;
   const joined = c.ledger.app.org('rogue-clinic') !== undefined;
@@ -145,7 +144,7 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   await tryRelease('release without any decision', A, 'req-never-made');
   await tryRelease('release against a denied decision', A, 'req-1');
   const okReq = rid();
-  c.must(B.clinician.make('requestAccess', { requestId: okReq, requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false }));
+  c.must(B.clinician.make('requestAccess', { requestId: okReq, requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' }));
   c.sync();
   const controls = { tried: 0, succeeded: 0 };
   controls.tried++;
@@ -158,17 +157,18 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   await tryRelease('release by a clinic that is not the holder', C, okReq);
   await tryRelease('release after the permit expired', A, okReq, c.time + 2 * DAY);
   const uncommitted = rid();
-  B.clinician.make('requestAccess', { requestId: uncommitted, requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false });
+  B.clinician.make('requestAccess', { requestId: uncommitted, requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' });
   await tryRelease('release against a signed but uncommitted request', A, uncommitted);
   const relTx = c.submit(A.node.make('recordRelease', { requestId: okReq, resourceTypes: ['Claim'], count: 1, digest: new Uint8Array(32) })).result;
   cases.push({ name: 'a release record for types not granted', category: 'release', outcome: relTx.ok ? 'succeeded' : 'rejected', reason: relTx.ok ? 'committed' : relTx.reason });
 
   // ---- break-glass: granted, flagged, listed for review --------------------------------------------------------
   const bg = rid();
-  c.must(D.clinician.make('requestAccess', { requestId: bg, requesterOrg: D.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['AllergyIntolerance', 'Condition'], purpose: 'ETREAT', breakGlass: true }));
+  c.must(A.admin.make('setEmergencyPolicy', { orgs: [D.id], maxPerClinicianPerDay: 3, maxPerPatientPerDay: 2 }));
+  c.must(D.clinician.make('requestAccess', { requestId: bg, requesterOrg: D.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['AllergyIntolerance', 'Condition'], purpose: 'ETREAT', breakGlass: true, emergencyReason: 'unconscious' }));
   c.sync();
   const bgd = A.replica.app.decision(bg)!;
-  const listed = A.replica.app.breakGlassForReview().some((d) => d.requestId === bg);
+  const listed = A.replica.app.breakGlassReviewQueue(A.id).some((d) => d.requestId === bg);
   controls.tried++;
   if (bgd.decision === 'permit') controls.succeeded++;
   const breakGlass = { granted: bgd.decision === 'permit' ? 1 : 0, flaggedForReview: listed ? 1 : 0 };
@@ -220,9 +220,9 @@ function reSign(tx: Uint8Array, by: TxAuthor): Uint8Array {
 
 /**
  * Anchors a seeded sample of the holder's records on the ledger, then edits the database directly in every
- * way we know (a flipped bit, another version's or another record's ciphertext, a rolled-back version
- * pointer, a deleted version, a replaced wrapped key, re-encryption under a key the attacker made) and
- * checks each record against its ledger anchor.
+ * way we know (a flipped bit, another record's row moved in, the row rolled back to its valid older
+ * version, the row filed under another owner, the row deleted or truncated, re-encryption under a key the
+ * attacker made, a replaced wrapped key) and checks each record against its ledger anchor.
  */
 async function tamperAttacks(c: Consortium, A: Clinic, patientId: string, seed: number): Promise<AttackCase[]> {
   const prng = new Prng(seed ^ 0x5eed);
@@ -233,20 +233,21 @@ async function tamperAttacks(c: Consortium, A: Clinic, patientId: string, seed: 
     const r = pool.splice(prng.int(pool.length), 1)[0]!;
     sample.push({ type: r.resourceType, id: r.id! });
   }
-  // A second version for each, so "an older version" exists to swap in.
+  const raw = await openDB(A.store.db.name);
+  // A second version for each, so "an older version" exists to roll back to (the attacker kept the old row).
+  const older = new Map<string, unknown>();
   for (const s of sample) {
+    older.set(`${s.type}/${s.id}`, await raw.get('rows', A.store.rowKeyOf(s.type, s.id)));
     const r = await A.store.read(s.type, s.id);
     await A.store.put({ ...r, meta: { ...(r.meta ?? {}), tag: [{ system: 'urn:hygeia:test', code: 'v2' }] } });
     const anchor = await A.store.anchor(s.type, s.id);
-    c.must(A.node.make('anchor', { record: await A.store.anchorId(s.type, s.id), version: anchor.version, commitment: anchor.commitment }));
+    c.must(A.node.make('anchor', { record: A.store.anchorId(s.type, s.id), version: anchor.version, commitment: anchor.commitment }));
   }
   c.sync();
-  const raw = await openDB(A.store.db.name);
-  const versionKeys = (await raw.getAllKeys('versions')) as string[];
-  const recordKeys = (await raw.getAllKeys('records')) as string[];
+  const rowKeys = (await raw.getAllKeys('rows')) as string[];
   const cases: AttackCase[] = [];
   const check = async (name: string, s: { type: string; id: string }, edit: () => Promise<() => Promise<void>>, afterRestart = false): Promise<void> => {
-    const onLedger = A.replica.app.anchorOf(A.id, await A.store.anchorId(s.type, s.id))!;
+    const onLedger = A.replica.app.anchorOf(A.id, A.store.anchorId(s.type, s.id))!;
     const commitment = fromHex(onLedger.commitment);
     if (!(await A.store.verify(s.type, s.id, commitment))) throw new Error('an untouched record failed verification');
     const undo = await edit();
@@ -258,81 +259,71 @@ async function tamperAttacks(c: Consortium, A: Clinic, patientId: string, seed: 
     await undo();
     if (!(await A.store.verify(s.type, s.id, commitment))) throw new Error('undoing a tamper did not restore the record');
   };
-  // Which stored rows belong to which sampled record: find them by trying (the attacker sees only opaque keys,
-  // but it may edit every row, so we edit the rows of the record under test via its version slots).
-  const slotsOf = async (s: { type: string; id: string }): Promise<{ rkey: string; latest: string; older: string }> => {
-    for (const rkey of recordKeys) {
-      const meta = await raw.get('records', rkey);
-      const saved = await raw.get('versions', `${rkey}#${meta.latest}`);
-      await raw.delete('versions', `${rkey}#${meta.latest}`);
-      let hit = false;
-      try {
-        await A.store.read(s.type, s.id);
-      } catch {
-        hit = true;
-      }
-      await raw.put('versions', saved, `${rkey}#${meta.latest}`);
-      if (hit) return { rkey, latest: `${rkey}#${meta.latest}`, older: `${rkey}#${meta.latest - 1}` };
-    }
-    throw new Error('record rows not found');
-  };
-  const keyRows = (await raw.getAllKeys('datakeys')) as string[];
+  const ownerKeys = (await raw.getAllKeys('owners')) as string[];
   for (const [i, s] of sample.entries()) {
-    const slots = await slotsOf(s);
-    const row = await raw.get('versions', slots.latest);
-    const restore = (): Promise<void> => raw.put('versions', row, slots.latest).then(() => undefined);
+    const slot = A.store.rowKeyOf(s.type, s.id);
+    const row = (await raw.get('rows', slot)) as { o: string; c: Uint8Array };
+    const restore = (): Promise<void> => raw.put('rows', row, slot).then(() => undefined);
     const kind = i % 8;
     if (kind === 0)
       await check('flip one ciphertext bit', s, async () => {
-        const ct = row.ct.slice();
-        ct[prng.int(ct.length)] ^= 1 << prng.int(8);
-        await raw.put('versions', { iv: row.iv, ct }, slots.latest);
+        const ct = row.c.slice();
+        ct[prng.int(ct.length)]! ^= 1 << prng.int(8);
+        await raw.put('rows', { o: row.o, c: ct }, slot);
         return restore;
       });
     if (kind === 1)
-      await check("swap in the record's older version", s, async () => {
-        await raw.put('versions', await raw.get('versions', slots.older), slots.latest);
+      await check("roll the record's row back to its older version", s, async () => {
+        await raw.put('rows', older.get(`${s.type}/${s.id}`), slot);
         return restore;
       });
     if (kind === 2)
       await check("copy another record's ciphertext", s, async () => {
-        const otherKey = versionKeys.find((k) => !k.startsWith(slots.rkey))!;
-        await raw.put('versions', await raw.get('versions', otherKey), slots.latest);
+        const otherKey = rowKeys.find((k) => k !== slot)!;
+        await raw.put('rows', await raw.get('rows', otherKey), slot);
         return restore;
       });
     if (kind === 3)
-      await check('roll the version pointer back', s, async () => {
-        const meta = await raw.get('records', slots.rkey);
-        await raw.put('records', { ...meta, latest: meta.latest - 1 }, slots.rkey);
-        return async () => void (await raw.put('records', meta, slots.rkey));
+      await check('file the row under another owner', s, async () => {
+        await raw.put('rows', { o: ownerKeys.find((o) => o !== row.o)!, c: row.c }, slot);
+        return restore;
       });
     if (kind === 4)
-      await check('delete the latest version', s, async () => {
-        await raw.delete('versions', slots.latest);
+      await check('delete the record', s, async () => {
+        await raw.delete('rows', slot);
         return restore;
       });
     if (kind === 5)
       await check('truncate the ciphertext', s, async () => {
-        await raw.put('versions', { iv: row.iv, ct: row.ct.slice(0, row.ct.length - 16) }, slots.latest);
+        await raw.put('rows', { o: row.o, c: row.c.slice(0, row.c.length - 16) }, slot);
         return restore;
       });
     if (kind === 6)
       await check('re-encrypt altered content under a key the attacker made', s, async () => {
         const key = await globalThis.crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, true, ['encrypt']);
         const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));
-        const forgedCt = new Uint8Array(await globalThis.crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(slots.latest) }, key, new TextEncoder().encode('{"resource":{},"salt":"00"}')));
-        await raw.put('versions', { iv, ct: forgedCt }, slots.latest);
+        const body = new TextEncoder().encode(`{"h":[{"r":{"resourceType":"${s.type}","id":"${s.id}"},"s":"${'00'.repeat(32)}","v":2}],"i":"${s.id}","k":"r","t":"${s.type}"}`);
+        const forged = new Uint8Array(await globalThis.crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, body));
+        const c2 = new Uint8Array(12 + forged.length);
+        c2.set(iv);
+        c2.set(forged, 12);
+        await raw.put('rows', { o: row.o, c: c2 }, slot);
         return restore;
       });
     if (kind === 7)
-      await check("replace the patient's wrapped data key", s, async () => {
-        const saved = new Map<string, unknown>();
-        for (const k of keyRows) saved.set(k, await raw.get('datakeys', k));
-        for (const k of keyRows) await raw.put('datakeys', { wrapped: new Uint8Array(40).fill(9) }, k);
-        return async () => {
-          for (const [k, v] of saved) await raw.put('datakeys', v, k);
-        };
-      }, true);
+      await check(
+        "replace the patient's wrapped data key",
+        s,
+        async () => {
+          const saved = new Map<string, unknown>();
+          for (const k of ownerKeys) saved.set(k, await raw.get('owners', k));
+          for (const k of ownerKeys) await raw.put('owners', { ...(saved.get(k) as object), w: new Uint8Array(40).fill(9) }, k);
+          return async () => {
+            for (const [k, v] of saved) await raw.put('owners', v, k);
+          };
+        },
+        true,
+      );
   }
   raw.close();
   return cases;

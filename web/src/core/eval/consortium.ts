@@ -5,7 +5,7 @@
 import { Ed25519Signer } from '../../../../wasm/index.ts';
 import { Prng } from '../util/index.ts';
 import { RecordStore } from '../records/index.ts';
-import { LedgerReplica, MemoryLedger, TxAuthor, type Committed, type GenesisOrg } from '../ledger/contracts/index.ts';
+import { LedgerReplica, MemoryLedger, TxAuthor, type Committed, type ContractsGenesis } from '../ledger/contracts/index.ts';
 
 export const DAY = 86_400_000;
 export const T0 = Date.UTC(2026, 0, 1);
@@ -40,7 +40,7 @@ export class Consortium {
   private constructor(
     readonly ledger: MemoryLedger,
     readonly clinics: Clinic[],
-    readonly genesis: GenesisOrg[],
+    readonly genesis: ContractsGenesis,
     private readonly prng: Prng,
   ) {}
 
@@ -48,19 +48,22 @@ export class Consortium {
     const prng = new Prng(opts.seed);
     const n = opts.size ?? 4;
     const ids = Array.from({ length: n }, (_, i) => `clinic-${String.fromCharCode(97 + i)}`);
-    const admins = ids.map(() => new TxAuthor(new Ed25519Signer(randomKey(prng))));
-    const genesis = ids.map((id, i) => ({ id, adminKey: admins[i]!.publicKey, validator: true }));
-    const ledger = new MemoryLedger(genesis);
+    // Transactions expire relative to the consortium's own clock (c.time), set once c exists.
+    const clock = { now: (): number => T0 };
+    const author = (): TxAuthor => new TxAuthor(new Ed25519Signer(randomKey(prng)), { now: () => clock.now() });
+    const admins = ids.map(() => author());
+    const genesis: ContractsGenesis = { orgs: ids.map((id, i) => ({ id, name: id, adminKey: admins[i]!.publicKey, validator: true })), checkpointInterval: 16 };
+    const ledger = new MemoryLedger(genesis, admins.map((a) => a.signer));
     const clinics: Clinic[] = [];
     for (let i = 0; i < n; i++) {
       const id = ids[i]!;
       const clinic: Clinic = {
         id,
         admin: admins[i]!,
-        node: new TxAuthor(new Ed25519Signer(randomKey(prng))),
-        clinician: new TxAuthor(new Ed25519Signer(randomKey(prng))),
+        node: author(),
+        clinician: author(),
         clinicianId: `dr-${id}`,
-        auditor: new TxAuthor(new Ed25519Signer(randomKey(prng))),
+        auditor: author(),
         clinicKey: randomKey(prng),
         store: undefined as unknown as RecordStore,
         replica: new LedgerReplica(genesis),
@@ -69,6 +72,7 @@ export class Consortium {
       clinics.push(clinic);
     }
     const c = new Consortium(ledger, clinics, genesis, prng);
+    clock.now = () => c.time;
     for (const cl of clinics) {
       c.must(cl.admin.make('registerKey', { key: cl.node.publicKey, org: cl.id, role: 'node', subject: '' }));
       c.must(cl.admin.make('registerKey', { key: cl.clinician.publicKey, org: cl.id, role: 'clinician', subject: cl.clinicianId }));
@@ -84,7 +88,7 @@ export class Consortium {
   }
 
   newKey(): TxAuthor {
-    return new TxAuthor(new Ed25519Signer(randomKey(this.prng)));
+    return new TxAuthor(new Ed25519Signer(randomKey(this.prng)), { now: () => this.time });
   }
 
   /** Commits one transaction in its own block at the consortium's clock, then advances the clock by 1 s. */
@@ -122,7 +126,7 @@ export class Consortium {
 
   /** A data-sharing agreement proposed by `a` and, unless `signByB` is false, signed by `b`. */
   agree(a: Clinic, b: Clinic, agreementId: string, purposes: string[], signByB = true): void {
-    this.must(a.admin.make('proposeAgreement', { agreementId, orgA: a.id, orgB: b.id, purposes, end: this.time + 365 * DAY }));
+    this.must(a.admin.make('proposeAgreement', { agreementId, orgA: a.id, orgB: b.id, purposes, end: this.time + 365 * DAY, emergency: false }));
     if (signByB) this.must(b.admin.make('signAgreement', { agreementId }));
   }
 

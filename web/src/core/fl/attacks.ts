@@ -1,5 +1,7 @@
 // Poisoning behaviours of a Byzantine client. Each changes what the client trains on or what it sends, never
 // what honest clients do.
+import { Prng } from '../util/index.ts';
+import type { Poisoning } from './service.ts';
 
 export type AttackName = 'none' | 'label-flip' | 'sign-flip' | 'scale' | 'noise' | 'backdoor';
 
@@ -47,4 +49,24 @@ export function poisonUpdate(attack: AttackName, delta: Float32Array, clients: n
     default:
       return delta;
   }
+}
+
+/**
+ * A Byzantine clinic's behaviour for the FL service: poisoned labels or triggered rows to train on, the update
+ * it sends, and no aggregation (it neither vouches for nor flags anyone). Noise is seeded per round and clinic,
+ * so the update does not depend on when the clinic trained.
+ */
+export function poisoningFor(attack: AttackName, clients: number, seed: number, clinic: string): Poisoning {
+  return {
+    aggregates: false,
+    train(x, y, features) {
+      const ys = poisonLabels(attack, y);
+      return attack === 'backdoor' ? withTrigger(x, ys, features) : { x, y: ys };
+    },
+    update(delta, at) {
+      const rng = new Prng(seed).fork(`noise/${clinic}/${at.task}/${at.round}`);
+      const gaussian = (): number => Math.sqrt(-2 * Math.log(Math.max(rng.float(), 1e-12))) * Math.cos(2 * Math.PI * rng.float());
+      return poisonUpdate(attack, delta, clients, gaussian);
+    },
+  };
 }

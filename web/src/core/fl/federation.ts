@@ -1,24 +1,26 @@
-// One federated-learning run, end to end and in one process: clients train locally on their partitions, send
-// update bytes peer to peer over a Transport, put digests on the ledger, and every honest node aggregates the
-// ledger-agreed set itself. Used by the CLI, the tests and the evaluation.
-import type * as tfTypes from '@tensorflow/tfjs';
-import { SimNetwork } from '../net/sim-network.ts';
-import type { Transport } from '../net/transport.ts';
+// One federated-learning run end to end, as the FL command and the evaluation run it: a simulated consortium
+// of n clinics (a MemoryLedger or real PBFT replicas executing the contracts), each clinic a FederatedService
+// training its partition in the shared pool of W worker_threads (or this thread), exchanging update bytes on
+// the FL channel and agreeing every round's aggregate on the ledger. Reports what the ledger committed:
+// the global digest, the flagged clinics per round, the final trust scores, the privacy spent.
 import { Prng } from '../util/index.ts';
-import { aggregate, clippedMean, type ClientUpdate, type RuleName } from './aggregation.ts';
-import { BACKDOOR_FEATURE, BACKDOOR_TARGET, BACKDOOR_VALUE, poisonLabels, poisonUpdate, withTrigger, type AttackName } from './attacks.ts';
+import { poisoningFor, BACKDOOR_FEATURE, BACKDOOR_TARGET, BACKDOOR_VALUE, type AttackName } from './attacks.ts';
+import type { RuleName } from './aggregation.ts';
 import { fitStandardiser, partition, standardise, subset, trainTestSplit, type Dataset, type Partition } from './dataset.ts';
+import { epsilonSpent } from './dp.ts';
 import { accuracy, auc } from './metrics.ts';
-import { buildModel, getFlatWeights, predict, setFlatWeights, trainLocal, type ModelKind } from './model.ts';
-import { decodeUpdate, digestHex, encodeUpdate, MemoryRoundLedger, weightsDigest, type RoundLedger } from './round.ts';
+import type { ModelKind, ModelSpec } from './model.ts';
+import { FederatedService, type LocalData } from './service.ts';
+import { SimConsortium, type LedgerKind } from './sim-consortium.ts';
+import type { Trainer } from './trainer.ts';
 
 export type RuleChoice = RuleName | 'default';
 
 /**
  * The default rule: the coordinate-wise trimmed mean, trimming f = floor((n - 1) / 3) values per side. On the
- * breast-cancer benchmark (5 clients, Dirichlet 0.5, seed 1) it matched centralized accuracy with no attack
- * and stayed above 0.95 under sign flipping, label flipping and scaling by one of five clients, where the
- * clipped mean fell to 0.66 under sign flipping and the median lost a point with no attack.
+ * breast-cancer benchmark (5 clients, Dirichlet 0.5) it matched centralized accuracy with no attack and held
+ * under sign flipping, label flipping and scaling by one of five clients, where the clipped mean fell under
+ * sign flipping and the median lost a point with no attack.
  */
 export const DEFAULT_RULE: RuleName = 'trimmed';
 
@@ -31,6 +33,9 @@ export interface FederationOptions {
   readonly attack: AttackName;
   readonly attackers: number;
   readonly seed: number;
+  /** Where training runs: a pool of worker_threads, or this thread. */
+  readonly trainer: Trainer;
+  readonly ledger?: LedgerKind;
   readonly model?: ModelKind;
   readonly localEpochs?: number;
   readonly batchSize?: number;
@@ -38,7 +43,8 @@ export interface FederationOptions {
   readonly testShare?: number;
   /** Also train the same model centrally on the pooled training data (the reference figures). */
   readonly centralized?: boolean;
-  readonly ledger?: RoundLedger;
+  /** Client-level DP: target ε over all rounds at δ (default 1e-5), clipping bound (default 1). */
+  readonly dp?: { readonly epsilon: number; readonly delta?: number; readonly clip?: number };
 }
 
 export interface FederationResult {
@@ -48,32 +54,58 @@ export interface FederationResult {
   centralizedAuc: number | null;
   rounds: number;
   globalDigest: string;
-  rule: RuleName;
+  rule: RuleName | 'dp-mean';
   attack: AttackName;
   attackers: number;
+  /** The attackers' clinic ids (seeded choice). */
+  attackerIds: string[];
   clients: number;
+  ledger: LedgerKind;
+  ledgerHeight: number;
+  /** Clinics flagged by f+1 clinics, per round (as committed). */
+  flagged: string[][];
+  /** Final committed trust score per clinic. */
+  trust: Record<string, number>;
+  epsilon?: number;
+  delta?: number;
   /** Share of triggered test rows of the other class classified as the backdoor's target. */
   backdoorSuccess: number;
-  perRound: { round: number; accuracy: number; digest: string; updates: number }[];
+  perRound: { round: number; accuracy: number; digest: string; updates: number; counted: number; flagged: string[] }[];
 }
 
 export class FederationError extends Error {
   override readonly name = 'FederationError';
 }
 
-function gaussianFrom(rng: Prng): () => number {
-  return () => Math.sqrt(-2 * Math.log(Math.max(rng.float(), 1e-12))) * Math.cos(2 * Math.PI * rng.float());
+const TASK = 'fl-cli';
+
+/** Counts the trainer's jobs in flight, so the consortium's clock waits while training runs in real time. */
+function counting(t: Trainer): { trainer: Trainer; busy: () => boolean } {
+  let n = 0;
+  const wrap = <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      n++;
+      try {
+        return await fn(...a);
+      } finally {
+        n--;
+      }
+    };
+  return {
+    trainer: { initialWeights: wrap((s) => t.initialWeights(s)), train: wrap((j) => t.train(j)), evaluate: wrap((j) => t.evaluate(j)), close: () => t.close() },
+    busy: () => n > 0,
+  };
 }
 
 export async function runFederation(opts: FederationOptions): Promise<FederationResult> {
-  const rule: RuleName = opts.rule === 'default' ? DEFAULT_RULE : opts.rule;
+  const ruleName: RuleName = opts.rule === 'default' ? DEFAULT_RULE : opts.rule;
+  const rule = opts.dp ? 'dp-mean' : ruleName;
   const kind = opts.model ?? 'logreg';
   const epochs = opts.localEpochs ?? 1;
   const batchSize = opts.batchSize ?? 16;
   const lr = opts.learningRate ?? 0.1;
-  if (opts.attackers < 0 || opts.attackers >= opts.clients) throw new FederationError('attackers must be fewer than clients');
-  // The tolerated number of Byzantine clients comes from n alone: the defence must not know the attackers.
-  const f = Math.floor((opts.clients - 1) / 3);
+  const ledgerKind = opts.ledger ?? 'memory';
+  if (!Number.isInteger(opts.attackers) || opts.attackers < 0 || opts.attackers >= opts.clients) throw new FederationError('attackers must be fewer than clients');
 
   const { train: rawTrain, test: rawTest } = trainTestSplit(opts.data, opts.testShare ?? 0.2, opts.seed);
   const scaler = fitStandardiser(rawTrain);
@@ -84,117 +116,106 @@ export async function runFederation(opts: FederationOptions): Promise<Federation
   const toFloat = (y: Int32Array): Float32Array => Float32Array.from(y, (v) => (v > 0 ? 1 : 0));
   const testY = toFloat(test.y);
 
-  const model = buildModel({ kind, features, seed: opts.seed });
-  let global = getFlatWeights(model);
-  const ledger = opts.ledger ?? new MemoryRoundLedger();
-  const net = new SimNetwork({ seed: opts.seed });
-  const ids = Array.from({ length: opts.clients }, (_, i) => `client-${String(i).padStart(3, '0')}`);
-  // Attackers are the first K clients in a seeded order, so which partitions they hold depends on the seed.
-  const attackerSet = new Set(new Prng(opts.seed).fork('attackers').shuffle([...ids]).slice(0, opts.attackers));
-  const inbox = new Map<string, Map<string, Uint8Array>>();
-  const transports = new Map<string, Transport>();
-  for (const id of ids) {
-    inbox.set(id, new Map());
-    const t = net.join(id);
-    transports.set(id, t);
-    t.onMessage((_from, bytes) => inbox.get(id)!.set(digestHex(bytes), bytes));
+  const { trainer, busy } = counting(opts.trainer);
+  const sim = await SimConsortium.create({ clinics: opts.clients, ledger: ledgerKind, seed: opts.seed });
+  const ids = sim.clinics.map((c) => c.id);
+  // Attackers are K clinics in a seeded order, so which partitions they hold depends on the seed.
+  const attackerIds = new Prng(opts.seed).fork('attackers').shuffle([...ids]).slice(0, opts.attackers).sort();
+  const services = sim.clinics.map((c, k) => {
+    const part = parts[k]!;
+    const local: LocalData = { features, train: { x: part.x, y: toFloat(part.y) } };
+    const svc = new FederatedService({
+      ledger: c.ledger,
+      transport: c.transport,
+      clinic: c.id,
+      author: c.author,
+      trainer,
+      data: async () => local,
+      schedule: sim.schedule,
+      ...(attackerIds.includes(c.id) && opts.attack !== 'none' ? { poisoning: poisoningFor(opts.attack, opts.clients, opts.seed, c.id) } : {}),
+    });
+    svc.start();
+    return svc;
+  });
+  const honest = ids.findIndex((id) => !attackerIds.includes(id));
+  const coordinator = services[honest]!;
+  try {
+    await sim.run(
+      coordinator.startTask({
+        task: TASK,
+        model: kind,
+        rule,
+        rounds: opts.rounds,
+        epochs,
+        batchSize,
+        learningRate: lr,
+        seed: opts.seed,
+        clinics: ids,
+        ...(opts.dp ? { dp: opts.dp } : {}),
+      }),
+      busy,
+    );
+  } finally {
+    for (const s of services) s.stop();
+    await sim.close();
   }
-  net.clock.advance(10);
-  const noise = gaussianFrom(new Prng(opts.seed).fork('noise'));
+
+  const port = sim.clinics[honest]!.ledger;
+  const fl = port.contracts().fl;
+  const spec: ModelSpec = { kind, features, seed: opts.seed };
   const perRound: FederationResult['perRound'] = [];
-
-  for (let round = 1; round <= opts.rounds; round++) {
-    const baseDigest = weightsDigest(global);
-    const opened = ledger.openRound({ round, rule, baseDigest, maxUpdates: opts.clients });
-    if (!opened.ok) throw new FederationError(`the ledger refused round ${round}: ${opened.reason}`);
-    for (const box of inbox.values()) box.clear();
-    for (let k = 0; k < opts.clients; k++) {
-      const id = ids[k]!;
-      const part = parts[k]!;
-      const attack: AttackName = attackerSet.has(id) ? opts.attack : 'none';
-      setFlatWeights(model, global);
-      let x = part.x;
-      let y = poisonLabels(attack, toFloat(part.y));
-      if (attack === 'backdoor') ({ x, y } = withTrigger(x, y, features));
-      await trainLocal(model, x, y, features, { epochs, batchSize, learningRate: lr, seed: opts.seed * 1000 + round * 37 + k });
-      const local = getFlatWeights(model);
-      const delta = local.map((w, i) => w - global[i]!);
-      const sent = poisonUpdate(attack, delta, opts.clients, noise);
-      const bytes = encodeUpdate(round, id, part.rows, sent);
-      const digest = digestHex(bytes);
-      inbox.get(id)!.set(digest, bytes);
-      ledger.submitUpdate({ round, client: id, digest, samples: part.rows });
-      // Update bytes go peer to peer; only the digest went on the ledger.
-      transports.get(id)!.broadcast(bytes);
-    }
-    net.clock.advance(1000);
-    const agreed = ledger.closeRound(round);
-    let next: Float32Array | null = null;
-    for (const id of ids) {
-      if (attackerSet.has(id)) continue;
-      const box = inbox.get(id)!;
-      const updates: ClientUpdate[] = [];
-      for (const entry of agreed) {
-        const bytes = box.get(entry.digest);
-        if (!bytes) throw new FederationError(`node ${id} lacks an agreed update of round ${round}`);
-        const u = decodeUpdate(bytes);
-        if (u.round !== round || u.client !== entry.client || u.samples !== entry.samples || u.delta.length !== global.length) {
-          throw new FederationError('an update does not match its ledger entry');
-        }
-        updates.push({ delta: u.delta, samples: u.samples });
-      }
-      const step = rule === 'clipped' ? clippedMean(updates) : aggregate(rule, updates, f);
-      const candidate = global.map((w, i) => w + step[i]!);
-      ledger.commitGlobal(round, id, weightsDigest(candidate));
-      next ??= candidate;
-    }
-    if (!next) throw new FederationError('no honest node aggregated');
-    const agreedDigest = ledger.agreedGlobal(round);
-    if (!agreedDigest || agreedDigest !== weightsDigest(next)) throw new FederationError(`honest nodes disagree on round ${round}`);
-    global = next;
-    setFlatWeights(model, global);
-    perRound.push({ round, accuracy: accuracy(predict(model, test.x, features), testY), digest: agreedDigest, updates: agreed.length });
+  for (const r of fl.rounds(TASK)) {
+    const weights = coordinator.globalWeights(TASK, r.round);
+    if (!weights) throw new FederationError(`no agreed weights for round ${r.round}`);
+    const ev = await trainer.evaluate({ spec, weights, x: test.x, y: testY });
+    perRound.push({ round: r.round, accuracy: ev.accuracy, digest: r.agreed, updates: Object.keys(r.updates).length, counted: r.counted.length, flagged: r.flagged });
   }
-
-  setFlatWeights(model, global);
-  const prob = predict(model, test.x, features);
-  const backdoorSuccess = measureBackdoor(model, test, features);
-  model.dispose();
+  const final = coordinator.globalWeights(TASK)!;
+  const prob = (await trainer.evaluate({ spec, weights: final, x: test.x, y: testY })).prob;
+  const backdoorSuccess = await measureBackdoor(trainer, spec, final, test);
 
   let centralizedAccuracy: number | null = null;
   let centralizedAuc: number | null = null;
   if (opts.centralized ?? true) {
-    const central = buildModel({ kind, features, seed: opts.seed });
-    await trainLocal(central, train.x, toFloat(train.y), features, { epochs: opts.rounds * epochs, batchSize, learningRate: lr, seed: opts.seed });
-    const cp = predict(central, test.x, features);
+    const central = await trainer.train({ spec, x: train.x, y: toFloat(train.y), opts: { epochs: opts.rounds * epochs, batchSize, learningRate: lr, seed: opts.seed } });
+    const cp = (await trainer.evaluate({ spec, weights: central.weights, x: test.x, y: testY })).prob;
     centralizedAccuracy = accuracy(cp, testY);
     centralizedAuc = auc(cp, testY);
-    central.dispose();
   }
+  const head = port.head();
+  const trust: Record<string, number> = {};
+  for (const id of ids) trust[id] = port.contracts().reports.trust(id, head.time);
+  const first = fl.round(TASK, 1)!;
   return {
     accuracy: accuracy(prob, testY),
     auc: auc(prob, testY),
     centralizedAccuracy,
     centralizedAuc,
     rounds: opts.rounds,
-    globalDigest: weightsDigest(global),
+    globalDigest: fl.task(TASK)!.agreedDigest,
     rule,
     attack: opts.attack,
     attackers: opts.attackers,
+    attackerIds,
     clients: opts.clients,
+    ledger: ledgerKind,
+    ledgerHeight: head.height,
+    flagged: perRound.map((r) => r.flagged),
+    trust,
+    ...(first.dpNoise > 0 ? { epsilon: epsilonSpent(first.dpNoise / 1000, opts.rounds, 1 / first.dpDeltaInv), delta: 1 / first.dpDeltaInv } : {}),
     backdoorSuccess,
     perRound,
   };
 }
 
-function measureBackdoor(model: tfTypes.LayersModel, test: Dataset, features: number): number {
+async function measureBackdoor(trainer: Trainer, spec: ModelSpec, weights: Float32Array, test: Dataset): Promise<number> {
   const rows: number[] = [];
   for (let r = 0; r < test.rows; r++) if (test.y[r] !== BACKDOOR_TARGET) rows.push(r);
   if (rows.length === 0) return 0;
   const x = subset(test, rows).x.slice();
-  for (let i = 0; i < rows.length; i++) x[i * features + BACKDOOR_FEATURE] = BACKDOOR_VALUE;
-  const p = predict(model, x, features);
+  for (let i = 0; i < rows.length; i++) x[i * spec.features + BACKDOOR_FEATURE] = BACKDOOR_VALUE;
+  const { prob } = await trainer.evaluate({ spec, weights, x, y: new Float32Array(rows.length) });
   let hit = 0;
-  for (const v of p) if ((v >= 0.5 ? 1 : 0) === BACKDOOR_TARGET) hit++;
+  for (const v of prob) if ((v >= 0.5 ? 1 : 0) === BACKDOOR_TARGET) hit++;
   return hit / rows.length;
 }

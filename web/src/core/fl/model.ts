@@ -15,6 +15,23 @@ export interface ModelSpec {
   readonly seed: number;
 }
 
+/** The model's text form on the ledger: `kind:features[:channels]` (contracts/fl.ts MODEL_SPEC). */
+export function modelSpecText(spec: Omit<ModelSpec, 'seed'>): string {
+  return spec.channels !== undefined ? `${spec.kind}:${spec.features}:${spec.channels}` : `${spec.kind}:${spec.features}`;
+}
+
+export class ModelSpecError extends Error {
+  override readonly name = 'ModelSpecError';
+}
+
+export function parseModelSpec(text: string, seed: number): ModelSpec {
+  const m = /^(logreg|mlp|conv1d):([1-9][0-9]{0,5})(?::([1-9][0-9]{0,2}))?$/.exec(text);
+  if (!m) throw new ModelSpecError(`not a model spec: ${JSON.stringify(text.slice(0, 40))}`);
+  const spec: ModelSpec = { kind: m[1] as ModelKind, features: Number(m[2]), seed, ...(m[3] ? { channels: Number(m[3]) } : {}) };
+  if ((spec.kind === 'conv1d') !== (spec.channels !== undefined)) throw new ModelSpecError('conv1d, and only conv1d, names its channels');
+  return spec;
+}
+
 export function buildModel(spec: ModelSpec): tf.LayersModel {
   const init = (k: number) => tf.initializers.glorotUniform({ seed: spec.seed * 31 + k });
   const zeros = tf.initializers.zeros();
@@ -73,43 +90,84 @@ export interface TrainOptions {
 }
 
 /**
- * Trains in place with plain SGD on batches in a seeded order, and returns the mean loss of the last epoch.
- * Labels are 0/1.
+ * Trains in place with plain SGD on mini-batches in a seeded order and returns the mean binary cross-entropy
+ * on the training rows afterwards. Labels are 0/1.
+ *
+ * Per batch only the batch's rows cross into the backend (one tensor each for x and y: a slice of an uploaded
+ * epoch would make the wasm backend copy the whole epoch out of its heap every batch), nothing is read back,
+ * and for the dense models (logreg, mlp) the gradients are written out by hand as fused tfjs kernels, about
+ * fifteen per batch instead of the layers API's autodiff tape of several dozen: per-kernel overhead, not
+ * arithmetic, is what small tabular models spend their time on. conv1d trains through autodiff.
  */
-export async function trainLocal(
-  model: tf.LayersModel,
-  x: Float32Array,
-  y: Float32Array,
-  features: number,
-  opts: TrainOptions,
-): Promise<number> {
+export async function trainLocal(model: tf.LayersModel, x: Float32Array, y: Float32Array, features: number, opts: TrainOptions): Promise<number> {
   const rows = y.length;
-  model.compile({ optimizer: tf.train.sgd(opts.learningRate), loss: 'binaryCrossentropy' });
+  if (rows === 0 || x.length !== rows * features) throw new RangeError('x and y do not match');
+  const vars = model.trainableWeights;
+  const dense = denseKind(model, features);
   const rng = new Prng(opts.seed).fork('batches');
-  let lastLoss = 0;
-  for (let epoch = 0; epoch < opts.epochs; epoch++) {
-    const order = rng.shuffle(Array.from({ length: rows }, (_, i) => i));
-    const bx = new Float32Array(rows * features);
-    const by = new Float32Array(rows);
-    order.forEach((r, i) => {
-      bx.set(x.subarray(r * features, (r + 1) * features), i * features);
-      by[i] = y[r]!;
-    });
-    let sum = 0;
-    let batches = 0;
-    for (let start = 0; start < rows; start += opts.batchSize) {
-      const end = Math.min(rows, start + opts.batchSize);
-      const xs = tf.tensor2d(bx.subarray(start * features, end * features), [end - start, features]);
-      const ys = tf.tensor2d(by.subarray(start, end), [end - start, 1]);
-      const loss = (await model.trainOnBatch(xs, ys)) as number;
-      xs.dispose();
-      ys.dispose();
-      sum += loss;
-      batches++;
+  const bx = new Float32Array(rows * features);
+  const by = new Float32Array(rows);
+  const lrFull = tf.scalar(opts.learningRate / Math.min(opts.batchSize, rows));
+  const optimizer = dense ? null : tf.train.sgd(opts.learningRate);
+  try {
+    for (let epoch = 0; epoch < opts.epochs; epoch++) {
+      const order = rng.shuffle(Array.from({ length: rows }, (_, i) => i));
+      order.forEach((r, i) => {
+        bx.set(x.subarray(r * features, (r + 1) * features), i * features);
+        by[i] = y[r]!;
+      });
+      for (let start = 0; start < rows; start += opts.batchSize) {
+        const k = Math.min(opts.batchSize, rows - start);
+        tf.tidy(() => {
+          const xs = tf.tensor2d(bx.subarray(start * features, (start + k) * features), [k, features]);
+          const ys = tf.tensor2d(by.subarray(start, start + k), [k, 1]);
+          if (dense) denseStep(vars, dense, xs, ys, k === opts.batchSize || k === rows ? lrFull : tf.scalar(opts.learningRate / k));
+          else optimizer!.minimize(() => tf.mean(tf.metrics.binaryCrossentropy(ys, model.apply(xs, { training: true }) as tf.Tensor)) as tf.Scalar);
+        });
+      }
     }
-    lastLoss = sum / batches;
+  } finally {
+    lrFull.dispose();
+    optimizer?.dispose();
   }
-  return lastLoss;
+  return tf.tidy(() => {
+    const p = model.predict(tf.tensor2d(x, [rows, features])) as tf.Tensor;
+    return tf.mean(tf.metrics.binaryCrossentropy(tf.tensor2d(y, [rows, 1]), p)).dataSync()[0]!;
+  });
+}
+
+/** 'logreg' or 'mlp' when the model is one of buildModel's dense models over `features` inputs. */
+function denseKind(model: tf.LayersModel, features: number): 'logreg' | 'mlp' | null {
+  const w = model.trainableWeights;
+  if (w.length === 2 && w[0]!.shape[0] === features && w[0]!.shape[1] === 1) return 'logreg';
+  if (w.length === 4 && w[0]!.shape[0] === features && w[2]!.shape[1] === 1 && model.layers.length === 2) return 'mlp';
+  return null;
+}
+
+/**
+ * One SGD step of mean binary cross-entropy with a sigmoid output, gradients by hand: dL/dz = (p − y) / k, so
+ * with `lr` = learning rate / k the step is W ← W − xᵀ·(lr·(p − y)); through the hidden ReLU layer
+ * dh = (dz·W₂ᵀ) ⊙ [h > 0]. Runs inside the caller's tidy.
+ */
+function denseStep(vars: tf.LayerVariable[], kind: 'logreg' | 'mlp', xs: tf.Tensor2D, ys: tf.Tensor2D, lr: tf.Scalar): void {
+  if (kind === 'logreg') {
+    const [w, b] = vars as [tf.LayerVariable, tf.LayerVariable];
+    const p = tf.fused.matMul({ a: xs, b: w.read() as tf.Tensor2D, bias: b.read(), activation: 'sigmoid' });
+    const dz = tf.mul(tf.sub(p, ys), lr);
+    w.write(tf.sub(w.read(), tf.matMul(xs, dz, true, false)));
+    b.write(tf.sub(b.read(), tf.sum(dz, 0)));
+    return;
+  }
+  const [w1, b1, w2, b2] = vars as [tf.LayerVariable, tf.LayerVariable, tf.LayerVariable, tf.LayerVariable];
+  const W2 = w2.read() as tf.Tensor2D;
+  const h = tf.fused.matMul({ a: xs, b: w1.read() as tf.Tensor2D, bias: b1.read(), activation: 'relu' });
+  const p = tf.fused.matMul({ a: h, b: W2, bias: b2.read(), activation: 'sigmoid' });
+  const dz = tf.mul(tf.sub(p, ys), lr);
+  const dh = tf.mul(tf.matMul(dz, W2, false, true), tf.step(h));
+  w2.write(tf.sub(W2, tf.matMul(h, dz, true, false)));
+  b2.write(tf.sub(b2.read(), tf.sum(dz, 0)));
+  w1.write(tf.sub(w1.read(), tf.matMul(xs, dh, true, false)));
+  b1.write(tf.sub(b1.read(), tf.sum(dh, 0)));
 }
 
 /** Predicted probabilities of class 1. */

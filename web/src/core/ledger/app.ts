@@ -1,6 +1,8 @@
 // The seam between consensus and the contracts: consensus orders and commits transactions; the application
 // (the contracts) applies them deterministically and summarises its state as a Merkle root.
 
+import type { ValidatorSchedule } from './epoch.ts';
+
 export interface ApplyContext {
   /** Height of the block the transaction is in (1 for the first block). */
   readonly height: number;
@@ -24,4 +26,10 @@ export interface LedgerApp {
   snapshot(): Uint8Array;
   /** Replaces the state with a snapshot (after the caller checked it against a committed state root). */
   restore(snapshot: Uint8Array): void;
+  /**
+   * The validator set in the state now (the contracts' `consensus` leaf): the host reads it after every block
+   * that is a multiple of the checkpoint interval and switches epochs by it (ledger/epoch.ts). Deterministic in
+   * the committed state. An app without it keeps the genesis validators for ever.
+   */
+  validatorSchedule?(): ValidatorSchedule;
 }

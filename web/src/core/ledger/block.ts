@@ -1,6 +1,6 @@
 // Blocks: one per executed PBFT sequence number (height = seq, empty batches included, so the chain has no
 // gaps and a checkpoint at seq names exactly one block). The header commits to everything; the commit
-// certificate (2f+1 signed commits from the replicas) is carried beside it and verified against the
+// certificate (a quorum of signed commits from the replicas, quorumSize(n)) is carried beside it and verified against the
 // validator set, so a block can be checked without trusting whoever sent it.
 //
 // What certifies what:
@@ -12,7 +12,7 @@
 // - The transaction root is the RFC 6962 Merkle root over the transaction hashes sha256(tx_i), so whoever
 //   knows the hashes (a light client) recomputes both batchDigest and txRoot without the transactions.
 // - The header's stateRoot is not covered by the commit certificate; the host hands the block hash to the
-//   replica as the state digest, so the checkpoint certificate at seq (2f+1 signed checkpoints) covers the
+//   replica as the state digest, so the checkpoint certificate at seq (a quorum of signed checkpoints) covers the
 //   block hash, and by the prevHash chain every header before it.
 // - The header has no view: replicas may commit one seq in different views (before and after a view
 //   change), and their blocks, hashes and checkpoint digests must still be identical.
@@ -54,7 +54,7 @@ export interface Block {
   readonly header: BlockHeader;
   /** The transactions, each a client's signed request bytes, in order. */
   readonly txs: readonly Uint8Array[];
-  /** Canonical bytes of the 2f+1 signed commits (the replica's format). */
+  /** Canonical bytes of the quorum of signed commits (the replica's format). */
   readonly certificate: Uint8Array;
 }
 

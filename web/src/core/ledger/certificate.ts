@@ -4,6 +4,7 @@
 // core); this only names the reason, so a forged, short or duplicated certificate gets its own typed error.
 
 import { Reader, signingBytes } from './primitives.ts';
+import { quorumSize } from './quorum.ts';
 import { equalBytes } from '../util/index.ts';
 
 const MSG_COMMIT = 4;
@@ -13,8 +14,8 @@ export type CertificateDefect =
   | 'certificate-malformed' // does not decode, or holds something other than commits
   | 'certificate-wrong-batch' // a commit for another seq or batch digest, or commits from different views
   | 'certificate-unknown-signer' // a sender index outside the validator set
-  | 'certificate-duplicate-signer' // the same validator counted twice, leaving fewer than 2f+1 distinct
-  | 'certificate-short' // fewer than 2f+1 commits
+  | 'certificate-duplicate-signer' // the same validator counted twice, leaving fewer than a quorum distinct
+  | 'certificate-short' // fewer than a quorum of commits (quorumSize(n), ledger/quorum.ts)
   | 'certificate-bad-signature'; // well-formed and enough signers, so a signature does not verify
 
 export interface CommitVote {
@@ -53,7 +54,7 @@ export function diagnoseCommitCertificate(
 ): CertificateDefect {
   const votes = readCommitCertificate(cert);
   if (!votes) return 'certificate-malformed';
-  const quorum = 2 * Math.floor((validatorCount - 1) / 3) + 1;
+  const quorum = quorumSize(validatorCount);
   const view = votes[0]?.view;
   for (const v of votes) {
     if (v.seq !== seq || !equalBytes(v.digest, batchDigest) || v.view !== view) return 'certificate-wrong-batch';
@@ -85,7 +86,7 @@ export type CheckpointCheck =
 
 /**
  * Checks a checkpoint certificate (the replica's: uint(count) ‖ count × bytes(signed checkpoint), a
- * checkpoint body uint sender ‖ uint seq ‖ stateDigest32 ‖ replicaDigest32): 2f+1 distinct validators signed
+ * checkpoint body uint sender ‖ uint seq ‖ stateDigest32 ‖ replicaDigest32): a quorum of distinct validators signed
  * that the state after `seq` has digest `stateDigest` (the host makes that the hash of block `seq`, so this
  * certifies the block's header, its state root, and by the hash chain every block before it).
  */
@@ -118,7 +119,7 @@ export function verifyCheckpointCertificate(
     msgs.push({ sender, body, sig });
   }
   if (!r.end()) return fail('certificate-malformed');
-  const quorum = 2 * Math.floor((validators.length - 1) / 3) + 1;
+  const quorum = quorumSize(validators.length);
   const distinct = new Set(msgs.map((m) => m.sender));
   if (distinct.size < quorum) return fail(distinct.size < msgs.length ? 'certificate-duplicate-signer' : 'certificate-short');
   const signed = new Set<number>();

@@ -1,4 +1,18 @@
 export type { ApplyContext, ApplyResult, LedgerApp } from './app.ts';
+export {
+  ATTESTATION_TAG,
+  AttestationCodecError,
+  attestationSigningBytes,
+  decodeAttestation,
+  decodeAttestationCertificate,
+  encodeAttestation,
+  encodeAttestationCertificate,
+  verifyAttestation,
+} from './attestation.ts';
+export type { Attestation, AttestationCheck, AttestationDefect, AttestationSignature } from './attestation.ts';
+export { EpochError, EpochHistory, certifyingBlock, checkSchedule, effectiveSchedule, epochForHeight, epochId, genesisEpoch, validatorsForHeight } from './epoch.ts';
+export type { Epoch, ValidatorSchedule } from './epoch.ts';
+export { faultsTolerated, quorumSize } from './quorum.ts';
 export { merkleLeafHash, merkleNodeHash, merkleRoot, merkleRootOfLeafHashes, merkleProof, verifyMerkleProof } from './merkle.ts';
 export {
   BLOCK_VERSION,

@@ -1,6 +1,6 @@
-// Where a node keeps its chain: every block, and the application snapshots taken at stable checkpoints (with
-// the replica's own state and the checkpoint certificate), so a restarted node recovers from its own storage
-// and asks peers only for what it missed. Two implementations of one interface: IndexedDB (through idb; the
+// Where a node keeps its chain: every block, its attestation certificate beside it, and the application
+// snapshots taken at stable checkpoints (with the replica's own state and the checkpoint certificate), so a
+// restarted node recovers from its own storage and asks peers only for what it missed. Two implementations of one interface: IndexedDB (through idb; the
 // browser's, or fake-indexeddb in Node tests) and memory (the simulator).
 
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
@@ -16,7 +16,7 @@ export interface StoredSnapshot {
   readonly app: Uint8Array;
   /** The replica's own state at the checkpoint (opaque; from its checkpointStable action). */
   readonly replicaState: Uint8Array;
-  /** The 2f+1 signed checkpoints (opaque; from the replica). */
+  /** The quorum of signed checkpoints (opaque; from the replica). */
   readonly certificate: Uint8Array;
 }
 
@@ -33,6 +33,10 @@ export interface LedgerStore {
   getBlocks(from: number, to: number): Promise<Block[]>;
   /** The highest stored block. */
   tip(): Promise<ChainTip | undefined>;
+  /** The attestation certificate of block `height` (ledger/attestation.ts), stored beside it. */
+  putAttestation(height: number, certificate: Uint8Array): Promise<void>;
+  /** The attestation certificates held for heights in [from, to]. */
+  getAttestations(from: number, to: number): Promise<Map<number, Uint8Array>>;
   putSnapshot(s: StoredSnapshot): Promise<void>;
   latestSnapshot(): Promise<StoredSnapshot | undefined>;
   getSnapshot(seq: number): Promise<StoredSnapshot | undefined>;
@@ -44,6 +48,7 @@ export interface LedgerStore {
 interface LedgerDB extends DBSchema {
   blocks: { key: number; value: Uint8Array };
   snapshots: { key: number; value: StoredSnapshot };
+  attestations: { key: number; value: Uint8Array };
 }
 
 export class IdbLedgerStore implements LedgerStore {
@@ -51,10 +56,14 @@ export class IdbLedgerStore implements LedgerStore {
 
   /** Opens (creating if needed) the store named `name` in this origin's IndexedDB. */
   static async open(name: string): Promise<IdbLedgerStore> {
-    const db = await openDB<LedgerDB>(name, 1, {
-      upgrade(d) {
-        d.createObjectStore('blocks');
-        d.createObjectStore('snapshots');
+    // Version 2 adds the attestation certificates; a version-1 database keeps its blocks and snapshots.
+    const db = await openDB<LedgerDB>(name, 2, {
+      upgrade(d, oldVersion) {
+        if (oldVersion < 1) {
+          d.createObjectStore('blocks');
+          d.createObjectStore('snapshots');
+        }
+        if (oldVersion < 2) d.createObjectStore('attestations');
       },
     });
     return new IdbLedgerStore(db);
@@ -80,6 +89,20 @@ export class IdbLedgerStore implements LedgerStore {
     if (!cursor) return undefined;
     const block = decodeBlock(new Uint8Array(cursor.value));
     return { height: block.header.height, hash: blockHash(block.header), header: block.header };
+  }
+
+  async putAttestation(height: number, certificate: Uint8Array): Promise<void> {
+    await this.db.put('attestations', certificate, height);
+  }
+
+  async getAttestations(from: number, to: number): Promise<Map<number, Uint8Array>> {
+    const out = new Map<number, Uint8Array>();
+    if (to < from) return out;
+    const range = IDBKeyRange.bound(from, to);
+    const tx = this.db.transaction('attestations');
+    const [keys, values] = await Promise.all([tx.store.getAllKeys(range), tx.store.getAll(range)]);
+    keys.forEach((k, i) => out.set(k, new Uint8Array(values[i]!)));
+    return out;
   }
 
   async putSnapshot(s: StoredSnapshot): Promise<void> {
@@ -123,9 +146,18 @@ function normaliseSnapshot(s: StoredSnapshot): StoredSnapshot {
 export class MemoryLedgerStore implements LedgerStore {
   private readonly blocks = new Map<number, Uint8Array>();
   private readonly snapshots = new Map<number, StoredSnapshot>();
+  private readonly attestations = new Map<number, Uint8Array>();
 
   async putBlock(block: Block): Promise<void> {
     this.blocks.set(block.header.height, encodeBlock(block));
+  }
+  async putAttestation(height: number, certificate: Uint8Array): Promise<void> {
+    this.attestations.set(height, certificate.slice());
+  }
+  async getAttestations(from: number, to: number): Promise<Map<number, Uint8Array>> {
+    const out = new Map<number, Uint8Array>();
+    for (const h of [...this.attestations.keys()].sort((a, b) => a - b)) if (h >= from && h <= to) out.set(h, this.attestations.get(h)!.slice());
+    return out;
   }
   async getBlock(height: number): Promise<Block | undefined> {
     const b = this.blocks.get(height);
@@ -133,8 +165,13 @@ export class MemoryLedgerStore implements LedgerStore {
   }
   async getBlocks(from: number, to: number): Promise<Block[]> {
     const out: Block[] = [];
-    for (const h of [...this.blocks.keys()].sort((a, b) => a - b)) {
-      if (h >= from && h <= to) out.push(decodeBlock(this.blocks.get(h)!));
+    if (to - from > this.blocks.size) {
+      for (const h of [...this.blocks.keys()].sort((a, b) => a - b)) if (h >= from && h <= to) out.push(decodeBlock(this.blocks.get(h)!));
+      return out;
+    }
+    for (let h = Math.max(0, from); h <= to; h++) {
+      const b = this.blocks.get(h);
+      if (b) out.push(decodeBlock(b));
     }
     return out;
   }

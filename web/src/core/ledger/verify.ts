@@ -17,14 +17,14 @@ export type BlockRejectReason =
   | 'prev-hash-mismatch' // prevHash is not the previous block's hash
   | 'time-regressed' // earlier than the previous block, or not max(previous time, batchTime)
   | 'bad-skip-list' // skipped positions not ascending, or out of range
-  | CertificateDefect; // not 2f+1 distinct validators' valid commits for (height, batchDigest)
+  | CertificateDefect; // not a quorum of distinct validators' valid commits for (height, batchDigest)
 
 export type BlockCheck =
   | { readonly ok: true; readonly hash: Uint8Array }
   | { readonly ok: false; readonly reason: BlockRejectReason };
 
 /**
- * Verifies a commit certificate. The default is the replica's own verifier (wasm core): 2f+1 commits from
+ * Verifies a commit certificate. The default is the replica's own verifier (wasm core): a quorum of commits from
  * distinct validators, each signature valid, all for exactly (seq, batchDigest).
  */
 export type CertificateVerifier = (

@@ -1,6 +1,9 @@
-// A deterministic in-process network for n nodes: every send becomes an event on a virtual clock, and seeded
-// faults (delay, loss, duplication, reordering, partitions, crashes) decide its fate. Nothing here reads the
-// real clock or Math.random, so one seed replays one run exactly. It implements Transport, so the consensus
+// An in-process network for n nodes: every send becomes an event on a clock, and seeded faults (delay, loss,
+// duplication, reordering, partitions, crashes) decide its fate. On the VirtualClock (the default) nothing
+// reads the real clock or Math.random, so one seed replays one run exactly; on the system clock
+// (SystemScheduler) the same seeded delays play out in real time, for harnesses that run real nodes with real
+// timers (the evaluation, the FL command). WAN_LINK models a wide-area link: 20-80 ms one way, seeded uniform
+// jitter, in order per direction (as the ordered data channel is). It implements Transport, so the consensus
 // adapter runs over it unchanged.
 
 import { Prng } from '../util/index.ts';
@@ -9,8 +12,27 @@ import type { MessageHandler, PeerHandler, PeerId, PeerState, Transport } from '
 /** A handle on a scheduled callback; calling it cancels the callback if it has not run. */
 export type Cancel = () => void;
 
+/** Time in milliseconds and timers: what the network schedules deliveries on (the consensus Clock's shape). */
+export interface Scheduler {
+  now(): number;
+  schedule(delayMs: number, fn: () => void): Cancel;
+}
+
+/** The system clock: Date.now and setTimeout. Deliveries happen in real time. */
+export class SystemScheduler implements Scheduler {
+  now(): number {
+    return Date.now();
+  }
+
+  schedule(delayMs: number, fn: () => void): Cancel {
+    if (!(delayMs >= 0) || !Number.isFinite(delayMs)) throw new RangeError('delay must be a finite non-negative number');
+    const t = setTimeout(fn, delayMs);
+    return () => clearTimeout(t);
+  }
+}
+
 /** Virtual time in milliseconds, and a deterministic queue of callbacks ordered by (time, insertion order). */
-export class VirtualClock {
+export class VirtualClock implements Scheduler {
   private time = 0;
   private seq = 0;
   private heap: { at: number; seq: number; fn: () => void; live: boolean }[] = [];
@@ -123,12 +145,16 @@ function less(a: { at: number; seq: number }, b: { at: number; seq: number }): b
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
-/** How one directed link behaves. Delays are in virtual milliseconds. */
+/** How one directed link behaves. Delays are in milliseconds of the network's clock. */
 export interface LinkProfile {
   /** Minimum one-way delay. */
   readonly minDelay: number;
-  /** Mean of the exponential jitter added to minDelay (0: fixed delay, FIFO). */
+  /** The jitter added to minDelay: the mean of an exponential, or the width of a uniform (0: fixed delay, FIFO). */
   readonly jitter: number;
+  /** How jitter is drawn (default 'exponential'). */
+  readonly jitterKind?: 'exponential' | 'uniform';
+  /** Deliver in send order on this directed link, whatever the drawn delays (an ordered channel). */
+  readonly fifo?: boolean;
   /** Probability that a message is dropped. */
   readonly loss: number;
   /** Probability that a message is delivered twice (the copy with its own delay). */
@@ -140,17 +166,23 @@ export interface LinkProfile {
 
 export const DEFAULT_LINK: LinkProfile = { minDelay: 1, jitter: 1, loss: 0, duplicate: 0, reorder: 0, reorderDelay: 10 };
 
+/** A wide-area link between clinics: 20 to 80 ms one way, uniform seeded jitter, in order per direction. */
+export const WAN_LINK: LinkProfile = { minDelay: 20, jitter: 60, jitterKind: 'uniform', fifo: true, loss: 0, duplicate: 0, reorder: 0, reorderDelay: 0 };
+
 /**
  * What the network does with one message just before it is scheduled: return the (possibly altered) copies to
  * deliver, or an empty array to drop it. Used by tests to model Byzantine links or record traffic.
  */
 export type Interceptor = (from: PeerId, to: PeerId, bytes: Uint8Array) => Uint8Array[];
 
-export interface SimNetworkOptions {
+export interface SimNetworkOptions<C extends Scheduler = VirtualClock> {
   readonly seed: number;
   readonly link?: Partial<LinkProfile>;
-  /** An existing clock to share (for example with timers of the nodes); a new one otherwise. */
-  readonly clock?: VirtualClock;
+  /**
+   * The clock deliveries are scheduled on: one to share with the nodes' timers (a VirtualClock, or a
+   * SystemScheduler for real time); a new VirtualClock otherwise.
+   */
+  readonly clock?: C;
 }
 
 export interface SimNetworkStats {
@@ -179,8 +211,8 @@ interface NodeSlot {
   transport: SimTransport | null;
 }
 
-export class SimNetwork {
-  readonly clock: VirtualClock;
+export class SimNetwork<C extends Scheduler = VirtualClock> {
+  readonly clock: C;
   readonly stats: SimNetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, bytes: 0 };
   private readonly rng: Prng;
   private readonly nodes = new Map<PeerId, NodeSlot>();
@@ -190,10 +222,12 @@ export class SimNetwork {
   /** Partition group per node; nodes talk only within a group. Empty map: fully connected. */
   private group = new Map<PeerId, number>();
   private interceptor: Interceptor | null = null;
+  /** Per directed FIFO link: the time of its last scheduled delivery. */
+  private readonly lastDelivery = new Map<string, number>();
 
-  constructor(opts: SimNetworkOptions) {
+  constructor(opts: SimNetworkOptions<C>) {
     this.rng = new Prng(opts.seed).fork('sim-network');
-    this.clock = opts.clock ?? new VirtualClock();
+    this.clock = opts.clock ?? (new VirtualClock() as unknown as C);
     this.defaultProfile = checkProfile({ ...DEFAULT_LINK, ...opts.link });
   }
 
@@ -317,8 +351,16 @@ export class SimNetwork {
   }
 
   private schedule(from: PeerId, to: PeerId, bytes: Uint8Array, p: LinkProfile): void {
-    let delay = p.minDelay + (p.jitter > 0 ? this.rng.exponential(p.jitter) : 0);
+    const jitter = p.jitter <= 0 ? 0 : p.jitterKind === 'uniform' ? this.rng.float() * p.jitter : this.rng.exponential(p.jitter);
+    let delay = p.minDelay + jitter;
     if (this.rng.chance(p.reorder)) delay += p.reorderDelay;
+    if (p.fifo) {
+      // An ordered channel: nothing overtakes what was sent before it on this direction.
+      const key = linkKey(from, to);
+      const now = this.clock.now();
+      delay = Math.max(delay, (this.lastDelivery.get(key) ?? 0) - now);
+      this.lastDelivery.set(key, now + delay);
+    }
     const target = this.slot(to);
     const incarnation = target.incarnation;
     this.clock.schedule(delay, () => {
@@ -374,7 +416,7 @@ class SimTransport implements Transport {
   private attached = true;
 
   constructor(
-    private readonly net: SimNetwork,
+    private readonly net: SimNetwork<Scheduler>,
     readonly self: PeerId,
     readonly incarnation: number,
   ) {}

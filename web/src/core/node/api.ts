@@ -59,6 +59,8 @@ export interface ClinicSnapshot extends NodeSnapshotBase {
 export interface PatientSnapshot extends NodeSnapshotBase {
   readonly role: 'patient';
   readonly links: PatientLink[];
+  /** A consult a clinic has started and is waiting for this phone to join. */
+  readonly consultInvite: { consultId: string; clinic: string; startedAt: number } | null;
 }
 
 // ---- records ------------------------------------------------------------------------------------------------
@@ -268,7 +270,12 @@ export interface RoundOptions {
 export interface RoundView {
   readonly roundId: string;
   readonly task: string;
+  readonly model: RoundOptions['model'];
+  readonly rule: string;
   readonly round: number;
+  readonly totalRounds: number;
+  /** Per finished round: the global model's accuracy and loss, and this clinic's local-only model's accuracy. */
+  readonly history: { round: number; accuracy: number; loss: number; localAccuracy: number }[];
   readonly state: 'open' | 'training' | 'aggregating' | 'done' | 'failed';
   readonly participants: string[];
   readonly flagged: { clinic: string; reasons: string[] }[];
@@ -289,6 +296,25 @@ export interface ConsultView {
   readonly endedAt: number | null;
   readonly mode: 'video' | 'audio' | 'chat';
   readonly encounterId: string | null;
+}
+
+export interface ConsultState {
+  readonly phase: 'connecting' | 'live' | 'ended' | 'failed';
+  readonly mode: 'video' | 'audio' | 'chat';
+  /** Why the mode is lower than asked (a weak link, no camera), in plain words. */
+  readonly modeReason: string | null;
+  readonly remote: MediaStream | null;
+  readonly messages: { from: string; text: string; time: number }[];
+}
+
+/** A live consult (main thread only: a MediaStream cannot cross to a worker). */
+export interface ConsultSession {
+  readonly consultId: string;
+  state(): ConsultState;
+  subscribe(fn: (s: ConsultState) => void): () => void;
+  sendChat(text: string): void;
+  /** Ends the consult; the clinic records it as an Encounter (class virtual) anchored on the ledger. */
+  end(): Promise<{ encounterId: string | null }>;
 }
 
 export interface HeartRateReading {
@@ -333,8 +359,11 @@ export interface ClinicApi {
   alerts(): Promise<AlertView[]>;
   trustHistory(): Promise<TrustPoint[]>;
   startRound(opts: RoundOptions): Promise<RoundView>;
+  joinRound(roundId: string): Promise<RoundView>;
   rounds(): Promise<RoundView[]>;
 
+  /** Refused with NodeError('rejected') unless the patient's treatment consent to this clinic is live. */
+  startConsult(patientId: string, opts: { media: MediaStream | null }): Promise<ConsultSession>;
   consults(): Promise<ConsultView[]>;
   recordHeartRate(patientId: string, readings: HeartRateReading[]): Promise<{ stored: number }>;
 }
@@ -374,6 +403,8 @@ export interface PatientApi {
   auditTrail(): Promise<{ entries: AuditEntryView[] }>;
   myRecords(): Promise<{ clinic: string; resources: fhir4.Resource[] }[]>;
   requestErasure(clinic?: string): Promise<void>;
+  joinConsult(consultId: string, opts: { media: MediaStream | null }): Promise<ConsultSession>;
+  declineConsult(consultId: string): Promise<void>;
   consults(): Promise<ConsultView[]>;
 }
 

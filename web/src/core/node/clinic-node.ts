@@ -1,41 +1,53 @@
 /// <reference types="fhir" />
 // The clinic tablet's composition root: its records (encrypted FHIR store), its replica of the ledger (the
 // contracts under PBFT), its staff keys, and the protocols that use both (anchoring imports, releasing records
-// against committed permits, serving phones). Every other subsystem knows only its own job; this is where
-// they meet. It runs the same in a page (WebRTC) and in Node (SimNetwork), so tests and the evaluation drive
-// the real thing.
+// against committed permits, serving phones, consults). Every other subsystem knows only its own job; this is
+// where they meet. It runs the same in a page (WebRTC) and in Node (SimNetwork), so tests and the evaluation
+// drive the real thing. Its public methods are the ClinicApi the screens and window.hygeia use.
+import { ed25519PublicKey } from '../../../../wasm/index.ts';
 import type { Clock, ConsensusEvent, TimerPolicy } from '../consensus/index.ts';
-import { HygeiaContracts, decodeTx, type AccessDecision, type ConsentRecord } from '../ledger/contracts/index.ts';
+import { blockHash } from '../ledger/block.ts';
+import { EMERGENCY_REASONS, HygeiaContracts, decodeTx } from '../ledger/contracts/index.ts';
 import type { LedgerStore } from '../ledger/store.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
 import { RecordStore } from '../records/index.ts';
 import { fromHex, toHex } from '../util/index.ts';
-import { ed25519PublicKey } from '../../../../wasm/index.ts';
 import {
   NodeError,
   type AccessRequest,
   type AccessResult,
+  type AccessView,
+  type AgreementView,
+  type BlockView,
   type ClinicSnapshot,
+  type ConsentView,
+  type ConsortiumView,
+  type ConsultSession,
+  type ConsultView,
   type GrantedConsent,
+  type HeartRateReading,
   type ImportProgress,
   type ImportResult,
   type NodeStatus,
+  type ReceivedRecords,
 } from './api.ts';
-import { clinicByKey, type Genesis } from './genesis.ts';
+import { accessView, agreementView, consentView, newestFirst } from './clinic-views.ts';
+import { CHANNEL_CONSULT } from './consult.ts';
+import { ConsultDesk } from './consult-desk.ts';
+import { contractsGenesis, type Genesis } from './genesis.ts';
 import { LedgerService, type CommittedBlock } from './ledger-service.ts';
-import { CHANNEL_RELEASE, checkRelease, decodeRelease, encodeRelease, releaseDigest, ReleaseWireError, type ReleaseItem, type ReleaseMessage } from './release-wire.ts';
+import { encodeProofBundle, type StateLeaf } from './patient-proofs.ts';
+import { PatientService, resourcesToWire } from './patient-service.ts';
+import { CHANNEL_PATIENT } from './patient-wire.ts';
+import { RelaySync, type RelayLedgerClient } from './relay-sync.ts';
+import { ReleaseDesk, type ReleaseSource } from './release-desk.ts';
+import { CHANNEL_RELEASE } from './release-wire.ts';
 import { clinicAuthors, type ClinicAuthors } from './staff-keys.ts';
 
-/** How long a transaction may wait to commit (its signed expiry). */
-const TX_LIFETIME_MS = 10 * 60_000;
 /** How long a requester waits for the holder's release after a permit commits. */
 const RELEASE_WAIT_MS = 30_000;
-const MAX_EARLY_RELEASES = 32;
-
-export interface ReleaseSource {
-  /** The granted resources of a patient, each with the salt and version its anchor commits to. */
-  releasePackage(patientId: string, resourceTypes: readonly string[]): Promise<ReleaseItem[]>;
-}
+/** Anchors per transaction (the contracts take at most 600 and a transaction at most 64 KiB). */
+const ANCHORS_PER_TX = 400;
 
 export interface ClinicNodeOptions {
   readonly genesis: Genesis;
@@ -48,25 +60,28 @@ export interface ClinicNodeOptions {
   readonly ledgerStore: LedgerStore;
   readonly timers?: Partial<TimerPolicy>;
   readonly onEvent?: (e: ConsensusEvent) => void;
-}
-
-interface WaitingRelease {
-  readonly resolve: (m: { from: PeerId; message: ReleaseMessage }) => void;
+  /** The relay's ledger endpoint: the node pushes it the committed blocks it lacks. */
+  readonly relay?: RelayLedgerClient;
+  /** Told of every one-time code, so the page can register it at the relay and open its enrolment room. */
+  readonly onEnrolment?: (codeHash: string, expiresAt: number) => void;
 }
 
 export class ClinicNode {
   readonly publicKey: Uint8Array;
   readonly id: string;
-  readonly orgId: string;
   readonly contracts: HygeiaContracts;
   readonly ledger: LedgerService;
   readonly authors: ClinicAuthors;
+  readonly patients: PatientService;
+  private readonly releases: ReleaseDesk;
+  private readonly consultDesk: ConsultDesk;
+  private readonly relaySync: RelaySync | null;
   private readonly listeners = new Set<(s: ClinicSnapshot) => void>();
-  private readonly waitingReleases = new Map<string, WaitingRelease>();
-  private readonly earlyReleases = new Map<string, { from: PeerId; message: ReleaseMessage }>();
-  private readonly received = new Map<string, { holder: string; patient: string; receivedAt: number; resources: fhir4.Resource[] }>();
+  private readonly receivedByRequest = new Map<string, ReceivedRecords>();
   /** Pseudonym (as the ledger names a patient of ours) → our patient id. */
   private readonly patientsByPseudonym = new Map<string, string>();
+  /** Transports phones reach this clinic on (the members' link in Node, the patients' room in a page). */
+  private readonly phoneLinks: Transport[] = [];
   private status: NodeStatus = 'starting';
   private problem: string | null = null;
   private unsubscribers: (() => void)[] = [];
@@ -77,11 +92,8 @@ export class ClinicNode {
   ) {
     this.publicKey = ed25519PublicKey(opts.seed);
     this.id = toHex(this.publicKey);
-    const me = clinicByKey(opts.genesis, this.id);
-    if (!me) throw new NodeError('not-member', 'This tablet\'s key is not a member of the consortium.');
-    this.orgId = me.id;
-    this.authors = clinicAuthors(opts.seed);
-    this.contracts = new HygeiaContracts(opts.genesis.clinics.map((c) => ({ id: c.id, adminKey: fromHex(c.nodeKey, 32), validator: c.validator })));
+    this.authors = clinicAuthors(opts.seed, () => opts.clock.now());
+    this.contracts = new HygeiaContracts(contractsGenesis(opts.genesis));
     this.ledger = new LedgerService({
       genesis: opts.genesis,
       seed: opts.seed,
@@ -92,28 +104,86 @@ export class ClinicNode {
       clock: opts.clock,
       ...(opts.timers ? { timers: opts.timers } : {}),
       isMember: (peer) => this.isMemberNode(peer),
-      // One lane until the contracts decide replay on the signed bytes: today a signer's nonces must commit in order.
-      lanes: 1,
       onEvent: (e) => {
         if (e.kind === 'viewChanged' || e.kind === 'stateInstalled') this.emit();
         opts.onEvent?.(e);
       },
     });
+    this.patients = new PatientService({
+      orgId: () => this.orgId,
+      clinicName: () => this.orgName(this.orgId),
+      contracts: this.contracts,
+      ledger: this.ledger,
+      admin: this.authors.node,
+      now: () => opts.clock.now(),
+      patient: (id) => this.patientLabel(id),
+      proofsFor: async (pseudonym) => this.proofBundle(pseudonym),
+      recordsFor: async (pseudonym) => this.ownRecords(pseudonym),
+      ...(opts.onEnrolment ? { onEnrolment: opts.onEnrolment } : {}),
+      onConsultAnswer: (from, consultId, accept) => this.consultDesk.answered(from, consultId, accept),
+      onConsultEnd: (from, consultId) => this.consultDesk.ended(from, consultId),
+    });
+    this.releases = new ReleaseDesk({
+      orgId: () => this.orgId,
+      contracts: this.contracts,
+      ledger: this.ledger,
+      transport: opts.transport,
+      clock: opts.clock,
+      node: this.authors.node,
+      source: { releasePackage: (p, t) => this.releasePackage(p, t) },
+      patientOf: async (pseudonym) => this.patientOfPseudonym(pseudonym),
+      nodesOf: (org) => this.nodesOf(org),
+      keep: async (requestId, holder, patient, resources) => {
+        this.receivedByRequest.set(requestId, { requestId, holder: this.orgName(holder), patient, receivedAt: opts.clock.now(), resources });
+      },
+      onProblem: (m) => this.setProblem(m),
+    });
+    this.consultDesk = new ConsultDesk({
+      orgId: () => this.orgId,
+      clinicName: () => this.orgName(this.orgId),
+      contracts: this.contracts,
+      clock: opts.clock,
+      patients: this.patients,
+      links: () => this.phoneLinks,
+      patientLabel: (id) => this.patientLabel(id),
+      record: async (encounter) => {
+        await this.store.put(encounter);
+        await this.anchorResources([{ resourceType: 'Encounter', id: encounter.id! }]);
+        return encounter.id!;
+      },
+    });
+    this.relaySync = opts.relay
+      ? new RelaySync({
+          client: opts.relay,
+          height: () => this.ledger.height,
+          read: async (from, to) => {
+            const out = [];
+            for (let h = from; h <= to; h++) {
+              const b = this.ledger.consensus.block(h) ?? (await opts.ledgerStore.getBlock(h));
+              if (!b) break;
+              out.push(b);
+            }
+            return out;
+          },
+          onProblem: (m) => this.setProblem(m),
+        })
+      : null;
   }
 
   static async start(opts: ClinicNodeOptions): Promise<ClinicNode> {
     const store = await RecordStore.open(`${opts.dbPrefix}-records`, opts.clinicKey);
     const node = new ClinicNode(opts, store);
-    await node.ledger.start();
     node.unsubscribers.push(node.ledger.onCommitted((c) => node.onCommitted(c)));
-    node.unsubscribers.push(opts.transport.onMessage((from, bytes) => node.onFrame(from, bytes)));
+    await node.ledger.start();
+    node.unsubscribers.push(node.attachPhoneLink(opts.transport, true));
     node.unsubscribers.push(opts.transport.onPeer(() => node.emit()));
-    node.status = 'ready';
+    node.status = node.contracts.key(node.publicKey) ? 'ready' : 'not-member';
     void node.registerStaffKeys();
     return node;
   }
 
   async stop(): Promise<void> {
+    this.relaySync?.stop();
     for (const u of this.unsubscribers) u();
     this.unsubscribers = [];
     await this.ledger.stop();
@@ -121,23 +191,49 @@ export class ClinicNode {
     this.listeners.clear();
   }
 
-  // ---- the snapshot ------------------------------------------------------------------------------------
+  // ---- identity and names ---------------------------------------------------------------------------------
 
-  private nameOfKey(keyHex: string): string {
-    const org = this.contracts.key(fromHex(keyHex, 32))?.org;
-    return org ? this.orgName(org) : `unknown:${keyHex.slice(0, 8)}`;
+  /** This tablet's organisation, as the ledger names it (a later-admitted clinic learns it by syncing). */
+  get orgId(): string {
+    return this.contracts.key(this.publicKey)?.org ?? this.opts.genesis.clinics.find((c) => c.nodeKey === this.id)?.id ?? '';
   }
 
   orgName(org: string): string {
-    return this.opts.genesis.clinics.find((c) => c.id === org)?.name ?? org;
+    return this.contracts.org(org)?.name ?? this.opts.genesis.clinics.find((c) => c.id === org)?.name ?? org;
   }
 
   private orgOfName(name: string): string | undefined {
-    return this.opts.genesis.clinics.find((c) => c.name === name || c.id === name)?.id;
+    return this.contracts.orgs().find((o) => (o.name === name || o.id === name) && !o.removed)?.id;
   }
+
+  private nameOfKey(keyHex: string): string {
+    let k;
+    try {
+      k = this.contracts.key(fromHex(keyHex, 32));
+    } catch {
+      return `unknown:${keyHex.slice(0, 8)}`;
+    }
+    if (!k) return `unknown:${keyHex.slice(0, 8)}`;
+    if (k.role === 'patient' || k.role === 'guardian') return `patient:${keyHex.slice(0, 8)}`;
+    return this.orgName(k.org);
+  }
+
+  /** A peer is a member node when the ledger names its key as the node key of a member organisation. */
+  isMemberNode(peer: PeerId): boolean {
+    return this.contracts.orgs().some((o) => o.nodeKey === peer && !o.removed);
+  }
+
+  /** The peer ids (node keys) of an organisation's tablets. */
+  private nodesOf(org: string): PeerId[] {
+    const o = this.contracts.org(org);
+    return o && !o.removed ? [o.nodeKey] : [];
+  }
+
+  // ---- the snapshot ------------------------------------------------------------------------------------
 
   snapshot(): ClinicSnapshot {
     const primary = this.ledger.primaryKey();
+    const c = this.ledger.consensus;
     return {
       role: 'clinic',
       name: this.orgName(this.orgId),
@@ -149,11 +245,11 @@ export class ClinicNode {
         .sort(),
       ledger: this.ledger.summary((k) => this.nameOfKey(k)),
       status: this.status,
-      relay: 'idle',
+      relay: 'relayState' in this.opts.transport ? (this.opts.transport as unknown as { relayState: ClinicSnapshot['relay'] }).relayState : 'idle',
       problem: this.problem,
-      validator: this.ledger.consensus !== null,
+      validator: c.isValidator,
       primary: primary ? this.nameOfKey(primary) : null,
-      epoch: 0,
+      epoch: c.epoch.number,
       attestedHeight: 0,
       pendingTransactions: this.ledger.pendingCount,
       interruptedImports: [],
@@ -173,47 +269,32 @@ export class ClinicNode {
     for (const l of this.listeners) l(s);
   }
 
-  // ---- membership ---------------------------------------------------------------------------------------
-
-  /** A peer is a member node when the ledger names its key as a live admin/node key of a known org. */
-  isMemberNode(peer: PeerId): boolean {
-    let key: Uint8Array;
-    try {
-      key = fromHex(peer, 32);
-    } catch {
-      return false;
-    }
-    const k = this.contracts.key(key);
-    return k !== undefined && !k.revoked && (k.role === 'admin' || k.role === 'node') && this.contracts.org(k.org) !== undefined;
-  }
-
-  /** The peer ids (node keys) of an org's tablets. */
-  private nodesOf(org: string): PeerId[] {
-    return this.opts.genesis.clinics.filter((c) => c.id === org).map((c) => c.nodeKey);
+  private setProblem(m: string | null): void {
+    if (m === this.problem) return;
+    this.problem = m;
+    this.emit();
   }
 
   // ---- transactions ---------------------------------------------------------------------------------------
 
-  private expiry(): number {
-    return this.opts.clock.now() + TX_LIFETIME_MS;
-  }
-
-  private async commit(tx: Uint8Array, notAfter: number): Promise<void> {
-    const o = await this.ledger.submit(tx, notAfter);
-    if (!o.ok) throw new NodeError('rejected', `The ledger refused the transaction (${o.reason}).`);
+  /** Submits a transaction and resolves once it is committed; a rejection is a NodeError naming the reason. */
+  private async commit(tx: Uint8Array): Promise<void> {
+    const o = await this.ledger.submit(tx);
+    if (!o.ok) throw new NodeError('rejected', `The ledger refused it (${o.reason}).`);
   }
 
   /** Registers this tablet's clinician and auditor keys under its org, once. */
   private async registerStaffKeys(): Promise<void> {
+    const org = this.orgId;
+    if (!org) return;
     for (const role of ['clinician', 'auditor'] as const) {
       const author = this.authors[role];
       if (this.contracts.key(author.publicKey)) continue;
-      const notAfter = this.expiry();
       try {
-        await this.commit(this.authors.node.make('registerKey', { key: author.publicKey, org: this.orgId, role, subject: `${this.orgId}/${role}` }, { notAfter }), notAfter);
+        await this.commit(this.authors.node.make('registerKey', { key: author.publicKey, org, role, subject: `${org}:${role}` }));
       } catch (e) {
         // Another start of this tablet may have registered it first.
-        if (!this.contracts.key(author.publicKey)) this.problem = e instanceof Error ? e.message : String(e);
+        if (!this.contracts.key(author.publicKey)) this.setProblem(e instanceof Error ? e.message : String(e));
       }
     }
     this.emit();
@@ -233,8 +314,8 @@ export class ClinicNode {
     const rejectedAt = new Set(report.rejected.map((r) => r.index));
     const kept = entries.filter((e) => !rejectedAt.has(e.index));
     for (const e of kept) if (e.resourceType === 'Patient') this.patientsByPseudonym.set(await this.store.pseudonym(e.id), e.id);
-    opts.onProgress?.({ phase: 'anchoring', done: 0, total: kept.length });
-    const anchored = await this.anchor(kept, opts.onProgress);
+    const anchored = await this.anchorResources(kept, opts.onProgress);
+    this.emit();
     return {
       imported: report.imported,
       rejected: report.rejected.map((r) => ({ index: r.index, resourceType: entries.find((e) => e.index === r.index)?.resourceType ?? 'Bundle', reason: r.reason })),
@@ -243,103 +324,322 @@ export class ClinicNode {
     };
   }
 
-  /** Anchors the latest version of each resource not yet anchored at that version; returns how many committed. */
-  private async anchor(resources: readonly { resourceType: string; id: string }[], onProgress?: (p: ImportProgress) => void): Promise<number> {
-    const txs: { tx: Uint8Array; notAfter: number }[] = [];
+  /**
+   * Anchors the latest version of each resource not yet anchored at that version, in batched transactions;
+   * returns how many anchors committed.
+   */
+  private async anchorResources(resources: readonly { resourceType: string; id: string }[], onProgress?: (p: ImportProgress) => void): Promise<number> {
+    const anchors: { record: string; version: number; commitment: Uint8Array }[] = [];
     for (const r of resources) {
       const a = await this.store.anchor(r.resourceType, r.id);
       const record = await this.store.anchorId(r.resourceType, r.id);
       const on = this.contracts.anchorOf(this.orgId, record);
       if (on && on.version >= a.version) continue;
-      const notAfter = this.expiry();
-      txs.push({ tx: this.authors.node.make('anchor', { record, version: a.version, commitment: a.commitment }, { notAfter }), notAfter });
+      anchors.push({ record, version: a.version, commitment: a.commitment });
     }
     let done = 0;
+    onProgress?.({ phase: 'anchoring', done, total: anchors.length });
+    const batches: (typeof anchors)[] = [];
+    for (let i = 0; i < anchors.length; i += ANCHORS_PER_TX) batches.push(anchors.slice(i, i + ANCHORS_PER_TX));
     const outcomes = await Promise.allSettled(
-      txs.map(async ({ tx, notAfter }) => {
-        await this.commit(tx, notAfter);
-        onProgress?.({ phase: 'anchoring', done: ++done, total: txs.length });
+      batches.map(async (batch) => {
+        await this.commit(this.authors.node.make('anchorBatch', { anchors: batch }));
+        done += batch.length;
+        onProgress?.({ phase: 'anchoring', done, total: anchors.length });
       }),
     );
-    const failed = outcomes.filter((o) => o.status === 'rejected').length;
-    if (failed > 0) this.problem = `${failed} of ${txs.length} record anchors did not commit; they will be retried.`;
-    return txs.length - failed;
+    const failed = outcomes.reduce((n, o, i) => n + (o.status === 'rejected' ? batches[i]!.length : 0), 0);
+    if (failed > 0) this.setProblem(`${failed} of ${anchors.length} record anchors did not commit; they will be retried at the next start.`);
+    return anchors.length - failed;
+  }
+
+  private async patientOfPseudonym(pseudonym: string): Promise<string | null> {
+    return this.patientsByPseudonym.get(pseudonym) ?? null;
+  }
+
+  private async patientLabel(patientId: string): Promise<{ pseudonym: string; displayName: string } | null> {
+    let p: fhir4.Patient;
+    try {
+      p = await this.store.read<fhir4.Patient>('Patient', patientId);
+    } catch {
+      return null;
+    }
+    const pseudonym = await this.store.pseudonym(patientId);
+    this.patientsByPseudonym.set(pseudonym, patientId);
+    const n = p.name?.[0];
+    const displayName = n ? [...(n.given ?? []), n.family ?? ''].join(' ').trim() : 'Patient';
+    return { pseudonym, displayName };
+  }
+
+  private async releasePackage(patientId: string, types: readonly string[]) {
+    if (!this.store.releasePackage) throw new NodeError('busy', 'This record store cannot release records yet.');
+    return this.store.releasePackage(patientId, types);
+  }
+
+  // ---- phones -------------------------------------------------------------------------------------------
+
+  /** Serves phones on a transport (the patients' room, a code's enrolment room); returns the detach. */
+  attachPhoneLink(t: Transport, members = false): () => void {
+    this.phoneLinks.push(t);
+    const off = t.onMessage((from, bytes) => {
+      if (bytes[0] === CHANNEL_PATIENT) this.patients.handle(from, bytes, (reply) => t.send(from, reply));
+      else if (bytes[0] === CHANNEL_CONSULT) this.consultDesk.chat(from, bytes);
+      else if (members && bytes[0] === CHANNEL_RELEASE) this.releases.onFrame(from, bytes);
+    });
+    return () => {
+      off();
+      const i = this.phoneLinks.indexOf(t);
+      if (i >= 0) this.phoneLinks.splice(i, 1);
+    };
+  }
+
+  /** A one-time code (shown as text and QR code) that links a phone to this patient. */
+  async enrolPatient(patientId: string, opts: { guardian?: boolean } = {}): Promise<{ code: string; expiresAt: number }> {
+    if (!(await this.patientLabel(patientId))) throw new NodeError('not-found', 'This clinic holds no such patient.');
+    const { code, expiresAt } = this.patients.enrol(patientId, opts.guardian ? 'guardian' : 'patient');
+    return { code, expiresAt };
+  }
+
+  /** The ledger's entries about one patient, as state leaves with proofs, for the phone to check. */
+  private proofBundle(pseudonym: string): Uint8Array {
+    const keys = [`patient/${pseudonym}`];
+    for (const c of this.contracts.consentsByPatient(pseudonym)) keys.push(`consent/${c.consentId}`);
+    for (const d of this.contracts.decisionsByPatient(pseudonym)) {
+      keys.push(`access/${d.requestId}`);
+      this.contracts.releases(d.requestId).forEach((_r, i) => keys.push(`release/${d.requestId}/${i}`));
+    }
+    const leaves: StateLeaf[] = keys.map((key) => ({ key, value: this.contracts.stateProof(key).value, proof: new Uint8Array() }));
+    return encodeProofBundle({ header: new Uint8Array(), attestation: new Uint8Array(), leaves: leaves.filter((l) => l.value !== null) });
+  }
+
+  private async ownRecords(pseudonym: string): Promise<Uint8Array[]> {
+    const patientId = this.patientsByPseudonym.get(pseudonym);
+    if (!patientId) return [];
+    return resourcesToWire(await this.store.search({ patient: patientId }));
   }
 
   // ---- access -------------------------------------------------------------------------------------------
 
   /** Live consents on the ledger that name this clinic as grantee. */
   async consentsGranted(): Promise<GrantedConsent[]> {
-    const now = this.opts.clock.now();
-    return this.consentsWhere((c) => c.granteeOrg === this.orgId && !c.revoked && c.start <= now && now < c.end).map((c) => ({
+    return this.contracts.consentsByGrantee(this.orgId, this.opts.clock.now()).map((c) => ({
       consentId: c.consentId,
       patient: c.patient,
-      holder: this.orgName(this.holderOfConsent(c)),
+      holder: this.orgName(c.holder),
       purpose: c.purpose,
       resourceTypes: [...c.resourceTypes],
     }));
-  }
-
-  private holderOfConsent(c: ConsentRecord): string {
-    return this.contracts.key(fromHex(c.grantedBy, 32))?.org ?? '';
-  }
-
-  private consentsWhere(pred: (c: ConsentRecord) => boolean): ConsentRecord[] {
-    return stateEntries<ConsentRecord>(this.contracts, 'consent/').filter(pred);
   }
 
   async requestAccess(req: AccessRequest): Promise<AccessResult> {
     const holderOrg = this.orgOfName(req.holder);
     if (!holderOrg) throw new NodeError('not-found', `No clinic named ${req.holder} is a member.`);
     if (!Array.isArray(req.resourceTypes) || req.resourceTypes.length === 0) throw new NodeError('invalid', 'Choose at least one kind of record.');
+    const breakGlass = req.breakGlass === true;
+    const emergencyReason = breakGlass ? (req.reason ?? '') : '';
+    if (breakGlass && !(EMERGENCY_REASONS as readonly string[]).includes(emergencyReason)) {
+      throw new NodeError('invalid', `Break-glass access needs one of these reasons: ${EMERGENCY_REASONS.join(', ')}.`);
+    }
     await this.staffReady();
-    const requestId = randomId();
-    const notAfter = this.expiry();
-    const released = this.waitForRelease(requestId);
-    const tx = this.authors.clinician.make(
-      'requestAccess',
-      { requestId, requesterOrg: this.orgId, patient: req.patient, holderOrg, resourceTypes: [...req.resourceTypes], purpose: req.purpose, breakGlass: req.breakGlass === true },
-      { notAfter },
-    );
+    const requestId = globalThis.crypto.randomUUID();
+    const released = this.releases.expect(requestId);
+    const tx = this.authors.clinician.make('requestAccess', {
+      requestId,
+      requesterOrg: this.orgId,
+      patient: req.patient,
+      holderOrg,
+      resourceTypes: [...req.resourceTypes],
+      purpose: breakGlass ? 'ETREAT' : req.purpose,
+      breakGlass,
+      emergencyReason,
+    });
     try {
-      await this.commit(tx, notAfter);
+      await this.commit(tx);
     } catch (e) {
-      this.waitingReleases.delete(requestId);
+      this.releases.forget(requestId);
       throw e;
     }
     const d = this.contracts.decision(requestId);
     if (!d) throw new NodeError('rejected', 'The ledger holds no decision for this request.');
     if (d.decision !== 'permit') {
-      this.waitingReleases.delete(requestId);
+      this.releases.forget(requestId);
       return { decision: 'deny', reason: d.reason, resources: 0, requestId, grantedTypes: [] };
     }
     const got = await Promise.race([released, sleep(this.opts.clock, RELEASE_WAIT_MS).then(() => null)]);
-    this.waitingReleases.delete(requestId);
+    this.releases.forget(requestId);
     if (!got) return { decision: 'permit', reason: d.reason, resources: 0, requestId, grantedTypes: d.grantedTypes };
-    const checked = checkRelease(got.message.items, d.grantedTypes, (anchorId) => {
-      const a = this.contracts.anchorOf(d.holderOrg, anchorId);
-      return a ? { version: a.version, commitment: a.commitment } : undefined;
-    });
-    this.received.set(requestId, { holder: this.orgName(d.holderOrg), patient: d.patient, receivedAt: this.opts.clock.now(), resources: checked.accepted });
-    if (checked.refused.length > 0) this.problem = `${checked.refused.length} released records failed their ledger check and were discarded.`;
-    return { decision: 'permit', reason: d.reason, resources: checked.accepted.length, requestId, grantedTypes: d.grantedTypes };
+    const { kept } = await this.releases.accept(d, got.message);
+    return { decision: 'permit', reason: d.reason, resources: kept, requestId, grantedTypes: d.grantedTypes };
   }
 
-  private waitForRelease(requestId: string): Promise<{ from: PeerId; message: ReleaseMessage }> {
-    return new Promise((resolve) => {
-      const early = this.earlyReleases.get(requestId);
-      if (early) {
-        this.earlyReleases.delete(requestId);
-        resolve(early);
-        return;
-      }
-      this.waitingReleases.set(requestId, { resolve });
-    });
+  /** The records received (and verified) for every permitted request this tablet made. */
+  async received(): Promise<ReceivedRecords[]> {
+    return [...this.receivedByRequest.values()].sort((a, b) => b.receivedAt - a.receivedAt);
   }
 
-  /** The received records of every permitted request this tablet made. */
-  receivedRecords(): { requestId: string; holder: string; patient: string; receivedAt: number; resources: fhir4.Resource[] }[] {
-    return [...this.received].map(([requestId, r]) => ({ requestId, ...r }));
+  private view = (org: string): string => this.orgName(org);
+
+  /** Access decisions this clinic is party to (as requester or holder), newest first. */
+  async accessLog(): Promise<AccessView[]> {
+    const mine = new Map([...this.contracts.decisionsByRequester(this.orgId), ...this.contracts.decisionsByHolder(this.orgId)].map((d) => [d.requestId, d]));
+    return newestFirst([...mine.values()]).map((d) => accessView(this.contracts, d, this.view));
+  }
+
+  /** Break-glass accesses to this clinic's records that no auditor of ours has reviewed. */
+  async reviewQueue(): Promise<AccessView[]> {
+    return this.contracts.breakGlassReviewQueue(this.orgId).map((d) => accessView(this.contracts, d, this.view));
+  }
+
+  async reviewBreakGlass(requestId: string, verdict: 'justified' | 'unjustified'): Promise<void> {
+    await this.staffReady();
+    await this.commit(this.authors.auditor.make('reviewBreakGlass', { requestId, verdict }));
+  }
+
+  /** The ledger's consents and access decisions about one of this clinic's patients. */
+  async patientLedger(patientId: string): Promise<{ consents: ConsentView[]; accesses: AccessView[] }> {
+    const pseudonym = await this.store.pseudonym(patientId);
+    return {
+      consents: this.contracts
+        .consentsByPatient(pseudonym)
+        .map((c) => consentView(this.contracts, c, this.view))
+        .sort((a, b) => b.grantedAt - a.grantedAt),
+      accesses: newestFirst(this.contracts.decisionsByPatient(pseudonym)).map((d) => accessView(this.contracts, d, this.view)),
+    };
+  }
+
+  // ---- consults and wearables --------------------------------------------------------------------------
+
+  startConsult(patientId: string, opts: { media: MediaStream | null }): Promise<ConsultSession> {
+    return this.consultDesk.start(patientId, opts.media);
+  }
+
+  async consults(): Promise<ConsultView[]> {
+    return this.consultDesk.list();
+  }
+
+  /** Heart-rate readings (a wearable's) as FHIR Observations (LOINC 8867-4) in the patient's record, anchored. */
+  async recordHeartRate(patientId: string, readings: HeartRateReading[]): Promise<{ stored: number }> {
+    if (!(await this.patientLabel(patientId))) throw new NodeError('not-found', 'This clinic holds no such patient.');
+    const stored: { resourceType: string; id: string }[] = [];
+    for (const r of readings) {
+      if (!(Number.isFinite(r.bpm) && r.bpm > 0 && r.bpm < 300 && Number.isFinite(r.time))) continue;
+      const id = globalThis.crypto.randomUUID();
+      const observation: fhir4.Observation = {
+        resourceType: 'Observation',
+        id,
+        status: 'final',
+        category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs', display: 'Vital Signs' }] }],
+        code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }], text: 'Heart rate' },
+        subject: { reference: `Patient/${patientId}` },
+        effectiveDateTime: new Date(r.time).toISOString(),
+        valueQuantity: { value: Math.round(r.bpm), unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
+      };
+      await this.store.put(observation);
+      stored.push({ resourceType: 'Observation', id });
+    }
+    await this.anchorResources(stored);
+    this.emit();
+    return { stored: stored.length };
+  }
+
+  // ---- the consortium ----------------------------------------------------------------------------------
+
+  async consortium(): Promise<ConsortiumView> {
+    const snap = this.snapshot();
+    const connected = new Set(this.opts.transport.peers());
+    const primary = this.ledger.primaryKey();
+    const validators = this.ledger.validatorIds().map((hex) => ({
+      name: this.nameOfKey(hex),
+      publicKey: hex,
+      trust: 0,
+      primary: hex === primary,
+      connected: hex === this.id || connected.has(hex),
+    }));
+    const recentBlocks: BlockView[] = [];
+    for (let h = snap.ledger.height; h >= 1 && recentBlocks.length < 12; h--) {
+      const b = this.ledger.consensus.block(h);
+      if (!b) break;
+      recentBlocks.push({ height: h, hash: toHex(blockHash(b.header)), time: b.header.time, txCount: b.header.txCount, certified: true, attested: false });
+    }
+    return {
+      validators,
+      members: this.contracts
+        .orgs()
+        .filter((o) => !o.removed)
+        .map((o) => ({ name: o.name, validator: o.validator })),
+      view: snap.ledger.view,
+      epoch: snap.epoch,
+      height: snap.ledger.height,
+      recentBlocks,
+      proposals: this.contracts.membershipProposals().map((p) => ({
+        org: p.org,
+        kind: p.kind,
+        validator: p.validator,
+        publicKey: p.nodeKey,
+        approvals: p.approvals.map((o) => this.orgName(o)),
+        needed: p.needed,
+      })),
+      relay: snap.relay,
+      peers: [...connected].map((p) => ({ name: this.nameOfKey(p), connected: true })),
+    };
+  }
+
+  /** Proposes admitting a clinic (its tablet's public key); it counts as this clinic's approval. */
+  async proposeMember(m: { name: string; publicKey: string; validator: boolean }): Promise<void> {
+    const org = m.name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 63);
+    if (!org) throw new NodeError('invalid', 'Give the clinic a name with letters or digits.');
+    let adminKey: Uint8Array;
+    try {
+      adminKey = fromHex(m.publicKey.trim(), 32);
+    } catch {
+      throw new NodeError('invalid', 'A tablet\'s public key is 64 hexadecimal characters (it shows it on its set-up screen).');
+    }
+    await this.commit(this.authors.node.make('proposeOrg', { org, name: m.name.trim().slice(0, 200), adminKey, validator: m.validator }));
+  }
+
+  async approveMember(org: string): Promise<void> {
+    await this.commit(this.authors.node.make('approveOrg', { org }));
+  }
+
+  async proposeRemoval(org: string): Promise<void> {
+    await this.commit(this.authors.node.make('proposeRemoval', { org: this.orgOfName(org) ?? org }));
+  }
+
+  async approveRemoval(org: string): Promise<void> {
+    await this.commit(this.authors.node.make('approveRemoval', { org: this.orgOfName(org) ?? org }));
+  }
+
+  // ---- agreements ---------------------------------------------------------------------------------------
+
+  async agreements(): Promise<AgreementView[]> {
+    const now = this.opts.clock.now();
+    return this.contracts
+      .agreementsOf(this.orgId)
+      .map((a) => agreementView(a, this.orgId, now, this.view))
+      .sort((x, y) => (x.agreementId < y.agreementId ? -1 : 1));
+  }
+
+  async proposeAgreement(a: { partner: string; purposes: string[]; end: number; emergency?: boolean }): Promise<{ agreementId: string }> {
+    const partner = this.orgOfName(a.partner);
+    if (!partner || partner === this.orgId) throw new NodeError('not-found', `No other clinic named ${a.partner}.`);
+    if (a.purposes.length === 0) throw new NodeError('invalid', 'Choose at least one purpose.');
+    const agreementId = `agr-${globalThis.crypto.randomUUID()}`;
+    await this.commit(
+      this.authors.node.make('proposeAgreement', { agreementId, orgA: this.orgId, orgB: partner, purposes: [...new Set(a.purposes)].sort(), end: a.end, emergency: a.emergency === true }),
+    );
+    return { agreementId };
+  }
+
+  async signAgreement(agreementId: string): Promise<void> {
+    await this.commit(this.authors.node.make('signAgreement', { agreementId }));
+  }
+
+  async endAgreement(agreementId: string): Promise<void> {
+    await this.commit(this.authors.node.make('endAgreement', { agreementId }));
   }
 
   // ---- committed blocks ---------------------------------------------------------------------------------
@@ -347,58 +647,18 @@ export class ClinicNode {
   private onCommitted(c: CommittedBlock): void {
     for (const t of c.txs) {
       if (!t.result.ok) continue;
+      const requestId = requestIdOf(t.tx);
+      const d = requestId ? this.contracts.decision(requestId) : undefined;
       // A permit for our records: release exactly what it grants to the requesting clinic.
-      const d = decisionOf(this.contracts, t.tx);
-      if (d && d.holderOrg === this.orgId && d.decision === 'permit') void this.release(d);
+      if (d && d.holderOrg === this.orgId && d.decision === 'permit') void this.releases.release(d);
     }
+    if (this.status === 'not-member' && this.contracts.key(this.publicKey)) this.status = 'ready';
+    this.relaySync?.poke();
     this.emit();
-  }
-
-  private async release(d: AccessDecision): Promise<void> {
-    const patientId = this.patientsByPseudonym.get(d.patient);
-    if (!patientId || !this.store.releasePackage) return;
-    const items = await this.store.releasePackage(patientId, d.grantedTypes);
-    const frame = encodeRelease({ requestId: d.requestId, items });
-    for (const peer of this.nodesOf(d.requesterOrg)) this.opts.transport.send(peer, frame);
-    const notAfter = Math.min(d.expiresAt, this.expiry());
-    const tx = this.authors.node.make(
-      'recordRelease',
-      { requestId: d.requestId, resourceTypes: d.grantedTypes, count: items.length, digest: releaseDigest(items) },
-      { notAfter },
-    );
-    await this.commit(tx, notAfter).catch((e: unknown) => {
-      this.problem = e instanceof Error ? e.message : String(e);
-    });
-  }
-
-  private onFrame(from: PeerId, bytes: Uint8Array): void {
-    if (bytes[0] !== CHANNEL_RELEASE) return;
-    let message: ReleaseMessage;
-    try {
-      message = decodeRelease(bytes);
-    } catch (e) {
-      if (e instanceof ReleaseWireError || (e instanceof Error && e.name === 'CodecError')) return;
-      throw e;
-    }
-    // Only the holding clinic's tablet may answer a request of ours.
-    const d = this.contracts.decision(message.requestId);
-    if (d && !this.nodesOf(d.holderOrg).includes(from)) return;
-    const w = this.waitingReleases.get(message.requestId);
-    if (w) {
-      this.waitingReleases.delete(message.requestId);
-      w.resolve({ from, message });
-    } else if (this.earlyReleases.size < MAX_EARLY_RELEASES) {
-      // The holder committed the permit before we did: keep it until our own replica has the decision.
-      this.earlyReleases.set(message.requestId, { from, message });
-    }
   }
 }
 
 // ---- helpers ------------------------------------------------------------------------------------------------
-
-function randomId(): string {
-  return toHex(globalThis.crypto.getRandomValues(new Uint8Array(16)));
-}
 
 function sleep(clock: Clock, ms: number): Promise<void> {
   return new Promise((resolve) => clock.schedule(ms, resolve));
@@ -416,12 +676,6 @@ function bundleResources(bundle: unknown): { resourceType: string; id: string; i
   return out;
 }
 
-/** The access decision a committed requestAccess transaction produced, if it is one. */
-function decisionOf(contracts: HygeiaContracts, tx: Uint8Array): AccessDecision | undefined {
-  const requestId = requestIdOf(tx);
-  return requestId ? contracts.decision(requestId) : undefined;
-}
-
 function requestIdOf(tx: Uint8Array): string | undefined {
   try {
     const d = decodeTx(tx);
@@ -431,8 +685,3 @@ function requestIdOf(tx: Uint8Array): string | undefined {
   }
 }
 
-/** Until the contracts expose typed reads by prefix: the committed state's entries under a prefix. */
-function stateEntries<T>(contracts: HygeiaContracts, prefix: string): T[] {
-  const all = JSON.parse(new TextDecoder().decode(contracts.snapshot())) as [string, T][];
-  return all.filter(([k]) => k.startsWith(prefix)).map(([, v]) => v);
-}

@@ -8,6 +8,7 @@
 //     "clinics": [ { "id": "clinic-1", "name": "clinic-1", "nodeKey": "<64 hex>", "validator": true } ],
 //     "agreements": [ { "agreementId", "orgA", "orgB", "purposes": ["TREAT"], "start": ms, "end": ms } ] }
 import { canonicalJson } from '../codec/index.ts';
+import type { ContractsGenesis } from '../ledger/contracts/index.ts';
 import { fromHex } from '../util/index.ts';
 
 export const GENESIS_VERSION = 1;
@@ -180,4 +181,13 @@ export function treatmentAgreements(clinicIds: readonly string[], start: number)
     }
   }
   return out;
+}
+
+/** The contracts' genesis for a consortium genesis (what every replica of the ledger starts from). */
+export function contractsGenesis(g: Genesis): ContractsGenesis {
+  return {
+    orgs: g.clinics.map((c) => ({ id: c.id, name: c.name, adminKey: fromHex(c.nodeKey, 32), validator: c.validator })),
+    agreements: g.agreements.map((a) => ({ ...a })),
+    checkpointInterval: g.consensus.checkpointInterval,
+  };
 }

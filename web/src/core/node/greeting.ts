@@ -5,7 +5,7 @@
 //   wire = uint(tag 0x47) ‖ bytes(body) ‖ fixed64(signature over signingBytes('hygeia/node/greeting/v1', body))
 
 import { Reader, Writer, signingBytes } from '../codec/index.ts';
-import { ed25519Sign, ed25519Verify } from '../net/sign.ts';
+import { ed25519Sign, ed25519Verify } from '../../../../wasm/index.ts';
 import { parseHex, toHex } from '../util/index.ts';
 
 export const GREETING_DOMAIN = 'hygeia/node/greeting/v1';

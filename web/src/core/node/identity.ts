@@ -2,7 +2,7 @@
 // key is raw bytes because the wasm core signs with it; it never leaves this origin's storage.
 
 import { openDB, type IDBPDatabase } from 'idb';
-import { ed25519GenerateSecretKey, ed25519PublicKey } from '../net/sign.ts';
+import { ed25519GenerateSecretKey, ed25519PublicKey } from '../../../../wasm/index.ts';
 import { toHex } from '../util/index.ts';
 
 export interface NodeIdentity {

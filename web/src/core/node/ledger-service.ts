@@ -14,11 +14,12 @@
 // and a re-sent request gets a fresh clientSeq.
 import { Replica, encodeClientRequest, sha256 } from '../../../../wasm/index.ts';
 import { ConsensusNode, clientPayload, type Clock, type ConsensusEvent, type TimerPolicy } from '../consensus/index.ts';
-import type { ApplyContext, ApplyResult, LedgerApp } from '../ledger/app.ts';
+import type { ApplyResult, LedgerApp } from '../ledger/app.ts';
 import type { Block } from '../ledger/block.ts';
 import type { LedgerStore } from '../ledger/store.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
 import { fromHex, toHex } from '../util/index.ts';
+import { decodeTx } from '../ledger/contracts/index.ts';
 import { NodeError, type LedgerSummary } from './api.ts';
 import type { Genesis } from './genesis.ts';
 import { genesisValidators } from './genesis.ts';
@@ -39,31 +40,6 @@ export interface CommittedBlock {
   readonly hash: Uint8Array;
   /** The contract transaction of each executed position (client payload) with its outcome. */
   readonly txs: { readonly index: number; readonly tx: Uint8Array; readonly result: ApplyResult }[];
-}
-
-/** Wraps the app to remember each applied transaction's outcome for the block being executed. */
-class RecordingApp implements LedgerApp {
-  results: { index: number; tx: Uint8Array; result: ApplyResult }[] = [];
-  constructor(readonly inner: LedgerApp) {}
-  apply(tx: Uint8Array, ctx: ApplyContext): ApplyResult {
-    const result = this.inner.apply(tx, ctx);
-    this.results.push({ index: ctx.index, tx, result });
-    return result;
-  }
-  stateRoot(): Uint8Array {
-    return this.inner.stateRoot();
-  }
-  snapshot(): Uint8Array {
-    return this.inner.snapshot();
-  }
-  restore(snapshot: Uint8Array): void {
-    this.inner.restore(snapshot);
-  }
-  take(): { index: number; tx: Uint8Array; result: ApplyResult }[] {
-    const r = this.results;
-    this.results = [];
-    return r;
-  }
 }
 
 interface Pending {
@@ -105,10 +81,10 @@ export interface LedgerServiceOptions {
 }
 
 export class LedgerService {
-  readonly app: RecordingApp;
-  readonly consensus: ConsensusNode | null;
-  readonly validators: Uint8Array[];
-  private readonly validatorIds: string[];
+  readonly app: LedgerApp;
+  readonly consensus: ConsensusNode;
+  /** The genesis validators (epoch 0). */
+  readonly genesisValidators: Uint8Array[];
   private readonly pending = new Map<string, Pending>();
   private readonly queue: Pending[] = [];
   private readonly lanes: Lane[];
@@ -119,39 +95,36 @@ export class LedgerService {
   private stopped = false;
 
   constructor(private readonly opts: LedgerServiceOptions) {
-    this.app = new RecordingApp(opts.app);
+    this.app = opts.app;
     this.lanes = Array.from({ length: Math.max(1, opts.lanes ?? 4) }, (_, i) => ({ seed: laneSeed(opts.seed, i), lastSeq: 0, busy: null }));
-    this.validators = genesisValidators(opts.genesis).map((c) => fromHex(c.nodeKey, 32));
-    this.validatorIds = this.validators.map(toHex);
-    const self = this.validatorIds.indexOf(toHex(opts.publicKey));
-    const K = opts.genesis.consensus.checkpointInterval;
-    this.consensus =
-      self < 0
-        ? null
-        : new ConsensusNode({
-            validators: this.validators,
-            self,
-            replica: new Replica({
-              validators: this.validators,
-              self,
-              secretKey: opts.seed,
-              checkpointInterval: K,
-              watermarkWindow: opts.genesis.consensus.watermarkWindow,
-              maxBatch: opts.genesis.consensus.maxBatch,
-            }),
-            transport: opts.transport,
-            clock: opts.clock,
-            app: this.app,
-            store: opts.store,
-            checkpointInterval: K,
-            ...(opts.timers ? { timers: opts.timers } : {}),
-            ...(opts.trustAfter ? { trustAfter: opts.trustAfter } : {}),
-            onEvent: (e) => this.onConsensus(e),
-          });
+    this.genesisValidators = genesisValidators(opts.genesis).map((c) => fromHex(c.nodeKey, 32));
+    const { checkpointInterval, watermarkWindow, maxBatch } = opts.genesis.consensus;
+    this.consensus = new ConsensusNode({
+      validators: this.genesisValidators,
+      key: opts.publicKey,
+      // The replica of each epoch in which this node votes (and again after a restart, from its checkpoint).
+      createReplica: (start) =>
+        new Replica({
+          validators: [...start.epoch.validators],
+          self: start.self,
+          secretKey: opts.seed,
+          checkpointInterval,
+          watermarkWindow,
+          maxBatch,
+        }),
+      transport: opts.transport,
+      clock: opts.clock,
+      app: opts.app,
+      store: opts.store,
+      checkpointInterval,
+      ...(opts.timers ? { timers: opts.timers } : {}),
+      ...(opts.trustAfter ? { trustAfter: opts.trustAfter } : {}),
+      onEvent: (e) => this.onConsensus(e),
+    });
   }
 
   async start(): Promise<void> {
-    await this.consensus?.start();
+    await this.consensus.start();
     this.unsubscribe = this.opts.transport.onMessage((from, bytes) => this.onFrame(from, bytes));
     this.scheduleResend();
   }
@@ -162,7 +135,7 @@ export class LedgerService {
     this.unsubscribe?.();
     for (const p of this.pending.values()) p.reject(new NodeError('offline', 'The node stopped before the transaction committed.'));
     this.pending.clear();
-    await this.consensus?.stop();
+    await this.consensus.stop();
   }
 
   /** Subscribes to committed blocks (in height order) with each transaction's outcome. */
@@ -172,7 +145,12 @@ export class LedgerService {
   }
 
   get height(): number {
-    return this.consensus?.height ?? 0;
+    return this.consensus.height;
+  }
+
+  /** The current epoch's validator keys (hex), in replica order. */
+  validatorIds(): string[] {
+    return this.consensus.epoch.validators.map(toHex);
   }
 
   get pendingCount(): number {
@@ -181,25 +159,25 @@ export class LedgerService {
 
   summary(nameOf: (keyHex: string) => string): LedgerSummary {
     const c = this.consensus;
-    return {
-      height: c?.height ?? 0,
-      headHash: c ? toHex(c.tipHash) : '',
-      view: c?.view ?? 0,
-      validators: this.validatorIds.map(nameOf),
-    };
+    return { height: c.height, headHash: toHex(c.tipHash), view: c.view, validators: this.validatorIds().map(nameOf) };
   }
 
   primaryKey(): string | null {
-    const c = this.consensus;
-    return c ? (this.validatorIds[c.primary] ?? null) : null;
+    return this.validatorIds()[this.consensus.primary] ?? null;
   }
 
   /**
    * Submits a signed contract transaction and resolves with its outcome once a committed block carries it.
-   * `notAfter` is the transaction's own expiry: past it, the submission fails with NodeError('timeout').
+   * Past the transaction's own expiry (its signed notAfter) the submission fails with NodeError('timeout').
    */
-  submit(tx: Uint8Array, notAfter: number): Promise<TxOutcome> {
+  submit(tx: Uint8Array): Promise<TxOutcome> {
     if (this.stopped) return Promise.reject(new NodeError('offline', 'The node is stopped.'));
+    let notAfter: number;
+    try {
+      notAfter = decodeTx(tx).tx.notAfter;
+    } catch {
+      return Promise.reject(new NodeError('invalid', 'That transaction does not decode.'));
+    }
     const id = toHex(sha256(tx));
     const existing = this.pending.get(id);
     if (existing) {
@@ -245,14 +223,14 @@ export class LedgerService {
   }
 
   private send(request: Uint8Array): void {
-    if (this.consensus) {
+    if (this.consensus.isValidator) {
       this.consensus.submit(request);
       return;
     }
     const frame = new Uint8Array(request.length + 1);
     frame[0] = CHANNEL_REQUEST;
     frame.set(request, 1);
-    for (const v of this.validatorIds) if (v !== this.opts.transport.self) this.opts.transport.send(v, frame);
+    for (const v of this.validatorIds()) if (v !== this.opts.transport.self) this.opts.transport.send(v, frame);
   }
 
   private scheduleResend(): void {
@@ -272,7 +250,7 @@ export class LedgerService {
 
   /** Validators order requests that member nodes hand them (a member that is not a validator, a phone's clinic). */
   private onFrame(from: PeerId, bytes: Uint8Array): void {
-    if (bytes[0] !== CHANNEL_REQUEST || !this.consensus) return;
+    if (bytes[0] !== CHANNEL_REQUEST || !this.consensus.isValidator) return;
     if (bytes.length > MAX_REQUEST_BYTES || !this.opts.isMember(from)) return;
     const now = this.opts.clock.now();
     const w = this.served.get(from);
@@ -283,7 +261,12 @@ export class LedgerService {
 
   private onConsensus(e: ConsensusEvent): void {
     if (e.kind === 'committed') {
-      const txs = this.app.take();
+      const txs: CommittedBlock['txs'][number][] = [];
+      e.block.txs.forEach((request, index) => {
+        const tx = clientPayload(request);
+        const result = e.results[index];
+        if (tx && result && !(result.ok === false && (result.reason === 'skipped-duplicate' || result.reason === 'undecodable'))) txs.push({ index, tx, result });
+      });
       const c: CommittedBlock = { block: e.block, hash: e.hash, txs };
       for (const t of txs) {
         const id = toHex(sha256(t.tx));
@@ -296,7 +279,6 @@ export class LedgerService {
     } else if (e.kind === 'stateInstalled') {
       // Blocks skipped by state transfer carried no outcomes here: re-send what is pending (the contracts
       // refuse a replay, so a transaction already applied is not applied twice).
-      this.app.take();
       for (const p of this.pending.values()) if (p.lane) this.transmit(p);
     }
     this.opts.onEvent?.(e);

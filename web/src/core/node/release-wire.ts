@@ -8,8 +8,7 @@
 //
 // Nothing here is trusted by the requester until `checkRelease` has recomputed every commitment and found it
 // equal to the latest anchor the holder committed for that anchor id.
-import { Reader, Writer } from '../codec/index.ts';
-import { canonicalJson } from '../records/canonical.ts';
+import { Reader, Writer, canonicalJson } from '../codec/index.ts';
 import { sha256 } from '../../../../wasm/index.ts';
 import { equalBytes, fromHex } from '../util/index.ts';
 

@@ -2,7 +2,7 @@
 // or a worker). The first screen shows the result for the page and for a worker.
 
 import { coreModuleSize, initCore, sha256 } from '../../../../wasm/index.ts';
-import { loadTfWasm } from './tf-wasm.ts';
+import { loadTfWasm } from '../fl/web.ts';
 import { toHex } from '../util/index.ts';
 
 export interface RuntimeReport {

@@ -24,7 +24,7 @@ export interface ClinicAuthors {
   readonly auditor: TxAuthor;
 }
 
-export function clinicAuthors(nodeSeed: Uint8Array): ClinicAuthors {
-  const author = (seed: Uint8Array): TxAuthor => new TxAuthor(new Ed25519Signer(seed));
+export function clinicAuthors(nodeSeed: Uint8Array, now: () => number): ClinicAuthors {
+  const author = (seed: Uint8Array): TxAuthor => new TxAuthor(new Ed25519Signer(seed), { now });
   return { node: author(nodeSeed), clinician: author(staffSeed(nodeSeed, 'clinician')), auditor: author(staffSeed(nodeSeed, 'auditor')) };
 }

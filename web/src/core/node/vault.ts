@@ -7,12 +7,14 @@
 // AES-GCM everywhere, with the vault's name and the slot's kind as associated data, so a sealed blob cannot be
 // moved to another vault or slot. A wrong passphrase is a typed error and changes nothing.
 import { openDB, type IDBPDatabase } from 'idb';
+import { toBase64Url } from '../net/base64url.ts';
 import { NodeError } from './api.ts';
 
 export const PBKDF2_ITERATIONS = 600_000;
 const DB_VERSION = 1;
 const STORE = 'vault';
 const RECORD = 'sealed';
+const DEVICE_KEY = 'device-key';
 const utf8 = new TextEncoder();
 const subtle = (): SubtleCrypto => globalThis.crypto.subtle;
 
@@ -24,16 +26,22 @@ export interface VaultSecrets {
   readonly meta: Record<string, string>;
 }
 
-export type Unlock = { readonly passphrase: string } | { readonly prf: Uint8Array; readonly credentialId: string };
+export type Unlock =
+  | { readonly passphrase: string }
+  | { readonly prf: Uint8Array; readonly credentialId: string }
+  /** A non-extractable key kept by this browser profile: for development phones, which start without asking. */
+  | { readonly device: true };
 
 interface Sealed {
   iv: Uint8Array;
   ct: Uint8Array;
 }
 interface Slot {
-  kind: 'passphrase' | 'passkey';
-  /** For a passkey slot: the credential id (base64url) the screen asks the authenticator for. */
+  kind: 'passphrase' | 'passkey' | 'device';
+  /** For a passkey slot: the credential id (base64url) the screen asks the authenticator for, and the PRF
+   * input (base64url, not secret) it evaluates. */
   credentialId?: string;
+  prfSalt?: string;
   salt: Uint8Array;
   iterations: number;
   wrapped: Sealed;
@@ -69,7 +77,19 @@ async function open(key: CryptoKey, s: Sealed, aad: string): Promise<Uint8Array 
   }
 }
 
-async function slotKey(slot: Pick<Slot, 'kind' | 'salt' | 'iterations'>, unlock: Unlock): Promise<CryptoKey> {
+function kindOf(unlock: Unlock): Slot['kind'] {
+  return 'passphrase' in unlock ? 'passphrase' : 'device' in unlock ? 'device' : 'passkey';
+}
+
+async function slotKey(db: IDBPDatabase, slot: Pick<Slot, 'kind' | 'salt' | 'iterations'>, unlock: Unlock): Promise<CryptoKey> {
+  if ('device' in unlock) {
+    // A non-extractable AES key: this profile can use it, nothing can read it out.
+    const existing = (await db.get(STORE, DEVICE_KEY)) as CryptoKey | undefined;
+    if (existing) return existing;
+    const key = await subtle().generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+    await db.put(STORE, key, DEVICE_KEY);
+    return key;
+  }
   if ('passphrase' in unlock) {
     const base = await subtle().importKey('raw', utf8.encode(unlock.passphrase.normalize('NFKC')), 'PBKDF2', false, ['deriveKey']);
     return subtle().deriveKey({ name: 'PBKDF2', hash: 'SHA-256', salt: slot.salt as BufferSource, iterations: slot.iterations }, base, { name: 'AES-GCM', length: 256 }, false, [
@@ -127,14 +147,19 @@ export class Vault {
   }
 
   /** Whether secrets are sealed here, and what is known without unlocking. */
-  async describe(): Promise<{ exists: false } | { exists: true; publicKey: string; createdAt: number; slots: { kind: Slot['kind']; credentialId?: string }[] }> {
+  async describe(): Promise<{ exists: false } | { exists: true; publicKey: string; createdAt: number; slots: { kind: Slot['kind']; credentialId?: string; prfSalt?: string }[] }> {
     const r = await this.record();
     if (!r) return { exists: false };
-    return { exists: true, publicKey: r.publicKey, createdAt: r.createdAt, slots: r.slots.map((s) => ({ kind: s.kind, ...(s.credentialId ? { credentialId: s.credentialId } : {}) })) };
+    return {
+      exists: true,
+      publicKey: r.publicKey,
+      createdAt: r.createdAt,
+      slots: r.slots.map((s) => ({ kind: s.kind, ...(s.credentialId ? { credentialId: s.credentialId } : {}), ...(s.prfSalt ? { prfSalt: s.prfSalt } : {}) })),
+    };
   }
 
   /** Seals new secrets under a first unlock method. Refuses to overwrite sealed secrets. */
-  async create(secrets: VaultSecrets, unlock: Unlock, publicKey: string): Promise<void> {
+  async create(secrets: VaultSecrets, unlock: Unlock, publicKey: string, prfSalt?: Uint8Array): Promise<void> {
     if ('passphrase' in unlock) minimumPassphrase(unlock.passphrase);
     if (await this.record()) throw new NodeError('busy', 'This device already holds an identity; unlock it instead.');
     const vaultKeyRaw = globalThis.crypto.getRandomValues(new Uint8Array(32));
@@ -144,7 +169,7 @@ export class Vault {
         version: 1,
         createdAt: Date.now(),
         publicKey,
-        slots: [await this.makeSlot(vaultKeyRaw, unlock)],
+        slots: [await this.makeSlot(vaultKeyRaw, unlock, prfSalt)],
         secrets: await seal(vaultKey, encodeSecrets(secrets), `${this.name}/secrets`),
       };
       await this.db.put(STORE, record, RECORD);
@@ -153,14 +178,15 @@ export class Vault {
     }
   }
 
-  private async makeSlot(vaultKeyRaw: Uint8Array, unlock: Unlock): Promise<Slot> {
-    const kind: Slot['kind'] = 'passphrase' in unlock ? 'passphrase' : 'passkey';
+  private async makeSlot(vaultKeyRaw: Uint8Array, unlock: Unlock, prfSalt?: Uint8Array): Promise<Slot> {
+    const kind = kindOf(unlock);
     const salt = globalThis.crypto.getRandomValues(new Uint8Array(16));
     const iterations = kind === 'passphrase' ? PBKDF2_ITERATIONS : 0;
-    const key = await slotKey({ kind, salt, iterations }, unlock);
+    const key = await slotKey(this.db, { kind, salt, iterations }, unlock);
     return {
       kind,
       ...('credentialId' in unlock ? { credentialId: unlock.credentialId } : {}),
+      ...(prfSalt ? { prfSalt: toBase64Url(prfSalt) } : {}),
       salt,
       iterations,
       wrapped: await seal(key, vaultKeyRaw, `${this.name}/slot/${kind}`),
@@ -168,11 +194,11 @@ export class Vault {
   }
 
   private async vaultKey(r: VaultRecord, unlock: Unlock): Promise<Uint8Array> {
-    const kind: Slot['kind'] = 'passphrase' in unlock ? 'passphrase' : 'passkey';
+    const kind = kindOf(unlock);
     for (const slot of r.slots) {
       if (slot.kind !== kind) continue;
       if (kind === 'passkey' && 'credentialId' in unlock && slot.credentialId !== unlock.credentialId) continue;
-      const raw = await open(await slotKey(slot, unlock), slot.wrapped, `${this.name}/slot/${kind}`);
+      const raw = await open(await slotKey(this.db, slot, unlock), slot.wrapped, `${this.name}/slot/${kind}`);
       if (raw) return raw;
     }
     throw new NodeError('wrong-passphrase', kind === 'passphrase' ? 'That passphrase does not unlock this device.' : 'That passkey does not unlock this device.');
@@ -197,13 +223,13 @@ export class Vault {
   }
 
   /** Adds an unlock method (a passkey, or a second passphrase), proven by an existing one. */
-  async addSlot(existing: Unlock, added: Unlock): Promise<void> {
+  async addSlot(existing: Unlock, added: Unlock, prfSalt?: Uint8Array): Promise<void> {
     if ('passphrase' in added) minimumPassphrase(added.passphrase);
     const r = await this.record();
     if (!r) throw new NodeError('not-found', 'No identity is stored on this device yet.');
     const raw = await this.vaultKey(r, existing);
     try {
-      const slot = await this.makeSlot(raw, added);
+      const slot = await this.makeSlot(raw, added, prfSalt);
       await this.db.put(STORE, { ...r, slots: [...r.slots, slot] }, RECORD);
     } finally {
       raw.fill(0);

@@ -3,7 +3,7 @@
 // population of other subjects), and a verdict per window that names the features that drove it.
 // Deterministic: the same event sequence gives the same reports, byte for byte.
 import { History, baselineOf, robustZMilli, median, type Baseline } from './robust.ts';
-import { FEATURES, type Feature, type Reason, type Report, type ReportKind } from './report.ts';
+import { sortReasons, type Feature, type Reason, type Report, type ReportKind } from './report.ts';
 
 export interface FeatureSpec {
   feature: Feature;
@@ -159,8 +159,8 @@ export class WindowedDetector<A> {
       }
       updates.push([subject, values]);
       if (reasons.length === 0) continue;
-      reasons.sort((x, y) => y.score - x.score || FEATURES.indexOf(x.feature) - FEATURES.indexOf(y.feature));
-      reports.push({ kind: this.kind, subject, window, severity: reasons[0]!.score, reasons });
+      const ordered = sortReasons(reasons);
+      reports.push({ kind: this.kind, subject, window, severity: ordered[0]!.score, reasons: ordered });
     }
     // Histories change only after every subject of the window was judged, so the order of subjects and the
     // population baseline do not interact.

@@ -1,9 +1,7 @@
 // Anomaly detection over network behaviour, per peer and window (default one minute): invalid signatures,
-// equivocations, message volume, rejected messages; and, per FL round, updates whose norm is an outlier
-// among that round's updates (robust z-score across the round).
+// equivocations, message volume, rejected messages.
 import { WindowedDetector, SecurityError, checkInt, type DetectorOptions, type FeatureSpec } from './detector.ts';
-import { baselineOf, robustZMilli } from './robust.ts';
-import type { Feature, Reason, Report } from './report.ts';
+import type { Feature, Report } from './report.ts';
 
 export type NetworkEventKind = 'message' | 'invalid-signature' | 'equivocation' | 'rejected';
 
@@ -87,57 +85,4 @@ export class NetworkMonitor {
   flush(): Report[] {
     return this.detector.flush();
   }
-}
-
-export interface UpdateNorm {
-  /** The client's public key hex. */
-  peer: string;
-  /** The L2 norm of its update (any non-negative finite number). */
-  norm: number;
-}
-
-export interface UpdateOutlierOptions {
-  /** Milli z-score threshold (default 3500). */
-  thresholdMilli?: number;
-  /** Smallest spread, as permille of the median norm (default 50 = 5%): equal honest norms do not alert. */
-  floorPermille?: number;
-  /** Fewest updates in a round to judge it (default 4). */
-  minUpdates?: number;
-}
-
-/** Norms are compared as integers in micro-units, so every node gets the same verdict. */
-export function quantizeNorm(norm: number): number {
-  if (!Number.isFinite(norm) || norm < 0) throw new SecurityError('badEvent', 'an update norm is a finite non-negative number');
-  return Math.min(Math.round(norm * 1e6), 2 ** 40);
-}
-
-/**
- * Flags the updates of one FL round whose norm is a robust outlier among the round's updates (scaled or
- * boosted updates: updateNormHigh; empty or free-riding ones: updateNormLow). Sign flips and label flips keep
- * the norm; the aggregation rules, not this check, bound those.
- */
-export function updateNormOutliers(round: number, updates: readonly UpdateNorm[], options: UpdateOutlierOptions = {}): Report[] {
-  checkInt('round', round);
-  const threshold = options.thresholdMilli ?? 3500;
-  const minUpdates = options.minUpdates ?? 4;
-  if (updates.length < minUpdates) return [];
-  const values = updates.map((u) => quantizeNorm(u.norm));
-  const probe = baselineOf(values, 1);
-  const b = baselineOf(values, Math.max(1, Math.floor((probe.median * (options.floorPermille ?? 50)) / 1000)));
-  const reports: Report[] = [];
-  const order = updates.map((u, i) => ({ peer: u.peer, value: values[i]! })).sort((x, y) => (x.peer < y.peer ? -1 : x.peer > y.peer ? 1 : x.value - y.value));
-  for (const { peer, value } of order) {
-    const z = robustZMilli(value, b);
-    if (Math.abs(z) < threshold) continue;
-    const reason: Reason = {
-      feature: z > 0 ? 'updateNormHigh' : 'updateNormLow',
-      value,
-      baseline: b.median,
-      scale: b.scale,
-      score: Math.abs(z),
-      hard: false,
-    };
-    reports.push({ kind: 'fl-update', subject: peer, window: round, severity: reason.score, reasons: [reason] });
-  }
-  return reports;
 }

@@ -1,8 +1,9 @@
-// Findings of the security layer, and their canonical encoding: a report is what a node signs and commits to
-// the ledger, and what trust scores are derived from. Every report says why: the features that drove it.
-import { CodecError, Reader, Writer, domainTag, signingBytes } from '../codec/index.ts';
+// Findings of the security layer: a report names its subject, its window and the reasons that drove it.
+// Reports reach the ledger inside signed transactions (`fileReport`, and the flags of `flCommitAggregate`),
+// where each reason travels in one canonical text form, so the audit trail reads without a decoder and the
+// contracts can refuse anything that is not exactly canonical.
 
-/** Every feature a report can name. The index + 1 is its wire code: append only, never reorder. */
+/** Every feature a reason can name. Append only, never reorder (the text form names them, weights key on them). */
 export const FEATURES = [
   'requestRate',
   'offHoursShare',
@@ -15,13 +16,22 @@ export const FEATURES = [
   'rejectedMessages',
   'updateNormHigh',
   'updateNormLow',
+  'updateDirection',
+  'updateMalformed',
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 
 export const REPORT_KINDS = ['access', 'network', 'fl-update'] as const;
 export type ReportKind = (typeof REPORT_KINDS)[number];
 
-/** One feature that drove an alert. All integers: counts, permille shares or micro-units (norms). */
+/** Which features each kind of report may name. */
+export const KIND_FEATURES: Readonly<Record<ReportKind, readonly Feature[]>> = {
+  access: ['requestRate', 'offHoursShare', 'patientBreadth', 'breakGlass', 'denialRatio'],
+  network: ['invalidSignatures', 'equivocations', 'messageRate', 'rejectedMessages'],
+  'fl-update': ['updateNormHigh', 'updateNormLow', 'updateDirection', 'updateMalformed'],
+};
+
+/** One feature that drove an alert. All non-negative integers: counts, permille shares or micro-units (norms). */
 export interface Reason {
   feature: Feature;
   /** The subject's value in this window. */
@@ -37,7 +47,7 @@ export interface Reason {
 
 export interface Report {
   kind: ReportKind;
-  /** The requester (access) or peer public key hex (network, fl-update). Never a patient. */
+  /** The requester's key (access), the peer's key (network) or the clinic (fl-update). Never a patient. */
   subject: string;
   /** The window index (event time / window length), or the FL round. */
   window: number;
@@ -47,58 +57,34 @@ export interface Report {
   reasons: Reason[];
 }
 
-export const REPORT_TAG = domainTag('security', 'report');
-const MAX_SUBJECT = 256;
-const MAX_REASONS = FEATURES.length;
+/** The largest integer a reason field may hold in its text form (fits a float64 exactly). */
+const MAX_FIELD = Number.MAX_SAFE_INTEGER;
+const UINT = /^(0|[1-9][0-9]{0,15})$/;
 
-/** Writes a report; throws CodecError (Oversize, OutOfRange) for one that decodeReport would refuse. */
-export function writeReport(w: Writer, r: Report): void {
-  if (new TextEncoder().encode(r.subject).length > MAX_SUBJECT || r.reasons.length > MAX_REASONS) throw new CodecError('Oversize', 'report subject or reasons too long');
-  if (!REPORT_KINDS.includes(r.kind) || r.reasons.some((x) => !FEATURES.includes(x.feature))) throw new CodecError('OutOfRange', 'unknown report kind or feature');
-  w.uint(REPORT_KINDS.indexOf(r.kind) + 1);
-  w.str(r.subject);
-  w.uint(r.window);
-  w.uint(r.severity);
-  w.list(r.reasons, (ww, x) => {
-    ww.uint(FEATURES.indexOf(x.feature) + 1);
-    ww.uint(x.value);
-    ww.uint(x.baseline);
-    ww.uint(x.scale);
-    ww.uint(x.score);
-    ww.bool(x.hard);
-  });
+/** `feature:value:baseline:scale:score:hard` (hard is 0 or 1), decimal without leading zeros. */
+export function reasonText(r: Reason): string {
+  for (const v of [r.value, r.baseline, r.scale, r.score]) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError('reason fields are non-negative safe integers');
+  }
+  if (!FEATURES.includes(r.feature)) throw new RangeError('unknown feature');
+  return `${r.feature}:${r.value}:${r.baseline}:${r.scale}:${r.score}:${r.hard ? 1 : 0}`;
 }
 
-export function readReport(r: Reader): Report {
-  const kind = REPORT_KINDS[r.uint(REPORT_KINDS.length) - 1];
-  if (kind === undefined) r.fail('OutOfRange');
-  const subject = r.str(MAX_SUBJECT);
-  const window = r.uint();
-  const severity = r.uint();
-  const reasons = r.list(MAX_REASONS, (rr): Reason => {
-    const feature = FEATURES[rr.uint(FEATURES.length) - 1];
-    if (feature === undefined) rr.fail('OutOfRange');
-    return { feature: feature ?? 'requestRate', value: rr.uint(), baseline: rr.uint(), scale: rr.uint(), score: rr.uint(), hard: rr.bool() };
-  });
-  return { kind: kind ?? 'access', subject, window, severity, reasons };
+/** Parses the canonical text form; null for anything else (unknown feature, leading zeros, out of range). */
+export function parseReasonText(text: string): Reason | null {
+  if (typeof text !== 'string' || text.length > 128) return null;
+  const parts = text.split(':');
+  if (parts.length !== 6) return null;
+  const [feature, ...rest] = parts as [string, string, string, string, string, string];
+  if (!(FEATURES as readonly string[]).includes(feature)) return null;
+  const nums = rest.slice(0, 4);
+  if (!nums.every((s) => UINT.test(s) && Number(s) <= MAX_FIELD)) return null;
+  if (rest[4] !== '0' && rest[4] !== '1') return null;
+  const [value, baseline, scale, score] = nums.map(Number) as [number, number, number, number];
+  return { feature: feature as Feature, value, baseline, scale, score, hard: rest[4] === '1' };
 }
 
-export function encodeReport(r: Report): Uint8Array {
-  const w = new Writer(64 + 16 * r.reasons.length);
-  writeReport(w, r);
-  return w.finish();
+/** Sorts reasons strongest first (score descending, then feature order): the order a report carries them. */
+export function sortReasons(reasons: readonly Reason[]): Reason[] {
+  return [...reasons].sort((x, y) => y.score - x.score || FEATURES.indexOf(x.feature) - FEATURES.indexOf(y.feature));
 }
-
-/** Decodes one report; throws CodecError on any violation of the encoding. */
-export function decodeReport(bytes: Uint8Array): Report {
-  const r = new Reader(bytes, 4096);
-  const report = readReport(r);
-  r.done();
-  return report;
-}
-
-/** What a reporter signs: signingBytes('hygeia/security/report/v1', encodeReport(r)). */
-export function reportSigningBytes(r: Report): Uint8Array {
-  return signingBytes(REPORT_TAG, encodeReport(r));
-}
-

@@ -1,75 +1,112 @@
 // The contracts: one deterministic state machine over committed, signed transactions. It reads no clock but
-// the block's agreed time (ApplyContext.time), uses integer arithmetic and no randomness, and a rejected
-// transaction changes nothing. State is a sorted key-value map of plain JSON values (state-core.ts); the
-// state root is the RFC 6962 Merkle root over canonical JSON [key, value] leaves, and a snapshot is that list.
+// the block's agreed time (ApplyContext.time), uses integer arithmetic and no randomness. A transaction that
+// fails a rule changes nothing but its own consumption: once a transaction authenticated (a live member's
+// key signed it, within its expiry), its id is remembered until its expiry, so the same signed bytes can
+// never apply later, whether they succeeded or not.
+//
+// State is a key-value map of plain JSON values (state-core.ts); the state root is kept incrementally and
+// proves single leaves (state-tree.ts); a snapshot is the canonical JSON of the sorted [key, value] list.
 import type { ApplyContext, ApplyResult, LedgerApp } from '../app.ts';
-import { merkleRoot } from '../merkle.ts';
 import { canonicalJson } from '../../codec/index.ts';
+import { sha256 } from '../../../../../wasm/index.ts';
 import { toHex } from '../../util/index.ts';
-import { decodeTx, verifySignature, type DecodedTx, type Tx } from './tx.ts';
-import { ContractRejection, ORG_ID, StateCore, type Rule, type RuleContext, type StateValue } from './state-core.ts';
+import { MAX_TX_LIFETIME_MS, decodeTx, verifySignature, type DecodedTx, type Tx } from './tx.ts';
+import { ContractRejection, ID, ORG_ID, StateCore, type Rule, type RuleContext, type StateValue } from './state-core.ts';
+import { StateTree, type StateProof } from './state-tree.ts';
 import { RULES } from './rules.ts';
-import { keyOf, orgOf, validatorOrgs, type KeyRecord, type OrgRecord } from './membership.ts';
-import { consentOf, type ConsentRecord } from './consent.ts';
+import { addOrg, keyOf, memberOf, orgOf, tally, validatorOrgs, type KeyRecord, type OrgRecord, type ProposalRecord, type Role } from './membership.ts';
+import { CONSENSUS_KEY, PARAMS_KEY, consensusLeaf, rollEpoch, scheduleOf, validatorsForHeight, type ConsensusLeaf, type ParamsLeaf, type ValidatorSchedule } from './consensus.ts';
+import { PURPOSE, consentLive, consentOf, consentsOfPatient, type ConsentRecord } from './consent.ts';
 import { agreementOf, type AgreementRecord } from './agreements.ts';
 import { decisionOf, type AccessDecision, type ReleaseRecord } from './access.ts';
-import { anchorOf, type AnchorRecord } from './anchors.ts';
+import { emergencyPolicyOf, type EmergencyPolicy, type EvidenceRecord } from './break-glass.ts';
+import { anchorOf, anchorsOf, type AnchorRecord } from './anchors.ts';
+import { erasureOf, patientEvents, patientLeafOf, type ErasureRecord, type PatientEvent, type PatientLeaf, type SelfAccessRecord } from './patients.ts';
+import { ExpiryQueue } from './expiry-queue.ts';
+import { FlReader } from './fl.ts';
+import { ReportsReader } from './reports.ts';
 
 export interface GenesisOrg {
   readonly id: string;
-  /** The organisation's first admin key (it registers the rest). */
+  /** Display name. */
+  readonly name: string;
+  /** The organisation's node key: its first admin key (it registers the rest) and, for a validator, its PBFT key. */
   readonly adminKey: Uint8Array;
   readonly validator: boolean;
 }
 
+/** An agreement in force from genesis, signed by both parties. */
+export interface GenesisAgreement {
+  readonly agreementId: string;
+  readonly orgA: string;
+  readonly orgB: string;
+  readonly purposes: readonly string[];
+  readonly start: number;
+  readonly end: number;
+  readonly emergency?: boolean;
+}
+
+export interface ContractsGenesis {
+  /** Founding organisations; validators in this order are epoch 0's validator set. */
+  readonly orgs: readonly GenesisOrg[];
+  readonly agreements?: readonly GenesisAgreement[];
+  /** K: validator-set changes take effect at multiples of K (the PBFT checkpoint interval). */
+  readonly checkpointInterval: number;
+}
+
+export class ContractsGenesisError extends Error {
+  override readonly name = 'ContractsGenesisError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`contracts genesis ${field}: ${message}`);
+  }
+}
+
+export type KeyView = KeyRecord & { readonly key: string };
+export type ProposalView = ProposalRecord & { readonly needed: number };
+export type PatientLog = PatientLeaf & { readonly events: PatientEvent[] };
+
+const byLedgerOrder = (a: { height: number; index: number }, b: { height: number; index: number }): number => a.height - b.height || a.index - b.index;
+
 export class HygeiaContracts implements LedgerApp {
   private readonly s = new StateCore();
+  private tree = new StateTree();
+  /** Consumed transaction ids by expiry, to forget each once no block can carry it any more. */
+  private seen = new ExpiryQueue();
+  /** Federated-learning tasks and rounds (fl.ts). */
+  readonly fl = new FlReader(this.s);
+  /** Security reports, cases and trust scores (reports.ts). */
+  readonly reports = new ReportsReader(this.s);
 
-  constructor(readonly genesis: readonly GenesisOrg[]) {
-    for (const o of genesis) {
-      if (!ORG_ID.test(o.id)) throw new TypeError('organisation ids are lower-case slugs');
-      this.s.put(`org/${o.id}`, { validator: o.validator } satisfies OrgRecord);
-      this.s.put(`key/${toHex(o.adminKey)}`, { org: o.id, role: 'admin', subject: '', revoked: false, nonce: 0 } satisfies KeyRecord);
+  constructor(readonly genesis: ContractsGenesis) {
+    checkGenesis(genesis);
+    this.s.put(PARAMS_KEY, { checkpointInterval: genesis.checkpointInterval } satisfies ParamsLeaf);
+    const validators = genesis.orgs.filter((o) => o.validator).map((o) => ({ org: o.id, key: toHex(o.adminKey) }));
+    this.s.put(CONSENSUS_KEY, { epoch: 0, validators, since: 0, next: null } satisfies ConsensusLeaf);
+    for (const o of genesis.orgs) addOrg(this.s, { id: o.id, name: o.name, validator: o.validator, nodeKey: toHex(o.adminKey), admittedAt: 0 });
+    for (const a of genesis.agreements ?? []) {
+      this.s.put(`agreement/${a.agreementId}`, {
+        agreementId: a.agreementId,
+        orgA: a.orgA,
+        orgB: a.orgB,
+        purposes: [...new Set(a.purposes)].sort(),
+        start: a.start,
+        end: a.end,
+        emergency: a.emergency ?? false,
+        signedA: true,
+        signedB: true,
+        ended: false,
+      } satisfies AgreementRecord);
     }
-  }
-
-  // ---- reads ----------------------------------------------------------------------------------------------
-
-  key(publicKey: Uint8Array): KeyRecord | undefined {
-    return keyOf(this.s, toHex(publicKey));
-  }
-  org(id: string): OrgRecord | undefined {
-    return orgOf(this.s, id);
-  }
-  consent(id: string): ConsentRecord | undefined {
-    return consentOf(this.s, id);
-  }
-  agreement(id: string): AgreementRecord | undefined {
-    return agreementOf(this.s, id);
-  }
-  decision(requestId: string): AccessDecision | undefined {
-    return decisionOf(this.s, requestId);
-  }
-  releases(requestId: string): ReleaseRecord[] {
-    return this.s.list<ReleaseRecord>(`release/${requestId}`);
-  }
-  anchorOf(org: string, record: string): AnchorRecord | undefined {
-    return anchorOf(this.s, org, record);
-  }
-  /** Break-glass decisions no auditor has reviewed yet, in request order. */
-  breakGlassForReview(): AccessDecision[] {
-    return this.s
-      .list<AccessDecision>('access')
-      .filter((d) => d.breakGlass && d.reviewed === '')
-      .sort((a, b) => a.height - b.height || a.index - b.index);
-  }
-  validatorOrgs(): string[] {
-    return validatorOrgs(this.s);
   }
 
   // ---- LedgerApp ------------------------------------------------------------------------------------------
 
   apply(bytes: Uint8Array, ctx: ApplyContext): ApplyResult {
+    rollEpoch(this.s, ctx.height);
+    for (const id of this.seen.popUpTo(ctx.time - 1)) this.s.del(`seen/${id}`);
     let d: DecodedTx;
     try {
       d = decodeTx(bytes);
@@ -77,13 +114,19 @@ export class HygeiaContracts implements LedgerApp {
       // Whatever does not decode (a TxDecodeError, a CodecError) is the same thing to the ledger.
       return { ok: false, reason: 'malformed' };
     }
+    let rc: RuleContext;
+    try {
+      rc = this.authenticate(d, ctx);
+    } catch (e) {
+      if (e instanceof ContractRejection) return { ok: false, reason: e.reason };
+      throw e;
+    }
+    // Consumed from here on, whatever the rule decides.
+    this.s.put(`seen/${rc.txId}`, d.tx.notAfter);
+    this.seen.push(d.tx.notAfter, rc.txId);
     this.s.begin();
     try {
-      const signer = this.authenticate(d, ctx);
-      const signerHex = toHex(d.tx.signer);
-      const rc: RuleContext = { s: this.s, signer, signerHex, time: ctx.time, height: ctx.height, index: ctx.index };
       (RULES[d.tx.kind] as Rule<Tx['kind']>)(d.tx as never, rc);
-      this.s.put(`key/${signerHex}`, { ...keyOf(this.s, signerHex)!, nonce: d.tx.nonce });
       this.s.commit();
       return { ok: true };
     } catch (e) {
@@ -93,30 +136,214 @@ export class HygeiaContracts implements LedgerApp {
     }
   }
 
-  private authenticate(d: DecodedTx, ctx: ApplyContext): KeyRecord {
+  /** Expiry, a live member's key, its signature, and not consumed before; the rule's context if so. */
+  private authenticate(d: DecodedTx, ctx: ApplyContext): RuleContext {
     const { tx } = d;
-    const signer = this.key(tx.signer);
+    if (tx.notAfter === 0) throw new ContractRejection('no-expiry');
+    if (ctx.time > tx.notAfter) throw new ContractRejection('expired');
+    if (tx.notAfter > ctx.time + MAX_TX_LIFETIME_MS) throw new ContractRejection('expiry-too-far');
+    const signerHex = toHex(tx.signer);
+    const signer = keyOf(this.s, signerHex);
     if (signer === undefined) throw new ContractRejection('unknown-key');
     if (!verifySignature(d)) throw new ContractRejection('forged-signature');
+    const txId = toHex(sha256(d.body));
+    if (this.s.has(`seen/${txId}`)) throw new ContractRejection('replay');
     if (signer.revoked) throw new ContractRejection('revoked-key');
-    if (tx.nonce <= signer.nonce) throw new ContractRejection('replay');
-    if (tx.notAfter !== 0 && ctx.time > tx.notAfter) throw new ContractRejection('expired');
-    if (this.org(signer.org) === undefined) throw new ContractRejection('unknown-org');
-    return signer;
+    const org = orgOf(this.s, signer.org);
+    if (org === undefined) throw new ContractRejection('unknown-org');
+    if (org.removed) throw new ContractRejection('org-removed');
+    return { s: this.s, signer, signerHex, txId, time: ctx.time, height: ctx.height, index: ctx.index };
   }
 
   stateRoot(): Uint8Array {
-    const utf8 = new TextEncoder();
-    return merkleRoot(this.s.sortedEntries().map((e) => utf8.encode(canonicalJson(e))));
+    for (const k of this.s.takeChanged()) this.tree.set(k, this.s.get(k));
+    return this.tree.root();
   }
 
   snapshot(): Uint8Array {
     return new TextEncoder().encode(canonicalJson(this.s.sortedEntries()));
   }
 
+  /** Replaces the state with a snapshot's; a snapshot that is not one leaves the state as it was. */
   restore(snapshot: Uint8Array): void {
-    const parsed = JSON.parse(new TextDecoder().decode(snapshot)) as [string, StateValue][];
+    const parsed = JSON.parse(new TextDecoder().decode(snapshot)) as unknown;
     if (!Array.isArray(parsed)) throw new TypeError('not a contracts snapshot');
-    this.s.replace(parsed);
+    let prev = '';
+    for (const e of parsed) {
+      if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || e[0] <= prev || e[1] === undefined) throw new TypeError('not a contracts snapshot');
+      prev = e[0];
+    }
+    const entries = parsed as [string, StateValue][];
+    if (!entries.some(([k]) => k === CONSENSUS_KEY) || !entries.some(([k]) => k === PARAMS_KEY)) throw new TypeError('not a contracts snapshot');
+    this.s.replace(entries);
+    this.tree = new StateTree();
+    this.rebuildSeen();
   }
+
+  private rebuildSeen(): void {
+    this.seen = new ExpiryQueue();
+    for (const k of this.s.keys('seen')) this.seen.push(this.s.get<number>(k)!, k.slice('seen/'.length));
+  }
+
+  /**
+   * Block boundaries for a replica that checks a block's state root after executing it: abandonBlock()
+   * undoes everything since beginBlock() (a served block whose root does not match must leave no trace).
+   */
+  beginBlock(): void {
+    this.s.beginJournal();
+  }
+  endBlock(): void {
+    this.s.endJournal();
+  }
+  abandonBlock(): void {
+    this.s.rollbackJournal();
+    this.rebuildSeen();
+  }
+
+  // ---- state proofs -----------------------------------------------------------------------------------------
+
+  /** A leaf (its value, or null when absent) with its proof against stateRoot(). Verify with verifyStateProof. */
+  stateProof(key: string): StateProof {
+    this.stateRoot();
+    return { key, value: this.s.get(key) ?? null, proof: this.tree.path(key) };
+  }
+
+  // ---- consensus ------------------------------------------------------------------------------------------
+
+  consensus(): ConsensusLeaf {
+    return structuredClone(consensusLeaf(this.s));
+  }
+  validatorSchedule(): ValidatorSchedule {
+    return scheduleOf(this.s);
+  }
+  /** Validator keys (hex) that certify block `height`; valid once block height-1 (or later) is executed here. */
+  validatorsForHeight(height: number): string[] {
+    return validatorsForHeight(this.s, height).map((v) => v.key);
+  }
+
+  // ---- reads: membership ------------------------------------------------------------------------------------
+
+  key(publicKey: Uint8Array): KeyRecord | undefined {
+    return keyOf(this.s, toHex(publicKey));
+  }
+  org(id: string): OrgRecord | undefined {
+    return orgOf(this.s, id);
+  }
+  /** Whether `org` is a member now (admitted and not removed). */
+  isMember(org: string): boolean {
+    return memberOf(this.s, org) !== undefined;
+  }
+  /** Every organisation ever admitted (removed ones flagged), by id. */
+  orgs(): OrgRecord[] {
+    return this.s.list<OrgRecord>('org');
+  }
+  validatorOrgs(): string[] {
+    return validatorOrgs(this.s);
+  }
+  /** An organisation's keys, optionally of one role, by key. */
+  keysOf(org: string, role?: Role): KeyView[] {
+    return this.s
+      .keys('key')
+      .sort()
+      .map((k) => ({ ...this.s.get<KeyRecord>(k)!, key: k.slice('key/'.length) }))
+      .filter((k) => k.org === org && (role === undefined || k.role === role));
+  }
+  /** Open admission and removal proposals, with the approvals that still count and how many are needed. */
+  membershipProposals(): ProposalView[] {
+    return this.s.list<ProposalRecord>('proposal').map((p) => ({ ...p, ...tally(this.s, p) }));
+  }
+
+  // ---- reads: consent, agreements, access -------------------------------------------------------------------
+
+  consent(id: string): ConsentRecord | undefined {
+    return consentOf(this.s, id);
+  }
+  /** Consents naming `org` as grantee; only those in force at `liveAt` when given. */
+  consentsByGrantee(org: string, liveAt?: number): ConsentRecord[] {
+    return this.s.list<ConsentRecord>('consent').filter((c) => c.granteeOrg === org && (liveAt === undefined || consentLive(c, liveAt)));
+  }
+  consentsByPatient(pseudonym: string, liveAt?: number): ConsentRecord[] {
+    return consentsOfPatient(this.s, pseudonym).filter((c) => liveAt === undefined || consentLive(c, liveAt));
+  }
+  agreement(id: string): AgreementRecord | undefined {
+    return agreementOf(this.s, id);
+  }
+  agreementsOf(org: string): AgreementRecord[] {
+    return this.s.list<AgreementRecord>('agreement').filter((a) => a.orgA === org || a.orgB === org);
+  }
+  decision(requestId: string): AccessDecision | undefined {
+    return decisionOf(this.s, requestId);
+  }
+  decisionsByPatient(pseudonym: string): AccessDecision[] {
+    return patientEvents(this.s, pseudonym)
+      .filter((e) => e.kind === 'requestAccess')
+      .map((e) => decisionOf(this.s, e.ref)!);
+  }
+  decisionsByRequester(org: string): AccessDecision[] {
+    return this.s.list<AccessDecision>('access').filter((d) => d.requesterOrg === org).sort(byLedgerOrder);
+  }
+  decisionsByHolder(org: string): AccessDecision[] {
+    return this.s.list<AccessDecision>('access').filter((d) => d.holderOrg === org).sort(byLedgerOrder);
+  }
+  releases(requestId: string): ReleaseRecord[] {
+    return this.s.list<ReleaseRecord>(`release/${requestId}`).sort(byLedgerOrder);
+  }
+  emergencyPolicy(org: string): EmergencyPolicy | undefined {
+    return emergencyPolicyOf(this.s, org);
+  }
+  /** Break-glass permits at `holder` that none of its auditors reviewed yet, in ledger order. */
+  breakGlassReviewQueue(holder: string): AccessDecision[] {
+    return this.decisionsByHolder(holder).filter((d) => d.breakGlass && d.decision === 'permit' && d.reviewed === '');
+  }
+  /** Evidence of misuse (unjustified break-glass), against one organisation or all, in ledger order. */
+  evidence(org?: string): EvidenceRecord[] {
+    const orgs = org === undefined ? this.orgs().map((o) => o.id) : [org];
+    return orgs.flatMap((o) => this.s.list<EvidenceRecord>(`evidence/${o}`)).sort((a, b) => a.height - b.height || (a.requestId < b.requestId ? -1 : 1));
+  }
+
+  // ---- reads: records and patients ---------------------------------------------------------------------------
+
+  anchorOf(org: string, record: string): AnchorRecord | undefined {
+    return anchorOf(this.s, org, record);
+  }
+  anchorsOf(org: string): AnchorRecord[] {
+    return anchorsOf(this.s, org);
+  }
+  /** The patient's completeness leaf and its events in order (holder '' and count 0 when the ledger knows none). */
+  patientLog(pseudonym: string): PatientLog {
+    const leaf = patientLeafOf(this.s, pseudonym) ?? { holder: '', count: 0, head: '0'.repeat(64) };
+    return { ...leaf, events: patientEvents(this.s, pseudonym) };
+  }
+  erasure(holder: string, pseudonym: string): ErasureRecord | undefined {
+    return erasureOf(this.s, holder, pseudonym);
+  }
+  /** Erasures asked of (or confirmed by) `holder`; pending only when `pendingOnly`. */
+  erasureRequests(holder: string, pendingOnly = false): ErasureRecord[] {
+    return this.s.list<ErasureRecord>(`erasure/${holder}`).filter((e) => !pendingOnly || e.status === 'requested');
+  }
+  selfAccesses(pseudonym: string): SelfAccessRecord[] {
+    return this.s.list<SelfAccessRecord>(`self-access/${pseudonym}`).sort(byLedgerOrder);
+  }
+}
+
+function checkGenesis(g: ContractsGenesis): void {
+  if (!Number.isSafeInteger(g.checkpointInterval) || g.checkpointInterval < 1) throw new ContractsGenesisError('checkpointInterval', 'a positive integer');
+  if (g.orgs.length === 0 || !g.orgs.some((o) => o.validator)) throw new ContractsGenesisError('orgs', 'at least one organisation, one of them a validator');
+  const ids = new Set<string>();
+  const keys = new Set<string>();
+  g.orgs.forEach((o, i) => {
+    if (!ORG_ID.test(o.id) || ids.has(o.id)) throw new ContractsGenesisError(`orgs[${i}].id`, 'a lower-case slug, once');
+    if (typeof o.name !== 'string' || o.name.trim() === '' || o.name.length > 200) throw new ContractsGenesisError(`orgs[${i}].name`, '1..200 characters');
+    if (!(o.adminKey instanceof Uint8Array) || o.adminKey.length !== 32 || keys.has(toHex(o.adminKey))) throw new ContractsGenesisError(`orgs[${i}].adminKey`, '32 bytes, once');
+    ids.add(o.id);
+    keys.add(toHex(o.adminKey));
+  });
+  const agreementIds = new Set<string>();
+  (g.agreements ?? []).forEach((a, i) => {
+    if (!ID.test(a.agreementId) || agreementIds.has(a.agreementId)) throw new ContractsGenesisError(`agreements[${i}].agreementId`, 'an id, once');
+    if (!ids.has(a.orgA) || !ids.has(a.orgB) || a.orgA === a.orgB) throw new ContractsGenesisError(`agreements[${i}]`, 'two different genesis organisations');
+    if (a.purposes.length === 0 || !a.purposes.every((p) => PURPOSE.test(p))) throw new ContractsGenesisError(`agreements[${i}].purposes`, 'PurposeOfUse codes');
+    if (!Number.isSafeInteger(a.start) || !Number.isSafeInteger(a.end) || a.start < 0 || a.end <= a.start) throw new ContractsGenesisError(`agreements[${i}]`, 'start < end');
+    agreementIds.add(a.agreementId);
+  });
 }

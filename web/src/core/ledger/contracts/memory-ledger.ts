@@ -1,11 +1,16 @@
-// An in-memory hash-chained ledger for tests and the attack suite: each submitted batch becomes a real
-// Block (web/src/core/ledger/block.ts: prevHash chain, RFC 6962 transaction root, state root), executed by
-// the contracts. No consensus and no commit certificate (the PBFT subsystem supplies those): this is the
-// single-process stand-in a consortium test can drive deterministically.
+// An in-memory ledger for tests and the attack suite: each submitted batch becomes a real Block
+// (web/src/core/ledger/block.ts: prevHash chain, transaction root, state root, batch digest) executed by the
+// contracts, with a real commit certificate: the validators of that height (the contracts' epoch rule) sign
+// commits in the wasm replica's wire format (uint(count) ‖ count × bytes(uint(4) ‖ bytes(sender ‖ view ‖ seq
+// ‖ batchDigest) ‖ sig), signed over signingBytes('hygeia/pbft/commit/v1', body)). So a LedgerReplica checks
+// these blocks exactly as it checks PBFT's. No consensus: one process orders everything, deterministically.
 import type { ApplyResult } from '../app.ts';
-import { blockHash, buildBlock, genesisHash, txProof, type Block, type BlockHeader } from '../block.ts';
-import { HygeiaContracts, type GenesisOrg } from './contracts.ts';
-import { equalBytes } from '../../util/index.ts';
+import { blockHash, buildBlock, genesisHash, type Block, type BlockHeader } from '../block.ts';
+import { quorumSize } from '../quorum.ts';
+import { Writer, signingBytes } from '../../codec/index.ts';
+import { HygeiaContracts, type ContractsGenesis } from './contracts.ts';
+import type { TxSigner } from './tx.ts';
+import { fromHex, toHex } from '../../util/index.ts';
 
 export interface Committed {
   readonly height: number;
@@ -17,15 +22,52 @@ export class LedgerChainError extends Error {
   override readonly name = 'LedgerChainError';
 }
 
+const MSG_COMMIT = 4;
+const COMMIT_TAG = 'hygeia/pbft/commit/v1';
+
+/** A commit certificate for (seq, batchDigest) signed by the first quorum of `validators` (view 0). */
+function commitCertificate(validators: readonly Uint8Array[], signers: ReadonlyMap<string, TxSigner>, seq: number, batchDigest: Uint8Array): Uint8Array {
+  const w = new Writer(256);
+  const q = quorumSize(validators.length);
+  w.uint(q);
+  for (let sender = 0; sender < q; sender++) {
+    const signer = signers.get(toHex(validators[sender]!));
+    if (signer === undefined) throw new LedgerChainError(`no signer for validator ${sender} of block ${seq}`);
+    const body = new Writer(64);
+    body.uint(sender);
+    body.uint(0);
+    body.uint(seq);
+    body.fixed(batchDigest);
+    const b = body.finish();
+    const msg = new Writer(160);
+    msg.uint(MSG_COMMIT);
+    msg.bytes(b);
+    msg.fixed(signer.sign(signingBytes(COMMIT_TAG, b)));
+    w.bytes(msg.finish());
+  }
+  return w.finish();
+}
+
 export class MemoryLedger {
   readonly blocks: Block[] = [];
   readonly results: ApplyResult[][] = [];
   readonly app: HygeiaContracts;
   private readonly genesis: Uint8Array;
+  private readonly signers = new Map<string, TxSigner>();
 
-  constructor(readonly orgs: readonly GenesisOrg[]) {
-    this.app = new HygeiaContracts(orgs);
-    this.genesis = genesisHash(orgs.map((o) => o.adminKey));
+  /** `validatorSigners`: the validators' signing keys (genesis validators, and any admitted later). */
+  constructor(
+    readonly contractsGenesis: ContractsGenesis,
+    validatorSigners: readonly TxSigner[],
+  ) {
+    this.app = new HygeiaContracts(contractsGenesis);
+    for (const s of validatorSigners) this.addValidatorSigner(s);
+    this.genesis = genesisHash(this.app.validatorsForHeight(1).map((k) => fromHex(k, 32)));
+  }
+
+  /** A validator admitted on the ledger signs the blocks of its epochs. */
+  addValidatorSigner(s: TxSigner): void {
+    this.signers.set(toHex(s.publicKey), s);
   }
 
   get height(): number {
@@ -38,20 +80,15 @@ export class MemoryLedger {
     return this.genesis;
   }
 
-  /** Orders, executes and chains one block of transactions at `time` (never before the previous block). */
+  /** Orders, executes, certifies and chains one block of transactions at `time` (never before the previous block). */
   commit(txs: readonly Uint8Array[], time: number): Committed[] {
     const height = this.blocks.length + 1;
+    const validators = this.app.validatorsForHeight(height).map((k) => fromHex(k, 32));
     const t = Math.max(time, this.time);
     const results = txs.map((tx, index) => this.app.apply(tx, { height, index, time: t }));
     const prev = this.blocks.at(-1);
-    const block = buildBlock({
-      height,
-      time: t,
-      prevHash: prev === undefined ? this.genesis : blockHash(prev.header),
-      txs,
-      stateRoot: this.app.stateRoot(),
-      certificate: new Uint8Array(0),
-    });
+    const unsigned = buildBlock({ height, time: t, prevHash: prev === undefined ? this.genesis : blockHash(prev.header), txs, stateRoot: this.app.stateRoot(), certificate: new Uint8Array(0) });
+    const block = { ...unsigned, certificate: commitCertificate(validators, this.signers, height, unsigned.header.batchDigest) };
     this.blocks.push(block);
     this.results.push(results);
     return results.map((result, index) => ({ height, index, result }));
@@ -62,27 +99,7 @@ export class MemoryLedger {
     return this.commit([tx], time)[0]!;
   }
 
-  /** Checks the hash chain from genesis and every block's transaction root; throws LedgerChainError. */
-  verifyChain(blocks: readonly Block[] = this.blocks): void {
-    let prev = this.genesis;
-    for (const b of blocks) {
-      if (!equalBytes(b.header.prevHash, prev)) throw new LedgerChainError(`block ${b.header.height} does not extend the chain`);
-      const rebuilt = buildBlock({ height: b.header.height, time: b.header.time, prevHash: prev, txs: b.txs, stateRoot: b.header.stateRoot, certificate: b.certificate });
-      if (!equalBytes(rebuilt.header.txRoot, b.header.txRoot) || rebuilt.header.txCount !== b.header.txCount) {
-        throw new LedgerChainError(`block ${b.header.height} transactions do not match its root`);
-      }
-      prev = blockHash(b.header);
-    }
-  }
-
   headerAt(height: number): BlockHeader | undefined {
     return this.blocks[height - 1]?.header;
-  }
-
-  /** The inclusion proof of a committed transaction. */
-  proof(height: number, index: number): { header: BlockHeader; tx: Uint8Array; path: Uint8Array[] } {
-    const b = this.blocks[height - 1];
-    if (b === undefined || b.txs[index] === undefined) throw new RangeError('no such transaction');
-    return { header: b.header, tx: b.txs[index]!, path: txProof(b, index).path };
   }
 }

@@ -1,71 +1,127 @@
-// A clinic's own copy of the contracts' state, built only from blocks it checked: each block must extend
-// the chain it already holds, its transactions must match the block's root, and re-executing them must
-// give the block's state root. What a clinic decides (a release, an audit trail) it decides from this.
+// A clinic's (or the relay's) own copy of the contracts' state, built only from blocks it checked: each
+// block's commit certificate must hold against the validators of its height (the epoch rule, computed from
+// this replica's own state, never from whoever served the blocks), it must extend the chain already held,
+// its transactions must match its roots, and re-executing them must give its state root. So a server of
+// blocks can withhold them but not forge, reorder or omit any inside the chain it serves.
 import type { ApplyResult } from '../app.ts';
-import { blockHash, genesisHash, txRootOfHashes, txHash, type Block } from '../block.ts';
-import { HygeiaContracts, type GenesisOrg } from './contracts.ts';
-import { equalBytes } from '../../util/index.ts';
+import { blockHash, type Block, type BlockHeader } from '../block.ts';
+import { verifyBlock, type BlockRejectReason, type CertificateVerifier } from '../verify.ts';
+import { HygeiaContracts, type ContractsGenesis } from './contracts.ts';
+import { equalBytes, fromHex } from '../../util/index.ts';
+
+export type LedgerReplicaRefusal =
+  | 'broken-chain' // does not extend this replica's chain (height, previous hash, genesis)
+  | 'bad-block' // its transactions, time or skip list do not match its header
+  | 'bad-certificate' // no valid commit certificate from a quorum of that height's validators
+  | 'state-mismatch'; // re-execution gives another state root
 
 export class LedgerReplicaError extends Error {
   override readonly name = 'LedgerReplicaError';
   constructor(
-    readonly reason: 'broken-chain' | 'bad-tx-root' | 'state-mismatch',
-    message: string,
+    readonly reason: LedgerReplicaRefusal,
+    /** The block's height and the check that failed. */
+    readonly height: number,
+    readonly detail: BlockRejectReason | 'state-root',
   ) {
-    super(message);
+    super(`block ${height} refused: ${reason} (${detail})`);
   }
 }
 
 export interface ExecutedTx {
   readonly block: Block;
   readonly index: number;
+  /** The contract transaction (the block transaction's payload), or null when there is none. */
+  readonly tx: Uint8Array | null;
   readonly result: ApplyResult;
 }
 
 export interface LedgerReplicaOptions {
-  /** The keys the chain's genesis hash is made of: PBFT's validator keys; default the orgs' admin keys (the in-memory ledger). */
-  readonly validators?: readonly Uint8Array[];
   /**
    * The contract transaction inside a block transaction, or null if there is none (then it is rejected, as
    * the consensus host rejects it). PBFT blocks hold signed client requests: pass the host's `clientPayload`.
    */
   readonly payloadOf?: (blockTx: Uint8Array) => Uint8Array | null;
+  /** Verifies a commit certificate; default the replica's own (wasm core). */
+  readonly verifyCertificate?: CertificateVerifier;
+}
+
+function refusal(reason: BlockRejectReason): LedgerReplicaRefusal {
+  if (reason.startsWith('certificate-')) return 'bad-certificate';
+  if (reason === 'genesis-mismatch' || reason === 'height-mismatch' || reason === 'prev-hash-mismatch') return 'broken-chain';
+  return 'bad-block';
 }
 
 export class LedgerReplica {
   readonly app: HygeiaContracts;
-  private tip: Uint8Array;
-  private height = 0;
-  private time = 0;
+  private tip: BlockHeader | null = null;
   readonly payloadOf: (blockTx: Uint8Array) => Uint8Array | null;
 
-  constructor(orgs: readonly GenesisOrg[], opts: LedgerReplicaOptions = {}) {
-    this.app = new HygeiaContracts(orgs);
-    this.tip = genesisHash(opts.validators ?? orgs.map((o) => o.adminKey));
+  constructor(
+    genesis: ContractsGenesis,
+    private readonly opts: LedgerReplicaOptions = {},
+  ) {
+    this.app = new HygeiaContracts(genesis);
     this.payloadOf = opts.payloadOf ?? ((tx) => tx);
   }
 
-  get syncedHeight(): number {
-    return this.height;
+  /**
+   * A replica resumed from its own earlier verified state: the contracts' snapshot after block `head`. The
+   * snapshot must give head's state root (else LedgerReplicaError 'state-mismatch'); the next block must
+   * extend `head`. Only for state this replica verified itself (a stored file), never for a peer's word.
+   */
+  static resume(genesis: ContractsGenesis, snapshot: Uint8Array, head: BlockHeader, opts: LedgerReplicaOptions = {}): LedgerReplica {
+    const r = new LedgerReplica(genesis, opts);
+    try {
+      r.app.restore(snapshot);
+    } catch {
+      throw new LedgerReplicaError('state-mismatch', head.height, 'state-root');
+    }
+    if (!equalBytes(r.app.stateRoot(), head.stateRoot)) throw new LedgerReplicaError('state-mismatch', head.height, 'state-root');
+    r.tip = head;
+    return r;
   }
 
-  /** Applies the blocks above its height, checking each; calls `onTx` for every executed transaction. */
+  get syncedHeight(): number {
+    return this.tip?.height ?? 0;
+  }
+
+  /** The hash of the last block applied (undefined before the first). */
+  get tipHash(): Uint8Array | undefined {
+    return this.tip === null ? undefined : blockHash(this.tip);
+  }
+
+  /**
+   * Applies the blocks above its height, in order, checking each; then calls `onTx` for every transaction
+   * the block executed. Throws LedgerReplicaError at the first block that fails a check: the blocks before it
+   * stay applied, and the refused block leaves no trace in the state.
+   */
   sync(blocks: readonly Block[], onTx?: (e: ExecutedTx) => void): void {
     for (const b of blocks) {
       const h = b.header;
-      if (h.height <= this.height) continue;
-      if (h.height !== this.height + 1 || !equalBytes(h.prevHash, this.tip)) throw new LedgerReplicaError('broken-chain', `block ${h.height} does not extend this replica's chain`);
-      if (h.txCount !== b.txs.length || !equalBytes(txRootOfHashes(b.txs.map(txHash)), h.txRoot)) throw new LedgerReplicaError('bad-tx-root', `block ${h.height} transactions do not match its root`);
-      const time = Math.max(h.time, this.time);
-      b.txs.forEach((tx, index) => {
-        const payload = this.payloadOf(tx);
-        const result: ApplyResult = payload ? this.app.apply(payload, { height: h.height, index, time }) : { ok: false, reason: 'undecodable' };
-        onTx?.({ block: b, index, result });
+      if (h.height <= this.syncedHeight) continue;
+      if (h.height !== this.syncedHeight + 1) throw new LedgerReplicaError('broken-chain', h.height, 'height-mismatch');
+      const validators = this.app.validatorsForHeight(h.height).map((k) => fromHex(k, 32));
+      const check = verifyBlock(b, validators, {
+        ...(this.tip ? { prev: this.tip } : {}),
+        ...(this.opts.verifyCertificate ? { verifyCertificate: this.opts.verifyCertificate } : {}),
       });
-      if (!equalBytes(this.app.stateRoot(), h.stateRoot)) throw new LedgerReplicaError('state-mismatch', `block ${h.height} state root differs from re-execution`);
-      this.tip = blockHash(h);
-      this.height = h.height;
-      this.time = time;
+      if (!check.ok) throw new LedgerReplicaError(refusal(check.reason), h.height, check.reason);
+      this.app.beginBlock();
+      const skipped = new Set(h.skipped);
+      const executed: ExecutedTx[] = [];
+      b.txs.forEach((blockTx, index) => {
+        if (skipped.has(index)) return;
+        const tx = this.payloadOf(blockTx);
+        const result: ApplyResult = tx ? this.app.apply(tx, { height: h.height, index, time: h.time }) : { ok: false, reason: 'undecodable' };
+        executed.push({ block: b, index, tx, result });
+      });
+      if (!equalBytes(this.app.stateRoot(), h.stateRoot)) {
+        this.app.abandonBlock();
+        throw new LedgerReplicaError('state-mismatch', h.height, 'state-root');
+      }
+      this.app.endBlock();
+      this.tip = h;
+      for (const e of executed) onTx?.(e);
     }
   }
 }

@@ -6,12 +6,20 @@ import { membershipRules } from './membership.ts';
 import { consentRules } from './consent.ts';
 import { agreementRules } from './agreements.ts';
 import { accessRules } from './access.ts';
+import { breakGlassRules } from './break-glass.ts';
 import { anchorRules } from './anchors.ts';
+import { patientRules } from './patients.ts';
+import { flRules } from './fl.ts';
+import { reportRules } from './reports.ts';
 
 export const RULES: { readonly [K in TxKind]: Rule<K> } = {
   ...membershipRules,
   ...consentRules,
   ...agreementRules,
   ...accessRules,
+  ...breakGlassRules,
   ...anchorRules,
+  ...patientRules,
+  ...flRules,
+  ...reportRules,
 };

@@ -6,6 +6,8 @@
 
 import type { Tx, TxKind } from './tx.ts';
 import type { KeyRecord } from './membership.ts';
+import type { FlRejectReason } from './fl.ts';
+import type { ReportRejectReason } from './reports.ts';
 
 export type StateValue = unknown;
 
@@ -15,13 +17,15 @@ export interface RuleContext {
   readonly signer: KeyRecord;
   /** The signer's public key, hex. */
   readonly signerHex: string;
+  /** The transaction's id, hex sha256 of its signed body. */
+  readonly txId: string;
   /** The block's agreed time (ms): the only clock a rule may read. */
   readonly time: number;
   readonly height: number;
   readonly index: number;
 }
 
-export type TxOf<K extends TxKind> = Extract<Tx, { kind: K }>;
+type TxOf<K extends TxKind> = Extract<Tx, { kind: K }>;
 /** A kind's rule: checks with need() and writes through ctx.s, or throws a ContractRejection. */
 export type Rule<K extends TxKind> = (tx: TxOf<K>, ctx: RuleContext) => void;
 
@@ -46,7 +50,19 @@ export type TxRejectReason =
   | 'unknown-request'
   | 'not-holder'
   | 'not-granted'
-  | 'stale-version';
+  | 'stale-version'
+  // the transaction's expiry: none (notAfter 0), or further than MAX_TX_LIFETIME_MS after the block time
+  | 'no-expiry'
+  | 'expiry-too-far'
+  | 'org-removed'
+  | 'key-taken'
+  | 'unknown-proposal'
+  | 'last-validator'
+  | 'unknown-device'
+  | 'permit-revoked'
+  // the AI layer's rules (fl.ts, reports.ts)
+  | FlRejectReason
+  | ReportRejectReason;
 
 export class ContractRejection extends Error {
   override readonly name = 'ContractRejection';
@@ -79,6 +95,8 @@ export class StateCore {
   private pending: Map<string, StateValue | undefined> | null = null;
   /** Keys changed since the last takeChanged() (the state root's incremental work list). */
   private changed = new Set<string>();
+  /** While a block is checked: each key's value before the block's first write to it (undefined = absent). */
+  private journal: Map<string, StateValue | undefined> | null = null;
 
   get<T>(key: string): T | undefined {
     if (this.pending?.has(key)) return this.pending.get(key) as T | undefined;
@@ -141,6 +159,7 @@ export class StateCore {
   }
 
   private apply(key: string, value: StateValue | undefined): void {
+    if (this.journal !== null && !this.journal.has(key)) this.journal.set(key, this.committed.get(key));
     const dir = dirOf(key);
     if (value === undefined) {
       if (!this.committed.delete(key)) return;
@@ -154,6 +173,23 @@ export class StateCore {
       set.add(key);
     }
     this.changed.add(key);
+  }
+
+  /** Starts remembering committed writes, so a whole block can be undone (rollbackJournal). */
+  beginJournal(): void {
+    this.journal = new Map();
+  }
+
+  endJournal(): void {
+    this.journal = null;
+  }
+
+  /** Undoes every committed write since beginJournal(). */
+  rollbackJournal(): void {
+    const j = this.journal;
+    this.journal = null;
+    this.pending = null;
+    if (j) for (const [k, v] of j) this.apply(k, v);
   }
 
   /** The keys changed since the previous call, and forgets them. */
@@ -173,6 +209,7 @@ export class StateCore {
     this.committed = new Map();
     this.dirs.clear();
     this.pending = null;
+    this.journal = null;
     this.changed = new Set();
     for (const [k, v] of entries) this.apply(k, v);
   }

@@ -1,0 +1,70 @@
+// A patient's phone and four clinics on one simulated network: the phone links to its clinic by a one-time
+// code, grants a second clinic consent by a transaction it signs itself, the second clinic is permitted; after
+// the phone revokes, the same request is denied; the phone's audit trail shows both decisions.
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Prng } from '../../../web/src/core/util/index.ts';
+import { NodeError } from '../../../web/src/core/node/api.ts';
+import { startConsortium, type TestConsortium } from './harness.ts';
+
+const dataDir = path.resolve(import.meta.dirname, '../../..', '../shared/data/synthea');
+const bundle = (i: number): { entry: { resource: { resourceType: string; id: string } }[] } =>
+  JSON.parse(readFileSync(path.join(dataDir, readdirSync(dataDir).filter((f) => f.endsWith('.json')).sort()[i]!), 'utf8'));
+
+describe('a patient and four clinics', () => {
+  let c: TestConsortium;
+  beforeAll(async () => {
+    c = await startConsortium({ clinics: 4, seed: 11 });
+  });
+  afterAll(async () => {
+    await c.stop();
+  });
+
+  it('links, grants, is audited, revokes', async () => {
+    const [clinic1, clinic2] = [c.nodes[0]!, c.nodes[1]!];
+    const b = bundle(1);
+    const imported = await clinic1.importBundle(b);
+    const patientId = imported.patients![0]!;
+    const phone = await c.phone(new Prng(99).bytes(32));
+
+    // A wrong code is refused with a typed error; the right one links (single use).
+    const { code } = await clinic1.enrolPatient(patientId);
+    await expect(phone.link('AAAAA-AAAAA')).rejects.toBeInstanceOf(NodeError);
+    const link = await phone.link(code);
+    expect(link.clinic).toBe('clinic-1');
+    expect(link.displayName.length).toBeGreaterThan(0);
+    const other = await c.phone(new Prng(100).bytes(32));
+    await expect(other.link(code)).rejects.toMatchObject({ code: 'bad-code' });
+
+    const { consentId } = await phone.grantConsent({ grantee: 'clinic-2', purpose: 'TREAT', resourceTypes: ['Condition', 'Observation'], end: Date.now() + 86_400_000 });
+    await c.until(() => clinic2.contracts.consent(consentId) !== undefined, 20_000, 'consent at clinic-2');
+    const granted = await clinic2.consentsGranted();
+    expect(granted).toEqual([{ consentId, patient: link.pseudonym, holder: 'clinic-1', purpose: 'TREAT', resourceTypes: ['Condition', 'Observation'] }]);
+
+    // The two clinics' treatment agreement (clinic-2 proposes, clinic-1 signs).
+    const { agreementId } = await clinic2.proposeAgreement({ partner: 'clinic-1', purposes: ['TREAT'], end: Date.now() + 30 * 86_400_000 });
+    await c.until(() => clinic1.contracts.agreement(agreementId) !== undefined, 20_000, 'agreement proposal at clinic-1');
+    expect((await clinic1.agreements()).find((a) => a.agreementId === agreementId)?.state).toBe('awaiting-our-signature');
+    await clinic1.signAgreement(agreementId);
+    await c.until(() => clinic2.contracts.agreement(agreementId)?.signedB === true, 20_000, 'signature at clinic-2');
+    expect((await clinic2.agreements()).find((a) => a.agreementId === agreementId)).toMatchObject({ partner: 'clinic-1', state: 'active' });
+
+    const permitted = await clinic2.requestAccess({ holder: 'clinic-1', patient: link.pseudonym, purpose: 'TREAT', resourceTypes: ['Condition'] });
+    expect(permitted.decision).toBe('permit');
+
+    await phone.revokeConsent(consentId);
+    await c.until(() => clinic2.contracts.consent(consentId)?.revoked === true, 20_000, 'revocation at clinic-2');
+    expect(await clinic2.consentsGranted()).toEqual([]);
+    const denied = await clinic2.requestAccess({ holder: 'clinic-1', patient: link.pseudonym, purpose: 'TREAT', resourceTypes: ['Condition'] });
+    expect(denied).toMatchObject({ decision: 'deny', resources: 0 });
+
+    const trail = await phone.auditTrail();
+    expect(trail.entries.map((e) => [e.actor, e.decision, e.purpose])).toEqual([
+      ['clinic-2', 'deny', 'TREAT'],
+      ['clinic-2', 'permit', 'TREAT'],
+    ]);
+    const consents = await phone.consents();
+    expect(consents).toMatchObject([{ consentId, revoked: true, grantee: 'clinic-2' }]);
+  }, 120_000);
+});

@@ -1,0 +1,122 @@
+// The shapes the consensus host shares with whoever composes it (the clinic node, the simulator, benches).
+
+import type { ReplicaAction, ReplicaEvent } from '../../../../wasm/index.ts';
+import type { ApplyResult } from '../ledger/app.ts';
+import type { AttestationRejectReason } from './attestations.ts';
+import type { Block } from '../ledger/block.ts';
+import type { Epoch } from '../ledger/epoch.ts';
+import type { BlockRejectReason } from '../ledger/verify.ts';
+import type { PeerId } from '../net/transport.ts';
+
+/** Time and timers: `systemClock` in real use, the simulator's VirtualClock in tests. */
+export interface Clock {
+  now(): number;
+  /** Runs fn after delayMs; the returned function cancels it. */
+  schedule(delayMs: number, fn: () => void): () => void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  schedule(delayMs, fn) {
+    const t = setTimeout(fn, delayMs);
+    return () => clearTimeout(t);
+  },
+};
+
+/** What the host needs of a replica (the wasm Replica class satisfies it). */
+export interface ReplicaLike {
+  step(event: ReplicaEvent): ReplicaAction[];
+  readonly view: number;
+  readonly primary: number;
+  readonly lastExecuted: number;
+  dispose(): void;
+}
+
+/**
+ * Where a replica starts: the host creates one per epoch in which this node is a validator, and again when a
+ * node restarts. The composer maps it onto the replica's options (validators, self, epoch, resumeFrom).
+ */
+export interface ReplicaStart {
+  /** The epoch: its id is the domain of every signature in it; replica index = position in its validators. */
+  readonly epoch: Epoch;
+  /** This node's index in epoch.validators. */
+  readonly self: number;
+  /** The replica's first sequence number is startSeq + 1: the epoch's since, or a later stable checkpoint. */
+  readonly startSeq: number;
+  /** The hash of block startSeq (the genesis hash at 0): the state digest the replica starts from. */
+  readonly startDigest: Uint8Array;
+  /** The replica's own state at startSeq (client table, trust, time), when the host has it. */
+  readonly replicaState?: Uint8Array;
+  /**
+   * Set when the replica resumes at this node's own stable checkpoint inside the epoch (a restart): the
+   * checkpoint certificate that made it stable.
+   */
+  readonly resume?: { readonly certificate: Uint8Array };
+}
+
+export type CreateReplica = (start: ReplicaStart) => ReplicaLike;
+
+export interface TimerPolicy {
+  /** How long the primary waits to fill a batch. */
+  readonly batchMs: number;
+  /** View-change timeout for attempt 0; attempt k waits base * 2^k ... */
+  readonly viewChangeBaseMs: number;
+  /** ... capped here. */
+  readonly viewChangeMaxMs: number;
+  /** How long to wait for a state-transfer reply before asking the next peer (the base of its back-off). */
+  readonly stateTransferMs: number;
+}
+
+export const DEFAULT_TIMERS: TimerPolicy = { batchMs: 2, viewChangeBaseMs: 500, viewChangeMaxMs: 16_000, stateTransferMs: 1_000 };
+
+/** Turns a transaction (the request payload) into what the app applies; the default is the client request's payload. */
+export type PayloadOf = (request: Uint8Array) => Uint8Array | null;
+
+/** The result of a transaction the replica ordered but did not execute (a client's request executed before). */
+export const SKIPPED_DUPLICATE: ApplyResult = { ok: false, reason: 'skipped-duplicate' };
+/** The result of a transaction whose payload does not decode. */
+export const UNDECODABLE: ApplyResult = { ok: false, reason: 'undecodable' };
+
+export type StateTransferRejectReason =
+  | 'malformed' // the reply does not decode
+  | 'unsolicited' // no request with this id to this peer is outstanding
+  | 'missing-target' // the reply lacks the block at the target seq or its snapshot
+  | 'digest-mismatch' // the target block's hash is not the proven checkpoint digest
+  | 'chain-broken' // a block does not link to the next one by hash
+  | 'block-invalid' // a block fails verifyBlock (certificate, roots)
+  | 'state-root-mismatch' // the snapshot does not produce the block's state root
+  | 'replica-refused' // the replica state sent with it does not match the checkpoint's proof
+  | 'rate-limited'; // a peer asked again too soon (its request was not answered)
+
+export type ConsensusEvent =
+  /**
+   * A block executed here; `results[i]` is the outcome of `block.txs[i]`. `replayed`: executed again from this
+   * node's own store at start (it was committed before a restart).
+   */
+  | { kind: 'committed'; block: Block; hash: Uint8Array; results: readonly ApplyResult[]; replayed?: true }
+  | { kind: 'rejected'; reason: string; from: number }
+  | { kind: 'viewChanged'; view: number; primary: number }
+  | { kind: 'checkpointStable'; seq: number }
+  | { kind: 'stateInstalled'; seq: number; fetchedBlocks: number; fromPeer: PeerId | null }
+  | { kind: 'stateTransferRejected'; reason: StateTransferRejectReason; from: PeerId; detail?: string }
+  | { kind: 'storageError'; message: string }
+  /** The blocks below an installed checkpoint are all held again, down to `down` (1: the whole chain). */
+  | { kind: 'historyFilled'; down: number }
+  /** The replica executed a seq that does not follow the host's height: an invariant broke. */
+  | { kind: 'outOfOrder'; seq: number; height: number }
+  /** Resuming from the store stopped at `height` (the blocks above come from peers instead). */
+  | { kind: 'resumeStopped'; height: number; reason: ResumeStopReason }
+  /** The node stopped executing rather than fork (two different batches committed at one seq). */
+  | { kind: 'halted'; reason: string }
+  /** A quorum of the epoch's validators attested block `height`: its attestation certificate (stored beside it). */
+  | { kind: 'attested'; height: number; hash: Uint8Array; certificate: Uint8Array }
+  /** An attestation refused (counted for the security layer). */
+  | { kind: 'attestationRejected'; reason: AttestationRejectReason; from: PeerId; height: number }
+  /** A validator validly attested another block than ours at a height we executed: evidence. */
+  | { kind: 'attestationConflict'; height: number; from: PeerId; ours: Uint8Array; theirs: Uint8Array };
+
+export type ResumeStopReason =
+  | 'snapshot-mismatch' // the stored snapshot does not produce its block's state root, or its block is missing
+  | 'missing-block' // a gap in the stored chain
+  | 'state-root-mismatch' // executing a stored block does not give its state root
+  | BlockRejectReason; // a stored block fails verification

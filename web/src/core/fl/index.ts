@@ -1,0 +1,33 @@
+// Federated learning: the universal face (runs in a page, a worker and Node). Browser-only parts (tfjs-wasm
+// through Vite, the Web Worker trainer) are in ./web.ts; Node-only parts (worker_threads trainers) in ./node.ts.
+export { FederatedService, FederatedError, trainingSeed } from './service.ts';
+export type { DataSource, FederatedServiceOptions, FlRoundView, LocalData, Poisoning, TaskOptions } from './service.ts';
+export { LedgerPortError, LedgerRefusal, submitOrThrow } from './ledger-port.ts';
+export type { CommittedBlock, CommittedHead, LedgerPort } from './ledger-port.ts';
+export { RoundLedger, TX_TTL_MS, dpFields, flagEntries } from './round-ledger.ts';
+export type { RoundParams } from './round-ledger.ts';
+export { roundOutcome, roundFaults } from './round-outcome.ts';
+export type { CommittedUpdate, RoundOutcome } from './round-outcome.ts';
+export { BlobExchange, BlobFetchError } from './blob-exchange.ts';
+export type { BlobExchangeOptions, Schedule } from './blob-exchange.ts';
+export { CHANNEL_FL, MAX_BLOB_BYTES, encodeUpdate, decodeUpdate, weightsBytes, weightsFromBytes, weightsDigest, digestHex, encodeFlMessage, decodeFlMessage } from './wire.ts';
+export type { FlMessage, UpdateMessage } from './wire.ts';
+export { TrainerPool, trainerOf } from './trainer.ts';
+export type { Trainer } from './trainer.ts';
+export { createTrainer, TrainJobError } from './trainer-api.ts';
+export type { EvalJob, EvalResult, TrainJob, TrainResult, TrainerApi } from './trainer-api.ts';
+export { buildModel, getFlatWeights, setFlatWeights, trainLocal, predict, modelSpecText, parseModelSpec, ModelSpecError } from './model.ts';
+export type { ModelKind, ModelSpec, TrainOptions } from './model.ts';
+export { aggregate, fedAvg, clippedMean, trimmedMean, coordinateMedian, multiKrum, l2Norm, AggregationError } from './aggregation.ts';
+export type { ClientUpdate, RuleName } from './aggregation.ts';
+export { dpMean, clipUpdate, noiseSeed, epsilonSpent, noiseForEpsilon, Gaussian, HashStream } from './dp.ts';
+export type { DpOptions } from './dp.ts';
+export { parseCsv, parsePartition, partition, subset, trainTestSplit, fitStandardiser, standardise, DatasetError } from './dataset.ts';
+export type { Dataset, Partition, Standardiser } from './dataset.ts';
+export { accuracy, auc } from './metrics.ts';
+export { ATTACKS, poisoningFor, poisonLabels, poisonUpdate, withTrigger } from './attacks.ts';
+export type { AttackName } from './attacks.ts';
+export { runFederation, DEFAULT_RULE, FederationError } from './federation.ts';
+export type { FederationOptions, FederationResult, RuleChoice } from './federation.ts';
+export { SimConsortium, SimConsortiumError } from './sim-consortium.ts';
+export type { LedgerKind, SimClinic, SimConsortiumOptions } from './sim-consortium.ts';

@@ -1,0 +1,228 @@
+// How a page becomes a node. The URL decides the role: `/?role=patient` opens the patient app, anything else
+// the clinic app; on the development consortium only, `/?dev=clinic-N` takes development clinic N's identity
+// (the relay serves that seed to loopback pages only). A real tablet is set up once with a passphrase or a
+// passkey and unlocked with it at every start; its secrets live sealed in the vault. A development identity,
+// and a phone while the development consortium runs, start without asking ("open").
+import { initCore, ed25519GenerateSecretKey, ed25519PublicKey, sha256 } from '../../../../wasm/index.ts';
+import { systemClock } from '../consensus/index.ts';
+import { IdbLedgerStore } from '../ledger/store.ts';
+import { WebRtcTransport } from '../net/webrtc.ts';
+import { fromHex, toHex } from '../util/index.ts';
+import { NodeError } from './api.ts';
+import { ClinicNode } from './clinic-node.ts';
+import { PatientClient, type BundleVerifier } from './patient-client.ts';
+import { parseGenesis, type Genesis } from './genesis.ts';
+import { Vault, type Unlock, type VaultSecrets } from './vault.ts';
+
+export const CONSORTIUM_ROOM = 'hygeia/consortium/v1';
+export const PATIENTS_ROOM = 'hygeia/patients/v1';
+export const ENROL_ROOM_PREFIX = 'hygeia/enrol/v1/';
+
+/** What the relay tells a page: the consortium's genesis and how to reach peers. */
+export interface RelayConfig {
+  readonly genesis: Genesis;
+  readonly iceServers: RTCIceServer[];
+  readonly iceTransportPolicy?: RTCIceTransportPolicy;
+  /** True when the relay runs the development consortium (development identities, no passphrases). */
+  readonly development: boolean;
+}
+
+/** How a person unlocks the device: a passphrase, or a passkey's WebAuthn PRF output for the stored salt. */
+export type UnlockSecret =
+  | { readonly kind: 'passphrase'; readonly passphrase: string }
+  | { readonly kind: 'passkey'; readonly credentialId: string; readonly prfSalt: Uint8Array; readonly prfOutput: Uint8Array };
+
+/** A role's device before it runs: whether it needs setting up or unlocking, and how. */
+export interface Opened<Api> {
+  readonly role: 'clinic' | 'patient';
+  /** 'open': nothing to unlock (development); 'new': set up this device; 'locked': unlock it. */
+  lockState(): 'open' | 'new' | 'locked';
+  /** This device's public key once it has one (shown on the set-up and admission screens). */
+  publicKey(): string | null;
+  /** The passkey this device can be unlocked with, if one was added. */
+  passkey(): { credentialId: string; prfSalt: string } | null;
+  setUp(s: UnlockSecret): Promise<Api>;
+  /** A wrong passphrase rejects with NodeError('wrong-passphrase') and changes nothing. */
+  unlock(s: UnlockSecret): Promise<Api>;
+  /** When lockState() is 'open'. */
+  start(): Promise<Api>;
+}
+
+async function fetchJson(url: string): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(url, { cache: 'no-store' });
+  } catch {
+    throw new NodeError('offline', 'The relay cannot be reached.');
+  }
+  if (!res.ok) throw new NodeError(res.status === 404 ? 'not-found' : 'offline', `The relay answered ${res.status}.`);
+  return res.json();
+}
+
+export async function fetchRelayConfig(origin: string): Promise<RelayConfig> {
+  const doc = (await fetchJson(`${origin}/v1/config`)) as { genesis: unknown; iceServers?: RTCIceServer[]; iceTransportPolicy?: RTCIceTransportPolicy; development?: boolean };
+  return {
+    genesis: parseGenesis(doc.genesis),
+    iceServers: Array.isArray(doc.iceServers) ? doc.iceServers : [],
+    ...(doc.iceTransportPolicy ? { iceTransportPolicy: doc.iceTransportPolicy } : {}),
+    development: doc.development === true,
+  };
+}
+
+function toUnlock(s: UnlockSecret): Unlock {
+  return s.kind === 'passphrase' ? { passphrase: s.passphrase } : { prf: s.prfOutput, credentialId: s.credentialId };
+}
+
+function derive(label: string, seed: Uint8Array): Uint8Array {
+  const l = new TextEncoder().encode(label);
+  const buf = new Uint8Array(l.length + seed.length);
+  buf.set(l);
+  buf.set(seed, l.length);
+  const out = sha256(buf);
+  buf.fill(0);
+  return out;
+}
+
+/** A development clinic's secrets (its clinic key is derived from the seed: nothing is sealed in development). */
+async function devClinicSecrets(origin: string, clinicId: string): Promise<VaultSecrets> {
+  const k = (await fetchJson(`${origin}/dev/identity/${encodeURIComponent(clinicId)}`)) as { seed?: string };
+  if (typeof k.seed !== 'string') throw new NodeError('not-found', `No development identity ${clinicId}.`);
+  const seed = fromHex(k.seed, 32);
+  return { seed, clinicKey: derive('hygeia/dev/clinic-key/v1', seed), meta: { dev: clinicId } };
+}
+
+/** Starts the clinic node for unlocked secrets, over WebRTC through the page's relay. */
+export async function startClinic(origin: string, config: RelayConfig, secrets: VaultSecrets): Promise<ClinicNode> {
+  if (!secrets.clinicKey) throw new NodeError('invalid', 'These secrets hold no clinic key.');
+  const publicKey = toHex(ed25519PublicKey(secrets.seed));
+  const prefix = `hygeia-${config.genesis.chainId}-${publicKey.slice(0, 16)}`;
+  let node: ClinicNode | null = null;
+  const transport = new WebRtcTransport({
+    secretKey: secrets.seed,
+    relayUrl: origin.replace(/^http/, 'ws'),
+    room: CONSORTIUM_ROOM,
+    isMember: (peer) => node?.isMemberNode(peer) ?? false,
+    iceServers: config.iceServers,
+    ...(config.iceTransportPolicy ? { iceTransportPolicy: config.iceTransportPolicy } : {}),
+    banMs: 10_000,
+  });
+  node = await ClinicNode.start({
+    genesis: config.genesis,
+    seed: secrets.seed,
+    clinicKey: secrets.clinicKey,
+    transport,
+    clock: systemClock,
+    dbPrefix: prefix,
+    ledgerStore: await IdbLedgerStore.open(`${prefix}-ledger`),
+  });
+  transport.refreshMembership();
+  return node;
+}
+
+/** Opens the clinic role of this page: a development identity, or this tablet's vault. */
+export async function openClinic(opts: { origin: string; dev?: string | null }): Promise<Opened<ClinicNode>> {
+  await initCore();
+  const config = await fetchRelayConfig(opts.origin);
+  if (opts.dev) {
+    if (!config.development) throw new NodeError('invalid', 'Development identities exist only on a development consortium.');
+    const secrets = await devClinicSecrets(opts.origin, opts.dev);
+    const start = (): Promise<ClinicNode> => startClinic(opts.origin, config, secrets);
+    const pk = toHex(ed25519PublicKey(secrets.seed));
+    return { role: 'clinic', lockState: () => 'open', publicKey: () => pk, passkey: () => null, setUp: start, unlock: start, start };
+  }
+  const vault = await Vault.open(`hygeia-vault-clinic-${config.genesis.chainId}`);
+  let described = await vault.describe();
+  const unlock = async (s: UnlockSecret): Promise<ClinicNode> => startClinic(opts.origin, config, await vault.unlock(toUnlock(s)));
+  return {
+    role: 'clinic',
+    lockState: () => (described.exists ? 'locked' : 'new'),
+    publicKey: () => (described.exists ? described.publicKey : null),
+    passkey: () => {
+      const slot = described.exists ? described.slots.find((s) => s.kind === 'passkey') : undefined;
+      return slot?.credentialId && slot.prfSalt ? { credentialId: slot.credentialId, prfSalt: slot.prfSalt } : null;
+    },
+    async setUp(s) {
+      const seed = ed25519GenerateSecretKey();
+      const clinicKey = globalThis.crypto.getRandomValues(new Uint8Array(32));
+      await vault.create({ seed, clinicKey, meta: {} }, toUnlock(s), toHex(ed25519PublicKey(seed)), s.kind === 'passkey' ? s.prfSalt : undefined);
+      seed.fill(0);
+      clinicKey.fill(0);
+      described = await vault.describe();
+      return unlock(s);
+    },
+    unlock,
+    start: () => Promise.reject(new NodeError('locked', 'Unlock this tablet first.')),
+  };
+}
+
+/** The phone's checks of what clinics serve it (attested headers, state proofs, completeness). */
+const unverified: BundleVerifier = () => ({ verifiedKeys: new Set(), height: 0, headHash: '' });
+
+/** Starts the patient app for an unlocked phone key: its clinics over WebRTC in the patients' room. */
+export async function startPatient(origin: string, config: RelayConfig, seed: Uint8Array): Promise<PatientClient> {
+  const relayUrl = origin.replace(/^http/, 'ws');
+  const clinics = new Set(config.genesis.clinics.map((c) => c.nodeKey));
+  const transport = (room: string, scope?: string): WebRtcTransport =>
+    new WebRtcTransport({
+      secretKey: seed,
+      relayUrl,
+      room,
+      isMember: (peer) => clinics.has(peer),
+      iceServers: config.iceServers,
+      ...(config.iceTransportPolicy ? { iceTransportPolicy: config.iceTransportPolicy } : {}),
+      ...(scope ? { scope } : {}),
+      banMs: 10_000,
+    });
+  const main = transport(PATIENTS_ROOM);
+  return PatientClient.start({
+    genesis: config.genesis,
+    seed,
+    network: {
+      main,
+      async enrolment(codeHash) {
+        const t = transport(`${ENROL_ROOM_PREFIX}${codeHash}`, `enrol:${codeHash}`);
+        return { transport: t, close: () => t.close() };
+      },
+    },
+    dbName: `hygeia-phone-${config.genesis.chainId}-${toHex(ed25519PublicKey(seed)).slice(0, 16)}`,
+    verify: unverified,
+  });
+}
+
+/** Opens the patient role: on the development consortium the phone starts without asking (a device key). */
+export async function openPatient(opts: { origin: string }): Promise<Opened<PatientClient>> {
+  await initCore();
+  const config = await fetchRelayConfig(opts.origin);
+  const vault = await Vault.open(`hygeia-vault-patient-${config.genesis.chainId}`);
+  let described = await vault.describe();
+  const unlock = async (s: UnlockSecret | { kind: 'device' }): Promise<PatientClient> => {
+    const secrets = await vault.unlock(s.kind === 'device' ? { device: true } : toUnlock(s));
+    return startPatient(opts.origin, config, secrets.seed);
+  };
+  const create = async (u: Unlock, prfSalt?: Uint8Array): Promise<void> => {
+    const seed = ed25519GenerateSecretKey();
+    await vault.create({ seed, clinicKey: null, meta: {} }, u, toHex(ed25519PublicKey(seed)), prfSalt);
+    seed.fill(0);
+    described = await vault.describe();
+  };
+  const open = config.development && (!described.exists || described.slots.some((x) => x.kind === 'device'));
+  return {
+    role: 'patient',
+    lockState: () => (open ? 'open' : described.exists ? 'locked' : 'new'),
+    publicKey: () => (described.exists ? described.publicKey : null),
+    passkey: () => {
+      const slot = described.exists ? described.slots.find((x) => x.kind === 'passkey') : undefined;
+      return slot?.credentialId && slot.prfSalt ? { credentialId: slot.credentialId, prfSalt: slot.prfSalt } : null;
+    },
+    async setUp(s) {
+      await create(toUnlock(s), s.kind === 'passkey' ? s.prfSalt : undefined);
+      return unlock(s);
+    },
+    unlock,
+    async start() {
+      if (!open) throw new NodeError('locked', 'Unlock this phone first.');
+      if (!described.exists) await create({ device: true });
+      return unlock({ kind: 'device' });
+    },
+  };
+}
