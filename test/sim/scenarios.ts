@@ -6,7 +6,7 @@ import { readCommitCertificate } from '../../web/src/core/ledger/certificate.ts'
 import { CHANNEL_PBFT } from '../../web/src/core/consensus/index.ts';
 import { Cluster, type ClusterConfig, type Instance } from './cluster.ts';
 import {
-  Msg,
+  MsgType,
   batchDigest,
   encodeEnvelope,
   readBatch,
@@ -156,7 +156,7 @@ export const SCENARIOS: Scenario[] = [
       c.rules.push((from, _to, frame) => {
         if (from !== c.hex(p)) return undefined;
         const e = Cluster.pbft(frame);
-        if (!e || e.type !== Msg.PrePrepare || !r.chance(0.5)) return undefined;
+        if (!e || e.type !== MsgType.PrePrepare || !r.chance(0.5)) return undefined;
         const pp = readPrePrepare(e.body);
         const batch = readBatch(e.tail);
         if (!pp || !batch) return undefined;
@@ -188,7 +188,7 @@ export const SCENARIOS: Scenario[] = [
       c.rules.push((from, _to, frame) => {
         const e = Cluster.pbft(frame);
         if (!e) return undefined;
-        if (e.type === Msg.Prepare) {
+        if (e.type === MsgType.Prepare) {
           const v = readVote(e.body);
           if (v && v.view === 0 && from === c.hex(v.sender)) {
             const k = `${v.seq}/${toHex(v.digest)}`;
@@ -196,11 +196,11 @@ export const SCENARIOS: Scenario[] = [
             prepares.get(k)!.add(v.sender);
           }
         }
-        if (e.type === Msg.PrePrepare) {
+        if (e.type === MsgType.PrePrepare) {
           const pp = readPrePrepare(e.body);
           if (pp && pp.view === 0) proposals.set(`${pp.seq}/${toHex(pp.digest)}`, { seq: pp.seq, digest: toHex(pp.digest) });
         }
-        if (dropCommits && e.type === Msg.Commit) return [];
+        if (dropCommits && e.type === MsgType.Commit) return [];
         return undefined;
       });
       c.at(500, () => {
@@ -245,7 +245,7 @@ export const SCENARIOS: Scenario[] = [
       c.rules.push((from, _to, frame) => {
         if (from !== c.hex(p1)) return undefined;
         const e = Cluster.pbft(frame);
-        if (!e || e.type !== Msg.NewView) return undefined;
+        if (!e || e.type !== MsgType.NewView) return undefined;
         const nv = readNewView(e.body);
         if (!nv) return undefined;
         // Either leave out a view change (fewer than 2f+1, or not the ones that justify O) or drop a
@@ -279,9 +279,9 @@ export const SCENARIOS: Scenario[] = [
       c.rules.push((from, _to, frame) => {
         if (from !== c.hex(b)) return undefined;
         const e = Cluster.pbft(frame);
-        if (!e || e.type === Msg.Request) return undefined;
+        if (!e || e.type === MsgType.Request) return undefined;
         const out = [frame];
-        const v = e.type === Msg.Prepare || e.type === Msg.Commit ? readVote(e.body) : null;
+        const v = e.type === MsgType.Prepare || e.type === MsgType.Commit ? readVote(e.body) : null;
         const mode = r.int(3);
         let fake: Envelope;
         if (mode === 0 && v) {
@@ -345,12 +345,12 @@ export const SCENARIOS: Scenario[] = [
         const e = Cluster.pbft(frame);
         if (!e) return undefined;
         const shift = window + 1 + r.int(1000);
-        if (e.type === Msg.PrePrepare) {
+        if (e.type === MsgType.PrePrepare) {
           const pp = readPrePrepare(e.body);
           if (!pp) return undefined;
           return [frame, pbftFrame(resign({ ...e, body: writePrePrepare({ ...pp, seq: pp.seq + shift }) }, c.secrets[b]!))];
         }
-        if (e.type === Msg.Prepare || e.type === Msg.Commit) {
+        if (e.type === MsgType.Prepare || e.type === MsgType.Commit) {
           const v = readVote(e.body);
           if (!v) return undefined;
           return [frame, pbftFrame(resign({ ...e, body: writeVote({ ...v, seq: v.seq + shift }) }, c.secrets[b]!))];

@@ -5,7 +5,12 @@
 // Wire facts a host needs (all bytes are opaque to the host except where said):
 // - Every peer message is `uint(type) ‖ bytes(body) ‖ sig64 [‖ batch]`, signed by its sender over
 //   signingBytes('hygeia/pbft/<type>/v1', epochId ‖ body) (epochId: 32 bytes, see `epoch` below). The host
-//   just moves `send`/`broadcast` bytes to peers and steps them in as { kind: 'message' }.
+//   just moves `send`/`broadcast` bytes to peers and steps them in as { kind: 'message', from }.
+// - Authenticated channels. `from` is the validator index the transport authenticated as the message's
+//   sender (-1 if it cannot say). A vote whose body names that same sender counts at once and its signature
+//   is checked only when a quorum is built from it, all of the quorum's in one batch; a message relayed by
+//   someone else is checked on arrival. A fetch (type 9) carries no signature and is answered only when its
+//   channel is its sender's.
 // - Epochs. A replica serves one validator set from one stable checkpoint on (`epoch`): every signature it
 //   makes or checks covers the epoch id, so a vote (commit, checkpoint, view change) signed in one epoch is
 //   never valid in another, and commit certificates are checked with the epoch id (`verifyCommitCertificate`).
@@ -25,7 +30,7 @@
 // - Message types on the wire: 1 forwarded request, 2 pre-prepare, 3 prepare, 4 commit, 5 checkpoint,
 //   6 view-change, 7 new-view, 8 commit proof (batch + a quorum of commits, relayed to a replica that lacks a seq),
 //   9 fetch (a lagging replica asks for commit proofs). Types 1 and 8 carry no relayer signature: they are
-//   self-authenticating (a client signature; a quorum of replica signatures).
+//   self-authenticating (a client signature; a quorum of replica signatures); type 9 carries none either.
 // - A quorum is ceil((n + f + 1) / 2) with f = floor((n - 1) / 3) (`replicaQuorum`): 2f + 1 when n = 3f + 1,
 //   more for other n (two quorums must share an honest replica). A prepared certificate is the pre-prepare and
 //   quorum - 1 prepares.
@@ -37,6 +42,7 @@
 //   or it catches up by state transfer at the next stable checkpoint. It may not be counted as honest for
 //   the seqs it voted on before the crash (an amnesiac replica can vote twice); the host may persist it.
 import { core, type CoreExports } from './instance.ts';
+import { ActionKind, CreateError, EventKind, InfoCode, Reject, TimerKind as TimerCode } from './replica-boundary.ts';
 
 export interface ReplicaOptions {
   /** 32-byte Ed25519 public keys in genesis order; replica id = index. 1 <= n <= 64. */
@@ -98,34 +104,21 @@ export interface ReplicaCheckpoint {
   certificate: Uint8Array;
 }
 
-export type TimerKind = 'batch' | 'viewChange';
+export type TimerKind = Uncapitalize<keyof typeof TimerCode>;
 
 export type ReplicaEvent =
-  | { kind: 'message'; bytes: Uint8Array; now: number }
+  /** `from`: the validator the transport authenticated as the sender, -1 if none (see the header). */
+  | { kind: 'message'; bytes: Uint8Array; now: number; from: number }
   | { kind: 'request'; bytes: Uint8Array; now: number }
   | { kind: 'timer'; timer: TimerKind; now: number }
   | { kind: 'executed'; seq: number; stateDigest: Uint8Array; trust?: number[] }
   | { kind: 'stateInstalled'; seq: number; stateDigest: Uint8Array; replicaState: Uint8Array };
 
-/** Why an input was dropped. Stable names: tests and the anomaly detector match on them. */
-export type RejectReason =
-  | 'malformed' // does not decode canonically, unknown type, wrong field sizes
-  | 'oversize' // longer than maxMessageBytes
-  | 'badSender' // sender index out of range, or not the role the message needs (e.g. not the primary)
-  | 'badSignature' // signature does not verify under the sender's key
-  | 'duplicate' // the same message (or request) was already taken into account
-  | 'oldView' // for a view older than ours
-  | 'outOfWatermark' // seq outside (low, high]
-  | 'conflict' // a second, different proposal/vote for the same (view, seq): equivocation
-  | 'digestMismatch' // the batch does not hash to the digest it claims
-  | 'badRequest' // a client request with a bad signature or encoding (inside a batch or alone)
-  | 'staleRequest' // a client request whose clientSeq was already executed
-  | 'clockSkew' // a proposed batch time too far from ours or going backwards
-  | 'badCheckpoint' // a checkpoint proof that does not hold
-  | 'badViewChange' // a view-change message whose certificates do not hold
-  | 'badNewView' // a new-view message that is not what the view changes imply
-  | 'bufferFull' // a bounded buffer is full: the input is dropped
-  | 'stateMismatch'; // an installed state does not match the proven checkpoint
+/**
+ * Why an input was dropped: the names of `Reject` in replica-boundary.ts (where each is explained), lower
+ * camel case. Stable names: tests and the anomaly detector match on them.
+ */
+export type RejectReason = Uncapitalize<keyof typeof Reject>;
 
 export type ReplicaAction =
   | { kind: 'send'; to: number; bytes: Uint8Array }
@@ -168,32 +161,23 @@ export class ReplicaError extends Error {
   }
 }
 
-const REJECT_REASONS: readonly RejectReason[] = [
-  'malformed',
-  'oversize',
-  'badSender',
-  'badSignature',
-  'duplicate',
-  'oldView',
-  'outOfWatermark',
-  'conflict',
-  'digestMismatch',
-  'badRequest',
-  'staleRequest',
-  'clockSkew',
-  'badCheckpoint',
-  'badViewChange',
-  'badNewView',
-  'bufferFull',
-  'stateMismatch',
-];
-const TIMERS: readonly TimerKind[] = ['batch', 'viewChange'];
+const uncapitalize = <T extends string>(name: T): Uncapitalize<T> => (name.charAt(0).toLowerCase() + name.slice(1)) as Uncapitalize<T>;
+/** Code -> name, from the boundary's table. */
+function names<T extends string>(table: Record<T, number>): Uncapitalize<T>[] {
+  const out: Uncapitalize<T>[] = [];
+  for (const [name, code] of Object.entries(table) as [T, number][]) out[code] = uncapitalize(name);
+  return out;
+}
+const REJECT_REASONS: readonly RejectReason[] = names(Reject);
+const TIMERS: readonly TimerKind[] = names(TimerCode);
 /** The epoch id of a replica started without `epoch` (tests and tools): 32 zero bytes. */
 const DEFAULT_EPOCH_ID = new Uint8Array(32);
 const ZERO_DIGEST = new Uint8Array(32);
 
 interface PbftExports extends CoreExports {
   pbftInput(len: number): number;
+  pbftEventBuffer(len: number): number;
+  pbftCryptoCounters(): number;
   pbftOutputLen(): number;
   pbftCreate(len: number): number;
   pbftStep(handle: number, kind: number, a: number, b: number, len: number): number;
@@ -339,19 +323,19 @@ function decodeActions(buf: Uint8Array): ReplicaAction[] {
   while (p < buf.length) {
     const kind = buf[p++]!;
     switch (kind) {
-      case 1:
+      case ActionKind.Send:
         out.push({ kind: 'send', to: u32(), bytes: bytes() });
         break;
-      case 2:
+      case ActionKind.Broadcast:
         out.push({ kind: 'broadcast', bytes: bytes() });
         break;
-      case 3:
+      case ActionKind.SetTimer:
         out.push({ kind: 'setTimer', timer: TIMERS[u32()]!, attempt: u32() });
         break;
-      case 4:
+      case ActionKind.CancelTimer:
         out.push({ kind: 'cancelTimer', timer: TIMERS[u32()]! });
         break;
-      case 5: {
+      case ActionKind.Execute: {
         const seq = f64();
         const view = f64();
         const time = f64();
@@ -368,7 +352,7 @@ function decodeActions(buf: Uint8Array): ReplicaAction[] {
         out.push({ kind: 'execute', seq, view, time, batchTime, batchDigest, requests, batch, skipped, certificate });
         break;
       }
-      case 6: {
+      case ActionKind.CheckpointStable: {
         const seq = f64();
         const stateDigest = bytes();
         const replicaState = bytes();
@@ -376,10 +360,10 @@ function decodeActions(buf: Uint8Array): ReplicaAction[] {
         out.push({ kind: 'checkpointStable', seq, stateDigest, replicaState, certificate });
         break;
       }
-      case 7:
+      case ActionKind.ViewChanged:
         out.push({ kind: 'viewChanged', view: f64(), primary: u32() });
         break;
-      case 8: {
+      case ActionKind.FetchState: {
         const seq = f64();
         const stateDigest = bytes();
         const count = u32();
@@ -388,7 +372,7 @@ function decodeActions(buf: Uint8Array): ReplicaAction[] {
         out.push({ kind: 'fetchState', seq, stateDigest, peers });
         break;
       }
-      case 9: {
+      case ActionKind.Rejected: {
         const reason = REJECT_REASONS[u32()] ?? 'malformed';
         const from = dv.getInt32(p, true);
         p += 4;
@@ -401,13 +385,6 @@ function decodeActions(buf: Uint8Array): ReplicaAction[] {
   }
   return out;
 }
-
-// Event kinds understood by pbftStep.
-const EV_MESSAGE = 1;
-const EV_REQUEST = 2;
-const EV_TIMER = 3;
-const EV_EXECUTED = 4;
-const EV_STATE_INSTALLED = 5;
 
 export class Replica {
   #handle: number;
@@ -424,9 +401,9 @@ export class Replica {
     const h = e.pbftCreate(len);
     // The seed was copied into the scratch buffer: wipe it there now that the replica holds its own copy.
     new Uint8Array(e.memory.buffer, e.pbftInput(0), len).fill(0);
-    if (h === -2) throw new ReplicaError('badKey', 'secretKey is not the key of validator `self`');
-    if (h === -3) throw new ReplicaError('badOptions', 'epoch.replicaState does not decode as the replica state at epoch.startSeq');
-    if (h === -4) throw new ReplicaError('badCheckpoint', 'resumeFrom does not hold: its certificate is not a quorum of this epoch for its seq, digest and replica state');
+    if (h === -CreateError.BadKey) throw new ReplicaError('badKey', 'secretKey is not the key of validator `self`');
+    if (h === -CreateError.BadEpochStart) throw new ReplicaError('badOptions', 'epoch.replicaState does not decode as the replica state at epoch.startSeq');
+    if (h === -CreateError.BadResume) throw new ReplicaError('badCheckpoint', 'resumeFrom does not hold: its certificate is not a quorum of this epoch for its seq, digest and replica state');
     if (h < 0) throw new ReplicaError('badOptions', `the wasm replica refused its options (code ${-h})`);
     this.#handle = h;
     this.n = opts.validators.length;
@@ -447,12 +424,16 @@ export class Replica {
     switch (event.kind) {
       case 'message':
       case 'request': {
-        const len = writeInput(e, [event.bytes]);
-        ptr = e.pbftStep(h, event.kind === 'message' ? EV_MESSAGE : EV_REQUEST, event.now, 0, len);
+        // Straight into a buffer the replica keeps: one copy across the boundary.
+        const len = event.bytes.length;
+        const at = e.pbftEventBuffer(len); // may grow the memory: take the buffer after it
+        new Uint8Array(e.memory.buffer, at, len).set(event.bytes);
+        const from = event.kind === 'message' && Number.isInteger(event.from) ? event.from : -1;
+        ptr = e.pbftStep(h, event.kind === 'message' ? EventKind.Message : EventKind.Request, event.now, from, len);
         break;
       }
       case 'timer':
-        ptr = e.pbftStep(h, EV_TIMER, event.now, TIMERS.indexOf(event.timer), 0);
+        ptr = e.pbftStep(h, EventKind.Timer, event.now, TIMERS.indexOf(event.timer), 0);
         break;
       case 'executed': {
         const parts: Uint8Array[] = [u32le(event.stateDigest.length), event.stateDigest];
@@ -464,12 +445,12 @@ export class Replica {
           }
         }
         const len = writeInput(e, parts);
-        ptr = e.pbftStep(h, EV_EXECUTED, event.seq, event.trust ? 1 : 0, len);
+        ptr = e.pbftStep(h, EventKind.Executed, event.seq, event.trust ? 1 : 0, len);
         break;
       }
       case 'stateInstalled': {
         const len = writeInput(e, [u32le(event.stateDigest.length), event.stateDigest, event.replicaState]);
-        ptr = e.pbftStep(h, EV_STATE_INSTALLED, event.seq, 0, len);
+        ptr = e.pbftStep(h, EventKind.StateInstalled, event.seq, 0, len);
         break;
       }
     }
@@ -477,32 +458,32 @@ export class Replica {
   }
 
   get view(): number {
-    return ex().pbftInfo(this.#h(), 0);
+    return ex().pbftInfo(this.#h(), InfoCode.View);
   }
   get primary(): number {
-    return ex().pbftInfo(this.#h(), 1);
+    return ex().pbftInfo(this.#h(), InfoCode.Primary);
   }
   get lastExecuted(): number {
-    return ex().pbftInfo(this.#h(), 2);
+    return ex().pbftInfo(this.#h(), InfoCode.LastExecuted);
   }
   get lowWatermark(): number {
-    return ex().pbftInfo(this.#h(), 3);
+    return ex().pbftInfo(this.#h(), InfoCode.LowWatermark);
   }
   /** True while a view change is in progress (no new-view accepted yet). */
   get changingView(): boolean {
-    return ex().pbftInfo(this.#h(), 4) !== 0;
+    return ex().pbftInfo(this.#h(), InfoCode.ChangingView) !== 0;
   }
   /** Number of log entries held (bounded by the watermark window); for tests and metrics. */
   get logSize(): number {
-    return ex().pbftInfo(this.#h(), 5);
+    return ex().pbftInfo(this.#h(), InfoCode.LogSize);
   }
   /** Verified client requests waiting to be ordered (bounded by maxPendingRequests). */
   get pendingRequests(): number {
-    return ex().pbftInfo(this.#h(), 6);
+    return ex().pbftInfo(this.#h(), InfoCode.PendingRequests);
   }
   /** Messages buffered for future views, over all peers (bounded). */
   get bufferedMessages(): number {
-    return ex().pbftInfo(this.#h(), 7);
+    return ex().pbftInfo(this.#h(), InfoCode.BufferedMessages);
   }
 
   /** Wipes the secret key inside the wasm module and frees the replica. Idempotent. */
@@ -570,8 +551,29 @@ export function verifyCommitCertificate(
   if (!Number.isInteger(seq) || seq < 1) return false;
   for (const k of validators) if (k.length !== 32) return false;
   const e = ex();
-  writeInput(e, [...validators, epochId, batchDigest, cert]);
+  // Fresh randomness for the coefficients of the batch check (the wasm core has none of its own).
+  const random = crypto.getRandomValues(new Uint8Array(32));
+  writeInput(e, [...validators, epochId, batchDigest, random, cert]);
   return e.pbftVerifyCommitCert(validators.length, seq, cert.length) === 1;
+}
+
+/** What the replicas' signature code did in this module so far (the consensus bench splits time by it). */
+export interface ReplicaCryptoCounters {
+  signatures: number;
+  /** Signatures checked one at a time (including a failed batch's search for the bad one). */
+  verifications: number;
+  /** Signatures checked inside batches, and how many batches. */
+  batchedVerifications: number;
+  batches: number;
+  hashes: number;
+  hashedBytes: number;
+}
+
+export function replicaCryptoCounters(): ReplicaCryptoCounters {
+  const e = ex();
+  const ptr = e.pbftCryptoCounters();
+  const v = new Float64Array(e.memory.buffer.slice(ptr, ptr + 48));
+  return { signatures: v[0]!, verifications: v[1]!, batchedVerifications: v[2]!, batches: v[3]!, hashes: v[4]!, hashedBytes: v[5]! };
 }
 
 /**

@@ -39,7 +39,7 @@ function checkpoint(i: number, seq: number): Uint8Array {
   w.fixed(digest);
   w.fixed(new Uint8Array(32));
   const body = w.finish();
-  return message(5, body, ed25519Sign(secrets[i]!, signingBytes('hygeia/pbft/checkpoint/v1', body)));
+  return message(5, body, ed25519Sign(secrets[i]!, signingBytes('hygeia/pbft/checkpoint/v1', new Uint8Array([...new Uint8Array(32), ...body])))); // default epoch id ‖ body
 }
 
 /** A commit (type 4), unsigned: diagnosis reads structure only. */

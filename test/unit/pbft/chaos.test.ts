@@ -1,20 +1,11 @@
 // A seeded shake-up of the replica through its face: messages reordered, dropped and duplicated, timers
 // fired at random, then the network heals. Safety is checked all along, liveness after the heal. The full
 // fault simulator lives in test/sim; this one keeps the replica's own invariants honest.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/face/instance.ts';
-import { Cluster, request } from './cluster.ts';
-import { hex } from './wire.ts';
+import { describe, expect, it } from 'vitest';
+import { Cluster, request, useClusters } from './cluster.ts';
+import { toHex } from '../../../web/src/core/util/index.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
-
-let cluster: Cluster | null = null;
-afterEach(() => {
-  cluster?.dispose();
-  cluster = null;
-});
+const cluster = useClusters();
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -32,7 +23,7 @@ function checkSafety(c: Cluster): void {
   const bySeq = new Map<number, string>();
   for (let i = 0; i < c.n; i++) {
     for (const e of c.executed[i]!) {
-      const d = hex(e.batchDigest);
+      const d = toHex(e.batchDigest);
       const prior = bySeq.get(e.seq);
       if (prior !== undefined) expect(d, `seq ${e.seq} at replica ${i}`).toBe(prior);
       else bySeq.set(e.seq, d);
@@ -42,7 +33,7 @@ function checkSafety(c: Cluster): void {
 
 function run(seed: number, n: number, maxRestarts: number): void {
   const rnd = mulberry32(seed);
-  const c = (cluster = new Cluster({ n, maxBatch: 2, checkpointInterval: 2, watermarkWindow: 6, maxClockSkew: 1e9 }));
+  const c = cluster({ n, maxBatch: 2, checkpointInterval: 2, watermarkWindow: 6, maxClockSkew: 1e9 });
   const submitted: Uint8Array[] = [];
   let clientSeq = 0;
   let restarts = 0;
@@ -70,7 +61,7 @@ function run(seed: number, n: number, maxRestarts: number): void {
       const y = rnd();
       if (y < 0.2) continue;
       if (y < 0.25) c.net.push(d);
-      c.step(d.to, { kind: 'message', bytes: d.bytes, now: c.now });
+      c.step(d.to, { kind: 'message', bytes: d.bytes, now: c.now, from: d.from });
     }
     if (step % 100 === 0) checkSafety(c);
   }
@@ -89,8 +80,8 @@ function run(seed: number, n: number, maxRestarts: number): void {
     console.log(seed, n, submitted.length, c.replicas.map((r, i) => ({ i, view: r.view, ch: r.changingView, last: r.lastExecuted, low: r.lowWatermark, pend: r.pendingRequests, log: r.logSize, t: [...c.timers[i]!], fetches: c.fetches[i]!.length, rej: [...new Set(c.reasons(i))].join(',') })));
   }
   const executed = new Set<string>();
-  for (let i = 0; i < n; i++) for (const e of c.executed[i]!) for (const r of e.requests) executed.add(hex(r));
-  for (const r of submitted) expect(executed.has(hex(r)), 'every submitted request executed').toBe(true);
+  for (let i = 0; i < n; i++) for (const e of c.executed[i]!) for (const r of e.requests) executed.add(toHex(r));
+  for (const r of submitted) expect(executed.has(toHex(r)), 'every submitted request executed').toBe(true);
   // A replica that suspected the primary alone stays in its view change (Castro–Liskov: it may not go back)
   // until the others move too; it keeps up through checkpoints. Everyone else is in one view, caught up,
   // and they are a quorum.
@@ -110,7 +101,7 @@ function run(seed: number, n: number, maxRestarts: number): void {
   for (let i = 0; i < n; i++) {
     const mine = c.history[i]!.get(c.replicas[i]!.lastExecuted);
     const ref = c.history.find((h) => h.has(c.replicas[i]!.lastExecuted) && h !== c.history[i]);
-    if (mine && ref) expect(hex(mine)).toBe(hex(ref.get(c.replicas[i]!.lastExecuted)!));
+    if (mine && ref) expect(toHex(mine)).toBe(toHex(ref.get(c.replicas[i]!.lastExecuted)!));
   }
   // And the system still takes new work.
   const fresh = request(999, 1);

@@ -1,21 +1,13 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/face/instance.ts';
-import { Cluster, request } from './cluster.ts';
-import { header, hex, MsgType } from './wire.ts';
+import { describe, expect, it } from 'vitest';
+import { Cluster, request, useClusters } from './cluster.ts';
+import { header, MsgType } from '../../sim/wire.ts';
+import { toHex } from '../../../web/src/core/util/index.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
-
-let cluster: Cluster | null = null;
-afterEach(() => {
-  cluster?.dispose();
-  cluster = null;
-});
+const cluster = useClusters();
 
 describe('checkpoints', () => {
   it('become stable every K seqs and garbage-collect the log below the low watermark', () => {
-    const c = (cluster = new Cluster({ n: 4, maxBatch: 1, checkpointInterval: 4, watermarkWindow: 8 }));
+    const c = cluster({ n: 4, maxBatch: 1, checkpointInterval: 4, watermarkWindow: 8 });
     for (let s = 1; s <= 10; s++) {
       c.submit(request(1, s));
       c.settle();
@@ -28,13 +20,13 @@ describe('checkpoints', () => {
       expect(r.logSize).toBe(2); // seqs 9 and 10
       expect(c.stable[i]!.map((s) => s.seq)).toEqual([4, 8]);
       // Every replica agrees on the checkpoint: the same state and replica-state digests.
-      expect(c.stable[i]!.map((s) => hex(s.stateDigest))).toEqual(c.stable[0]!.map((s) => hex(s.stateDigest)));
-      expect(c.stable[i]!.map((s) => hex(s.replicaState))).toEqual(c.stable[0]!.map((s) => hex(s.replicaState)));
+      expect(c.stable[i]!.map((s) => toHex(s.stateDigest))).toEqual(c.stable[0]!.map((s) => toHex(s.stateDigest)));
+      expect(c.stable[i]!.map((s) => toHex(s.replicaState))).toEqual(c.stable[0]!.map((s) => toHex(s.replicaState)));
     }
   });
 
   it('the primary stops at the high watermark until a checkpoint moves it', () => {
-    const c = (cluster = new Cluster({ n: 4, maxBatch: 1, checkpointInterval: 2, watermarkWindow: 4 }));
+    const c = cluster({ n: 4, maxBatch: 1, checkpointInterval: 2, watermarkWindow: 4 });
     // Checkpoint messages are held back: no checkpoint can become stable.
     const held: typeof c.net = [];
     c.filter = (d) => {
@@ -55,7 +47,7 @@ describe('checkpoints', () => {
   });
 
   it('a replica that fell behind a pruned log asks for state transfer, installs it and catches up', () => {
-    const c = (cluster = new Cluster({ n: 4, maxBatch: 1, checkpointInterval: 2, watermarkWindow: 4 }));
+    const c = cluster({ n: 4, maxBatch: 1, checkpointInterval: 2, watermarkWindow: 4 });
     c.filter = (d) => d.to !== 3 && d.from !== 3;
     for (let s = 1; s <= 9; s++) {
       c.submit(request(1, s), [0, 1, 2]);
@@ -75,14 +67,14 @@ describe('checkpoints', () => {
     c.submit(request(1, 11));
     c.settle();
     expect(c.executed[3]!.map((e) => e.seq)).toEqual([11]);
-    expect(hex(c.stateDigest[3]!)).toBe(hex(c.stateDigest[0]!));
+    expect(toHex(c.stateDigest[3]!)).toBe(toHex(c.stateDigest[0]!));
     expect(c.step(3, { kind: 'request', bytes: request(1, 3), now: c.now })).toEqual([
       { kind: 'rejected', reason: 'staleRequest', from: -1 },
     ]);
   });
 
   it('refuses installed state that does not match the proven checkpoint', () => {
-    const c = (cluster = new Cluster({ n: 4, maxBatch: 1, checkpointInterval: 2, watermarkWindow: 4 }));
+    const c = cluster({ n: 4, maxBatch: 1, checkpointInterval: 2, watermarkWindow: 4 });
     c.autoStateTransfer = false;
     c.filter = (d) => d.to !== 3 && d.from !== 3;
     for (let s = 1; s <= 6; s++) {

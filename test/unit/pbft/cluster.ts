@@ -1,6 +1,8 @@
 // A tiny deterministic host for unit tests: n replicas, a FIFO network the test can filter, explicit timer
 // firing, and a host state that chains batch digests. No clock, no randomness: the test decides everything.
 import { createHash } from 'node:crypto';
+import { afterEach, beforeAll } from 'vitest';
+import { initCore } from '../../../wasm/face/instance.ts';
 import {
   Replica,
   replicaPublicKey,
@@ -176,7 +178,7 @@ export class Cluster {
     while (this.net.length > 0 && steps < maxSteps) {
       const d = this.net.shift()!;
       if (!this.filter(d)) continue;
-      this.step(d.to, { kind: 'message', bytes: d.bytes, now: this.now });
+      this.step(d.to, { kind: 'message', bytes: d.bytes, now: this.now, from: d.from });
       steps++;
     }
     return steps;
@@ -215,4 +217,21 @@ export const clientSeed = (c: number): Uint8Array => seedOf(200 + c, 9);
 
 export function request(client: number, seq: number, payload = `op-${client}-${seq}`): Uint8Array {
   return encodeClientRequest(clientSeed(client), seq, new TextEncoder().encode(payload));
+}
+
+/**
+ * The set-up every replica test file shares: the wasm core loaded once, and every cluster a test makes
+ * disposed after it. Returns the function tests make clusters with.
+ */
+export function useClusters(): (opts: ClusterOptions, keys?: { seeds?: Uint8Array[] }) => Cluster {
+  const made: Cluster[] = [];
+  beforeAll(() => initCore());
+  afterEach(() => {
+    for (const c of made.splice(0)) c.dispose();
+  });
+  return (opts, keys) => {
+    const c = new Cluster(opts, keys);
+    made.push(c);
+    return c;
+  };
 }

@@ -1,27 +1,19 @@
 // Epochs (issue 11): a replica starts at a stable checkpoint of a validator set, every signature it makes or
 // checks is bound to the epoch id, and a restarted node resumes at its own last stable checkpoint.
 import { createHash } from 'node:crypto';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/face/instance.ts';
+import { describe, expect, it } from 'vitest';
 import { ReplicaError, verifyCommitCertificate, type ReplicaEpoch } from '../../../wasm/face/replica.ts';
-import { Cluster, request, seedOf } from './cluster.ts';
-import { concat, forge, hex, MsgType, uvarint, voteBody } from './wire.ts';
+import { Cluster, request, seedOf, useClusters } from './cluster.ts';
+import { forge, MsgType, writeCheckpoint, writeVote } from '../../sim/wire.ts';
+import { toHex } from '../../../web/src/core/util/index.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
-
-const clusters: Cluster[] = [];
-afterEach(() => {
-  for (const c of clusters.splice(0)) c.dispose();
-});
-const track = (c: Cluster): Cluster => (clusters.push(c), c);
+const cluster = useClusters();
 
 const epochId = (label: string): Uint8Array => new Uint8Array(createHash('sha256').update(`test-epoch/${label}`).digest());
 
 /** Runs the first epoch (4 validators) past its checkpoint at `E`; returns the cluster and the switch point. */
 function firstEpoch(E: number): { a: Cluster; epoch: ReplicaEpoch } {
-  const a = track(new Cluster({ n: 4, maxBatch: 1, checkpointInterval: 4, watermarkWindow: 8, epoch: { id: epochId('A'), startSeq: 0, startDigest: new Uint8Array(32) } }));
+  const a = cluster({ n: 4, maxBatch: 1, checkpointInterval: 4, watermarkWindow: 8, epoch: { id: epochId('A'), startSeq: 0, startDigest: new Uint8Array(32) } });
   for (let s = 1; s <= E; s++) a.submit(request(1, s));
   a.settle();
   const stable = a.stable[0]!.find((x) => x.seq === E)!;
@@ -35,7 +27,7 @@ function nextSet(a: Cluster): Uint8Array[] {
 }
 
 function startSecondEpoch(a: Cluster, epoch: ReplicaEpoch): Cluster {
-  const b = track(new Cluster({ n: 5, maxBatch: 1, checkpointInterval: 4, watermarkWindow: 8, epoch }, { seeds: nextSet(a) }));
+  const b = cluster({ n: 5, maxBatch: 1, checkpointInterval: 4, watermarkWindow: 8, epoch }, { seeds: nextSet(a) });
   for (let i = 0; i < b.n; i++) b.stateDigest[i] = epoch.startDigest;
   return b;
 }
@@ -50,9 +42,9 @@ describe('epochs', () => {
     }
     for (let s = 9; s <= 20; s++) b.submit(request(1, s));
     b.settle();
-    const ref = b.executed[0]!.map((e) => [e.seq, hex(e.batchDigest)]);
+    const ref = b.executed[0]!.map((e) => [e.seq, toHex(e.batchDigest)]);
     expect(ref.map(([seq]) => seq)).toEqual([9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
-    for (let i = 0; i < b.n; i++) expect(b.executed[i]!.map((e) => [e.seq, hex(e.batchDigest)])).toEqual(ref);
+    for (let i = 0; i < b.n; i++) expect(b.executed[i]!.map((e) => [e.seq, toHex(e.batchDigest)])).toEqual(ref);
     // Checkpoints of the new epoch become stable among the new set.
     for (let i = 0; i < b.n; i++) expect(b.stable[i]!.map((s) => s.seq)).toEqual([12, 16, 20]);
     // Its commit certificates hold under its own epoch id and validators only.
@@ -72,19 +64,19 @@ describe('epochs', () => {
     const { a, epoch } = firstEpoch(8);
     const b = startSecondEpoch(a, epoch);
     const shared = a.seeds[0]!;
-    const sender = b.seeds.findIndex((s) => hex(s) === hex(shared));
+    const sender = b.seeds.findIndex((s) => toHex(s) === toHex(shared));
     const to = (sender + 1) % b.n;
-    const body = voteBody(sender, 0, 9, new Uint8Array(32).fill(7));
-    const checkpoint = concat(uvarint(sender), uvarint(12), new Uint8Array(32), new Uint8Array(32));
+    const body = writeVote({ sender, view: 0, seq: 9, digest: new Uint8Array(32).fill(7) });
+    const checkpoint = writeCheckpoint({ sender, seq: 12, stateDigest: new Uint8Array(32), replicaDigest: new Uint8Array(32) });
     for (const [type, signed] of [[MsgType.Commit, body], [MsgType.Checkpoint, checkpoint]] as const) {
       const old = forge(type, signed, shared, undefined, epochId('A'));
-      expect(b.step(to, { kind: 'message', bytes: old, now: b.now })).toEqual([{ kind: 'rejected', reason: 'badSignature', from: sender }]);
+      expect(b.step(to, { kind: 'message', bytes: old, now: b.now, from: -1 })).toEqual([{ kind: 'rejected', reason: 'badSignature', from: sender }]);
     }
     const current = forge(MsgType.Commit, body, shared, undefined, epoch.id);
-    expect(b.step(to, { kind: 'message', bytes: current, now: b.now }).filter((x) => x.kind === 'rejected')).toEqual([]);
+    expect(b.step(to, { kind: 'message', bytes: current, now: b.now, from: -1 }).filter((x) => x.kind === 'rejected')).toEqual([]);
     // Nothing at or below the epoch's start is accepted, whatever its signature.
-    const below = forge(MsgType.Commit, voteBody(sender, 0, 8, new Uint8Array(32)), shared, undefined, epoch.id);
-    expect(b.step(to, { kind: 'message', bytes: below, now: b.now })).toEqual([{ kind: 'rejected', reason: 'outOfWatermark', from: sender }]);
+    const below = forge(MsgType.Commit, writeVote({ sender, view: 0, seq: 8, digest: new Uint8Array(32) }), shared, undefined, epoch.id);
+    expect(b.step(to, { kind: 'message', bytes: below, now: b.now, from: -1 })).toEqual([{ kind: 'rejected', reason: 'outOfWatermark', from: sender }]);
   });
 
   it('changes view right after the switch: the epoch start stands as the stable checkpoint without a proof', () => {
@@ -113,7 +105,7 @@ describe('epochs', () => {
 
 describe('resuming at the last stable checkpoint', () => {
   it('a restarted replica starts at its own stable checkpoint and takes part at once, without state transfer', () => {
-    const c = track(new Cluster({ n: 4, maxBatch: 1, checkpointInterval: 4, watermarkWindow: 8 }));
+    const c = cluster({ n: 4, maxBatch: 1, checkpointInterval: 4, watermarkWindow: 8 });
     for (let s = 1; s <= 10; s++) c.submit(request(1, s));
     c.settle();
     const last = c.stable[2]!.at(-1)!;
@@ -129,11 +121,11 @@ describe('resuming at the last stable checkpoint', () => {
     c.settle();
     expect(c.fetches[2]).toEqual([]);
     expect(c.executed[2]!.map((e) => e.seq)).toEqual([9, 10, 11]);
-    expect(hex(c.stateDigest[2]!)).toBe(hex(c.stateDigest[0]!));
+    expect(toHex(c.stateDigest[2]!)).toBe(toHex(c.stateDigest[0]!));
   });
 
   it('refuses a resume point whose certificate does not hold', () => {
-    const c = track(new Cluster({ n: 4, maxBatch: 1, checkpointInterval: 4, watermarkWindow: 8 }));
+    const c = cluster({ n: 4, maxBatch: 1, checkpointInterval: 4, watermarkWindow: 8 });
     for (let s = 1; s <= 8; s++) c.submit(request(1, s));
     c.settle();
     const good = c.stable[1]!.at(-1)!;

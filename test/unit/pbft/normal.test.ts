@@ -1,18 +1,10 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/face/instance.ts';
+import { describe, expect, it } from 'vitest';
 import { batchDigest, decodeClientRequest, verifyCommitCertificate } from '../../../wasm/face/replica.ts';
-import { Cluster, request } from './cluster.ts';
-import { concat, Cursor, hex, lenPrefixed, uvarint } from './wire.ts';
+import { Cluster, request, useClusters } from './cluster.ts';
+import { readCertificate, writeCertificate } from '../../sim/wire.ts';
+import { toHex } from '../../../web/src/core/util/index.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
-
-let cluster: Cluster | null = null;
-afterEach(() => {
-  cluster?.dispose();
-  cluster = null;
-});
+const cluster = useClusters();
 
 /** Every replica executed the same batches at the same seqs, in order 1..k. */
 function expectAgreement(c: Cluster, replicas: number[]): void {
@@ -20,19 +12,19 @@ function expectAgreement(c: Cluster, replicas: number[]): void {
   ref.forEach((e, k) => expect(e.seq).toBe(k + 1));
   for (const i of replicas) {
     const mine = c.executed[i]!;
-    expect(mine.map((e) => [e.seq, hex(e.batchDigest)])).toEqual(ref.map((e) => [e.seq, hex(e.batchDigest)]));
+    expect(mine.map((e) => [e.seq, toHex(e.batchDigest)])).toEqual(ref.map((e) => [e.seq, toHex(e.batchDigest)]));
   }
 }
 
 describe.each([4, 5, 6, 7, 8])('normal case with n = %i', (n) => {
   it('commits batches in order on every replica, each request exactly once', () => {
-    const c = (cluster = new Cluster({ n, maxBatch: 4, checkpointInterval: 4, watermarkWindow: 16 }));
+    const c = cluster({ n, maxBatch: 4, checkpointInterval: 4, watermarkWindow: 16 });
     const reqs = Array.from({ length: 10 }, (_, k) => request(k % 3, Math.floor(k / 3) + 1));
     for (const r of reqs) c.submit(r);
     c.settle();
     expectAgreement(c, [...Array(n).keys()]);
-    const executed = c.executed[0]!.flatMap((e) => e.requests.map(hex));
-    expect(executed.sort()).toEqual(reqs.map(hex).sort());
+    const executed = c.executed[0]!.flatMap((e) => e.requests.map(toHex));
+    expect(executed.sort()).toEqual(reqs.map(toHex).sort());
     for (let i = 0; i < n; i++) {
       expect(c.replicas[i]!.lastExecuted).toBe(c.executed[0]!.length);
       expect(c.replicas[i]!.pendingRequests).toBe(0);
@@ -41,13 +33,13 @@ describe.each([4, 5, 6, 7, 8])('normal case with n = %i', (n) => {
   });
 
   it('hands out commit certificates that anyone with the validator set can check', () => {
-    const c = (cluster = new Cluster({ n }));
+    const c = cluster({ n });
     c.submit(request(1, 1));
     c.submit(request(1, 2));
     c.settle();
     const e = c.executed[n - 1]![0]!;
     expect(e.requests.length).toBeGreaterThan(0);
-    expect(hex(batchDigest(e.time, e.requests))).toBe(hex(e.batchDigest));
+    expect(toHex(batchDigest(e.time, e.requests))).toBe(toHex(e.batchDigest));
     expect(verifyCommitCertificate(e.certificate, c.keys, e.seq, e.batchDigest)).toBe(true);
     // The wrong seq, the wrong digest, a foreign validator set or a truncated certificate all fail.
     expect(verifyCommitCertificate(e.certificate, c.keys, e.seq + 1, e.batchDigest)).toBe(false);
@@ -57,10 +49,9 @@ describe.each([4, 5, 6, 7, 8])('normal case with n = %i', (n) => {
     expect(verifyCommitCertificate(e.certificate, [...c.keys].reverse(), e.seq, e.batchDigest)).toBe(false);
     expect(verifyCommitCertificate(e.certificate.subarray(0, e.certificate.length - 1), c.keys, e.seq, e.batchDigest)).toBe(false);
     // Short (quorum - 1 commits) or padded with a duplicate signer: both refused.
-    const cur = new Cursor(e.certificate);
-    const commits = Array.from({ length: cur.uint() }, () => cur.bytes());
+    const commits = readCertificate(e.certificate)!;
     expect(commits.length).toBe(c.quorum);
-    const cert = (list: Uint8Array[]): Uint8Array => concat(uvarint(list.length), ...list.map(lenPrefixed));
+    const cert = writeCertificate;
     expect(verifyCommitCertificate(cert(commits), c.keys, e.seq, e.batchDigest)).toBe(true);
     expect(verifyCommitCertificate(cert(commits.slice(1)), c.keys, e.seq, e.batchDigest)).toBe(false);
     expect(verifyCommitCertificate(cert([...commits.slice(1), commits[1]!]), c.keys, e.seq, e.batchDigest)).toBe(false);

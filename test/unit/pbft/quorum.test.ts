@@ -1,22 +1,14 @@
 // Quorums for every n (issue 10, finding 2): ceil((n + f + 1) / 2), so two quorums always share an honest
 // replica. With 2f + 1 at n = 5, a Byzantine primary split the four honest replicas two and two, and each pair
 // (with the primary's own commit) reached 3 and committed a different batch at the same seq.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/face/instance.ts';
+import { describe, expect, it } from 'vitest';
 import { batchDigest, replicaQuorum } from '../../../wasm/face/replica.ts';
 import { quorumSize } from '../../../web/src/core/ledger/quorum.ts';
-import { Cluster, request } from './cluster.ts';
-import { batchTail, forge, hex, MsgType, prePrepareBody, voteBody } from './wire.ts';
+import { Cluster, request, useClusters } from './cluster.ts';
+import { forge, MsgType, writeBatch, writePrePrepare, writeVote } from '../../sim/wire.ts';
+import { toHex } from '../../../web/src/core/util/index.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
-
-let cluster: Cluster | null = null;
-afterEach(() => {
-  cluster?.dispose();
-  cluster = null;
-});
+const cluster = useClusters();
 
 describe('the quorum', () => {
   it("is the ledger's quorumSize(n) for every n the replica accepts (AssemblyScript and TypeScript agree)", () => {
@@ -36,7 +28,7 @@ describe('the quorum', () => {
 
 describe.each([5, 6, 8])('f Byzantine replicas led by an equivocating primary at n = %i', (n) => {
   it('cannot make two halves of the honest replicas commit different batches at one seq', () => {
-    const c = (cluster = new Cluster({ n, maxBatch: 1 }));
+    const c = cluster({ n, maxBatch: 1 });
     // Replicas 0..f-1 are Byzantine, 0 the primary of view 0: it proposes A to one half of the honest replicas
     // and B to the other, and every Byzantine replica prepares and commits A to the first half and B to the
     // second. The halves hear each other only after the fact (what a partition or a slow link does).
@@ -57,11 +49,11 @@ describe.each([5, 6, 8])('f Byzantine replicas led by an equivocating primary at
     };
     for (const i of honest) {
       const x = side(i);
-      const body = prePrepareBody(0, 0, 1, time, digest[x]);
-      c.net.push({ from: 0, to: i, bytes: forge(MsgType.PrePrepare, body, c.seeds[0]!, batchTail([x === 'A' ? a : b])) });
+      const body = writePrePrepare({ sender: 0, view: 0, seq: 1, time, digest: digest[x] });
+      c.net.push({ from: 0, to: i, bytes: forge(MsgType.PrePrepare, body, c.seeds[0]!, writeBatch([x === 'A' ? a : b])) });
       for (const z of byzantine) {
-        if (z !== 0) c.net.push({ from: z, to: i, bytes: forge(MsgType.Prepare, voteBody(z, 0, 1, digest[x]), c.seeds[z]!) });
-        c.net.push({ from: z, to: i, bytes: forge(MsgType.Commit, voteBody(z, 0, 1, digest[x]), c.seeds[z]!) });
+        if (z !== 0) c.net.push({ from: z, to: i, bytes: forge(MsgType.Prepare, writeVote({ sender: z, view: 0, seq: 1, digest: digest[x] }), c.seeds[z]!) });
+        c.net.push({ from: z, to: i, bytes: forge(MsgType.Commit, writeVote({ sender: z, view: 0, seq: 1, digest: digest[x] }), c.seeds[z]!) });
       }
     }
     c.deliver();
@@ -70,7 +62,7 @@ describe.each([5, 6, 8])('f Byzantine replicas led by an equivocating primary at
     c.net.push(...held);
     c.deliver();
     const atOne = new Set<string>();
-    for (const i of honest) for (const e of c.executed[i]!) if (e.seq === 1) atOne.add(hex(e.batchDigest));
+    for (const i of honest) for (const e of c.executed[i]!) if (e.seq === 1) atOne.add(toHex(e.batchDigest));
     expect(atOne.size).toBeLessThanOrEqual(1);
   });
 });

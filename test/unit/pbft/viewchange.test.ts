@@ -1,23 +1,15 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/face/instance.ts';
-import { Cluster, request, type Delivery } from './cluster.ts';
-import { Cursor, concat, forge, header, hex, lenPrefixed, MsgType, parseWire, uvarint } from './wire.ts';
+import { describe, expect, it } from 'vitest';
+import { Cluster, request, type Delivery, useClusters } from './cluster.ts';
+import { forge, header, MsgType, parseEnvelope, readNewView, writeNewView } from '../../sim/wire.ts';
+import { toHex } from '../../../web/src/core/util/index.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
-
-let cluster: Cluster | null = null;
-afterEach(() => {
-  cluster?.dispose();
-  cluster = null;
-});
+const cluster = useClusters();
 
 const typeOf = (d: Delivery): number => header(d.bytes).type;
 
 describe('view change', () => {
   it('after primary silence, a prepared but uncommitted request survives into the new view', () => {
-    const c = (cluster = new Cluster({ n: 4, maxBatch: 1 }));
+    const c = cluster({ n: 4, maxBatch: 1 });
     const r = request(1, 1);
     // Pre-prepares and prepares flow; every commit is lost, then the primary crashes.
     c.filter = (d) => typeOf(d) !== MsgType.Commit;
@@ -35,7 +27,7 @@ describe('view change', () => {
       expect(c.replicas[i]!.primary).toBe(1);
       expect(c.viewChanges[i]).toEqual([{ view: 1, primary: 1 }]);
       // Same seq as it was prepared at, same batch, now committed.
-      expect(c.executed[i]!.map((e) => [e.seq, e.view, e.requests.map(hex)])).toEqual([[1, 1, [hex(r)]]]);
+      expect(c.executed[i]!.map((e) => [e.seq, e.view, e.requests.map(toHex)])).toEqual([[1, 1, [toHex(r)]]]);
     }
     // The new view keeps working.
     const next = request(1, 2);
@@ -45,7 +37,7 @@ describe('view change', () => {
   });
 
   it('escalates past a silent new primary once a quorum asked for its view, with growing back-off', () => {
-    const c = (cluster = new Cluster({ n: 4, maxBatch: 1 }));
+    const c = cluster({ n: 4, maxBatch: 1 });
     // Replica 1 (primary of view 1) is down; the primary of view 0 proposes nothing anyone receives.
     c.filter = (d) => d.to !== 1 && d.from !== 1 && !(d.from === 0 && header(d.bytes).type === MsgType.PrePrepare);
     c.submit(request(1, 1), [0, 2, 3]);
@@ -71,7 +63,7 @@ describe('view change', () => {
   });
 
   it('a replica alone in a view change does not run ahead: it resends its view change and waits', () => {
-    const c = (cluster = new Cluster({ n: 4, maxBatch: 1 }));
+    const c = cluster({ n: 4, maxBatch: 1 });
     c.filter = () => false;
     c.submit(request(1, 1), [3]);
     c.fire(3, 'viewChange');
@@ -85,7 +77,7 @@ describe('view change', () => {
   });
 
   it('a replica that sees f+1 view changes for a later view joins it', () => {
-    const c = (cluster = new Cluster({ n: 4, maxBatch: 1 }));
+    const c = cluster({ n: 4, maxBatch: 1 });
     c.submit(request(1, 1), [1, 2]);
     c.filter = (d) => d.from !== 0;
     c.fire(1, 'viewChange');
@@ -99,7 +91,7 @@ describe('view change', () => {
   });
 
   it('rejects a new-view whose O set is not what its view changes imply, and moves to the next view', () => {
-    const c = (cluster = new Cluster({ n: 4, maxBatch: 1 }));
+    const c = cluster({ n: 4, maxBatch: 1 });
     const r = request(1, 1);
     c.filter = (d) => typeOf(d) !== MsgType.Commit;
     c.submit(r);
@@ -117,26 +109,21 @@ describe('view change', () => {
     for (const i of [1, 2, 3]) c.fire(i, 'viewChange');
     c.deliver();
     expect(nv).not.toBeNull();
-    const w = parseWire(nv!.bytes);
-    const cur = new Cursor(w.body);
-    const sender = cur.uint();
-    const view = cur.uint();
-    const vcs: Uint8Array[] = [];
-    for (let k = cur.uint(); k > 0; k--) vcs.push(cur.bytes());
-    const o: Uint8Array[] = [];
-    for (let k = cur.uint(); k > 0; k--) o.push(cur.bytes());
-    expect([sender, view, vcs.length, o.length]).toEqual([1, 1, 3, 1]);
-    const emptied = concat(uvarint(sender), uvarint(view), uvarint(vcs.length), ...vcs.map(lenPrefixed), uvarint(0));
+    const m = readNewView(parseEnvelope(nv!.bytes)!.body)!;
+    expect([m.sender, m.view, m.viewChanges.length, m.prePrepares.length]).toEqual([1, 1, 3, 1]);
+    const emptied = writeNewView({ ...m, prePrepares: [] });
     const bad = forge(MsgType.NewView, emptied, c.seeds[1]!);
     const before = c.replicas[2]!.view;
     expect(before).toBe(1);
-    const acts = c.step(2, { kind: 'message', bytes: bad, now: c.now });
+    const acts = c.step(2, { kind: 'message', bytes: bad, now: c.now, from: -1 });
     expect(acts[0]).toEqual({ kind: 'rejected', reason: 'badNewView', from: 1 });
     expect(c.replicas[2]!.view).toBe(2);
     expect(c.replicas[2]!.changingView).toBe(true);
     expect(acts.some((a) => a.kind === 'broadcast' && header(a.bytes).type === MsgType.ViewChange)).toBe(true);
     // A new-view with a broken signature is dropped without blaming the primary.
-    const r3 = c.step(3, { kind: 'message', bytes: concat(bad.subarray(0, bad.length - 1), [bad[bad.length - 1]! ^ 1]), now: c.now });
+    const broken = bad.slice();
+    broken[broken.length - 1]! ^= 1;
+    const r3 = c.step(3, { kind: 'message', bytes: broken, now: c.now, from: -1 });
     expect(r3).toEqual([{ kind: 'rejected', reason: 'badSignature', from: 1 }]);
     expect(c.replicas[3]!.view).toBe(1);
   });
@@ -145,8 +132,8 @@ describe('view change', () => {
 describe('trust-ordered leadership', () => {
   it('orders primaries by committed trust (descending, ties by key) and skips at most f low-trust validators', () => {
     const trust = [10, 50, 30, 50];
-    const c = (cluster = new Cluster({ n: 4, maxBatch: 1, trust, trustFloor: 20 }));
-    const tiedFirst = hex(c.keys[1]!) < hex(c.keys[3]!) ? 1 : 3;
+    const c = cluster({ n: 4, maxBatch: 1, trust, trustFloor: 20 });
+    const tiedFirst = toHex(c.keys[1]!) < toHex(c.keys[3]!) ? 1 : 3;
     const tiedSecond = tiedFirst === 1 ? 3 : 1;
     expect(c.replicas.map((r) => r.primary)).toEqual([tiedFirst, tiedFirst, tiedFirst, tiedFirst]);
     // Walk views 1..3: the order is [tiedFirst, tiedSecond, 2] once validator 0 (trust 10 < 20) is skipped.
@@ -162,8 +149,8 @@ describe('trust-ordered leadership', () => {
   });
 
   it('changes the leader order from trust committed at a stable checkpoint, at the next view change', () => {
-    const c = (cluster = new Cluster({ n: 4, maxBatch: 1, checkpointInterval: 2, watermarkWindow: 4 }));
-    const equalOrder = [0, 1, 2, 3].sort((a, b) => (hex(c.keys[a]!) < hex(c.keys[b]!) ? -1 : 1));
+    const c = cluster({ n: 4, maxBatch: 1, checkpointInterval: 2, watermarkWindow: 4 });
+    const equalOrder = [0, 1, 2, 3].sort((a, b) => (toHex(c.keys[a]!) < toHex(c.keys[b]!) ? -1 : 1));
     expect(c.replicas[0]!.primary).toBe(equalOrder[0]);
     // Batch 1 commits a trust update making equalOrder[1] the most trusted; checkpoint 2 commits it.
     const t = [0, 0, 0, 0];
@@ -188,7 +175,7 @@ describe('trust-ordered leadership', () => {
 
 describe('a replica restarted without memory', () => {
   it('learns the current view from the new-view a peer hands it, and takes part again', () => {
-    const c = (cluster = new Cluster({ n: 4, maxBatch: 1 }));
+    const c = cluster({ n: 4, maxBatch: 1 });
     c.filter = (d) => d.from !== 0 && d.to !== 0;
     c.submit(request(1, 1), [1, 2, 3]);
     for (const i of [1, 2, 3]) c.fire(i, 'viewChange');
@@ -202,7 +189,7 @@ describe('a replica restarted without memory', () => {
     // Messages of view 1 from f+1 peers told it it was left behind; it asked for view 1 and got the new-view.
     // Without it (replica 0 is down) nothing could have committed.
     expect(c.replicas[3]!.view).toBe(1);
-    for (const i of [1, 2]) expect(c.executed[i]!.at(-1)?.requests.map(hex)).toEqual([hex(request(1, 2))]);
+    for (const i of [1, 2]) expect(c.executed[i]!.at(-1)?.requests.map(toHex)).toEqual([toHex(request(1, 2))]);
     // Its log is gone: having committed seq 2 without seq 1, it asked for the missing commit proof.
     expect(c.replicas.slice(1).map((r) => r.lastExecuted)).toEqual([2, 2, 2]);
     for (let s = 3; s <= 5; s++) {

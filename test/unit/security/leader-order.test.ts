@@ -7,7 +7,7 @@ import { faultsTolerated } from '../../../web/src/core/ledger/quorum.ts';
 import { leaderOrder, primaryForView } from '../../../web/src/core/security/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
 import { Cluster, request } from '../pbft/cluster.ts';
-import { MsgType, header } from '../pbft/wire.ts';
+import { MsgType, header } from '../../sim/wire.ts';
 
 beforeAll(async () => {
   await initCore();

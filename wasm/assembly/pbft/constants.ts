@@ -1,21 +1,10 @@
-// Names shared by the replica's files: message types, their signing tags, reject reasons, timers.
-
-/** Wire type of a peer message: the first uint of every message. */
-export enum MsgType {
-  Request = 1, // a client request forwarded by a backup (carries the client's own signature)
-  PrePrepare = 2,
-  Prepare = 3,
-  Commit = 4,
-  Checkpoint = 5,
-  ViewChange = 6,
-  NewView = 7,
-  Committed = 8, // a relayed proof that a batch committed: the batch and a quorum of signed commits (no relayer signature)
-  Fetch = 9, // a lagging replica asks for proofs of seqs it misses
-}
+// Names shared by the replica's files: signing tags, sizes, the quorum. (What crosses the wasm boundary is in
+// boundary.ts.)
+import { MsgType } from "./boundary";
 
 export const TAG_REQUEST = "hygeia/pbft/request/v1";
 
-/** The domain-separation tag each message type is signed under. */
+/** The domain-separation tag each signed message type is signed under. */
 export function tagFor(t: u32): string {
   if (t == MsgType.PrePrepare) return "hygeia/pbft/preprepare/v1";
   if (t == MsgType.Prepare) return "hygeia/pbft/prepare/v1";
@@ -23,34 +12,7 @@ export function tagFor(t: u32): string {
   if (t == MsgType.Checkpoint) return "hygeia/pbft/checkpoint/v1";
   if (t == MsgType.ViewChange) return "hygeia/pbft/viewchange/v1";
   if (t == MsgType.NewView) return "hygeia/pbft/newview/v1";
-  if (t == MsgType.Fetch) return "hygeia/pbft/fetch/v1";
   return TAG_REQUEST;
-}
-
-/** Why an input was dropped; the order matches REJECT_REASONS in wasm/face/replica.ts. */
-export enum Reject {
-  Malformed = 0,
-  Oversize = 1,
-  BadSender = 2,
-  BadSignature = 3,
-  Duplicate = 4,
-  OldView = 5,
-  OutOfWatermark = 6,
-  Conflict = 7,
-  DigestMismatch = 8,
-  BadRequest = 9,
-  StaleRequest = 10,
-  ClockSkew = 11,
-  BadCheckpoint = 12,
-  BadViewChange = 13,
-  BadNewView = 14,
-  BufferFull = 15,
-  StateMismatch = 16,
-}
-
-export enum Timer {
-  Batch = 0,
-  ViewChange = 1,
 }
 
 /** Largest integer a JS number carries exactly: views, seqs, times and client seqs stay below it. */

@@ -1,14 +1,16 @@
 // Exports of the pbft subsystem: a registry of replicas driven by wasm/face/replica.ts through the
-// scratch buffers of io.ts. Handles are small integers; a disposed handle's seed is wiped.
+// scratch buffers of io.ts. Handles are small integers; a disposed handle's seed is wiped. The numbers that
+// cross the boundary (event and action kinds, info codes, errors) are named in boundary.ts.
 import { Reader } from "../codec/reader";
 import { ed25519DerivePublicKey } from "../sign/ed25519";
-import { MAX_SAFE, MsgType, quorumSize, SIG_BYTES } from "./constants";
-import { bytesEqual, sha256, verifyBody } from "./crypto";
+import { CreateError, EventKind, MsgType, TimerKind } from "./boundary";
+import { readCommitCertificate } from "./certificates";
+import { MAX_SAFE, quorumSize, SIG_BYTES, tagFor } from "./constants";
+import { bytesEqual, counters, sha256, SigBatch } from "./crypto";
 import { inputBuffer, inputCopy, outputLen, outputPtr, putF64, putRaw, resetOutput } from "./io";
-import { batchDigestOf, parseEnvelope, parseVote } from "./messages";
-import { Config, Replica, StartError } from "./replica";
+import { batchDigestOf } from "./messages";
+import { Config, Replica } from "./replica";
 import { encodeRequest } from "./requests";
-import { tagFor } from "./constants";
 
 const replicas = new Array<Replica | null>();
 
@@ -56,15 +58,12 @@ class OptionsCursor {
   }
 }
 
-/**
- * Creates a replica from the options layout documented in wasm/face/replica.ts; a handle, or -1 (malformed
- * options), -2 (the seed is not validator self's key), -3 (bad epoch start), -4 (bad resume checkpoint).
- */
+/** Creates a replica from the options layout documented in wasm/face/replica.ts; a handle, or -CreateError. */
 export function pbftCreate(len: i32): i32 {
   const c = new OptionsCursor(len);
   const cfg = new Config();
   const n = c.u32();
-  if (n < 1 || n > 64) return -1;
+  if (n < 1 || n > 64) return -CreateError.BadOptions;
   cfg.n = <i32>n;
   cfg.self = <i32>c.u32();
   cfg.K = <u64>c.u32();
@@ -75,8 +74,8 @@ export function pbftCreate(len: i32): i32 {
   cfg.maxMsg = <i32>c.u32();
   cfg.maxPending = <i32>c.u32();
   cfg.maxFuture = <i32>c.u32();
-  if (cfg.self < 0 || cfg.self >= cfg.n || cfg.K == 0 || cfg.window < cfg.K || cfg.window % cfg.K != 0) return -1;
-  if (cfg.maxBatch < 1 || cfg.maxMsg < 1024 || cfg.maxPending < 1 || cfg.maxFuture < 1) return -1;
+  if (cfg.self < 0 || cfg.self >= cfg.n || cfg.K == 0 || cfg.window < cfg.K || cfg.window % cfg.K != 0) return -CreateError.BadOptions;
+  if (cfg.maxBatch < 1 || cfg.maxMsg < 1024 || cfg.maxPending < 1 || cfg.maxFuture < 1) return -CreateError.BadOptions;
   for (let i = 0; i < cfg.n; i++) cfg.keys.push(c.bytes(32));
   const trust = new StaticArray<i64>(cfg.n);
   for (let i = 0; i < cfg.n; i++) unchecked((trust[i] = <i64>c.f64()));
@@ -94,20 +93,20 @@ export function pbftCreate(len: i32): i32 {
   cfg.resumeCert = c.bytes(<i32>c.u32());
   if (!c.ok || c.off != len || hasStartState > 1) {
     seed.fill(0);
-    return -1;
+    return -CreateError.BadOptions;
   }
   cfg.seed = seed;
   const pk = new Uint8Array(32);
   ed25519DerivePublicKey(seed.dataStart, pk.dataStart);
   if (!bytesEqual(pk, cfg.keys[cfg.self])) {
     seed.fill(0);
-    return -2; // the seed is not the key of validator `self`
+    return -CreateError.BadKey;
   }
   const r = new Replica(cfg, pk);
   const err = r.start(cfg);
-  if (err != StartError.None) {
+  if (err != 0) {
     r.wipe();
-    return -(<i32>err);
+    return -err;
   }
   for (let i = 0; i < replicas.length; i++) {
     if (replicas[i] == null) {
@@ -125,29 +124,42 @@ function get(h: i32): Replica | null {
 }
 
 /**
- * Steps replica `h` with one event; returns the address of the action stream (length: pbftOutputLen()).
- * kind 1 message / 2 request: input = the bytes, a = now. 3 timer: a = now, b = timer (0 batch, 1 viewChange).
- * 4 executed: a = seq, input = u32 len ‖ stateDigest ‖ (b == 1: n × f64 trust).
- * 5 stateInstalled: a = seq, input = u32 len ‖ stateDigest ‖ replicaState.
+ * A fresh buffer for the next message or request event, `len` bytes: the replica keeps it (its messages are
+ * views into what arrived), so the bytes cross into wasm with one copy.
+ */
+let owned = new Uint8Array(0);
+export function pbftEventBuffer(len: i32): usize {
+  owned = new Uint8Array(len);
+  return owned.dataStart;
+}
+
+/**
+ * Steps replica `h` with one event (kinds: EventKind); returns the address of the action stream (length:
+ * pbftOutputLen()).
+ * Message: the bytes are in pbftEventBuffer(len), a = now, b = the transport-authenticated sender (-1: none).
+ * Request: the bytes are in pbftEventBuffer(len), a = now. Timer: a = now, b = TimerKind.
+ * Executed: a = seq, input = u32 len ‖ stateDigest ‖ (b == 1: n × f64 trust).
+ * StateInstalled: a = seq, input = u32 len ‖ stateDigest ‖ replicaState.
  */
 export function pbftStep(h: i32, kind: i32, a: f64, b: i32, len: i32): usize {
   resetOutput();
   const r = get(h);
   if (r == null) return outputPtr();
-  if (kind == 1 || kind == 2) {
-    const bytes = inputCopy(0, len);
-    if (kind == 1) r.onMessage(bytes, clampTime(a));
-    else r.onRequest(bytes, clampTime(a), false);
-  } else if (kind == 3) {
-    if (b == 0) r.onBatchTimer(clampTime(a));
+  if (kind == EventKind.Message || kind == EventKind.Request) {
+    const bytes = owned.length == len ? owned : inputCopy(0, len);
+    owned = new Uint8Array(0);
+    if (kind == EventKind.Message) r.onMessage(bytes, b, clampTime(a));
+    else r.onClientRequest(bytes, clampTime(a));
+  } else if (kind == EventKind.Timer) {
+    if (b == TimerKind.Batch) r.onBatchTimer(clampTime(a));
     else r.onViewChangeTimer(clampTime(a));
-  } else if (kind == 4 || kind == 5) {
+  } else if (kind == EventKind.Executed || kind == EventKind.StateInstalled) {
     const p = inputBuffer(0).dataStart;
     if (len < 4) return outputPtr();
     const dlen = <i32>load<u32>(p);
     if (dlen < 0 || 4 + dlen > len) return outputPtr();
     const digest = inputCopy(4, dlen);
-    if (kind == 4) {
+    if (kind == EventKind.Executed) {
       let trust: StaticArray<i64> | null = null;
       if (b == 1) {
         if (len != 4 + dlen + 8 * r.n) return outputPtr();
@@ -210,33 +222,26 @@ export function pbftDecodeRequest(len: i32): usize {
   return outputPtr();
 }
 
-/** input = n × key32 ‖ epochId32 ‖ digest32 ‖ certificate; 1 if a quorum of distinct validators signed commits for it. */
+/**
+ * input = n × key32 ‖ epochId32 ‖ digest32 ‖ random32 ‖ certificate: 1 if a quorum of distinct validators
+ * signed commits for (seq, digest) in one view under that epoch. The 32 random bytes (fresh from the host)
+ * seed the batch check's coefficients.
+ */
 export function pbftVerifyCommitCert(n: i32, seq: f64, certLen: i32): i32 {
   if (n < 1 || n > 64) return 0;
   const keys = new Array<Uint8Array>();
   for (let i = 0; i < n; i++) keys.push(inputCopy(i * 32, 32));
   const epoch = inputCopy(n * 32, 32);
   const digest = inputCopy(n * 32 + 32, 32);
-  const cert = inputCopy(n * 32 + 64, certLen);
-  const want = clampTime(seq);
-  const r = new Reader(cert, cert.length);
-  const count = <i32>r.uint(<u64>n);
-  let seen: u64 = 0;
-  let view: u64 = 0;
-  for (let i = 0; i < count && r.ok; i++) {
-    const env = parseEnvelope(r.bytes(cert.length), cert.length);
-    if (env == null) return 0;
-    const v = parseVote(env, MsgType.Commit);
-    if (v == null || v.sender >= n) return 0;
-    const bit = (<u64>1) << <u64>v.sender;
-    if ((seen & bit) != 0) return 0;
-    if (i == 0) view = v.view;
-    if (v.view != view || v.seq != want || !bytesEqual(v.digest, digest)) return 0;
-    if (!verifyBody(tagFor(MsgType.Commit), epoch, env.body, keys[v.sender], env.sig)) return 0;
-    seen |= bit;
+  const random = inputCopy(n * 32 + 64, 32);
+  const cert = readCommitCertificate(inputCopy(n * 32 + 96, certLen), n, clampTime(seq), digest, certLen);
+  if (cert == null) return 0;
+  const batch = new SigBatch();
+  for (let i = 0; i < cert.commits.length; i++) {
+    const env = unchecked(cert.commits[i]);
+    batch.add(tagFor(MsgType.Commit), epoch, env.body, unchecked(keys[unchecked(cert.senders[i])]), env.sig);
   }
-  if (!r.end() || count < quorumSize(n)) return 0;
-  return 1;
+  return batch.verify(random).length == 0 ? 1 : 0;
 }
 
 /** input = count × (u32 len ‖ request); output = the batch digest the replicas agree on. */
@@ -259,4 +264,16 @@ export function pbftBatchDigest(time: f64, count: i32, len: i32): usize {
 /** The quorum the replica uses for n validators (held equal to the TypeScript one by a differential test). */
 export function pbftQuorum(n: i32): i32 {
   return n < 1 ? 0 : quorumSize(n);
+}
+
+/** Output: 6 × f64: signatures, single verifications, batched verifications, batches, hashes, hashed bytes. */
+export function pbftCryptoCounters(): usize {
+  resetOutput();
+  putF64(counters.signatures);
+  putF64(counters.verifications);
+  putF64(counters.batchedVerifications);
+  putF64(counters.batches);
+  putF64(counters.hashes);
+  putF64(counters.hashedBytes);
+  return outputPtr();
 }

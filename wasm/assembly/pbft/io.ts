@@ -2,7 +2,7 @@
 // into, one growable output buffer the replica writes actions into. Both are held by globals, so the
 // collector never frees them while JS holds their addresses between calls.
 //
-// Action stream (little endian), decoded by wasm/face/replica.ts:
+// Action stream (little endian; kinds: ActionKind in boundary.ts), decoded by wasm/face/replica.ts:
 //   1 send        u32 to, bytes              2 broadcast   bytes
 //   3 setTimer    u32 timer, u32 attempt     4 cancelTimer u32 timer
 //   5 execute     f64 seq, f64 view, f64 time, f64 batchTime, bytes digest, u32 count, count × bytes (the
@@ -12,6 +12,8 @@
 //   8 fetchState  f64 seq, bytes stateDigest, u32 count, count × u32 peer
 //   9 rejected    u32 reason, i32 from
 // where `bytes` is u32 length ‖ raw bytes.
+
+import { ActionKind } from "./boundary";
 
 let input = new Uint8Array(1024);
 let out = new Uint8Array(4096);
@@ -93,30 +95,30 @@ export function putRaw(b: Uint8Array): void {
 
 // Action writers.
 export function actSend(to: i32, bytes: Uint8Array): void {
-  putU8(1);
+  putU8(<u8>ActionKind.Send);
   putU32(<u32>to);
   putBytes(bytes);
 }
 export function actBroadcast(bytes: Uint8Array): void {
-  putU8(2);
+  putU8(<u8>ActionKind.Broadcast);
   putBytes(bytes);
 }
 export function actSetTimer(timer: i32, attempt: i32): void {
-  putU8(3);
+  putU8(<u8>ActionKind.SetTimer);
   putU32(<u32>timer);
   putU32(<u32>attempt);
 }
 export function actCancelTimer(timer: i32): void {
-  putU8(4);
+  putU8(<u8>ActionKind.CancelTimer);
   putU32(<u32>timer);
 }
 export function actViewChanged(view: u64, primary: i32): void {
-  putU8(7);
+  putU8(<u8>ActionKind.ViewChanged);
   putF64(<f64>view);
   putU32(<u32>primary);
 }
 export function actReject(reason: i32, from: i32): void {
-  putU8(9);
+  putU8(<u8>ActionKind.Rejected);
   putU32(<u32>reason);
   putU32(<u32>from);
 }

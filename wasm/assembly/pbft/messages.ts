@@ -1,8 +1,10 @@
-// Canonical encodings of the replica's messages. Every peer message on the wire is
+// Canonical encodings of the replica's messages. Every signed peer message on the wire is
 //   uint(type) ‖ bytes(body) ‖ sig64 [‖ batch]
-// where sig64 signs signingBytes(tagFor(type), body); only a pre-prepare has a tail, its batch
+// where sig64 signs signingBytes(tagFor(type), epochId ‖ body); only a pre-prepare has a tail, its batch
 // (uint(count) ‖ bytes(request)…), which is bound to the signed header by the batch digest. The body is kept
-// as received and verified as received: nothing is re-encoded to check a signature.
+// as received and verified as received: nothing is re-encoded to check a signature. Three types carry no
+// signature: a forwarded request (the client's signature is inside), a commit proof (its certificate is),
+// and a fetch (it asks for those proofs; the channel says who asks).
 //
 // Bodies:
 //   PrePrepare  uint sender ‖ uint view ‖ uint seq ‖ uint time ‖ digest32
@@ -13,13 +15,14 @@
 //               ‖ uint m ‖ m × (bytes(pre-prepare with batch) ‖ uint p ‖ p × bytes(prepare message))
 //   NewView     uint sender ‖ uint view ‖ uint v ‖ v × bytes(view-change message)
 //               ‖ uint o ‖ o × bytes(pre-prepare without batch)
-//   Fetch       uint sender ‖ uint fromSeq ‖ uint toSeq
+//   Fetch       uint(9) ‖ bytes(uint sender ‖ uint fromSeq ‖ uint toSeq), no signature.
 //   Request     (forwarded) uint(1) ‖ bytes(client request), no signature of the forwarder.
 //   Committed   uint(8) ‖ bytes(bytes(pre-prepare with batch) ‖ bytes(commit certificate)), no signature of the
 //               relayer: the certificate's quorum of commits and the batch digest make it self-authenticating.
 import { Reader } from "../codec/reader";
 import { Writer } from "../codec/writer";
-import { MAX_SAFE, MsgType, SIG_BYTES } from "./constants";
+import { MsgType } from "./boundary";
+import { MAX_SAFE, SIG_BYTES } from "./constants";
 import { sha256 } from "./crypto";
 
 export class Envelope {
@@ -32,13 +35,18 @@ export class Envelope {
   ) {}
 }
 
+/** Types whose messages carry their sender's signature. */
+export function isSigned(type: u32): bool {
+  return type != MsgType.Request && type != MsgType.Committed && type != MsgType.Fetch;
+}
+
 export function parseEnvelope(wire: Uint8Array, maxBytes: i32): Envelope | null {
   if (wire.length > maxBytes) return null;
   const r = new Reader(wire, maxBytes);
   const type = <u32>r.uint(9);
   if (!r.ok || type == 0) return null;
   const body = r.bytes(maxBytes);
-  if (type == MsgType.Request || type == MsgType.Committed) {
+  if (!isSigned(type)) {
     if (!r.end()) return null;
     return new Envelope(type, body, new Uint8Array(0), new Uint8Array(0), wire);
   }
@@ -69,11 +77,14 @@ export function encodeCommitted(ppWire: Uint8Array, cert: Uint8Array): Uint8Arra
   return w.finish();
 }
 
-export function encodeFetchBody(sender: i32, from: u64, to: u64): Uint8Array {
-  const w = new Writer(32);
-  w.uint(<u64>sender);
-  w.uint(from);
-  w.uint(to);
+export function encodeFetch(sender: i32, from: u64, to: u64): Uint8Array {
+  const body = new Writer(32);
+  body.uint(<u64>sender);
+  body.uint(from);
+  body.uint(to);
+  const w = new Writer(40);
+  w.uint(<u64>MsgType.Fetch);
+  w.bytes(body.finish());
   return w.finish();
 }
 
@@ -205,6 +216,14 @@ export class Checkpoint {
   stateDigest: Uint8Array = new Uint8Array(0);
   replicaDigest: Uint8Array = new Uint8Array(0);
   env: Envelope | null = null;
+
+  /** What checkpoint votes agree on: stateDigest ‖ replicaDigest. */
+  key(): Uint8Array {
+    const k = new Uint8Array(64);
+    k.set(this.stateDigest, 0);
+    k.set(this.replicaDigest, 32);
+    return k;
+  }
 }
 
 export function encodeCheckpointBody(sender: i32, seq: u64, stateDigest: Uint8Array, replicaDigest: Uint8Array): Uint8Array {

@@ -1,18 +1,19 @@
 // Client requests: canonical { clientKey: 32, clientSeq: uint, payload: bytes } ‖ signature(64), signed by
 // clientKey over signingBytes('hygeia/pbft/request/v1', body). Plus the two tables built on them: the cache
-// of verified requests by digest (each request's signature is checked once per replica) and the per-client
-// record of the last executed clientSeq (de-duplication).
+// of admitted requests by digest (each request's signature is checked once per replica, see intake.ts) and
+// the per-client record of the last executed clientSeq (de-duplication).
 import { Reader } from "../codec/reader";
 import { Writer } from "../codec/writer";
 import { ed25519DerivePublicKey } from "../sign/ed25519";
 import { MAX_SAFE, SIG_BYTES, TAG_REQUEST } from "./constants";
-import { bucketOf, bytesCompare, bytesEqual, NO_EPOCH, sha256, signBody, verifyBody } from "./crypto";
+import { bucketOf, bytesCompare, bytesEqual, NO_EPOCH, sha256, signBody } from "./crypto";
 
 export class ClientRequest {
   bytes: Uint8Array;
   digest: Uint8Array;
   key: Uint8Array;
   seq: u64;
+  /** Its client signature checked out (see intake.ts: checked once, in a batch). */
   verified: bool = false;
   /** Counted in the pending bound (admitted from a client, waiting to be ordered). */
   queued: bool = false;
@@ -26,16 +27,6 @@ export class ClientRequest {
     this.digest = digest;
     this.key = key;
     this.seq = seq;
-  }
-
-  /** Checks the client's signature once; the result is remembered. */
-  verify(): bool {
-    if (this.verified) return true;
-    const bodyLen = this.bytes.length - SIG_BYTES;
-    const body = this.bytes.subarray(0, bodyLen);
-    const sig = this.bytes.subarray(bodyLen);
-    this.verified = verifyBody(TAG_REQUEST, NO_EPOCH, body, this.key, sig);
-    return this.verified;
   }
 }
 

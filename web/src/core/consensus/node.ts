@@ -476,7 +476,7 @@ export class ConsensusNode {
     const payload = bytes.subarray(1);
     if (channel === CHANNEL_PBFT) {
       this.counters.messagesIn++;
-      this.drive({ kind: 'message', bytes: payload, now: this.clock.now() });
+      this.drive({ kind: 'message', bytes: payload, now: this.clock.now(), from: index });
       return;
     }
     let m;
