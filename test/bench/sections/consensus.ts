@@ -5,7 +5,7 @@
 // MACs on 1999 hardware) is quoted beside ours; ours uses Ed25519 signatures on every message.
 
 import { Replica, encodeClientRequest, initCore } from '../../../wasm/index.ts';
-import { ConsensusNode } from '../../../web/src/core/consensus/index.ts';
+import { ConsensusNode, replicaStartOptions } from '../../../web/src/core/consensus/index.ts';
 import type { LedgerApp } from '../../../web/src/core/ledger/app.ts';
 import { txHash } from '../../../web/src/core/ledger/block.ts';
 import { MemoryLedgerStore } from '../../../web/src/core/ledger/store.ts';
@@ -54,7 +54,7 @@ async function makeCluster(seed: number, maxBatch: number): Promise<Cluster> {
     const node = new ConsensusNode({
       validators: keys,
       key: keys[i]!,
-      createReplica: () => new Replica({ validators: keys, self: i, secretKey: secrets[i]!, checkpointInterval: 128, watermarkWindow: 1024, maxBatch }),
+      createReplica: (s) => new Replica({ ...replicaStartOptions(s), secretKey: secrets[i]!, checkpointInterval: 128, watermarkWindow: 1024, maxBatch }),
       transport: net.join(toHex(keys[i]!)),
       clock: net.clock,
       app: new NullApp(),
