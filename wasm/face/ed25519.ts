@@ -16,7 +16,6 @@ interface SignExports extends CoreExports {
   signSignaturePtr(): number;
   signMessagePtr(): number;
   signDerivePublicKey(): void;
-  signDetached(msg: number, len: number): void;
   signVerify(msg: number, len: number): number;
   SIGN_BATCH_ENTRY_BYTES: WebAssembly.Global;
   signVerifyBatch(entries: number, count: number, verdicts: number): number;
@@ -64,20 +63,21 @@ export function ed25519PublicKey(secretKey: Uint8Array): Uint8Array {
   return new Uint8Array(e.memory.buffer, e.signPublicKeyPtr(), 32).slice();
 }
 
-function signWith(secretKey: Uint8Array, publicKey: Uint8Array, message: Uint8Array): Uint8Array {
+/** Signs with only the seed: the core expands it once, derives the public key and signs, wiping as it goes. */
+export function ed25519Sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
+  expectLength('an Ed25519 secret key (seed)', secretKey, 32);
   const e = ex();
   return withMessage(e, message, (ptr) => {
-    // The seed goes in last, after any allocation, so nothing can move or fail between write and wipe.
-    new Uint8Array(e.memory.buffer, e.signPublicKeyPtr(), 32).set(publicKey);
+    // The seed goes in after any allocation, so nothing can move or fail between write and wipe.
     new Uint8Array(e.memory.buffer, e.signSeedPtr(), 32).set(secretKey);
-    e.signDetached(ptr, message.length);
+    try {
+      e.signExpandSeed();
+      e.signWithSecret(ptr, message.length);
+    } finally {
+      e.signWipeSecret();
+    }
     return new Uint8Array(e.memory.buffer, e.signSignaturePtr(), 64).slice();
   });
-}
-
-export function ed25519Sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
-  const publicKey = ed25519PublicKey(secretKey);
-  return signWith(secretKey, publicKey, message);
 }
 
 /** Never throws: any malformed input (wrong lengths, S >= L, a key that does not decode) gives false. */

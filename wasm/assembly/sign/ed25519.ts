@@ -28,13 +28,13 @@ import { reduceChallenge } from "./lattice";
 /** Signing: row k holds j·256^k·B for j = 1..8, as Precomp entries. */
 const BASE_ROWS = memory.data(32 * 8 * <i32>PRECOMP_BYTES, 16);
 /** Verification: the odd multiples 1·Q, 3·Q, …, 127·Q of Q = 2^(64 j)·B for j = 0..3, as Precomp entries. */
-export const BASE_ODD_COUNT: i32 = 64;
+const BASE_ODD_COUNT: i32 = 64;
 const BASE_ODD_BYTES: usize = <usize>BASE_ODD_COUNT * PRECOMP_BYTES;
 const BASE_QUARTERS = memory.data(4 * <i32>BASE_ODD_BYTES, 16);
-export const BASE_Q0: usize = BASE_QUARTERS;
-export const BASE_Q1: usize = BASE_QUARTERS + BASE_ODD_BYTES;
-export const BASE_Q2: usize = BASE_QUARTERS + 2 * BASE_ODD_BYTES;
-export const BASE_Q3: usize = BASE_QUARTERS + 3 * BASE_ODD_BYTES;
+const BASE_Q0: usize = BASE_QUARTERS;
+const BASE_Q1: usize = BASE_QUARTERS + BASE_ODD_BYTES;
+const BASE_Q2: usize = BASE_QUARTERS + 2 * BASE_ODD_BYTES;
+const BASE_Q3: usize = BASE_QUARTERS + 3 * BASE_ODD_BYTES;
 
 function buildTables(): void {
   const count = 32 * 8;
@@ -253,7 +253,7 @@ const ZERO32 = memory.data(32, 8);
  * |digit| < 2^(w-1), and any w consecutive digits hold at most one nonzero. Returns the index of the highest
  * nonzero digit (-1 for zero).
  */
-export function nafDigits(out: usize, s: usize, w: i32): i32 {
+function nafDigits(out: usize, s: usize, w: i32): i32 {
   memory.copy(SCALAR_PAD, s, 32);
   store<u64>(SCALAR_PAD, 0, 32);
   memory.fill(out, 0, 256);
@@ -282,7 +282,7 @@ export function nafDigits(out: usize, s: usize, w: i32): i32 {
 }
 
 /** table[i] = (2i + 1)·P as Cached entries, i = 0..7 (uses POINT_T, POINT_U, POINT_R). */
-export function buildOddMultiples(table: usize, p: usize): void {
+function buildOddMultiples(table: usize, p: usize): void {
   const t = POINT_T, twice = POINT_U, acc = POINT_R;
   p3ToCached(table, p);
   p2Dbl(t, p);
@@ -321,7 +321,7 @@ export function buildOddMultiples(table: usize, p: usize): void {
  * equation is checked as [|c1|·S mod L]B ± [c0](-A) + [|c1|](-R) = O with the short c0, c1 of lattice.ts
  * (+ when c1 > 0; when c1 < 0 the A term flips sign), exactly equivalent to the cofactorless equation.
  */
-export function checkEquation(keyOdd: usize, rOdd: usize, s32: usize, k32: usize): bool {
+function checkEquation(keyOdd: usize, rOdd: usize, s32: usize, k32: usize): bool {
   const sign = reduceChallenge(k32, C0, C1, 128);
   scMulAdd(S_PRIME, C1, s32, ZERO32);
   memory.fill(S_LO, 0, 32);

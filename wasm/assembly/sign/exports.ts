@@ -2,8 +2,8 @@
 // one message region; longer messages go through a heap block. Every call that takes a secret wipes the
 // region it came in through, and the signing code wipes its scratch region, before returning.
 import {
-  ed25519DerivePublicKey, ed25519ExpandSeed, ed25519PublicKeyOfExpanded, ed25519SignDetached,
-  ed25519SignExpanded, ed25519VerifyDetached,
+  ed25519DerivePublicKey, ed25519ExpandSeed, ed25519PublicKeyOfExpanded, ed25519SignExpanded,
+  ed25519VerifyDetached,
 } from "./ed25519";
 import { SCRATCH, SCRATCH_BYTES } from "./scratch";
 import { BATCH_ENTRY_BYTES, ed25519ClearKeyCache, ed25519VerifyBatch } from "./batch";
@@ -60,12 +60,6 @@ export function signExpandSeed(): void {
 
 export function signWipeSecret(): void {
   memory.fill(SECRET, 0, 64);
-}
-
-/** Signs `len` bytes at `msg` with the seed region and the public-key region, then wipes the seed. */
-export function signDetached(msg: usize, len: usize): void {
-  ed25519SignDetached(SEED, PUBLIC_KEY, msg, len, SIGNATURE);
-  memory.fill(SEED, 0, 32);
 }
 
 /** Signs `len` bytes at `msg` with the secret region and the public-key region, then wipes the secret. */

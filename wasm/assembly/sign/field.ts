@@ -53,16 +53,6 @@ export function feNeg(o: Fe, a: Fe): void {
   v128.store(o, i64x2.neg(v128.load(a, 64)), 64);
 }
 
-/** o = b ? a : o, in constant time (b is 0 or 1): two limbs per v128 bit-select. */
-export function feCmov(o: Fe, a: Fe, b: i64): void {
-  const mask = i64x2.splat(-b);
-  v128.store(o, v128.bitselect(v128.load(a), v128.load(o), mask));
-  v128.store(o, v128.bitselect(v128.load(a, 16), v128.load(o, 16), mask), 16);
-  v128.store(o, v128.bitselect(v128.load(a, 32), v128.load(o, 32), mask), 32);
-  v128.store(o, v128.bitselect(v128.load(a, 48), v128.load(o, 48), mask), 48);
-  v128.store(o, v128.bitselect(v128.load(a, 64), v128.load(o, 64), mask), 64);
-}
-
 /** Fully reduces modulo p and writes the 32-byte little-endian encoding. */
 export function fePack(out: usize, f: Fe): void {
   let h0 = load<i64>(f, 0), h1 = load<i64>(f, 8), h2 = load<i64>(f, 16), h3 = load<i64>(f, 24);

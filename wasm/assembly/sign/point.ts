@@ -230,10 +230,3 @@ export function p3BatchToPrecomp(dst: usize, src: usize, count: i32, work: usize
     feUnpack(o + PY, packed);
   }
 }
-
-/** o (Precomp) = -q (Precomp): (y-x, y+x, -2dxy). */
-export function precompNeg(o: usize, q: usize): void {
-  feCopy(o + PX, q + PY);
-  feCopy(o + PY, q + PX);
-  feNeg(o + PZ, q + PZ);
-}

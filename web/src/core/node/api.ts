@@ -260,8 +260,10 @@ export interface TrustPoint {
 }
 
 export interface RoundOptions {
+  /** '' or 'records-new-diagnosis' (the task this clinic's records feed). */
   readonly task: string;
   readonly model: 'logreg' | 'mlp' | 'conv1d';
+  /** One of the contracts' FL_RULES: 'fedavg', 'clipped', 'trimmed' (default), 'median', 'krum' ('dp-mean' with dpEpsilon). */
   readonly rule: string;
   readonly rounds: number;
   readonly dpEpsilon?: number;

@@ -7,6 +7,7 @@ import { initCore, ed25519GenerateSecretKey, ed25519PublicKey, sha256 } from '..
 import { systemClock } from '../consensus/index.ts';
 import { IdbLedgerStore } from '../ledger/store.ts';
 import { WebRtcTransport } from '../net/webrtc.ts';
+import { RelayClient } from '../net/index.ts';
 import { fromHex, toHex } from '../util/index.ts';
 import { NodeError } from './api.ts';
 import { ClinicNode } from './clinic-node.ts';
@@ -96,26 +97,55 @@ export async function startClinic(origin: string, config: RelayConfig, secrets: 
   if (!secrets.clinicKey) throw new NodeError('invalid', 'These secrets hold no clinic key.');
   const publicKey = toHex(ed25519PublicKey(secrets.seed));
   const prefix = `hygeia-${config.genesis.chainId}-${publicKey.slice(0, 16)}`;
+  const relayUrl = origin.replace(/^http/, 'ws');
   let node: ClinicNode | null = null;
-  const transport = new WebRtcTransport({
-    secretKey: secrets.seed,
-    relayUrl: origin.replace(/^http/, 'ws'),
-    room: CONSORTIUM_ROOM,
-    isMember: (peer) => node?.isMemberNode(peer) ?? false,
-    iceServers: config.iceServers,
-    ...(config.iceTransportPolicy ? { iceTransportPolicy: config.iceTransportPolicy } : {}),
-    banMs: 10_000,
-  });
+  const transport = (room: string, isMember: (peer: string) => boolean): WebRtcTransport =>
+    new WebRtcTransport({
+      secretKey: secrets.seed,
+      relayUrl,
+      room,
+      isMember,
+      iceServers: config.iceServers,
+      ...(config.iceTransportPolicy ? { iceTransportPolicy: config.iceTransportPolicy } : {}),
+      banMs: 10_000,
+    });
+  // The members' room: clinics the ledger names. The patients' room: phones the ledger registered.
+  const members = transport(CONSORTIUM_ROOM, (peer) => node?.isMemberNode(peer) ?? false);
+  const phones = transport(PATIENTS_ROOM, (peer) => node?.isPatientDevice(peer) ?? false);
+  const relay = new RelayClient({ relayUrl, secretKey: secrets.seed });
   node = await ClinicNode.start({
     genesis: config.genesis,
     seed: secrets.seed,
     clinicKey: secrets.clinicKey,
-    transport,
+    transport: members,
     clock: systemClock,
     dbPrefix: prefix,
     ledgerStore: await IdbLedgerStore.open(`${prefix}-ledger`),
+    relay,
+    // tfjs and its wasm load only when this clinic first trains (in a Web Worker).
+    trainer: () => import('../fl/web.ts').then((m) => m.startWebTrainer()),
+    onMembershipChange: () => {
+      members.refreshMembership();
+      phones.refreshMembership();
+    },
+    // A one-time code: the relay learns its hash, and this tablet waits for the phone in the code's room
+    // until the code expires (any key may knock there; the code itself is checked over the link).
+    onEnrolment: (codeHash, expiresAt) => {
+      void relay
+        .registerEnrolment(codeHash, expiresAt)
+        .then(() => {
+          const room = transport(`${ENROL_ROOM_PREFIX}${codeHash}`, () => true);
+          const detach = node!.attachPhoneLink(room);
+          setTimeout(() => {
+            detach();
+            void room.close();
+          }, Math.max(0, expiresAt - Date.now()));
+        })
+        .catch(() => node?.reportProblem('The relay did not accept the phone code; ask again in a moment.'));
+    },
   });
-  transport.refreshMembership();
+  node.attachPhoneLink(phones);
+  members.refreshMembership();
   return node;
 }
 

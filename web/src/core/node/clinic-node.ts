@@ -4,14 +4,14 @@
 // against committed permits, serving phones, consults). Every other subsystem knows only its own job; this is
 // where they meet. It runs the same in a page (WebRTC) and in Node (SimNetwork), so tests and the evaluation
 // drive the real thing. Its public methods are the ClinicApi the screens and window.hygeia use.
-import { ed25519PublicKey } from '../../../../wasm/index.ts';
+import { ed25519PublicKey, sha256 } from '../../../../wasm/index.ts';
 import type { Clock, ConsensusEvent, TimerPolicy } from '../consensus/index.ts';
 import { blockHash } from '../ledger/block.ts';
 import { EMERGENCY_REASONS, HygeiaContracts, decodeTx } from '../ledger/contracts/index.ts';
 import type { LedgerStore } from '../ledger/store.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
-import { RecordStore } from '../records/index.ts';
-import { fromHex, toHex } from '../util/index.ts';
+import { RecordError, RecordStore, type Anchor } from '../records/index.ts';
+import { concatBytes, fromHex, toHex } from '../util/index.ts';
 import {
   NodeError,
   type AccessRequest,
@@ -29,6 +29,13 @@ import {
   type ImportProgress,
   type ImportResult,
   type NodeStatus,
+  type PatientChart,
+  type PatientQuery,
+  type PatientSummary,
+  type AlertView,
+  type RoundOptions,
+  type RoundView,
+  type TrustPoint,
   type ReceivedRecords,
 } from './api.ts';
 import { accessView, agreementView, consentView, newestFirst } from './clinic-views.ts';
@@ -40,7 +47,9 @@ import { encodeProofBundle, type StateLeaf } from './patient-proofs.ts';
 import { PatientService, resourcesToWire } from './patient-service.ts';
 import { CHANNEL_PATIENT } from './patient-wire.ts';
 import { RelaySync, type RelayLedgerClient } from './relay-sync.ts';
-import { ReleaseDesk, type ReleaseSource } from './release-desk.ts';
+import { ReleaseDesk } from './release-desk.ts';
+import { LearningDesk } from './learning-desk.ts';
+import type { Trainer } from '../fl/index.ts';
 import { CHANNEL_RELEASE } from './release-wire.ts';
 import { clinicAuthors, type ClinicAuthors } from './staff-keys.ts';
 
@@ -64,6 +73,10 @@ export interface ClinicNodeOptions {
   readonly relay?: RelayLedgerClient;
   /** Told of every one-time code, so the page can register it at the relay and open its enrolment room. */
   readonly onEnrolment?: (codeHash: string, expiresAt: number) => void;
+  /** Told after a block that changed who is a member (the page's transports re-check their peers). */
+  readonly onMembershipChange?: () => void;
+  /** Starts this clinic's FL trainer (a Web Worker in a page, a worker_thread in Node); no FL without it. */
+  readonly trainer?: () => Promise<Trainer>;
 }
 
 export class ClinicNode {
@@ -72,12 +85,13 @@ export class ClinicNode {
   readonly contracts: HygeiaContracts;
   readonly ledger: LedgerService;
   readonly authors: ClinicAuthors;
-  readonly patients: PatientService;
+  readonly phoneDesk: PatientService;
   private readonly releases: ReleaseDesk;
   private readonly consultDesk: ConsultDesk;
   private readonly relaySync: RelaySync | null;
+  readonly learning: LearningDesk;
+  private trustAfter: ((seq: number) => number[] | undefined) | null = null;
   private readonly listeners = new Set<(s: ClinicSnapshot) => void>();
-  private readonly receivedByRequest = new Map<string, ReceivedRecords>();
   /** Pseudonym (as the ledger names a patient of ours) → our patient id. */
   private readonly patientsByPseudonym = new Map<string, string>();
   /** Transports phones reach this clinic on (the members' link in Node, the patients' room in a page). */
@@ -88,7 +102,7 @@ export class ClinicNode {
 
   private constructor(
     private readonly opts: ClinicNodeOptions,
-    readonly store: RecordStore & Partial<ReleaseSource>,
+    readonly store: RecordStore,
   ) {
     this.publicKey = ed25519PublicKey(opts.seed);
     this.id = toHex(this.publicKey);
@@ -104,12 +118,25 @@ export class ClinicNode {
       clock: opts.clock,
       ...(opts.timers ? { timers: opts.timers } : {}),
       isMember: (peer) => this.isMemberNode(peer),
+      trustAfter: (seq) => this.trustAfter?.(seq),
       onEvent: (e) => {
         if (e.kind === 'viewChanged' || e.kind === 'stateInstalled') this.emit();
+        this.learning?.observe(e, (i) => this.ledger.validatorIds()[i]);
         opts.onEvent?.(e);
       },
     });
-    this.patients = new PatientService({
+    this.learning = new LearningDesk({
+      ledger: this.ledger,
+      contracts: this.contracts,
+      transport: opts.transport,
+      clock: opts.clock,
+      author: this.authors.node,
+      clinic: () => this.orgId,
+      store: this.store,
+      trainer: opts.trainer ?? (() => Promise.reject(new NodeError('busy', 'This node has no trainer for federated learning.'))),
+    });
+    this.trustAfter = this.learning.trustAfter();
+    this.phoneDesk = new PatientService({
       orgId: () => this.orgId,
       clinicName: () => this.orgName(this.orgId),
       contracts: this.contracts,
@@ -118,7 +145,7 @@ export class ClinicNode {
       now: () => opts.clock.now(),
       patient: (id) => this.patientLabel(id),
       proofsFor: async (pseudonym) => this.proofBundle(pseudonym),
-      recordsFor: async (pseudonym) => this.ownRecords(pseudonym),
+      recordsFor: (pseudonym, device) => this.ownRecords(pseudonym, device),
       ...(opts.onEnrolment ? { onEnrolment: opts.onEnrolment } : {}),
       onConsultAnswer: (from, consultId, accept) => this.consultDesk.answered(from, consultId, accept),
       onConsultEnd: (from, consultId) => this.consultDesk.ended(from, consultId),
@@ -130,12 +157,10 @@ export class ClinicNode {
       transport: opts.transport,
       clock: opts.clock,
       node: this.authors.node,
-      source: { releasePackage: (p, t) => this.releasePackage(p, t) },
+      source: this.store,
       patientOf: async (pseudonym) => this.patientOfPseudonym(pseudonym),
       nodesOf: (org) => this.nodesOf(org),
-      keep: async (requestId, holder, patient, resources) => {
-        this.receivedByRequest.set(requestId, { requestId, holder: this.orgName(holder), patient, receivedAt: opts.clock.now(), resources });
-      },
+      keep: (requestId, holder, patient, resources) => this.store.storeReceived(requestId, this.orgName(holder), resources, { patient, receivedAt: opts.clock.now() }),
       onProblem: (m) => this.setProblem(m),
     });
     this.consultDesk = new ConsultDesk({
@@ -143,12 +168,12 @@ export class ClinicNode {
       clinicName: () => this.orgName(this.orgId),
       contracts: this.contracts,
       clock: opts.clock,
-      patients: this.patients,
+      patients: this.phoneDesk,
       links: () => this.phoneLinks,
       patientLabel: (id) => this.patientLabel(id),
       record: async (encounter) => {
-        await this.store.put(encounter);
-        await this.anchorResources([{ resourceType: 'Encounter', id: encounter.id! }]);
+        const r = await this.store.put(encounter);
+        await this.anchorAll(r.anchor ? [r.anchor] : []);
         return encounter.id!;
       },
     });
@@ -175,6 +200,7 @@ export class ClinicNode {
     const node = new ClinicNode(opts, store);
     node.unsubscribers.push(node.ledger.onCommitted((c) => node.onCommitted(c)));
     await node.ledger.start();
+    node.learning.start();
     node.unsubscribers.push(node.attachPhoneLink(opts.transport, true));
     node.unsubscribers.push(opts.transport.onPeer(() => node.emit()));
     node.status = node.contracts.key(node.publicKey) ? 'ready' : 'not-member';
@@ -184,6 +210,7 @@ export class ClinicNode {
 
   async stop(): Promise<void> {
     this.relaySync?.stop();
+    this.learning.stop();
     for (const u of this.unsubscribers) u();
     this.unsubscribers = [];
     await this.ledger.stop();
@@ -223,6 +250,22 @@ export class ClinicNode {
     return this.contracts.orgs().some((o) => o.nodeKey === peer && !o.removed);
   }
 
+  /** A patient's or guardian's phone that a member clinic registered on the ledger (and did not revoke). */
+  isPatientDevice(peer: PeerId): boolean {
+    let k;
+    try {
+      k = this.contracts.key(fromHex(peer, 32));
+    } catch {
+      return false;
+    }
+    return k !== undefined && !k.revoked && (k.role === 'patient' || k.role === 'guardian') && this.contracts.isMember(k.org);
+  }
+
+  /** A plain-words problem for the status line (the page's own wiring reports through it too). */
+  reportProblem(message: string): void {
+    this.setProblem(message);
+  }
+
   /** The peer ids (node keys) of an organisation's tablets. */
   private nodesOf(org: string): PeerId[] {
     const o = this.contracts.org(org);
@@ -252,8 +295,8 @@ export class ClinicNode {
       epoch: c.epoch.number,
       attestedHeight: 0,
       pendingTransactions: this.ledger.pendingCount,
-      interruptedImports: [],
-      openAlerts: 0,
+      interruptedImports: this.store.interruptedImports().map((i) => ({ startedAt: i.startedAt, entries: i.entries, label: i.label })),
+      openAlerts: this.learning.alerts().filter((a) => !a.reported).length,
     };
   }
 
@@ -309,52 +352,88 @@ export class ClinicNode {
   // ---- records ------------------------------------------------------------------------------------------
 
   async importBundle(bundle: unknown, opts: { onProgress?: (p: ImportProgress) => void } = {}): Promise<ImportResult> {
-    const report = await this.store.importBundle(bundle);
-    const entries = bundleResources(bundle);
-    const rejectedAt = new Set(report.rejected.map((r) => r.index));
-    const kept = entries.filter((e) => !rejectedAt.has(e.index));
-    for (const e of kept) if (e.resourceType === 'Patient') this.patientsByPseudonym.set(await this.store.pseudonym(e.id), e.id);
-    const anchored = await this.anchorResources(kept, opts.onProgress);
+    const report = await this.store.importBundle(bundle, { onProgress: (p) => opts.onProgress?.(p) });
+    for (const id of report.patients) this.patientsByPseudonym.set(this.store.pseudonym(id), id);
+    const anchored = await this.anchorAll(report.anchors, opts.onProgress);
     this.emit();
-    return {
-      imported: report.imported,
-      rejected: report.rejected.map((r) => ({ index: r.index, resourceType: entries.find((e) => e.index === r.index)?.resourceType ?? 'Bundle', reason: r.reason })),
-      anchored,
-      patients: kept.filter((e) => e.resourceType === 'Patient').map((e) => e.id),
-    };
+    return { imported: report.imported, rejected: report.rejected.map((r) => ({ ...r })), anchored, patients: report.patients };
   }
 
-  /**
-   * Anchors the latest version of each resource not yet anchored at that version, in batched transactions;
-   * returns how many anchors committed.
-   */
-  private async anchorResources(resources: readonly { resourceType: string; id: string }[], onProgress?: (p: ImportProgress) => void): Promise<number> {
-    const anchors: { record: string; version: number; commitment: Uint8Array }[] = [];
-    for (const r of resources) {
-      const a = await this.store.anchor(r.resourceType, r.id);
-      const record = await this.store.anchorId(r.resourceType, r.id);
-      const on = this.contracts.anchorOf(this.orgId, record);
-      if (on && on.version >= a.version) continue;
-      anchors.push({ record, version: a.version, commitment: a.commitment });
-    }
+  /** Imports a closed page interrupted: the screens show them once, then they are dismissed. */
+  async dismissInterruptedImports(): Promise<void> {
+    await this.store.dismissInterruptedImports();
+    this.emit();
+  }
+
+  /** Anchors new record versions on the ledger in batched transactions; returns how many committed. */
+  private async anchorAll(anchors: readonly Anchor[], onProgress?: (p: ImportProgress) => void): Promise<number> {
+    const todo = anchors.filter((a) => {
+      const on = this.contracts.anchorOf(this.orgId, a.anchorId);
+      return !on || on.version < a.version;
+    });
     let done = 0;
-    onProgress?.({ phase: 'anchoring', done, total: anchors.length });
-    const batches: (typeof anchors)[] = [];
-    for (let i = 0; i < anchors.length; i += ANCHORS_PER_TX) batches.push(anchors.slice(i, i + ANCHORS_PER_TX));
+    onProgress?.({ phase: 'anchoring', done, total: todo.length });
+    const batches: Anchor[][] = [];
+    for (let i = 0; i < todo.length; i += ANCHORS_PER_TX) batches.push(todo.slice(i, i + ANCHORS_PER_TX));
     const outcomes = await Promise.allSettled(
       batches.map(async (batch) => {
-        await this.commit(this.authors.node.make('anchorBatch', { anchors: batch }));
+        await this.commit(this.authors.node.make('anchorBatch', { anchors: batch.map((a) => ({ record: a.anchorId, version: a.version, commitment: a.commitment })) }));
         done += batch.length;
-        onProgress?.({ phase: 'anchoring', done, total: anchors.length });
+        onProgress?.({ phase: 'anchoring', done, total: todo.length });
       }),
     );
     const failed = outcomes.reduce((n, o, i) => n + (o.status === 'rejected' ? batches[i]!.length : 0), 0);
-    if (failed > 0) this.setProblem(`${failed} of ${anchors.length} record anchors did not commit; they will be retried at the next start.`);
-    return anchors.length - failed;
+    if (failed > 0) this.setProblem(`${failed} of ${todo.length} record anchors did not commit; they will be retried at the next start.`);
+    return todo.length - failed;
+  }
+
+  /** The patients this clinic holds, searchable by name, birth date and identifier (decrypted here only). */
+  patients(query: PatientQuery = {}): Promise<PatientSummary[]> {
+    return this.store.patients(query);
+  }
+
+  async patientChart(patientId: string): Promise<PatientChart> {
+    try {
+      return await this.store.patientChart(patientId);
+    } catch (e) {
+      if (e instanceof RecordError && (e.reason === 'not-found' || e.reason === 'erased')) throw new NodeError('not-found', 'This clinic holds no such patient.');
+      throw e;
+    }
+  }
+
+  /**
+   * Erases a patient's records here (crypto-shredding: their keys and every row go) and records the erasure on
+   * the ledger, which answers any erasure request the patient made.
+   */
+  async erasePatient(patientId: string): Promise<void> {
+    const pseudonym = this.store.pseudonym(patientId);
+    await this.store.erasePatient(patientId);
+    await this.commit(this.authors.node.make('confirmErasure', { patient: pseudonym }));
+    this.emit();
+  }
+
+  /** Erasure requests patients made from their phones that this clinic has not carried out yet. */
+  async erasureRequests(): Promise<{ patientId: string; name: string; requestedAt: number }[]> {
+    const out: { patientId: string; name: string; requestedAt: number }[] = [];
+    for (const r of this.contracts.erasureRequests(this.orgId, true)) {
+      const patientId = await this.patientOfPseudonym(r.patient);
+      if (!patientId) continue;
+      const s = await this.store.patientSummary(patientId);
+      out.push({ patientId, name: s?.name ?? 'Patient', requestedAt: r.requestedAt });
+    }
+    return out;
   }
 
   private async patientOfPseudonym(pseudonym: string): Promise<string | null> {
-    return this.patientsByPseudonym.get(pseudonym) ?? null;
+    const known = this.patientsByPseudonym.get(pseudonym);
+    if (known) return known;
+    // After a restart: find the patient among ours (pseudonyms are keyed hashes, so compute and compare).
+    for (const p of await this.store.patients({})) {
+      const ps = this.store.pseudonym(p.id);
+      this.patientsByPseudonym.set(ps, p.id);
+      if (ps === pseudonym) return p.id;
+    }
+    return null;
   }
 
   private async patientLabel(patientId: string): Promise<{ pseudonym: string; displayName: string } | null> {
@@ -364,16 +443,11 @@ export class ClinicNode {
     } catch {
       return null;
     }
-    const pseudonym = await this.store.pseudonym(patientId);
+    const pseudonym = this.store.pseudonym(patientId);
     this.patientsByPseudonym.set(pseudonym, patientId);
     const n = p.name?.[0];
     const displayName = n ? [...(n.given ?? []), n.family ?? ''].join(' ').trim() : 'Patient';
     return { pseudonym, displayName };
-  }
-
-  private async releasePackage(patientId: string, types: readonly string[]) {
-    if (!this.store.releasePackage) throw new NodeError('busy', 'This record store cannot release records yet.');
-    return this.store.releasePackage(patientId, types);
   }
 
   // ---- phones -------------------------------------------------------------------------------------------
@@ -382,7 +456,7 @@ export class ClinicNode {
   attachPhoneLink(t: Transport, members = false): () => void {
     this.phoneLinks.push(t);
     const off = t.onMessage((from, bytes) => {
-      if (bytes[0] === CHANNEL_PATIENT) this.patients.handle(from, bytes, (reply) => t.send(from, reply));
+      if (bytes[0] === CHANNEL_PATIENT) this.phoneDesk.handle(from, bytes, (reply) => t.send(from, reply));
       else if (bytes[0] === CHANNEL_CONSULT) this.consultDesk.chat(from, bytes);
       else if (members && bytes[0] === CHANNEL_RELEASE) this.releases.onFrame(from, bytes);
     });
@@ -396,7 +470,7 @@ export class ClinicNode {
   /** A one-time code (shown as text and QR code) that links a phone to this patient. */
   async enrolPatient(patientId: string, opts: { guardian?: boolean } = {}): Promise<{ code: string; expiresAt: number }> {
     if (!(await this.patientLabel(patientId))) throw new NodeError('not-found', 'This clinic holds no such patient.');
-    const { code, expiresAt } = this.patients.enrol(patientId, opts.guardian ? 'guardian' : 'patient');
+    const { code, expiresAt } = this.phoneDesk.enrol(patientId, opts.guardian ? 'guardian' : 'patient');
     return { code, expiresAt };
   }
 
@@ -412,10 +486,16 @@ export class ClinicNode {
     return encodeProofBundle({ header: new Uint8Array(), attestation: new Uint8Array(), leaves: leaves.filter((l) => l.value !== null) });
   }
 
-  private async ownRecords(pseudonym: string): Promise<Uint8Array[]> {
-    const patientId = this.patientsByPseudonym.get(pseudonym);
+  /** The patient's own records for their phone; the release is recorded on the ledger (selfAccess). */
+  private async ownRecords(pseudonym: string, device: PeerId): Promise<Uint8Array[]> {
+    const patientId = await this.patientOfPseudonym(pseudonym);
     if (!patientId) return [];
-    return resourcesToWire(await this.store.search({ patient: patientId }));
+    const resources = await this.store.search({ patient: patientId });
+    const wire = resourcesToWire(resources);
+    const types = [...new Set(resources.map((r) => r.resourceType))].sort();
+    const digest = sha256(concatBytes(...wire.map((w) => sha256(w))));
+    await this.commit(this.authors.node.make('selfAccess', { patient: pseudonym, device: fromHex(device, 32), resourceTypes: types, count: resources.length, digest }));
+    return wire;
   }
 
   // ---- access -------------------------------------------------------------------------------------------
@@ -474,7 +554,7 @@ export class ClinicNode {
 
   /** The records received (and verified) for every permitted request this tablet made. */
   async received(): Promise<ReceivedRecords[]> {
-    return [...this.receivedByRequest.values()].sort((a, b) => b.receivedAt - a.receivedAt);
+    return (await this.store.received()).sort((a, b) => b.receivedAt - a.receivedAt);
   }
 
   private view = (org: string): string => this.orgName(org);
@@ -520,26 +600,23 @@ export class ClinicNode {
   /** Heart-rate readings (a wearable's) as FHIR Observations (LOINC 8867-4) in the patient's record, anchored. */
   async recordHeartRate(patientId: string, readings: HeartRateReading[]): Promise<{ stored: number }> {
     if (!(await this.patientLabel(patientId))) throw new NodeError('not-found', 'This clinic holds no such patient.');
-    const stored: { resourceType: string; id: string }[] = [];
-    for (const r of readings) {
-      if (!(Number.isFinite(r.bpm) && r.bpm > 0 && r.bpm < 300 && Number.isFinite(r.time))) continue;
-      const id = globalThis.crypto.randomUUID();
-      const observation: fhir4.Observation = {
+    const observations: fhir4.Observation[] = readings
+      .filter((r) => Number.isFinite(r.bpm) && r.bpm > 0 && r.bpm < 300 && Number.isFinite(r.time))
+      .map((r) => ({
         resourceType: 'Observation',
-        id,
+        id: globalThis.crypto.randomUUID(),
         status: 'final',
         category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs', display: 'Vital Signs' }] }],
         code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }], text: 'Heart rate' },
         subject: { reference: `Patient/${patientId}` },
         effectiveDateTime: new Date(r.time).toISOString(),
         valueQuantity: { value: Math.round(r.bpm), unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
-      };
-      await this.store.put(observation);
-      stored.push({ resourceType: 'Observation', id });
-    }
-    await this.anchorResources(stored);
+      }));
+    if (observations.length === 0) return { stored: 0 };
+    const results = await this.store.putAll(observations);
+    await this.anchorAll(results.flatMap((r) => (r.anchor ? [r.anchor] : [])));
     this.emit();
-    return { stored: stored.length };
+    return { stored: observations.length };
   }
 
   // ---- the consortium ----------------------------------------------------------------------------------
@@ -551,7 +628,7 @@ export class ClinicNode {
     const validators = this.ledger.validatorIds().map((hex) => ({
       name: this.nameOfKey(hex),
       publicKey: hex,
-      trust: 0,
+      trust: this.trustOfKey(hex),
       primary: hex === primary,
       connected: hex === this.id || connected.has(hex),
     }));
@@ -582,6 +659,36 @@ export class ClinicNode {
       relay: snap.relay,
       peers: [...connected].map((p) => ({ name: this.nameOfKey(p), connected: true })),
     };
+  }
+
+  private trustOfKey(hex: string): number {
+    const org = this.contracts.orgs().find((o) => o.nodeKey === hex)?.id;
+    return org ? this.contracts.reports.trust(org, this.opts.clock.now()) : 0;
+  }
+
+  // ---- the AI security layer -----------------------------------------------------------------------------
+
+  startRound(o: RoundOptions): Promise<RoundView> {
+    return this.learning.startRound(o);
+  }
+
+  /** Rounds this clinic is eligible for are joined as they open; this returns the one asked for. */
+  async joinRound(roundId: string): Promise<RoundView> {
+    const r = this.learning.rounds().find((x) => x.roundId === roundId);
+    if (!r) throw new NodeError('not-found', 'No such round on the ledger.');
+    return r;
+  }
+
+  async rounds(): Promise<RoundView[]> {
+    return this.learning.rounds();
+  }
+
+  async alerts(): Promise<AlertView[]> {
+    return this.learning.alerts();
+  }
+
+  async trustHistory(): Promise<TrustPoint[]> {
+    return this.learning.trustHistory();
   }
 
   /** Proposes admitting a clinic (its tablet's public key); it counts as this clinic's approval. */
@@ -653,6 +760,7 @@ export class ClinicNode {
       if (d && d.holderOrg === this.orgId && d.decision === 'permit') void this.releases.release(d);
     }
     if (this.status === 'not-member' && this.contracts.key(this.publicKey)) this.status = 'ready';
+    if (c.txs.some((t) => t.result.ok && MEMBERSHIP_KINDS.has(kindOf(t.tx)))) this.opts.onMembershipChange?.();
     this.relaySync?.poke();
     this.emit();
   }
@@ -674,6 +782,17 @@ function bundleResources(bundle: unknown): { resourceType: string; id: string; i
     if (r && typeof r.resourceType === 'string' && typeof r.id === 'string') out.push({ resourceType: r.resourceType, id: r.id, index });
   });
   return out;
+}
+
+/** Transactions after which the transports must re-check who may connect. */
+const MEMBERSHIP_KINDS = new Set(['registerKey', 'revokeKey', 'approveOrg', 'approveRemoval', 'proposeOrg', 'proposeRemoval']);
+
+function kindOf(tx: Uint8Array): string {
+  try {
+    return decodeTx(tx).tx.kind;
+  } catch {
+    return '';
+  }
 }
 
 function requestIdOf(tx: Uint8Array): string | undefined {

@@ -41,7 +41,7 @@ export interface PatientServiceDeps {
   /** Proofs a phone checks its audit trail against (attested header, state proofs, completeness). */
   readonly proofsFor: (pseudonym: string) => Promise<Uint8Array>;
   /** The patient's own records, released to their phone (and recorded as such on the ledger). */
-  readonly recordsFor: (pseudonym: string) => Promise<Uint8Array[]>;
+  readonly recordsFor: (pseudonym: string, device: PeerId) => Promise<Uint8Array[]>;
   /** Told of every new code so the page can open its enrolment room at the relay. */
   readonly onEnrolment?: (codeHash: string, expiresAt: number) => void;
   readonly onConsultAnswer?: (from: PeerId, consultId: string, accept: boolean) => void;
@@ -100,7 +100,7 @@ export class PatientService {
         return reply(encodePatientMessage({ type: PatientMsg.ProofReply, id: m.id, bundle: await this.d.proofsFor(m.pseudonym) }));
       case PatientMsg.RecordsRequest:
         this.requireSubject(from, m.pseudonym);
-        return reply(encodePatientMessage({ type: PatientMsg.RecordsReply, id: m.id, resources: await this.d.recordsFor(m.pseudonym) }));
+        return reply(encodePatientMessage({ type: PatientMsg.RecordsReply, id: m.id, resources: await this.d.recordsFor(m.pseudonym, from) }));
       case PatientMsg.ConsultAnswer:
         this.d.onConsultAnswer?.(from, m.consultId, m.accept);
         return;

@@ -6,7 +6,8 @@
 import type { AccessDecision, HygeiaContracts, TxAuthor } from '../ledger/contracts/index.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
 import type { Clock } from '../consensus/index.ts';
-import { checkRelease, decodeRelease, encodeRelease, releaseDigest, ReleaseWireError, type ReleaseItem, type ReleaseMessage } from './release-wire.ts';
+import { checkReleased } from '../records/index.ts';
+import { decodeRelease, encodeRelease, releaseDigest, ReleaseWireError, type ReleaseItem, type ReleaseMessage } from './release-wire.ts';
 import type { LedgerService } from './ledger-service.ts';
 
 const MAX_EARLY_RELEASES = 32;
@@ -88,10 +89,14 @@ export class ReleaseDesk {
 
   /** Checks a release against the holder's anchors and keeps what holds; returns how many were kept. */
   async accept(decision: AccessDecision, message: ReleaseMessage): Promise<{ kept: number; refused: number }> {
-    const checked = checkRelease(message.items, decision.grantedTypes, (anchorId) => {
-      const a = this.d.contracts.anchorOf(decision.holderOrg, anchorId);
-      return a ? { version: a.version, commitment: a.commitment } : undefined;
-    });
+    const checked = await checkReleased(
+      message.items,
+      (anchorId) => {
+        const a = this.d.contracts.anchorOf(decision.holderOrg, anchorId);
+        return a ? { version: a.version, commitment: a.commitment } : undefined;
+      },
+      { grantedTypes: decision.grantedTypes },
+    );
     await this.d.keep(decision.requestId, decision.holderOrg, decision.patient, checked.accepted);
     if (checked.refused.length > 0) this.d.onProblem(`${checked.refused.length} released records failed their ledger check and were discarded.`);
     return { kept: checked.accepted.length, refused: checked.refused.length };

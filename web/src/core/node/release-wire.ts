@@ -6,11 +6,10 @@
 //   release = uint(version = 1) ‖ str(requestId) ‖ list(item)
 //   item    = str(anchorId, 64 hex) ‖ uint(version) ‖ fixed32(salt) ‖ bytes(canonical JSON of the resource)
 //
-// Nothing here is trusted by the requester until `checkRelease` has recomputed every commitment and found it
-// equal to the latest anchor the holder committed for that anchor id.
+// Nothing here is trusted by the requester until the records store's `checkReleased` has recomputed every
+// commitment and found it equal to the latest anchor the holder committed for that anchor id.
 import { Reader, Writer, canonicalJson } from '../codec/index.ts';
 import { sha256 } from '../../../../wasm/index.ts';
-import { equalBytes, fromHex } from '../util/index.ts';
 
 export const CHANNEL_RELEASE = 0x52; // 'R'
 export const RELEASE_VERSION = 1;
@@ -90,45 +89,4 @@ export function releaseDigest(items: readonly ReleaseItem[]): Uint8Array {
     w.fixed(sha256(utf8.encode(canonicalJson(it.resource))));
   }
   return sha256(w.finish());
-}
-
-/** H(salt ‖ canonical JSON of the resource): the records store's commitment, recomputed by the requester. */
-export function commitment(salt: Uint8Array, resource: unknown): Uint8Array {
-  const body = new TextEncoder().encode(canonicalJson(resource));
-  const buf = new Uint8Array(salt.length + body.length);
-  buf.set(salt);
-  buf.set(body, salt.length);
-  return sha256(buf);
-}
-
-export type ReleaseFailure = 'no-anchor' | 'stale-version' | 'commitment-mismatch' | 'type-not-granted' | 'duplicate';
-
-export interface CheckedRelease {
-  readonly accepted: fhir4.Resource[];
-  readonly refused: { index: number; reason: ReleaseFailure }[];
-}
-
-/**
- * The requester's check: each item must be the latest version the holder anchored under that anchor id, its
- * commitment must match, and its type must be one the permit granted. Items that fail are refused, never kept.
- */
-export function checkRelease(
-  items: readonly ReleaseItem[],
-  grantedTypes: readonly string[],
-  anchorOf: (anchorId: string) => { version: number; commitment: string } | undefined,
-): CheckedRelease {
-  const accepted: fhir4.Resource[] = [];
-  const refused: { index: number; reason: ReleaseFailure }[] = [];
-  const seen = new Set<string>();
-  items.forEach((it, index) => {
-    if (!grantedTypes.includes(it.resource.resourceType)) return refused.push({ index, reason: 'type-not-granted' });
-    if (seen.has(it.anchorId)) return refused.push({ index, reason: 'duplicate' });
-    seen.add(it.anchorId);
-    const a = anchorOf(it.anchorId);
-    if (!a) return refused.push({ index, reason: 'no-anchor' });
-    if (a.version !== it.version) return refused.push({ index, reason: 'stale-version' });
-    if (!equalBytes(fromHex(a.commitment, 32), commitment(it.salt, it.resource))) return refused.push({ index, reason: 'commitment-mismatch' });
-    accepted.push(it.resource);
-  });
-  return { accepted, refused };
 }
