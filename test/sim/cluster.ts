@@ -4,8 +4,9 @@
 // and rules on the network may rewrite and re-sign what a Byzantine instance sends.
 
 import { Replica, ed25519Sign, encodeClientRequest, initCore, replicaQuorum } from '../../wasm/index.ts';
-import { ConsensusNode, CHANNEL_PBFT, type Clock, type ConsensusEvent, type TimerPolicy } from '../../web/src/core/consensus/index.ts';
-import { blockHash, txHash } from '../../web/src/core/ledger/block.ts';
+import { ConsensusNode, CHANNEL_PBFT, decodePbftPayload, replicaStartOptions, type Clock, type ConsensusEvent, type ReplicaStart, type TimerPolicy } from '../../web/src/core/consensus/index.ts';
+import { blockHash, genesisHash, txHash } from '../../web/src/core/ledger/block.ts';
+import { genesisEpoch } from '../../web/src/core/ledger/epoch.ts';
 import { MemoryLedgerStore, type LedgerStore } from '../../web/src/core/ledger/store.ts';
 import { Prng, toHex } from '../../web/src/core/util/index.ts';
 import { SimNetwork, type LinkProfile } from '../../web/src/core/net/sim-network.ts';
@@ -72,6 +73,8 @@ export class Cluster {
   readonly K: number;
   readonly secrets: Uint8Array[];
   readonly keys: Uint8Array[];
+  /** The id of epoch 0 of these validators: what every replica signature covers (rules that re-sign use it). */
+  readonly epochId: Uint8Array;
   readonly instances: Instance[] = [];
   readonly rules: WireRule[] = [];
   readonly violations: Violation[] = [];
@@ -92,6 +95,7 @@ export class Cluster {
     const keyRng = this.rng.fork('keys');
     this.secrets = Array.from({ length: cfg.n }, () => keyRng.bytes(32));
     this.keys = this.secrets.map(publicKeyOf);
+    this.epochId = genesisEpoch(this.keys, genesisHash(this.keys)).id;
     this.net = new SimNetwork({ seed: this.rng.fork('net').nextU32(), link: { minDelay: 1, jitter: 2, ...cfg.link } });
     const vclock = this.net.clock;
     this.clock = { now: () => EPOCH + vclock.now(), schedule: (ms, fn) => vclock.schedule(ms, fn) };
@@ -153,9 +157,8 @@ export class Cluster {
   }
 
   private boot(inst: Instance, transport: ReturnType<SimNetwork['join']>): void {
-    const createReplica = (): Replica => new Replica({
-      validators: this.keys,
-      self: inst.index,
+    const createReplica = (start: ReplicaStart): Replica => new Replica({
+      ...replicaStartOptions(start),
       secretKey: this.secrets[inst.index]!,
       checkpointInterval: this.K,
       watermarkWindow: this.cfg.watermarkWindow ?? this.K * 4,
@@ -366,7 +369,8 @@ export class Cluster {
   /** The PBFT envelope in a frame, or null for other channels or undecodable bytes. */
   static pbft(frame: Uint8Array): Envelope | null {
     if (frame[0] !== CHANNEL_PBFT) return null;
-    return parseEnvelope(frame.subarray(1));
+    const payload = decodePbftPayload(frame.subarray(1));
+    return payload ? parseEnvelope(payload.message) : null;
   }
 
   /** The net id -> validator index map for honest wiring. */

@@ -8,7 +8,7 @@
 //   own cost, queueing included).
 
 import { Replica, encodeClientRequest, initCore, type ReplicaAction, type ReplicaEvent } from '../../wasm/index.ts';
-import { ConsensusNode, type Clock, type ReplicaLike } from '../../web/src/core/consensus/index.ts';
+import { ConsensusNode, replicaStartOptions, type Clock, type ReplicaLike, type ReplicaStart } from '../../web/src/core/consensus/index.ts';
 import type { LedgerApp } from '../../web/src/core/ledger/app.ts';
 import { txHash } from '../../web/src/core/ledger/block.ts';
 import { MemoryLedgerStore } from '../../web/src/core/ledger/store.ts';
@@ -177,9 +177,9 @@ export class PerfCluster {
     for (let i = 0; i < n; i++) {
       const cpu = new Processor(vclock);
       this.processors.push(cpu);
-      const createReplica = (): TimedReplica => {
+      const createReplica = (start: ReplicaStart): TimedReplica => {
         const replica = new TimedReplica(
-          new Replica({ validators: keys, self: i, secretKey: secrets[i]!, checkpointInterval: K, watermarkWindow: 8 * K, maxBatch }),
+          new Replica({ ...replicaStartOptions(start), secretKey: secrets[i]!, checkpointInterval: K, watermarkWindow: 8 * K, maxBatch }),
         );
         this.replicas.push(replica);
         return replica;

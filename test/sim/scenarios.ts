@@ -3,7 +3,7 @@
 // through rules that rewrite and re-sign what they send. Virtual times are in milliseconds.
 
 import { readCommitCertificate } from '../../web/src/core/ledger/certificate.ts';
-import { CHANNEL_PBFT } from '../../web/src/core/consensus/index.ts';
+import { CHANNEL_PBFT, pbftFrame as pbftFrameOf } from '../../web/src/core/consensus/index.ts';
 import { Cluster, type ClusterConfig, type Instance } from './cluster.ts';
 import {
   MsgType,
@@ -78,13 +78,7 @@ function primaryOf(c: Cluster, view: number): number {
   return order[view % order.length]!;
 }
 
-const pbftFrame = (e: Envelope): Uint8Array => {
-  const wire = encodeEnvelope(e);
-  const out = new Uint8Array(wire.length + 1);
-  out[0] = CHANNEL_PBFT;
-  out.set(wire, 1);
-  return out;
-};
+const pbftFrame = (e: Envelope): Uint8Array => pbftFrameOf(0, encodeEnvelope(e));
 
 function isolate(c: Cluster, who: number[]): void {
   const rest = c.instances.filter((i) => !who.includes(i.index)).map((i) => i.netId);
@@ -166,7 +160,7 @@ export const SCENARIOS: Scenario[] = [
         const body = writePrePrepare({ ...pp, digest: batchDigest(pp.time, alt) });
         equivocations++;
         ctx.facts['equivocations'] = equivocations;
-        return [pbftFrame(resign({ ...e, body, tail: writeBatch(alt) }, c.secrets[p]!))];
+        return [pbftFrame(resign({ ...e, body, tail: writeBatch(alt) }, c.secrets[p]!, c.epochId))];
       });
     },
     check(ctx) {
@@ -256,7 +250,7 @@ export const SCENARIOS: Scenario[] = [
             : { ...nv, viewChanges: nv.viewChanges.slice(1) };
         doctored++;
         ctx.facts['doctoredNewViews'] = doctored;
-        return [pbftFrame(resign({ ...e, body: writeNewView(bad) }, c.secrets[p1]!))];
+        return [pbftFrame(resign({ ...e, body: writeNewView(bad) }, c.secrets[p1]!, c.epochId))];
       });
       // Cut the view-0 primary off for a while so the others must change view (to p1's view).
       c.at(500, () => isolate(c, [p0]));
@@ -289,7 +283,7 @@ export const SCENARIOS: Scenario[] = [
           fake = { ...e, body: writeVote({ ...v, sender: (v.sender + 1 + r.int(c.n - 1)) % c.n }) };
         } else if (mode === 1 && v) {
           // A vote for a digest nobody proposed, "from" another replica, signed with b's key.
-          fake = resign({ ...e, body: writeVote({ ...v, sender: (v.sender + 1) % c.n, digest: r.bytes(32) }) }, c.secrets[b]!);
+          fake = resign({ ...e, body: writeVote({ ...v, sender: (v.sender + 1) % c.n, digest: r.bytes(32) }) }, c.secrets[b]!, c.epochId);
         } else {
           const sig = e.sig.slice();
           sig[r.int(64)]! ^= 1 << r.int(8);
@@ -348,12 +342,12 @@ export const SCENARIOS: Scenario[] = [
         if (e.type === MsgType.PrePrepare) {
           const pp = readPrePrepare(e.body);
           if (!pp) return undefined;
-          return [frame, pbftFrame(resign({ ...e, body: writePrePrepare({ ...pp, seq: pp.seq + shift }) }, c.secrets[b]!))];
+          return [frame, pbftFrame(resign({ ...e, body: writePrePrepare({ ...pp, seq: pp.seq + shift }) }, c.secrets[b]!, c.epochId))];
         }
         if (e.type === MsgType.Prepare || e.type === MsgType.Commit) {
           const v = readVote(e.body);
           if (!v) return undefined;
-          return [frame, pbftFrame(resign({ ...e, body: writeVote({ ...v, seq: v.seq + shift }) }, c.secrets[b]!))];
+          return [frame, pbftFrame(resign({ ...e, body: writeVote({ ...v, seq: v.seq + shift }) }, c.secrets[b]!, c.epochId))];
         }
         return undefined;
       });

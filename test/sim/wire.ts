@@ -78,7 +78,7 @@ export function sign(type: number, body: Uint8Array, seed: Uint8Array, epoch: Ui
   return ed.sign(signingBytes(TAGS[type]!, msg), seed);
 }
 
-export function resign(e: Envelope, seed: Uint8Array, epoch?: Uint8Array): Envelope {
+export function resign(e: Envelope, seed: Uint8Array, epoch: Uint8Array = DEFAULT_EPOCH): Envelope {
   return { ...e, sig: sign(e.type, e.body, seed, epoch) };
 }
 

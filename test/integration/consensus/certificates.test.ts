@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyCommitCertificate } from '../../../wasm/index.ts';
 import * as ed from '@noble/ed25519';
-import { LightClient, blockHash, readCommitCertificate, txHash, txProof, verifyBlock, verifyCheckpointCertificate, type Block } from '../../../web/src/core/ledger/index.ts';
+import { LightClient, blockHash, genesisEpoch, genesisHash, readCommitCertificate, txProof, verifyBlock, verifyCheckpointCertificate, type Block, type Epoch } from '../../../web/src/core/ledger/index.ts';
 import { Reader, Writer } from '../../../web/src/core/ledger/primitives.ts';
 import { quorumSize } from '../../../web/src/core/ledger/quorum.ts';
 import { Cluster } from '../../sim/cluster.ts';
@@ -23,6 +23,7 @@ function certOf(msgs: Uint8Array[]): Uint8Array {
 describe('blocks from real replicas', () => {
   let c: Cluster;
   let blocks: Block[];
+  let epoch: Epoch;
 
   beforeAll(async () => {
     c = await Cluster.create({ seed: 77, n: 4 });
@@ -33,11 +34,14 @@ describe('blocks from real replicas', () => {
     expect(await c.run(() => c.committedCount() === 12 && c.converged(), 60_000)).toBe(true);
     const node = c.instance('r1').node!;
     blocks = Array.from({ length: node.height }, (_, i) => node.block(i + 1)!);
+    epoch = genesisEpoch(c.keys, genesisHash(c.keys));
   });
 
   it('every block verifies, chained, with the replica-made certificate', () => {
     blocks.forEach((b, i) => {
-      expect(verifyCommitCertificate(b.certificate, c.keys, b.header.height, b.header.batchDigest)).toBe(true);
+      expect(verifyCommitCertificate(b.certificate, c.keys, b.header.height, b.header.batchDigest, epoch.id)).toBe(true);
+      // Signatures cover the epoch id: the same commits are no certificate in another epoch.
+      expect(verifyCommitCertificate(b.certificate, c.keys, b.header.height, b.header.batchDigest, new Uint8Array(32))).toBe(false);
       expect(verifyBlock(b, c.keys, i > 0 ? { prev: blocks[i - 1]!.header } : {})).toEqual({ ok: true, hash: blockHash(b.header) });
       expect(readCommitCertificate(b.certificate)!.length).toBeGreaterThanOrEqual(quorumSize(c.n));
     });
@@ -78,13 +82,13 @@ describe('blocks from real replicas', () => {
     const verifySignature = (pk: Uint8Array, msg: Uint8Array, sig: Uint8Array) => ed.verify(sig, msg, pk);
     const cp = c.instance('r1').node!.latestCheckpoint()!;
     expect(cp.seq).toBeGreaterThanOrEqual(4);
-    expect(verifyCheckpointCertificate(cp.certificate, c.keys, cp.seq, blockHash(blocks[cp.seq - 1]!.header), verifySignature)).toEqual({ ok: true });
+    expect(verifyCheckpointCertificate(cp.certificate, c.keys, cp.seq, blockHash(blocks[cp.seq - 1]!.header), verifySignature, epoch.id)).toEqual({ ok: true });
     // Short, duplicated, forged, or for another block: refused.
     const msgs = commits(cp.certificate);
     const forged = msgs[1]!.slice();
     forged[forged.length - 1]! ^= 1;
     const digest = blockHash(blocks[cp.seq - 1]!.header);
-    const check = (cert: Uint8Array, seq = cp.seq, d = digest) => verifyCheckpointCertificate(cert, c.keys, seq, d, verifySignature);
+    const check = (cert: Uint8Array, seq = cp.seq, d = digest) => verifyCheckpointCertificate(cert, c.keys, seq, d, verifySignature, epoch.id);
     expect(check(certOf(msgs.slice(0, quorumSize(c.n) - 1)))).toEqual({ ok: false, reason: 'certificate-short' });
     expect(check(certOf([msgs[0]!, msgs[0]!, ...msgs.slice(1, quorumSize(c.n) - 1)]))).toEqual({ ok: false, reason: 'certificate-duplicate-signer' });
     expect(check(certOf([msgs[0]!, forged, ...msgs.slice(2)]))).toEqual({ ok: false, reason: 'certificate-bad-signature' });

@@ -6,7 +6,7 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { Ed25519Signer, Replica, encodeClientRequest, initCore } from '../../../wasm/index.ts';
-import { ConsensusNode, clientPayload } from '../../../web/src/core/consensus/index.ts';
+import { ConsensusNode, clientPayload, replicaStartOptions } from '../../../web/src/core/consensus/index.ts';
 import { HygeiaContracts, LedgerReplica, TxAuthor, auditTrail, verifyAuditCompleteness, verifyAuditEntry, type ContractsGenesis } from '../../../web/src/core/ledger/contracts/index.ts';
 import { blockHash, type Block } from '../../../web/src/core/ledger/block.ts';
 import { MemoryLedgerStore } from '../../../web/src/core/ledger/store.ts';
@@ -58,7 +58,7 @@ describe('contracts under PBFT', () => {
         new ConsensusNode({
           validators: keys,
           key: k,
-          createReplica: () => new Replica({ validators: keys, self: i, secretKey: secrets[i]!, checkpointInterval: 4, watermarkWindow: 16, maxBatch: 4 }),
+          createReplica: (s) => new Replica({ ...replicaStartOptions(s), secretKey: secrets[i]!, checkpointInterval: 4, watermarkWindow: 16, maxBatch: 4 }),
           transport: net.join(toHex(k)),
           clock,
           app: apps[i]!,

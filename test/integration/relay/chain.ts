@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Replica, ed25519Sign, encodeClientRequest, initCore } from '../../../wasm/index.ts';
-import { ConsensusNode } from '../../../web/src/core/consensus/index.ts';
+import { ConsensusNode, replicaStartOptions } from '../../../web/src/core/consensus/index.ts';
 import type { Block } from '../../../web/src/core/ledger/block.ts';
 import { HygeiaContracts, TxAuthor, type Payload, type TxKind } from '../../../web/src/core/ledger/contracts/index.ts';
 import { MemoryLedgerStore } from '../../../web/src/core/ledger/store.ts';
@@ -55,7 +55,7 @@ export class TestChain {
           validators: keys,
           key: k,
           createReplica: (start) =>
-            new Replica({ validators: [...start.epoch.validators], self: start.self, secretKey: seeds[i]!, checkpointInterval: K, watermarkWindow: genesis.consensus.watermarkWindow, maxBatch: genesis.consensus.maxBatch }),
+            new Replica({ ...replicaStartOptions(start), secretKey: seeds[i]!, checkpointInterval: K, watermarkWindow: genesis.consensus.watermarkWindow, maxBatch: genesis.consensus.maxBatch }),
           transport: this.net.join(toHex(k)),
           clock,
           app: new HygeiaContracts(contractsGenesis(genesis)),

@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
 import type { ReplicaAction, ReplicaEvent } from '../../../wasm/index.ts';
-import { CHANNEL_PBFT, CHANNEL_STATE, ConsensusNode, decodeStateMessage, encodeStateMessage, type ConsensusEvent, type ReplicaLike } from '../../../web/src/core/consensus/index.ts';
+import { CHANNEL_PBFT, CHANNEL_STATE, ConsensusNode, decodeStateMessage, encodeStateMessage, pbftFrame, type ConsensusEvent, type ReplicaLike } from '../../../web/src/core/consensus/index.ts';
 import { MemoryLedgerStore, batchDigestOfHashes, txHash, verifyBlock, blockHash, buildBlock, encodeBlock, genesisHash, type Block, type CertificateVerifier } from '../../../web/src/core/ledger/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { SimNetwork, onChannel } from '../../../web/src/core/net/index.ts';
@@ -183,9 +183,10 @@ describe('ConsensusNode', () => {
     await n2.node.start();
     n0.node.submit(utf8('go=1'));
     net.clock.runUntil(100);
-    expect(got1.map((b) => [b[0], new TextDecoder().decode(b.subarray(1))])).toEqual([[CHANNEL_PBFT, 'hello']]);
+    // Frames carry the epoch number (0) before the replica's bytes.
+    expect(got1.map((b) => [b[0], b[1], new TextDecoder().decode(b.subarray(2))])).toEqual([[CHANNEL_PBFT, 0, 'hello']]);
     expect(r2.seen.filter((e) => e.kind === 'message').map((e) => e.kind === 'message' && new TextDecoder().decode(e.bytes))).toEqual(['hello', 'to2']);
-    stranger.send(ids[2]!, onChannel(CHANNEL_PBFT, utf8('spoof')));
+    stranger.send(ids[2]!, pbftFrame(0, utf8('spoof')));
     stranger.send(ids[2]!, new Uint8Array([0x01, 0x02]));
     net.clock.runUntil(200);
     expect(r2.seen.filter((e) => e.kind === 'message')).toHaveLength(2);
@@ -226,7 +227,7 @@ describe('state transfer', () => {
     const lagging = new ScriptedReplica((e) => (e.kind === 'message' && new TextDecoder().decode(e.bytes) === 'behind' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1] }] : []));
     const { node, app, events, store } = setup(0, lagging, net);
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, pbftFrame(0, utf8('behind')));
     net.clock.runUntil(1_000);
     const installed = lagging.seen.find((e) => e.kind === 'stateInstalled');
     expect(installed && installed.kind === 'stateInstalled' && [installed.seq, toHex(installed.stateDigest), new TextDecoder().decode(installed.replicaState)]).toEqual([4, toHex(digest), 'rs4']);
@@ -251,7 +252,7 @@ describe('state transfer', () => {
     const lagging = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1, 2] }] : []));
     const { node, app, events } = setup(0, lagging, net);
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, pbftFrame(0, utf8('behind')));
     net.clock.runUntil(2_000);
     expect(events.filter((e) => e.kind === 'stateTransferRejected').map((e) => e.kind === 'stateTransferRejected' && [e.reason, e.from])).toContainEqual([reason, ids[1]]);
     expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 4, fromPeer: ids[2] });
@@ -269,7 +270,7 @@ describe('state transfer', () => {
     app.apply(utf8('mine=1'), { height: 1, index: 0, time: 0 });
     const { node, events } = setup(0, lagging, net, { app });
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, pbftFrame(0, utf8('behind')));
     net.clock.runUntil(300);
     expect(events.some((e) => e.kind === 'stateTransferRejected' && e.reason === 'state-root-mismatch')).toBe(true);
     expect(lagging.seen.some((e) => e.kind === 'stateInstalled')).toBe(false);
@@ -286,7 +287,7 @@ describe('state transfer', () => {
     const lagging = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 300, stateDigest: digest, peers: [1, 2] }] : []));
     const { node, events, store } = setup(0, lagging, net);
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, pbftFrame(0, utf8('behind')));
     net.clock.runUntil(5_000);
     expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 300, fetchedBlocks: 256 });
     expect(events.find((e) => e.kind === 'historyFilled')).toEqual({ kind: 'historyFilled', down: 1 });
@@ -306,7 +307,7 @@ describe('state transfer', () => {
     app.apply(utf8('mine=1'), { height: 1, index: 0, time: 0 });
     const { node, events } = setup(0, lagging, net, { app });
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, pbftFrame(0, utf8('behind')));
     net.clock.runUntil(300);
     expect(events.some((e) => e.kind === 'stateTransferRejected' && e.reason === 'replica-refused')).toBe(true);
     expect(app.get('mine')).toBe('1');
@@ -324,7 +325,7 @@ describe('state transfer', () => {
     const replica = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1, 2] }] : []));
     const { node, events } = setup(0, replica, net, { store });
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, onChannel(CHANNEL_PBFT, utf8('behind')));
+    net.join(ids[3]!).send(ids[0]!, pbftFrame(0, utf8('behind')));
     net.clock.runUntil(100);
     expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 4, fetchedBlocks: 0, fromPeer: null });
   });

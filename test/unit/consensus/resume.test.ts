@@ -45,7 +45,7 @@ async function restart(store: MemoryLedgerStore) {
     key: keys[0]!,
     createReplica: (s) => {
       starts.push(s);
-      return { step: () => [], view: 0, primary: 0, lastExecuted: s.startSeq, dispose() {} };
+      return { step: () => [], view: 0, primary: 0, lastExecuted: s.resumeFrom?.seq ?? s.epoch.since, dispose() {} };
     },
     transport: net.join(toHex(keys[0]!)),
     clock: net.clock,
@@ -73,18 +73,20 @@ describe('resume from the store', () => {
       'committed 9 true',
       'committed 10 true',
       'committed 11 true',
+      'replicaStarted',
     ]);
     expect(starts).toHaveLength(1);
-    expect(starts[0]).toMatchObject({ self: 0, startSeq: 8, replicaState: utf8('rs8'), resume: { certificate: utf8('cp8') } });
-    expect(toHex(starts[0]!.startDigest)).toBe(toHex(blockHash(blocks[7]!.header)));
+    // Epoch 0 starts at genesis (digest zero); the replica resumes at the stored checkpoint 8.
+    expect(starts[0]).toMatchObject({ self: 0, startDigest: new Uint8Array(32), resumeFrom: { seq: 8, replicaState: utf8('rs8'), certificate: utf8('cp8') } });
+    expect(toHex(starts[0]!.resumeFrom!.stateDigest)).toBe(toHex(blockHash(blocks[7]!.header)));
   });
 
   it('replays from genesis when nothing was snapshotted yet', async () => {
     const { store } = await stored(3, 0);
     const { node, starts } = await restart(store);
     expect(node.height).toBe(3);
-    expect(starts[0]).toMatchObject({ startSeq: 0 });
-    expect(toHex(starts[0]!.startDigest)).toBe(toHex(genesisHash(keys)));
+    expect(starts[0]!.resumeFrom).toBeUndefined();
+    expect(starts[0]!.epoch.since).toBe(0);
   });
 
   it.each([

@@ -12,6 +12,8 @@ const secrets = Array.from({ length: 8 }, () => rng.bytes(32));
 let keys: Uint8Array[] = [];
 const verify = ed25519Verify;
 const digest = rng.bytes(32);
+/** Every replica signature covers its epoch's id. */
+const epoch = rng.bytes(32);
 beforeAll(async () => {
   await initCore();
   keys = secrets.map(ed25519PublicKey);
@@ -39,7 +41,7 @@ function checkpoint(i: number, seq: number): Uint8Array {
   w.fixed(digest);
   w.fixed(new Uint8Array(32));
   const body = w.finish();
-  return message(5, body, ed25519Sign(secrets[i]!, signingBytes('hygeia/pbft/checkpoint/v1', new Uint8Array([...new Uint8Array(32), ...body])))); // default epoch id ‖ body
+  return message(5, body, ed25519Sign(secrets[i]!, signingBytes('hygeia/pbft/checkpoint/v1', new Uint8Array([...epoch, ...body]))));
 }
 
 /** A commit (type 4), unsigned: diagnosis reads structure only. */
@@ -57,13 +59,13 @@ describe('certificates count quorumSize(n) distinct signers', () => {
     const vals = keys.slice(0, n);
     const q = quorumSize(n);
     const all = Array.from({ length: n }, (_, i) => checkpoint(i, 16));
-    expect(verifyCheckpointCertificate(certificate(all.slice(0, q)), vals, 16, digest, verify)).toEqual({ ok: true });
-    expect(verifyCheckpointCertificate(certificate(all.slice(0, q - 1)), vals, 16, digest, verify)).toEqual({ ok: false, reason: 'certificate-short' });
+    expect(verifyCheckpointCertificate(certificate(all.slice(0, q)), vals, 16, digest, verify, epoch)).toEqual({ ok: true });
+    expect(verifyCheckpointCertificate(certificate(all.slice(0, q - 1)), vals, 16, digest, verify, epoch)).toEqual({ ok: false, reason: 'certificate-short' });
   });
 
   it('at n = 5, three signed checkpoints (2f+1) are not a quorum', () => {
     const cert = certificate([0, 1, 2].map((i) => checkpoint(i, 8)));
-    expect(verifyCheckpointCertificate(cert, keys.slice(0, 5), 8, digest, verify)).toEqual({ ok: false, reason: 'certificate-short' });
+    expect(verifyCheckpointCertificate(cert, keys.slice(0, 5), 8, digest, verify, epoch)).toEqual({ ok: false, reason: 'certificate-short' });
   });
 
   it('names a commit certificate with 2f+1 commits at n = 5 short', () => {

@@ -164,7 +164,7 @@ export class AttestationPool {
       if (used >= this.ahead) return this.reject('buffer-full', from, a.height);
       this.pendingBySender.set(from, used + 1);
       slot.pending.push({ from, a });
-      if (a.height > tip + 1) this.host.behind(from, a.height);
+      this.host.behind(from, a.height);
       return;
     }
     const epoch = this.host.epochOf(a.height);

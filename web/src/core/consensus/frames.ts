@@ -6,6 +6,7 @@
 // each height and the checkpoint digest the replica proved.
 
 import { MAX_ATTESTATION_CERTIFICATE_BYTES } from '../ledger/attestation.ts';
+import { CHANNEL_PBFT } from '../net/index.ts';
 import { Reader, Writer } from '../ledger/primitives.ts';
 
 export const MAX_FRAME_BYTES = 64 << 20;
@@ -141,4 +142,31 @@ export function decodeAttestMessage(bytes: Uint8Array): AttestMessage {
   else throw new FrameError(r.ok ? 'unknown-type' : 'malformed');
   if (!r.end()) throw new FrameError('malformed');
   return m;
+}
+
+/**
+ * A PBFT frame: CHANNEL_PBFT ‖ uint(epoch number) ‖ the replica's message bytes (one copy), so a node drops
+ * (or, for the next epoch, briefly holds) messages of another epoch before its replica ever reads them.
+ */
+export function pbftFrame(epoch: number, message: Uint8Array): Uint8Array {
+  if (!Number.isSafeInteger(epoch) || epoch < 0) throw new FrameError('malformed');
+  let n = 1;
+  for (let v = epoch; v >= 0x80; v = Math.floor(v / 128)) n++;
+  const out = new Uint8Array(1 + n + message.length);
+  out[0] = CHANNEL_PBFT;
+  let v = epoch;
+  for (let i = 1; i <= n; i++) {
+    out[i] = i < n ? (v % 128) | 0x80 : v;
+    v = Math.floor(v / 128);
+  }
+  out.set(message, 1 + n);
+  return out;
+}
+
+/** The epoch number and the replica's message bytes of a PBFT frame's payload (after the channel byte), or null. */
+export function decodePbftPayload(payload: Uint8Array): { epoch: number; message: Uint8Array } | null {
+  const r = new Reader(payload, MAX_FRAME_BYTES);
+  const epoch = r.uint();
+  if (!r.ok) return null;
+  return { epoch, message: payload.subarray(r.offset()) };
 }

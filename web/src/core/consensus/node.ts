@@ -10,12 +10,20 @@
 // The app may be ahead of the replica: a restarted node replays its stored blocks (each verified) before its
 // replica, started at its last stable checkpoint, has caught up; then each `execute` at or below the app's
 // height is a confirmation, checked against the block already executed, and never applied twice.
+//
+// Epochs (ledger/epoch.ts): after every block that is a multiple of K the host reads the app's validator
+// schedule; when it puts a new set in force at block E, the host keeps the old replica until its checkpoint at
+// E is stable (its replica state is what the new replica starts from, the same at every node), then disposes
+// it and creates the new epoch's replica at E. PBFT frames carry the epoch number; a node that is no validator
+// of the current epoch follows the chain (blocks fetched and executed here, anchored on attested blocks)
+// without voting, and a newly admitted validator joins with a certified replica state.
 
-import { ed25519Verify, type ReplicaAction, type ReplicaEvent, type TimerKind } from '../../../../wasm/index.ts';
+import { ed25519Verify, sha256, type ReplicaAction, type ReplicaEvent, type TimerKind } from '../../../../wasm/index.ts';
 import type { LedgerApp } from '../ledger/app.ts';
 import { blockHash, buildBlock, genesisHash, type Block, type BlockHeader } from '../ledger/block.ts';
-import type { SignatureVerifier } from '../ledger/certificate.ts';
-import { EpochHistory, genesisEpoch, type Epoch } from '../ledger/epoch.ts';
+import { verifyAttestation } from '../ledger/attestation.ts';
+import { checkpointReplicaDigest, verifyCheckpointCertificate, type SignatureVerifier } from '../ledger/certificate.ts';
+import { EpochError, EpochHistory, certifyingBlock, genesisEpoch, type Epoch } from '../ledger/epoch.ts';
 import type { LedgerStore, StoredSnapshot } from '../ledger/store.ts';
 import { verifyBlock, type BlockCheck, type CertificateVerifier } from '../ledger/verify.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
@@ -24,7 +32,8 @@ import { applyBatch, clientPayload } from './apply.ts';
 import { LocalChain } from './chain.ts';
 import { CHANNEL_ATTEST, CHANNEL_PBFT, CHANNEL_STATE, onChannel } from '../net/index.ts';
 import { AttestationPool, type AttestationRejectReason } from './attestations.ts';
-import { decodeStateMessage, encodeStateMessage, type StateReply } from './frames.ts';
+import { NextEpochFrames } from './epoch-frames.ts';
+import { decodePbftPayload, decodeStateMessage, encodeStateMessage, pbftFrame, type StateReply } from './frames.ts';
 import { resumeFromStore } from './resume.ts';
 import { StateTransfer, type InstallResult } from './state-transfer.ts';
 import {
@@ -77,12 +86,23 @@ export interface ConsensusNodeOptions {
   readonly onEvent?: (e: ConsensusEvent) => void;
 }
 
+/** Where a new replica's state comes from: a certified checkpoint at or above the epoch's start. */
+type ReplicaSource = { readonly seq: number; readonly replicaState: Uint8Array; readonly certificate: Uint8Array } | null;
+
+/** A validator-set change this node executed the last block of (E = at), waiting to switch. */
+interface PendingSwitch {
+  readonly epoch: Epoch;
+  readonly at: number;
+  /** The old replica's checkpoint at E, once stable (its replica state starts the new replica). */
+  source: ReplicaSource;
+  cancelWait: (() => void) | null;
+}
+
 export class ConsensusNode {
   readonly key: Uint8Array;
   readonly genesisValidators: Uint8Array[];
+  readonly epochs: EpochHistory;
   private readonly createReplica: CreateReplica;
-  private replica: ReplicaLike | null = null;
-  private replicaEpoch: Epoch | null = null;
   private readonly transport: Transport;
   private readonly clock: Clock;
   private readonly app: LedgerApp;
@@ -91,14 +111,22 @@ export class ConsensusNode {
   private readonly peerOfIndex: ((index: number) => PeerId) | undefined;
   private readonly payloadOf: PayloadOf;
   private readonly verifyCertificate: CertificateVerifier | undefined;
+  private readonly verifySignature: SignatureVerifier;
   private readonly trustAfter: ((seq: number) => number[] | undefined) | undefined;
   private readonly onEvent: (e: ConsensusEvent) => void;
   private readonly genesis: Uint8Array;
-  readonly epochs: EpochHistory;
   private readonly chain: LocalChain;
   private readonly sync: StateTransfer;
   private readonly attestations: AttestationPool;
-  /** Peer ids of the current epoch's validators, by index, and back. */
+  private replica: ReplicaLike | null = null;
+  /** The epoch whose replica runs here, or that this node follows without one. */
+  private running: Epoch;
+  private pending: PendingSwitch | null = null;
+  private switchDue = false;
+  /** A peer showed a later epoch than the one running here: this node is behind an epoch change. */
+  private lagging = false;
+  private readonly nextFrames = new NextEpochFrames(64, 1024);
+  /** Peer ids of the running epoch's validators, by index, and back. */
   private peers: PeerId[] = [];
   private readonly indexOfPeer = new Map<PeerId, number>();
   /** App snapshots taken at checkpoint seqs, waiting for the checkpoint to become stable. */
@@ -112,7 +140,21 @@ export class ConsensusNode {
   private halted: string | null = null;
   private unsubscribe: (() => void) | null = null;
   /** For tests and metrics. */
-  readonly counters = { executed: 0, confirmed: 0, replayed: 0, messagesIn: 0, messagesOut: 0, rejected: 0, stateTransfers: 0 };
+  readonly counters = {
+    executed: 0,
+    confirmed: 0,
+    replayed: 0,
+    followed: 0,
+    messagesIn: 0,
+    messagesOut: 0,
+    rejected: 0,
+    stateTransfers: 0,
+    epochSwitches: 0,
+    /** Old-epoch executes above the epoch's last block, ignored (their clients resubmit). */
+    ignoredAfterEpoch: 0,
+    /** PBFT frames of an epoch other than the running one (or the next), dropped unread. */
+    otherEpochFrames: 0,
+  };
 
   constructor(opts: ConsensusNodeOptions) {
     this.genesisValidators = opts.validators.map((k) => k.slice());
@@ -126,10 +168,12 @@ export class ConsensusNode {
     this.peerOfIndex = opts.peerOf;
     this.payloadOf = opts.payloadOf ?? clientPayload;
     this.verifyCertificate = opts.verifyCertificate;
+    this.verifySignature = opts.verifySignature ?? ed25519Verify;
     this.trustAfter = opts.trustAfter;
     this.onEvent = opts.onEvent ?? (() => {});
     this.genesis = genesisHash(this.genesisValidators);
     this.epochs = new EpochHistory(genesisEpoch(this.genesisValidators, this.genesis), this.K, this.genesis);
+    this.running = this.epochs.current;
     this.chain = new LocalChain(opts.store, this.genesis, opts.retainBlocks ?? 4096, opts.retainSnapshots ?? 2, (message) =>
       this.onEvent({ kind: 'storageError', message }),
     );
@@ -143,8 +187,8 @@ export class ConsensusNode {
       verify: (b, prev) => this.verify(b, prev),
       install: (seq, digest, blocks, attestations, snapshot, from) => this.install(seq, digest, blocks, attestations, snapshot, from),
       adoptAttestation: (header, certificate) => this.attestations.adopt(header, certificate),
-      applyFollowed: () => ({ applied: 0 }),
-      wantsToFollow: () => false,
+      applyFollowed: (blocks, attestations) => this.applyFollowed(blocks, attestations),
+      wantsToFollow: () => !this.closed && !this.halted && (this.replica === null || this.lagging),
     });
     this.sync.peers = () => this.peers.filter((p) => p !== this.transport.self);
     this.attestations = new AttestationPool(
@@ -160,11 +204,13 @@ export class ConsensusNode {
         send: (to, bytes) => this.transport.send(to, onChannel(CHANNEL_ATTEST, bytes)),
         store: (h, cert) => this.chain.putAttestation(h, cert),
         emit: (e) => this.onEvent(e),
-        behind: () => {},
+        behind: (from) => {
+          if (this.replica === null || this.lagging) this.sync.follow([from]);
+        },
       },
       {
         ...(opts.signAttestation ? { sign: opts.signAttestation } : {}),
-        verify: opts.verifySignature ?? ed25519Verify,
+        verify: this.verifySignature,
         ahead: Math.max(2 * this.K, 64),
         behind: Math.max(2 * this.K, 64),
       },
@@ -190,8 +236,19 @@ export class ConsensusNode {
     for (const [seq, t] of resumed.trust) this.replayedTrust.set(seq, t);
     this.counters.replayed = resumed.replayed;
     for (const e of resumed.events) this.onEvent(e);
+    // Where the replica of the current epoch starts: the restored checkpoint if it is of this epoch, or the
+    // epoch's first checkpoint if this node stored its snapshot (it switched there before it stopped).
+    const epoch = this.epochs.current;
+    let source: ReplicaSource = null;
+    const cp = resumed.checkpoint;
+    if (cp && cp.seq >= epoch.since) source = cp;
+    else if (epoch.since > 0) source = (await this.chain.store.getSnapshot(epoch.since)) ?? null;
+    if (epoch.since > 0 && !this.chain.hashAt(epoch.since)) {
+      const b = await this.chain.store.getBlock(epoch.since);
+      if (b) this.chain.hold(b);
+    }
     this.unsubscribe = this.transport.onMessage((from, bytes) => this.onFrame(from, bytes));
-    this.enterEpoch(this.epochs.current, resumed.checkpoint);
+    this.enterEpoch(epoch, source);
     // Attest again the recent blocks this node executed but holds no certificate for (it may have stopped
     // before the quorum formed): peers that certified them answer with the certificate.
     const tip = this.chain.tip.height;
@@ -199,6 +256,7 @@ export class ConsensusNode {
       const hash = this.chain.hashAt(h);
       if (hash && !this.chain.attestation(h)) this.attestations.onExecuted(h, hash, true);
     }
+    if (!this.replica) this.sync.follow([]);
   }
 
   /** A client's signed request (submit it to every validator: backups then watch the primary). */
@@ -222,7 +280,7 @@ export class ConsensusNode {
   get epoch(): Epoch {
     return this.epochs.current;
   }
-  /** Whether this node votes in the current epoch. */
+  /** Whether this node votes (runs a replica) now. */
   get isValidator(): boolean {
     return this.replica !== null;
   }
@@ -267,8 +325,8 @@ export class ConsensusNode {
   async stop(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const c of this.timerCancels.values()) c();
-    this.timerCancels.clear();
+    this.cancelTimers();
+    this.pending?.cancelWait?.();
     this.sync.stop();
     this.unsubscribe?.();
     await this.chain.flushed();
@@ -278,28 +336,122 @@ export class ConsensusNode {
 
   // ---- epochs -----------------------------------------------------------------------------------------
 
-  /** Makes `epoch` current: its peers, and its replica if this node is one of its validators. */
-  private enterEpoch(epoch: Epoch, checkpoint: StoredSnapshot | null): void {
+  /**
+   * Makes `epoch` the running one: its peers, and, if this node is one of its validators, its replica, started
+   * from `source` (a certified checkpoint at or above the epoch's start; at genesis none is needed). A
+   * validator without a source fetches one from its peers and follows the chain meanwhile.
+   */
+  private enterEpoch(epoch: Epoch, source: ReplicaSource): void {
+    this.cancelTimers();
     this.replica?.dispose();
     this.replica = null;
-    this.replicaEpoch = epoch;
+    this.running = epoch;
     this.peers = epoch.validators.map((_, i) => this.peerIdOf(epoch, i));
     this.indexOfPeer.clear();
     this.peers.forEach((p, i) => this.indexOfPeer.set(p, i));
+    this.lagging = false;
     const self = EpochHistory.indexOf(epoch, this.key);
     if (self < 0) return;
-    const start: ReplicaStart =
-      checkpoint && checkpoint.seq >= epoch.since
-        ? {
-            epoch,
-            self,
-            startSeq: checkpoint.seq,
-            startDigest: checkpoint.blockHash,
-            replicaState: checkpoint.replicaState,
-            ...(checkpoint.seq > epoch.since ? { resume: { certificate: checkpoint.certificate } } : {}),
-          }
-        : { epoch, self, startSeq: epoch.since, startDigest: this.chain.hashAt(epoch.since) ?? this.genesis };
-    this.replica = this.createReplica(start);
+    if (!source && epoch.since > 0) {
+      this.join();
+      return;
+    }
+    const startDigest = epoch.since === 0 ? new Uint8Array(32) : this.chain.hashAt(epoch.since);
+    if (!startDigest) {
+      this.join();
+      return;
+    }
+    const start: ReplicaStart = {
+      epoch,
+      self,
+      startDigest,
+      ...(source && source.seq === epoch.since ? { replicaState: source.replicaState } : {}),
+      ...(source && source.seq > epoch.since ? { resumeFrom: { seq: source.seq, stateDigest: this.chain.hashAt(source.seq)!, replicaState: source.replicaState, certificate: source.certificate } } : {}),
+    };
+    try {
+      this.replica = this.createReplica(start);
+    } catch {
+      // The replica refused the start (a stored checkpoint it cannot prove): get a certified one from peers.
+      this.replica = null;
+      this.join();
+      return;
+    }
+    this.sync.cancelReplicaState();
+    this.onEvent({ kind: 'replicaStarted', epoch: epoch.number, seq: start.resumeFrom?.seq ?? epoch.since });
+    for (const f of this.nextFrames.take(epoch.number)) this.onPbft(f.from, epoch.number, f.message);
+  }
+
+  /**
+   * A validator of the running epoch without a replica (admitted at its start, or its replica state lost):
+   * fetch a certified replica state at the newest checkpoint this node has executed in the epoch, and keep
+   * following the chain meanwhile; the replica starts when one verifies.
+   */
+  private join(): void {
+    const epoch = this.running;
+    const tip = this.chain.tip.height;
+    const seq = Math.max(epoch.since, Math.floor(tip / this.K) * this.K);
+    const digest = this.chain.hashAt(seq);
+    if (!digest) return;
+    // The checkpoint at the epoch's start was certified by the previous epoch's validators; later ones by its own.
+    const certifiers = seq === epoch.since ? this.epochs.epochOf(seq) : epoch;
+    const peers = [...new Set([...this.peers, ...certifiers.validators.map((_, i) => this.peerIdOf(certifiers, i))])].filter((p) => p !== this.transport.self);
+    this.sync.fetchReplicaState(seq, digest, peers, (snapshot) => {
+      const check = verifyCheckpointCertificate(snapshot.certificate, certifiers.validators, seq, digest, this.verifySignature, certifiers.id);
+      const rd = checkpointReplicaDigest(snapshot.certificate);
+      if (!check.ok || !rd || !equalBytes(rd, sha256(snapshot.replicaState))) return false;
+      if (this.running !== epoch || this.replica) return true;
+      this.enterEpoch(epoch, { seq, replicaState: snapshot.replicaState, certificate: snapshot.certificate });
+      return true;
+    });
+    this.sync.follow([]);
+  }
+
+  /** After block `height` (executed, replayed, followed or installed): a new epoch in force from here? */
+  private afterBlock(height: number): void {
+    if (height % this.K !== 0 || !this.app.validatorSchedule) return;
+    let next: Epoch | null;
+    try {
+      next = this.epochs.observe(height, this.app.validatorSchedule());
+    } catch (e) {
+      this.halt(e instanceof EpochError ? `validator schedule refused: ${e.reason}` : 'validator schedule unreadable');
+      return;
+    }
+    if (next) this.beginSwitch(next, height);
+    else if (this.replica === null && EpochHistory.indexOf(this.running, this.key) >= 0) this.join();
+  }
+
+  /**
+   * Block E executed and a new epoch is in force after it. A node running a replica keeps it until its
+   * checkpoint at E is stable (so it has voted that checkpoint, and its replica state is the one every new
+   * replica starts from); if that does not come soon (this replica lags), the state is fetched from peers.
+   */
+  private beginSwitch(epoch: Epoch, at: number): void {
+    this.pending?.cancelWait?.();
+    const p: PendingSwitch = { epoch, at, source: null, cancelWait: null };
+    this.pending = p;
+    if (!this.replica) {
+      this.requestSwitch();
+      return;
+    }
+    p.cancelWait = this.clock.schedule(this.timers.viewChangeBaseMs * 2, () => {
+      if (this.pending === p && !p.source) this.requestSwitch();
+    });
+  }
+
+  /** Switches now, or right after the replica step in progress (never inside one). */
+  private requestSwitch(): void {
+    if (this.stepping) this.switchDue = true;
+    else this.switchNow();
+  }
+
+  private switchNow(): void {
+    const p = this.pending;
+    if (!p || this.closed) return;
+    this.pending = null;
+    p.cancelWait?.();
+    this.counters.epochSwitches++;
+    this.enterEpoch(p.epoch, p.source);
+    this.onEvent({ kind: 'epochChanged', epoch: p.epoch.number, since: p.epoch.since, validators: p.epoch.validators.length, validator: EpochHistory.indexOf(p.epoch, this.key) >= 0 });
   }
 
   /** The PeerId of validator `index` of `epoch` (the simulator's Twins wire the genesis indices differently). */
@@ -311,6 +463,8 @@ export class ConsensusNode {
   private verify(block: Block, prev: BlockHeader | undefined): BlockCheck {
     const epoch = this.epochs.epochOf(block.header.height);
     return verifyBlock(block, epoch.validators, {
+      epochId: epoch.id,
+      genesisHash: this.genesis,
       ...(prev ? { prev } : {}),
       ...(this.verifyCertificate ? { verifyCertificate: this.verifyCertificate } : {}),
     });
@@ -332,6 +486,10 @@ export class ConsensusNode {
     } finally {
       this.inbox.length = 0;
       this.stepping = false;
+    }
+    if (this.switchDue) {
+      this.switchDue = false;
+      this.switchNow();
     }
   }
 
@@ -371,7 +529,7 @@ export class ConsensusNode {
 
   private sendPbft(to: PeerId, bytes: Uint8Array): void {
     this.counters.messagesOut++;
-    this.transport.send(to, onChannel(CHANNEL_PBFT, bytes));
+    this.transport.send(to, pbftFrame(this.running.number, bytes));
   }
 
   private setTimer(timer: TimerKind, attempt: number): void {
@@ -388,7 +546,17 @@ export class ConsensusNode {
     this.timerCancels.set(timer, cancel);
   }
 
+  private cancelTimers(): void {
+    for (const c of this.timerCancels.values()) c();
+    this.timerCancels.clear();
+  }
+
   private execute(a: Extract<ReplicaAction, { kind: 'execute' }>): void {
+    if (this.pending && a.seq > this.pending.at) {
+      // The old epoch ended at E: what its replica executes above E is no block (its clients resubmit).
+      this.counters.ignoredAfterEpoch++;
+      return;
+    }
     const tip = this.chain.tip;
     if (a.seq <= tip.height) {
       this.confirm(a);
@@ -418,13 +586,15 @@ export class ConsensusNode {
     this.counters.executed++;
     this.onEvent({ kind: 'committed', block, hash, results });
     this.attestations.onExecuted(a.seq, hash, true);
+    this.afterBlock(a.seq);
     const trust = this.trustAfter?.(a.seq);
     this.drive({ kind: 'executed', seq: a.seq, stateDigest: hash, ...(trust ? { trust } : {}) });
   }
 
   /**
-   * The replica executed a seq the app already holds (replayed from the store, or installed): the batch must be
-   * the one in our block. A different one means two commit certificates for one seq: never fork silently.
+   * The replica executed a seq the app already holds (replayed from the store, followed, or installed): the
+   * batch must be the one in our block. A different one means two commit certificates for one seq: never
+   * fork silently.
    */
   private confirm(a: Extract<ReplicaAction, { kind: 'execute' }>): void {
     const held = this.chain.block(a.seq);
@@ -455,6 +625,11 @@ export class ConsensusNode {
     for (const k of [...this.replayedTrust.keys()]) if (k <= seq) this.replayedTrust.delete(k);
     if (c && equalBytes(c.blockHash, digest)) this.chain.keepSnapshot({ seq, blockHash: digest, app: c.app, replicaState, certificate });
     this.onEvent({ kind: 'checkpointStable', seq });
+    const p = this.pending;
+    if (p && seq === p.at && equalBytes(digest, this.chain.hashAt(seq) ?? new Uint8Array())) {
+      p.source = { seq, replicaState, certificate };
+      this.requestSwitch();
+    }
   }
 
   // ---- the transport ----------------------------------------------------------------------------------
@@ -467,27 +642,54 @@ export class ConsensusNode {
       this.attestations.onMessage(from, bytes.subarray(1));
       return;
     }
-    if (channel !== CHANNEL_PBFT && channel !== CHANNEL_STATE) return; // another subsystem's frame
-    const index = this.indexOfPeer.get(from);
-    if (index === undefined) {
-      this.onEvent({ kind: 'rejected', reason: 'badSender', from: -1 });
-      return;
-    }
-    const payload = bytes.subarray(1);
     if (channel === CHANNEL_PBFT) {
-      this.counters.messagesIn++;
-      this.drive({ kind: 'message', bytes: payload, now: this.clock.now(), from: index });
+      const frame = decodePbftPayload(bytes.subarray(1));
+      if (!frame) {
+        this.onEvent({ kind: 'rejected', reason: 'malformed', from: this.indexOfPeer.get(from) ?? -1 });
+        return;
+      }
+      this.onPbft(from, frame.epoch, frame.message);
       return;
     }
+    if (channel !== CHANNEL_STATE) return; // another subsystem's frame
     let m;
     try {
-      m = decodeStateMessage(payload);
+      m = decodeStateMessage(bytes.subarray(1));
     } catch {
       this.onEvent({ kind: 'stateTransferRejected', reason: 'malformed', from });
       return;
     }
+    // Any member may ask for blocks (followers too; the transport admits only members), paced per peer.
     if (m.type === 'request') this.sync.serve(from, m);
     else this.sync.onReply(from, m);
+  }
+
+  /** A PBFT message of epoch `epoch`: to the running replica, held for the next epoch, or dropped. */
+  private onPbft(from: PeerId, epoch: number, message: Uint8Array): void {
+    const running = this.running.number;
+    if (epoch === running && this.replica) {
+      const index = this.indexOfPeer.get(from);
+      if (index === undefined) {
+        this.onEvent({ kind: 'rejected', reason: 'badSender', from: -1 });
+        return;
+      }
+      this.counters.messagesIn++;
+      // The transport authenticated the sender: the replica trusts `from` for normal-case votes.
+      this.drive({ kind: 'message', bytes: message, now: this.clock.now(), from: index });
+      return;
+    }
+    if (epoch > running) {
+      // The next epoch's traffic: held (bounded) for the replica this node is about to create. Unless it has
+      // executed the epoch's first checkpoint already (and only waits for it to become stable), a later
+      // epoch's traffic means this node is behind an epoch change: it follows the chain up to it.
+      const held = epoch === running + 1 && this.nextFrames.hold(epoch, from, message);
+      if (!this.pending && !this.lagging) {
+        this.lagging = true;
+        this.sync.follow([from]);
+      }
+      if (held) return;
+    }
+    this.counters.otherEpochFrames++;
   }
 
   // ---- state transfer ---------------------------------------------------------------------------------
@@ -543,7 +745,10 @@ export class ConsensusNode {
       const mine = this.chain.hashAt(b.header.height);
       return !mine || !equalBytes(mine, blockHash(b.header));
     });
-    if (before) this.chain.setTip(target, digest);
+    if (before) {
+      this.chain.setTip(target, digest);
+      this.afterBlock(seq); // before the replica is stepped: it may make this checkpoint stable at once
+    }
     // The blocks are committed history whatever happens next (each verified, chained to the proven digest),
     // and so are the attestation certificates that verify for them.
     for (const b of fresh) this.chain.addHistory(b);
@@ -572,6 +777,63 @@ export class ConsensusNode {
     }
     if (fromPeer !== null) this.sync.fillHistoryBelow(blocks[0]!.header, fromPeer);
     return 'installed';
+  }
+
+  /**
+   * Executes blocks fetched above the tip (following). A block counts only when it is bound to an attested
+   * block: the highest block in the page whose attestation certificate verifies against the validators of its
+   * height (known for every height up to the next checkpoint after the tip), and each block below it by the
+   * hash chain. Each is then checked like a block from storage (certificate, link) and executed; its state
+   * root must come out as the attested chain says. Nothing above an epoch switch still to make is executed.
+   */
+  private applyFollowed(blocks: Block[], attestations: readonly (Uint8Array | null)[]): { applied: number; stop?: StateTransferRejectReason; detail?: string } {
+    let applied = 0;
+    let i = 0;
+    while (i < blocks.length && !this.halted) {
+      if (this.pending) break; // switch first: the blocks after E are certified by the new validators
+      const tip = this.chain.tip;
+      // The validators of every height up to the next checkpoint are known from the state at the tip.
+      const horizon = certifyingBlock(tip.height + 1, this.K) + this.K;
+      let anchor = -1;
+      for (let j = i; j < blocks.length && blocks[j]!.header.height <= horizon; j++) {
+        const cert = attestations[j];
+        if (!cert) continue;
+        const epoch = this.epochs.epochOf(blocks[j]!.header.height);
+        if (verifyAttestation(blocks[j]!.header, cert, epoch.validators, epoch.id, this.verifySignature).ok) anchor = j;
+      }
+      if (anchor < 0) break;
+      // The hash chain from the anchor down to the block after our tip.
+      for (let j = anchor; j > i; j--) {
+        if (!equalBytes(blockHash(blocks[j - 1]!.header), blocks[j]!.header.prevHash)) return { applied, stop: 'chain-broken', detail: `at ${blocks[j - 1]!.header.height}` };
+      }
+      for (; i <= anchor; i++) {
+        const b = blocks[i]!;
+        const check = this.verify(b, this.chain.tip.header ?? undefined);
+        if (!check.ok) return { applied, stop: check.reason === 'prev-hash-mismatch' || check.reason === 'height-mismatch' ? 'chain-broken' : 'block-invalid', detail: `${check.reason} at ${b.header.height}` };
+        const h = b.header.height;
+        const results = applyBatch(this.app, b.txs, b.header.skipped, h, b.header.time, this.payloadOf);
+        if (!equalBytes(this.app.stateRoot(), b.header.stateRoot)) {
+          // The attested chain says another state: this node's app diverged. Never go on from it.
+          this.halt(`executing followed block ${h} gives another state root than the attested chain`);
+          return { applied };
+        }
+        this.chain.append(b, check.hash);
+        if (attestations[i]) this.attestations.adopt(b.header, attestations[i]!);
+        // The votes this node heard for it (validators broadcast them to every member) make its certificate
+        // here too, when the page came without one; a joining validator attests it.
+        this.attestations.onExecuted(h, check.hash, true);
+        this.counters.followed++;
+        applied++;
+        this.onEvent({ kind: 'committed', block: b, hash: check.hash, results });
+        if (h % this.K === 0) this.candidates.set(h, { app: this.app.snapshot(), blockHash: check.hash });
+        this.afterBlock(h);
+        if (this.pending) {
+          i++;
+          break;
+        }
+      }
+    }
+    return { applied };
   }
 }
 

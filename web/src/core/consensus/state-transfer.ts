@@ -82,8 +82,8 @@ export interface StateTransferHost {
   /** Installs a proven checkpoint state (the blocks, verified, come with it). */
   install(seq: number, digest: Uint8Array, blocks: Block[], attestations: (Uint8Array | null)[], snapshot: NonNullable<StateReply['snapshot']>, fromPeer: PeerId | null): InstallResult;
   /**
-   * Executes followed blocks (ascending from tip + 1, chained, decoded). Returns how many it executed and
-   * why it stopped, if it stopped short.
+   * Executes followed blocks (ascending from tip + 1, decoded; the host checks them). Returns how many it
+   * executed and, if it refused one, why.
    */
   applyFollowed(blocks: Block[], attestations: (Uint8Array | null)[], from: PeerId): { applied: number; stop?: StateTransferRejectReason; detail?: string };
   /** Whether following should go on (no replica drives the chain, or it has fallen behind an epoch). */
@@ -101,6 +101,8 @@ interface CheckpointFetch extends Pending {
   readonly kind: 'checkpoint';
   readonly seq: number;
   readonly digest: Uint8Array;
+  /** Takes the verified blocks (ending at the proven block) and the snapshot; says whether they did. */
+  readonly accept: (blocks: Block[], attestations: (Uint8Array | null)[], snapshot: NonNullable<StateReply['snapshot']>, from: PeerId) => InstallResult;
 }
 
 interface HistoryFetch extends Pending {
@@ -115,6 +117,8 @@ interface FollowFetch extends Pending {
 
 export class StateTransfer {
   private checkpoint: CheckpointFetch | null = null;
+  /** A certified replica state this node needs to start its replica (joining an epoch), apart from `checkpoint`. */
+  private replicaState: CheckpointFetch | null = null;
   private history: HistoryFetch | null = null;
   private following: FollowFetch | null = null;
   private readonly lastServed = new Map<PeerId, number>();
@@ -133,8 +137,8 @@ export class StateTransfer {
   }
 
   stop(): void {
-    for (const p of [this.checkpoint, this.history, this.following]) p?.cancelTimer?.();
-    this.checkpoint = this.history = this.following = null;
+    for (const p of [this.checkpoint, this.replicaState, this.history, this.following]) p?.cancelTimer?.();
+    this.checkpoint = this.replicaState = this.history = this.following = null;
   }
 
   // ---- serving ----------------------------------------------------------------------------------------
@@ -197,7 +201,7 @@ export class StateTransfer {
   // ---- replies ----------------------------------------------------------------------------------------
 
   onReply(from: PeerId, reply: StateReply): void {
-    for (const p of [this.checkpoint, this.history, this.following]) {
+    for (const p of [this.checkpoint, this.replicaState, this.history, this.following]) {
       if (p && reply.id === p.requestId && from === p.peer) {
         p.cancelTimer?.();
         p.requestId = 0;
@@ -244,7 +248,8 @@ export class StateTransfer {
   fetchCheckpoint(seq: number, digest: Uint8Array, peers: PeerId[], local: (() => boolean) | null): void {
     if (this.checkpoint && this.checkpoint.seq >= seq) return; // already after this or a newer checkpoint
     this.checkpoint?.cancelTimer?.();
-    const f: CheckpointFetch = { kind: 'checkpoint', seq, digest, rotation: new PeerRotation(peers, this.host.baseMs), requestId: 0, peer: null, cancelTimer: null };
+    const accept: CheckpointFetch['accept'] = (blocks, attestations, snapshot, from) => this.host.install(seq, digest, blocks, attestations, snapshot, from);
+    const f: CheckpointFetch = { kind: 'checkpoint', seq, digest, accept, rotation: new PeerRotation(peers, this.host.baseMs), requestId: 0, peer: null, cancelTimer: null };
     this.checkpoint = f;
     // Installing steps the replica, so it happens after the current step, never inside it.
     f.cancelTimer = this.host.clock.schedule(0, () => {
@@ -252,6 +257,33 @@ export class StateTransfer {
       if (local?.()) return;
       this.askCheckpoint(f);
     });
+  }
+
+  /**
+   * Fetches the snapshot at checkpoint `seq` (block hash `digest`, a block this node holds) for the replica
+   * state a new replica starts from; `accept` checks it (its checkpoint certificate) and says whether it did.
+   */
+  fetchReplicaState(seq: number, digest: Uint8Array, peers: PeerId[], accept: (snapshot: NonNullable<StateReply['snapshot']>) => boolean): void {
+    if (this.replicaState && this.replicaState.seq === seq) return;
+    this.replicaState?.cancelTimer?.();
+    const f: CheckpointFetch = {
+      kind: 'checkpoint',
+      seq,
+      digest,
+      accept: (_blocks, _attestations, snapshot) => (accept(snapshot) ? 'installed' : 'replica-refused'),
+      rotation: new PeerRotation(peers, this.host.baseMs),
+      requestId: 0,
+      peer: null,
+      cancelTimer: null,
+    };
+    this.replicaState = f;
+    this.askCheckpoint(f);
+  }
+
+  /** Stops fetching a replica state (the switch happened, or another checkpoint will do). */
+  cancelReplicaState(): void {
+    this.replicaState?.cancelTimer?.();
+    this.replicaState = null;
   }
 
   /** The checkpoint fetch is satisfied some other way (installed from our own store). */
@@ -263,8 +295,10 @@ export class StateTransfer {
   }
 
   private askCheckpoint(f: CheckpointFetch): void {
-    if (this.checkpoint !== f || f.rotation.peers.length === 0) return;
-    this.ask(f, { fromHeight: this.host.chain.tip.height + 1, toHeight: f.seq, snapshotSeq: f.seq, snapshotDigest: f.digest }, () => this.askCheckpoint(f));
+    if ((this.checkpoint !== f && this.replicaState !== f) || f.rotation.peers.length === 0) return;
+    // Blocks from our tip up to the target (at least the target itself: its hash is what the snapshot proves).
+    const from = Math.min(this.host.chain.tip.height + 1, f.seq);
+    this.ask(f, { fromHeight: from, toHeight: f.seq, snapshotSeq: f.seq, snapshotDigest: f.digest }, () => this.askCheckpoint(f));
   }
 
   private onCheckpointReply(from: PeerId, f: CheckpointFetch, reply: StateReply): void {
@@ -293,8 +327,12 @@ export class StateTransfer {
         return fail(chainFault ? 'chain-broken' : 'block-invalid', `${check.reason} at ${b.header.height}`);
       }
     }
-    const result = this.host.install(f.seq, f.digest, blocks, reply.attestations, reply.snapshot, from);
+    const result = f.accept(blocks, reply.attestations, reply.snapshot, from);
     if (result !== 'installed') return fail(result);
+    if (this.replicaState === f) {
+      this.replicaState = null;
+      return;
+    }
     this.counters.installs++;
     if (this.checkpoint === f) this.checkpoint = null;
     this.fillHistoryBelow(blocks[0]!.header, from);
@@ -417,8 +455,13 @@ export class StateTransfer {
     }
     const { applied, stop, detail } = this.host.applyFollowed(blocks, reply.attestations, from);
     this.counters.followedBlocks += applied;
-    if (applied > 0) f.rotation.succeeded();
     if (stop) return fail(stop, detail);
+    if (applied === 0) {
+      // Nothing this peer sent is attested yet (or we must wait, e.g. for an epoch switch): ask again later.
+      this.retryAfterFailure(f, () => this.askFollow(f));
+      return;
+    }
+    f.rotation.succeeded();
     if (this.host.chain.tip.height >= reply.tip) {
       this.following = null;
       return;

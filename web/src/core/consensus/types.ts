@@ -34,24 +34,19 @@ export interface ReplicaLike {
 
 /**
  * Where a replica starts: the host creates one per epoch in which this node is a validator, and again when a
- * node restarts. The composer maps it onto the replica's options (validators, self, epoch, resumeFrom).
+ * node restarts. `replicaStartOptions(start)` (replica-start.ts) maps it onto the replica's options.
  */
 export interface ReplicaStart {
   /** The epoch: its id is the domain of every signature in it; replica index = position in its validators. */
   readonly epoch: Epoch;
   /** This node's index in epoch.validators. */
   readonly self: number;
-  /** The replica's first sequence number is startSeq + 1: the epoch's since, or a later stable checkpoint. */
-  readonly startSeq: number;
-  /** The hash of block startSeq (the genesis hash at 0): the state digest the replica starts from. */
+  /** The state digest at epoch.since: the hash of that block (32 zero bytes at genesis). */
   readonly startDigest: Uint8Array;
-  /** The replica's own state at startSeq (client table, trust, time), when the host has it. */
+  /** The replica state at epoch.since, certified by the previous epoch's checkpoint (absent at genesis). */
   readonly replicaState?: Uint8Array;
-  /**
-   * Set when the replica resumes at this node's own stable checkpoint inside the epoch (a restart): the
-   * checkpoint certificate that made it stable.
-   */
-  readonly resume?: { readonly certificate: Uint8Array };
+  /** A restart inside the epoch: this node's own last stable checkpoint above epoch.since, as it stored it. */
+  readonly resumeFrom?: { readonly seq: number; readonly stateDigest: Uint8Array; readonly replicaState: Uint8Array; readonly certificate: Uint8Array };
 }
 
 export type CreateReplica = (start: ReplicaStart) => ReplicaLike;
@@ -108,6 +103,10 @@ export type ConsensusEvent =
   | { kind: 'resumeStopped'; height: number; reason: ResumeStopReason }
   /** The node stopped executing rather than fork (two different batches committed at one seq). */
   | { kind: 'halted'; reason: string }
+  /** A new validator set certifies the blocks after `since` (`validator`: this node is one of them). */
+  | { kind: 'epochChanged'; epoch: number; since: number; validators: number; validator: boolean }
+  /** This node's replica for `epoch` started, from the checkpoint at `seq` (it votes from here on). */
+  | { kind: 'replicaStarted'; epoch: number; seq: number }
   /** A quorum of the epoch's validators attested block `height`: its attestation certificate (stored beside it). */
   | { kind: 'attested'; height: number; hash: Uint8Array; certificate: Uint8Array }
   /** An attestation refused (counted for the security layer). */

@@ -130,3 +130,30 @@ export function verifyCheckpointCertificate(
   }
   return { ok: true };
 }
+
+/**
+ * The replica-state digest a checkpoint certificate's checkpoints agree on (each body ends with it), or null if
+ * the certificate does not decode or its checkpoints disagree. Check the certificate itself with
+ * verifyCheckpointCertificate; then sha256(replicaState) must equal this.
+ */
+export function checkpointReplicaDigest(cert: Uint8Array): Uint8Array | null {
+  const r = new Reader(cert, 1 << 20);
+  const count = r.uint(1024);
+  let digest: Uint8Array | null = null;
+  for (let i = 0; i < count && r.ok; i++) {
+    const m = new Reader(r.bytes(4096), 4096);
+    const type = m.uint(255);
+    const body = m.bytes(256);
+    m.fixed(SIG_BYTES);
+    if (!m.end() || type !== MSG_CHECKPOINT) return null;
+    const b = new Reader(body, 256);
+    b.uint(255);
+    b.uint();
+    b.fixed(32);
+    const rd = b.fixed(32);
+    if (!b.end()) return null;
+    if (digest && !equalBytes(digest, rd)) return null;
+    digest = rd;
+  }
+  return r.end() ? digest : null;
+}

@@ -4,6 +4,7 @@
 import { verifyCommitCertificate } from '../../../../wasm/index.ts';
 import { BLOCK_VERSION, HASH_BYTES, batchDigestOfHashes, blockHash, genesisHash, txHash, txRootOfHashes, type Block, type BlockHeader } from './block.ts';
 import { diagnoseCommitCertificate, type CertificateDefect } from './certificate.ts';
+import { epochId } from './epoch.ts';
 import { verifyMerkleProof } from './merkle.ts';
 import { equalBytes } from '../util/index.ts';
 
@@ -25,21 +26,29 @@ export type BlockCheck =
 
 /**
  * Verifies a commit certificate. The default is the replica's own verifier (wasm core): a quorum of commits from
- * distinct validators, each signature valid, all for exactly (seq, batchDigest).
+ * distinct validators, each signature valid (over the epoch id and the commit), all for exactly (seq, batchDigest).
  */
 export type CertificateVerifier = (
   certificate: Uint8Array,
   validators: Uint8Array[],
   seq: number,
   batchDigest: Uint8Array,
+  epochId: Uint8Array,
 ) => boolean;
 
-export const replicaCertificateVerifier: CertificateVerifier = (c, v, s, d) => verifyCommitCertificate(c, v, s, d);
+export const replicaCertificateVerifier: CertificateVerifier = (c, v, s, d, e) => verifyCommitCertificate(c, v, s, d, e);
 
 export interface VerifyOptions {
   /** The block this one must extend (its header). Without it only the genesis link of block 1 is checked. */
   readonly prev?: BlockHeader;
   readonly verifyCertificate?: CertificateVerifier;
+  /**
+   * The id of the epoch whose validators certify this block (ledger/epoch.ts). Default: epoch 0 of `validators`,
+   * i.e. they are the genesis validators; pass the epoch's id for any later epoch.
+   */
+  readonly epochId?: Uint8Array;
+  /** The chain's genesis hash (block 1's prevHash); default genesisHash(validators). */
+  readonly genesisHash?: Uint8Array;
 }
 
 /**
@@ -74,14 +83,16 @@ export function verifyHeader(
   if (header.time < header.batchTime) return fail('time-regressed');
   if (!equalBytes(txRootOfHashes(txHashes), header.txRoot)) return fail('tx-root-mismatch');
   if (!equalBytes(batchDigestOfHashes(header.batchTime, txHashes), header.batchDigest)) return fail('batch-digest-mismatch');
-  if (header.height === 1 && !equalBytes(header.prevHash, genesisHash(validators))) return fail('genesis-mismatch');
+  const genesis = opts.genesisHash ?? genesisHash(validators);
+  if (header.height === 1 && !equalBytes(header.prevHash, genesis)) return fail('genesis-mismatch');
   if (opts.prev) {
     if (header.height !== opts.prev.height + 1) return fail('height-mismatch');
     if (!equalBytes(header.prevHash, blockHash(opts.prev))) return fail('prev-hash-mismatch');
     if (header.time !== Math.max(opts.prev.time, header.batchTime)) return fail('time-regressed');
   }
   const verifier = opts.verifyCertificate ?? replicaCertificateVerifier;
-  if (!verifier(certificate, [...validators], header.height, header.batchDigest)) {
+  const id = opts.epochId ?? epochId(0, genesis, 0, validators);
+  if (!verifier(certificate, [...validators], header.height, header.batchDigest, id)) {
     return fail(diagnoseCommitCertificate(certificate, validators.length, header.height, header.batchDigest));
   }
   return { ok: true, hash: blockHash(header) };

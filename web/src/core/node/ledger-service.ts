@@ -13,7 +13,7 @@
 // through a few client "lanes" (client keys derived from its seed), each with at most one request in flight,
 // and a re-sent request gets a fresh clientSeq.
 import { Ed25519Signer, Replica, encodeClientRequest, sha256 } from '../../../../wasm/index.ts';
-import { ConsensusNode, clientPayload, type Clock, type ConsensusEvent, type TimerPolicy } from '../consensus/index.ts';
+import { ConsensusNode, clientPayload, replicaStartOptions, type Clock, type ConsensusEvent, type TimerPolicy } from '../consensus/index.ts';
 import type { ApplyResult, LedgerApp } from '../ledger/app.ts';
 import type { Block } from '../ledger/block.ts';
 import type { LedgerStore } from '../ledger/store.ts';
@@ -106,8 +106,7 @@ export class LedgerService {
       // The replica of each epoch in which this node votes (and again after a restart, from its checkpoint).
       createReplica: (start) =>
         new Replica({
-          validators: [...start.epoch.validators],
-          self: start.self,
+          ...replicaStartOptions(start),
           secretKey: opts.seed,
           checkpointInterval,
           watermarkWindow,
