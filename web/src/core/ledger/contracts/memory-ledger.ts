@@ -24,11 +24,6 @@ export class LedgerChainError extends Error {
 }
 
 const MSG_COMMIT = 4;
-/**
- * The epoch id commits are signed under: the replica's default (32 zero bytes), which is what verifyBlock checks
- * until it takes the epoch's id (ledger/epoch.ts); then this becomes the certifying epoch's id.
- */
-const CERTIFICATE_EPOCH_ID = new Uint8Array(32);
 const COMMIT_TAG = 'hygeia/pbft/commit/v1';
 
 /** A commit certificate for (seq, batchDigest) signed by the first quorum of `validators` (view 0) in epoch `epochId`. */
@@ -97,7 +92,7 @@ export class MemoryLedger {
     const results = txs.map((tx, index) => this.app.apply(tx, { height, index, time: t }));
     const prev = this.blocks.at(-1);
     const unsigned = buildBlock({ height, time: t, prevHash: prev === undefined ? this.genesis : blockHash(prev.header), txs, stateRoot: this.app.stateRoot(), certificate: new Uint8Array(0) });
-    const block = { ...unsigned, certificate: commitCertificate(epoch.validators, CERTIFICATE_EPOCH_ID, this.signers, height, unsigned.header.batchDigest) };
+    const block = { ...unsigned, certificate: commitCertificate(epoch.validators, epoch.id, this.signers, height, unsigned.header.batchDigest) };
     this.blocks.push(block);
     this.results.push(results);
     return results.map((result, index) => ({ height, index, result }));

@@ -108,6 +108,8 @@ export class LedgerReplica {
       // certifying block (a later change only takes effect at a later checkpoint).
       const epoch = epochForHeight(h.height, this.genesis.checkpointInterval, this.app.validatorSchedule(), this.genesisHash);
       const check = verifyBlock(b, epoch.validators, {
+        epochId: epoch.id,
+        genesisHash: this.genesisHash,
         ...(this.tip ? { prev: this.tip } : {}),
         ...(this.opts.verifyCertificate ? { verifyCertificate: this.opts.verifyCertificate } : {}),
       });
