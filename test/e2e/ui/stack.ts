@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { launchChromium } from '../../setup/browser.ts';
-import { distDir, repoRoot, spawnRelay, type RelayProcess } from '../../integration/relay/helpers.ts';
+import { distDir, eventually, repoRoot, spawnRelay, type RelayProcess } from '../../integration/relay/helpers.ts';
 import { seriousViolations } from './a11y.ts';
 
 export const TABLET = { width: 1024, height: 768 } as const;
@@ -59,7 +59,8 @@ async function open(stack: Stack, path: string, viewport: { width: number; heigh
 /** A development clinic's tablet, started and ready (a member of the ledger, caught up). */
 export async function openClinic(stack: Stack, n: number, viewport = TABLET): Promise<Page> {
   const page = await open(stack, `/?dev=clinic-${n}`, viewport);
-  await expect.poll(() => status(page), { timeout: 90_000, message: `clinic-${n} to be ready` }).toBe('ready');
+  // Not expect.poll: a suite's beforeAll opens clinics too, outside any test.
+  await eventually(async () => (await status(page)) === 'ready', `clinic-${n} to be ready`, 90_000);
   return page;
 }
 

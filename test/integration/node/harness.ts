@@ -17,6 +17,8 @@ export interface TestConsortium {
   readonly nodes: ClinicNode[];
   readonly net: SimNetwork;
   readonly seeds: Uint8Array[];
+  /** Starts a tablet that is not in the genesis (a clinic to be admitted) on the same network. */
+  join(seed: Uint8Array): Promise<ClinicNode>;
   /** A phone on the same network (its enrolment rooms are the same network in this harness). */
   phone(seed: Uint8Array): Promise<PatientClient>;
   /** Resolves when `pred` holds (checked every few ms), or rejects after `ms`. */
@@ -50,27 +52,30 @@ export async function startConsortium(opts: { clinics?: number; seed?: number; c
   const started = performance.now();
   const pump = setInterval(() => net.clock.runUntil(Math.floor(performance.now() - started)), 1);
   const prefix = `tc${++dbCounter}`;
-  const nodes = await Promise.all(
-    seeds.map((seed, i) =>
-      ClinicNode.start({
-        genesis,
-        seed,
-        clinicKey: rng.bytes(32),
-        transport: net.join(clinics[i]!.nodeKey),
-        clock,
-        dbPrefix: `${prefix}-${i}`,
-        ledgerStore: new MemoryLedgerStore(),
-        timers: { batchMs: 2, viewChangeBaseMs: 1500, viewChangeMaxMs: 8000, stateTransferMs: 800 },
-        ...(opts.trainer ? { trainer: opts.trainer } : {}),
-      }),
-    ),
-  );
+  const startNode = (seed: Uint8Array, name: string): Promise<ClinicNode> =>
+    ClinicNode.start({
+      genesis,
+      seed,
+      clinicKey: rng.bytes(32),
+      transport: net.join(toHex(ed25519PublicKey(seed))),
+      clock,
+      dbPrefix: `${prefix}-${name}`,
+      ledgerStore: new MemoryLedgerStore(),
+      timers: { batchMs: 2, viewChangeBaseMs: 1500, viewChangeMaxMs: 8000, stateTransferMs: 800 },
+      ...(opts.trainer ? { trainer: opts.trainer } : {}),
+    });
+  const nodes = await Promise.all(seeds.map((seed, i) => startNode(seed, String(i))));
   const phones: PatientClient[] = [];
   return {
     genesis,
     nodes,
     net,
     seeds,
+    async join(seed) {
+      const node = await startNode(seed, `joined-${nodes.length}`);
+      nodes.push(node);
+      return node;
+    },
     async phone(seed) {
       const main = net.join(toHex(ed25519PublicKey(seed)));
       const p = await PatientClient.start({

@@ -587,8 +587,18 @@ export class ConsensusNode {
     this.onEvent({ kind: 'committed', block, hash, results });
     this.attestations.onExecuted(a.seq, hash, true);
     this.afterBlock(a.seq);
-    const trust = this.trustAfter?.(a.seq);
+    const trust = this.trustFor(a.seq);
     this.drive({ kind: 'executed', seq: a.seq, stateDigest: hash, ...(trust ? { trust } : {}) });
+  }
+
+  /**
+   * The trust scores after `seq`, when they fit the replica that executed it: around an epoch switch the app
+   * may already score the next epoch's validators while this epoch's replica still executes, and a vector of
+   * another length would be refused.
+   */
+  private trustFor(seq: number): number[] | undefined {
+    const trust = this.trustAfter?.(seq);
+    return trust && trust.length === this.running.validators.length ? trust : undefined;
   }
 
   /**
@@ -608,7 +618,8 @@ export class ConsensusNode {
       return;
     }
     this.counters.confirmed++;
-    const trust = this.replayedTrust.get(a.seq);
+    const replayed = this.replayedTrust.get(a.seq);
+    const trust = replayed && replayed.length === this.running.validators.length ? replayed : undefined;
     this.replayedTrust.delete(a.seq);
     this.drive({ kind: 'executed', seq: a.seq, stateDigest: blockHash(held.header), ...(trust ? { trust } : {}) });
   }

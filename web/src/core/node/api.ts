@@ -339,6 +339,8 @@ export interface ClinicApi {
   /** The consents and access decisions on the ledger about one of this clinic's patients. */
   patientLedger(patientId: string): Promise<{ consents: ConsentView[]; accesses: AccessView[] }>;
   erasureRequests(): Promise<{ patientId: string; name: string; requestedAt: number }[]>;
+  /** Record commitments a clinic (this one by default; by name) has anchored on the committed ledger. */
+  anchoredRecords(holder?: string): Promise<number>;
 
   consentsGranted(): Promise<GrantedConsent[]>;
   requestAccess(req: AccessRequest): Promise<AccessResult>;

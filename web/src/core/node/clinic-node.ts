@@ -501,6 +501,13 @@ export class ClinicNode {
 
   // ---- access -------------------------------------------------------------------------------------------
 
+  /** How many record commitments a clinic (this one by default; by name or id) has anchored on the committed ledger. */
+  async anchoredRecords(holder?: string): Promise<number> {
+    const org = holder === undefined ? this.orgId : this.orgOfName(holder);
+    if (org === undefined) throw new NodeError('not-found', `No clinic named ${holder} is a member.`);
+    return this.contracts.anchorsOf(org).length;
+  }
+
   /** Live consents on the ledger that name this clinic as grantee. */
   async consentsGranted(): Promise<GrantedConsent[]> {
     return this.contracts.consentsByGrantee(this.orgId, this.opts.clock.now()).map((c) => ({
