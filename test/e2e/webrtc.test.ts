@@ -4,7 +4,9 @@
 // is dropped with a typed reason; a second connection claiming a member's key does not replace the member's
 // verified link; a member admitted later connects as soon as its peers learn of it and a removed one is cut
 // off at once; when the relay restarts the peers keep their links and reconnect through it; and pages on two
-// relays that share a redis-server meet. The relay runs a five-clinic development consortium.
+// relays that share a redis-server meet; a phone enrolling with a one-time code meets the clinic that opened
+// the enrolment through a scoped token. The relay runs a five-clinic development consortium.
+import { createHash } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +15,7 @@ import { launchChromium } from '../setup/browser.ts';
 import { startFixtureServer } from '../setup/fixture-server.ts';
 import { eventually, freePort, spawnRelay, startRedis, type RelayProcess } from '../integration/relay/helpers.ts';
 import { startTurn } from '../integration/relay/turn.ts';
-import { RelayClient } from '../../web/src/core/net/index.ts';
+import { RelayClient, enrolmentScope } from '../../web/src/core/net/index.ts';
 import { devConsortium, type DevClinic } from '../integration/relay/chain.ts';
 import { transportConformance, type ConformanceHarness, type ConformanceNodes } from '../integration/relay/transport-conformance.ts';
 import type { OpenOptions, Received } from './fixtures/webrtc/main.ts';
@@ -251,6 +253,29 @@ describe('scale-out', () => {
       await Promise.all(relays.map((r) => r.stop()));
       await redis.stop();
     }
+  }, 120_000);
+});
+
+describe('a phone enrolling with a one-time code', () => {
+  it('meets the clinic that opened the enrolment over WebRTC through a scoped token, beside a patients-room transport the relay refuses', async () => {
+    const codeHash = createHash('sha256').update('enrol me 7731').digest('hex');
+    const room = `hygeia/enrol/v1/${codeHash}`;
+    const desk = members[1]!;
+    await new RelayClient({ relayUrl: relay.wsUrl, secretKey: desk.secretKey }).registerEnrolment(codeHash, Date.now() + 5 * 60_000);
+    const phone = await newPage();
+    const phoneSeed = toHex(crypto.getRandomValues(new Uint8Array(32)));
+    // As startPatient opens them: the patients' room (unscoped; this key is on no ledger) and the enrolment.
+    await net(phone, 'open', 'patients', { seed: phoneSeed, relayUrl: relay.wsUrl, room: 'hygeia/patients/v1', members: [desk.publicKey] });
+    const phoneId = await net(phone, 'open', 'enrol', { seed: phoneSeed, relayUrl: relay.wsUrl, room, members: [desk.publicKey], scope: enrolmentScope(codeHash) });
+    await net(pages[1]!, 'open', 'enrol', { ...options(desk, room), members: [phoneId] });
+    await eventually(async () => (await net(phone, 'peers', 'enrol')).includes(desk.publicKey) && (await net(pages[1]!, 'peers', 'enrol')).includes(phoneId), 'the phone and the desk to connect', 45_000);
+    await net(phone, 'send', 'enrol', desk.publicKey, [5, 5]);
+    await eventually(async () => (await net(pages[1]!, 'received', 'enrol')).some((r) => r.from === phoneId && r.size === 2), 'the phone\'s message at the desk');
+    expect(await net(phone, 'relayState', 'enrol')).toBe('connected');
+    expect(await net(phone, 'relayState', 'patients')).not.toBe('connected');
+    expect(await net(phone, 'peers', 'patients')).toEqual([]);
+    await net(pages[1]!, 'close', 'enrol');
+    await phone.context().close();
   }, 120_000);
 });
 

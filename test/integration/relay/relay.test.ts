@@ -120,6 +120,15 @@ describe('the ledger over HTTP (the relay follows the ledger)', () => {
     expect((await client.head()).height).toBe(registered.at(-1)!.header.height);
     const phone = await openSocket(tokenUrl(patient, ws()));
     if (!phone.ok) throw new Error(`the registered patient was refused: ${phone.body}`);
+    // A patient token opens the patients' room, never the validators' room.
+    const nosy = await openSocket(tokenUrl(patient, ws()));
+    if (!nosy.ok) throw new Error(`the registered patient's second socket was refused: ${nosy.body}`);
+    nosy.ws.send(JSON.stringify({ type: 'subscribe', topics: ['hygeia/patients/v1'] }));
+    await eventually(() => relay.hub.subscribers('hygeia/patients/v1') === 1, 'the phone to join the patients room');
+    const nosyGone = closed(nosy.ws);
+    nosy.ws.send(JSON.stringify({ type: 'subscribe', topics: [ROOM] }));
+    expect(await nosyGone).toEqual({ code: CloseCode.Forbidden, reason: 'forbidden-topic' });
+    expect(relay.hub.subscribers(ROOM)).toBe(0);
     // Revoked on the ledger: its socket is closed as soon as the relay verifies the block.
     const bye = closed(phone.ws);
     await client.pushBlocks(revoked);
@@ -182,6 +191,14 @@ describe('enrolment', () => {
     phoneSock.ws.send(JSON.stringify({ type: 'subscribe', topics: ['hygeia/patients/v1'] }));
     expect(await otherGone).toEqual({ code: CloseCode.Forbidden, reason: 'forbidden-topic' });
     expect(await phoneGone).toEqual({ code: CloseCode.Forbidden, reason: 'forbidden-topic' });
+    // A token scoped to one code opens that code's room only, not another open enrolment's.
+    const otherHash = createHash('sha256').update('another code').digest('hex');
+    await desk.registerEnrolment(otherHash, Date.now() + 5 * 60_000);
+    const wrongScope = await openSocket(tokenUrl(phoneKey, ws(), { scope: enrolmentScope(codeHash) }));
+    if (!wrongScope.ok) throw new Error(`the phone's second socket was refused: ${wrongScope.body}`);
+    const wrongGone = closed(wrongScope.ws);
+    wrongScope.ws.send(JSON.stringify({ type: 'subscribe', topics: [`hygeia/enrol/v1/${otherHash}`] }));
+    expect(await wrongGone).toEqual({ code: CloseCode.Forbidden, reason: 'forbidden-topic' });
     // The code served one phone: another phone cannot use it.
     expect(await openSocket(tokenUrl(strangerKey(), ws(), { scope: enrolmentScope(codeHash) }))).toMatchObject({ ok: false, body: 'enrolment-closed\n' });
     clinicSock.ws.close();

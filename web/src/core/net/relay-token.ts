@@ -21,7 +21,7 @@ const VERSION = 2;
 const NONCE_BYTES = 16;
 const MAX_SCOPE_LENGTH = 128;
 /** The scopes a token may carry: none, or enrolment with one code (its sha-256, hex). */
-const SCOPE = /^(?:|enrol:[0-9a-f]{64})$/;
+export const RELAY_TOKEN_SCOPE = /^(?:|enrol:[0-9a-f]{64})$/;
 const MAX_TOKEN_BYTES = 512;
 const MAX_ORIGIN_LENGTH = 255;
 
@@ -83,7 +83,7 @@ export function enrolmentScope(codeHashHex: string): string {
 export function createRelayToken({ secretKey, relayUrl, expiresAt, scope = '' }: RelayTokenInput): string {
   if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32) throw new RelayTokenError('bad-key', 'the secret key must be 32 bytes');
   if (!Number.isSafeInteger(expiresAt) || expiresAt <= 0) throw new RelayTokenError('bad-expiry', 'expiresAt must be a positive integer of milliseconds');
-  if (!SCOPE.test(scope)) throw new RelayTokenError('bad-scope', "the scope must be '' or enrol:<64 hex>");
+  if (!RELAY_TOKEN_SCOPE.test(scope)) throw new RelayTokenError('bad-scope', "the scope must be '' or enrol:<64 hex>");
   const origin = relayOrigin(relayUrl);
   const publicKey = ed25519PublicKey(secretKey);
   const nonce = new Uint8Array(NONCE_BYTES);
@@ -129,7 +129,7 @@ export function decodeRelayToken(token: string): DecodedRelayToken {
     const scope = r.str(MAX_SCOPE_LENGTH);
     const bodyLength = bytes.length - r.remaining();
     const signature = r.fixed(64);
-    if (!r.end() || version !== VERSION || !SCOPE.test(scope)) throw new RelayTokenError('malformed', 'the token does not decode');
+    if (!r.end() || version !== VERSION || !RELAY_TOKEN_SCOPE.test(scope)) throw new RelayTokenError('malformed', 'the token does not decode');
     return {
       publicKey: toHex(publicKeyBytes),
       publicKeyBytes,

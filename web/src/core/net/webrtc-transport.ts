@@ -24,7 +24,7 @@ import { dtlsBinding, negotiatedFingerprints } from './dtls-binding.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_REASSEMBLY_BUDGET_BYTES, ReassemblyBudget, encodeMessage } from './framing.ts';
 import { Handshake, type DropReason, type HandshakeOutput } from './handshake.ts';
 import { LinkMedia, linkQuality, type LinkQuality, type TrackHandler } from './link-media.ts';
-import { createRelayToken, withToken } from './relay-token.ts';
+import { RELAY_TOKEN_SCOPE, createRelayToken, withToken } from './relay-token.ts';
 import { SendQueue } from './send-queue.ts';
 import type { MessageHandler, PeerHandler, PeerId, PeerState, Transport } from './transport.ts';
 
@@ -51,6 +51,12 @@ export interface WebRtcTransportOptions {
   readonly relayUrl: string;
   /** The topic this transport's peers meet in. */
   readonly room: string;
+  /**
+   * The scope of this transport's relay tokens: '' (default) for a member or registered patient, or
+   * `enrol:<sha256(code) hex>` (enrolmentScope) for a phone that is not registered yet and holds a one-time
+   * code. A scoped transport has a signaling connection of its own, which carries only its own room.
+   */
+  readonly scope?: string;
   /** Lifetime of each relay token (default five minutes); a fresh one is minted well before it expires. */
   readonly tokenLifetimeMs?: number;
   /** Which peers may talk to us. Default: none (membership comes from the ledger, never from the relay). */
@@ -147,20 +153,48 @@ const BANNABLE = new Set<DropReason>([
 const MAX_EARLY_FRAMES = 8;
 
 /**
- * y-webrtc keeps one signaling connection per URL string, shared by every room in the page. Two transports of
- * one identity must therefore pass the same string, or each would get its own connection to the same relay and
- * every signal would arrive twice (which breaks the peer connections). The string is only a key: the shared
- * connection's `url` is what it dials, and each transport keeps that fresh.
+ * y-webrtc keeps one signaling connection per URL string. Two transports of one identity and scope must
+ * therefore pass the same string, or each would get its own connection to the same relay and every signal
+ * would arrive twice (which breaks the peer connections). The string is only a key: the shared connection's
+ * `url` is what it dials, and each transport keeps that fresh. Another scope is another connection: the relay
+ * admits a token of one scope to its own rooms only.
  */
 const signalingKeys = new Map<string, string>();
-function signalingKey(self: PeerId, relayUrl: string, mint: () => string): string {
-  const k = `${self} ${relayUrl}`;
+const signalingKeyOf = (self: PeerId, scope: string, relayUrl: string): string => `${self} ${scope} ${relayUrl}`;
+function signalingKey(k: string, mint: () => string): string {
   let url = signalingKeys.get(k);
   if (url === undefined) {
     url = mint();
     signalingKeys.set(k, url);
   }
   return url;
+}
+
+const ownRoomsOnly = new WeakSet<YSignalingConn>();
+/**
+ * y-webrtc subscribes and announces every room of the page on every signaling connection. The relay closes a
+ * connection that asks for a room its token does not open (a phone's enrolment connection asking for the
+ * patients' room, or the reverse), so each connection is made to carry only the rooms of its own transports.
+ */
+function carryOwnRoomsOnly(sc: YSignalingConn): void {
+  if (ownRoomsOnly.has(sc)) return;
+  ownRoomsOnly.add(sc);
+  const send = sc.send.bind(sc);
+  sc.send = (message: unknown): void => {
+    const m = message as { type?: unknown; topic?: unknown; topics?: unknown };
+    const own = new Set([...sc.providers].map((p) => (p as { roomName: string }).roomName));
+    if (m.type === 'publish') {
+      if (typeof m.topic === 'string' && own.has(m.topic)) send(message);
+      return;
+    }
+    // Unsubscribes pass: y-webrtc sends them after the leaving transport is no longer among the providers.
+    if (m.type === 'subscribe' && Array.isArray(m.topics)) {
+      const topics = (m.topics as unknown[]).filter((t) => typeof t === 'string' && own.has(t));
+      if (topics.length > 0) send({ ...m, topics });
+      return;
+    }
+    send(message);
+  };
 }
 
 export class WebRtcTransport implements Transport {
@@ -188,6 +222,9 @@ export class WebRtcTransport implements Transport {
   private detachSignaling: () => void = () => {};
   /** The string y-webrtc keys our signaling connection by (see signalingKey). */
   private readonly key: string;
+  /** Our relay tokens' scope. */
+  readonly scope: string;
+  private readonly keyOfSignaling: string;
 
   constructor(private readonly opts: WebRtcTransportOptions) {
     if (!(opts.secretKey instanceof Uint8Array) || opts.secretKey.length !== 32) throw new WebRtcTransportError('bad-options', 'the secret key must be 32 bytes');
@@ -196,10 +233,13 @@ export class WebRtcTransport implements Transport {
     this.maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     this.budget = new ReassemblyBudget(opts.reassemblyBudgetBytes ?? DEFAULT_REASSEMBLY_BUDGET_BYTES);
+    this.scope = opts.scope ?? '';
+    if (!RELAY_TOKEN_SCOPE.test(this.scope)) throw new WebRtcTransportError('bad-options', "the scope must be '' or enrol:<64 hex>");
+    this.keyOfSignaling = signalingKeyOf(this.self, this.scope, opts.relayUrl);
     const config: RTCConfiguration = { iceServers: opts.iceServers ?? [] };
     if (opts.iceTransportPolicy) config.iceTransportPolicy = opts.iceTransportPolicy;
     this.provider = new WebrtcProvider(opts.room, this.doc, {
-      signaling: [(this.key = signalingKey(this.self, opts.relayUrl, () => this.signalingUrl()))],
+      signaling: [(this.key = signalingKey(this.keyOfSignaling, () => this.signalingUrl()))],
       // Same-origin tabs would otherwise talk over BroadcastChannel and never open a WebRTC connection.
       filterBcConns: false,
       maxConns: 256,
@@ -207,6 +247,7 @@ export class WebRtcTransport implements Transport {
     } as ConstructorParameters<typeof WebrtcProvider>[2]);
     this.provider.on('peers', () => this.discover());
     const sc = (this.sc = this.signalingConn());
+    carryOwnRoomsOnly(sc);
     // The shared connection may have been opened with a token that has since expired.
     sc.url = this.signalingUrl();
     this.relay = sc.connected ? 'connected' : 'connecting';
@@ -330,7 +371,7 @@ export class WebRtcTransport implements Transport {
     sc.url = this.key;
     this.provider.disconnect();
     if (sc.providers.size > 0) sc.url = fresh;
-    else signalingKeys.delete(`${this.self} ${this.opts.relayUrl}`);
+    else signalingKeys.delete(this.keyOfSignaling);
     this.provider.destroy();
     this.doc.destroy();
     this.messageHandlers.clear();
@@ -344,7 +385,12 @@ export class WebRtcTransport implements Transport {
   }
 
   private signalingUrl(): string {
-    const token = createRelayToken({ secretKey: this.opts.secretKey, relayUrl: this.opts.relayUrl, expiresAt: Date.now() + this.tokenLifetime() });
+    const token = createRelayToken({
+      secretKey: this.opts.secretKey,
+      relayUrl: this.opts.relayUrl,
+      expiresAt: Date.now() + this.tokenLifetime(),
+      scope: this.scope,
+    });
     return withToken(this.opts.relayUrl, token);
   }
 
