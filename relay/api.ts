@@ -1,5 +1,5 @@
 // The relay's HTTP API (everything but static files, health and metrics):
-//   GET  /v1/config               { iceServers, relayUrl, genesis }; TURN credentials only with a valid token
+//   GET  /v1/config               { iceServers, iceTransportPolicy, relayUrl, genesis, development }; TURN credentials only with a valid token
 //   GET  /v1/ledger/head          { height, hash } of the ledger the relay verified
 //   POST /v1/ledger/blocks        a clinic member pushes blocks above that height (relay-client.ts's batch)
 //   POST /v1/enrolments           a clinic member opens a one-time enrolment { codeHash, expiresAt }
@@ -25,6 +25,7 @@ export interface ApiOptions {
   readonly enrolments: EnrolmentRegistry;
   readonly genesis: Genesis;
   readonly iceServers: readonly IceServer[];
+  readonly iceTransportPolicy: 'all' | 'relay';
   readonly turn: TurnSecret | null;
   readonly metrics: RelayMetrics;
   readonly log: Logger;
@@ -73,6 +74,7 @@ export class RelayApi {
     const label = auth ? keyPrefix(auth.principal.key) : null;
     json(res, 200, {
       iceServers: iceServersFor(this.opts.iceServers, this.opts.turn, label, Date.now()),
+      iceTransportPolicy: this.opts.iceTransportPolicy,
       relayUrl: this.opts.relayUrlFor(req),
       genesis: this.opts.genesis,
       // The development consortium: development identities exist, and phones start without a passphrase.

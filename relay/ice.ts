@@ -16,13 +16,20 @@ export interface IceServer {
 
 export class IceConfigError extends Error {
   override readonly name = 'IceConfigError';
-  constructor(message: string) {
-    super(`ICE_SERVERS: ${message}`);
+  constructor(message: string, variable = 'ICE_SERVERS') {
+    super(`${variable}: ${message}`);
   }
 }
 
 const ICE_URL = /^(stun|stuns|turn|turns):[^\s]+$/;
 const MAX_SERVERS = 16;
+
+/** Parses ICE_TRANSPORT_POLICY: 'all' (default) or 'relay' (TURN only); anything else is refused. */
+export function parseIceTransportPolicy(raw: string | undefined): 'all' | 'relay' {
+  if (raw === undefined || raw === '' || raw === 'all') return 'all';
+  if (raw === 'relay') return 'relay';
+  throw new IceConfigError("'all' or 'relay'", 'ICE_TRANSPORT_POLICY');
+}
 
 /** Parses ICE_SERVERS (undefined or '' means none); throws IceConfigError naming what is wrong. */
 export function parseIceServers(json: string | undefined): IceServer[] {

@@ -7,6 +7,7 @@
 //   HYGEIA_LEDGER_DIR  where the relay keeps the ledger state it verified (default HYGEIA_DEV_DIR or .hygeia/),
 //   HYGEIA_PUBLIC_URL  comma-separated public ws(s):// or http(s):// URLs (behind a proxy),
 //   ICE_SERVERS        a JSON array of RTCIceServer handed to browsers (TURN ones to members only),
+//   ICE_TRANSPORT_POLICY  'relay' makes browsers use TURN only (default 'all'),
 //   TURN_SECRET, TURN_URLS  coturn's use-auth-secret: short-lived TURN credentials minted per member,
 //   METRICS_HOST, METRICS_PORT  serve /metrics there instead of on the main port,
 //   REDIS_URL          share topics with other relays through Redis pub/sub,
@@ -20,7 +21,7 @@ import { resolve } from 'node:path';
 import { initCore } from '../wasm/index.ts';
 import { ensureDevConsortium } from '../web/src/core/node/consortium-files.ts';
 import { parseGenesisText, type Genesis } from '../web/src/core/node/genesis.ts';
-import { parseIceServers, parseTurnSecret } from './ice.ts';
+import { parseIceServers, parseIceTransportPolicy, parseTurnSecret } from './ice.ts';
 import { RelayLedger } from './ledger.ts';
 import { limitsFromEnv } from './limits.ts';
 import { createLogger, type LogLevel } from './log.ts';
@@ -75,6 +76,7 @@ try {
     publicUrls: env.HYGEIA_PUBLIC_URL ? env.HYGEIA_PUBLIC_URL.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     redisUrl: env.REDIS_URL || undefined,
     iceServers: parseIceServers(env.ICE_SERVERS),
+    iceTransportPolicy: parseIceTransportPolicy(env.ICE_TRANSPORT_POLICY),
     turn: parseTurnSecret(env.TURN_SECRET, env.TURN_URLS),
     metricsListener: metricsPort === null ? null : { host: env.METRICS_HOST || '127.0.0.1', port: metricsPort },
     limits: limitsFromEnv(env),

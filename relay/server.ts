@@ -43,6 +43,8 @@ export interface RelayOptions {
    */
   readonly devDir?: string | null;
   readonly iceServers?: readonly IceServer[];
+  /** 'relay': browsers reach each other through TURN only. */
+  readonly iceTransportPolicy?: 'all' | 'relay';
   readonly turn?: TurnSecret | null;
   /** Serve /metrics on this address instead of the main port. */
   readonly metricsListener?: { readonly host: string; readonly port: number } | null;
@@ -93,6 +95,7 @@ export class Relay {
       enrolments: this.enrolments,
       genesis: opts.genesis,
       iceServers: opts.iceServers ?? [],
+      iceTransportPolicy: opts.iceTransportPolicy ?? 'all',
       turn: opts.turn ?? null,
       metrics: this.metrics,
       log: this.log,

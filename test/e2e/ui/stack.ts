@@ -25,10 +25,11 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+/** The relay as `npm start` runs it, with a fresh development consortium; `env` adds relay settings (ICE_SERVERS…). */
+export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
   if (!existsSync(join(distDir, 'index.html'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
   const devDir = mkdtempSync(join(tmpdir(), 'hygeia-ui-'));
-  const relay = await spawnRelay({ HYGEIA_DEV_DIR: devDir });
+  const relay = await spawnRelay({ HYGEIA_DEV_DIR: devDir, ...env });
   const browser = await launchChromium(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream']);
   mkdirSync(SCREENSHOTS, { recursive: true });
   return {
@@ -48,8 +49,9 @@ async function context(stack: Stack, viewport: { width: number; height: number }
   return stack.browser.newContext({ viewport, bypassCSP: true, permissions: ['camera', 'microphone'] });
 }
 
-async function open(stack: Stack, path: string, viewport: { width: number; height: number }): Promise<Page> {
-  const page = await (await context(stack, viewport)).newPage();
+/** Opens `path` (a page of the app) in a new profile, or in `reuse` (a closed tablet's profile, reopened). */
+export async function open(stack: Stack, path: string, viewport: { width: number; height: number } = TABLET, reuse?: BrowserContext): Promise<Page> {
+  const page = await (reuse ?? (await context(stack, viewport))).newPage();
   page.on('pageerror', (e) => stack.pageErrors.push(`${path}: ${e.message}`));
   await page.goto(`${stack.relay.url}${path}`);
   await page.waitForFunction(() => typeof (window as { hygeia?: { snapshot?: unknown } }).hygeia?.snapshot === 'function', undefined, { timeout: 90_000 });

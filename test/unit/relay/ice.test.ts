@@ -2,7 +2,7 @@
 // use-auth-secret credentials minted per member (username "<expiry>:<label>", HMAC-SHA1 of it).
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { IceConfigError, iceServersFor, parseIceServers, parseTurnSecret, turnCredential } from '../../../relay/ice.ts';
+import { IceConfigError, iceServersFor, parseIceServers, parseIceTransportPolicy, parseTurnSecret, turnCredential } from '../../../relay/ice.ts';
 
 describe('ICE_SERVERS', () => {
   it('parses an array of RTCIceServer', () => {
@@ -16,6 +16,12 @@ describe('ICE_SERVERS', () => {
     for (const bad of ['{', '{}', '[1]', '[{"urls":"http://x"}]', '[{"urls":[]}]', '[{"urls":"turn:x"}]', '[{"urls":"stun:x","username":5}]']) {
       expect(() => parseIceServers(bad), bad).toThrow(IceConfigError);
     }
+  });
+
+  it('takes ICE_TRANSPORT_POLICY as all (the default) or relay, and nothing else', () => {
+    expect(parseIceTransportPolicy(undefined)).toBe('all');
+    expect(parseIceTransportPolicy('relay')).toBe('relay');
+    expect(() => parseIceTransportPolicy('turn')).toThrow(/^ICE_TRANSPORT_POLICY: /);
   });
 
   it('gives TURN credentials to members only', () => {

@@ -105,6 +105,13 @@ export async function startClinic(origin: string, config: RelayConfig, secrets: 
   const publicKey = toHex(ed25519PublicKey(secrets.seed));
   const prefix = `hygeia-${config.genesis.chainId}-${publicKey.slice(0, 16)}`;
   const relayUrl = origin.replace(/^http/, 'ws');
+  const relay = new RelayClient({ relayUrl, secretKey: secrets.seed });
+  // TURN credentials come only to a member that asks with its token; offline or not yet a member, the public
+  // configuration (STUN only) will do until the next start.
+  const iceServers = await relay.config().then(
+    (c) => c.iceServers,
+    () => config.iceServers,
+  );
   let node: ClinicNode | null = null;
   const transport = (room: string, isMember: (peer: string) => boolean): WebRtcTransport =>
     new WebRtcTransport({
@@ -112,14 +119,13 @@ export async function startClinic(origin: string, config: RelayConfig, secrets: 
       relayUrl,
       room,
       isMember,
-      iceServers: config.iceServers,
+      iceServers,
       ...(config.iceTransportPolicy ? { iceTransportPolicy: config.iceTransportPolicy } : {}),
       banMs: 10_000,
     });
   // The members' room: clinics the ledger names. The patients' room: phones the ledger registered.
   const members = transport(CONSORTIUM_ROOM, (peer) => node?.isMemberNode(peer) ?? false);
   const phones = transport(PATIENTS_ROOM, (peer) => node?.isPatientDevice(peer) ?? false);
-  const relay = new RelayClient({ relayUrl, secretKey: secrets.seed });
   node = await ClinicNode.start({
     genesis: config.genesis,
     seed: secrets.seed,

@@ -1,0 +1,186 @@
+// The clinic node end to end (issue 11), driven through `window.hygeia` in real Chromium: the relay as
+// `npm start` runs it with a fresh development consortium, four clinic tablets (each its own profile) forming
+// the PBFT ledger over WebRTC, a patient's phone. Every figure is read from the pages themselves.
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ed25519PublicKey, initCore } from '../../../wasm/index.ts';
+import { Prng, toHex } from '../../../web/src/core/util/index.ts';
+import { eventually, freePort } from '../../integration/relay/helpers.ts';
+import { startTurn, type TurnProcess } from '../../integration/relay/turn.ts';
+import { open, openClinic, openPhone, SYNTHEA, startStack, status, type Stack } from '../ui/stack.ts';
+
+interface Snapshot {
+  role: string;
+  name: string;
+  status: string;
+  peers: string[];
+  ledger: { height: number; headHash: string; view: number; validators: string[] };
+}
+type Bundle = { entry: { resource: { resourceType: string; id: string } }[] };
+
+const FILE = readdirSync(SYNTHEA).find((f) => f.startsWith('Cris921'))!;
+const BUNDLE = JSON.parse(readFileSync(join(SYNTHEA, FILE), 'utf8')) as Bundle;
+const PATIENT_ID = BUNDLE.entry.find((e) => e.resource.resourceType === 'Patient')!.resource.id;
+const CONDITIONS = BUNDLE.entry.filter((e) => e.resource.resourceType === 'Condition').length;
+const DAY = 86_400_000;
+
+/** Calls `window.hygeia[method](...args)` in the page. */
+function call<T>(page: Page, method: string, ...args: unknown[]): Promise<T> {
+  return page.evaluate(([m, a]) => (window as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>)['hygeia']![m as string]!(...(a as unknown[])) as Promise<T>, [method, args] as const);
+}
+const snap = (page: Page): Promise<Snapshot> => page.evaluate(() => (window as unknown as { hygeia: { snapshot(): Snapshot } }).hygeia.snapshot());
+
+/** Waits until every page reports the same height (at least `min`) and the same head hash. */
+async function agreeOnHead(pages: Page[], min = 1, ms = 90_000): Promise<Snapshot['ledger']> {
+  let last: Snapshot['ledger'][] = [];
+  await eventually(
+    async () => {
+      last = (await Promise.all(pages.map(snap))).map((s) => s.ledger);
+      return last[0]!.height >= min && last.every((l) => l.height === last[0]!.height && l.headHash === last[0]!.headHash);
+    },
+    `${pages.length} pages to agree on one head at height ≥ ${min}`,
+    ms,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}: ${JSON.stringify(last.map((l) => [l.height, l.headHash.slice(0, 8)]))}`);
+  });
+  return last[0]!;
+}
+
+describe('four clinic tablets and a phone over WebRTC', () => {
+  let stack: Stack;
+  const clinics: Page[] = [];
+  let phone: Page;
+
+  beforeAll(async () => {
+    stack = await startStack();
+    // The ledger commits with three of four, so all four are up before anything is asked of it.
+    clinics.push(...(await Promise.all([1, 2, 3, 4].map((n) => openClinic(stack, n)))));
+    phone = await openPhone(stack);
+  }, 240_000);
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('form one ledger: every tablet names the same four validators and agrees on height and head hash', async () => {
+    const head = await agreeOnHead(clinics);
+    for (const s of await Promise.all(clinics.map(snap))) {
+      expect(s.role).toBe('clinic');
+      expect(s.ledger.validators).toEqual(['clinic-1', 'clinic-2', 'clinic-3', 'clinic-4']);
+      expect(s.peers.length).toBe(3);
+    }
+    expect(head.headHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('anchors an import at one clinic on all four replicas', async () => {
+    const r = await call<{ imported: Record<string, number>; rejected: unknown[] }>(clinics[0]!, 'importBundle', BUNDLE);
+    expect(Object.values(r.imported).reduce((a, b) => a + b, 0)).toBe(BUNDLE.entry.length);
+    expect(r.rejected).toEqual([]);
+    await eventually(async () => (await Promise.all(clinics.map((p) => call<number>(p, 'anchoredRecords', 'clinic-1')))).every((n) => n === BUNDLE.entry.length), 'the anchors on every replica', 60_000);
+    await agreeOnHead(clinics);
+  });
+
+  let consentId: string;
+  it('links the phone with a one-time code; the phone grants consent and the second clinic receives exactly the consented resources, verified', async () => {
+    const { code } = await call<{ code: string }>(clinics[0]!, 'enrolPatient', PATIENT_ID);
+    await call(phone, 'link', code);
+    ({ consentId } = await call<{ consentId: string }>(phone, 'grantConsent', { grantee: 'clinic-2', purpose: 'TREAT', resourceTypes: ['Condition'], end: Date.now() + 30 * DAY }));
+    let granted: { consentId: string; patient: string; holder: string; purpose: string; resourceTypes: string[] }[] = [];
+    await eventually(async () => (granted = await call(clinics[1]!, 'consentsGranted')).some((c) => c.consentId === consentId), 'the consent at clinic-2', 60_000);
+    const consent = granted.find((c) => c.consentId === consentId)!;
+    expect(consent).toMatchObject({ holder: 'clinic-1', purpose: 'TREAT', resourceTypes: ['Condition'] });
+    const result = await call<{ decision: string; reason: string; resources: number }>(clinics[1]!, 'requestAccess', { holder: 'clinic-1', patient: consent.patient, purpose: 'TREAT', resourceTypes: ['Condition'] });
+    expect(result.decision).toBe('permit');
+    expect(result.resources).toBe(CONDITIONS);
+    // Out of the consent's scope: another resource type is denied and nothing arrives.
+    const wrongType = await call<{ decision: string; resources: number }>(clinics[1]!, 'requestAccess', { holder: 'clinic-1', patient: consent.patient, purpose: 'TREAT', resourceTypes: ['Observation'] });
+    expect(wrongType).toMatchObject({ decision: 'deny', resources: 0 });
+
+    await call(phone, 'revokeConsent', consentId);
+    await eventually(async () => !(await call<{ consentId: string }[]>(clinics[1]!, 'consentsGranted')).some((c) => c.consentId === consentId), 'the revocation at clinic-2', 60_000);
+    const after = await call<{ decision: string; resources: number }>(clinics[1]!, 'requestAccess', { holder: 'clinic-1', patient: consent.patient, purpose: 'TREAT', resourceTypes: ['Condition'] });
+    expect(after).toMatchObject({ decision: 'deny', resources: 0 });
+  }, 240_000);
+
+  it('shows the patient every decision in the audit trail, each verified on the phone', async () => {
+    type Entry = { time: number; actor: string; purpose: string; decision: string; verified: boolean };
+    let entries: Entry[] = [];
+    await eventually(async () => (entries = (await call<{ entries: Entry[] }>(phone, 'auditTrail')).entries.filter((e) => e.actor === 'clinic-2')).length === 3 && entries.every((e) => e.verified), 'three verified entries', 90_000);
+    expect(entries.map((e) => e.decision).sort()).toEqual(['deny', 'deny', 'permit']);
+    expect(entries.every((e) => e.purpose === 'TREAT' && e.time > 0)).toBe(true);
+  }, 120_000);
+
+  it('keeps committing with one tablet closed, and the reopened tablet catches up to the same head', async () => {
+    const closedContext: BrowserContext = clinics[3]!.context();
+    await clinics[3]!.close();
+    const before = (await snap(clinics[0]!)).ledger.height;
+    await call(clinics[0]!, 'proposeAgreement', { partner: 'clinic-3', purposes: ['HPAYMT'], end: Date.now() + DAY });
+    await agreeOnHead(clinics.slice(0, 3), before + 1);
+    clinics[3] = await open(stack, '/?dev=clinic-4', undefined, closedContext);
+    await eventually(async () => (await status(clinics[3]!)) === 'ready', 'clinic-4 to start again', 90_000);
+    const head = await agreeOnHead(clinics, before + 1);
+    expect(head.height).toBeGreaterThan(before);
+  }, 240_000);
+
+  it('admits a fifth clinic by the ledger (a validator from the next checkpoint), and cuts a removed one off', async () => {
+    await initCore();
+    const seed = new Prng(2026).bytes(32);
+    const publicKey = toHex(ed25519PublicKey(seed));
+    writeFileSync(join(stack.devDir, 'keys', 'clinic-5.json'), JSON.stringify({ id: 'clinic-5', name: 'clinic-5', publicKey, seed: toHex(seed) }));
+    const fifth = await open(stack, '/?dev=clinic-5');
+    await eventually(async () => (await status(fifth)) === 'not-member', 'the fifth tablet to start outside the consortium', 90_000);
+    expect((await snap(fifth)).peers).toEqual([]);
+
+    await call(clinics[0]!, 'proposeMember', { name: 'clinic-5', publicKey, validator: true });
+    for (const p of [clinics[1]!, clinics[2]!]) await call(p, 'approveMember', 'clinic-5');
+    await eventually(async () => (await status(fifth)) === 'ready', 'the fifth tablet to learn it is a member', 60_000);
+    await eventually(async () => (await snap(clinics[0]!)).peers.includes('clinic-5'), 'the fifth tablet among its peers', 30_000);
+    // Blocks up to the next checkpoint, after which the five-validator epoch is in force everywhere.
+    const all = [...clinics, fifth];
+    await eventually(
+      async () => {
+        const s = await Promise.all(all.map(snap));
+        if (s.every((x) => x.ledger.validators.includes('clinic-5'))) return true;
+        await call(clinics[0]!, 'proposeAgreement', { partner: 'clinic-2', purposes: ['HPAYMT'], end: Date.now() + DAY });
+        return false;
+      },
+      'clinic-5 a validator on every tablet',
+      180_000,
+    );
+    await agreeOnHead(all);
+
+    await call(clinics[0]!, 'proposeRemoval', 'clinic-4');
+    for (const p of [clinics[1]!, clinics[2]!, fifth]) await call(p, 'approveRemoval', 'clinic-4');
+    const stayers = [clinics[0]!, clinics[1]!, clinics[2]!, fifth];
+    await eventually(async () => (await Promise.all(stayers.map(snap))).every((s) => !s.peers.includes('clinic-4')), 'the stayers to drop clinic-4', 30_000);
+    await eventually(async () => (await snap(clinics[3]!)).peers.length === 0, 'clinic-4 cut off from every peer', 30_000);
+    const cut = (await snap(clinics[3]!)).ledger.height;
+    await call(clinics[0]!, 'proposeAgreement', { partner: 'clinic-2', purposes: ['HPAYMT'], end: Date.now() + DAY });
+    const head = await agreeOnHead(stayers, cut + 1);
+    expect(head.height).toBeGreaterThan(cut);
+    // The removed tablet learns nothing more: the relay and its peers no longer serve it.
+    expect((await snap(clinics[3]!)).ledger.height).toBeLessThan(head.height);
+  }, 420_000);
+});
+
+describe('through TURN only', () => {
+  let stack: Stack;
+  let turn: TurnProcess;
+  afterAll(async () => {
+    await stack?.close();
+    await turn?.stop();
+  });
+
+  it('with the ICE transport policy "relay" and coturn on loopback, four tablets form the ledger through TURN', async () => {
+    turn = await startTurn(await freePort());
+    stack = await startStack({
+      ICE_SERVERS: JSON.stringify([{ urls: `turn:127.0.0.1:${turn.port}?transport=udp`, username: turn.username, credential: turn.password }]),
+      ICE_TRANSPORT_POLICY: 'relay',
+    });
+    const pages = await Promise.all([1, 2, 3, 4].map((n) => openClinic(stack, n)));
+    await agreeOnHead(pages);
+    for (const s of await Promise.all(pages.map(snap))) expect(s.peers.length).toBe(3);
+    expect(turn.allocations()).toBeGreaterThanOrEqual(6);
+  }, 300_000);
+});
