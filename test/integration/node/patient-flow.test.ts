@@ -74,5 +74,13 @@ describe('a patient and four clinics', () => {
     expect(trail.entries[1]!.released).toBe(held.length);
     const consents = await phone.consents();
     expect(consents).toMatchObject([{ consentId, revoked: true, grantee: 'clinic-2' }]);
+
+    // The patient asks the clinic to erase their records: the request is on the ledger, the clinic sees it,
+    // and asking twice is refused.
+    await phone.requestErasure();
+    await c.until(() => clinic1.contracts.erasure('clinic-1', link.pseudonym)?.status === 'requested', 20_000, 'the erasure request at clinic-1');
+    expect((await clinic1.erasureRequests()).map((r) => r.patientId)).toEqual([patientId]);
+    await expect(phone.requestErasure()).rejects.toBeInstanceOf(NodeError);
+    await expect(phone.requestErasure('clinic-9')).rejects.toMatchObject({ code: 'not-linked' });
   }, 300_000);
 });

@@ -125,6 +125,10 @@ export class ConsensusNode {
   private switchDue = false;
   /** A peer showed a later epoch than the one running here: this node is behind an epoch change. */
   private lagging = false;
+  /** A peer just connected: ask it once for blocks above our tip (see probe). */
+  private probing = false;
+  /** A check pending on a height peers attested above our tip (see watchBehind). */
+  private behindCheck: { height: number; peers: Set<PeerId> } | null = null;
   private readonly nextFrames = new NextEpochFrames(64, 1024);
   /** Peer ids of the running epoch's validators, by index, and back. */
   private peers: PeerId[] = [];
@@ -188,7 +192,7 @@ export class ConsensusNode {
       install: (seq, digest, blocks, attestations, snapshot, from) => this.install(seq, digest, blocks, attestations, snapshot, from),
       adoptAttestation: (header, certificate) => this.attestations.adopt(header, certificate),
       applyFollowed: (blocks, attestations) => this.applyFollowed(blocks, attestations),
-      wantsToFollow: () => !this.closed && !this.halted && (this.replica === null || this.lagging),
+      wantsToFollow: () => !this.closed && !this.halted && (this.replica === null || this.lagging || this.probing),
     });
     this.sync.peers = () => this.peers.filter((p) => p !== this.transport.self);
     this.attestations = new AttestationPool(
@@ -204,8 +208,9 @@ export class ConsensusNode {
         send: (to, bytes) => this.transport.send(to, onChannel(CHANNEL_ATTEST, bytes)),
         store: (h, cert) => this.chain.putAttestation(h, cert),
         emit: (e) => this.onEvent(e),
-        behind: (from) => {
+        behind: (from, height) => {
           if (this.replica === null || this.lagging) this.sync.follow([from]);
+          else this.watchBehind(from, height);
         },
       },
       {
@@ -247,7 +252,14 @@ export class ConsensusNode {
       const b = await this.chain.store.getBlock(epoch.since);
       if (b) this.chain.hold(b);
     }
-    this.unsubscribe = this.transport.onMessage((from, bytes) => this.onFrame(from, bytes));
+    const offMessages = this.transport.onMessage((from, bytes) => this.onFrame(from, bytes));
+    const offPeers = this.transport.onPeer((peer, state) => {
+      if (state === 'connected') this.probe(peer);
+    });
+    this.unsubscribe = () => {
+      offMessages();
+      offPeers();
+    };
     this.enterEpoch(epoch, source);
     // Attest again the recent blocks this node executed but holds no certificate for (it may have stopped
     // before the quorum formed): peers that certified them answer with the certificate.
@@ -399,11 +411,46 @@ export class ConsensusNode {
       const check = verifyCheckpointCertificate(snapshot.certificate, certifiers.validators, seq, digest, this.verifySignature, certifiers.id);
       const rd = checkpointReplicaDigest(snapshot.certificate);
       if (!check.ok || !rd || !equalBytes(rd, sha256(snapshot.replicaState))) return false;
-      if (this.running !== epoch || this.replica) return true;
+      // A replica that fell behind in its epoch is replaced by one started from the certified checkpoint.
+      if (this.running !== epoch || (this.replica && !this.lagging)) return true;
       this.enterEpoch(epoch, { seq, replicaState: snapshot.replicaState, certificate: snapshot.certificate });
       return true;
     });
     this.sync.follow([]);
+  }
+
+  /**
+   * A peer connected (this tablet reopened, or a link came back): ask it for the blocks above our tip. An idle
+   * consortium commits nothing that would tell a node it is behind; the answer does, and what it brings is
+   * executed as followed blocks (attested, verified).
+   */
+  private probe(peer: PeerId): void {
+    if (this.closed || this.halted) return;
+    this.probing = true;
+    this.sync.follow([peer]);
+    this.probing = false;
+  }
+
+  /**
+   * Peers attested a block above our tip while our replica runs. Normally our replica executes it moments
+   * later; if it has not after a view-change period, it missed the block (say, it sits in a view of its own
+   * that no quorum joins): the node follows the attested chain, and restarts its replica from the next
+   * certified checkpoint (afterBlock → join).
+   */
+  private watchBehind(from: PeerId, height: number): void {
+    if (this.behindCheck) {
+      this.behindCheck.peers.add(from);
+      return;
+    }
+    const check = { height, peers: new Set([from]) };
+    this.behindCheck = check;
+    this.clock.schedule(this.timers.viewChangeBaseMs, () => {
+      if (this.behindCheck !== check) return;
+      this.behindCheck = null;
+      if (this.closed || this.halted || this.chain.tip.height >= check.height || this.lagging || this.replica === null) return;
+      this.lagging = true;
+      this.sync.follow([...check.peers]);
+    });
   }
 
   /** After block `height` (executed, replayed, followed or installed): a new epoch in force from here? */
@@ -417,7 +464,7 @@ export class ConsensusNode {
       return;
     }
     if (next) this.beginSwitch(next, height);
-    else if (this.replica === null && EpochHistory.indexOf(this.running, this.key) >= 0) this.join();
+    else if ((this.replica === null || this.lagging) && EpochHistory.indexOf(this.running, this.key) >= 0) this.join();
   }
 
   /**
@@ -835,6 +882,8 @@ export class ConsensusNode {
         this.attestations.onExecuted(h, check.hash, true);
         this.counters.followed++;
         applied++;
+        // The app is now ahead of our replica: it follows until it restarts from a certified checkpoint.
+        if (this.replica) this.lagging = true;
         this.onEvent({ kind: 'committed', block: b, hash: check.hash, results });
         if (h % this.K === 0) this.candidates.set(h, { app: this.app.snapshot(), blockHash: check.hash });
         this.afterBlock(h);

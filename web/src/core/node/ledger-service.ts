@@ -215,7 +215,7 @@ export class LedgerService {
     lane.lastSeq = Math.max(now * 1000, lane.lastSeq + 1);
     p.sentAt = now;
     p.attempts++;
-    this.send(encodeClientRequest(lane.seed, lane.lastSeq, p.tx));
+    this.send(encodeClientRequest(lane.seed, lane.lastSeq, p.tx), p.attempts > 1);
   }
 
   private settle(p: Pending): void {
@@ -224,10 +224,14 @@ export class LedgerService {
     this.pump();
   }
 
-  private send(request: Uint8Array): void {
+  /**
+   * A validator hands its request to its own replica; a resent one (not committed in time) goes to the other
+   * validators too, as a PBFT client multicasts on a timeout: our replica may be the one that fell behind.
+   */
+  private send(request: Uint8Array, everyone = false): void {
     if (this.consensus.isValidator) {
       this.consensus.submit(request);
-      return;
+      if (!everyone) return;
     }
     const frame = new Uint8Array(request.length + 1);
     frame[0] = CHANNEL_REQUEST;

@@ -46,6 +46,7 @@ export class PatientClient implements PatientApi {
   readonly publicKey: string;
   private readonly author: TxAuthor;
   private links: PatientLink[] = [];
+  private stopped = false;
   private readonly waiting = new Map<number, Waiting>();
   private readonly listeners = new Set<(s: PatientSnapshot) => void>();
   private nextId = 1;
@@ -79,6 +80,7 @@ export class PatientClient implements PatientApi {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.unsubscribe();
     for (const w of this.waiting.values()) {
       clearTimeout(w.timer);
@@ -193,9 +195,23 @@ export class PatientClient implements PatientApi {
     return this.opts.network.main.peers().filter((p) => keys.has(p));
   }
 
+  /**
+   * The connected tablets of a clinic, waiting a little for one: right after linking, or after the phone woke
+   * up, the relay admits it to the patients' room and the link to a tablet is still being made.
+   */
+  private async reachable(org: string, waitMs = 15_000): Promise<PeerId[]> {
+    const until = Date.now() + waitMs;
+    let peers = this.clinicPeers(org);
+    while (peers.length === 0 && Date.now() < until && !this.stopped) {
+      await new Promise((r) => setTimeout(r, 100));
+      peers = this.clinicPeers(org);
+    }
+    return peers;
+  }
+
   private async ask(link: PatientLink, make: (id: number) => PatientMessage): Promise<PatientMessage> {
     const org = this.orgOf(link.clinic);
-    const peers = this.clinicPeers(org);
+    const peers = await this.reachable(org);
     if (peers.length === 0) throw new NodeError('offline', `${link.clinic} is not reachable right now.`);
     return this.request(this.opts.network.main, peers[0]!, make);
   }
@@ -367,8 +383,13 @@ export class PatientClient implements PatientApi {
     return out;
   }
 
-  async requestErasure(_clinic?: string): Promise<void> {
-    throw new NodeError('busy', 'Erasure requests are not available yet.');
+  /** Asks the clinic (by name; the only linked one by default) to erase this patient's records, on the ledger. */
+  async requestErasure(clinic?: string): Promise<void> {
+    const candidates = clinic === undefined ? this.links : this.links.filter((l) => l.clinic === clinic);
+    if (candidates.length === 0) throw new NodeError('not-linked', clinic === undefined ? 'Link this phone to your clinic first.' : `This phone is not linked to ${clinic}.`);
+    if (candidates.length > 1) throw new NodeError('invalid', 'Choose which clinic should erase your records.');
+    const link = candidates[0]!;
+    await this.submit(link, this.author.make('requestErasure', { patient: link.pseudonym }));
   }
 
   // ---- consults -----------------------------------------------------------------------------------------
