@@ -1,6 +1,7 @@
 // What each architecture adapter reports after running the workload: per attempt, what happened, counted by
 // the adapter from the system's own behaviour (rows returned, a release made, a check that failed). The
 // metrics module turns these into the table's rates with one set of definitions for all three.
+import type { PGlite } from '@electric-sql/pglite';
 import type { Dataset, Trainer } from '../fl/index.ts';
 import type { TamperKind, Workload } from './workload.ts';
 
@@ -59,6 +60,11 @@ export interface RunContext {
   readonly trainer: Trainer;
   /** A prefix for database names, unique per run. */
   readonly dbPrefix: string;
+  /**
+   * The PostgreSQL engine (PGlite) the database baselines run in, started once per evaluation (starting one
+   * takes seconds): each baseline keeps to its own schemas.
+   */
+  readonly postgres: () => Promise<PGlite>;
 }
 
 export interface Architecture {

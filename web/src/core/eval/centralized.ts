@@ -4,7 +4,6 @@
 // glass), the consent rule of policy.ts, and an application audit log in the same database. Each workload
 // attempt is made against it as the attacker could: with a phished password, a captured session token, a
 // consent any clinician may record, the break-glass button, or SQL for the insider.
-import { PGlite } from '@electric-sql/pglite';
 import { Prng, toHex } from '../util/index.ts';
 import type { AccessOutcome, Architecture, ArchitectureRun, AuditOutcome, ExchangeOutcome, RunContext } from './architecture.ts';
 import { CONSENT_MS, MINUTE, T0, checkExchange, heldIds, loadPatients, tamperPhase } from './baseline-common.ts';
@@ -85,65 +84,61 @@ class Ehr {
 export const centralized: Architecture = {
   name: 'centralized',
   async run(w: Workload, ctx: RunContext): Promise<ArchitectureRun> {
-    ctx.progress('centralized: starting PostgreSQL (PGlite)');
-    const db = await PGlite.create();
-    try {
-      const ehr = new Ehr(new SqlRecords(db, 'ehr'), w.seed);
-      await ehr.init();
-      const passwords = new Map(w.clinics.map((c) => [c, ehr.addUser(`dr-${c}`, c)]));
-      await loadPatients(w, () => ehr.records);
-      const held = await heldIds(ehr.records);
-      ctx.progress(`centralized: ${w.patients.length} patients loaded`);
+    ctx.progress('centralized: PostgreSQL (PGlite)');
+    const db = await ctx.postgres();
+    const ehr = new Ehr(new SqlRecords(db, 'ehr'), w.seed);
+    await ehr.init();
+    const passwords = new Map(w.clinics.map((c) => [c, ehr.addUser(`dr-${c}`, c)]));
+    await loadPatients(w, () => ehr.records);
+    const held = await heldIds(ehr.records);
+    ctx.progress(`centralized: ${w.patients.length} patients loaded`);
 
-      const access: AccessOutcome[] = [];
-      const exchanges: ExchangeOutcome[] = [];
-      const truth = new Map<string, 'permit' | 'deny'>();
-      const tokens = new Map<string, string>();
-      for (const [i, a] of w.access.entries()) {
-        const now = T0 + (i + 1) * MINUTE;
-        const p = w.patients[a.patient]!;
-        const clinicianToken = ehr.login(`dr-${a.requester}`, passwords.get(a.requester)!, now)!;
-        const holderToken = ehr.login(`dr-${a.holder}`, passwords.get(a.holder)!, now)!;
-        await setUpConsent(ehr, a, holderToken, p.patientId, now);
-        if (a.kind === 'insider') {
-          // An administrator of the database reads the patient's rows with SQL: no application in the way.
-          const text = await ehr.records.rawRows(p.patientId);
-          access.push({ id: a.id, obtained: text.includes(p.patientId), event: false, reason: 'read with SQL' });
-          continue;
-        }
-        let token = clinicianToken;
-        if (a.kind === 'forged-consent') {
-          // The requesting clinic's clinician records a consent the patient never gave: the EHR lets staff record consents.
-          await ehr.recordConsent(clinicianToken, { id: `${a.id}-forged`, patient: p.patientId, granteeOrg: a.requester, purpose: a.purpose, resourceTypes: a.resourceTypes, start: now - MINUTE, end: now + CONSENT_MS, revoked: false }, now);
-        }
-        if (a.kind === 'stolen-credentials') token = ehr.login(`dr-${a.requester}`, passwords.get(a.requester)! /* phished */, now) ?? '';
-        if (a.kind === 'replayed-credentials') token = tokens.get(a.replayOf!) ?? '';
-        const r = await ehr.request(token, { requestId: a.id, patient: p.patientId, holderOrg: a.holder, purpose: a.purpose, resourceTypes: a.resourceTypes, breakGlass: a.breakGlass }, now);
-        if (a.kind === 'consented') tokens.set(a.id, token);
-        if (r.authenticated) truth.set(a.id, r.decision);
-        access.push({ id: a.id, obtained: r.resources.length > 0, event: r.authenticated, reason: r.reason });
-        if (r.resources.length > 0) exchanges.push(await checkExchange(a.id, r.resources, (ref) => held.has(ref)));
-        if ((i + 1) % 25 === 0) ctx.progress(`centralized: access ${i + 1}/${w.access.length}`);
+    const access: AccessOutcome[] = [];
+    const exchanges: ExchangeOutcome[] = [];
+    const truth = new Map<string, 'permit' | 'deny'>();
+    const tokens = new Map<string, string>();
+    for (const [i, a] of w.access.entries()) {
+      const now = T0 + (i + 1) * MINUTE;
+      const p = w.patients[a.patient]!;
+      const clinicianToken = ehr.login(`dr-${a.requester}`, passwords.get(a.requester)!, now)!;
+      const holderToken = ehr.login(`dr-${a.holder}`, passwords.get(a.holder)!, now)!;
+      await setUpConsent(ehr, a, holderToken, p.patientId, now);
+      if (a.kind === 'insider') {
+        // An administrator of the database reads the patient's rows with SQL: no application in the way.
+        const text = await ehr.records.rawRows(p.patientId);
+        access.push({ id: a.id, obtained: text.includes(p.patientId), event: false, reason: 'read with SQL' });
+        continue;
       }
-
-      const tamper = await tamperPhase(w, () => ehr.records, (m) => ctx.progress(`centralized: ${m}`));
-
-      // The insider administrator at one clinic deletes the log entries that involve it; the auditor then reads the log.
-      await ehr.records.eraseAuditOf(w.insiderClinic);
-      const logged = await ehr.records.auditRows();
-      const audit: AuditOutcome[] = [...truth].map(([id, decision]) => ({ id, reconstructed: logged.some((r) => r.requestId === id && r.decision === decision) }));
-
-      ctx.progress('centralized: latency');
-      const latencyMs = await centralizedLatency(w, async (u) => {
-        const p = w.patients[u.patient]!;
-        await ehr.records.put(heartRate(p.patientId, u, w.seed), p.patientId, p.clinic, `dr-${p.clinic}`);
-      });
-      ctx.progress('centralized: FL (one model on the pooled data)');
-      const fl = await pooledTraining(w, ctx);
-      return { access, tamper, exchanges, audit, latencyMs, fl };
-    } finally {
-      await db.close();
+      let token = clinicianToken;
+      if (a.kind === 'forged-consent') {
+        // The requesting clinic's clinician records a consent the patient never gave: the EHR lets staff record consents.
+        await ehr.recordConsent(clinicianToken, { id: `${a.id}-forged`, patient: p.patientId, granteeOrg: a.requester, purpose: a.purpose, resourceTypes: a.resourceTypes, start: now - MINUTE, end: now + CONSENT_MS, revoked: false }, now);
+      }
+      if (a.kind === 'stolen-credentials') token = ehr.login(`dr-${a.requester}`, passwords.get(a.requester)! /* phished */, now) ?? '';
+      if (a.kind === 'replayed-credentials') token = tokens.get(a.replayOf!) ?? '';
+      const r = await ehr.request(token, { requestId: a.id, patient: p.patientId, holderOrg: a.holder, purpose: a.purpose, resourceTypes: a.resourceTypes, breakGlass: a.breakGlass }, now);
+      if (a.kind === 'consented') tokens.set(a.id, token);
+      if (r.authenticated) truth.set(a.id, r.decision);
+      access.push({ id: a.id, obtained: r.resources.length > 0, event: r.authenticated, reason: r.reason });
+      if (r.resources.length > 0) exchanges.push(await checkExchange(a.id, r.resources, (ref) => held.has(ref)));
+      if ((i + 1) % 25 === 0) ctx.progress(`centralized: access ${i + 1}/${w.access.length}`);
     }
+
+    const tamper = await tamperPhase(w, () => ehr.records, (m) => ctx.progress(`centralized: ${m}`));
+
+    // The insider administrator at one clinic deletes the log entries that involve it; the auditor then reads the log.
+    await ehr.records.eraseAuditOf(w.insiderClinic);
+    const logged = await ehr.records.auditRows();
+    const audit: AuditOutcome[] = [...truth].map(([id, decision]) => ({ id, reconstructed: logged.some((r) => r.requestId === id && r.decision === decision) }));
+
+    ctx.progress('centralized: latency');
+    const latencyMs = await centralizedLatency(w, async (u) => {
+      const p = w.patients[u.patient]!;
+      await ehr.records.put(heartRate(p.patientId, u, w.seed), p.patientId, p.clinic, `dr-${p.clinic}`);
+    });
+    ctx.progress('centralized: FL (one model on the pooled data)');
+    const fl = await pooledTraining(w, ctx);
+    return { access, tamper, exchanges, audit, latencyMs, fl };
   },
 };
 

@@ -1,4 +1,5 @@
 // One evaluation: the seeded workload, the three architectures run on it one after another, the metrics.
+import { PGlite } from '@electric-sql/pglite';
 import type { Dataset, Trainer } from '../fl/index.ts';
 import { ARCHITECTURES, type Architecture, type ArchitectureName } from './architecture.ts';
 import { centralized } from './centralized.ts';
@@ -42,13 +43,19 @@ export async function runEvaluation(o: EvaluationOptions): Promise<EvaluationRes
   o.progress(`workload ${digest.slice(0, 16)}…: ${w.clinics.length} clinics, ${w.patients.length} patients, ${w.access.length} access attempts, ${w.tamper.length} tamper attempts, ${w.updates.length} updates, ${w.fl.rounds} FL rounds (${w.fl.attack})`);
   const architectures = {} as Record<ArchitectureName, ArchitectureMetrics>;
   const details = {} as Record<ArchitectureName, ArchitectureDetails & { elapsedMs: number }>;
-  for (const name of ARCHITECTURES) {
-    const t0 = performance.now();
-    const run = await ADAPTERS[name].run(w, { progress: o.progress, flData: o.flData, trainer: o.trainer, dbPrefix: `${o.dbPrefix}-${name}` });
-    const m = computeMetrics(w, run);
-    architectures[name] = m.metrics;
-    details[name] = { ...m.details, elapsedMs: Math.round(performance.now() - t0) };
-    o.progress(`${name} done in ${(details[name].elapsedMs / 1000).toFixed(1)} s`);
+  const engine: { pg: Promise<PGlite> | null } = { pg: null };
+  const postgres = (): Promise<PGlite> => (engine.pg ??= PGlite.create());
+  try {
+    for (const name of ARCHITECTURES) {
+      const t0 = performance.now();
+      const run = await ADAPTERS[name].run(w, { progress: o.progress, flData: o.flData, trainer: o.trainer, dbPrefix: `${o.dbPrefix}-${name}`, postgres });
+      const m = computeMetrics(w, run);
+      architectures[name] = m.metrics;
+      details[name] = { ...m.details, elapsedMs: Math.round(performance.now() - t0) };
+      o.progress(`${name} done in ${(details[name].elapsedMs / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    if (engine.pg !== null) await (await engine.pg).close();
   }
   return {
     seed: o.seed,

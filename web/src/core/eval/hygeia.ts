@@ -1,20 +1,26 @@
 /// <reference types="fhir" />
-// The Hygeia architecture. Access, tampering and audit run on the contracts consortium (consortium.ts): the
-// real contracts executing real signed transactions in blocks with real commit certificates, each clinic's
-// own verified replica, its encrypted RecordStore with every record anchored on the ledger, and the real
-// release path (releaseRecords). Latency runs on real ClinicNodes with PBFT replicas over the WAN model
-// (hygeia-latency.ts); learning on PBFT replicas with the default robust rule, detectors and trust.
+// The Hygeia architecture. Access, audit and latency run on the real system (hygeia-cluster.ts): a ClinicNode
+// per clinic with its wasm PBFT replica executing the contracts, over the WAN model; requests go through
+// ClinicNode.requestAccess (committed decision, release to the requester's node, checked against the
+// holder's anchors), the attackers submit what they can sign or capture. Tampering runs on the contracts
+// consortium (consortium.ts): the same contracts, RecordStore and anchors, on an in-memory ledger whose blocks
+// carry real commit certificates, where the raw database is at hand. Learning on PBFT replicas with the
+// default robust rule, detectors and trust.
 import { openDB } from 'idb';
-import { decodeTx, encodeSigned, TX_DOMAIN, auditTrail, verifyAuditEntry, verifyAuditCompleteness, type TxAuthor } from '../ledger/contracts/index.ts';
+import { Ed25519Signer } from '../../../../wasm/index.ts';
+import { clientPayload } from '../consensus/index.ts';
+import { decodeTx, encodeSigned, TX_DOMAIN, TxAuthor, auditTrail, verifyAuditEntry, verifyAuditCompleteness } from '../ledger/contracts/index.ts';
+import { NodeError } from '../node/api.ts';
+import type { ClinicNode } from '../node/clinic-node.ts';
 import { blockHash, type Block } from '../ledger/block.ts';
 import { signingBytes } from '../codec/index.ts';
 import { validateExchange } from '../records/index.ts';
-import { fromHex } from '../util/index.ts';
-import { ReleaseError, releaseRecords } from './attack-support.ts';
+import { Prng, fromHex } from '../util/index.ts';
 import type { AccessOutcome, Architecture, ArchitectureRun, AuditOutcome, ExchangeOutcome, RunContext, TamperOutcome } from './architecture.ts';
-import { CONSENT_MS, MINUTE } from './baseline-common.ts';
+import { MINUTE } from './baseline-common.ts';
 import { Consortium, type Clinic, type EnrolledPatient } from './consortium.ts';
 import { federatedTraining } from './fl-eval.ts';
+import { startCluster, type NodeCluster } from './hygeia-cluster.ts';
 import { hygeiaLatency } from './hygeia-latency.ts';
 import type { AccessAttempt, TamperAttempt, Workload } from './workload.ts';
 
@@ -25,59 +31,223 @@ export class HygeiaRunError extends Error {
 export const hygeia: Architecture = {
   name: 'hygeia',
   async run(w: Workload, ctx: RunContext): Promise<ArchitectureRun> {
-    ctx.progress('hygeia: contracts consortium');
-    const c = await Consortium.create({ seed: w.seed, dbPrefix: `${ctx.dbPrefix}-hygeia`, size: w.clinics.length });
+    const tamper = await tamperOnConsortium(w, ctx);
+    ctx.progress('hygeia: starting ClinicNodes with PBFT over the WAN model');
+    const cluster = await startCluster(w, `${ctx.dbPrefix}-nodes`);
+    let access: AccessOutcome[];
+    let exchanges: ExchangeOutcome[];
+    let audit: AuditOutcome[];
+    let latencyMs: number[];
     try {
-      const ids = c.clinics.map((x) => x.id);
-      if (ids.join() !== w.clinics.join()) throw new HygeiaRunError('the consortium and the workload name different clinics');
-      for (let a = 0; a < ids.length; a++) for (let b = a + 1; b < ids.length; b++) c.agree(c.clinic(ids[a]!), c.clinic(ids[b]!), `agr-${ids[a]}-${ids[b]}`, ['TREAT', 'HRESCH']);
-      for (const id of ids) c.must(c.clinic(id).admin.make('setEmergencyPolicy', { orgs: [...w.emergencyPartners[id]!], maxPerClinicianPerDay: 1000, maxPerPatientPerDay: 1000 }));
-      const enrolled: EnrolledPatient[] = [];
-      for (const p of w.patients) {
-        const clinic = c.clinic(p.clinic);
-        const e = await c.enrol(clinic, p.bundle);
-        await anchorAll(c, clinic, p.bundle.entry!.map((x) => x.resource!));
-        enrolled.push(e);
-      }
-      c.sync();
-      ctx.progress(`hygeia: ${w.patients.length} patients enrolled, every record anchored`);
-      const heldBy = new Map(w.clinics.map((cl) => [cl, new Set(w.patients.filter((p) => p.clinic === cl).flatMap((p) => p.bundle.entry!.map((e) => `${e.resource!.resourceType}/${e.resource!.id}`)))]));
-
-      const access: AccessOutcome[] = [];
-      const exchanges: ExchangeOutcome[] = [];
-      const events: { id: string; patient: number }[] = [];
-      const signed = new Map<string, Uint8Array>();
-      const base = c.time;
-      for (const [i, a] of w.access.entries()) {
-        c.time = Math.max(c.time, base + (i + 1) * MINUTE);
-        const r = await attempt(c, a, enrolled[a.patient]!, signed);
-        access.push(r.outcome);
-        if (r.outcome.event) events.push({ id: a.id, patient: a.patient });
-        if (r.released.length > 0) {
-          const report = await validateExchange(r.released, { resolve: (ref) => heldBy.get(a.holder)!.has(ref) });
-          exchanges.push({ id: a.id, resources: r.released.length, valid: report.valid });
-        }
-        if ((i + 1) % 25 === 0) ctx.progress(`hygeia: access ${i + 1}/${w.access.length}`);
-      }
-
-      const tamper: TamperOutcome[] = [];
-      for (const [i, t] of w.tamper.entries()) {
-        tamper.push(await tamperOnce(c, w, t, enrolled[t.patient]!));
-        if ((i + 1) % 20 === 0) ctx.progress(`hygeia: tamper ${i + 1}/${w.tamper.length}`);
-      }
-
-      const audit = auditAfterInsider(c, w, events, enrolled);
-
-      ctx.progress('hygeia: latency on ClinicNodes with PBFT over the WAN model');
-      const latencyMs = await hygeiaLatency(w, ctx);
-      ctx.progress('hygeia: FL (default robust rule, detectors, trust, PBFT)');
-      const fl = await federatedTraining(w, ctx, 'default', 'pbft');
-      return { access, tamper, exchanges, audit, latencyMs, fl };
+      const patients = await enrolOnCluster(w, cluster);
+      ctx.progress(`hygeia: ${w.patients.length} patients imported at their clinics, every record anchored, patient keys on the ledger`);
+      ctx.progress('hygeia: latency');
+      latencyMs = await hygeiaLatency(w, cluster);
+      const ran = await accessOnCluster(w, cluster, patients, ctx);
+      access = ran.access;
+      exchanges = ran.exchanges;
+      audit = auditOnCluster(w, cluster, ran.events, patients);
     } finally {
-      c.close();
+      await cluster.stop();
     }
+    ctx.progress('hygeia: FL (default robust rule, detectors, trust, PBFT)');
+    const fl = await federatedTraining(w, ctx, 'default', 'pbft');
+    return { access, tamper, exchanges, audit, latencyMs, fl };
   },
 };
+
+/** The tamper attempts on the contracts consortium: every record anchored, the holder's store attacked. */
+async function tamperOnConsortium(w: Workload, ctx: RunContext): Promise<TamperOutcome[]> {
+  ctx.progress('hygeia: contracts consortium for the tamper attempts');
+  const c = await Consortium.create({ seed: w.seed, dbPrefix: `${ctx.dbPrefix}-hygeia`, size: w.clinics.length });
+  try {
+    if (c.clinics.map((x) => x.id).join() !== w.clinics.join()) throw new HygeiaRunError('the consortium and the workload name different clinics');
+    const enrolled: EnrolledPatient[] = [];
+    for (const p of w.patients) {
+      const clinic = c.clinic(p.clinic);
+      enrolled.push(await c.enrol(clinic, p.bundle));
+      await anchorAll(c, clinic, p.bundle.entry!.map((x) => x.resource!));
+    }
+    c.sync();
+    const tamper: TamperOutcome[] = [];
+    for (const [i, t] of w.tamper.entries()) {
+      tamper.push(await tamperOnce(c, w, t, enrolled[t.patient]!));
+      if ((i + 1) % 20 === 0) ctx.progress(`hygeia: tamper ${i + 1}/${w.tamper.length}`);
+    }
+    return tamper;
+  } finally {
+    c.close();
+  }
+}
+
+interface NodePatient {
+  readonly pseudonym: string;
+  readonly key: TxAuthor;
+}
+
+async function must(node: ClinicNode, tx: Uint8Array, what: string): Promise<void> {
+  const o = await node.ledger.submit(tx);
+  if (!o.ok) throw new HygeiaRunError(`${what} was rejected: ${o.reason}`);
+}
+
+/** Each patient imported (and anchored) at its clinic, its key registered by the clinic; emergency lists set. */
+async function enrolOnCluster(w: Workload, cluster: NodeCluster): Promise<NodePatient[]> {
+  const prng = new Prng(w.seed).fork('patient-keys');
+  const out: NodePatient[] = [];
+  for (const p of w.patients) {
+    const node = cluster.node(p.clinic);
+    const r = await node.importBundle(p.bundle);
+    if (r.rejected.length > 0 || r.anchored !== p.bundle.entry!.length) throw new HygeiaRunError('an import was not fully stored and anchored');
+    const pseudonym = node.store.pseudonym(p.patientId);
+    const key = new TxAuthor(new Ed25519Signer(prng.bytes(32)), { now: () => Date.now() });
+    await must(node, node.authors.node.make('registerKey', { key: key.publicKey, org: node.orgId, role: 'patient', subject: pseudonym }), 'a patient key');
+    out.push({ pseudonym, key });
+  }
+  for (const c of w.clinics) {
+    const node = cluster.node(c);
+    await must(node, node.authors.node.make('setEmergencyPolicy', { orgs: [...w.emergencyPartners[c]!], maxPerClinicianPerDay: 1000, maxPerPatientPerDay: 1000 }), 'an emergency policy');
+  }
+  return out;
+}
+
+interface ClusterEvent {
+  readonly id: string;
+  readonly requestId: string;
+  readonly patient: number;
+}
+
+async function accessOnCluster(w: Workload, cluster: NodeCluster, patients: readonly NodePatient[], ctx: RunContext): Promise<{ access: AccessOutcome[]; exchanges: ExchangeOutcome[]; events: ClusterEvent[] }> {
+  const heldBy = new Map(w.clinics.map((cl) => [cl, new Set(w.patients.filter((p) => p.clinic === cl).flatMap((p) => p.bundle.entry!.map((e) => `${e.resource!.resourceType}/${e.resource!.id}`)))]));
+  const access: (AccessOutcome | undefined)[] = new Array(w.access.length);
+  const exchanges: (ExchangeOutcome | undefined)[] = new Array(w.access.length);
+  const events: (ClusterEvent | undefined)[] = new Array(w.access.length);
+  const signed = new Map<string, Uint8Array>();
+  // Attempts run LANES at a time. Two attempts about the same patient and requester never overlap (each meets
+  // only its own consent), and a replay starts after the request it replays: so the outcome of each attempt does
+  // not depend on the interleaving.
+  const pending = [...w.access.keys()];
+  const running = new Set<string>();
+  const done = new Set<string>();
+  let finished = 0;
+  const keyOf = (i: number): string => `${w.access[i]!.patient}/${w.access[i]!.requester}`;
+  const next = (): number | undefined => {
+    const k = pending.findIndex((i) => {
+      const a = w.access[i]!;
+      return !running.has(keyOf(i)) && (a.replayOf === undefined || done.has(a.replayOf));
+    });
+    return k < 0 ? undefined : pending.splice(k, 1)[0];
+  };
+  const lane = async (): Promise<void> => {
+    while (pending.length > 0) {
+      const i = next();
+      if (i === undefined) {
+        await sleep(5);
+        continue;
+      }
+      const a = w.access[i]!;
+      running.add(keyOf(i));
+      try {
+        const r = await attemptOnCluster(cluster, w, a, patients[a.patient]!, signed, new Prng(w.seed).fork(`attacker/${a.id}`));
+        access[i] = r.outcome;
+        if (r.requestId !== null) events[i] = { id: a.id, requestId: r.requestId, patient: a.patient };
+        if (r.received.length > 0) {
+          const report = await validateExchange(r.received, { resolve: (ref) => heldBy.get(a.holder)!.has(ref) });
+          exchanges[i] = { id: a.id, resources: r.received.length, valid: report.valid };
+        }
+      } finally {
+        running.delete(keyOf(i));
+        done.add(a.id);
+      }
+      if (++finished % 10 === 0) ctx.progress(`hygeia: access ${finished}/${w.access.length}`);
+    }
+  };
+  await Promise.all(Array.from({ length: LANES }, lane));
+  const defined = <T,>(x: T | undefined): x is T => x !== undefined;
+  return { access: access.filter(defined), exchanges: exchanges.filter(defined), events: events.filter(defined) };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Access attempts in flight at once on the cluster. */
+const LANES = 6;
+
+async function attemptOnCluster(
+  cluster: NodeCluster,
+  w: Workload,
+  a: AccessAttempt,
+  p: NodePatient,
+  signed: Map<string, Uint8Array>,
+  prng: Prng,
+): Promise<{ outcome: AccessOutcome; requestId: string | null; received: fhir4.Resource[] }> {
+  const holder = cluster.node(a.holder);
+  const requester = cluster.node(a.requester);
+  const patientId = w.patients[a.patient]!.patientId;
+  const consentId = `${a.id}-consent`;
+  if (a.consent.state !== 'none') {
+    const expired = a.consent.state === 'expired';
+    const end = Date.now() + (expired ? 1500 : 600_000);
+    await must(holder, p.key.make('grantConsent', { consentId, patient: p.pseudonym, granteeOrg: a.requester, granteePractitioner: '', purpose: a.consent.purpose, resourceTypes: [...a.consent.resourceTypes], start: Date.now() - MINUTE, end }), 'a consent');
+    if (a.consent.state === 'revoked') await must(holder, p.key.make('revokeConsent', { consentId }), 'a revocation');
+    if (expired) while (Date.now() <= end + 100) await sleep(50);
+  }
+  try {
+    if (a.kind === 'insider') {
+      const found = (await rawDatabaseText(holder.store.db.name)).includes(patientId);
+      return { outcome: { id: a.id, obtained: found, event: false, reason: found ? 'plaintext in the database' : 'ciphertext only' }, requestId: null, received: [] };
+    }
+    if (a.kind === 'stolen-credentials' || a.kind === 'replayed-credentials') {
+      // Stolen: the attacker has what phishing yields (a name and a password, no signing key) and signs with its own key.
+      // Replayed: the attacker captured an earlier consented request's signed bytes and sends them again.
+      const requestId = globalThis.crypto.randomUUID();
+      const fresh = requester.authors.clinician.make('requestAccess', { requestId, requesterOrg: a.requester, holderOrg: a.holder, patient: p.pseudonym, resourceTypes: [...a.resourceTypes], purpose: a.purpose, breakGlass: false, emergencyReason: '' });
+      const tx = a.kind === 'stolen-credentials' ? reSign(fresh, new TxAuthor(new Ed25519Signer(prng.bytes(32)), { now: () => Date.now() })) : signed.get(a.replayOf!);
+      if (tx === undefined) throw new HygeiaRunError('no captured request to replay');
+      const o = await holder.ledger.submit(tx);
+      // A committed permit would release to the clinic's node over its authenticated channel, not to the attacker;
+      // counted as obtained all the same, to be safe.
+      const id = o.ok ? (decodeTx(tx).tx.payload as { requestId: string }).requestId : null;
+      const permitted = id !== null && holder.contracts.decision(id)?.decision === 'permit';
+      return { outcome: { id: a.id, obtained: permitted, event: o.ok, reason: o.ok ? (holder.contracts.decision(id!)?.reason ?? 'committed') : o.reason }, requestId: o.ok ? id : null, received: [] };
+    }
+    if (a.kind === 'forged-consent') {
+      // Another member writes the consent the patient never gave: only the patient's (or guardian's) key may.
+      await requester.ledger.submit(requester.authors.clinician.make('grantConsent', { consentId: `${a.id}-forged`, patient: p.pseudonym, granteeOrg: a.requester, granteePractitioner: '', purpose: a.purpose, resourceTypes: [...a.resourceTypes], start: Date.now() - MINUTE, end: Date.now() + 600_000 }));
+    }
+    let result;
+    try {
+      result = await requester.requestAccess({ holder: a.holder, patient: p.pseudonym, purpose: a.purpose, resourceTypes: [...a.resourceTypes], breakGlass: a.breakGlass, ...(a.breakGlass ? { reason: 'unconscious' } : {}) });
+    } catch (e) {
+      if (e instanceof NodeError) return { outcome: { id: a.id, obtained: false, event: false, reason: e.code }, requestId: null, received: [] };
+      throw e;
+    }
+    if (a.kind === 'consented') {
+      const tx = committedRequest(cluster, w.clinics.indexOf(a.requester), result.requestId);
+      if (tx !== null) signed.set(a.id, tx);
+    }
+    const received = result.resources > 0 ? ((await requester.received()).find((x) => x.requestId === result.requestId)?.resources ?? []) : [];
+    return { outcome: { id: a.id, obtained: result.resources > 0, event: true, reason: result.reason }, requestId: result.requestId, received };
+  } finally {
+    // Each attempt meets only its own consent: one still in force is revoked once the attempt is over.
+    if (a.consent.state === 'active') await must(holder, p.key.make('revokeConsent', { consentId }), 'a clean-up revocation');
+  }
+}
+
+/** The contract transaction of a committed access request, as it travelled (what a network attacker captures). */
+function committedRequest(cluster: NodeCluster, node: number, requestId: string): Uint8Array | null {
+  for (const b of [...cluster.blocks[node]!.values()].reverse()) {
+    for (const t of b.txs) {
+      const payload = clientPayload(t);
+      if (payload === null) continue;
+      try {
+        const d = decodeTx(payload);
+        if (d.tx.kind === 'requestAccess' && (d.tx.payload as { requestId: string }).requestId === requestId) return payload;
+      } catch {
+        continue;
+      }
+    }
+  }
+  return null;
+}
 
 async function anchorAll(c: Consortium, clinic: Clinic, resources: readonly fhir4.Resource[]): Promise<void> {
   const anchors = await clinic.store.anchorsOf(resources.map((r) => ({ resourceType: r.resourceType, id: r.id! })));
@@ -90,59 +260,6 @@ async function anchorAll(c: Consortium, clinic: Clinic, resources: readonly fhir
 function reSign(tx: Uint8Array, by: TxAuthor): Uint8Array {
   const d = decodeTx(tx);
   return encodeSigned(d.body, by.signer.sign(signingBytes(TX_DOMAIN, d.body)));
-}
-
-async function attempt(c: Consortium, a: AccessAttempt, p: EnrolledPatient, signed: Map<string, Uint8Array>): Promise<{ outcome: AccessOutcome; released: fhir4.Resource[] }> {
-  const holder = c.clinic(a.holder);
-  const requester = c.clinic(a.requester);
-  if (a.consent.state !== 'none') {
-    const consentId = `${a.id}-consent`;
-    const expired = a.consent.state === 'expired';
-    c.must(p.key.make('grantConsent', { consentId, patient: p.pseudonym, granteeOrg: a.requester, granteePractitioner: '', purpose: a.consent.purpose, resourceTypes: [...a.consent.resourceTypes], start: c.time - MINUTE, end: c.time + (expired ? 1500 : CONSENT_MS) }));
-    if (a.consent.state === 'revoked') c.must(p.key.make('revokeConsent', { consentId }));
-    if (expired) c.time += 3000;
-  }
-  if (a.kind === 'insider') {
-    const text = await rawDatabaseText(holder.store.db.name);
-    const found = text.includes(p.patientId);
-    return { outcome: { id: a.id, obtained: found, event: false, reason: found ? 'plaintext in the database' : 'ciphertext only' }, released: [] };
-  }
-  if (a.kind === 'forged-consent') {
-    // Another member writes the consent the patient never gave: only the patient's (or guardian's) key may.
-    c.submit(requester.clinician.make('grantConsent', { consentId: `${a.id}-forged`, patient: p.pseudonym, granteeOrg: a.requester, granteePractitioner: '', purpose: a.purpose, resourceTypes: [...a.resourceTypes], start: c.time - MINUTE, end: c.time + CONSENT_MS }));
-  }
-  const request = requester.clinician.make('requestAccess', {
-    requestId: a.id,
-    requesterOrg: a.requester,
-    holderOrg: a.holder,
-    patient: p.pseudonym,
-    resourceTypes: [...a.resourceTypes],
-    purpose: a.purpose,
-    breakGlass: a.breakGlass,
-    emergencyReason: a.breakGlass ? 'unconscious' : '',
-  });
-  let tx = request;
-  // The attacker holds what phishing gets (a name and a password, no signing key): it signs with its own key.
-  if (a.kind === 'stolen-credentials') tx = reSign(request, c.newKey());
-  // The attacker captured an earlier consented request's bytes and sends them again.
-  if (a.kind === 'replayed-credentials') tx = signed.get(a.replayOf!) ?? request;
-  if (a.kind === 'consented') signed.set(a.id, request);
-  const committed = c.submit(tx).result;
-  if (!committed.ok) return { outcome: { id: a.id, obtained: false, event: false, reason: committed.reason }, released: [] };
-  const requestId = a.kind === 'replayed-credentials' && tx !== request ? a.replayOf! : a.id;
-  c.sync();
-  const d = holder.replica.app.decision(requestId);
-  let released: fhir4.Resource[] = [];
-  try {
-    const rel = await releaseRecords({ replica: holder.replica, holderOrg: holder.id, author: holder.node, store: holder.store, requestId, patientId: p.patientId, now: c.time });
-    released = rel.resources;
-    if (released.length > 0) c.must(rel.releaseTx);
-  } catch (e) {
-    if (!(e instanceof ReleaseError)) throw e;
-  }
-  // A replayed request releases (if at all) to the clinic that signed it, over its authenticated channel: the attacker gets nothing new.
-  const toAttacker = a.kind === 'replayed-credentials' && requestId !== a.id ? [] : released;
-  return { outcome: { id: a.id, obtained: toAttacker.length > 0, event: requestId === a.id, reason: d?.reason ?? 'no decision' }, released };
 }
 
 /** Everything an insider with access to the clinic's database files sees: every object store, keys and values, as text. */
@@ -249,41 +366,54 @@ async function forgedCiphertext(type: string, id: string): Promise<Uint8Array> {
  * clinic's. An event counts when its entry is there with the decision that was made, its transaction proven
  * in a block whose hash the auditor's verified chain holds, and the trail complete against the patient's log.
  */
-function auditAfterInsider(c: Consortium, w: Workload, events: readonly { id: string; patient: number }[], enrolled: readonly EnrolledPatient[]): AuditOutcome[] {
-  const honest = c.ledger.blocks;
-  const truth = new Map(events.map((e) => [e.id, c.ledger.app.decision(e.id)!.decision]));
-  const involved = new Set(events.filter((e) => { const d = c.ledger.app.decision(e.id)!; return d.requesterOrg === w.insiderClinic || d.holderOrg === w.insiderClinic; }).map((e) => e.id));
-  const edited: Block[] = honest.map((b) => ({
-    ...b,
-    txs: b.txs.filter((tx) => {
-      try {
-        const d = decodeTx(tx);
-        return !(d.tx.kind === 'requestAccess' && involved.has(d.tx.payload.requestId as string));
-      } catch {
-        return true;
-      }
-    }),
-  }));
-  const copyOf = (clinic: string): readonly Block[] => (clinic === w.insiderClinic ? edited : honest);
+function auditOnCluster(w: Workload, cluster: NodeCluster, events: readonly ClusterEvent[], patients: readonly NodePatient[]): AuditOutcome[] {
+  const chainOf = (k: number): Block[] => [...cluster.blocks[k]!.values()].sort((x, y) => x.header.height - y.header.height);
+  const reference = cluster.nodes.findIndex((_, k) => w.clinics[k] !== w.insiderClinic);
+  const contracts = cluster.nodes[reference]!.contracts;
+  const truth = new Map(events.map((e) => [e.requestId, contracts.decision(e.requestId)!]));
+  const involved = new Set([...truth].filter(([, d]) => d.requesterOrg === w.insiderClinic || d.holderOrg === w.insiderClinic).map(([id]) => id));
+  const copies = w.clinics.map((clinic, k) => {
+    const chain = chainOf(k);
+    if (clinic !== w.insiderClinic) return chain;
+    return chain.map((b) => ({
+      ...b,
+      txs: b.txs.filter((t) => {
+        const payload = clientPayload(t);
+        if (payload === null) return true;
+        try {
+          const d = decodeTx(payload);
+          return !(d.tx.kind === 'requestAccess' && involved.has((d.tx.payload as { requestId: string }).requestId));
+        } catch {
+          return true;
+        }
+      }),
+    }));
+  });
+  const verified = new Map(chainOf(reference).map((b) => [b.header.height, blockHash(b.header)]));
   const out: AuditOutcome[] = [];
-  const byPatient = new Map<number, string[]>();
-  for (const e of events) byPatient.set(e.patient, [...(byPatient.get(e.patient) ?? []), e.id]);
-  for (const [patient, ids] of byPatient) {
-    const p = enrolled[patient]!;
+  const byPatient = new Map<number, ClusterEvent[]>();
+  for (const e of events) byPatient.set(e.patient, [...(byPatient.get(e.patient) ?? []), e]);
+  for (const [patient, list] of byPatient) {
+    const p = patients[patient]!;
+    const holder = w.clinics.indexOf(w.patients[patient]!.clinic);
+    // A copy whose chain does not verify, or whose trail is not the whole of the patient's log, is refused.
     let trail: ReturnType<typeof auditTrail> | null = null;
-    for (const source of [copyOf(p.clinic.id), ...w.clinics.filter((x) => x !== p.clinic.id).map(copyOf)]) {
+    for (const k of [holder, ...w.clinics.map((_, k) => k).filter((k) => k !== holder)]) {
       try {
-        trail = auditTrail(source, c.genesis, p.pseudonym);
+        const t = auditTrail(copies[k]!, cluster.contractsGenesis, p.pseudonym, { payloadOf: clientPayload });
+        if (!verifyAuditCompleteness(contracts.patientLog(p.pseudonym), t, clientPayload)) continue;
+        trail = t;
         break;
       } catch {
         continue;
       }
     }
-    const complete = trail !== null && verifyAuditCompleteness(c.ledger.app.patientLog(p.pseudonym), trail);
-    for (const id of ids) {
-      const entry = trail?.find((e) => e.kind === 'requestAccess' && e.subject === id);
-      const ok = entry !== undefined && complete && entry.decision?.decision === truth.get(id) && verifyAuditEntry(entry, blockHash(honest[entry.height - 1]!.header));
-      out.push({ id, reconstructed: ok });
+    const complete = trail !== null;
+    for (const e of list) {
+      const entry = trail?.find((x) => x.kind === 'requestAccess' && x.subject === e.requestId);
+      const hash = entry === undefined ? undefined : verified.get(entry.height);
+      const ok = entry !== undefined && hash !== undefined && complete && entry.decision?.decision === truth.get(e.requestId)!.decision && verifyAuditEntry(entry, hash);
+      out.push({ id: e.id, reconstructed: ok });
     }
   }
   return out;
