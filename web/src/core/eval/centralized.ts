@@ -11,7 +11,7 @@ import { decide, type Consent } from './policy.ts';
 import { SqlRecords } from './sql-records.ts';
 import { pooledTraining } from './fl-eval.ts';
 import { centralizedLatency } from './latency.ts';
-import type { AccessAttempt, Workload } from './workload.ts';
+import { patientIdentifiers, type AccessAttempt, type Workload } from './workload.ts';
 
 const SESSION_MS = 12 * 3_600_000;
 
@@ -106,7 +106,7 @@ export const centralized: Architecture = {
       if (a.kind === 'insider') {
         // An administrator of the database reads the patient's rows with SQL: no application in the way.
         const text = await ehr.records.rawRows(p.patientId);
-        access.push({ id: a.id, obtained: text.includes(p.patientId), event: false, reason: 'read with SQL' });
+        access.push({ id: a.id, obtained: patientIdentifiers(p).some((x) => text.includes(x)), event: false, reason: 'read with SQL' });
         continue;
       }
       let token = clinicianToken;

@@ -15,7 +15,7 @@ import { plainFedAvg } from './fl-eval.ts';
 import { federatedLatency } from './latency.ts';
 import { decide, type Consent } from './policy.ts';
 import { SqlRecords } from './sql-records.ts';
-import type { Workload } from './workload.ts';
+import { patientIdentifiers, type Workload } from './workload.ts';
 
 interface FederatedRequest {
   readonly requestId: string;
@@ -116,7 +116,7 @@ export const federated: Architecture = {
       }
       if (a.kind === 'insider') {
         const text = await holder.records.rawRows(p.patientId);
-        access.push({ id: a.id, obtained: text.includes(p.patientId), event: false, reason: 'read with SQL' });
+        access.push({ id: a.id, obtained: patientIdentifiers(p).some((x) => text.includes(x)), event: false, reason: 'read with SQL' });
         continue;
       }
       const base = { requestId: a.id, clinician: `dr-${a.requester}`, patient: p.patientId, purpose: a.purpose, resourceTypes: a.resourceTypes, breakGlass: a.breakGlass };

@@ -22,7 +22,7 @@ import { Consortium, type Clinic, type EnrolledPatient } from './consortium.ts';
 import { federatedTraining } from './fl-eval.ts';
 import { startCluster, type NodeCluster } from './hygeia-cluster.ts';
 import { hygeiaLatency } from './hygeia-latency.ts';
-import type { AccessAttempt, TamperAttempt, Workload } from './workload.ts';
+import { patientIdentifiers, type AccessAttempt, type TamperAttempt, type Workload } from './workload.ts';
 
 export class HygeiaRunError extends Error {
   override readonly name = 'HygeiaRunError';
@@ -39,7 +39,7 @@ export const hygeia: Architecture = {
     let audit: AuditOutcome[];
     let latencyMs: number[];
     try {
-      const patients = await enrolOnCluster(w, cluster);
+      const patients = await enrolOnCluster(w, cluster, ctx);
       ctx.progress(`hygeia: ${w.patients.length} patients imported at their clinics, every record anchored, patient keys on the ledger`);
       ctx.progress('hygeia: latency');
       latencyMs = await hygeiaLatency(w, cluster);
@@ -85,13 +85,29 @@ interface NodePatient {
   readonly key: TxAuthor;
 }
 
-async function must(node: ClinicNode, tx: Uint8Array, what: string): Promise<void> {
-  const o = await node.ledger.submit(tx);
-  if (!o.ok) throw new HygeiaRunError(`${what} was rejected: ${o.reason}`);
+/** How long a set-up transaction may take to commit before the run gives up (the cluster has stalled). */
+const COMMIT_WAIT_MS = 120_000;
+
+/**
+ * Submits a set-up transaction and waits for it to commit. A 'replay' outcome for our own unique transaction
+ * means it was applied earlier: a node that caught up by state transfer re-sends what it had pending and hears
+ * the contracts refuse the second copy (LedgerService); `applied` checks the effect in that case.
+ */
+async function must(node: ClinicNode, tx: Uint8Array, what: string, applied: () => boolean): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HygeiaRunError(`${what} did not commit within ${COMMIT_WAIT_MS / 1000} s`)), COMMIT_WAIT_MS);
+  });
+  try {
+    const o = await Promise.race([node.ledger.submit(tx), stalled]);
+    if (!o.ok && !(o.reason === 'replay' && applied())) throw new HygeiaRunError(`${what} was rejected: ${o.reason}`);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Each patient imported (and anchored) at its clinic, its key registered by the clinic; emergency lists set. */
-async function enrolOnCluster(w: Workload, cluster: NodeCluster): Promise<NodePatient[]> {
+async function enrolOnCluster(w: Workload, cluster: NodeCluster, ctx: RunContext): Promise<NodePatient[]> {
   const prng = new Prng(w.seed).fork('patient-keys');
   const out: NodePatient[] = [];
   for (const p of w.patients) {
@@ -100,12 +116,13 @@ async function enrolOnCluster(w: Workload, cluster: NodeCluster): Promise<NodePa
     if (r.rejected.length > 0 || r.anchored !== p.bundle.entry!.length) throw new HygeiaRunError('an import was not fully stored and anchored');
     const pseudonym = node.store.pseudonym(p.patientId);
     const key = new TxAuthor(new Ed25519Signer(prng.bytes(32)), { now: () => Date.now() });
-    await must(node, node.authors.node.make('registerKey', { key: key.publicKey, org: node.orgId, role: 'patient', subject: pseudonym }), 'a patient key');
+    await must(node, node.authors.node.make('registerKey', { key: key.publicKey, org: node.orgId, role: 'patient', subject: pseudonym }), 'a patient key', () => node.contracts.key(key.publicKey) !== undefined);
     out.push({ pseudonym, key });
+    if (out.length % 10 === 0) ctx.progress(`hygeia: ${out.length}/${w.patients.length} patients imported and enrolled`);
   }
   for (const c of w.clinics) {
     const node = cluster.node(c);
-    await must(node, node.authors.node.make('setEmergencyPolicy', { orgs: [...w.emergencyPartners[c]!], maxPerClinicianPerDay: 1000, maxPerPatientPerDay: 1000 }), 'an emergency policy');
+    await must(node, node.authors.node.make('setEmergencyPolicy', { orgs: [...w.emergencyPartners[c]!], maxPerClinicianPerDay: 1000, maxPerPatientPerDay: 1000 }), 'an emergency policy', () => node.contracts.emergencyPolicy(c) !== undefined);
   }
   return out;
 }
@@ -181,18 +198,18 @@ async function attemptOnCluster(
 ): Promise<{ outcome: AccessOutcome; requestId: string | null; received: fhir4.Resource[] }> {
   const holder = cluster.node(a.holder);
   const requester = cluster.node(a.requester);
-  const patientId = w.patients[a.patient]!.patientId;
   const consentId = `${a.id}-consent`;
   if (a.consent.state !== 'none') {
     const expired = a.consent.state === 'expired';
     const end = Date.now() + (expired ? 1500 : 600_000);
-    await must(holder, p.key.make('grantConsent', { consentId, patient: p.pseudonym, granteeOrg: a.requester, granteePractitioner: '', purpose: a.consent.purpose, resourceTypes: [...a.consent.resourceTypes], start: Date.now() - MINUTE, end }), 'a consent');
-    if (a.consent.state === 'revoked') await must(holder, p.key.make('revokeConsent', { consentId }), 'a revocation');
+    await must(holder, p.key.make('grantConsent', { consentId, patient: p.pseudonym, granteeOrg: a.requester, granteePractitioner: '', purpose: a.consent.purpose, resourceTypes: [...a.consent.resourceTypes], start: Date.now() - MINUTE, end }), 'a consent', () => holder.contracts.consent(consentId) !== undefined);
+    if (a.consent.state === 'revoked') await must(holder, p.key.make('revokeConsent', { consentId }), 'a revocation', () => holder.contracts.consent(consentId)?.revoked === true);
     if (expired) while (Date.now() <= end + 100) await sleep(50);
   }
   try {
     if (a.kind === 'insider') {
-      const found = (await rawDatabaseText(holder.store.db.name)).includes(patientId);
+      const text = await rawDatabaseText(holder.store.db.name);
+      const found = patientIdentifiers(w.patients[a.patient]!).some((x) => text.includes(x));
       return { outcome: { id: a.id, obtained: found, event: false, reason: found ? 'plaintext in the database' : 'ciphertext only' }, requestId: null, received: [] };
     }
     if (a.kind === 'stolen-credentials' || a.kind === 'replayed-credentials') {
@@ -228,7 +245,7 @@ async function attemptOnCluster(
     return { outcome: { id: a.id, obtained: result.resources > 0, event: true, reason: result.reason }, requestId: result.requestId, received };
   } finally {
     // Each attempt meets only its own consent: one still in force is revoked once the attempt is over.
-    if (a.consent.state === 'active') await must(holder, p.key.make('revokeConsent', { consentId }), 'a clean-up revocation');
+    if (a.consent.state === 'active') await must(holder, p.key.make('revokeConsent', { consentId }), 'a clean-up revocation', () => holder.contracts.consent(consentId)?.revoked === true);
   }
 }
 

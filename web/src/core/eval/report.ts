@@ -47,17 +47,17 @@ export function chartSvg(r: EvaluationResult): string {
   panels.push({ title: 'Update latency p50 (p95)', unit: 'ms', values: p50, max: lmax, label: (v) => `${Math.round(v)} ms`, whisker: p95 });
   const pw = 170;
   const ph = 220;
-  const top = 50;
+  const top = 72;
   const left = 20;
   const width = left + panels.length * (pw + 20) + 10;
-  const height = top + ph + 80;
+  const height = top + ph + 95;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
   out.push(`<rect width="100%" height="100%" fill="#fff"/>`);
   out.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">${esc(`Measured: seed ${r.seed}, workload ${r.workload.digest.slice(0, 12)}…, ${r.workload.accessAttempts} access / ${r.workload.tamperAttempts} tamper attempts`)}</text>`);
   panels.forEach((p, i) => {
     const x0 = left + i * (pw + 20);
-    out.push(`<text x="${x0 + pw / 2}" y="${top - 8}" text-anchor="middle" font-weight="bold">${esc(p.title)}</text>`);
+    out.push(`<text x="${x0 + pw / 2}" y="${top - 26}" text-anchor="middle" font-weight="bold">${esc(p.title)}</text>`);
     out.push(`<line x1="${x0}" y1="${top + ph}" x2="${x0 + pw}" y2="${top + ph}" stroke="#333"/>`);
     const bw = pw / 4;
     p.values.forEach((v, k) => {
@@ -77,7 +77,8 @@ export function chartSvg(r: EvaluationResult): string {
   ARCHITECTURES.forEach((a, k) => {
     out.push(`<rect x="${left + k * 140}" y="${ly}" width="12" height="12" fill="${colours[a]}"/><text x="${left + k * 140 + 18}" y="${ly + 10}">${a}</text>`);
   });
-  out.push(`<text x="${left}" y="${ly + 35}" fill="#555">${esc(`Every bar measured by npm run evaluate; the paper's quoted figures are in the JSON's "paper" field, not drawn. ${r.details.delayModel}.`)}</text>`);
+  out.push(`<text x="${left}" y="${ly + 35}" fill="#555">${esc(`Every bar measured by npm run evaluate; the paper's quoted figures are in the JSON's "paper" field, not drawn.`)}</text>`);
+  out.push(`<text x="${left}" y="${ly + 50}" fill="#555">${esc(`Latency: ${r.details.delayModel}.`)}</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

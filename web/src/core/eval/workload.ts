@@ -237,6 +237,12 @@ export function generateWorkload(opts: { seed: number; quick: boolean; bundles: 
   return { seed: opts.seed, quick: opts.quick, clinics, emergencyPartners, insiderClinic, patients, updates, access, tamper, fl };
 }
 
+/** What identifies a patient in clear: its id and its family names (what an insider looks for in raw rows). */
+export function patientIdentifiers(p: WorkloadPatient): string[] {
+  const patient = p.bundle.entry!.find((e) => e.resource?.resourceType === 'Patient')!.resource as fhir4.Patient;
+  return [p.patientId, ...(patient.name ?? []).flatMap((n) => (n.family === undefined ? [] : [n.family]))];
+}
+
 /** sha256 over the workload's canonical encoding, hex. */
 export function workloadDigest(w: Workload): string {
   return toHex(sha256(canonicalBytes(JSON.parse(JSON.stringify(w)) as unknown)));
