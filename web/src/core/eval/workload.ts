@@ -107,7 +107,7 @@ export interface WorkloadSize {
 }
 
 export const QUICK_SIZE: WorkloadSize = { clinics: 4, patients: 12, access: 120, tamper: 56, updates: 16, flRounds: 5 };
-export const FULL_SIZE: WorkloadSize = { clinics: 7, patients: 42, access: 1000, tamper: 400, updates: 100, flRounds: 20 };
+export const FULL_SIZE: WorkloadSize = { clinics: 7, patients: 28, access: 500, tamper: 200, updates: 50, flRounds: 20 };
 
 export class WorkloadError extends Error {
   override readonly name = 'WorkloadError';
