@@ -1,0 +1,62 @@
+/// <reference types="fhir" />
+// What the two database baselines share: loading the workload's patients into SQL record stores, the tamper
+// phase (each attempt: an update through the application so an older version exists, the tampering, the
+// store's integrity check, the undo), and checking an exchange.
+import { validateExchange } from '../records/index.ts';
+import type { ExchangeOutcome, TamperOutcome } from './architecture.ts';
+import type { SqlRecords } from './sql-records.ts';
+import type { Workload } from './workload.ts';
+
+export const T0 = Date.UTC(2026, 0, 10);
+export const MINUTE = 60_000;
+export const DAY = 86_400_000;
+/**
+ * How long each attempt's consent lasts: attempts are a minute apart, so a consent set up for one attempt has
+ * expired by the next and every attempt meets exactly the consent state its label says.
+ */
+export const CONSENT_MS = 30_000;
+
+export class BaselineError extends Error {
+  override readonly name = 'BaselineError';
+}
+
+export async function loadPatients(w: Workload, storeOf: (clinic: string) => SqlRecords): Promise<void> {
+  for (const p of w.patients) {
+    const store = storeOf(p.clinic);
+    for (const e of p.bundle.entry!) await store.put(e.resource!, p.patientId, p.clinic, `import@${p.clinic}`);
+  }
+}
+
+const ridOf = (r: fhir4.Resource): string => `${r.resourceType}/${r.id}`;
+
+export async function tamperPhase(w: Workload, storeOf: (clinic: string) => SqlRecords, progress: (m: string) => void): Promise<TamperOutcome[]> {
+  const out: TamperOutcome[] = [];
+  for (const [i, t] of w.tamper.entries()) {
+    const p = w.patients[t.patient]!;
+    const store = storeOf(p.clinic);
+    const target = p.bundle.entry![t.entry]!.resource!;
+    const other = p.bundle.entry![t.otherEntry]!.resource!;
+    const rid = ridOf(target);
+    const [current] = (await store.resources(p.patientId, [target.resourceType])).filter((r) => r.id === target.id);
+    if (current === undefined) throw new BaselineError('a tamper target is missing before the attempt');
+    await store.put({ ...current, meta: { ...(current.meta ?? {}), tag: [{ system: 'urn:hygeia:eval', code: `update-${t.id}` }] } }, p.patientId, p.clinic, `dr-${p.clinic}`);
+    if (!(await store.check(rid))) throw new BaselineError('an untouched record failed the integrity check');
+    const undo = await store.tamper(t.kind, rid, ridOf(other));
+    out.push({ id: t.id, kind: t.kind, detected: !(await store.check(rid)) });
+    await undo();
+    if (!(await store.check(rid))) throw new BaselineError('undoing a tamper did not restore the record');
+    if ((i + 1) % 20 === 0) progress(`tamper ${i + 1}/${w.tamper.length}`);
+  }
+  return out;
+}
+
+export async function checkExchange(id: string, resources: readonly fhir4.Resource[], holderHas: (ref: string) => boolean): Promise<ExchangeOutcome> {
+  const report = await validateExchange(resources, { resolve: holderHas });
+  return { id, resources: resources.length, valid: report.valid };
+}
+
+/** The ids ("Type/id") a store holds, for resolving an exchange's references at its source. */
+export async function heldIds(store: SqlRecords): Promise<Set<string>> {
+  const r = await store.db.query<{ rid: string }>(`select rid from ${store.schema}.records`);
+  return new Set(r.rows.map((x) => x.rid));
+}
