@@ -107,7 +107,9 @@ export async function trainLocal(model: tf.LayersModel, x: Float32Array, y: Floa
   const rng = new Prng(opts.seed).fork('batches');
   const bx = new Float32Array(rows * features);
   const by = new Float32Array(rows);
-  const lrFull = tf.scalar(opts.learningRate / Math.min(opts.batchSize, rows));
+  const full = Math.min(opts.batchSize, rows);
+  const lrFull = tf.scalar(opts.learningRate / full);
+  const onesFull = tf.ones([1, full]) as tf.Tensor2D;
   const optimizer = dense ? null : tf.train.sgd(opts.learningRate);
   try {
     for (let epoch = 0; epoch < opts.epochs; epoch++) {
@@ -121,13 +123,15 @@ export async function trainLocal(model: tf.LayersModel, x: Float32Array, y: Floa
         tf.tidy(() => {
           const xs = tf.tensor2d(bx.subarray(start * features, (start + k) * features), [k, features]);
           const ys = tf.tensor2d(by.subarray(start, start + k), [k, 1]);
-          if (dense) denseStep(vars, dense, xs, ys, k === opts.batchSize || k === rows ? lrFull : tf.scalar(opts.learningRate / k));
+          const whole = k === full;
+          if (dense) denseStep(vars, dense, xs, ys, whole ? lrFull : tf.scalar(opts.learningRate / k), whole ? onesFull : tf.ones([1, k]));
           else optimizer!.minimize(() => tf.mean(tf.metrics.binaryCrossentropy(ys, model.apply(xs, { training: true }) as tf.Tensor)) as tf.Scalar);
         });
       }
     }
   } finally {
     lrFull.dispose();
+    onesFull.dispose();
     optimizer?.dispose();
   }
   return tf.tidy(() => {
@@ -147,27 +151,30 @@ function denseKind(model: tf.LayersModel, features: number): 'logreg' | 'mlp' | 
 /**
  * One SGD step of mean binary cross-entropy with a sigmoid output, gradients by hand: dL/dz = (p − y) / k, so
  * with `lr` = learning rate / k the step is W ← W − xᵀ·(lr·(p − y)); through the hidden ReLU layer
- * dh = (dz·W₂ᵀ) ⊙ [h > 0]. Runs inside the caller's tidy.
+ * dh = (dz·W₂ᵀ) ⊙ [h > 0]. The bias gradients (column sums) are `ones`·dz, a [1, k] row of ones times the
+ * matrix: the wasm backend's sum over axis 0 would first transpose into a fresh tensor. Runs inside the
+ * caller's tidy.
  */
-function denseStep(vars: tf.LayerVariable[], kind: 'logreg' | 'mlp', xs: tf.Tensor2D, ys: tf.Tensor2D, lr: tf.Scalar): void {
+function denseStep(vars: tf.LayerVariable[], kind: 'logreg' | 'mlp', xs: tf.Tensor2D, ys: tf.Tensor2D, lr: tf.Scalar, ones: tf.Tensor2D): void {
+  const colSums = (m: tf.Tensor2D): tf.Tensor1D => tf.reshape(tf.matMul(ones, m), [m.shape[1]]);
   if (kind === 'logreg') {
     const [w, b] = vars as [tf.LayerVariable, tf.LayerVariable];
     const p = tf.fused.matMul({ a: xs, b: w.read() as tf.Tensor2D, bias: b.read(), activation: 'sigmoid' });
-    const dz = tf.mul(tf.sub(p, ys), lr);
+    const dz = tf.mul(tf.sub(p, ys), lr) as tf.Tensor2D;
     w.write(tf.sub(w.read(), tf.matMul(xs, dz, true, false)));
-    b.write(tf.sub(b.read(), tf.sum(dz, 0)));
+    b.write(tf.sub(b.read(), colSums(dz)));
     return;
   }
   const [w1, b1, w2, b2] = vars as [tf.LayerVariable, tf.LayerVariable, tf.LayerVariable, tf.LayerVariable];
   const W2 = w2.read() as tf.Tensor2D;
   const h = tf.fused.matMul({ a: xs, b: w1.read() as tf.Tensor2D, bias: b1.read(), activation: 'relu' });
   const p = tf.fused.matMul({ a: h, b: W2, bias: b2.read(), activation: 'sigmoid' });
-  const dz = tf.mul(tf.sub(p, ys), lr);
-  const dh = tf.mul(tf.matMul(dz, W2, false, true), tf.step(h));
+  const dz = tf.mul(tf.sub(p, ys), lr) as tf.Tensor2D;
+  const dh = tf.mul(tf.matMul(dz, W2, false, true), tf.step(h)) as tf.Tensor2D;
   w2.write(tf.sub(W2, tf.matMul(h, dz, true, false)));
-  b2.write(tf.sub(b2.read(), tf.sum(dz, 0)));
+  b2.write(tf.sub(b2.read(), colSums(dz)));
   w1.write(tf.sub(w1.read(), tf.matMul(xs, dh, true, false)));
-  b1.write(tf.sub(b1.read(), tf.sum(dh, 0)));
+  b1.write(tf.sub(b1.read(), colSums(dh)));
 }
 
 /** Predicted probabilities of class 1. */
