@@ -1,6 +1,6 @@
-// Federated learning: local training throughput (samples per second) of the same training loop on tfjs's
-// wasm backend and its cpu backend, the MLP at batch 32 the target (wasm ≥ 1.8× cpu, each backend's median
-// round against the other's); the two backends take turns over several rounds after
+// Federated learning: local training throughput (samples per second of CPU time, and of wall clock beside it)
+// of the same training loop on tfjs's wasm backend and its cpu backend, the MLP at batch 32 the target (wasm ≥
+// 1.8× cpu, each backend's median round against the other's); the two backends take turns over several rounds after
 // an untimed warm-up round each (V8 is still optimising tfjs's JavaScript in the first ones), so a busy moment
 // on a shared machine does not land on one side only. Then responsiveness, the reason training lives in
 // workers: the main thread's event-loop delay while a worker_threads worker trains, and in Chromium each of
@@ -22,15 +22,23 @@ const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const TARGET_WASM_OVER_CPU = 1.8;
 const TARGET_PAGE_P99_MS = 20;
 
-async function samplesPerSec(kind: ModelKind, x: Float32Array, y: Float32Array, features: number, epochs: number): Promise<number> {
+/**
+ * Samples per second of one training call, on the wall clock and per second of this process's CPU time
+ * (what the training itself costs, whatever else the shared machine runs meanwhile; tfjs's wasm backend runs
+ * single-threaded in Node, so on an idle machine the two agree).
+ */
+async function samplesPerSec(kind: ModelKind, x: Float32Array, y: Float32Array, features: number, epochs: number): Promise<{ wall: number; cpu: number }> {
   const model = buildModel({ kind, features, seed: 1 });
   const opts = { epochs: 1, batchSize: 32, learningRate: 0.05, seed: 1 };
   await trainLocal(model, x, y, features, opts); // warm-up: kernels compiled, memory grown
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   await trainLocal(model, x, y, features, { ...opts, epochs });
   const ms = performance.now() - start;
+  const used = process.cpuUsage(cpu0);
   model.dispose();
-  return Math.round((y.length * epochs * 1000) / ms);
+  const samples = y.length * epochs * 1000;
+  return { wall: Math.round(samples / ms), cpu: Math.round(samples / ((used.user + used.system) / 1000)) };
 }
 
 const section: BenchSection = {
@@ -46,8 +54,8 @@ const section: BenchSection = {
     const rows: Row[] = [];
     const targets: { name: string; target: string; value: number; met: boolean }[] = [];
 
-    // ---- throughput: cpu and wasm take turns, best round each ----
-    const samples: Record<string, Record<string, number[]>> = {};
+    // ---- throughput: cpu and wasm take turns after a warm-up round each; medians of the rounds ----
+    const samples: Record<string, Record<string, { wall: number; cpu: number }[]>> = {};
     for (const backend of ['cpu', 'wasm'] as const) {
       if (!(await tf.setBackend(backend))) throw new Error(`${backend} backend did not start`);
       for (const kind of ['mlp', 'logreg'] as ModelKind[]) await samplesPerSec(kind, d.x, y, d.features, epochs);
@@ -58,16 +66,15 @@ const section: BenchSection = {
         for (const kind of ['mlp', 'logreg'] as ModelKind[]) ((samples[kind] ??= {})[backend] ??= []).push(await samplesPerSec(kind, d.x, y, d.features, epochs));
       }
     }
-    const throughput: Record<string, { cpu: number; wasm: number; ratio: number; bestRatio: number; rounds: Record<string, number[]> }> = {};
+    const throughput: Record<string, { cpu: number; wasm: number; ratio: number; wallCpu: number; wallWasm: number; wallRatio: number; rounds: Record<string, { wall: number; cpu: number }[]> }> = {};
     for (const [kind, s] of Object.entries(samples)) {
-      const cpu = quantile(s.cpu!, 0.5);
-      const wasm = quantile(s.wasm!, 0.5);
-      const bestRatio = ratio(Math.max(...s.wasm!), Math.max(...s.cpu!));
-      throughput[kind] = { cpu, wasm, ratio: ratio(wasm, cpu), bestRatio, rounds: s };
-      ctx.log(`fl ${kind} batch 32: wasm ${wasm} samples/s, cpu ${cpu} (medians of ${rounds} alternating rounds; best rounds' ratio ${bestRatio})`);
-      rows.push({ model: kind, 'wasm samples/s': wasm, 'cpu samples/s': cpu, 'wasm/cpu': ratio(wasm, cpu), 'best wasm/cpu': bestRatio });
+      const med = (backend: 'cpu' | 'wasm', clock: 'wall' | 'cpu'): number => quantile(s[backend]!.map((v) => v[clock]), 0.5);
+      const t = { cpu: med('cpu', 'cpu'), wasm: med('wasm', 'cpu'), wallCpu: med('cpu', 'wall'), wallWasm: med('wasm', 'wall') };
+      throughput[kind] = { ...t, ratio: ratio(t.wasm, t.cpu), wallRatio: ratio(t.wallWasm, t.wallCpu), rounds: s };
+      ctx.log(`fl ${kind} batch 32: wasm ${t.wasm} samples per CPU second, cpu backend ${t.cpu}: ${ratio(t.wasm, t.cpu)}x (wall clock ${t.wallWasm} vs ${t.wallCpu}: ${ratio(t.wallWasm, t.wallCpu)}x; medians of ${rounds} alternating rounds)`);
+      rows.push({ model: kind, 'wasm samples/cpu-s': t.wasm, 'cpu samples/cpu-s': t.cpu, 'wasm/cpu': ratio(t.wasm, t.cpu), 'wasm/cpu wall': ratio(t.wallWasm, t.wallCpu) });
     }
-    targets.push({ name: 'mlp wasm/cpu at batch 32 (medians)', target: `>= ${TARGET_WASM_OVER_CPU}`, value: throughput.mlp!.ratio, met: throughput.mlp!.ratio >= TARGET_WASM_OVER_CPU });
+    targets.push({ name: 'mlp wasm/cpu at batch 32 (CPU time, medians)', target: `>= ${TARGET_WASM_OVER_CPU}`, value: throughput.mlp!.ratio, met: throughput.mlp!.ratio >= TARGET_WASM_OVER_CPU });
     await tf.setBackend('wasm');
 
     // ---- Node: this thread's event-loop delay while a worker_threads worker trains ----
