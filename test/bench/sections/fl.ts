@@ -1,6 +1,7 @@
-// Federated learning: local training throughput (samples per second of CPU time, and of wall clock beside it)
-// of the same training loop on tfjs's wasm backend and its cpu backend, the MLP at batch 32 the target (wasm ≥
-// 1.8× cpu, each backend's median round against the other's); the two backends take turns over several rounds after
+// Federated learning: local training throughput (samples per second) of the same training loop on tfjs's
+// wasm backend and its cpu backend, the MLP at batch 32 the target (wasm ≥ 1.8× cpu: the median over rounds
+// of each round's ratio, its two runs being adjacent in time; per second of the process's CPU time beside it,
+// V8's helper threads included); the two backends take turns over several rounds after
 // an untimed warm-up round each (V8 is still optimising tfjs's JavaScript in the first ones), so a busy moment
 // on a shared machine does not land on one side only. Then responsiveness, the reason training lives in
 // workers: the main thread's event-loop delay while a worker_threads worker trains, and in Chromium each of
@@ -22,11 +23,7 @@ const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const TARGET_WASM_OVER_CPU = 1.8;
 const TARGET_PAGE_P99_MS = 20;
 
-/**
- * Samples per second of one training call, on the wall clock and per second of this process's CPU time
- * (what the training itself costs, whatever else the shared machine runs meanwhile; tfjs's wasm backend runs
- * single-threaded in Node, so on an idle machine the two agree).
- */
+/** Samples per second of one training call, on the wall clock and per second of this process's CPU time. */
 async function samplesPerSec(kind: ModelKind, x: Float32Array, y: Float32Array, features: number, epochs: number): Promise<{ wall: number; cpu: number }> {
   const model = buildModel({ kind, features, seed: 1 });
   const opts = { epochs: 1, batchSize: 32, learningRate: 0.05, seed: 1 };
@@ -66,15 +63,20 @@ const section: BenchSection = {
         for (const kind of ['mlp', 'logreg'] as ModelKind[]) ((samples[kind] ??= {})[backend] ??= []).push(await samplesPerSec(kind, d.x, y, d.features, epochs));
       }
     }
-    const throughput: Record<string, { cpu: number; wasm: number; ratio: number; wallCpu: number; wallWasm: number; wallRatio: number; rounds: Record<string, { wall: number; cpu: number }[]> }> = {};
+    const throughput: Record<string, { cpu: number; wasm: number; ratio: number; pairedRatio: number; cpuTimeRatio: number; rounds: Record<string, { wall: number; cpu: number }[]> }> = {};
     for (const [kind, s] of Object.entries(samples)) {
       const med = (backend: 'cpu' | 'wasm', clock: 'wall' | 'cpu'): number => quantile(s[backend]!.map((v) => v[clock]), 0.5);
-      const t = { cpu: med('cpu', 'cpu'), wasm: med('wasm', 'cpu'), wallCpu: med('cpu', 'wall'), wallWasm: med('wasm', 'wall') };
-      throughput[kind] = { ...t, ratio: ratio(t.wasm, t.cpu), wallRatio: ratio(t.wallWasm, t.wallCpu), rounds: s };
-      ctx.log(`fl ${kind} batch 32: wasm ${t.wasm} samples per CPU second, cpu backend ${t.cpu}: ${ratio(t.wasm, t.cpu)}x (wall clock ${t.wallWasm} vs ${t.wallCpu}: ${ratio(t.wallWasm, t.wallCpu)}x; medians of ${rounds} alternating rounds)`);
-      rows.push({ model: kind, 'wasm samples/cpu-s': t.wasm, 'cpu samples/cpu-s': t.cpu, 'wasm/cpu': ratio(t.wasm, t.cpu), 'wasm/cpu wall': ratio(t.wallWasm, t.wallCpu) });
+      // Each round's two runs are next to each other in time, so their ratio sees the same machine load.
+      const paired = quantile(
+        s.wasm!.map((w, r) => w.wall / s.cpu![r]!.wall),
+        0.5,
+      );
+      const t = { cpu: med('cpu', 'wall'), wasm: med('wasm', 'wall') };
+      throughput[kind] = { ...t, ratio: ratio(t.wasm, t.cpu), pairedRatio: ratio(paired, 1), cpuTimeRatio: ratio(med('wasm', 'cpu'), med('cpu', 'cpu')), rounds: s };
+      ctx.log(`fl ${kind} batch 32: wasm ${t.wasm} samples/s, cpu backend ${t.cpu} (medians of ${rounds} alternating rounds): ${ratio(t.wasm, t.cpu)}x; median of the rounds' ratios ${ratio(paired, 1)}x; per CPU second ${throughput[kind]!.cpuTimeRatio}x`);
+      rows.push({ model: kind, 'wasm samples/s': t.wasm, 'cpu samples/s': t.cpu, 'wasm/cpu': ratio(t.wasm, t.cpu), 'wasm/cpu paired': ratio(paired, 1), 'wasm/cpu per CPU-s': throughput[kind]!.cpuTimeRatio });
     }
-    targets.push({ name: 'mlp wasm/cpu at batch 32 (CPU time, medians)', target: `>= ${TARGET_WASM_OVER_CPU}`, value: throughput.mlp!.ratio, met: throughput.mlp!.ratio >= TARGET_WASM_OVER_CPU });
+    targets.push({ name: 'mlp wasm/cpu at batch 32 (median of the rounds\' ratios)', target: `>= ${TARGET_WASM_OVER_CPU}`, value: throughput.mlp!.pairedRatio, met: throughput.mlp!.pairedRatio >= TARGET_WASM_OVER_CPU });
     await tf.setBackend('wasm');
 
     // ---- Node: this thread's event-loop delay while a worker_threads worker trains ----
