@@ -57,10 +57,13 @@ const section: BenchSection = {
       if (!(await tf.setBackend(backend))) throw new Error(`${backend} backend did not start`);
       for (const kind of ['mlp', 'logreg'] as ModelKind[]) await samplesPerSec(kind, d.x, y, d.features, epochs);
     }
-    for (let r = 0; r < rounds; r++) {
-      for (const backend of ['cpu', 'wasm'] as const) {
-        if (!(await tf.setBackend(backend))) throw new Error(`${backend} backend did not start`);
-        for (const kind of ['mlp', 'logreg'] as ModelKind[]) ((samples[kind] ??= {})[backend] ??= []).push(await samplesPerSec(kind, d.x, y, d.features, epochs));
+    // One model at a time (its rounds together), the backends alternating within each round.
+    for (const kind of ['mlp', 'logreg'] as ModelKind[]) {
+      for (let r = 0; r < rounds; r++) {
+        for (const backend of ['cpu', 'wasm'] as const) {
+          if (!(await tf.setBackend(backend))) throw new Error(`${backend} backend did not start`);
+          ((samples[kind] ??= {})[backend] ??= []).push(await samplesPerSec(kind, d.x, y, d.features, epochs));
+        }
       }
     }
     const throughput: Record<string, { cpu: number; wasm: number; ratio: number; pairedRatio: number; cpuTimeRatio: number; rounds: Record<string, { wall: number; cpu: number }[]> }> = {};
