@@ -21,6 +21,8 @@ import {
   type Envelope,
 } from './wire.ts';
 import { toHex } from '../../web/src/core/util/index.ts';
+import { faultsTolerated } from '../../web/src/core/ledger/index.ts';
+import { leaderOrder, primaryForView } from '../../web/src/core/security/index.ts';
 
 export interface Plan {
   /** Client requests in the run (closed loop, spread over the clients). */
@@ -60,22 +62,10 @@ export interface Scenario {
   check?(ctx: ScenarioContext): void;
 }
 
-/** The replica's leader order: trust descending, ties by key ascending, at most f below the floor skipped. */
-export function leaderOrder(keys: Uint8Array[], trust: number[] | undefined, floor: number | undefined): number[] {
-  const n = keys.length;
-  const f = Math.floor((n - 1) / 3);
-  const t = trust ?? new Array<number>(n).fill(0);
-  const order = keys.map((_, i) => i);
-  order.sort((a, b) => (t[a]! !== t[b]! ? t[b]! - t[a]! : toHex(keys[a]!) < toHex(keys[b]!) ? -1 : 1));
-  let skip = 0;
-  const fl = floor ?? Number.NEGATIVE_INFINITY;
-  while (skip < f && skip < n - 1 && t[order[n - 1 - skip]!]! < fl) skip++;
-  return order.slice(0, n - skip);
-}
-
 function primaryOf(c: Cluster, view: number): number {
-  const order = leaderOrder(c.keys, c.cfg.trust, c.cfg.trustFloor);
-  return order[view % order.length]!;
+  // The replica's defaults: trust 0 for all, no floor (wasm/face/replica.ts).
+  const order = leaderOrder(c.keys, c.cfg.trust ?? c.keys.map(() => 0), c.cfg.trustFloor ?? -(2 ** 53), faultsTolerated(c.keys.length));
+  return primaryForView(view, order);
 }
 
 const pbftFrame = (e: Envelope): Uint8Array => pbftFrameOf(0, encodeEnvelope(e));

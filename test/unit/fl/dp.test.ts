@@ -3,7 +3,7 @@
 // classical RDP bound and the ε it was asked for.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
-import { Gaussian, HashStream, clipUpdate, dpMean, epsilonSpent, noiseForEpsilon, noiseSeed } from '../../../web/src/core/fl/index.ts';
+import { Gaussian, HashStream, RDP_ORDERS, clipUpdate, dpMean, epsilonFromRdp, epsilonSpent, gaussianRdp, noiseForEpsilon, noiseSeed } from '../../../web/src/core/fl/index.ts';
 import { exactLn } from '../../../web/src/core/security/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
 
@@ -76,6 +76,34 @@ describe('dpMean', () => {
 });
 
 describe('the Rényi accountant', () => {
+  // Published values from Google's dp_accounting (python/dp_accounting/dp_accounting/rdp/
+  // rdp_privacy_accountant_test.py), whose RDP-to-(ε, δ) conversion Opacus shares.
+  it('converts a constant RDP curve (pure DP) as dp_accounting does: ε = 1.32783806176 at order 32', () => {
+    const orders = Array.from({ length: 31 }, (_, i) => i + 2);
+    const { epsilon, order } = epsilonFromRdp(orders, orders.map(() => 1.1), 1e-5);
+    expect(epsilon).toBeCloseTo(1.32783806176, 10);
+    expect(order).toBe(32);
+  });
+
+  it('gives (1, 1e-6)-DP for one full-batch Gaussian of σ = 4.530877117, as dp_accounting does', () => {
+    const fine = Array.from({ length: 99_000 }, (_, i) => 0.001 * (i + 1000));
+    expect(epsilonFromRdp(fine, gaussianRdp(4.530877117, 1, fine), 1e-6).epsilon).toBeCloseTo(1, 6);
+    // The accountant's own, coarser grid of orders costs at most a hair of ε.
+    const eps = epsilonSpent(4.530877117, 1, 1e-6);
+    expect(eps).toBeGreaterThanOrEqual(1 - 1e-7);
+    expect(eps).toBeLessThan(1.001);
+    // Composition: k rounds of σ are one round of σ/√k.
+    expect(epsilonSpent(4.530877117 * Math.sqrt(20), 20, 1e-6)).toBeCloseTo(eps, 9);
+  });
+
+  it('is Mironov\'s Gaussian RDP α/(2σ²) per round, composed by addition', () => {
+    expect(gaussianRdp(2.71828, 1, [3.14159])[0]).toBeCloseTo(3.14159 / (2 * 2.71828 ** 2), 12);
+    expect(gaussianRdp(2.71828, 6, [3.14159])[0]).toBeCloseTo((6 * 3.14159) / (2 * 2.71828 ** 2), 12);
+    expect(gaussianRdp(1, 1).length).toBe(RDP_ORDERS.length);
+    expect(() => epsilonFromRdp([2], [1, 2], 1e-5)).toThrow(RangeError);
+    expect(() => epsilonFromRdp([0.5], [1], 1e-5)).toThrow(RangeError);
+  });
+
   it('is never above the classical RDP conversion and grows with rounds, shrinks with noise', () => {
     for (const [sigma, rounds, delta] of [
       [1, 1, 1e-5],

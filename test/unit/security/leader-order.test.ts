@@ -1,5 +1,5 @@
 // The TypeScript leader order (security/trust.ts) against the AssemblyScript one the wasm replica runs
-// (wasm/assembly/pbft/leader.ts): for seeded trust vectors with ties, floors and 4 to 7 validators, the
+// (wasm/assembly/pbft/leader.ts): for seeded trust vectors with ties, floors and 4 to 10 validators, the
 // replicas' primary in every view of a walk through 2n view changes is the TypeScript order's.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
@@ -28,6 +28,11 @@ describe('leader order: TypeScript twin of the AssemblyScript replica', () => {
     const floor = p.pick([0, 15, 50, 5000]);
     return { n, trust, floor };
   });
+  // And scores drawn over the whole range, for up to ten validators.
+  for (let k = 0; k < 6; k++) {
+    const n = 4 + p.int(7);
+    cases.push({ n, trust: Array.from({ length: n }, () => p.int(1001)), floor: p.int(1001) });
+  }
 
   it.each(cases)('n = $n, trust $trust, floor $floor', ({ n, trust, floor }) => {
     const c = (cluster = new Cluster({ n, maxBatch: 1, trust, trustFloor: floor }));

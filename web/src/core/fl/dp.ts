@@ -113,27 +113,48 @@ export function dpMean(updates: readonly Float32Array[], o: DpOptions): Float32A
 // ---- the accountant ------------------------------------------------------------------------------------------
 
 /** Rényi orders the accountant minimises over. */
-const ORDERS: readonly number[] = [
+export const RDP_ORDERS: readonly number[] = [
   ...Array.from({ length: 99 }, (_, i) => 1 + (i + 1) / 100),
-  ...Array.from({ length: 90 }, (_, i) => 2 + i / 10),
-  ...[12, 14, 16, 20, 24, 28, 32, 48, 64, 96, 128, 256, 512, 1024],
+  ...Array.from({ length: 100 }, (_, i) => 2 + i / 10),
+  ...Array.from({ length: 117 }, (_, i) => 12 + i),
+  ...[160, 192, 256, 384, 512, 1024],
 ];
 
 /**
- * ε at δ after `rounds` Gaussian mechanisms of noise multiplier σ with every clinic participating (no
- * sampling): RDP(α) = rounds·α / (2σ²), converted with the bound of Canonne, Kamath and Steinke (2020):
- * ε = RDP(α) + ln((α−1)/α) − (ln δ + ln α)/(α−1), minimised over α.
+ * The Rényi DP of `rounds` Gaussian mechanisms of noise multiplier σ (sensitivity 1 in units of the clipping
+ * bound) with every clinic counted, no sampling (Mironov 2017, Prop. 7, composed): RDP(α) = rounds·α / (2σ²).
  */
+export function gaussianRdp(noiseMultiplier: number, rounds: number, orders: readonly number[] = RDP_ORDERS): number[] {
+  if (!(noiseMultiplier > 0) || !(rounds >= 0)) throw new RangeError('need σ > 0 and rounds ≥ 0');
+  return orders.map((a) => (rounds * a) / (2 * noiseMultiplier * noiseMultiplier));
+}
+
+/**
+ * The smallest ε at δ an RDP curve implies, and the order it is met at: Canonne, Kamath and Steinke (2020,
+ * Prop. 12) ε = RDP(α) + ln(1 − 1/α) − ln(δ·α)/(α − 1), the conversion Google's dp_accounting and Opacus use;
+ * ε = 0 where the KL bound already gives δ (δ² > 1 − e^(−RDP)); orders at or below 1.01 are numerically
+ * unstable and skipped, as there.
+ */
+export function epsilonFromRdp(orders: readonly number[], rdp: readonly number[], delta: number): { epsilon: number; order: number } {
+  if (orders.length !== rdp.length || orders.length === 0) throw new RangeError('one RDP value per order');
+  if (!(delta > 0 && delta < 1)) throw new RangeError('need 0 < δ < 1');
+  let best = { epsilon: Number.POSITIVE_INFINITY, order: orders[0]! };
+  orders.forEach((a, i) => {
+    const r = rdp[i]!;
+    if (!(a >= 1) || !(r >= 0)) throw new RangeError('orders must be ≥ 1 and RDP ≥ 0');
+    let eps = Number.POSITIVE_INFINITY;
+    if (delta * delta + Math.expm1(-r) > 0) eps = 0;
+    else if (a > 1.01) eps = r + Math.log1p(-1 / a) - Math.log(delta * a) / (a - 1);
+    if (eps < best.epsilon) best = { epsilon: eps, order: a };
+  });
+  return { epsilon: Math.max(0, best.epsilon), order: best.order };
+}
+
+/** ε at δ after `rounds` full-participation Gaussian rounds of noise multiplier σ (the accountant's answer). */
 export function epsilonSpent(noiseMultiplier: number, rounds: number, delta: number): number {
   if (rounds === 0) return 0;
   if (!(noiseMultiplier > 0) || !(delta > 0 && delta < 1) || !(rounds > 0)) throw new RangeError('need σ > 0, 0 < δ < 1 and rounds > 0');
-  let best = Number.POSITIVE_INFINITY;
-  for (const a of ORDERS) {
-    const rdp = (rounds * a) / (2 * noiseMultiplier * noiseMultiplier);
-    const eps = rdp + Math.log((a - 1) / a) - (Math.log(delta) + Math.log(a)) / (a - 1);
-    if (eps < best) best = eps;
-  }
-  return Math.max(0, best);
+  return epsilonFromRdp(RDP_ORDERS, gaussianRdp(noiseMultiplier, rounds), delta).epsilon;
 }
 
 /** The smallest noise multiplier (to 1/1000) whose ε after `rounds` rounds is at most `epsilon` at δ. */

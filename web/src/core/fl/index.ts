@@ -20,7 +20,7 @@ export { buildModel, getFlatWeights, setFlatWeights, trainLocal, predict, modelS
 export type { ModelKind, ModelSpec, TrainOptions } from './model.ts';
 export { aggregate, fedAvg, clippedMean, trimmedMean, coordinateMedian, multiKrum, l2Norm, AggregationError } from './aggregation.ts';
 export type { ClientUpdate, RuleName } from './aggregation.ts';
-export { dpMean, clipUpdate, noiseSeed, epsilonSpent, noiseForEpsilon, Gaussian, HashStream } from './dp.ts';
+export { dpMean, clipUpdate, noiseSeed, epsilonSpent, epsilonFromRdp, gaussianRdp, RDP_ORDERS, noiseForEpsilon, Gaussian, HashStream } from './dp.ts';
 export type { DpOptions } from './dp.ts';
 export { parseCsv, parsePartition, partition, subset, trainTestSplit, fitStandardiser, standardise, DatasetError } from './dataset.ts';
 export type { Dataset, Partition, Standardiser } from './dataset.ts';

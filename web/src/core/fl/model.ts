@@ -102,38 +102,49 @@ export interface TrainOptions {
 export async function trainLocal(model: tf.LayersModel, x: Float32Array, y: Float32Array, features: number, opts: TrainOptions): Promise<number> {
   const rows = y.length;
   if (rows === 0 || x.length !== rows * features) throw new RangeError('x and y do not match');
-  const vars = model.trainableWeights;
   const dense = denseKind(model, features);
-  const rng = new Prng(opts.seed).fork('batches');
-  const bx = new Float32Array(rows * features);
-  const by = new Float32Array(rows);
-  const lrFull = tf.scalar(opts.learningRate / Math.min(opts.batchSize, rows));
-  const optimizer = dense ? null : tf.train.sgd(opts.learningRate);
-  try {
-    for (let epoch = 0; epoch < opts.epochs; epoch++) {
-      const order = rng.shuffle(Array.from({ length: rows }, (_, i) => i));
-      order.forEach((r, i) => {
-        bx.set(x.subarray(r * features, (r + 1) * features), i * features);
-        by[i] = y[r]!;
-      });
-      for (let start = 0; start < rows; start += opts.batchSize) {
-        const k = Math.min(opts.batchSize, rows - start);
-        tf.tidy(() => {
-          const xs = tf.tensor2d(bx.subarray(start * features, (start + k) * features), [k, features]);
-          const ys = tf.tensor2d(by.subarray(start, start + k), [k, 1]);
-          if (dense) denseStep(vars, dense, xs, ys, k === opts.batchSize || k === rows ? lrFull : tf.scalar(opts.learningRate / k));
-          else optimizer!.minimize(() => tf.mean(tf.metrics.binaryCrossentropy(ys, model.apply(xs, { training: true }) as tf.Tensor)) as tf.Scalar);
-        });
-      }
-    }
-  } finally {
-    lrFull.dispose();
-    optimizer?.dispose();
-  }
+  if (dense) trainDense(model.trainableWeights, dense, x, y, features, opts);
+  else trainAutodiff(model, x, y, features, opts);
   return tf.tidy(() => {
     const p = model.predict(tf.tensor2d(x, [rows, features])) as tf.Tensor;
     return tf.mean(tf.metrics.binaryCrossentropy(tf.tensor2d(y, [rows, 1]), p)).dataSync()[0]!;
   });
+}
+
+/**
+ * Calls `batch(start, k)` for each mini-batch of every epoch after copying the rows, in the epoch's seeded
+ * order, into `bx` (`stride` values a row: the features, then `stride - features` ones) and `by`.
+ */
+function forEachBatch(x: Float32Array, y: Float32Array, features: number, stride: number, opts: TrainOptions, bx: Float32Array, by: Float32Array, batch: (start: number, k: number) => void): void {
+  const rows = y.length;
+  const rng = new Prng(opts.seed).fork('batches');
+  if (stride > features) bx.fill(1);
+  for (let epoch = 0; epoch < opts.epochs; epoch++) {
+    const order = rng.shuffle(Array.from({ length: rows }, (_, i) => i));
+    order.forEach((r, i) => {
+      bx.set(x.subarray(r * features, (r + 1) * features), i * stride);
+      by[i] = y[r]!;
+    });
+    for (let start = 0; start < rows; start += opts.batchSize) batch(start, Math.min(opts.batchSize, rows - start));
+  }
+}
+
+function trainAutodiff(model: tf.LayersModel, x: Float32Array, y: Float32Array, features: number, opts: TrainOptions): void {
+  const rows = y.length;
+  const bx = new Float32Array(rows * features);
+  const by = new Float32Array(rows);
+  const optimizer = tf.train.sgd(opts.learningRate);
+  try {
+    forEachBatch(x, y, features, features, opts, bx, by, (start, k) =>
+      tf.tidy(() => {
+        const xs = tf.tensor2d(bx.subarray(start * features, (start + k) * features), [k, features]);
+        const ys = tf.tensor2d(by.subarray(start, start + k), [k, 1]);
+        optimizer.minimize(() => tf.mean(tf.metrics.binaryCrossentropy(ys, model.apply(xs, { training: true }) as tf.Tensor)) as tf.Scalar);
+      }),
+    );
+  } finally {
+    optimizer.dispose();
+  }
 }
 
 /** 'logreg' or 'mlp' when the model is one of buildModel's dense models over `features` inputs. */
@@ -145,29 +156,59 @@ function denseKind(model: tf.LayersModel, features: number): 'logreg' | 'mlp' | 
 }
 
 /**
- * One SGD step of mean binary cross-entropy with a sigmoid output, gradients by hand: dL/dz = (p − y) / k, so
- * with `lr` = learning rate / k the step is W ← W − xᵀ·(lr·(p − y)); through the hidden ReLU layer
- * dh = (dz·W₂ᵀ) ⊙ [h > 0]. Runs inside the caller's tidy.
+ * SGD on mean binary cross-entropy with a sigmoid output, gradients by hand: dL/dz = (p − y) / k, so with
+ * `lr` = learning rate / k the step is W ← W − xᵀ·(lr·(p − y)); through the hidden ReLU layer
+ * dh = (dz·W₂ᵀ) ⊙ [h > 0]. Fewer kernels a batch: the first layer's bias rides as the last row of its weights
+ * against a column of ones appended to every input row (one matMul updates both; written back to the layer's
+ * two variables at the end), and the output bias's gradient is `ones`·dz, a [1, k] row of ones times dz (the
+ * wasm backend runs a sum over axis 0 as a transpose into a fresh tensor, then the sum).
  */
-function denseStep(vars: tf.LayerVariable[], kind: 'logreg' | 'mlp', xs: tf.Tensor2D, ys: tf.Tensor2D, lr: tf.Scalar): void {
-  if (kind === 'logreg') {
-    const [w, b] = vars as [tf.LayerVariable, tf.LayerVariable];
-    const p = tf.fused.matMul({ a: xs, b: w.read() as tf.Tensor2D, bias: b.read(), activation: 'sigmoid' });
-    const dz = tf.mul(tf.sub(p, ys), lr);
-    w.write(tf.sub(w.read(), tf.matMul(xs, dz, true, false)));
-    b.write(tf.sub(b.read(), tf.sum(dz, 0)));
-    return;
+function trainDense(vars: tf.LayerVariable[], kind: 'logreg' | 'mlp', x: Float32Array, y: Float32Array, features: number, opts: TrainOptions): void {
+  const rows = y.length;
+  const stride = features + 1;
+  const [w1, b1, w2, b2] = vars as [tf.LayerVariable, tf.LayerVariable, tf.LayerVariable?, tf.LayerVariable?];
+  const units = w1.shape[1]!;
+  const bx = new Float32Array(rows * stride);
+  const by = new Float32Array(rows);
+  const full = Math.min(opts.batchSize, rows);
+  const lrFull = tf.scalar(opts.learningRate / full);
+  const onesFull = tf.ones([1, full]) as tf.Tensor2D;
+  const joined = tf.tidy(() => tf.concat([w1.read(), tf.reshape(b1.read(), [1, units])], 0)) as tf.Tensor2D;
+  const first = tf.variable(joined);
+  joined.dispose();
+  try {
+    forEachBatch(x, y, features, stride, opts, bx, by, (start, k) =>
+      tf.tidy(() => {
+        const xs = tf.tensor2d(bx.subarray(start * stride, (start + k) * stride), [k, stride]);
+        const ys = tf.tensor2d(by.subarray(start, start + k), [k, 1]);
+        const lr = k === full ? lrFull : tf.scalar(opts.learningRate / k);
+        if (kind === 'logreg') {
+          const p = tf.fused.matMul({ a: xs, b: first, activation: 'sigmoid' });
+          first.assign(tf.sub(first, tf.matMul(xs, tf.mul(tf.sub(p, ys), lr) as tf.Tensor2D, true, false)));
+          return;
+        }
+        const ones = k === full ? onesFull : (tf.ones([1, k]) as tf.Tensor2D);
+        const W2 = w2!.read() as tf.Tensor2D;
+        const h = tf.fused.matMul({ a: xs, b: first, activation: 'relu' });
+        const p = tf.fused.matMul({ a: h, b: W2, bias: b2!.read(), activation: 'sigmoid' });
+        const dz = tf.mul(tf.sub(p, ys), lr) as tf.Tensor2D;
+        const dh = tf.mul(tf.matMul(dz, W2, false, true), tf.step(h)) as tf.Tensor2D;
+        w2!.write(tf.sub(W2, tf.matMul(h, dz, true, false)));
+        b2!.write(tf.sub(b2!.read(), tf.reshape(tf.matMul(ones, dz), [1])));
+        first.assign(tf.sub(first, tf.matMul(xs, dh, true, false)));
+      }),
+    );
+  } finally {
+    tf.tidy(() => {
+      w1.write(tf.slice(first, [0, 0], [features, units]));
+      // Sliced from the flattened weights, not reshaped from a [1, units] slice: the wasm backend's reshape
+      // keeps the source's rank on the shared data, and its fused matMul refuses a bias stored as rank 2.
+      b1.write(tf.slice(tf.reshape(first, [stride * units]), [features * units], [units]));
+    });
+    first.dispose();
+    lrFull.dispose();
+    onesFull.dispose();
   }
-  const [w1, b1, w2, b2] = vars as [tf.LayerVariable, tf.LayerVariable, tf.LayerVariable, tf.LayerVariable];
-  const W2 = w2.read() as tf.Tensor2D;
-  const h = tf.fused.matMul({ a: xs, b: w1.read() as tf.Tensor2D, bias: b1.read(), activation: 'relu' });
-  const p = tf.fused.matMul({ a: h, b: W2, bias: b2.read(), activation: 'sigmoid' });
-  const dz = tf.mul(tf.sub(p, ys), lr);
-  const dh = tf.mul(tf.matMul(dz, W2, false, true), tf.step(h));
-  w2.write(tf.sub(W2, tf.matMul(h, dz, true, false)));
-  b2.write(tf.sub(b2.read(), tf.sum(dz, 0)));
-  w1.write(tf.sub(w1.read(), tf.matMul(xs, dh, true, false)));
-  b1.write(tf.sub(b1.read(), tf.sum(dh, 0)));
 }
 
 /** Predicted probabilities of class 1. */

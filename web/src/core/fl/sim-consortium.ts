@@ -6,13 +6,13 @@
 // ahead while a trainer works in real time, so deadlines measure protocol time, not the machine's speed.
 // Seeded: one seed, one set of keys, one network schedule. Test keys only.
 import { Ed25519Signer, Replica, encodeClientRequest } from '../../../../wasm/index.ts';
-import { ConsensusNode, clientPayload } from '../consensus/index.ts';
+import { ConsensusNode, clientPayload, replicaStartOptions } from '../consensus/index.ts';
 import type { ApplyResult } from '../ledger/app.ts';
-import { HygeiaContracts, MemoryLedger, TxAuthor, type ContractsGenesis } from '../ledger/contracts/index.ts';
+import { HygeiaContracts, MemoryLedger, TxAuthor, txId, type ContractsGenesis } from '../ledger/contracts/index.ts';
 import { MemoryLedgerStore } from '../ledger/store.ts';
 import { SimNetwork, type LinkProfile } from '../net/sim-network.ts';
 import type { Transport } from '../net/transport.ts';
-import { Prng, toHex } from '../util/index.ts';
+import { Prng, equalBytes, toHex } from '../util/index.ts';
 import { TRUST_RULE, trustVector } from '../security/index.ts';
 import type { Schedule } from './blob-exchange.ts';
 import { LedgerPortError, type CommittedBlock, type CommittedHead, type LedgerPort } from './ledger-port.ts';
@@ -214,8 +214,10 @@ async function pbftPorts(
     const node: ConsensusNode = new ConsensusNode({
       validators: keys,
       key: keys[i]!,
-      createReplica: () =>
-        new Replica({ validators: keys, self: i, secretKey: seeds[i]!, checkpointInterval: K, watermarkWindow: 4 * K, maxBatch: 64, trustFloor: TRUST_RULE.trustFloor }),
+      // The start names the epoch the replica signs under: the id the host checks certificates against when a
+      // lagging clinic fetches blocks from its peers.
+      createReplica: (start) =>
+        new Replica({ ...replicaStartOptions(start), secretKey: seeds[i]!, checkpointInterval: K, watermarkWindow: 4 * K, maxBatch: 64, trustFloor: TRUST_RULE.trustFloor }),
       transport: transports[i]!,
       clock,
       app,
@@ -224,6 +226,7 @@ async function pbftPorts(
       timers: { batchMs: 2, viewChangeBaseMs: 1_000, viewChangeMaxMs: 16_000, stateTransferMs: 1_000 },
       ...(o.leadersByTrust === false ? {} : { trustAfter }),
       onEvent: (e) => {
+        if (e.kind === 'stateInstalled') return caughtUp(e.seq);
         if (e.kind !== 'committed') return;
         const skipped = new Set(e.block.header.skipped);
         const txs: Uint8Array[] = [];
@@ -231,11 +234,7 @@ async function pbftPorts(
           if (skipped.has(index)) return;
           const payload = clientPayload(req);
           if (payload) txs.push(payload);
-          const id = toHex(req);
-          const done = waiting.get(id);
-          if (!done) return;
-          waiting.delete(id);
-          done(e.results[index]!);
+          if (inFlight && equalBytes(req, inFlight.request)) inFlight.settle(e.results[index]!);
         });
         head = { height: e.block.header.height, time: e.block.header.time };
         for (const fn of [...listeners]) fn({ ...head, txs });
@@ -244,8 +243,25 @@ async function pbftPorts(
     nodes.push(node);
     const client = prng.bytes(32);
     let clientSeq = 0;
-    // One request in flight per clinic: a replica refuses a client's request whose sequence number is below
-    // one it already executed, so a clinic's transactions commit in the order it made them.
+    // The request this clinic waits on (one at a time: a replica refuses a client's request whose sequence
+    // number is below one it already executed, so a clinic's transactions commit in the order it made them).
+    let inFlight: { tx: Uint8Array; request: Uint8Array; settle: (r: ApplyResult) => void; send: () => void } | null = null;
+    // State transfer installed the blocks up to `seq` without executing them here: tell the listeners what
+    // they hold, and settle the request in flight from the outcome the contracts kept, or send it afresh.
+    const caughtUp = (seq: number): void => {
+      for (let h = head.height + 1; h <= seq; h++) {
+        const b = node.block(h);
+        if (!b) continue;
+        const skipped = new Set(b.header.skipped);
+        const txs = b.txs.flatMap((req, index) => (skipped.has(index) ? [] : (clientPayload(req) ?? [])));
+        head = { height: h, time: b.header.time };
+        for (const fn of [...listeners]) fn({ ...head, txs });
+      }
+      if (!inFlight) return;
+      const o = app.txOutcome(txId(inFlight.tx));
+      if (o) inFlight.settle(o.ok ? { ok: true } : { ok: false, reason: o.reason });
+      else inFlight.send();
+    };
     let chain: Promise<unknown> = Promise.resolve();
     ports.push({
       submit(tx) {
@@ -253,25 +269,30 @@ async function pbftPorts(
           () =>
             new Promise<ApplyResult>((resolve, reject) => {
               if (stopped) return reject(new LedgerPortError('stopped', 'the node stopped'));
-              const request = encodeClientRequest(client, ++clientSeq, tx);
-              const id = toHex(request);
               let cancel = (): void => {};
               let attempts = 0;
-              waiting.set(id, (r) => {
-                cancel();
-                resolve(r);
-              });
-              const send = (): void => {
-                if (!waiting.has(id)) return;
-                if (stopped || attempts++ > 60) {
-                  waiting.delete(id);
-                  return reject(new LedgerPortError(stopped ? 'stopped' : 'timeout', 'the transaction was not committed'));
-                }
-                // A client sends its request to every validator (the backups then watch the primary).
-                for (const n of nodes) n.submit(request);
-                cancel = net.clock.schedule(2_000, send);
+              const flight = {
+                tx,
+                request: encodeClientRequest(client, ++clientSeq, tx),
+                settle: (r: ApplyResult): void => {
+                  cancel();
+                  inFlight = null;
+                  resolve(r);
+                },
+                send: (): void => {
+                  if (inFlight !== flight) return;
+                  cancel();
+                  if (stopped || attempts++ > 60) {
+                    inFlight = null;
+                    return reject(new LedgerPortError(stopped ? 'stopped' : 'timeout', 'the transaction was not committed'));
+                  }
+                  // A client sends its request to every validator (the backups then watch the primary).
+                  for (const n of nodes) n.submit(flight.request);
+                  cancel = net.clock.schedule(2_000, flight.send);
+                },
               };
-              send();
+              inFlight = flight;
+              flight.send();
             }),
         );
         chain = run.catch(() => undefined);
