@@ -180,7 +180,7 @@ describe('through TURN only', () => {
     });
     const pages = await Promise.all([1, 2, 3, 4].map((n) => openClinic(stack, n)));
     await agreeOnHead(pages);
-    for (const s of await Promise.all(pages.map(snap))) expect(s.peers.length).toBe(3);
+    await eventually(async () => (await Promise.all(pages.map(snap))).every((s) => s.peers.length === 3), 'every tablet linked to the three others through TURN', 60_000);
     expect(turn.allocations()).toBeGreaterThanOrEqual(6);
   }, 300_000);
 });

@@ -19,7 +19,7 @@ import type { Block } from '../ledger/block.ts';
 import type { LedgerStore } from '../ledger/store.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
 import { fromHex, toHex } from '../util/index.ts';
-import { decodeTx } from '../ledger/contracts/index.ts';
+import { decodeTx, txId } from '../ledger/contracts/index.ts';
 import { NodeError, type LedgerSummary } from './api.ts';
 import type { Genesis } from './genesis.ts';
 import { genesisValidators } from './genesis.ts';
@@ -265,6 +265,16 @@ export class LedgerService {
     this.consensus.submit(bytes.slice(1));
   }
 
+  private keptOutcome(tx: Uint8Array): TxOutcome | undefined {
+    let id: string;
+    try {
+      id = toHex(txId(tx));
+    } catch {
+      return undefined;
+    }
+    return keptOutcomeOf(this.opts.app, id);
+  }
+
   private onConsensus(e: ConsensusEvent): void {
     if (e.kind === 'committed') {
       const txs: CommittedBlock['txs'][number][] = [];
@@ -279,16 +289,30 @@ export class LedgerService {
         const p = this.pending.get(id);
         if (!p) continue;
         this.settle(p);
-        p.resolve({ ok: t.result.ok, reason: t.result.ok ? '' : t.result.reason, height: e.block.header.height, index: t.index });
+        // A resent transaction the ledger had already consumed (we missed that block): its first outcome counts.
+        const first = !t.result.ok && t.result.reason === 'replay' ? this.keptOutcome(t.tx) : undefined;
+        p.resolve(first ?? { ok: t.result.ok, reason: t.result.ok ? '' : t.result.reason, height: e.block.header.height, index: t.index });
       }
       for (const l of this.listeners) l(c);
     } else if (e.kind === 'stateInstalled') {
       // Blocks skipped by state transfer carried no outcomes here: re-send what is pending (the contracts
       // refuse a replay, so a transaction already applied is not applied twice).
-      for (const p of this.pending.values()) if (p.lane) this.transmit(p);
+      for (const p of [...this.pending.values()]) {
+        const kept = this.keptOutcome(p.tx);
+        if (kept) {
+          this.settle(p);
+          p.resolve(kept);
+        } else if (p.lane) this.transmit(p);
+      }
     }
     this.opts.onEvent?.(e);
   }
+}
+
+/** The outcome the contracts keep for a consumed transaction (until its expiry), when the app keeps them. */
+function keptOutcomeOf(app: LedgerApp, id: string): TxOutcome | undefined {
+  const keeper = app as LedgerApp & { txOutcome?: (id: string) => TxOutcome | undefined };
+  return typeof keeper.txOutcome === 'function' ? keeper.txOutcome(id) : undefined;
 }
 
 /** The seed of client lane i: derived from the node seed, domain-separated. */
