@@ -33,6 +33,7 @@ describe('a patient and four clinics', () => {
     await expect(phone.link('AAAAA-AAAAA')).rejects.toBeInstanceOf(NodeError);
     const link = await phone.link(code);
     expect(link.clinic).toBe('clinic-1');
+    expect((await clinic1.patients()).find((p) => p.id === patientId)?.linkedDevices).toBe(1);
     expect(link.displayName.length).toBeGreaterThan(0);
     const other = await c.phone(new Prng(100).bytes(32));
     await expect(other.link(code)).rejects.toMatchObject({ code: 'bad-code' });

@@ -388,8 +388,13 @@ export class ClinicNode {
   }
 
   /** The patients this clinic holds, searchable by name, birth date and identifier (decrypted here only). */
-  patients(query: PatientQuery = {}): Promise<PatientSummary[]> {
-    return this.store.patients(query);
+  /** This clinic's patients (decrypted here), each with the phones the ledger holds live keys for. */
+  async patients(query: PatientQuery = {}): Promise<PatientSummary[]> {
+    const devices = new Map<string, number>();
+    for (const k of this.contracts.keysOf(this.orgId)) {
+      if ((k.role === 'patient' || k.role === 'guardian') && !k.revoked && k.subject) devices.set(k.subject, (devices.get(k.subject) ?? 0) + 1);
+    }
+    return (await this.store.patients(query)).map((p) => ({ ...p, linkedDevices: devices.get(this.store.pseudonym(p.id)) ?? 0 }));
   }
 
   async patientChart(patientId: string): Promise<PatientChart> {
