@@ -92,7 +92,7 @@ describe('cross-check against node:crypto (seeded)', () => {
       const bit = rng.int(target.length * 8);
       target[bit >> 3] = (target[bit >> 3] as number) ^ (1 << (bit & 7));
       const [m, s, k] = which === 0 ? [target, sig, pub] : which === 1 ? [msg, target, pub] : [msg, sig, target];
-      let nodeSays = false;
+      let nodeSays: boolean;
       try {
         nodeSays = crypto.verify(null, m, nodePublicKey(k), s);
       } catch {

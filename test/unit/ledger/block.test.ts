@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
-import { BlockCodecError, IdbLedgerStore, MemoryLedgerStore, blockHash, buildBlock, decodeBlock, encodeBlock, genesisHash, txHash, txProof, verifyBlock, verifyTxProof, type Block, type CertificateVerifier, type LedgerStore } from '../../../web/src/core/ledger/index.ts';
+import { BlockCodecError, IdbLedgerStore, MemoryLedgerStore, blockHash, buildBlock, decodeBlock, encodeBlock, genesisHash, txProof, verifyBlock, verifyTxProof, type Block, type CertificateVerifier, type LedgerStore } from '../../../web/src/core/ledger/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
 
 beforeAll(() => initCore());

@@ -20,8 +20,8 @@ export function loadSynthea(file: string): SyntheaBundle {
 
 /** The patient's own strings: id, names, birth date, identifiers, telecom and address lines (4+ characters). */
 export function sensitiveStrings(bundle: SyntheaBundle): string[] {
-  const p = bundle.entry.find((e) => e.resource.resourceType === 'Patient')!.resource as any;
-  const out = new Set<string>([p.id, p.birthDate]);
+  const p = bundle.entry.find((e) => e.resource.resourceType === 'Patient')!.resource as fhir4.Patient;
+  const out = new Set<string | undefined>([p.id, p.birthDate]);
   for (const n of p.name ?? []) {
     for (const g of n.given ?? []) out.add(g);
     out.add(n.family);
@@ -29,7 +29,7 @@ export function sensitiveStrings(bundle: SyntheaBundle): string[] {
   for (const i of p.identifier ?? []) out.add(i.value);
   for (const t of p.telecom ?? []) out.add(t.value);
   for (const a of p.address ?? []) for (const l of a.line ?? []) out.add(l);
-  return [...out].filter((s) => typeof s === 'string' && s.length >= 4);
+  return [...out].filter((s): s is string => typeof s === 'string' && s.length >= 4);
 }
 
 export function patientIdOf(bundle: SyntheaBundle): string {

@@ -19,7 +19,6 @@
 
 import { Reader, Writer, sha256, signingBytes } from './primitives.ts';
 import { merkleLeafHash, merkleProof, merkleRootOfLeafHashes } from './merkle.ts';
-import { equalBytes } from '../util/index.ts';
 
 export const BLOCK_VERSION = 1;
 export const HASH_BYTES = 32;
