@@ -4,7 +4,7 @@
 
 import type { ApplyContext, ApplyResult, LedgerApp } from '../../web/src/core/ledger/app.ts';
 import { merkleRoot } from '../../web/src/core/ledger/merkle.ts';
-import { Reader, Writer } from '../../web/src/core/ledger/primitives.ts';
+import { Reader, Writer } from '../../web/src/core/codec/index.ts';
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });

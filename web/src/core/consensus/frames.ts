@@ -7,7 +7,7 @@
 
 import { MAX_ATTESTATION_CERTIFICATE_BYTES } from '../ledger/attestation.ts';
 import { CHANNEL_PBFT } from '../net/index.ts';
-import { Reader, Writer } from '../ledger/primitives.ts';
+import { Reader, Writer } from '../codec/index.ts';
 
 export const MAX_FRAME_BYTES = 64 << 20;
 export const MAX_BLOCKS_PER_REPLY = 256;

@@ -17,7 +17,8 @@
 // - The header has no view: replicas may commit one seq in different views (before and after a view
 //   change), and their blocks, hashes and checkpoint digests must still be identical.
 
-import { Reader, Writer, sha256, signingBytes } from './primitives.ts';
+import { sha256 } from '../../../../wasm/index.ts';
+import { Reader, Writer, signingBytes } from '../codec/index.ts';
 import { merkleLeafHash, merkleProof, merkleRootOfLeafHashes } from './merkle.ts';
 
 export const BLOCK_VERSION = 1;
