@@ -5,7 +5,7 @@
 // Nothing here is trusted: state-transfer replies are verified block by block against the validators of
 // each height and the checkpoint digest the replica proved.
 
-import { MAX_ATTESTATION_CERTIFICATE_BYTES } from '../ledger/attestation.ts';
+import { MAX_ATTESTATION_CERTIFICATE_BYTES } from '../ledger/index.ts';
 import { CHANNEL_PBFT } from '../net/index.ts';
 import { Reader, Writer } from '../codec/index.ts';
 

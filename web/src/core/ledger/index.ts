@@ -1,6 +1,7 @@
 export type { ApplyContext, ApplyResult, LedgerApp } from './app.ts';
 export {
   ATTESTATION_TAG,
+  MAX_ATTESTATION_CERTIFICATE_BYTES,
   AttestationCodecError,
   attestationSigningBytes,
   decodeAttestation,
