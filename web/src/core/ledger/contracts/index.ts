@@ -1,5 +1,5 @@
 // The ledger's contracts: membership, consent, agreements, access and break-glass, anchors, patients (see
-// DESIGN.md "Ledger and contracts"). This is the subsystem's face: import from here.
+// README.md beside this file). This is the subsystem's face: import from here.
 export { HygeiaContracts, ContractsGenesisError } from './contracts.ts';
 export type { ContractsGenesis, GenesisAgreement, GenesisOrg, KeyView, PatientLog, ProposalView, TxOutcome } from './contracts.ts';
 export type { TxRejectReason } from './state-core.ts';
