@@ -9,7 +9,7 @@ import { MAX_ATTESTATION_CERTIFICATE_BYTES } from '../ledger/index.ts';
 import { CHANNEL_PBFT } from '../net/index.ts';
 import { Reader, Writer } from '../codec/index.ts';
 
-export const MAX_FRAME_BYTES = 64 << 20;
+const MAX_FRAME_BYTES = 64 << 20;
 export const MAX_BLOCKS_PER_REPLY = 256;
 const MAX_BLOCK_BYTES = 64 << 20;
 const MAX_BLOB_BYTES = 48 << 20;

@@ -9,7 +9,7 @@ import { sha256 } from '../../../../wasm/index.ts';
 import { Writer, signingBytes } from '../codec/index.ts';
 import { equalBytes } from '../util/index.ts';
 
-export const EPOCH_ID_TAG = 'hygeia/epoch/v1';
+const EPOCH_ID_TAG = 'hygeia/epoch/v1';
 
 /** What the application says about its validators (LedgerApp.validatorSchedule; the contracts' `consensus` leaf). */
 export interface ValidatorSchedule {

@@ -5,7 +5,7 @@
 import { sha256 } from '../../../../wasm/index.ts';
 import { equalBytes } from '../util/index.ts';
 
-export const MERKLE_HASH_BYTES = 32;
+const MERKLE_HASH_BYTES = 32;
 
 /** SHA-256(0x00 ‖ data). */
 export function merkleLeafHash(data: Uint8Array): Uint8Array {

@@ -80,7 +80,7 @@ export function humanName(p: fhir4.Patient): string {
   return [...(n.prefix ?? []), ...(n.given ?? []), n.family ?? ''].join(' ').trim() || 'Unnamed patient';
 }
 
-export function quantityText(q: fhir4.Quantity | undefined): string {
+function quantityText(q: fhir4.Quantity | undefined): string {
   if (!q || q.value === undefined) return '—';
   const v = Number.isInteger(q.value) ? String(q.value) : q.value.toFixed(1);
   return q.unit ? `${v} ${q.unit}` : v;
