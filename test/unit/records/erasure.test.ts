@@ -9,11 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { openDB } from 'idb';
 import { RecordStore } from '../../../web/src/core/records/index.ts';
 import { rawDump } from '../../e2e/fixtures/records/raw-dump.ts';
-import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles } from './synthea.ts';
+import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles, freshStoreName, storeWithSynthea } from './synthea.ts';
 
 const key = new Uint8Array(32).fill(21);
-let n = 0;
-const freshName = (): string => `records-erasure-${++n}`;
+const freshName = (): string => freshStoreName('erasure');
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** The raw rows filed under the owner of `rowKey`: their keys and the owner row. */
@@ -167,10 +166,7 @@ describe('the wrapping key is rotated on erasure', () => {
   });
 
   it('rekey seals the store under a new clinic key; the old key no longer opens it', async () => {
-    const name = freshName();
-    const store = await RecordStore.open(name, key);
-    const bundle = loadSynthea(syntheaFiles[2]!);
-    await store.importBundle(bundle);
+    const { name, store, bundle } = await storeWithSynthea(key, 2, 'erasure');
     const pseudonym = store.pseudonym(patientIdOf(bundle));
     const next = new Uint8Array(32).fill(99);
     await store.rekey(next);

@@ -6,10 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { RecordStore, checkReleased, commitmentOf } from '../../../web/src/core/records/index.ts';
 import type { Anchor, ReleasedItem } from '../../../web/src/core/records/index.ts';
 import { rawDump } from '../../e2e/fixtures/records/raw-dump.ts';
-import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles } from './synthea.ts';
+import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles, freshStoreName } from './synthea.ts';
 
-let n = 0;
-const freshName = (): string => `records-release-${++n}`;
+const freshName = (): string => freshStoreName('release');
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** The holder's anchors as a requester's replica of the ledger holds them (latest version per anchor id). */

@@ -1,6 +1,7 @@
 // The Synthea bundles every records test imports, and the strings in each that identify its patient.
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { RecordStore } from '../../../web/src/core/records/index.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
 export const syntheaDir = path.resolve(repoRoot, '../shared/data/synthea');
@@ -34,4 +35,17 @@ export function sensitiveStrings(bundle: SyntheaBundle): string[] {
 
 export function patientIdOf(bundle: SyntheaBundle): string {
   return bundle.entry.find((e) => e.resource.resourceType === 'Patient')!.resource.id;
+}
+
+let stores = 0;
+/** A database name no other store of this test file has: `records-<label>-<n>`. */
+export const freshStoreName = (label: string): string => `records-${label}-${++stores}`;
+
+/** A new store under `key` holding Synthea bundle number `file` (of syntheaFiles), and its database name. */
+export async function storeWithSynthea(key: Uint8Array, file: number, label: string): Promise<{ name: string; store: RecordStore; bundle: SyntheaBundle }> {
+  const name = freshStoreName(label);
+  const store = await RecordStore.open(name, key);
+  const bundle = loadSynthea(syntheaFiles[file]!);
+  await store.importBundle(bundle);
+  return { name, store, bundle };
 }
