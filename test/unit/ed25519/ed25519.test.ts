@@ -10,11 +10,10 @@ import {
   ed25519Verify,
   initCore,
 } from '../../../wasm/index.ts';
-import { Prng } from '../../../web/src/core/util/index.ts';
+import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { bigToLe, leToBig } from './craft.ts';
 import { nodePrivateKey, nodePublicKey, nodeVerify } from './node-crypto.ts';
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 
 interface Vector { name: string; seed: string; publicKey: string; message: string; signature: string }
@@ -36,9 +35,9 @@ describe('RFC 8032 section 7.1 vectors', () => {
   for (const v of vectors) {
     it(`${v.name}: public key, signature and verification`, () => {
       const seed = unhex(v.seed);
-      expect(hex(ed25519PublicKey(seed))).toBe(v.publicKey);
-      expect(hex(ed25519Sign(seed, unhex(v.message)))).toBe(v.signature);
-      expect(hex(new Ed25519Signer(seed).sign(unhex(v.message)))).toBe(v.signature);
+      expect(toHex(ed25519PublicKey(seed))).toBe(v.publicKey);
+      expect(toHex(ed25519Sign(seed, unhex(v.message)))).toBe(v.signature);
+      expect(toHex(new Ed25519Signer(seed).sign(unhex(v.message)))).toBe(v.signature);
       expect(ed25519Verify(unhex(v.publicKey), unhex(v.message), unhex(v.signature))).toBe(true);
     });
   }
@@ -52,10 +51,10 @@ describe('cross-check against node:crypto (seeded)', () => {
       const msg = rng.bytes(rng.int(i % 50 === 0 ? 70_000 : 300));
       const key = nodePrivateKey(seed);
       const pub = ed25519PublicKey(seed);
-      expect(hex(pub)).toBe(hex(crypto.createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(12)));
+      expect(toHex(pub)).toBe(toHex(crypto.createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(12)));
       const ours = ed25519Sign(seed, msg);
       const theirs = crypto.sign(null, msg, key);
-      expect(hex(ours)).toBe(theirs.toString('hex'));
+      expect(toHex(ours)).toBe(theirs.toString('hex'));
       expect(ed25519Verify(pub, msg, theirs)).toBe(true);
       expect(crypto.verify(null, msg, nodePublicKey(pub), ours)).toBe(true);
     }
@@ -180,7 +179,7 @@ describe('keys and signing errors', () => {
     const a = ed25519GenerateSecretKey();
     const b = ed25519GenerateSecretKey();
     expect(a).toHaveLength(32);
-    expect(hex(a)).not.toBe(hex(b));
+    expect(toHex(a)).not.toBe(toHex(b));
     const m = new TextEncoder().encode('hygeia');
     expect(ed25519Verify(ed25519PublicKey(a), m, ed25519Sign(a, m))).toBe(true);
   });

@@ -10,10 +10,10 @@ import { openDB } from 'idb';
 import { RecordStore } from '../../../web/src/core/records/index.ts';
 import { rawDump } from '../../e2e/fixtures/records/raw-dump.ts';
 import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles, freshStoreName, storeWithSynthea } from './synthea.ts';
+import { toHex } from '../../../web/src/core/util/index.ts';
 
 const key = new Uint8Array(32).fill(21);
 const freshName = (): string => freshStoreName('erasure');
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** The raw rows filed under the owner of `rowKey`: their keys and the owner row. */
 async function rowsOfOwner(name: string, rowKey: string): Promise<{ owner: string; keys: string[]; ownerRow: { w: Uint8Array; c: Uint8Array }; rows: Map<string, unknown> }> {
@@ -157,7 +157,7 @@ describe('the wrapping key is rotated on erasure', () => {
     for (const [k, v] of backup.rows) await raw.put('rows', v, k);
     const bAfter = (await raw.get('owners', bOwner.owner)) as { w: Uint8Array };
     raw.close();
-    expect(hex(bAfter.w)).not.toBe(hex(bOwner.ownerRow.w));
+    expect(toHex(bAfter.w)).not.toBe(toHex(bOwner.ownerRow.w));
 
     const reopened = await RecordStore.open(name, key);
     await expect(reopened.read('Patient', pa)).rejects.toMatchObject({ reason: 'tampered' });
