@@ -2,7 +2,8 @@
 // (liveness is measured from then). Byzantine replicas act through their real keys: split into twins, or
 // through rules that rewrite and re-sign what they send. Virtual times are in milliseconds.
 
-import { readCommitCertificate } from '../../web/src/core/ledger/certificate.ts';
+import { faultsTolerated, readCommitCertificate } from '../../web/src/core/ledger/index.ts';
+import { leaderOrder, primaryForView } from '../../web/src/core/security/index.ts';
 import { CHANNEL_PBFT, pbftFrame as pbftFrameOf } from '../../web/src/core/consensus/index.ts';
 import { Cluster, type ClusterConfig, type Instance } from './cluster.ts';
 import {
@@ -60,22 +61,10 @@ export interface Scenario {
   check?(ctx: ScenarioContext): void;
 }
 
-/** The replica's leader order: trust descending, ties by key ascending, at most f below the floor skipped. */
-export function leaderOrder(keys: Uint8Array[], trust: number[] | undefined, floor: number | undefined): number[] {
-  const n = keys.length;
-  const f = Math.floor((n - 1) / 3);
-  const t = trust ?? new Array<number>(n).fill(0);
-  const order = keys.map((_, i) => i);
-  order.sort((a, b) => (t[a]! !== t[b]! ? t[b]! - t[a]! : toHex(keys[a]!) < toHex(keys[b]!) ? -1 : 1));
-  let skip = 0;
-  const fl = floor ?? Number.NEGATIVE_INFINITY;
-  while (skip < f && skip < n - 1 && t[order[n - 1 - skip]!]! < fl) skip++;
-  return order.slice(0, n - skip);
-}
-
+/** The primary of `view` by the replica's leader order (security's TypeScript twin of it, held equal by a test). */
 function primaryOf(c: Cluster, view: number): number {
-  const order = leaderOrder(c.keys, c.cfg.trust, c.cfg.trustFloor);
-  return order[view % order.length]!;
+  const order = leaderOrder(c.keys, c.cfg.trust ?? c.keys.map(() => 0), c.cfg.trustFloor ?? Number.NEGATIVE_INFINITY, faultsTolerated(c.keys.length));
+  return primaryForView(view, order);
 }
 
 const pbftFrame = (e: Envelope): Uint8Array => pbftFrameOf(0, encodeEnvelope(e));
