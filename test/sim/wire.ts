@@ -90,18 +90,18 @@ export function forge(type: number, body: Uint8Array, seed: Uint8Array, tail?: U
 // ---- bodies ------------------------------------------------------------------------------------------------
 
 // The fixed bodies are fields in wire order: uints (a sender is one below 256) and 32-byte digests, each read
-// and written by one codec from its layout (an object's keys keep their order).
+// and written by one codec from its layout (an object's keys keep their order); a body's type follows from it.
 type FieldKind = 'sender' | 'uint' | 'digest';
-type Layout<T> = { readonly [K in keyof T]: T[K] extends Uint8Array ? 'digest' : Exclude<FieldKind, 'digest'> };
+type BodyOf<L extends Record<string, FieldKind>> = { -readonly [K in keyof L]: L[K] extends 'digest' ? Uint8Array : number };
 
-function fixedBody<T extends object>(layout: Layout<T>): { read(body: Uint8Array): T | null; write(m: T): Uint8Array } {
-  const fields = Object.entries(layout) as [keyof T, FieldKind][];
+function fixedBody<L extends Record<string, FieldKind>>(layout: L): { read(body: Uint8Array): BodyOf<L> | null; write(m: BodyOf<L>): Uint8Array } {
+  const fields = Object.entries(layout) as [keyof L, FieldKind][];
   return {
     read(body) {
       const r = new Reader(body, 4096);
-      const m = {} as Record<keyof T, number | Uint8Array>;
+      const m = {} as Record<keyof L, number | Uint8Array>;
       for (const [name, kind] of fields) m[name] = kind === 'digest' ? r.fixed(32) : kind === 'sender' ? r.uint(255) : r.uint();
-      return r.end() ? (m as T) : null;
+      return r.end() ? (m as BodyOf<L>) : null;
     },
     write(m) {
       const w = new Writer(96);
@@ -114,35 +114,22 @@ function fixedBody<T extends object>(layout: Layout<T>): { read(body: Uint8Array
   };
 }
 
-export interface PrePrepareBody {
-  sender: number;
-  view: number;
-  seq: number;
-  time: number;
-  digest: Uint8Array;
-}
-const prePrepare = fixedBody<PrePrepareBody>({ sender: 'sender', view: 'uint', seq: 'uint', time: 'uint', digest: 'digest' });
+const PRE_PREPARE = { sender: 'sender', view: 'uint', seq: 'uint', time: 'uint', digest: 'digest' } as const;
+export type PrePrepareBody = BodyOf<typeof PRE_PREPARE>;
+const prePrepare = fixedBody(PRE_PREPARE);
 export const readPrePrepare = prePrepare.read;
 export const writePrePrepare = prePrepare.write;
 
 /** A prepare's or a commit's body. */
-export interface VoteBody {
-  sender: number;
-  view: number;
-  seq: number;
-  digest: Uint8Array;
-}
-const vote = fixedBody<VoteBody>({ sender: 'sender', view: 'uint', seq: 'uint', digest: 'digest' });
+const VOTE = { sender: 'sender', view: 'uint', seq: 'uint', digest: 'digest' } as const;
+export type VoteBody = BodyOf<typeof VOTE>;
+const vote = fixedBody(VOTE);
 export const readVote = vote.read;
 export const writeVote = vote.write;
 
-export interface CheckpointBody {
-  sender: number;
-  seq: number;
-  stateDigest: Uint8Array;
-  replicaDigest: Uint8Array;
-}
-const checkpoint = fixedBody<CheckpointBody>({ sender: 'sender', seq: 'uint', stateDigest: 'digest', replicaDigest: 'digest' });
+const CHECKPOINT = { sender: 'sender', seq: 'uint', stateDigest: 'digest', replicaDigest: 'digest' } as const;
+export type CheckpointBody = BodyOf<typeof CHECKPOINT>;
+const checkpoint = fixedBody(CHECKPOINT);
 export const readCheckpoint = checkpoint.read;
 export const writeCheckpoint = checkpoint.write;
 

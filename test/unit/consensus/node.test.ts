@@ -41,6 +41,12 @@ class ScriptedReplica implements ReplicaLike {
 /** A lagging replica: any message makes it ask its host to fetch the state at `seq` from `peers`. */
 const laggingReplica = (seq: number, stateDigest: Uint8Array, peers: number[]) =>
   new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq, stateDigest, peers }] : []));
+/** An app with a state of its own (mine=1), which a refused state transfer must leave as it was. */
+const appWithOwnState = (): KvApp => {
+  const app = new KvApp();
+  app.apply(utf8('mine=1'), { height: 1, index: 0, time: 0 });
+  return app;
+};
 /** A message from node 3 to node 0, to set its replica going. */
 const nudge = (net: SimNetwork): void => net.join(ids[3]!).send(ids[0]!, pbftFrame(0, utf8('behind')));
 
@@ -272,8 +278,7 @@ describe('state transfer', () => {
     liar(net, 1, chain, (blocks, apps) => ({ blocks, app: apps[2]! }));
     const digest = blockHash(chain.blocks[3]!.header);
     const lagging = laggingReplica(4, digest, [1]);
-    const app = new KvApp();
-    app.apply(utf8('mine=1'), { height: 1, index: 0, time: 0 });
+    const app = appWithOwnState();
     const { node, events } = setup(0, lagging, net, { app });
     await node.start();
     nudge(net);
@@ -309,8 +314,7 @@ describe('state transfer', () => {
     const digest = blockHash(chain.blocks[3]!.header);
     const lagging = laggingReplica(4, digest, [1]);
     lagging.refuseState = true;
-    const app = new KvApp();
-    app.apply(utf8('mine=1'), { height: 1, index: 0, time: 0 });
+    const app = appWithOwnState();
     const { node, events } = setup(0, lagging, net, { app });
     await node.start();
     nudge(net);
