@@ -41,7 +41,7 @@ export async function measure(
   const run = async (ms: number): Promise<Measurement> => {
     let iterations = 0;
     const start = performance.now();
-    let now = start;
+    let now: number;
     do {
       const r = fn();
       if (r instanceof Promise) await r;
@@ -74,7 +74,7 @@ export async function measureCpu(
   const run = async (us: number, chunk: number): Promise<Measurement> => {
     let calls = 0;
     const start = process.cpuUsage();
-    let used = 0;
+    let used: number;
     do {
       for (let i = 0; i < chunk; i++) {
         const r = fn();

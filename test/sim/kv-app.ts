@@ -2,27 +2,33 @@
 // app is wired in): a transaction is the UTF-8 text "key=value"; the state root is the RFC 6962 Merkle root
 // over the sorted entries; a snapshot is their canonical encoding.
 
-import type { ApplyContext, ApplyResult, LedgerApp } from '../../web/src/core/ledger/app.ts';
-import { merkleRoot } from '../../web/src/core/ledger/merkle.ts';
-import { Reader, Writer } from '../../web/src/core/ledger/primitives.ts';
+import { merkleRoot, type ApplyContext, type ApplyResult, type LedgerApp } from '../../web/src/core/ledger/index.ts';
+import { Reader, Writer } from '../../web/src/core/codec/index.ts';
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A "key=value" transaction's key and value, or why it is not one (not UTF-8, no key, over 4 KiB). */
+export function parseKvTx(tx: Uint8Array): { key: string; value: string } | Extract<ApplyResult, { ok: false }> {
+  let text: string;
+  try {
+    text = fromUtf8.decode(tx);
+  } catch {
+    return { ok: false, reason: 'not-utf8' };
+  }
+  const eq = text.indexOf('=');
+  if (eq <= 0 || text.length > 4096) return { ok: false, reason: 'malformed' };
+  return { key: text.slice(0, eq), value: text.slice(eq + 1) };
+}
 
 export class KvApp implements LedgerApp {
   private readonly state = new Map<string, string>();
   applied = 0;
 
   apply(tx: Uint8Array, _ctx: ApplyContext): ApplyResult {
-    let text: string;
-    try {
-      text = fromUtf8.decode(tx);
-    } catch {
-      return { ok: false, reason: 'not-utf8' };
-    }
-    const eq = text.indexOf('=');
-    if (eq <= 0 || text.length > 4096) return { ok: false, reason: 'malformed' };
-    this.state.set(text.slice(0, eq), text.slice(eq + 1));
+    const kv = parseKvTx(tx);
+    if ('reason' in kv) return kv;
+    this.state.set(kv.key, kv.value);
     this.applied++;
     return { ok: true };
   }

@@ -2,7 +2,8 @@
 // (liveness is measured from then). Byzantine replicas act through their real keys: split into twins, or
 // through rules that rewrite and re-sign what they send. Virtual times are in milliseconds.
 
-import { readCommitCertificate } from '../../web/src/core/ledger/certificate.ts';
+import { faultsTolerated, readCommitCertificate } from '../../web/src/core/ledger/index.ts';
+import { leaderOrder, primaryForView } from '../../web/src/core/security/index.ts';
 import { CHANNEL_PBFT, pbftFrame as pbftFrameOf } from '../../web/src/core/consensus/index.ts';
 import { Cluster, type ClusterConfig, type Instance } from './cluster.ts';
 import {
@@ -21,8 +22,6 @@ import {
   type Envelope,
 } from './wire.ts';
 import { toHex } from '../../web/src/core/util/index.ts';
-import { faultsTolerated } from '../../web/src/core/ledger/index.ts';
-import { leaderOrder, primaryForView } from '../../web/src/core/security/index.ts';
 
 export interface Plan {
   /** Client requests in the run (closed loop, spread over the clients). */

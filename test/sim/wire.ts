@@ -89,68 +89,49 @@ export function forge(type: number, body: Uint8Array, seed: Uint8Array, tail?: U
 
 // ---- bodies ------------------------------------------------------------------------------------------------
 
-export interface PrePrepareBody {
-  sender: number;
-  view: number;
-  seq: number;
-  time: number;
-  digest: Uint8Array;
+// The fixed bodies are fields in wire order: uints (a sender is one below 256) and 32-byte digests, each read
+// and written by one codec from its layout (an object's keys keep their order); a body's type follows from it.
+type FieldKind = 'sender' | 'uint' | 'digest';
+type BodyOf<L extends Record<string, FieldKind>> = { -readonly [K in keyof L]: L[K] extends 'digest' ? Uint8Array : number };
+
+function fixedBody<L extends Record<string, FieldKind>>(layout: L): { read(body: Uint8Array): BodyOf<L> | null; write(m: BodyOf<L>): Uint8Array } {
+  const fields = Object.entries(layout) as [keyof L, FieldKind][];
+  return {
+    read(body) {
+      const r = new Reader(body, 4096);
+      const m = {} as Record<keyof L, number | Uint8Array>;
+      for (const [name, kind] of fields) m[name] = kind === 'digest' ? r.fixed(32) : kind === 'sender' ? r.uint(255) : r.uint();
+      return r.end() ? (m as BodyOf<L>) : null;
+    },
+    write(m) {
+      const w = new Writer(96);
+      for (const [name, kind] of fields) {
+        if (kind === 'digest') w.fixed(m[name] as Uint8Array);
+        else w.uint(m[name] as number);
+      }
+      return w.finish();
+    },
+  };
 }
 
-export function readPrePrepare(body: Uint8Array): PrePrepareBody | null {
-  const r = new Reader(body, 4096);
-  const m = { sender: r.uint(255), view: r.uint(), seq: r.uint(), time: r.uint(), digest: r.fixed(32) };
-  return r.end() ? m : null;
-}
-
-export function writePrePrepare(m: PrePrepareBody): Uint8Array {
-  const w = new Writer(64);
-  w.uint(m.sender);
-  w.uint(m.view);
-  w.uint(m.seq);
-  w.uint(m.time);
-  w.fixed(m.digest);
-  return w.finish();
-}
+const PRE_PREPARE = { sender: 'sender', view: 'uint', seq: 'uint', time: 'uint', digest: 'digest' } as const;
+export type PrePrepareBody = BodyOf<typeof PRE_PREPARE>;
+const prePrepare = fixedBody(PRE_PREPARE);
+export const readPrePrepare = prePrepare.read;
+export const writePrePrepare = prePrepare.write;
 
 /** A prepare's or a commit's body. */
-export interface VoteBody {
-  sender: number;
-  view: number;
-  seq: number;
-  digest: Uint8Array;
-}
+const VOTE = { sender: 'sender', view: 'uint', seq: 'uint', digest: 'digest' } as const;
+export type VoteBody = BodyOf<typeof VOTE>;
+const vote = fixedBody(VOTE);
+export const readVote = vote.read;
+export const writeVote = vote.write;
 
-export function readVote(body: Uint8Array): VoteBody | null {
-  const r = new Reader(body, 4096);
-  const m = { sender: r.uint(255), view: r.uint(), seq: r.uint(), digest: r.fixed(32) };
-  return r.end() ? m : null;
-}
-
-export function writeVote(m: VoteBody): Uint8Array {
-  const w = new Writer(64);
-  w.uint(m.sender);
-  w.uint(m.view);
-  w.uint(m.seq);
-  w.fixed(m.digest);
-  return w.finish();
-}
-
-export interface CheckpointBody {
-  sender: number;
-  seq: number;
-  stateDigest: Uint8Array;
-  replicaDigest: Uint8Array;
-}
-
-export function writeCheckpoint(m: CheckpointBody): Uint8Array {
-  const w = new Writer(80);
-  w.uint(m.sender);
-  w.uint(m.seq);
-  w.fixed(m.stateDigest);
-  w.fixed(m.replicaDigest);
-  return w.finish();
-}
+const CHECKPOINT = { sender: 'sender', seq: 'uint', stateDigest: 'digest', replicaDigest: 'digest' } as const;
+export type CheckpointBody = BodyOf<typeof CHECKPOINT>;
+const checkpoint = fixedBody(CHECKPOINT);
+export const readCheckpoint = checkpoint.read;
+export const writeCheckpoint = checkpoint.write;
 
 /** A pre-prepare's tail: uint(count) ‖ bytes(request)… */
 export function readBatch(tail: Uint8Array): Uint8Array[] | null {
@@ -170,18 +151,28 @@ export function writeCertificate(messages: readonly Uint8Array[]): Uint8Array {
   return writeList(messages);
 }
 
-function readList(bytes: Uint8Array): Uint8Array[] | null {
-  const r = new Reader(bytes, MAX);
-  const n = r.uint(1 << 16);
+/** uint(count) ‖ bytes(item)… inside a larger value. */
+function readItems(r: Reader, maxCount: number): Uint8Array[] {
+  const n = r.uint(maxCount);
   const out: Uint8Array[] = [];
   for (let i = 0; i < n && r.ok; i++) out.push(r.bytes(MAX));
+  return out;
+}
+
+function writeItems(w: Writer, items: readonly Uint8Array[]): void {
+  w.uint(items.length);
+  for (const q of items) w.bytes(q);
+}
+
+function readList(bytes: Uint8Array): Uint8Array[] | null {
+  const r = new Reader(bytes, MAX);
+  const out = readItems(r, 1 << 16);
   return r.end() ? out : null;
 }
 
 function writeList(items: readonly Uint8Array[]): Uint8Array {
   const w = new Writer();
-  w.uint(items.length);
-  for (const q of items) w.bytes(q);
+  writeItems(w, items);
   return w.finish();
 }
 
@@ -201,12 +192,8 @@ export function readNewView(body: Uint8Array): NewViewBody | null {
   const r = new Reader(body, MAX);
   const sender = r.uint(255);
   const view = r.uint();
-  const v = r.uint(1024);
-  const viewChanges: Uint8Array[] = [];
-  for (let i = 0; i < v && r.ok; i++) viewChanges.push(r.bytes(MAX));
-  const o = r.uint(1 << 16);
-  const prePrepares: Uint8Array[] = [];
-  for (let i = 0; i < o && r.ok; i++) prePrepares.push(r.bytes(MAX));
+  const viewChanges = readItems(r, 1024);
+  const prePrepares = readItems(r, 1 << 16);
   return r.end() ? { sender, view, viewChanges, prePrepares } : null;
 }
 
@@ -214,9 +201,7 @@ export function writeNewView(m: NewViewBody): Uint8Array {
   const w = new Writer();
   w.uint(m.sender);
   w.uint(m.view);
-  w.uint(m.viewChanges.length);
-  for (const v of m.viewChanges) w.bytes(v);
-  w.uint(m.prePrepares.length);
-  for (const p of m.prePrepares) w.bytes(p);
+  writeItems(w, m.viewChanges);
+  writeItems(w, m.prePrepares);
   return w.finish();
 }

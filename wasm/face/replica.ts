@@ -59,7 +59,7 @@ export interface ReplicaOptions {
   maxBatch: number;
   /** Initial integer trust scores per validator (default: all equal). */
   trust?: number[];
-  /** Validators below it are skipped as primary (at most f of them). Default: 0 (none skipped). */
+  /** Validators whose trust is below it are skipped as primary (at most f of them). Default: -2^53, so none is. */
   trustFloor?: number;
   /** A backup rejects a proposed batch time further than this from its own `now` (default 30_000). */
   maxClockSkew?: number;

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyCommitCertificate } from '../../../wasm/index.ts';
 import * as ed from '@noble/ed25519';
 import { LightClient, blockHash, genesisEpoch, genesisHash, readCommitCertificate, txProof, verifyBlock, verifyCheckpointCertificate, type Block, type Epoch } from '../../../web/src/core/ledger/index.ts';
-import { Reader, Writer } from '../../../web/src/core/ledger/primitives.ts';
+import { Reader, Writer } from '../../../web/src/core/codec/index.ts';
 import { quorumSize } from '../../../web/src/core/ledger/quorum.ts';
 import { Cluster } from '../../sim/cluster.ts';
 

@@ -4,9 +4,7 @@
 // the same head as the others with every height held and verified.
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { IdbLedgerStore, blockHash, genesisHash, verifyBlock } from '../../../web/src/core/ledger/index.ts';
-import { verifyAttestation } from '../../../web/src/core/ledger/attestation.ts';
-import { genesisEpoch } from '../../../web/src/core/ledger/epoch.ts';
+import { IdbLedgerStore, blockHash, genesisEpoch, genesisHash, verifyAttestation, verifyBlock } from '../../../web/src/core/ledger/index.ts';
 import { Cluster } from '../../sim/cluster.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 

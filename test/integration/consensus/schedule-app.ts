@@ -1,13 +1,11 @@
 // A small LedgerApp whose validator schedule a test controls, with the contracts' state tree (real state
 // roots and state proofs) and a `consensus` leaf shaped and folded like the contracts' (ledger/contracts/
 // consensus.ts): "validators=<hex>,<hex>,…" schedules a change at the next checkpoint, "key=value" sets a key.
-import type { ApplyContext, ApplyResult, LedgerApp } from '../../../web/src/core/ledger/app.ts';
-import { CONSENSUS_KEY, type ConsensusLeaf } from '../../../web/src/core/ledger/contracts/consensus.ts';
-import { StateTree, type StateProofPath } from '../../../web/src/core/ledger/contracts/state-tree.ts';
-import type { ValidatorSchedule } from '../../../web/src/core/ledger/epoch.ts';
+import type { ApplyContext, ApplyResult, LedgerApp, ValidatorSchedule } from '../../../web/src/core/ledger/index.ts';
+import { CONSENSUS_KEY, type ConsensusLeaf, type StateProofPath } from '../../../web/src/core/ledger/contracts/index.ts';
+import { StateTree } from '../../../web/src/core/ledger/contracts/state-tree.ts';
+import { parseKvTx } from '../../sim/kv-app.ts';
 import { fromHex, toHex } from '../../../web/src/core/util/index.ts';
-
-const text = new TextDecoder('utf-8', { fatal: true });
 
 interface State {
   kv: Record<string, string>;
@@ -27,15 +25,9 @@ export class ScheduleApp implements LedgerApp {
   }
 
   apply(tx: Uint8Array, ctx: ApplyContext): ApplyResult {
-    let s: string;
-    try {
-      s = text.decode(tx);
-    } catch {
-      return { ok: false, reason: 'not-utf8' };
-    }
-    const eq = s.indexOf('=');
-    if (eq <= 0) return { ok: false, reason: 'malformed' };
-    const [k, v] = [s.slice(0, eq), s.slice(eq + 1)];
+    const kv = parseKvTx(tx);
+    if ('reason' in kv) return kv;
+    const { key: k, value: v } = kv;
     const leaf = this.state.leaf;
     // Fold a change whose checkpoint has passed, as the contracts do before a block's transactions.
     if (leaf.next && leaf.next.at < ctx.height) this.setLeaf({ epoch: leaf.epoch + 1, validators: leaf.next.validators, since: leaf.next.at, next: null });
@@ -64,7 +56,7 @@ export class ScheduleApp implements LedgerApp {
   }
 
   restore(snapshot: Uint8Array): void {
-    const s = JSON.parse(text.decode(snapshot)) as State;
+    const s = JSON.parse(new TextDecoder().decode(snapshot)) as State;
     this.state = s;
     this.tree = new StateTree();
     this.tree.set(CONSENSUS_KEY, s.leaf);

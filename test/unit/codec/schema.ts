@@ -9,7 +9,7 @@ import { fromHex, toHex } from '../../../web/src/core/util/index.ts';
 /** 'uint' | 'bool' | ['uint', max] | ['fixed'|'bytes'|'str', n] | ['list'|'set', max, T] | ['option', T]
  *  | ['map', max, K, V] | ['struct', T...] | ['message', [tag, T]...] (see test/vectors/codec/generate.py) */
 export type Ty = string | TyList;
-export interface TyList extends Array<TyItem> {}
+export type TyList = TyItem[];
 type TyItem = string | number | Ty | [number, Ty];
 
 export type Json = null | boolean | string | number | Json[] | { [k: string]: Json };

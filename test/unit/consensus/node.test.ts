@@ -38,6 +38,18 @@ class ScriptedReplica implements ReplicaLike {
   }
 }
 
+/** A lagging replica: any message makes it ask its host to fetch the state at `seq` from `peers`. */
+const laggingReplica = (seq: number, stateDigest: Uint8Array, peers: number[]) =>
+  new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq, stateDigest, peers }] : []));
+/** An app with a state of its own (mine=1), which a refused state transfer must leave as it was. */
+const appWithOwnState = (): KvApp => {
+  const app = new KvApp();
+  app.apply(utf8('mine=1'), { height: 1, index: 0, time: 0 });
+  return app;
+};
+/** A message from node 3 to node 0, to set its replica going. */
+const nudge = (net: SimNetwork): void => net.join(ids[3]!).send(ids[0]!, pbftFrame(0, utf8('behind')));
+
 function setup(self: number, replica: ScriptedReplica, net: SimNetwork, opts: { app?: KvApp; store?: MemoryLedgerStore; trustAfter?: (seq: number) => number[] | undefined } = {}) {
   const transport = net.ids().includes(ids[self]!) ? net.restart(ids[self]!) : net.join(ids[self]!);
   const app = opts.app ?? new KvApp();
@@ -227,7 +239,7 @@ describe('state transfer', () => {
     const lagging = new ScriptedReplica((e) => (e.kind === 'message' && new TextDecoder().decode(e.bytes) === 'behind' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1] }] : []));
     const { node, app, events, store } = setup(0, lagging, net);
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, pbftFrame(0, utf8('behind')));
+    nudge(net);
     net.clock.runUntil(1_000);
     const installed = lagging.seen.find((e) => e.kind === 'stateInstalled');
     expect(installed && installed.kind === 'stateInstalled' && [installed.seq, toHex(installed.stateDigest), new TextDecoder().decode(installed.replicaState)]).toEqual([4, toHex(digest), 'rs4']);
@@ -249,10 +261,10 @@ describe('state transfer', () => {
     liar(net, 1, chain, (blocks, apps) => ({ blocks: tamper(blocks), app: apps[3]! }));
     await serverWith(net, 2, chain);
     const digest = blockHash(chain.blocks[3]!.header);
-    const lagging = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1, 2] }] : []));
+    const lagging = laggingReplica(4, digest, [1, 2]);
     const { node, app, events } = setup(0, lagging, net);
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, pbftFrame(0, utf8('behind')));
+    nudge(net);
     net.clock.runUntil(2_000);
     expect(events.filter((e) => e.kind === 'stateTransferRejected').map((e) => e.kind === 'stateTransferRejected' && [e.reason, e.from])).toContainEqual([reason, ids[1]]);
     expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 4, fromPeer: ids[2] });
@@ -265,12 +277,11 @@ describe('state transfer', () => {
     const chain = honestChain(6);
     liar(net, 1, chain, (blocks, apps) => ({ blocks, app: apps[2]! }));
     const digest = blockHash(chain.blocks[3]!.header);
-    const lagging = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1] }] : []));
-    const app = new KvApp();
-    app.apply(utf8('mine=1'), { height: 1, index: 0, time: 0 });
+    const lagging = laggingReplica(4, digest, [1]);
+    const app = appWithOwnState();
     const { node, events } = setup(0, lagging, net, { app });
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, pbftFrame(0, utf8('behind')));
+    nudge(net);
     net.clock.runUntil(300);
     expect(events.some((e) => e.kind === 'stateTransferRejected' && e.reason === 'state-root-mismatch')).toBe(true);
     expect(lagging.seen.some((e) => e.kind === 'stateInstalled')).toBe(false);
@@ -284,10 +295,10 @@ describe('state transfer', () => {
     await serverWith(net, 1, chain, 300);
     await serverWith(net, 2, chain, 300);
     const digest = blockHash(chain.blocks[299]!.header);
-    const lagging = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 300, stateDigest: digest, peers: [1, 2] }] : []));
+    const lagging = laggingReplica(300, digest, [1, 2]);
     const { node, events, store } = setup(0, lagging, net);
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, pbftFrame(0, utf8('behind')));
+    nudge(net);
     net.clock.runUntil(5_000);
     expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 300, fetchedBlocks: 256 });
     expect(events.find((e) => e.kind === 'historyFilled')).toEqual({ kind: 'historyFilled', down: 1 });
@@ -301,13 +312,12 @@ describe('state transfer', () => {
     const chain = honestChain(6);
     await serverWith(net, 1, chain);
     const digest = blockHash(chain.blocks[3]!.header);
-    const lagging = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1] }] : []));
+    const lagging = laggingReplica(4, digest, [1]);
     lagging.refuseState = true;
-    const app = new KvApp();
-    app.apply(utf8('mine=1'), { height: 1, index: 0, time: 0 });
+    const app = appWithOwnState();
     const { node, events } = setup(0, lagging, net, { app });
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, pbftFrame(0, utf8('behind')));
+    nudge(net);
     net.clock.runUntil(300);
     expect(events.some((e) => e.kind === 'stateTransferRejected' && e.reason === 'replica-refused')).toBe(true);
     expect(app.get('mine')).toBe('1');
@@ -322,10 +332,10 @@ describe('state transfer', () => {
     for (const b of chain.blocks) await store.putBlock(b);
     const digest = blockHash(chain.blocks[3]!.header);
     await store.putSnapshot({ seq: 4, blockHash: digest, app: chain.apps[3]!, replicaState: utf8('rs4'), certificate: utf8('cp4') });
-    const replica = new ScriptedReplica((e) => (e.kind === 'message' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1, 2] }] : []));
+    const replica = laggingReplica(4, digest, [1, 2]);
     const { node, events } = setup(0, replica, net, { store });
     await node.start();
-    net.join(ids[3]!).send(ids[0]!, pbftFrame(0, utf8('behind')));
+    nudge(net);
     net.clock.runUntil(100);
     expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 4, fetchedBlocks: 0, fromPeer: null });
   });

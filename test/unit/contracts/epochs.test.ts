@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
 import { HygeiaContracts, LedgerReplica } from '../../../web/src/core/ledger/contracts/index.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
-import { commitCertificateBy, setup, type Setup } from './helpers.ts';
+import { setup, type Setup } from './helpers.ts';
+import { writeCommitCertificate } from '../../../web/src/core/ledger/index.ts';
 
 beforeAll(async () => {
   await initCore();
@@ -132,7 +133,7 @@ describe('a replica across an epoch change', () => {
     expect(toHex(replica.app.stateRoot())).toBe(toHex(s.ledger.app.stateRoot()));
     // Block 9 certified by the set it replaced (org-0, org-1, org-2 sign it, as they could before the switch): refused.
     const block9 = s.ledger.blocks[8]!;
-    const forged = { ...block9, certificate: commitCertificateBy(s.admins.slice(0, 3).map((a) => a.signer), 9, block9.header.batchDigest, new Uint8Array(32)) };
+    const forged = { ...block9, certificate: writeCommitCertificate(s.admins.slice(0, 3).map((a) => a.signer), 9, block9.header.batchDigest, new Uint8Array(32)) };
     const fresh = new LedgerReplica(s.genesis);
     expect(() => fresh.sync([...s.ledger.blocks.slice(0, 8), forged])).toThrowError(expect.objectContaining({ reason: 'bad-certificate', height: 9 }));
   });

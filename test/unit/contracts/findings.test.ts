@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Ed25519Signer, initCore } from '../../../wasm/index.ts';
 import { HygeiaContracts, LedgerReplica, MAX_TX_LIFETIME_MS, txId } from '../../../web/src/core/ledger/contracts/index.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
-import { DAY, TREAT_01, commitCertificateBy, grant, request, setup } from './helpers.ts';
+import { DAY, TREAT_01, grant, request, setup } from './helpers.ts';
+import { writeCommitCertificate } from '../../../web/src/core/ledger/index.ts';
 
 beforeAll(async () => {
   await initCore();
@@ -234,7 +235,7 @@ describe('finding 6: the replica checks every block certificate', () => {
     const blocks = s.ledger.blocks;
     // A server that builds the same chain with keys of its own (same genesis, forged certificates).
     const impostors = s.admins.map(() => new Ed25519Signer(s.prng.bytes(32)));
-    const forged = blocks.map((b, i) => (i === 2 ? { ...b, certificate: commitCertificateBy(impostors, b.header.height, b.header.batchDigest, new Uint8Array(32)) } : b));
+    const forged = blocks.map((b, i) => (i === 2 ? { ...b, certificate: writeCommitCertificate(impostors, b.header.height, b.header.batchDigest, new Uint8Array(32)) } : b));
     expect(() => new LedgerReplica(s.genesis).sync(forged)).toThrowError(expect.objectContaining({ reason: 'bad-certificate', height: 3 }));
     const stripped = blocks.map((b, i) => (i === 3 ? { ...b, certificate: new Uint8Array([0]) } : b));
     expect(() => new LedgerReplica(s.genesis).sync(stripped)).toThrowError(expect.objectContaining({ reason: 'bad-certificate', height: 4, detail: 'certificate-short' }));

@@ -1,10 +1,9 @@
 // Shared set-up for the contracts tests: seeded keys, a MemoryLedger whose blocks carry real commit
 // certificates, and a clock the transactions' expiries follow.
 import { Ed25519Signer } from '../../../wasm/index.ts';
-import { blockHash } from '../../../web/src/core/ledger/block.ts';
+import { blockHash } from '../../../web/src/core/ledger/index.ts';
 import { MemoryLedger, TxAuthor, type ContractsGenesis, type GenesisAgreement, type Payload } from '../../../web/src/core/ledger/contracts/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
-import { Writer, signingBytes } from '../../../web/src/core/codec/index.ts';
 export { ReleaseError, auditTrail, releaseRecords, verifyAuditEntry } from '../../../web/src/core/ledger/contracts/index.ts';
 
 export const DAY = 86_400_000;
@@ -73,25 +72,3 @@ export function request(over: Partial<Payload<'requestAccess'>> = {}): Payload<'
 /** A TREAT agreement between org-0 and org-1 from genesis. */
 export const TREAT_01: GenesisAgreement = { agreementId: 'treat-01', orgA: 'org-0', orgB: 'org-1', purposes: ['TREAT'], start: 0, end: T0 + 3650 * DAY };
 
-/**
- * A well-formed commit certificate for (seq, batchDigest) in epoch `epochId`, in the replica's format, signed by
- * `signers` as senders 0, 1, ...: what a block server forging certificates, or a replaced validator set, could produce.
- */
-export function commitCertificateBy(signers: readonly { sign(m: Uint8Array): Uint8Array }[], seq: number, batchDigest: Uint8Array, epochId: Uint8Array): Uint8Array {
-  const w = new Writer(512);
-  w.uint(signers.length);
-  signers.forEach((signer, sender) => {
-    const body = new Writer(64);
-    body.uint(sender);
-    body.uint(0);
-    body.uint(seq);
-    body.fixed(batchDigest);
-    const b = body.finish();
-    const msg = new Writer(160);
-    msg.uint(4);
-    msg.bytes(b);
-    msg.fixed(signer.sign(signingBytes('hygeia/pbft/commit/v1', new Uint8Array([...epochId, ...b]))));
-    w.bytes(msg.finish());
-  });
-  return w.finish();
-}

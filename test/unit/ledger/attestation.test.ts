@@ -13,7 +13,7 @@ import {
 } from '../../../web/src/core/ledger/attestation.ts';
 import { blockHash, buildBlock, genesisHash, type BlockHeader } from '../../../web/src/core/ledger/block.ts';
 import { epochId } from '../../../web/src/core/ledger/epoch.ts';
-import { Writer } from '../../../web/src/core/ledger/primitives.ts';
+import { Writer } from '../../../web/src/core/codec/index.ts';
 import { quorumSize } from '../../../web/src/core/ledger/quorum.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
 

@@ -1,8 +1,8 @@
 import 'fake-indexeddb/auto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
-import { BlockCodecError, IdbLedgerStore, MemoryLedgerStore, blockHash, buildBlock, decodeBlock, encodeBlock, genesisHash, txHash, txProof, verifyBlock, verifyTxProof, type Block, type CertificateVerifier, type LedgerStore } from '../../../web/src/core/ledger/index.ts';
-import { Prng } from '../../../web/src/core/util/index.ts';
+import { BlockCodecError, IdbLedgerStore, MemoryLedgerStore, blockHash, buildBlock, decodeBlock, encodeBlock, genesisHash, txProof, verifyBlock, verifyTxProof, type Block, type CertificateVerifier, type LedgerStore } from '../../../web/src/core/ledger/index.ts';
+import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 
 beforeAll(() => initCore());
 
@@ -26,15 +26,14 @@ function chain(len: number): Block[] {
   return blocks;
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 describe('blocks', () => {
   it('encode canonically and round-trip', () => {
     for (const b of chain(6)) {
       const bytes = encodeBlock(b);
       const back = decodeBlock(bytes);
-      expect(hex(encodeBlock(back))).toBe(hex(bytes));
-      expect(hex(blockHash(back.header))).toBe(hex(blockHash(b.header)));
+      expect(toHex(encodeBlock(back))).toBe(toHex(bytes));
+      expect(toHex(blockHash(back.header))).toBe(toHex(blockHash(b.header)));
     }
   });
 
@@ -53,7 +52,7 @@ describe('blocks', () => {
 
   it('the hash changes with every header field', () => {
     const b = chain(2)[1]!;
-    const base = hex(blockHash(b.header));
+    const base = toHex(blockHash(b.header));
     const variants = [
       { ...b.header, height: 3 },
       { ...b.header, time: b.header.time + 1 },
@@ -63,7 +62,7 @@ describe('blocks', () => {
       { ...b.header, stateRoot: rng.bytes(32) },
       { ...b.header, txCount: b.header.txCount + 1 },
     ];
-    for (const v of variants) expect(hex(blockHash(v))).not.toBe(base);
+    for (const v of variants) expect(toHex(blockHash(v))).not.toBe(base);
   });
 });
 
@@ -137,9 +136,9 @@ describe.each([
     for (const b of blocks) await store.putBlock(b);
     const tip = await store.tip();
     expect(tip?.height).toBe(7);
-    expect(hex(tip!.hash)).toBe(hex(blockHash(blocks[6]!.header)));
+    expect(toHex(tip!.hash)).toBe(toHex(blockHash(blocks[6]!.header)));
     const got = await store.getBlocks(3, 5);
-    expect(got.map((b) => hex(encodeBlock(b)))).toEqual(blocks.slice(2, 5).map((b) => hex(encodeBlock(b))));
+    expect(got.map((b) => toHex(encodeBlock(b)))).toEqual(blocks.slice(2, 5).map((b) => toHex(encodeBlock(b))));
     expect(await store.getBlock(99)).toBeUndefined();
     for (const seq of [2, 4, 6]) {
       await store.putSnapshot({ seq, blockHash: blockHash(blocks[seq - 1]!.header), app: rng.bytes(20), replicaState: rng.bytes(8), certificate: rng.bytes(16) });
@@ -161,6 +160,6 @@ it('an IndexedDB store reopened under the same name has what was written (restar
   a.close();
   const b = await IdbLedgerStore.open(name);
   expect((await b.tip())?.height).toBe(3);
-  expect(hex(encodeBlock((await b.getBlock(2))!))).toBe(hex(encodeBlock(blocks[1]!)));
+  expect(toHex(encodeBlock((await b.getBlock(2))!))).toBe(toHex(encodeBlock(blocks[1]!)));
   b.close();
 });

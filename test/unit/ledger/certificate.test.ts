@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ed25519PublicKey, ed25519Sign, ed25519Verify, initCore } from '../../../wasm/index.ts';
 import { diagnoseCommitCertificate, verifyCheckpointCertificate } from '../../../web/src/core/ledger/certificate.ts';
-import { Writer, signingBytes } from '../../../web/src/core/ledger/primitives.ts';
+import { Writer, signingBytes } from '../../../web/src/core/codec/index.ts';
 import { quorumSize } from '../../../web/src/core/ledger/quorum.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
 

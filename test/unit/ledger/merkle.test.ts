@@ -1,11 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
 import { merkleLeafHash, merkleProof, merkleRoot, verifyMerkleProof } from '../../../web/src/core/ledger/index.ts';
-import { Prng } from '../../../web/src/core/util/index.ts';
+import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 
 beforeAll(() => initCore());
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 
 // RFC 6962 reference leaves and tree heads (the Certificate Transparency test vectors).
@@ -24,21 +23,21 @@ const ROOTS = [
 
 describe('Merkle tree (RFC 6962)', () => {
   it('matches the reference root for every size 0..8', () => {
-    for (let n = 0; n <= 8; n++) expect(hex(merkleRoot(LEAVES.slice(0, n)))).toBe(ROOTS[n]);
+    for (let n = 0; n <= 8; n++) expect(toHex(merkleRoot(LEAVES.slice(0, n)))).toBe(ROOTS[n]);
   });
 
   it('matches the reference inclusion proofs', () => {
-    expect(merkleProof(LEAVES, 0).map(hex)).toEqual([
+    expect(merkleProof(LEAVES, 0).map(toHex)).toEqual([
       '96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7',
       '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e',
       '6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4',
     ]);
-    expect(merkleProof(LEAVES, 5).map(hex)).toEqual([
+    expect(merkleProof(LEAVES, 5).map(toHex)).toEqual([
       'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b',
       'ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0',
       'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7',
     ]);
-    expect(hex(merkleLeafHash(new Uint8Array([0])))).toBe('96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7');
+    expect(toHex(merkleLeafHash(new Uint8Array([0])))).toBe('96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7');
   });
 
   it('every proof verifies in every tree size up to 40, and altered ones do not', () => {
@@ -70,7 +69,7 @@ describe('Merkle tree (RFC 6962)', () => {
     const [a, b] = [LEAVES[1]!, LEAVES[2]!];
     const root = merkleRoot([a, b]);
     const forged = new Uint8Array([...merkleLeafHash(a), ...merkleLeafHash(b)]);
-    expect(hex(merkleRoot([forged]))).not.toBe(hex(root));
+    expect(toHex(merkleRoot([forged]))).not.toBe(toHex(root));
     expect(verifyMerkleProof(forged, 0, 1, [], root)).toBe(false);
   });
 

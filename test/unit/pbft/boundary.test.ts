@@ -1,25 +1,11 @@
 // The numbers that cross the wasm boundary are named twice, once per language: wasm/assembly/pbft/boundary.ts
 // and wasm/face/replica-boundary.ts. They must agree name for name and value for value.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as face from '../../../wasm/face/replica-boundary.ts';
-
-/** The `export enum Name { A = 1, ... }` declarations of an AssemblyScript file, as name -> (member -> value). */
-function enumsOf(source: string): Record<string, Record<string, number>> {
-  const out: Record<string, Record<string, number>> = {};
-  for (const m of source.matchAll(/export enum (\w+) \{([^}]*)\}/g)) {
-    const members: Record<string, number> = {};
-    for (const line of m[2]!.split('\n')) {
-      const member = /^\s*(\w+)\s*=\s*(\d+),/.exec(line);
-      if (member) members[member[1]!] = Number(member[2]);
-    }
-    out[m[1]!] = members;
-  }
-  return out;
-}
+import { assemblyEnums } from '../shared/assembly-enums.ts';
 
 describe('the replica boundary', () => {
-  const assembly = enumsOf(readFileSync(new URL('../../../wasm/assembly/pbft/boundary.ts', import.meta.url), 'utf8'));
+  const assembly = assemblyEnums('wasm/assembly/pbft/boundary.ts');
 
   it('names the same tables on both sides', () => {
     expect(Object.keys(assembly).sort()).toEqual(Object.keys(face).sort());

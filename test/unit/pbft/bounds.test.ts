@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { core } from '../../../wasm/face/instance.ts';
 import { batchDigest, ReplicaError, verifyCommitCertificate, type ReplicaAction } from '../../../wasm/face/replica.ts';
-import { Cluster, request, seedOf, useClusters } from './cluster.ts';
+import { request, seedOf, useClusters } from './cluster.ts';
 import { forge, MsgType, writeVote } from '../../sim/wire.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Cluster, request, useClusters } from './cluster.ts';
+import { request, useClusters } from './cluster.ts';
 import { header, MsgType } from '../../sim/wire.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 

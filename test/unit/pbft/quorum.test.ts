@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { batchDigest, replicaQuorum } from '../../../wasm/face/replica.ts';
 import { quorumSize } from '../../../web/src/core/ledger/quorum.ts';
-import { Cluster, request, useClusters } from './cluster.ts';
+import { request, useClusters } from './cluster.ts';
 import { forge, MsgType, writeBatch, writePrePrepare, writeVote } from '../../sim/wire.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 

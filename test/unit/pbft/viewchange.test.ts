@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Cluster, request, type Delivery, useClusters } from './cluster.ts';
+import { request, type Delivery, useClusters } from './cluster.ts';
 import { forge, header, MsgType, parseEnvelope, readNewView, writeNewView } from '../../sim/wire.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 

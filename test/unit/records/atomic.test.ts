@@ -8,11 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { RecordStore } from '../../../web/src/core/records/index.ts';
 import type { RecordProgress } from '../../../web/src/core/records/index.ts';
 import { rawDump, rowCounts } from '../../e2e/fixtures/records/raw-dump.ts';
-import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles } from './synthea.ts';
+import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles, freshStoreName } from './synthea.ts';
 
 const key = new Uint8Array(32).fill(11);
-let n = 0;
-const freshName = (): string => `records-atomic-${++n}`;
+const freshName = (): string => freshStoreName('atomic');
 
 /**
  * Imports `bundle` and "closes the page" when `when` first says so: every transaction the store has open is

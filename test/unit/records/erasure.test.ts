@@ -9,12 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { openDB } from 'idb';
 import { RecordStore } from '../../../web/src/core/records/index.ts';
 import { rawDump } from '../../e2e/fixtures/records/raw-dump.ts';
-import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles } from './synthea.ts';
+import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles, freshStoreName, storeWithSynthea } from './synthea.ts';
+import { toHex } from '../../../web/src/core/util/index.ts';
 
 const key = new Uint8Array(32).fill(21);
-let n = 0;
-const freshName = (): string => `records-erasure-${++n}`;
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const freshName = (): string => freshStoreName('erasure');
 
 /** The raw rows filed under the owner of `rowKey`: their keys and the owner row. */
 async function rowsOfOwner(name: string, rowKey: string): Promise<{ owner: string; keys: string[]; ownerRow: { w: Uint8Array; c: Uint8Array }; rows: Map<string, unknown> }> {
@@ -158,7 +157,7 @@ describe('the wrapping key is rotated on erasure', () => {
     for (const [k, v] of backup.rows) await raw.put('rows', v, k);
     const bAfter = (await raw.get('owners', bOwner.owner)) as { w: Uint8Array };
     raw.close();
-    expect(hex(bAfter.w)).not.toBe(hex(bOwner.ownerRow.w));
+    expect(toHex(bAfter.w)).not.toBe(toHex(bOwner.ownerRow.w));
 
     const reopened = await RecordStore.open(name, key);
     await expect(reopened.read('Patient', pa)).rejects.toMatchObject({ reason: 'tampered' });
@@ -167,10 +166,7 @@ describe('the wrapping key is rotated on erasure', () => {
   });
 
   it('rekey seals the store under a new clinic key; the old key no longer opens it', async () => {
-    const name = freshName();
-    const store = await RecordStore.open(name, key);
-    const bundle = loadSynthea(syntheaFiles[2]!);
-    await store.importBundle(bundle);
+    const { name, store, bundle } = await storeWithSynthea(key, 2, 'erasure');
     const pseudonym = store.pseudonym(patientIdOf(bundle));
     const next = new Uint8Array(32).fill(99);
     await store.rekey(next);

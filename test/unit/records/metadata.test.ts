@@ -6,11 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { openDB } from 'idb';
 import { RecordStore } from '../../../web/src/core/records/index.ts';
 import { padmeLength, MIN_PADDED } from '../../../web/src/core/records/padding.ts';
-import { loadSynthea, patientIdOf, syntheaFiles } from './synthea.ts';
+import { loadSynthea, patientIdOf, syntheaFiles, freshStoreName, storeWithSynthea } from './synthea.ts';
 
 const key = new Uint8Array(32).fill(31);
-let n = 0;
-const freshName = (): string => `records-metadata-${++n}`;
+const freshName = (): string => freshStoreName('metadata');
 const GCM_OVERHEAD = 12 + 16;
 
 async function snapshot(name: string): Promise<{ rows: Map<string, { o: string; c: Uint8Array }>; owners: Map<string, { w: Uint8Array; c: Uint8Array }> }> {
@@ -75,10 +74,7 @@ describe('metadata visible in IndexedDB', () => {
   });
 
   it('updating a resource adds no row and changes no key: its versions are not countable from outside', async () => {
-    const name = freshName();
-    const store = await RecordStore.open(name, key);
-    const bundle = loadSynthea(syntheaFiles[1]!);
-    await store.importBundle(bundle);
+    const { name, store, bundle } = await storeWithSynthea(key, 1, 'metadata');
     const before = await snapshot(name);
     const pid = patientIdOf(bundle);
     const patient = await store.read<fhir4.Patient>('Patient', pid);

@@ -6,16 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { RecordStore, checkReleased, commitmentOf } from '../../../web/src/core/records/index.ts';
 import type { Anchor, ReleasedItem } from '../../../web/src/core/records/index.ts';
 import { rawDump } from '../../e2e/fixtures/records/raw-dump.ts';
-import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles } from './synthea.ts';
+import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles, freshStoreName } from './synthea.ts';
+import { toHex } from '../../../web/src/core/util/index.ts';
 
-let n = 0;
-const freshName = (): string => `records-release-${++n}`;
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const freshName = (): string => freshStoreName('release');
 
 /** The holder's anchors as a requester's replica of the ledger holds them (latest version per anchor id). */
 function ledgerOf(anchors: readonly Anchor[]): Map<string, { version: number; commitment: string }> {
   const m = new Map<string, { version: number; commitment: string }>();
-  for (const a of anchors) if ((m.get(a.anchorId)?.version ?? 0) < a.version) m.set(a.anchorId, { version: a.version, commitment: hex(a.commitment) });
+  for (const a of anchors) if ((m.get(a.anchorId)?.version ?? 0) < a.version) m.set(a.anchorId, { version: a.version, commitment: toHex(a.commitment) });
   return m;
 }
 
@@ -32,7 +31,7 @@ describe('release packages', () => {
     for (const it of items) {
       expect(types).toContain(it.resource.resourceType);
       expect(it.anchorId).toBe(holder.anchorId(it.resource.resourceType, it.resource.id!));
-      expect(hex(commitmentOf(it.salt, it.resource))).toBe(hex(await holder.commitment(it.resource.resourceType, it.resource.id!)));
+      expect(toHex(commitmentOf(it.salt, it.resource))).toBe(toHex(await holder.commitment(it.resource.resourceType, it.resource.id!)));
     }
     const checked = await checkReleased(items, (id) => ledger.get(id), { grantedTypes: types });
     expect(checked.refused).toEqual([]);

@@ -7,22 +7,11 @@ import { openDB } from 'idb';
 import { RecordError, RecordStore } from '../../../web/src/core/records/index.ts';
 import { canonicalJson } from '../../../web/src/core/codec/index.ts';
 import { rawDump } from '../../e2e/fixtures/records/raw-dump.ts';
-import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles } from './synthea.ts';
+import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles, freshStoreName } from './synthea.ts';
+import { referencesOf } from './references.ts';
 
 const key = (n: number): Uint8Array => new Uint8Array(32).fill(n);
-let dbCount = 0;
-const freshName = (): string => `records-store-${++dbCount}`;
-
-function referencesOf(node: unknown, out: string[] = []): string[] {
-  if (Array.isArray(node)) node.forEach((x) => referencesOf(x, out));
-  else if (typeof node === 'object' && node !== null) {
-    for (const [k, v] of Object.entries(node)) {
-      if (k === 'reference' && typeof v === 'string') out.push(v);
-      else referencesOf(v, out);
-    }
-  }
-  return out;
-}
+const freshName = (): string => freshStoreName('store');
 
 describe('RecordStore: Synthea import', () => {
   it.each(syntheaFiles)('imports %s with zero rejections, resolved references, idempotently, nothing in clear', async (file) => {

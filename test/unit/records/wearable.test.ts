@@ -2,13 +2,12 @@
 // streams at the stated rates, faults that look like real device faults and are all caught by cleaning,
 // streams that import into the encrypted store, and Synthea records turned into feature rows.
 import 'fake-indexeddb/auto';
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RecordStore } from '../../../web/src/core/records/index.ts';
 import { canonicalJson } from '../../../web/src/core/codec/index.ts';
 import { PLAUSIBLE, FeatureError, RECORD_FEATURES, WEARABLE_FEATURES, cleanWearable, recordDataset, toDataset, wearableDataset, wearableWindows } from '../../../web/src/core/records/features.ts';
 import { WearableError, signalOf, wearableStream } from '../../../web/src/core/records/wearable.ts';
+import { loadSynthea, patientIdOf, syntheaFiles } from './synthea.ts';
 
 const DAY = 86_400_000;
 const start = Date.UTC(2026, 0, 5);
@@ -90,7 +89,11 @@ describe('preprocessing to feature rows', () => {
     const meanOf = (label: number, col: number) => {
       let sum = 0;
       let n = 0;
-      for (let i = 0; i < d.rows; i++) if (d.y[i] === label) (sum += d.x[i * d.features + col]!), n++;
+      for (let i = 0; i < d.rows; i++) {
+        if (d.y[i] !== label) continue;
+        sum += d.x[i * d.features + col]!;
+        n++;
+      }
       return sum / n;
     };
     expect(meanOf(1, 0)).toBeGreaterThan(meanOf(0, 0) + 5); // resting heart rate
@@ -108,15 +111,14 @@ describe('preprocessing to feature rows', () => {
   });
 
   it('turns Synthea records read back from the store into one row per patient', async () => {
-    const dataDir = path.resolve(import.meta.dirname, '../../..', '../shared/data/synthea');
-    const files = readdirSync(dataDir).filter((f) => f.endsWith('.json')).sort();
+    const files = syntheaFiles;
     const store = await RecordStore.open('features-synthea', new Uint8Array(32).fill(4));
-    const records: any[][] = [];
+    const records: fhir4.Resource[][] = [];
     for (const f of files) {
-      const bundle = JSON.parse(readFileSync(path.join(dataDir, f), 'utf8'));
+      const bundle = loadSynthea(f);
       const report = await store.importBundle(bundle);
       expect(report.rejected).toEqual([]);
-      records.push(await store.search({ patient: bundle.entry[0].resource.id }));
+      records.push(await store.search({ patient: patientIdOf(bundle) }));
     }
     const at = Date.UTC(2026, 0, 1);
     const d = recordDataset(records, at, (r) => (r.some((x) => x.resourceType === 'Condition') ? 1 : 0));
@@ -124,8 +126,8 @@ describe('preprocessing to feature rows', () => {
     expect(d.features).toBe(RECORD_FEATURES.length);
     for (let i = 0; i < d.rows; i++) {
       const row = [...d.x.subarray(i * d.features, (i + 1) * d.features)];
-      const patient = records[i]!.find((r) => r.resourceType === 'Patient');
-      expect(row[0]).toBeCloseTo((at - Date.parse(patient.birthDate)) / (365.25 * DAY), 3);
+      const patient = records[i]!.find((r): r is fhir4.Patient => r.resourceType === 'Patient')!;
+      expect(row[0]).toBeCloseTo((at - Date.parse(patient.birthDate!)) / (365.25 * DAY), 3);
       expect(row[1]).toBe(patient.gender === 'male' ? 1 : 0);
       expect(row[2]).toBe(records[i]!.filter((r) => r.resourceType === 'Encounter').length);
     }

@@ -1,4 +1,5 @@
-// Decoder error codes. The TypeScript codec (web/src/core/codec) uses the same names.
+// Decoder error codes. The TypeScript codec (web/src/core/codec/errors.ts) uses the same names and numbers;
+// test/unit/codec/errors.test.ts holds the two equal.
 export enum CodecError {
   None = 0,
   /** The input ended inside a value. */
@@ -21,19 +22,3 @@ export enum CodecError {
   UnknownTag = 9,
 }
 
-/** The name of a code, as the TypeScript codec spells it. */
-export function codecErrorName(e: CodecError): string {
-  switch (e) {
-    case CodecError.None: return "None";
-    case CodecError.Truncated: return "Truncated";
-    case CodecError.Overlong: return "Overlong";
-    case CodecError.Trailing: return "Trailing";
-    case CodecError.OutOfRange: return "OutOfRange";
-    case CodecError.Oversize: return "Oversize";
-    case CodecError.BadUtf8: return "BadUtf8";
-    case CodecError.BadBool: return "BadBool";
-    case CodecError.Unsorted: return "Unsorted";
-    case CodecError.UnknownTag: return "UnknownTag";
-    default: return "Unknown";
-  }
-}

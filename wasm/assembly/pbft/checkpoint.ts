@@ -67,14 +67,7 @@ export function onCheckpoint(r: Replica, env: Envelope, from: i32): void {
     return;
   }
   const s = c.sender;
-  if (s >= r.n) {
-    r.reject(Reject.BadSender, -1);
-    return;
-  }
-  if (s == r.self) {
-    r.reject(Reject.Duplicate, s);
-    return;
-  }
+  if (!r.fromPeer(s)) return;
   if (c.seq < r.low) {
     r.reject(Reject.OutOfWatermark, s);
     return;

@@ -100,14 +100,7 @@ export function onPrePrepare(r: Replica, env: Envelope, from: i32): void {
     return;
   }
   const s = pp.sender;
-  if (s >= r.n) {
-    r.reject(Reject.BadSender, -1);
-    return;
-  }
-  if (s == r.self) {
-    r.reject(Reject.Duplicate, s);
-    return;
-  }
+  if (!r.fromPeer(s)) return;
   // From the primary over its own channel, the signature is checked with the batch's requests, in one go.
   // Relayed (or from a host that cannot say who sent it), it is checked first, so what follows is its doing.
   const direct = from == s;
@@ -225,14 +218,7 @@ export function onVote(r: Replica, env: Envelope, from: i32): void {
     return;
   }
   const s = v.sender;
-  if (s >= r.n) {
-    r.reject(Reject.BadSender, -1);
-    return;
-  }
-  if (s == r.self) {
-    r.reject(Reject.Duplicate, s);
-    return;
-  }
+  if (!r.fromPeer(s)) return;
   if (v.view < r.view) {
     r.reject(Reject.OldView, s);
     helpLaggard(r, s);

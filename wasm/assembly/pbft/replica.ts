@@ -247,6 +247,19 @@ export class Replica {
     actReject(<i32>reason, from);
   }
 
+  /** Whether a parsed peer message's signer may send it: another validator (else the input is rejected). */
+  fromPeer(sender: i32): bool {
+    if (sender >= this.n) {
+      this.reject(Reject.BadSender, -1);
+      return false;
+    }
+    if (sender == this.self) {
+      this.reject(Reject.Duplicate, sender);
+      return false;
+    }
+    return true;
+  }
+
   sign(type: u32, body: Uint8Array): Uint8Array {
     return signBody(tagFor(type), this.epochId, body, this.seed, this.pk);
   }

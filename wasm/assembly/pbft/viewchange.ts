@@ -165,14 +165,7 @@ export function onViewChange(r: Replica, env: Envelope, from: i32): void {
     return;
   }
   const s = vc.sender;
-  if (s >= r.n) {
-    r.reject(Reject.BadSender, -1);
-    return;
-  }
-  if (s == r.self) {
-    r.reject(Reject.Duplicate, s);
-    return;
-  }
+  if (!r.fromPeer(s)) return;
   const latest = unchecked(r.vcLatest[s]);
   if (vc.view < r.view || (vc.view == r.view && !r.changing)) {
     // A laggard still asking for the view we are in: hand it the new-view (signed by the primary).

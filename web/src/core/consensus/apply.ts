@@ -1,7 +1,7 @@
 // Executing a committed batch: what the app applies of it, and what each transaction's result is.
 
 import { decodeClientRequest } from '../../../../wasm/index.ts';
-import type { ApplyResult, LedgerApp } from '../ledger/app.ts';
+import type { ApplyResult, LedgerApp } from '../ledger/index.ts';
 import { SKIPPED_DUPLICATE, UNDECODABLE, type PayloadOf } from './types.ts';
 
 /** The default: a transaction is the payload of the client's signed request (the replica checked the signature). */

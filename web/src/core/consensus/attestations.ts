@@ -8,12 +8,8 @@
 // all once the height is certified (late votes are normal and ignored unread). Forged, duplicate,
 // wrong-epoch and conflicting attestations are refused with a typed reason and counted.
 
-import { attestationSigningBytes, decodeAttestation, encodeAttestation, encodeAttestationCertificate, verifyAttestation, type Attestation } from '../ledger/attestation.ts';
-import type { BlockHeader } from '../ledger/block.ts';
-import type { SignatureVerifier } from '../ledger/certificate.ts';
-import type { Epoch } from '../ledger/epoch.ts';
-import { quorumSize } from '../ledger/quorum.ts';
-import type { PeerId } from '../net/transport.ts';
+import { attestationSigningBytes, decodeAttestation, encodeAttestation, encodeAttestationCertificate, quorumSize, verifyAttestation, type Attestation, type BlockHeader, type Epoch, type SignatureVerifier } from '../ledger/index.ts';
+import type { PeerId } from '../net/index.ts';
 import { equalBytes } from '../util/index.ts';
 import { decodeAttestMessage, encodeAttestMessage } from './frames.ts';
 import type { ConsensusEvent } from './types.ts';

@@ -3,8 +3,7 @@
 // queue of writes to the LedgerStore. Nothing here waits on storage: writes go behind, in order, and
 // `flushed()` says when they are done.
 
-import { blockHash, type Block, type BlockHeader } from '../ledger/block.ts';
-import type { LedgerStore, StoredSnapshot } from '../ledger/store.ts';
+import { blockHash, type Block, type BlockHeader, type LedgerStore, type StoredSnapshot } from '../ledger/index.ts';
 
 export interface Tip {
   readonly height: number;

@@ -2,7 +2,7 @@
 // block of the epoch a moment earlier). They are held, a bounded number per peer and in all, and handed to the
 // new replica when it exists; anything else of another epoch is dropped before a replica reads it.
 
-import type { PeerId } from '../net/transport.ts';
+import type { PeerId } from '../net/index.ts';
 
 export class NextEpochFrames {
   private epoch = -1;

@@ -5,11 +5,11 @@
 // Nothing here is trusted: state-transfer replies are verified block by block against the validators of
 // each height and the checkpoint digest the replica proved.
 
-import { MAX_ATTESTATION_CERTIFICATE_BYTES } from '../ledger/attestation.ts';
+import { MAX_ATTESTATION_CERTIFICATE_BYTES } from '../ledger/index.ts';
 import { CHANNEL_PBFT } from '../net/index.ts';
-import { Reader, Writer } from '../ledger/primitives.ts';
+import { Reader, Writer } from '../codec/index.ts';
 
-export const MAX_FRAME_BYTES = 64 << 20;
+const MAX_FRAME_BYTES = 64 << 20;
 export const MAX_BLOCKS_PER_REPLY = 256;
 const MAX_BLOCK_BYTES = 64 << 20;
 const MAX_BLOB_BYTES = 48 << 20;

@@ -19,18 +19,11 @@
 // without voting, and a newly admitted validator joins with a certified replica state.
 
 import { ed25519Verify, sha256, type ReplicaAction, type ReplicaEvent, type TimerKind } from '../../../../wasm/index.ts';
-import type { LedgerApp } from '../ledger/app.ts';
-import { blockHash, buildBlock, genesisHash, type Block, type BlockHeader } from '../ledger/block.ts';
-import { verifyAttestation } from '../ledger/attestation.ts';
-import { checkpointReplicaDigest, verifyCheckpointCertificate, type SignatureVerifier } from '../ledger/certificate.ts';
-import { EpochError, EpochHistory, certifyingBlock, genesisEpoch, type Epoch } from '../ledger/epoch.ts';
-import type { LedgerStore, StoredSnapshot } from '../ledger/store.ts';
-import { verifyBlock, type BlockCheck, type CertificateVerifier } from '../ledger/verify.ts';
-import type { PeerId, Transport } from '../net/transport.ts';
+import { EpochError, EpochHistory, blockHash, buildBlock, certifyingBlock, checkpointReplicaDigest, genesisEpoch, genesisHash, verifyAttestation, verifyBlock, verifyCheckpointCertificate, type Block, type BlockCheck, type BlockHeader, type CertificateVerifier, type Epoch, type LedgerApp, type LedgerStore, type SignatureVerifier, type StoredSnapshot } from '../ledger/index.ts';
+import { CHANNEL_ATTEST, CHANNEL_PBFT, CHANNEL_STATE, onChannel, type PeerId, type Transport } from '../net/index.ts';
 import { equalBytes, toHex } from '../util/index.ts';
 import { applyBatch, clientPayload } from './apply.ts';
 import { LocalChain } from './chain.ts';
-import { CHANNEL_ATTEST, CHANNEL_PBFT, CHANNEL_STATE, onChannel } from '../net/index.ts';
 import { AttestationPool, type AttestationRejectReason } from './attestations.ts';
 import { NextEpochFrames } from './epoch-frames.ts';
 import { decodePbftPayload, decodeStateMessage, encodeStateMessage, pbftFrame, type StateReply } from './frames.ts';

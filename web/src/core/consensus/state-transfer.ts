@@ -10,10 +10,9 @@
 // Nothing a peer sends is trusted; a liar costs us one request and is skipped, and a full round of failures
 // makes us wait (doubling, capped) so a lying or flooding peer cannot make us spin.
 
-import { blockHash, decodeBlock, encodeBlock, type Block, type BlockHeader } from '../ledger/block.ts';
-import type { BlockCheck } from '../ledger/verify.ts';
+import { blockHash, decodeBlock, encodeBlock, type Block, type BlockCheck, type BlockHeader } from '../ledger/index.ts';
 import { equalBytes } from '../util/index.ts';
-import type { PeerId } from '../net/transport.ts';
+import type { PeerId } from '../net/index.ts';
 import { MAX_BLOCKS_PER_REPLY, type StateReply, type StateRequest } from './frames.ts';
 import type { LocalChain } from './chain.ts';
 import type { Clock, ConsensusEvent, StateTransferRejectReason } from './types.ts';

@@ -1,12 +1,9 @@
 // The shapes the consensus host shares with whoever composes it (the clinic node, the simulator, benches).
 
 import type { ReplicaAction, ReplicaEvent } from '../../../../wasm/index.ts';
-import type { ApplyResult } from '../ledger/app.ts';
+import type { ApplyResult, Block, BlockRejectReason, Epoch } from '../ledger/index.ts';
 import type { AttestationRejectReason } from './attestations.ts';
-import type { Block } from '../ledger/block.ts';
-import type { Epoch } from '../ledger/epoch.ts';
-import type { BlockRejectReason } from '../ledger/verify.ts';
-import type { PeerId } from '../net/transport.ts';
+import type { PeerId } from '../net/index.ts';
 
 /** Time and timers: `systemClock` in real use, the simulator's VirtualClock in tests. */
 export interface Clock {

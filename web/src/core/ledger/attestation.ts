@@ -12,7 +12,7 @@
 import { ed25519Verify } from '../../../../wasm/index.ts';
 import { blockHash, type BlockHeader } from './block.ts';
 import type { SignatureVerifier } from './certificate.ts';
-import { Reader, Writer, signingBytes } from './primitives.ts';
+import { Reader, Writer, signingBytes } from '../codec/index.ts';
 import { quorumSize } from './quorum.ts';
 
 export const ATTESTATION_TAG = 'hygeia/block/attest/v1';

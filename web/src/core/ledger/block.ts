@@ -17,17 +17,17 @@
 // - The header has no view: replicas may commit one seq in different views (before and after a view
 //   change), and their blocks, hashes and checkpoint digests must still be identical.
 
-import { Reader, Writer, sha256, signingBytes } from './primitives.ts';
+import { sha256 } from '../../../../wasm/index.ts';
+import { Reader, Writer, signingBytes } from '../codec/index.ts';
 import { merkleLeafHash, merkleProof, merkleRootOfLeafHashes } from './merkle.ts';
-import { equalBytes } from '../util/index.ts';
 
 export const BLOCK_VERSION = 1;
 export const HASH_BYTES = 32;
 /** Bounds a decoder enforces, so a peer cannot make us allocate without limit. */
 export const MAX_BLOCK_BYTES = 64 << 20;
-export const MAX_TXS_PER_BLOCK = 65_536;
+const MAX_TXS_PER_BLOCK = 65_536;
 export const MAX_TX_BYTES = 4 << 20;
-export const MAX_CERTIFICATE_BYTES = 64 * 1024;
+const MAX_CERTIFICATE_BYTES = 64 * 1024;
 
 export interface BlockHeader {
   readonly version: number;

@@ -5,10 +5,11 @@
 // a checkpoint, and an epoch is named by an id that binds its number, the chain, its first block and its
 // validators: every PBFT signature and block attestation of the epoch is domain-separated by that id.
 
-import { Writer, sha256, signingBytes } from './primitives.ts';
+import { sha256 } from '../../../../wasm/index.ts';
+import { Writer, signingBytes } from '../codec/index.ts';
 import { equalBytes } from '../util/index.ts';
 
-export const EPOCH_ID_TAG = 'hygeia/epoch/v1';
+const EPOCH_ID_TAG = 'hygeia/epoch/v1';
 
 /** What the application says about its validators (LedgerApp.validatorSchedule; the contracts' `consensus` leaf). */
 export interface ValidatorSchedule {

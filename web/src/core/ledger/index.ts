@@ -1,6 +1,7 @@
 export type { ApplyContext, ApplyResult, LedgerApp } from './app.ts';
 export {
   ATTESTATION_TAG,
+  MAX_ATTESTATION_CERTIFICATE_BYTES,
   AttestationCodecError,
   attestationSigningBytes,
   decodeAttestation,
@@ -36,5 +37,5 @@ export { IdbLedgerStore, MemoryLedgerStore } from './store.ts';
 export type { ChainTip, LedgerStore, StoredSnapshot } from './store.ts';
 export { LightClient } from './light-client.ts';
 export type { TxCheck } from './light-client.ts';
-export { diagnoseCommitCertificate, readCommitCertificate, verifyCheckpointCertificate } from './certificate.ts';
+export { checkpointReplicaDigest, diagnoseCommitCertificate, readCommitCertificate, verifyCheckpointCertificate, writeCommitCertificate } from './certificate.ts';
 export type { CertificateDefect, CheckpointCheck, CommitVote, SignatureVerifier } from './certificate.ts';

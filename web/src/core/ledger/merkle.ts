@@ -2,10 +2,10 @@
 // hashed under different one-byte prefixes, so no leaf can pose as a node (second-preimage resistance), and a
 // tree of n leaves splits at the largest power of two below n, so proofs are at most ceil(log2 n) hashes.
 
-import { sha256 } from './primitives.ts';
+import { sha256 } from '../../../../wasm/index.ts';
 import { equalBytes } from '../util/index.ts';
 
-export const MERKLE_HASH_BYTES = 32;
+const MERKLE_HASH_BYTES = 32;
 
 /** SHA-256(0x00 ‖ data). */
 export function merkleLeafHash(data: Uint8Array): Uint8Array {

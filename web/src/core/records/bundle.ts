@@ -29,7 +29,7 @@ const URN_UUID = /^urn:uuid:([0-9a-fA-F-]{36})$/;
 const CONDITIONAL = /^([A-Z][A-Za-z]{1,63})\?identifier=(.+)$/;
 /** `Type/id`, optionally after a base URL and optionally followed by `/_history/n`. */
 const LITERAL = /^(?:(?:https?|urn):[^?#]*\/)?([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
-export const MAX_BUNDLE_ENTRIES = 100_000;
+const MAX_BUNDLE_ENTRIES = 100_000;
 
 export class BundleError extends Error {
   override readonly name = 'BundleError';
@@ -80,7 +80,7 @@ export function identifierKeysOf(resource: fhir4.Resource): string[] {
   return out;
 }
 
-export const BUNDLE_TYPES = ['batch', 'transaction', 'collection'] as const;
+const BUNDLE_TYPES = ['batch', 'transaction', 'collection'] as const;
 export type ImportableBundleType = (typeof BUNDLE_TYPES)[number];
 
 /** Checks the bundle's envelope; throws BundleError with a plain reason. */
@@ -181,7 +181,7 @@ function collectConditionals(node: unknown, byIdentifier: ReadonlyMap<string, st
 }
 
 /** Rewrites references in place; returns a rejection reason or null. `conditional` answers `Type?identifier=…`. */
-export function rewriteReferences(node: unknown, byFullUrl: ReadonlyMap<string, string>, conditional: (ref: string) => string | undefined): string | null {
+function rewriteReferences(node: unknown, byFullUrl: ReadonlyMap<string, string>, conditional: (ref: string) => string | undefined): string | null {
   if (Array.isArray(node)) {
     for (const x of node) {
       const p = rewriteReferences(x, byFullUrl, conditional);

@@ -2,7 +2,7 @@
 // `Dataset` shape web/src/core/fl trains on). Wearable streams are cleaned (sensor errors and values no
 // body produces are dropped, not learned from) and summarised per time window; a patient's clinical record
 // (Synthea) becomes one row of demographics, utilisation and latest vitals.
-import type { Dataset } from '../fl/dataset.ts';
+import type { Dataset } from '../fl/index.ts';
 import { SIGNALS, signalOf, type Signal } from './wearable.ts';
 
 export class FeatureError extends Error {

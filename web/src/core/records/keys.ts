@@ -20,7 +20,7 @@ const subtle = (): SubtleCrypto => globalThis.crypto.subtle;
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-export const KEYRING_FORMAT = 1;
+const KEYRING_FORMAT = 1;
 const KEYRING_AAD = utf8.encode('hygeia/records/keyring/v1');
 
 /** HMAC-SHA-256 with the pads precomputed once per key. */

@@ -15,8 +15,6 @@ import { openDB, type IDBPDatabase } from 'idb';
 
 export const RECORDS_DB_VERSION = 2;
 
-export const STORES = ['meta', 'owners', 'rows', 'tombstones', 'journal', 'received'] as const;
-export type StoreName = (typeof STORES)[number];
 
 export interface OwnerRow {
   w: Uint8Array;

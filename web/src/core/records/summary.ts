@@ -66,7 +66,7 @@ export function withCounts(s: OwnerSummary, added: ReadonlyMap<string, number>):
 const BIRTH = /^\d{4}(-\d{2}(-\d{2})?)?$/;
 
 /** Lower case, accents folded: "Zoë" matches "zoe". */
-export function fold(s: string): string {
+function fold(s: string): string {
   return s
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')

@@ -2,3 +2,4 @@
 export { toHex, fromHex, parseHex } from './hex.ts';
 export { equalBytes, concatBytes } from './bytes.ts';
 export { Prng } from './prng.ts';
+export { MinHeap } from './min-heap.ts';

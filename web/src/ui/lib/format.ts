@@ -43,20 +43,21 @@ export const purposePlain = (code: string, person?: string): string => {
   return person ? plain.replace(/\b(you|your)\b/g, (w) => (w === 'you' ? person : `${person}’s`)) : plain;
 };
 
-/** FHIR resource types a consent or an access request may name, with plain names. */
-export const RESOURCE_TYPES: readonly { type: string; label: string }[] = [
-  { type: 'Patient', label: 'Personal details' },
-  { type: 'Condition', label: 'Conditions' },
-  { type: 'Observation', label: 'Test results and vital signs' },
-  { type: 'MedicationRequest', label: 'Medications' },
-  { type: 'Encounter', label: 'Visits' },
-  { type: 'Immunization', label: 'Immunizations' },
-  { type: 'Procedure', label: 'Procedures' },
-  { type: 'DiagnosticReport', label: 'Reports' },
-  { type: 'AllergyIntolerance', label: 'Allergies' },
-  { type: 'CarePlan', label: 'Care plans' },
-];
-export const typeLabel = (t: string): string => RESOURCE_TYPES.find((r) => r.type === t)?.label ?? t;
+/** FHIR resource types a consent or an access request may name, with plain names, in the order screens offer them. */
+const RESOURCE_TYPE_LABELS: ReadonlyMap<string, string> = new Map([
+  ['Patient', 'Personal details'],
+  ['Condition', 'Conditions'],
+  ['Observation', 'Test results and vital signs'],
+  ['MedicationRequest', 'Medications'],
+  ['Encounter', 'Visits'],
+  ['Immunization', 'Immunizations'],
+  ['Procedure', 'Procedures'],
+  ['DiagnosticReport', 'Reports'],
+  ['AllergyIntolerance', 'Allergies'],
+  ['CarePlan', 'Care plans'],
+]);
+export const RESOURCE_TYPES: readonly string[] = [...RESOURCE_TYPE_LABELS.keys()];
+export const typeLabel = (t: string): string => RESOURCE_TYPE_LABELS.get(t) ?? t;
 export const typeList = (ts: readonly string[]): string => (ts.length === 0 ? 'nothing' : ts.map(typeLabel).join(', '));
 
 export const shortHex = (hex: string, n = 12): string => (hex.length > n ? `${hex.slice(0, n)}…` : hex);
@@ -79,7 +80,7 @@ export function humanName(p: fhir4.Patient): string {
   return [...(n.prefix ?? []), ...(n.given ?? []), n.family ?? ''].join(' ').trim() || 'Unnamed patient';
 }
 
-export function quantityText(q: fhir4.Quantity | undefined): string {
+function quantityText(q: fhir4.Quantity | undefined): string {
   if (!q || q.value === undefined) return '—';
   const v = Number.isInteger(q.value) ? String(q.value) : q.value.toFixed(1);
   return q.unit ? `${v} ${q.unit}` : v;

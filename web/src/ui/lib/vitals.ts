@@ -15,18 +15,18 @@ const BLOOD_PRESSURE = '85354-9';
 const SYSTOLIC = '8480-6';
 const DIASTOLIC = '8462-4';
 
-/** Codes shown as charts, in this order, with their plain names. */
-export const VITAL_CODES: readonly { code: string; title: string }[] = [
-  { code: '8867-4', title: 'Heart rate' },
-  { code: BLOOD_PRESSURE, title: 'Blood pressure' },
-  { code: '9279-1', title: 'Respiratory rate' },
-  { code: '2708-6', title: 'Oxygen saturation' },
-  { code: '59408-5', title: 'Oxygen saturation (pulse oximetry)' },
-  { code: '8310-5', title: 'Body temperature' },
-  { code: '29463-7', title: 'Body weight' },
-  { code: '8302-2', title: 'Body height' },
-  { code: '39156-5', title: 'Body mass index' },
-];
+/** LOINC codes shown as charts, in this order, with their plain names. */
+const VITAL_TITLES: ReadonlyMap<string, string> = new Map([
+  ['8867-4', 'Heart rate'],
+  [BLOOD_PRESSURE, 'Blood pressure'],
+  ['9279-1', 'Respiratory rate'],
+  ['2708-6', 'Oxygen saturation'],
+  ['59408-5', 'Oxygen saturation (pulse oximetry)'],
+  ['8310-5', 'Body temperature'],
+  ['29463-7', 'Body weight'],
+  ['8302-2', 'Body height'],
+  ['39156-5', 'Body mass index'],
+]);
 
 const loincOf = (c: fhir4.CodeableConcept | undefined): string | undefined => c?.coding?.find((x) => x.system === LOINC)?.code;
 const timeOf = (o: fhir4.Observation): number => Date.parse(o.effectiveDateTime ?? o.effectivePeriod?.start ?? o.issued ?? '');
@@ -35,13 +35,13 @@ export function vitalSeries(observations: readonly fhir4.Observation[]): VitalSe
   const byCode = new Map<string, fhir4.Observation[]>();
   for (const o of observations) {
     const code = loincOf(o.code);
-    if (!code || !VITAL_CODES.some((v) => v.code === code) || !Number.isFinite(timeOf(o))) continue;
+    if (!code || !VITAL_TITLES.has(code) || !Number.isFinite(timeOf(o))) continue;
     let list = byCode.get(code);
     if (!list) byCode.set(code, (list = []));
     list.push(o);
   }
   const out: VitalSeries[] = [];
-  for (const { code, title } of VITAL_CODES) {
+  for (const [code, title] of VITAL_TITLES) {
     const list = byCode.get(code)?.sort((a, b) => timeOf(a) - timeOf(b));
     if (!list?.length) continue;
     if (code === BLOOD_PRESSURE) {

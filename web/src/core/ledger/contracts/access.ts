@@ -15,7 +15,7 @@ import { EMERGENCY_REASONS, breakGlassAllowed, type BreakGlassDenial } from './b
 import type { Payload } from './tx.ts';
 
 /** How long a permit stays usable for a release, at most (bounded further by the consent's end). */
-export const ACCESS_TTL_MS = 60 * 60 * 1000;
+const ACCESS_TTL_MS = 60 * 60 * 1000;
 
 export type DenyReason =
   | 'no-agreement'

@@ -18,7 +18,7 @@ export const BREAK_GLASS_PURPOSE = 'ETREAT';
 export const EMERGENCY_REASONS = ['unconscious', 'life-threatening', 'unable-to-consent', 'urgent-treatment', 'other'] as const;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Limits where an emergency agreement allows break-glass and the holder set no policy. */
-export const DEFAULT_EMERGENCY_LIMITS = { maxPerClinicianPerDay: 3, maxPerPatientPerDay: 2 } as const;
+const DEFAULT_EMERGENCY_LIMITS = { maxPerClinicianPerDay: 3, maxPerPatientPerDay: 2 } as const;
 const MAX_LIMIT = 1000;
 
 export interface EmergencyPolicy {

@@ -92,7 +92,7 @@ export interface FlRoundRecord {
   flagged: string[];
 }
 
-export const roundKey = (task: string, round: number): string => `fl/round/${task}/${round}`;
+const roundKey = (task: string, round: number): string => `fl/round/${task}/${round}`;
 const taskKey = (task: string): string => `fl/task/${task}`;
 
 const flOpenRound: Rule<'flOpenRound'> = (tx, c) => {
@@ -195,7 +195,7 @@ const flCloseRound: Rule<'flCloseRound'> = (tx, c) => {
 };
 
 /** Parses `clinic:feature:value:baseline:scale:score:hard` entries into reasons per clinic; null if not canonical. */
-export function parseFlags(entries: readonly string[]): Map<string, Reason[]> | null {
+function parseFlags(entries: readonly string[]): Map<string, Reason[]> | null {
   const texts = new Map<string, string[]>();
   for (const e of entries) {
     const at = typeof e === 'string' ? e.indexOf(':') : -1;

@@ -1,9 +1,10 @@
 // The ledger's contracts: membership, consent, agreements, access and break-glass, anchors, patients (see
-// DESIGN.md "Ledger and contracts"). This is the subsystem's face: import from here.
+// README.md beside this file). This is the subsystem's face: import from here.
 export { HygeiaContracts, ContractsGenesisError } from './contracts.ts';
 export type { ContractsGenesis, GenesisAgreement, GenesisOrg, KeyView, PatientLog, ProposalView, TxOutcome } from './contracts.ts';
 export type { TxRejectReason } from './state-core.ts';
 export type { KeyRecord, OrgRecord, ProposalRecord, Role } from './membership.ts';
+export { CONSENSUS_KEY } from './consensus.ts';
 export type { ConsensusLeaf, ValidatorEntry, ValidatorSchedule } from './consensus.ts';
 export type { ConsentRecord } from './consent.ts';
 export type { AgreementRecord } from './agreements.ts';
@@ -44,4 +45,4 @@ export { ReportsReader, REPORT_WINDOW_MS, MAX_REPORT_AGE_MS } from './reports.ts
 export type { CaseRecord, ReportRecord, ReportRejectReason, TrustRecord } from './reports.ts';
 export type { AuditEntry } from './audit.ts';
 export { releaseRecords, ReleaseError } from './release.ts';
-export type { ReleaseRefusal } from './release.ts';
+export type { ReleaseRefusal, ReleaseSource } from './release.ts';

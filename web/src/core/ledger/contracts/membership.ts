@@ -10,7 +10,7 @@ import { ID, ORG_ID, need, type Rule, type RuleContext, type StateCore } from '.
 import { latestValidators, scheduleValidators } from './consensus.ts';
 import { claimPatient } from './patients.ts';
 
-export const ROLES = ['admin', 'clinician', 'auditor', 'patient', 'guardian', 'device', 'node'] as const;
+const ROLES = ['admin', 'clinician', 'auditor', 'patient', 'guardian', 'device', 'node'] as const;
 export type Role = (typeof ROLES)[number];
 const MAX_NAME = 200;
 /** The wasm replica runs 1 to 64 validators: a 65th validator organisation could never certify anything. */

@@ -8,7 +8,7 @@ import type { ApplyResult } from '../app.ts';
 import { blockHash, buildBlock, genesisHash, type Block, type BlockHeader } from '../block.ts';
 import { epochForHeight } from '../epoch.ts';
 import { quorumSize } from '../quorum.ts';
-import { Writer, signingBytes } from '../../codec/index.ts';
+import { writeCommitCertificate } from '../certificate.ts';
 import { HygeiaContracts, type ContractsGenesis } from './contracts.ts';
 import type { TxSigner } from './tx.ts';
 import { toHex } from '../../util/index.ts';
@@ -23,33 +23,14 @@ export class LedgerChainError extends Error {
   override readonly name = 'LedgerChainError';
 }
 
-const MSG_COMMIT = 4;
-const COMMIT_TAG = 'hygeia/pbft/commit/v1';
-
 /** A commit certificate for (seq, batchDigest) signed by the first quorum of `validators` (view 0) in epoch `epochId`. */
 function commitCertificate(validators: readonly Uint8Array[], epochId: Uint8Array, signers: ReadonlyMap<string, TxSigner>, seq: number, batchDigest: Uint8Array): Uint8Array {
-  const w = new Writer(256);
-  const q = quorumSize(validators.length);
-  w.uint(q);
-  for (let sender = 0; sender < q; sender++) {
-    const signer = signers.get(toHex(validators[sender]!));
+  const quorum = validators.slice(0, quorumSize(validators.length)).map((key, sender) => {
+    const signer = signers.get(toHex(key));
     if (signer === undefined) throw new LedgerChainError(`no signer for validator ${sender} of block ${seq}`);
-    const body = new Writer(64);
-    body.uint(sender);
-    body.uint(0);
-    body.uint(seq);
-    body.fixed(batchDigest);
-    const b = body.finish();
-    const msg = new Writer(160);
-    msg.uint(MSG_COMMIT);
-    msg.bytes(b);
-    const signed = new Uint8Array(32 + b.length);
-    signed.set(epochId);
-    signed.set(b, 32);
-    msg.fixed(signer.sign(signingBytes(COMMIT_TAG, signed)));
-    w.bytes(msg.finish());
-  }
-  return w.finish();
+    return signer;
+  });
+  return writeCommitCertificate(quorum, seq, batchDigest, epochId);
 }
 
 export class MemoryLedger {

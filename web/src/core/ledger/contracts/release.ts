@@ -3,11 +3,17 @@
 // verified replica of the ledger (so committed, and recomputed by itself), addressed to it, unexpired, for
 // the patient it names, and only of the resource types granted. It returns the resources and the signed
 // recordRelease transaction that puts the release on the ledger.
-import type { RecordStore } from '../../records/store.ts';
 import { canonicalBytes } from '../../codec/index.ts';
 import { sha256 } from '../../../../../wasm/index.ts';
 import type { LedgerReplica } from './replica.ts';
 import type { TxAuthor } from './tx.ts';
+
+/** What a release reads from the clinic's records (the records store is one): the ledger does not import it. */
+export interface ReleaseSource {
+  /** The patient's pseudonym on the ledger. */
+  pseudonym(patientId: string): string | Promise<string>;
+  search(q: { patient: string; resourceType: string }): Promise<fhir4.Resource[]>;
+}
 
 export type ReleaseRefusal = 'no-decision' | 'denied' | 'not-holder' | 'expired' | 'wrong-patient';
 
@@ -22,7 +28,7 @@ export async function releaseRecords(args: {
   replica: LedgerReplica;
   holderOrg: string;
   author: TxAuthor;
-  store: RecordStore;
+  store: ReleaseSource;
   requestId: string;
   /** The clinic's own id for the patient; its pseudonym must be the one the decision names. */
   patientId: string;

