@@ -67,8 +67,28 @@ async function fetchJson(url: string): Promise<unknown> {
   return res.json();
 }
 
+/**
+ * A page that starts offline (the PWA from its cache) uses what it last fetched: the consortium's public
+ * configuration, and in development the development identity (nothing of it is secret from this machine).
+ */
+async function fetchCached(url: string, key: string): Promise<unknown> {
+  try {
+    const doc = await fetchJson(url);
+    try {
+      globalThis.localStorage?.setItem(key, JSON.stringify(doc));
+    } catch {
+      // storage full or unavailable: the next offline start will say it cannot reach the relay
+    }
+    return doc;
+  } catch (e) {
+    const kept = e instanceof NodeError && e.code === 'offline' ? globalThis.localStorage?.getItem(key) : null;
+    if (!kept) throw e;
+    return JSON.parse(kept) as unknown;
+  }
+}
+
 export async function fetchRelayConfig(origin: string): Promise<RelayConfig> {
-  const doc = (await fetchJson(`${origin}/v1/config`)) as { genesis: unknown; iceServers?: RTCIceServer[]; iceTransportPolicy?: RTCIceTransportPolicy; development?: boolean };
+  const doc = (await fetchCached(`${origin}/v1/config`, `hygeia/v1/config`)) as { genesis: unknown; iceServers?: RTCIceServer[]; iceTransportPolicy?: RTCIceTransportPolicy; development?: boolean };
   return {
     genesis: parseGenesis(doc.genesis),
     iceServers: Array.isArray(doc.iceServers) ? doc.iceServers : [],
@@ -93,7 +113,7 @@ function derive(label: string, seed: Uint8Array): Uint8Array {
 
 /** A development clinic's secrets (its clinic key is derived from the seed: nothing is sealed in development). */
 async function devClinicSecrets(origin: string, clinicId: string): Promise<VaultSecrets> {
-  const k = (await fetchJson(`${origin}/dev/identity/${encodeURIComponent(clinicId)}`)) as { seed?: string };
+  const k = (await fetchCached(`${origin}/dev/identity/${encodeURIComponent(clinicId)}`, `hygeia/dev/identity/${clinicId}`)) as { seed?: string };
   if (typeof k.seed !== 'string') throw new NodeError('not-found', `No development identity ${clinicId}.`);
   const seed = fromHex(k.seed, 32);
   return { seed, clinicKey: derive('hygeia/dev/clinic-key/v1', seed), meta: { dev: clinicId } };
