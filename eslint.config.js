@@ -51,17 +51,4 @@ export default defineConfig(
       'no-undef': 'off',
     },
   },
-  {
-    // Findings in files other engineers own, left to them (issue 16); delete each entry once its file is fixed.
-    files: ['test/e2e/node/probe.test.ts'],
-    rules: { '@typescript-eslint/no-explicit-any': 'off' }, // `(window as any).hygeia`: type the debug handle
-  },
-  {
-    files: ['web/src/core/node/clinic-node.ts'],
-    rules: { '@typescript-eslint/no-unused-vars': 'off' }, // `bundleResources` is dead: delete it
-  },
-  {
-    files: ['test/unit/net/handshake.test.ts'],
-    rules: { 'prefer-const': 'off' }, // `admitted` in 'holds a key that is not a member…' is never set true
-  },
 );

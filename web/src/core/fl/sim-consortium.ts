@@ -199,7 +199,6 @@ async function pbftPorts(
   for (let i = 0; i < keys.length; i++) {
     const app = new HygeiaContracts(genesis);
     const listeners: Listener[] = [];
-    const waiting = new Map<string, (r: ApplyResult) => void>();
     let head: CommittedHead = { height: 0, time: 0 };
     // The committed trust of each validator as of block seq's time, handed to the replica when it changed.
     let lastTrust = '';

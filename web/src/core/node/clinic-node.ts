@@ -346,7 +346,7 @@ export class ClinicNode {
   private async staffReady(): Promise<void> {
     if (this.contracts.key(this.authors.clinician.publicKey) && this.contracts.key(this.authors.auditor.publicKey)) return;
     await this.registerStaffKeys();
-    if (!this.contracts.key(this.authors.clinician.publicKey)) throw new NodeError('offline', 'This tablet\'s staff keys are not on the ledger yet.');
+    if (!this.contracts.key(this.authors.clinician.publicKey)) throw new NodeError('offline', "This tablet's staff keys are not on the ledger yet.");
   }
 
   // ---- records ------------------------------------------------------------------------------------------
@@ -489,7 +489,7 @@ export class ClinicNode {
       if (b) return b;
       await sleep(this.opts.clock, 50);
     }
-    throw new NodeError('busy', 'The ledger\'s latest block is not attested yet; try again in a moment.');
+    throw new NodeError('busy', "The ledger's latest block is not attested yet; try again in a moment.");
   }
 
   /** The patient's own records for their phone; the release is recorded on the ledger (selfAccess). */
@@ -716,7 +716,7 @@ export class ClinicNode {
     try {
       adminKey = fromHex(m.publicKey.trim(), 32);
     } catch {
-      throw new NodeError('invalid', 'A tablet\'s public key is 64 hexadecimal characters (it shows it on its set-up screen).');
+      throw new NodeError('invalid', "A tablet's public key is 64 hexadecimal characters (it shows it on its set-up screen).");
     }
     await this.commit(this.authors.node.make('proposeOrg', { org, name: m.name.trim().slice(0, 200), adminKey, validator: m.validator }));
   }
@@ -749,7 +749,14 @@ export class ClinicNode {
     if (a.purposes.length === 0) throw new NodeError('invalid', 'Choose at least one purpose.');
     const agreementId = `agr-${globalThis.crypto.randomUUID()}`;
     await this.commit(
-      this.authors.node.make('proposeAgreement', { agreementId, orgA: this.orgId, orgB: partner, purposes: [...new Set(a.purposes)].sort(), end: a.end, emergency: a.emergency === true }),
+      this.authors.node.make('proposeAgreement', {
+        agreementId,
+        orgA: this.orgId,
+        orgB: partner,
+        purposes: [...new Set(a.purposes)].sort(),
+        end: a.end,
+        emergency: a.emergency === true,
+      }),
     );
     return { agreementId };
   }
@@ -785,18 +792,6 @@ function sleep(clock: Clock, ms: number): Promise<void> {
   return new Promise((resolve) => clock.schedule(ms, resolve));
 }
 
-/** The (resourceType, id, index) of each entry of a bundle, as the store keys them. */
-function bundleResources(bundle: unknown): { resourceType: string; id: string; index: number }[] {
-  const entries = (bundle as { entry?: { resource?: { resourceType?: unknown; id?: unknown } }[] } | null)?.entry;
-  if (!Array.isArray(entries)) return [];
-  const out: { resourceType: string; id: string; index: number }[] = [];
-  entries.forEach((e, index) => {
-    const r = e?.resource;
-    if (r && typeof r.resourceType === 'string' && typeof r.id === 'string') out.push({ resourceType: r.resourceType, id: r.id, index });
-  });
-  return out;
-}
-
 /** Transactions after which the transports must re-check who may connect. */
 const MEMBERSHIP_KINDS = new Set(['registerKey', 'revokeKey', 'approveOrg', 'approveRemoval', 'proposeOrg', 'proposeRemoval']);
 
@@ -816,4 +811,3 @@ function requestIdOf(tx: Uint8Array): string | undefined {
     return undefined;
   }
 }
-
