@@ -3,13 +3,7 @@
 // map read) or the enrolment it is scoped to; then single use (a token opens one connection or one request,
 // finding 10); and only then the Ed25519 signature. Every refusal says why, never with the token in it.
 
-import {
-  RelayTokenError,
-  checkRelayTokenClaims,
-  checkRelayTokenSignature,
-  decodeRelayToken,
-  type DecodedRelayToken,
-} from '../web/src/core/net/relay-token.ts';
+import { RelayTokenError, checkRelayTokenClaims, checkRelayTokenSignature, decodeRelayToken, type DecodedRelayToken } from '../web/src/core/net/relay-token.ts';
 import type { EnrolmentRegistry } from './enrolments.ts';
 import { TokenBucket, type RelayLimits } from './limits.ts';
 import type { RejectionReason } from './metrics.ts';

@@ -26,7 +26,10 @@ export class RedisBackplane implements Backplane {
     const opts = { lazyConnect: true, maxRetriesPerRequest: null, enableOfflineQueue: true } as const;
     this.pub = new Redis(url, opts);
     this.sub = new Redis(url, opts);
-    for (const [name, client] of [['publisher', this.pub], ['subscriber', this.sub]] as const) {
+    for (const [name, client] of [
+      ['publisher', this.pub],
+      ['subscriber', this.sub],
+    ] as const) {
       client.on('error', (err: Error) => {
         this.metrics.backplaneErrors.inc();
         this.log.warn('redis error', { client: name, error: err.message });

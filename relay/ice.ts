@@ -68,7 +68,10 @@ export interface TurnSecret {
 export function parseTurnSecret(secret: string | undefined, urls: string | undefined): TurnSecret | null {
   if (!secret && !urls) return null;
   if (!secret || !urls) throw new IceConfigError('TURN_SECRET and TURN_URLS go together');
-  const list = urls.split(',').map((u) => u.trim()).filter(Boolean);
+  const list = urls
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
   if (list.length === 0 || list.some((u) => !/^turns?:[^\s]+$/.test(u))) throw new IceConfigError('TURN_URLS must be turn: or turns: URLs, comma-separated');
   return { secret, urls: list };
 }

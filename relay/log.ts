@@ -14,9 +14,7 @@ export interface Logger {
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-export function createLogger(
-  opts: { level?: LogLevel; write?: (line: string) => void; base?: LogFields } = {},
-): Logger {
+export function createLogger(opts: { level?: LogLevel; write?: (line: string) => void; base?: LogFields } = {}): Logger {
   const min = RANK[opts.level ?? 'info'];
   const write = opts.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const base = opts.base ?? {};

@@ -73,7 +73,11 @@ try {
     ledger,
     distDir,
     devDir,
-    publicUrls: env.HYGEIA_PUBLIC_URL ? env.HYGEIA_PUBLIC_URL.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    publicUrls: env.HYGEIA_PUBLIC_URL
+      ? env.HYGEIA_PUBLIC_URL.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined,
     redisUrl: env.REDIS_URL || undefined,
     iceServers: parseIceServers(env.ICE_SERVERS),
     iceTransportPolicy: parseIceTransportPolicy(env.ICE_TRANSPORT_POLICY),

@@ -55,7 +55,6 @@ export interface RelayOptions {
   readonly persistDelayMs?: number;
 }
 
-
 export class Relay {
   readonly metrics: RelayMetrics;
   readonly hub: SignalingHub;

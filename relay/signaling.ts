@@ -316,13 +316,7 @@ export class SignalingHub {
    * Who a message from `sender` (a role) in a topic reaches here: the one owner of `to`, or every subscriber
    * the room lets it reach; never the sending connection itself. An empty list is fine (nobody else is here).
    */
-  private receiversOf(
-    topic: Topic,
-    kind: 'members' | 'star',
-    sender: Role,
-    to: unknown,
-    self: SignalingConnection | null,
-  ): SignalingConnection[] | 'unknown-to' | 'not-permitted' {
+  private receiversOf(topic: Topic, kind: 'members' | 'star', sender: Role, to: unknown, self: SignalingConnection | null): SignalingConnection[] | 'unknown-to' | 'not-permitted' {
     if (typeof to === 'string') {
       const target = topic.owners.get(to);
       if (!target) return 'unknown-to';

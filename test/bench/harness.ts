@@ -32,10 +32,7 @@ export interface Measurement {
  * Calls `fn` repeatedly for at least `minMs` (after a warm-up of a quarter of that) and returns the rate. `fn`
  * may do `batch` operations per call, so cheap operations are not dominated by the loop.
  */
-export async function measure(
-  fn: () => unknown | Promise<unknown>,
-  opts: { minMs?: number; batch?: number } = {},
-): Promise<Measurement> {
+export async function measure(fn: () => unknown | Promise<unknown>, opts: { minMs?: number; batch?: number } = {}): Promise<Measurement> {
   const minMs = opts.minMs ?? 500;
   const batch = opts.batch ?? 1;
   const run = async (ms: number): Promise<Measurement> => {
@@ -60,10 +57,7 @@ export async function measure(
  * shared with other work, the time this process spends descheduled does not count, so the rates of
  * CPU-bound operations measured in turns stay comparable. Equal to wall-clock rates on a quiet machine.
  */
-export async function measureCpu(
-  fn: () => unknown | Promise<unknown>,
-  opts: { minMs?: number; batch?: number } = {},
-): Promise<Measurement> {
+export async function measureCpu(fn: () => unknown | Promise<unknown>, opts: { minMs?: number; batch?: number } = {}): Promise<Measurement> {
   const minUs = (opts.minMs ?? 500) * 1000;
   const batch = opts.batch ?? 1;
   const cpuUs = (since: NodeJS.CpuUsage): number => {

@@ -12,7 +12,9 @@ function arg(name: string): string | undefined {
 }
 
 const jsonPath = arg('--json') ?? 'bench-results/bench.json';
-const only = arg('--only')?.split(',').map((s) => s.trim());
+const only = arg('--only')
+  ?.split(',')
+  .map((s) => s.trim());
 const quick = process.argv.includes('--quick');
 
 const sectionsDir = fileURLToPath(new URL('./sections/', import.meta.url));

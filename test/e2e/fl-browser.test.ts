@@ -129,7 +129,12 @@ describe('FL training in a Chromium Web Worker', () => {
       // All four train at once, each in its own worker on its own rows.
       const trained = await Promise.all(
         pages.map((page, i) =>
-          page.evaluate(([r, clinic, x, y]) => window.flClinicUpdate(r, clinic, x, y), [record, clinics[i]!, Array.from(parts[i]!.x), Array.from(parts[i]!.y, (v) => (v > 0 ? 1 : 0))] as const),
+          page.evaluate(([r, clinic, x, y]) => window.flClinicUpdate(r, clinic, x, y), [
+            record,
+            clinics[i]!,
+            Array.from(parts[i]!.x),
+            Array.from(parts[i]!.y, (v) => (v > 0 ? 1 : 0)),
+          ] as const),
         ),
       );
       for (const t of trained) {
@@ -141,7 +146,11 @@ describe('FL training in a Chromium Web Worker', () => {
       // What the ledger would hold (each clinic's digest) and what the peers pass around (the bytes).
       const updates: PlainUpdate[] = trained.map((t, i) => ({ clinic: clinics[i]!, digest: t.digest, samples: t.samples, bytes: t.bytes }));
       const agreed = await Promise.all(pages.map((page) => page.evaluate(([r, u]) => window.flRoundAggregate(r, u), [record, updates] as const)));
-      const inNode = roundOutcome(record, base, updates.map((u) => ({ ...u, bytes: Uint8Array.from(u.bytes) })));
+      const inNode = roundOutcome(
+        record,
+        base,
+        updates.map((u) => ({ ...u, bytes: Uint8Array.from(u.bytes) })),
+      );
       expect([...inNode.aggregated].sort()).toEqual(clinics);
       expect(inNode.digest).not.toBe(record.base);
       for (const a of agreed) expect(a).toEqual({ digest: inNode.digest, aggregated: inNode.aggregated, flagged: inNode.reports.map((r) => r.subject) });

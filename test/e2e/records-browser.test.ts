@@ -114,10 +114,13 @@ describe('an import interrupted by a closed page (Chromium)', () => {
     // The closed page's lock is released as its worker is torn down, a moment after close() returns.
     let afterClose: AfterInterruption | undefined;
     await expect
-      .poll(async () => {
-        afterClose = await second.evaluate(([n, k]) => window.afterInterruption(n, k), [dbName, clinicKey] as const);
-        return afterClose.interrupted.length;
-      }, { timeout: 30_000, interval: 500 })
+      .poll(
+        async () => {
+          afterClose = await second.evaluate(([n, k]) => window.afterInterruption(n, k), [dbName, clinicKey] as const);
+          return afterClose.interrupted.length;
+        },
+        { timeout: 30_000, interval: 500 },
+      )
       .toBe(1);
     await context.close();
     expect(afterClose!.patients).toEqual([patientIdOf(seed)]);

@@ -36,10 +36,9 @@ type Method = keyof Omit<Net, 'ready'>;
 
 /** Calls `window.net[method](...args)` in page i. */
 function net<M extends Method>(page: Page, method: M, ...args: Parameters<Net[M]>): Promise<Awaited<ReturnType<Net[M]>>> {
-  return page.evaluate(
-    ([m, a]) => (window.net as unknown as Record<string, (...x: unknown[]) => unknown>)[m as string]!(...(a as unknown[])),
-    [method, args] as const,
-  ) as Promise<Awaited<ReturnType<Net[M]>>>;
+  return page.evaluate(([m, a]) => (window.net as unknown as Record<string, (...x: unknown[]) => unknown>)[m as string]!(...(a as unknown[])), [method, args] as const) as Promise<
+    Awaited<ReturnType<Net[M]>>
+  >;
 }
 
 async function newPage(): Promise<Page> {
@@ -64,10 +63,14 @@ const options = (m: DevClinic, room: string, extra: Partial<OpenOptions> = {}): 
 /** Opens transport `name` in room on pages[i] for member i of `who`, and waits until all of them see each other. */
 async function openRoom(name: string, room: string, who: number[], extra: Partial<OpenOptions> = {}): Promise<void> {
   await Promise.all(who.map((i) => net(pages[i]!, 'open', name, options(members[i]!, room, extra))));
-  await eventually(async () => {
-    for (const i of who) if ((await net(pages[i]!, 'peers', name)).length !== who.length - 1) return false;
-    return true;
-  }, `room ${room} to connect`, 45_000);
+  await eventually(
+    async () => {
+      for (const i of who) if ((await net(pages[i]!, 'peers', name)).length !== who.length - 1) return false;
+      return true;
+    },
+    `room ${room} to connect`,
+    45_000,
+  );
 }
 
 beforeAll(async () => {
@@ -148,7 +151,13 @@ describe('large messages', () => {
     await eventually(async () => !(await net(pages[2]!, 'peers', 'bound')).includes(ids[3]!), 'the sender to see the link closed');
     // A sender is told at once when a message exceeds its own bound.
     await expect(net(pages[0]!, 'sendPattern', 'large', ids[1]!, (32 << 20) + 1, 1)).rejects.toThrow(/exceeds/);
-    for (const [i, name] of [[0, 'large'], [1, 'large'], [2, 'bound'], [3, 'bound']] as const) await net(pages[i]!, 'close', name);
+    for (const [i, name] of [
+      [0, 'large'],
+      [1, 'large'],
+      [2, 'bound'],
+      [3, 'bound'],
+    ] as const)
+      await net(pages[i]!, 'close', name);
   }, 120_000);
 });
 
@@ -158,10 +167,14 @@ describe('one member, one link', () => {
     await openRoom('dup', room, [0, 1, 2, 3]);
     const twin = await newPage();
     await net(twin, 'open', 'dup', options(members[0]!, room));
-    await eventually(async () => {
-      for (const i of [1, 2, 3]) if (!(await net(pages[i]!, 'drops', 'dup')).some((d) => d.reason === 'duplicate')) return false;
-      return true;
-    }, 'every peer to refuse the twin', 45_000);
+    await eventually(
+      async () => {
+        for (const i of [1, 2, 3]) if (!(await net(pages[i]!, 'drops', 'dup')).some((d) => d.reason === 'duplicate')) return false;
+        return true;
+      },
+      'every peer to refuse the twin',
+      45_000,
+    );
     for (const i of [1, 2, 3]) {
       expect((await net(pages[i]!, 'drops', 'dup')).filter((d) => d.peer === ids[0]).map((d) => d.reason)).toEqual(['duplicate']);
       // The verified link never went away.
@@ -188,10 +201,14 @@ describe('membership changes', () => {
     for (const p of pages) expect(await net(p, 'peers', 'm')).not.toContain(newcomer.publicKey);
     const withNewcomer = [...ids, newcomer.publicKey];
     const learnt = await Promise.all(pages.map((p) => net(p, 'setMembers', 'm', withNewcomer)));
-    await eventually(async () => {
-      for (const p of pages) if (!(await net(p, 'peers', 'm')).includes(newcomer.publicKey)) return false;
-      return true;
-    }, 'the newcomer to connect', 20_000);
+    await eventually(
+      async () => {
+        for (const p of pages) if (!(await net(p, 'peers', 'm')).includes(newcomer.publicKey)) return false;
+        return true;
+      },
+      'the newcomer to connect',
+      20_000,
+    );
     const delays = await Promise.all(
       pages.map(async (p, i) => (await net(p, 'events', 'm')).find((e) => e.peer === newcomer.publicKey && e.state === 'connected')!.at - learnt[i]!),
     );
@@ -217,16 +234,24 @@ describe('relay restarts', () => {
     await openRoom('r', room, [0, 1, 2, 3]);
     const port = relay.port;
     expect(await relay.stop('SIGKILL')).toBeNull();
-    await eventually(async () => {
-      for (const p of pages) if ((await net(p, 'relayState', 'r')) !== 'disconnected') return false;
-      return true;
-    }, 'pages to see the relay gone', 30_000);
+    await eventually(
+      async () => {
+        for (const p of pages) if ((await net(p, 'relayState', 'r')) !== 'disconnected') return false;
+        return true;
+      },
+      'pages to see the relay gone',
+      30_000,
+    );
     for (const p of pages) expect(await net(p, 'peers', 'r')).toHaveLength(3);
     relay = await spawnRelay({ HYGEIA_DEV_DIR: devDir, PORT: String(port) });
-    await eventually(async () => {
-      for (const p of pages) if ((await net(p, 'relayState', 'r')) !== 'connected') return false;
-      return true;
-    }, 'pages to reconnect to the relay', 30_000);
+    await eventually(
+      async () => {
+        for (const p of pages) if ((await net(p, 'relayState', 'r')) !== 'connected') return false;
+        return true;
+      },
+      'pages to reconnect to the relay',
+      30_000,
+    );
     // A peer that restarts (reload) finds the others again through the restarted relay.
     await pages[0]!.reload();
     await pages[0]!.waitForFunction(() => typeof window.net === 'object');
@@ -245,7 +270,11 @@ describe('scale-out', () => {
     try {
       const room = 'hygeia/consortium/v1/scale-out';
       await Promise.all([0, 1].map((i) => net(pages[i]!, 'open', 'x', { ...options(members[i]!, room), relayUrl: relays[i]!.wsUrl })));
-      await eventually(async () => (await net(pages[0]!, 'peers', 'x')).includes(ids[1]!) && (await net(pages[1]!, 'peers', 'x')).includes(ids[0]!), 'the two pages to connect across relays', 60_000);
+      await eventually(
+        async () => (await net(pages[0]!, 'peers', 'x')).includes(ids[1]!) && (await net(pages[1]!, 'peers', 'x')).includes(ids[0]!),
+        'the two pages to connect across relays',
+        60_000,
+      );
       await net(pages[1]!, 'send', 'x', ids[0]!, [1, 2, 3]);
       await eventually(async () => (await net(pages[0]!, 'received', 'x')).some((r) => r.from === ids[1] && r.size === 3), 'a message across');
       for (const i of [0, 1]) await net(pages[i]!, 'close', 'x');
@@ -268,9 +297,13 @@ describe('a phone enrolling with a one-time code', () => {
     await net(phone, 'open', 'patients', { seed: phoneSeed, relayUrl: relay.wsUrl, room: 'hygeia/patients/v1', members: [desk.publicKey] });
     const phoneId = await net(phone, 'open', 'enrol', { seed: phoneSeed, relayUrl: relay.wsUrl, room, members: [desk.publicKey], scope: enrolmentScope(codeHash) });
     await net(pages[1]!, 'open', 'enrol', { ...options(desk, room), members: [phoneId] });
-    await eventually(async () => (await net(phone, 'peers', 'enrol')).includes(desk.publicKey) && (await net(pages[1]!, 'peers', 'enrol')).includes(phoneId), 'the phone and the desk to connect', 45_000);
+    await eventually(
+      async () => (await net(phone, 'peers', 'enrol')).includes(desk.publicKey) && (await net(pages[1]!, 'peers', 'enrol')).includes(phoneId),
+      'the phone and the desk to connect',
+      45_000,
+    );
     await net(phone, 'send', 'enrol', desk.publicKey, [5, 5]);
-    await eventually(async () => (await net(pages[1]!, 'received', 'enrol')).some((r) => r.from === phoneId && r.size === 2), 'the phone\'s message at the desk');
+    await eventually(async () => (await net(pages[1]!, 'received', 'enrol')).some((r) => r.from === phoneId && r.size === 2), "the phone's message at the desk");
     expect(await net(phone, 'relayState', 'enrol')).toBe('connected');
     expect(await net(phone, 'relayState', 'patients')).not.toBe('connected');
     expect(await net(phone, 'peers', 'patients')).toEqual([]);
@@ -282,14 +315,21 @@ describe('a phone enrolling with a one-time code', () => {
 describe('TURN', () => {
   it('with the ICE transport policy "relay", two peers connect through coturn on loopback, ICE servers from the relay', async () => {
     const turn = await startTurn(await freePort());
-    const iceRelay = await spawnRelay({ HYGEIA_DEV_DIR: devDir, ICE_SERVERS: JSON.stringify([{ urls: `turn:127.0.0.1:${turn.port}?transport=udp`, username: turn.username, credential: turn.password }]) });
+    const iceRelay = await spawnRelay({
+      HYGEIA_DEV_DIR: devDir,
+      ICE_SERVERS: JSON.stringify([{ urls: `turn:127.0.0.1:${turn.port}?transport=udp`, username: turn.username, credential: turn.password }]),
+    });
     try {
       // What a member's node asks the relay (TURN credentials only with its token).
       const { iceServers } = await new RelayClient({ relayUrl: iceRelay.wsUrl, secretKey: members[2]!.secretKey }).config();
       expect(iceServers).toHaveLength(1);
       const room = 'hygeia/consortium/v1/turn';
       await Promise.all([2, 3].map((i) => net(pages[i]!, 'open', 't', { ...options(members[i]!, room), relayUrl: iceRelay.wsUrl, iceServers, iceTransportPolicy: 'relay' })));
-      await eventually(async () => (await net(pages[2]!, 'peers', 't')).includes(ids[3]!) && (await net(pages[3]!, 'peers', 't')).includes(ids[2]!), 'the peers to connect through TURN', 60_000);
+      await eventually(
+        async () => (await net(pages[2]!, 'peers', 't')).includes(ids[3]!) && (await net(pages[3]!, 'peers', 't')).includes(ids[2]!),
+        'the peers to connect through TURN',
+        60_000,
+      );
       await net(pages[2]!, 'sendPattern', 't', ids[3]!, 300_000, 3);
       await eventually(async () => (await net(pages[3]!, 'received', 't')).some((r) => r.size === 300_000), 'a message through TURN', 30_000);
       const q = await net(pages[2]!, 'quality', 't', ids[3]!);
@@ -305,7 +345,7 @@ describe('TURN', () => {
 });
 
 describe('media on the authenticated link (consults)', () => {
-  it('sends camera and microphone tracks both ways over a peer\'s link, and reports the link\'s quality', async () => {
+  it("sends camera and microphone tracks both ways over a peer's link, and reports the link's quality", async () => {
     const room = 'hygeia/consortium/v1/media';
     await openRoom('v', room, [0, 1]);
     expect(await net(pages[0]!, 'addCamera', 'v', ids[1]!)).toEqual(['audio', 'video']);

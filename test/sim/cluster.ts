@@ -4,7 +4,16 @@
 // and rules on the network may rewrite and re-sign what a Byzantine instance sends.
 
 import { Replica, ed25519Sign, encodeClientRequest, initCore, replicaQuorum } from '../../wasm/index.ts';
-import { ConsensusNode, CHANNEL_PBFT, decodePbftPayload, replicaStartOptions, type Clock, type ConsensusEvent, type ReplicaStart, type TimerPolicy } from '../../web/src/core/consensus/index.ts';
+import {
+  ConsensusNode,
+  CHANNEL_PBFT,
+  decodePbftPayload,
+  replicaStartOptions,
+  type Clock,
+  type ConsensusEvent,
+  type ReplicaStart,
+  type TimerPolicy,
+} from '../../web/src/core/consensus/index.ts';
 import { blockHash, genesisHash, txHash } from '../../web/src/core/ledger/block.ts';
 import { genesisEpoch } from '../../web/src/core/ledger/epoch.ts';
 import { MemoryLedgerStore, type LedgerStore } from '../../web/src/core/ledger/store.ts';
@@ -157,15 +166,16 @@ export class Cluster {
   }
 
   private boot(inst: Instance, transport: ReturnType<SimNetwork['join']>): void {
-    const createReplica = (start: ReplicaStart): Replica => new Replica({
-      ...replicaStartOptions(start),
-      secretKey: this.secrets[inst.index]!,
-      checkpointInterval: this.K,
-      watermarkWindow: this.cfg.watermarkWindow ?? this.K * 4,
-      maxBatch: this.cfg.maxBatch ?? 4,
-      ...(this.cfg.trust ? { trust: this.cfg.trust } : {}),
-      ...(this.cfg.trustFloor !== undefined ? { trustFloor: this.cfg.trustFloor } : {}),
-    });
+    const createReplica = (start: ReplicaStart): Replica =>
+      new Replica({
+        ...replicaStartOptions(start),
+        secretKey: this.secrets[inst.index]!,
+        checkpointInterval: this.K,
+        watermarkWindow: this.cfg.watermarkWindow ?? this.K * 4,
+        maxBatch: this.cfg.maxBatch ?? 4,
+        ...(this.cfg.trust ? { trust: this.cfg.trust } : {}),
+        ...(this.cfg.trustFloor !== undefined ? { trustFloor: this.cfg.trustFloor } : {}),
+      });
     inst.app = new KvApp();
     inst.height = 0;
     inst.node = new ConsensusNode({

@@ -178,15 +178,11 @@ export class PerfCluster {
       const cpu = new Processor(vclock);
       this.processors.push(cpu);
       const createReplica = (start: ReplicaStart): TimedReplica => {
-        const replica = new TimedReplica(
-          new Replica({ ...replicaStartOptions(start), secretKey: secrets[i]!, checkpointInterval: K, watermarkWindow: 8 * K, maxBatch }),
-        );
+        const replica = new TimedReplica(new Replica({ ...replicaStartOptions(start), secretKey: secrets[i]!, checkpointInterval: K, watermarkWindow: 8 * K, maxBatch }));
         this.replicas.push(replica);
         return replica;
       };
-      const clock: Clock = this.opts.cpu
-        ? { now: () => cpu.time(), schedule: (ms, fn) => vclock.schedule(ms, () => cpu.run(fn)) }
-        : vclock;
+      const clock: Clock = this.opts.cpu ? { now: () => cpu.time(), schedule: (ms, fn) => vclock.schedule(ms, () => cpu.run(fn)) } : vclock;
       const node = new ConsensusNode({
         validators: keys,
         key: keys[i]!,

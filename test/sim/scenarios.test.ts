@@ -20,7 +20,11 @@ describe('PBFT simulator: Byzantine replicas', () => {
   }
 
   it('replays a seed byte for byte, and another seed differs', async () => {
-    for (const [name, n] of [['lossy-30', 4], ['equivocating-primary', 5], ['restart-mid-view-change', 7]] as const) {
+    for (const [name, n] of [
+      ['lossy-30', 4],
+      ['equivocating-primary', 5],
+      ['restart-mid-view-change', 7],
+    ] as const) {
       const a = JSON.stringify(await runScenario(name, 4242, n));
       const b = JSON.stringify(await runScenario(name, 4242, n));
       expect(b).toBe(a);

@@ -85,8 +85,7 @@ function twin(c: Cluster, index: number, sideOf: (i: number) => 'a' | 'b', twinn
   for (const side of ['a', 'b'] as const) {
     c.add(index, { name: `r${index}${side}`, netId: idOf(index, side), honest: false, peerOf: (j) => idOf(j, side) });
   }
-  const sideOfInstance = (x: Instance): 'a' | 'b' | null =>
-    x.index === index ? (x.netId.endsWith(':a') ? 'a' : 'b') : null;
+  const sideOfInstance = (x: Instance): 'a' | 'b' | null => (x.index === index ? (x.netId.endsWith(':a') ? 'a' : 'b') : null);
   c.rules.push((from, to) => {
     const fi = c.instances.find((x) => x.netId === from);
     const ti = c.instances.find((x) => x.netId === to);
@@ -196,7 +195,10 @@ export const SCENARIOS: Scenario[] = [
         dropCommits = false;
       });
       (ctx as { prepared?: () => { seq: number; digest: string }[] }).prepared = () =>
-        [...prepares.entries()].filter(([, s]) => s.size >= 2 * c.f).map(([k]) => proposals.get(k)!).filter(Boolean);
+        [...prepares.entries()]
+          .filter(([, s]) => s.size >= 2 * c.f)
+          .map(([k]) => proposals.get(k)!)
+          .filter(Boolean);
     },
     check(ctx) {
       const c = ctx.cluster;
@@ -233,10 +235,7 @@ export const SCENARIOS: Scenario[] = [
         if (!nv) return undefined;
         // Either leave out a view change (fewer than 2f+1, or not the ones that justify O) or drop a
         // proposal the view changes imply.
-        const bad =
-          nv.prePrepares.length > 0 && r.chance(0.5)
-            ? { ...nv, prePrepares: nv.prePrepares.slice(1) }
-            : { ...nv, viewChanges: nv.viewChanges.slice(1) };
+        const bad = nv.prePrepares.length > 0 && r.chance(0.5) ? { ...nv, prePrepares: nv.prePrepares.slice(1) } : { ...nv, viewChanges: nv.viewChanges.slice(1) };
         doctored++;
         ctx.facts['doctoredNewViews'] = doctored;
         return [pbftFrame(resign({ ...e, body: writeNewView(bad) }, c.secrets[p1]!, c.epochId))];

@@ -17,15 +17,19 @@ export function sweep(names: readonly string[]): void {
     for (const n of SIZES) {
       const extra = REGRESSIONS.filter((r) => r.scenario === name && r.n === n).flatMap((r) => r.seeds);
       const seeds = [...new Set([...Array.from({ length: SEEDS }, (_, k) => BASE + k), ...extra])];
-      it(`${name} at n = ${n}: safe and live over seeds ${seeds.join(', ')}`, async () => {
-        const failures: string[] = [];
-        for (const s of seeds) {
-          const r = await runScenario(name, s, n);
-          if (!passes(r)) failures.push(replayLine(r));
-        }
-        if (failures.length) console.error(`failing seeds for ${name} at n = ${n}:\n${failures.join('\n')}`);
-        expect(failures).toEqual([]);
-      }, seeds.length * MS_PER_RUN);
+      it(
+        `${name} at n = ${n}: safe and live over seeds ${seeds.join(', ')}`,
+        async () => {
+          const failures: string[] = [];
+          for (const s of seeds) {
+            const r = await runScenario(name, s, n);
+            if (!passes(r)) failures.push(replayLine(r));
+          }
+          if (failures.length) console.error(`failing seeds for ${name} at n = ${n}:\n${failures.join('\n')}`);
+          expect(failures).toEqual([]);
+        },
+        seeds.length * MS_PER_RUN,
+      );
     }
   }
 }

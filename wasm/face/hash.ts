@@ -107,7 +107,7 @@ export class StreamingHash {
   update(chunk: Uint8Array): this {
     if (this.#ctx === 0) throw new HashStateError('this hasher already produced its digest');
     checkInput(chunk);
-    for (let off = 0; off < chunk.length; ) {
+    for (let off = 0; off < chunk.length;) {
       const r = current();
       const n = Math.min(r.cap, chunk.length - off);
       r.view.set(off === 0 && n === chunk.length ? chunk : chunk.subarray(off, off + n), r.input);

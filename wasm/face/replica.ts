@@ -403,7 +403,8 @@ export class Replica {
     new Uint8Array(e.memory.buffer, e.pbftInput(0), len).fill(0);
     if (h === -CreateError.BadKey) throw new ReplicaError('badKey', 'secretKey is not the key of validator `self`');
     if (h === -CreateError.BadEpochStart) throw new ReplicaError('badOptions', 'epoch.replicaState does not decode as the replica state at epoch.startSeq');
-    if (h === -CreateError.BadResume) throw new ReplicaError('badCheckpoint', 'resumeFrom does not hold: its certificate is not a quorum of this epoch for its seq, digest and replica state');
+    if (h === -CreateError.BadResume)
+      throw new ReplicaError('badCheckpoint', 'resumeFrom does not hold: its certificate is not a quorum of this epoch for its seq, digest and replica state');
     if (h < 0) throw new ReplicaError('badOptions', `the wasm replica refused its options (code ${-h})`);
     this.#handle = h;
     this.n = opts.validators.length;
@@ -540,13 +541,7 @@ export function decodeClientRequest(bytes: Uint8Array): { clientKey: Uint8Array;
  * commits from distinct validators, each signed under `epochId` (default: the default epoch's 32 zero bytes),
  * for exactly (seq, batchDigest) in one view.
  */
-export function verifyCommitCertificate(
-  cert: Uint8Array,
-  validators: Uint8Array[],
-  seq: number,
-  batchDigest: Uint8Array,
-  epochId: Uint8Array = DEFAULT_EPOCH_ID,
-): boolean {
+export function verifyCommitCertificate(cert: Uint8Array, validators: Uint8Array[], seq: number, batchDigest: Uint8Array, epochId: Uint8Array = DEFAULT_EPOCH_ID): boolean {
   if (validators.length < 1 || validators.length > 64 || batchDigest.length !== 32 || epochId.length !== 32) return false;
   if (!Number.isInteger(seq) || seq < 1) return false;
   for (const k of validators) if (k.length !== 32) return false;

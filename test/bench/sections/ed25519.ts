@@ -19,9 +19,7 @@ import { promisify } from 'node:util';
 import * as noble from '@noble/ed25519';
 import { sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import sodium from 'libsodium-wrappers';
-import {
-  Ed25519Signer, ed25519ClearKeyCache, ed25519PublicKey, ed25519Sign, ed25519Verify, ed25519VerifyBatch, initCore,
-} from '../../../wasm/index.ts';
+import { Ed25519Signer, ed25519ClearKeyCache, ed25519PublicKey, ed25519Sign, ed25519Verify, ed25519VerifyBatch, initCore } from '../../../wasm/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
 import { measureCpu as measure, ratio, type BenchSection, type Row } from '../harness.ts';
 
@@ -79,8 +77,7 @@ async function operation(lib: Lib, op: Op, f: Fixture): Promise<() => unknown> {
       verify: () => noble.verify(sig, msg, pub, { zip215: false }),
     }[op];
   }
-  const nodeKeyOf = (s: Uint8Array) =>
-    crypto.createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, s]), format: 'der', type: 'pkcs8' });
+  const nodeKeyOf = (s: Uint8Array) => crypto.createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, s]), format: 'der', type: 'pkcs8' });
   const key = nodeKeyOf(seed);
   const publicKey = crypto.createPublicKey(key);
   return {
@@ -204,8 +201,7 @@ const section: BenchSection = {
         'every verdict equals single (cofactorless) verification; no random linear combination (torsion parts cancel mod 8), so each entry is checked exactly and a batch shares decoded keys and their tables',
     };
 
-    const r = (op: Op, lib: string): number =>
-      (data[op] as { ratios: Record<string, number> }).ratios[lib] ?? 0;
+    const r = (op: Op, lib: string): number => (data[op] as { ratios: Record<string, number> }).ratios[lib] ?? 0;
     const targets: Record<string, { value: number; target: string; met: boolean }> = {
       'verify vs libsodium-wrappers': { value: r('verify', 'libsodium-wrappers'), target: '>= 0.8', met: r('verify', 'libsodium-wrappers') >= 0.8 },
       'sign (cached key) vs libsodium-wrappers (64-byte secret key)': {

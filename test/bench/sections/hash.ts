@@ -104,7 +104,11 @@ const section: BenchSection = {
         rows.push(row);
         data[`${alg} ${label}`] = {
           mbps,
-          ratios: Object.fromEntries(Object.keys(mbps).filter((l) => l !== 'hygeia').map((l) => [l, ratio(ours, mbps[l] as number)])),
+          ratios: Object.fromEntries(
+            Object.keys(mbps)
+              .filter((l) => l !== 'hygeia')
+              .map((l) => [l, ratio(ours, mbps[l] as number)]),
+          ),
         };
       }
     }

@@ -73,12 +73,15 @@ const section: BenchSection = {
           effectiveDateTime: new Date().toISOString(),
           valueQuantity: { value: 60 + (i % 40), unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
         };
-        const started = await pages[0]!.evaluate(async (b) => {
-          const t0 = Date.now();
-          const r = await (window as unknown as Win).hygeia.importBundle(b);
-          if (r.rejected.length > 0) throw new Error('the update was rejected');
-          return t0;
-        }, { resourceType: 'Bundle', type: bundle.type, entry: [{ resource: observation, request: { method: 'PUT', url: `Observation/${observation.id}` } }] });
+        const started = await pages[0]!.evaluate(
+          async (b) => {
+            const t0 = Date.now();
+            const r = await (window as unknown as Win).hygeia.importBundle(b);
+            if (r.rejected.length > 0) throw new Error('the update was rejected');
+            return t0;
+          },
+          { resourceType: 'Bundle', type: bundle.type, entry: [{ resource: observation, request: { method: 'PUT', url: `Observation/${observation.id}` } }] },
+        );
         base += 1;
         const target = base;
         await eventually(async () => (await Promise.all(pages.map(countAt))).every((n) => n >= target), `update ${i} anchored everywhere`, 30_000);

@@ -110,7 +110,11 @@ function signalData(from: number, seq: number, t: number): unknown {
     token: 1732520000000.123,
     signal: {
       type: 'candidate',
-      candidate: { candidate: 'candidate:842163049 1 udp 1677729535 192.0.2.10 50152 typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag sEMT network-cost 999', sdpMLineIndex: 0, sdpMid: '0' },
+      candidate: {
+        candidate: 'candidate:842163049 1 udp 1677729535 192.0.2.10 50152 typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag sEMT network-cost 999',
+        sdpMLineIndex: 0,
+        sdpMid: '0',
+      },
     },
     seq,
     t,
@@ -364,7 +368,14 @@ const section: BenchSection = {
     const rows: Row[] = [];
     const results: Record<
       string,
-      { paced: LoadResult; saturation: LoadResult; curve: CurvePoint[]; curveBendsAt: number | null; idle: Awaited<ReturnType<typeof idleMemory>>; flood: Awaited<ReturnType<typeof flood>> }
+      {
+        paced: LoadResult;
+        saturation: LoadResult;
+        curve: CurvePoint[];
+        curveBendsAt: number | null;
+        idle: Awaited<ReturnType<typeof idleMemory>>;
+        flood: Awaited<ReturnType<typeof flood>>;
+      }
     > = {};
     for (const make of [() => startOurs(dir, members), startReference]) {
       let server = await make();
@@ -377,7 +388,9 @@ const section: BenchSection = {
         const curve: CurvePoint[] = [];
         for (const n of ctx.quick ? [10, 50, 200] : CURVE_PEERS) {
           const point = await curvePoint(server, n, ctx.quick ? 2 : 5);
-          ctx.log(`  curve ${n} peers: ${point.deliveredPerSec}/${point.expectedPerSec} msg/s, p50 ${point.p50Ms} ms, p99 ${point.p99Ms} ms, CPU server ${point.serverCpuPct}% clients ${point.clientCpuPct}%`);
+          ctx.log(
+            `  curve ${n} peers: ${point.deliveredPerSec}/${point.expectedPerSec} msg/s, p50 ${point.p50Ms} ms, p99 ${point.p99Ms} ms, CPU server ${point.serverCpuPct}% clients ${point.clientCpuPct}%`,
+          );
           curve.push(point);
         }
         // Memory on a fresh process: the load runs above leave a grown heap behind in both servers.
@@ -412,7 +425,13 @@ const section: BenchSection = {
       saturationRate: ratio(ours.saturation.deliveredPerSec, ref.saturation.deliveredPerSec),
       saturationP99: ratio(ours.saturation.p99Ms, ref.saturation.p99Ms),
     };
-    rows.push({ server: 'ratio ours/reference', 'paced msg/s': ratios.pacedRate, 'paced p99 ms': ratios.pacedP99, 'sat msg/s': ratios.saturationRate, 'sat p99 ms': ratios.saturationP99 });
+    rows.push({
+      server: 'ratio ours/reference',
+      'paced msg/s': ratios.pacedRate,
+      'paced p99 ms': ratios.pacedP99,
+      'sat msg/s': ratios.saturationRate,
+      'sat p99 ms': ratios.saturationP99,
+    });
     for (const [i, p] of ours.curve.entries()) {
       const r = ref.curve[i]!;
       rows.push({

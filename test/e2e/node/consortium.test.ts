@@ -28,7 +28,10 @@ const DAY = 86_400_000;
 
 /** Calls `window.hygeia[method](...args)` in the page. */
 function call<T>(page: Page, method: string, ...args: unknown[]): Promise<T> {
-  return page.evaluate(([m, a]) => (window as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>)['hygeia']![m as string]!(...(a as unknown[])) as Promise<T>, [method, args] as const);
+  return page.evaluate(
+    ([m, a]) => (window as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>)['hygeia']![m as string]!(...(a as unknown[])) as Promise<T>,
+    [method, args] as const,
+  );
 }
 const snap = (page: Page): Promise<Snapshot> => page.evaluate(() => (window as unknown as { hygeia: { snapshot(): Snapshot } }).hygeia.snapshot());
 
@@ -77,7 +80,11 @@ describe('four clinic tablets and a phone over WebRTC', () => {
     const r = await call<{ imported: Record<string, number>; rejected: unknown[] }>(clinics[0]!, 'importBundle', BUNDLE);
     expect(Object.values(r.imported).reduce((a, b) => a + b, 0)).toBe(BUNDLE.entry.length);
     expect(r.rejected).toEqual([]);
-    await eventually(async () => (await Promise.all(clinics.map((p) => call<number>(p, 'anchoredRecords', 'clinic-1')))).every((n) => n === BUNDLE.entry.length), 'the anchors on every replica', 60_000);
+    await eventually(
+      async () => (await Promise.all(clinics.map((p) => call<number>(p, 'anchoredRecords', 'clinic-1')))).every((n) => n === BUNDLE.entry.length),
+      'the anchors on every replica',
+      60_000,
+    );
     await agreeOnHead(clinics);
   });
 
@@ -90,23 +97,47 @@ describe('four clinic tablets and a phone over WebRTC', () => {
     await eventually(async () => (granted = await call(clinics[1]!, 'consentsGranted')).some((c) => c.consentId === consentId), 'the consent at clinic-2', 60_000);
     const consent = granted.find((c) => c.consentId === consentId)!;
     expect(consent).toMatchObject({ holder: 'clinic-1', purpose: 'TREAT', resourceTypes: ['Condition'] });
-    const result = await call<{ decision: string; reason: string; resources: number }>(clinics[1]!, 'requestAccess', { holder: 'clinic-1', patient: consent.patient, purpose: 'TREAT', resourceTypes: ['Condition'] });
+    const result = await call<{ decision: string; reason: string; resources: number }>(clinics[1]!, 'requestAccess', {
+      holder: 'clinic-1',
+      patient: consent.patient,
+      purpose: 'TREAT',
+      resourceTypes: ['Condition'],
+    });
     expect(result.decision).toBe('permit');
     expect(result.resources).toBe(CONDITIONS);
     // Out of the consent's scope: another resource type is denied and nothing arrives.
-    const wrongType = await call<{ decision: string; resources: number }>(clinics[1]!, 'requestAccess', { holder: 'clinic-1', patient: consent.patient, purpose: 'TREAT', resourceTypes: ['Observation'] });
+    const wrongType = await call<{ decision: string; resources: number }>(clinics[1]!, 'requestAccess', {
+      holder: 'clinic-1',
+      patient: consent.patient,
+      purpose: 'TREAT',
+      resourceTypes: ['Observation'],
+    });
     expect(wrongType).toMatchObject({ decision: 'deny', resources: 0 });
 
     await call(phone, 'revokeConsent', consentId);
-    await eventually(async () => !(await call<{ consentId: string }[]>(clinics[1]!, 'consentsGranted')).some((c) => c.consentId === consentId), 'the revocation at clinic-2', 60_000);
-    const after = await call<{ decision: string; resources: number }>(clinics[1]!, 'requestAccess', { holder: 'clinic-1', patient: consent.patient, purpose: 'TREAT', resourceTypes: ['Condition'] });
+    await eventually(
+      async () => !(await call<{ consentId: string }[]>(clinics[1]!, 'consentsGranted')).some((c) => c.consentId === consentId),
+      'the revocation at clinic-2',
+      60_000,
+    );
+    const after = await call<{ decision: string; resources: number }>(clinics[1]!, 'requestAccess', {
+      holder: 'clinic-1',
+      patient: consent.patient,
+      purpose: 'TREAT',
+      resourceTypes: ['Condition'],
+    });
     expect(after).toMatchObject({ decision: 'deny', resources: 0 });
   }, 240_000);
 
   it('shows the patient every decision in the audit trail, each verified on the phone', async () => {
     type Entry = { time: number; actor: string; purpose: string; decision: string; verified: boolean };
     let entries: Entry[] = [];
-    await eventually(async () => (entries = (await call<{ entries: Entry[] }>(phone, 'auditTrail')).entries.filter((e) => e.actor === 'clinic-2')).length === 3 && entries.every((e) => e.verified), 'three verified entries', 90_000);
+    await eventually(
+      async () =>
+        (entries = (await call<{ entries: Entry[] }>(phone, 'auditTrail')).entries.filter((e) => e.actor === 'clinic-2')).length === 3 && entries.every((e) => e.verified),
+      'three verified entries',
+      90_000,
+    );
     expect(entries.map((e) => e.decision).sort()).toEqual(['deny', 'deny', 'permit']);
     expect(entries.every((e) => e.purpose === 'TREAT' && e.time > 0)).toBe(true);
   }, 120_000);

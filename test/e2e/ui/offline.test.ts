@@ -15,10 +15,11 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const manifestOf = (page: Page) => page.evaluate(async () => {
-  const href = document.querySelector<HTMLLinkElement>('link[rel=manifest]')!.href;
-  return (await (await fetch(href)).json()) as { name: string; start_url: string; display: string; icons: { sizes: string; type: string }[] };
-});
+const manifestOf = (page: Page) =>
+  page.evaluate(async () => {
+    const href = document.querySelector<HTMLLinkElement>('link[rel=manifest]')!.href;
+    return (await (await fetch(href)).json()) as { name: string; start_url: string; display: string; icons: { sizes: string; type: string }[] };
+  });
 
 describe('installable and offline', () => {
   it('gives the tablet and the phone each an installable manifest of their own', async () => {
@@ -41,7 +42,7 @@ describe('installable and offline', () => {
     const page = await openClinic(stack, 1);
     await page.evaluate(() => navigator.serviceWorker.ready);
     await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null), { timeout: 30_000 }).toBe(true);
-    const known = (await page.evaluate(() => (window as unknown as { hygeia: { snapshot(): { ledger: { height: number } } } }).hygeia.snapshot().ledger.height));
+    const known = await page.evaluate(() => (window as unknown as { hygeia: { snapshot(): { ledger: { height: number } } } }).hygeia.snapshot().ledger.height);
 
     await stack.relay.stop();
     await page.context().setOffline(true);

@@ -71,7 +71,8 @@ export async function openPhone(stack: Stack, viewport = PHONE): Promise<Page> {
 }
 
 export const status = (page: Page): Promise<string> => page.evaluate(() => (window as unknown as { hygeia: { snapshot(): { status: string } } }).hygeia.snapshot().status);
-export const height = (page: Page): Promise<number> => page.evaluate(() => (window as unknown as { hygeia: { snapshot(): { ledger: { height: number } } } }).hygeia.snapshot().ledger.height);
+export const height = (page: Page): Promise<number> =>
+  page.evaluate(() => (window as unknown as { hygeia: { snapshot(): { ledger: { height: number } } } }).hygeia.snapshot().ledger.height);
 
 /** Opens a screen by its navigation link, named exactly as the issue names it. */
 export async function go(page: Page, link: string): Promise<void> {

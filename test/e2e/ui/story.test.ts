@@ -224,12 +224,15 @@ describe('a clinic nurse and a patient', () => {
   it('imports a bundle dropped on the import panel', async () => {
     await go(clinic1, 'Records');
     const text = readFileSync(join(SYNTHEA, SECOND), 'utf8');
-    await clinic1.getByTestId('drop-zone').evaluate((zone, [name, json]) => {
-      const dt = new DataTransfer();
-      dt.items.add(new File([json], name, { type: 'application/json' }));
-      zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
-      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-    }, [SECOND, text] as const);
+    await clinic1.getByTestId('drop-zone').evaluate(
+      (zone, [name, json]) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([json], name, { type: 'application/json' }));
+        zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      },
+      [SECOND, text] as const,
+    );
     await expect.poll(() => clinic1.locator(`[data-testid=import-job][data-state=done] h3`).allTextContents(), { timeout: 120_000 }).toContain(SECOND);
     await expect.poll(() => clinic1.getByTestId('patient-row').count(), { timeout: 30_000 }).toBe(2);
   });

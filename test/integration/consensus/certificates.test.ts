@@ -3,7 +3,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyCommitCertificate } from '../../../wasm/index.ts';
 import * as ed from '@noble/ed25519';
-import { LightClient, blockHash, genesisEpoch, genesisHash, readCommitCertificate, txProof, verifyBlock, verifyCheckpointCertificate, type Block, type Epoch } from '../../../web/src/core/ledger/index.ts';
+import {
+  LightClient,
+  blockHash,
+  genesisEpoch,
+  genesisHash,
+  readCommitCertificate,
+  txProof,
+  verifyBlock,
+  verifyCheckpointCertificate,
+  type Block,
+  type Epoch,
+} from '../../../web/src/core/ledger/index.ts';
 import { Reader, Writer } from '../../../web/src/core/codec/index.ts';
 import { quorumSize } from '../../../web/src/core/ledger/quorum.ts';
 import { Cluster } from '../../sim/cluster.ts';
@@ -73,7 +84,10 @@ describe('blocks from real replicas', () => {
     const other = blocks.find((x) => x !== b && x.header.txCount > 0)!;
     expect(lc.verifyTransaction(other.txs[0]!, proof)).toEqual({ ok: false, reason: 'proof-mismatch' });
     // A validator set it was not made by (another consortium) refuses the same header and certificate.
-    const strangers = new LightClient(c.keys.map((k) => k.map((x) => x ^ 0x55)), { checkpointInterval: c.K });
+    const strangers = new LightClient(
+      c.keys.map((k) => k.map((x) => x ^ 0x55)),
+      { checkpointInterval: c.K },
+    );
     expect(strangers.acceptHeader(b.header, node.attestation(b.header.height)!).ok).toBe(false);
   });
 

@@ -18,14 +18,26 @@ const metricsShape = { integrity: rate, unauthorizedAccess: rate, interoperabili
 describe('npm run evaluate --quick', () => {
   it('writes the table, the JSON and the SVG; Hygeia meets its thresholds', () => {
     const file = path.join(dir, 'eval.json');
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'web/src/core/eval/cli.ts', '--seed', '3', '--quick', '--json', file], { cwd: repoRoot, encoding: 'utf8', timeout: 200_000 });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'web/src/core/eval/cli.ts', '--seed', '3', '--quick', '--json', file], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 200_000,
+    });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain('Quoted from the paper, not measured here');
     expect(run.stderr).toMatch(/hygeia: access \d+\/\d+/);
     const r = JSON.parse(readFileSync(file, 'utf8'));
     expect(Object.keys(r).slice(0, 4)).toEqual(['seed', 'workload', 'architectures', 'paper']);
     expect(r.seed).toBe(3);
-    expect(r.workload).toEqual({ digest: expect.stringMatching(/^[0-9a-f]{64}$/), clinics: 4, patients: expect.any(Number), accessAttempts: expect.any(Number), tamperAttempts: expect.any(Number), updates: expect.any(Number), flRounds: expect.any(Number) });
+    expect(r.workload).toEqual({
+      digest: expect.stringMatching(/^[0-9a-f]{64}$/),
+      clinics: 4,
+      patients: expect.any(Number),
+      accessAttempts: expect.any(Number),
+      tamperAttempts: expect.any(Number),
+      updates: expect.any(Number),
+      flRounds: expect.any(Number),
+    });
     expect(r.workload.accessAttempts).toBeGreaterThanOrEqual(100);
     expect(r.workload.tamperAttempts).toBeGreaterThanOrEqual(50);
     for (const a of ['centralized', 'federated', 'hygeia']) {

@@ -6,7 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startConsortium, type TestConsortium } from './harness.ts';
 
 const dataDir = path.resolve(import.meta.dirname, '../../..', '../shared/data/synthea');
-const bundle = (i: number): unknown => JSON.parse(readFileSync(path.join(dataDir, readdirSync(dataDir).filter((f) => f.endsWith('.json')).sort()[i]!), 'utf8'));
+const bundle = (i: number): unknown =>
+  JSON.parse(
+    readFileSync(
+      path.join(
+        dataDir,
+        readdirSync(dataDir)
+          .filter((f) => f.endsWith('.json'))
+          .sort()[i]!,
+      ),
+      'utf8',
+    ),
+  );
 
 describe('ClinicNode over SimNetwork', () => {
   let c: TestConsortium;
@@ -17,8 +28,12 @@ describe('ClinicNode over SimNetwork', () => {
     await c.stop();
   });
 
-  it('registers every clinic\'s clinician and auditor keys on the ledger', async () => {
-    await c.until(() => c.nodes.every((n) => c.nodes.every((m) => n.contracts.key(m.authors.clinician.publicKey) && n.contracts.key(m.authors.auditor.publicKey))), 30_000, 'staff keys');
+  it("registers every clinic's clinician and auditor keys on the ledger", async () => {
+    await c.until(
+      () => c.nodes.every((n) => c.nodes.every((m) => n.contracts.key(m.authors.clinician.publicKey) && n.contracts.key(m.authors.auditor.publicKey))),
+      30_000,
+      'staff keys',
+    );
     const roots = new Set(c.nodes.map((n) => n.snapshot().ledger.headHash));
     await c.until(() => new Set(c.nodes.map((n) => n.snapshot().ledger.height)).size === 1, 10_000, 'same height');
     expect(c.nodes[0]!.contracts.key(c.nodes[2]!.authors.clinician.publicKey)).toMatchObject({ org: 'clinic-3', role: 'clinician' });

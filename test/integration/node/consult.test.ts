@@ -8,7 +8,18 @@ import { Prng } from '../../../web/src/core/util/index.ts';
 import { startConsortium, type TestConsortium } from './harness.ts';
 
 const dataDir = path.resolve(import.meta.dirname, '../../..', '../shared/data/synthea');
-const bundle = (i: number): unknown => JSON.parse(readFileSync(path.join(dataDir, readdirSync(dataDir).filter((f) => f.endsWith('.json')).sort()[i]!), 'utf8'));
+const bundle = (i: number): unknown =>
+  JSON.parse(
+    readFileSync(
+      path.join(
+        dataDir,
+        readdirSync(dataDir)
+          .filter((f) => f.endsWith('.json'))
+          .sort()[i]!,
+      ),
+      'utf8',
+    ),
+  );
 
 describe('consults', () => {
   let c: TestConsortium;

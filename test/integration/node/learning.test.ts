@@ -9,7 +9,18 @@ import { RECORDS_TASK } from '../../../web/src/core/node/learning-desk.ts';
 import { startConsortium, type TestConsortium } from './harness.ts';
 
 const dataDir = path.resolve(import.meta.dirname, '../../..', '../shared/data/synthea');
-const bundle = (i: number): unknown => JSON.parse(readFileSync(path.join(dataDir, readdirSync(dataDir).filter((f) => f.endsWith('.json')).sort()[i]!), 'utf8'));
+const bundle = (i: number): unknown =>
+  JSON.parse(
+    readFileSync(
+      path.join(
+        dataDir,
+        readdirSync(dataDir)
+          .filter((f) => f.endsWith('.json'))
+          .sort()[i]!,
+      ),
+      'utf8',
+    ),
+  );
 
 describe('federated learning on the clinic nodes', () => {
   let c: TestConsortium;

@@ -31,7 +31,9 @@ describe('membership changes on the ledger', () => {
     while (nodes.some((n) => n.snapshot().ledger.height <= height)) {
       if (Date.now() - t0 > 60_000) {
         const x = (n: ClinicNode) => n.ledger.consensus as unknown as { view: number; lagging: boolean; running: { number: number }; counters: object };
-        throw new Error(`stalled: ${JSON.stringify(c.nodes.map((n) => ({ h: n.snapshot().ledger.height, view: x(n).view, lag: x(n).lagging, ep: x(n).running.number, counters: x(n).counters })))}`);
+        throw new Error(
+          `stalled: ${JSON.stringify(c.nodes.map((n) => ({ h: n.snapshot().ledger.height, view: x(n).view, lag: x(n).lagging, ep: x(n).running.number, counters: x(n).counters })))}`,
+        );
       }
       await c.nodes[0]!.proposeAgreement({ partner: 'clinic-2', purposes: ['HPAYMT'], end: Date.now() + 86_400_000 });
     }

@@ -10,7 +10,17 @@ import { startConsortium, type TestConsortium } from './harness.ts';
 
 const dataDir = path.resolve(import.meta.dirname, '../../..', '../shared/data/synthea');
 const bundle = (i: number): { entry: { resource: { resourceType: string; id: string } }[] } =>
-  JSON.parse(readFileSync(path.join(dataDir, readdirSync(dataDir).filter((f) => f.endsWith('.json')).sort()[i]!), 'utf8'));
+  JSON.parse(
+    readFileSync(
+      path.join(
+        dataDir,
+        readdirSync(dataDir)
+          .filter((f) => f.endsWith('.json'))
+          .sort()[i]!,
+      ),
+      'utf8',
+    ),
+  );
 
 describe('a patient and four clinics', () => {
   let c: TestConsortium;

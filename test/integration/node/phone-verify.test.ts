@@ -9,7 +9,18 @@ import { Prng } from '../../../web/src/core/util/index.ts';
 import { startConsortium, type TestConsortium } from './harness.ts';
 
 const dataDir = path.resolve(import.meta.dirname, '../../..', '../shared/data/synthea');
-const bundle = (i: number): unknown => JSON.parse(readFileSync(path.join(dataDir, readdirSync(dataDir).filter((f) => f.endsWith('.json')).sort()[i]!), 'utf8'));
+const bundle = (i: number): unknown =>
+  JSON.parse(
+    readFileSync(
+      path.join(
+        dataDir,
+        readdirSync(dataDir)
+          .filter((f) => f.endsWith('.json'))
+          .sort()[i]!,
+      ),
+      'utf8',
+    ),
+  );
 
 describe('the phone checks what a clinic serves', () => {
   let c: TestConsortium;
@@ -45,7 +56,9 @@ describe('the phone checks what a clinic serves', () => {
   });
 
   it('an altered decision proves nothing', () => {
-    const leaves = served.leaves.map((l) => (l.key.startsWith('access/') && (l.value as { decision: string }).decision === 'deny' ? { ...l, value: { ...(l.value as object), decision: 'permit' } } : l));
+    const leaves = served.leaves.map((l) =>
+      l.key.startsWith('access/') && (l.value as { decision: string }).decision === 'deny' ? { ...l, value: { ...(l.value as object), decision: 'permit' } } : l,
+    );
     expect(check({ ...served, leaves })).toMatchObject({ complete: false, verifiedKeys: new Set() });
   });
 

@@ -7,7 +7,15 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { Ed25519Signer, Replica, encodeClientRequest, initCore } from '../../../wasm/index.ts';
 import { ConsensusNode, clientPayload, replicaStartOptions } from '../../../web/src/core/consensus/index.ts';
-import { HygeiaContracts, LedgerReplica, TxAuthor, auditTrail, verifyAuditCompleteness, verifyAuditEntry, type ContractsGenesis } from '../../../web/src/core/ledger/contracts/index.ts';
+import {
+  HygeiaContracts,
+  LedgerReplica,
+  TxAuthor,
+  auditTrail,
+  verifyAuditCompleteness,
+  verifyAuditEntry,
+  type ContractsGenesis,
+} from '../../../web/src/core/ledger/contracts/index.ts';
 import { blockHash, type Block } from '../../../web/src/core/ledger/block.ts';
 import { MemoryLedgerStore } from '../../../web/src/core/ledger/store.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
@@ -34,12 +42,31 @@ describe('contracts under PBFT', () => {
     const patient = author();
     const clinician = author();
     const pseudonym = 'p-3f9a';
-    const req = { requestId: 'r1', requesterOrg: 'clinic-1', patient: pseudonym, holderOrg: 'clinic-0', resourceTypes: ['Condition', 'Claim'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' };
+    const req = {
+      requestId: 'r1',
+      requesterOrg: 'clinic-1',
+      patient: pseudonym,
+      holderOrg: 'clinic-0',
+      resourceTypes: ['Condition', 'Claim'],
+      purpose: 'TREAT',
+      breakGlass: false,
+      emergencyReason: '',
+    };
     // Each transaction is made when it is submitted, so its expiry follows the virtual clock.
     const workload: (() => Uint8Array)[] = [
       () => admins[0]!.make('registerKey', { key: patient.publicKey, org: 'clinic-0', role: 'patient', subject: pseudonym }),
       () => admins[1]!.make('registerKey', { key: clinician.publicKey, org: 'clinic-1', role: 'clinician', subject: 'dr-1' }),
-      () => patient.make('grantConsent', { consentId: 'c1', patient: pseudonym, granteeOrg: 'clinic-1', granteePractitioner: '', purpose: 'TREAT', resourceTypes: ['Condition'], start: T0, end: T0 + 30 * DAY }),
+      () =>
+        patient.make('grantConsent', {
+          consentId: 'c1',
+          patient: pseudonym,
+          granteeOrg: 'clinic-1',
+          granteePractitioner: '',
+          purpose: 'TREAT',
+          resourceTypes: ['Condition'],
+          start: T0,
+          end: T0 + 30 * DAY,
+        }),
       () => clinician.make('requestAccess', req),
       () => clinician.make('requestAccess', { ...req, requestId: 'r2', purpose: 'HMARKT' }),
       () => patient.make('revokeConsent', { consentId: 'c1' }),
@@ -134,7 +161,9 @@ describe('contracts under PBFT', () => {
     );
     // Nor forge a certificate: one signature flipped in a block's commit certificate.
     const doctored = blocks.map((b) => (b.header.height === revocationHeight ? { ...b, certificate: flipLast(b.certificate) } : b));
-    expect(() => new LedgerReplica(genesis, { payloadOf: clientPayload }).sync(doctored)).toThrowError(expect.objectContaining({ reason: 'bad-certificate', height: revocationHeight }));
+    expect(() => new LedgerReplica(genesis, { payloadOf: clientPayload }).sync(doctored)).toThrowError(
+      expect.objectContaining({ reason: 'bad-certificate', height: revocationHeight }),
+    );
     for (const n of nodes) await n.stop();
   }, 120_000);
 });

@@ -44,7 +44,10 @@ export class TestChain {
   private clientSeq = 0;
   private readonly client = new Uint8Array(32).fill(9);
 
-  private constructor(readonly genesis: Genesis, seeds: Uint8Array[]) {
+  private constructor(
+    readonly genesis: Genesis,
+    seeds: Uint8Array[],
+  ) {
     const keys = genesisValidators(genesis).map((c) => fromHex(c.nodeKey, 32));
     const base = Date.now();
     const clock = { now: () => base + this.net.clock.now(), schedule: (ms: number, fn: () => void) => this.net.clock.schedule(ms, fn) };
@@ -55,7 +58,13 @@ export class TestChain {
           validators: keys,
           key: k,
           createReplica: (start) =>
-            new Replica({ ...replicaStartOptions(start), secretKey: seeds[i]!, checkpointInterval: K, watermarkWindow: genesis.consensus.watermarkWindow, maxBatch: genesis.consensus.maxBatch }),
+            new Replica({
+              ...replicaStartOptions(start),
+              secretKey: seeds[i]!,
+              checkpointInterval: K,
+              watermarkWindow: genesis.consensus.watermarkWindow,
+              maxBatch: genesis.consensus.maxBatch,
+            }),
           transport: this.net.join(toHex(k)),
           clock,
           app: new HygeiaContracts(contractsGenesis(genesis)),

@@ -34,7 +34,10 @@ function altered(b: Block, change: (b: { header: Record<string, unknown>; txs: U
 
 beforeAll(async () => {
   ({ genesis, clinics } = await devConsortium(4));
-  chain = await TestChain.start(genesis, clinics.map((c) => c.secretKey));
+  chain = await TestChain.start(
+    genesis,
+    clinics.map((c) => c.secretKey),
+  );
   patientKey = toHex(ed25519PublicKey(ed25519GenerateSecretKey()));
   registered = await chain.commit(clinics[0]!, 'registerKey', { key: Buffer.from(patientKey, 'hex'), org: 'clinic-1', role: 'patient', subject: 'p-1' });
   revoked = await chain.commit(clinics[0]!, 'revokeKey', { key: Buffer.from(patientKey, 'hex') });
@@ -75,7 +78,10 @@ describe('RelayLedger', () => {
     ];
     for (const [what, blocks, expected] of cases) {
       const ledger = RelayLedger.open({ genesis, dir: null, log: silentLogger });
-      expect(refusal(() => ledger.accept(blocks)), what).toMatch(expected);
+      expect(
+        refusal(() => ledger.accept(blocks)),
+        what,
+      ).toMatch(expected);
       expect(ledger.height, what).toBe(0);
     }
     // The chain of another consortium does not extend this genesis.

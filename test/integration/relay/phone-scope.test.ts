@@ -28,7 +28,10 @@ beforeAll(async () => {
   (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
   let genesis;
   ({ genesis, clinics } = await devConsortium(4));
-  chain = await TestChain.start(genesis, clinics.map((c) => c.secretKey));
+  chain = await TestChain.start(
+    genesis,
+    clinics.map((c) => c.secretKey),
+  );
   relay = new Relay({ port: 0, genesis, ledger: RelayLedger.open({ genesis, dir: null, log: silentLogger }), log: silentLogger, defaultMetrics: false });
   await relay.start();
 }, 120_000);

@@ -34,7 +34,7 @@ beforeAll(async () => {
 });
 
 describe('the development consortium', () => {
-  it('is created on first start, and a page on this machine may take a development clinic\'s identity', async () => {
+  it("is created on first start, and a page on this machine may take a development clinic's identity", async () => {
     const dir = tmp('hygeia-dev-');
     const relay = await spawnRelay({ HYGEIA_DEV_DIR: dir });
     try {
@@ -87,7 +87,10 @@ describe('a configured consortium', () => {
       expect(relay.output.some((l) => l.includes('development'))).toBe(false);
       expect((await get(`${relay.url}/dev/identity/clinic-1`, { Host: `127.0.0.1:${relay.port}` })).status).toBe(404);
       expect(await openSocket(tokenUrl(strangerKey(), relay.wsUrl))).toMatchObject({ ok: false, status: 401, body: 'not-member\n' });
-      const chain = await TestChain.start(genesis, clinics.map((c) => c.secretKey));
+      const chain = await TestChain.start(
+        genesis,
+        clinics.map((c) => c.secretKey),
+      );
       const patient = strangerKey();
       const blocks = await chain.commit(clinics[0]!, 'registerKey', { key: Buffer.from(patient.publicKey, 'hex'), org: 'clinic-1', role: 'patient', subject: 'p-1' });
       const pushed = await new RelayClient({ relayUrl: relay.wsUrl, secretKey: clinics[0]!.secretKey }).pushBlocks(blocks);

@@ -35,7 +35,10 @@ const ROOM = 'hygeia/consortium/v1';
 
 beforeAll(async () => {
   ({ genesis, clinics } = await devConsortium(4));
-  chain = await TestChain.start(genesis, clinics.map((c) => c.secretKey));
+  chain = await TestChain.start(
+    genesis,
+    clinics.map((c) => c.secretKey),
+  );
   patient = strangerKey();
   registered = await chain.commit(clinics[0]!, 'registerKey', { key: Buffer.from(patient.publicKey, 'hex'), org: 'clinic-1', role: 'patient', subject: 'p-1' });
   revoked = await chain.commit(clinics[0]!, 'revokeKey', { key: Buffer.from(patient.publicKey, 'hex') });
@@ -75,7 +78,11 @@ describe('membership on upgrade', () => {
     ['a token that is not base64url', () => withToken(ws(), 'not a token!'), 'bad-token'],
     ['a truncated token', () => tokenUrl(clinics[0]!, ws()).slice(0, -10), 'bad-token'],
     ['an expired token', () => tokenUrl(clinics[0]!, ws(), { lifetimeMs: -10 * 60_000 }), 'expired-token'],
-    ['a token for another relay', () => withToken(ws(), createRelayToken({ secretKey: clinics[0]!.secretKey, relayUrl: 'ws://relay.example:8080', expiresAt: Date.now() + 60_000 })), 'wrong-relay'],
+    [
+      'a token for another relay',
+      () => withToken(ws(), createRelayToken({ secretKey: clinics[0]!.secretKey, relayUrl: 'ws://relay.example:8080', expiresAt: Date.now() + 60_000 })),
+      'wrong-relay',
+    ],
     ['a token of a key the ledger does not name', () => tokenUrl(strangerKey(), ws()), 'not-member'],
     ['a token living longer than minutes', () => tokenUrl(clinics[0]!, ws(), { lifetimeMs: 60 * 60_000 }), 'bad-token'],
     ['an enrolment token with no open enrolment', () => tokenUrl(strangerKey(), ws(), { scope: enrolmentScope('ee'.repeat(32)) }), 'enrolment-closed'],
@@ -110,7 +117,7 @@ describe('membership on upgrade', () => {
 });
 
 describe('the ledger over HTTP (the relay follows the ledger)', () => {
-  it('reports its head, takes a clinic\'s blocks, and admits the patient they register', async () => {
+  it("reports its head, takes a clinic's blocks, and admits the patient they register", async () => {
     const client = new RelayClient({ relayUrl: ws(), secretKey: clinics[1]!.secretKey });
     // At height 0 the head is the genesis: the hash block 1 must extend.
     expect(await client.head()).toEqual({ height: 0, hash: toHex(registered[0]!.header.prevHash) });
@@ -141,7 +148,8 @@ describe('the ledger over HTTP (the relay follows the ledger)', () => {
     const body = encodeBlockBatch(registered);
     const client = new RelayClient({ relayUrl: ws(), secretKey: clinics[0]!.secretKey });
     await client.pushBlocks([...registered, ...revoked]);
-    const post = (headers: Record<string, string>, b: Uint8Array = body) => fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream', ...headers }, body: b as Uint8Array<ArrayBuffer> });
+    const post = (headers: Record<string, string>, b: Uint8Array = body) =>
+      fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream', ...headers }, body: b as Uint8Array<ArrayBuffer> });
     expect((await post({})).status).toBe(401);
     expect(await (await post(bearer(strangerKey(), ws()))).json()).toEqual({ error: 'not-member' });
     expect((await post(bearer(clinics[0]!, ws()), Uint8Array.of(5, 1, 2))).status).toBe(400);
@@ -152,7 +160,11 @@ describe('the ledger over HTTP (the relay follows the ledger)', () => {
       ...(await chain.commit(clinics[1]!, 'registerKey', { key: Buffer.from(strangerKey().publicKey, 'hex'), org: 'clinic-2', role: 'patient', subject: 'p-2' })),
       ...(await chain.commit(clinics[1]!, 'registerKey', { key: Buffer.from(strangerKey().publicKey, 'hex'), org: 'clinic-2', role: 'patient', subject: 'p-3' })),
     ];
-    const error = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as RelayClientError);
+    const error = (p: Promise<unknown>) =>
+      p.then(
+        () => null,
+        (e: unknown) => e as RelayClientError,
+      );
     expect(await error(client.pushBlocks(more.slice(-1)))).toMatchObject({ code: 'gap', height: revoked.at(-1)!.header.height });
     const forged = more.map((b, i) => (i === more.length - 1 ? { ...b, header: { ...b.header, stateRoot: new Uint8Array(32) } } : b));
     expect(await error(client.pushBlocks(forged))).toMatchObject({ code: 'refused-block', reason: 'state-mismatch' });

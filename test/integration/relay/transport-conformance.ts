@@ -74,11 +74,24 @@ export function transportConformance(harness: () => ConformanceHarness): void {
       await net.broadcast(3, payload(9, 9));
       await net.send(0, a, payload(0xee)); // to itself: not delivered
       await net.send(0, 'ff'.repeat(32), payload(0xee)); // to a stranger: dropped, no error
-      await net.until(async () => (await net.received(0)).length >= 2 && (await net.received(1)).length >= 2 && (await net.received(2)).length >= 1 && (await net.received(3)).length >= 1, 'deliveries');
+      await net.until(
+        async () => (await net.received(0)).length >= 2 && (await net.received(1)).length >= 2 && (await net.received(2)).length >= 1 && (await net.received(3)).length >= 1,
+        'deliveries',
+      );
       await net.settle();
       const sorted = (r: Received[]) => r.map((x) => `${x.from}:${x.bytes.join(',')}`).sort();
-      expect(sorted(await net.received(0))).toEqual(sorted([{ from: b, bytes: [4] }, { from: d, bytes: [9, 9] }]));
-      expect(sorted(await net.received(1))).toEqual(sorted([{ from: a, bytes: [1, 2, 3] }, { from: d, bytes: [9, 9] }]));
+      expect(sorted(await net.received(0))).toEqual(
+        sorted([
+          { from: b, bytes: [4] },
+          { from: d, bytes: [9, 9] },
+        ]),
+      );
+      expect(sorted(await net.received(1))).toEqual(
+        sorted([
+          { from: a, bytes: [1, 2, 3] },
+          { from: d, bytes: [9, 9] },
+        ]),
+      );
       expect(sorted(await net.received(2))).toEqual(sorted([{ from: d, bytes: [9, 9] }]));
       expect(sorted(await net.received(3))).toEqual(sorted([{ from: c, bytes: [7, 7, 7] }]));
     } finally {

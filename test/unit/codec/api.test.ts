@@ -30,7 +30,10 @@ describe('Writer refuses values without a canonical encoding', () => {
     expect(
       codeOf(() =>
         new Writer().map(
-          [['a', 1], ['a', 2]],
+          [
+            ['a', 1],
+            ['a', 2],
+          ],
           (ww, k) => ww.str(k),
           (ww, v) => ww.uint(v),
         ),
@@ -89,7 +92,10 @@ describe('Reader', () => {
   it('error messages carry the rule, not the data', () => {
     const secret = 'patient-1234';
     try {
-      decode(encode((w) => w.str(secret)), (r) => r.str(4));
+      decode(
+        encode((w) => w.str(secret)),
+        (r) => r.str(4),
+      );
       expect.unreachable();
     } catch (e) {
       expect((e as Error).message).not.toContain(secret);

@@ -43,10 +43,7 @@ const utf8Len = (s: string): number => new TextEncoder().encode(s).length;
 const hexOf = (n: number): fc.Arbitrary<string> => fc.uint8Array({ minLength: n, maxLength: n }).map(toHex);
 
 function valueArb(t: Ty): fc.Arbitrary<Json> {
-  if (t === 'uint')
-    return fc
-      .oneof(fc.bigInt(0n, U64), fc.constantFrom(0n, 127n, 128n, 2n ** 32n - 1n, 2n ** 53n - 1n, 2n ** 53n, U64))
-      .map(String);
+  if (t === 'uint') return fc.oneof(fc.bigInt(0n, U64), fc.constantFrom(0n, 127n, 128n, 2n ** 32n - 1n, 2n ** 53n - 1n, 2n ** 53n, U64)).map(String);
   if (t === 'bool') return fc.boolean();
   const l = t as TyList;
   const n = l[1] as number;
@@ -64,7 +61,10 @@ function valueArb(t: Ty): fc.Arbitrary<Json> {
     case 'list':
       return fc.array(valueArb(sub(2)), { maxLength: n });
     case 'option':
-      return fc.option(valueArb(sub(1)).map((v) => ({ some: v })), { nil: null });
+      return fc.option(
+        valueArb(sub(1)).map((v) => ({ some: v })),
+        { nil: null },
+      );
     case 'set':
       return fc.uniqueArray(valueArb(sub(2)), { maxLength: n, selector: enc(sub(2)) });
     case 'map':

@@ -32,7 +32,9 @@ export function loadVectors(file: string): Vector[] {
 }
 
 export function vectorFiles(): string[] {
-  return readdirSync(VECTOR_DIR).filter((f) => f.endsWith('.json') && f !== 'signing.json').sort();
+  return readdirSync(VECTOR_DIR)
+    .filter((f) => f.endsWith('.json') && f !== 'signing.json')
+    .sort();
 }
 
 const U64 = (1n << 64n) - 1n;
@@ -62,7 +64,11 @@ export function readValue(t: Ty, r: Reader): Json {
     case 'set':
       return r.set(n(1), (rr) => readValue(sub(2), rr));
     case 'map':
-      return r.map(n(1), (rr) => readValue(sub(2), rr), (rr) => readValue(sub(3), rr));
+      return r.map(
+        n(1),
+        (rr) => readValue(sub(2), rr),
+        (rr) => readValue(sub(3), rr),
+      );
     case 'struct': {
       const out: Json[] = [];
       for (const f of t.slice(1) as Ty[]) out.push(readValue(f, r));

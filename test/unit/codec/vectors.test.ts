@@ -5,19 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CODEC_ERROR_CODES, CodecError, Reader, decode, signingBytes } from '../../../web/src/core/codec/index.ts';
-import {
-  VECTOR_DIR,
-  compileProgram,
-  decodeTs,
-  encodeTs,
-  loadAsCodec,
-  loadVectors,
-  readValue,
-  runAs,
-  signingBytesAs,
-  vectorFiles,
-  type Vector,
-} from './schema.ts';
+import { VECTOR_DIR, compileProgram, decodeTs, encodeTs, loadAsCodec, loadVectors, readValue, runAs, signingBytesAs, vectorFiles, type Vector } from './schema.ts';
 import { fromHex, toHex } from '../../../web/src/core/util/index.ts';
 
 beforeAll(loadAsCodec);

@@ -33,7 +33,20 @@ class Executor implements ReplicaLike {
   step(e: ReplicaEvent): ReplicaAction[] {
     if (e.kind !== 'request') return [];
     const seq = ++this.lastExecuted;
-    return [{ kind: 'execute', seq, view: 0, time: 1000 + seq, batchTime: 1000 + seq, batchDigest: batchDigestOfHashes(1000 + seq, [txHash(e.bytes)]), requests: [e.bytes], batch: [e.bytes], skipped: [], certificate: utf8(`cert${seq}`) }];
+    return [
+      {
+        kind: 'execute',
+        seq,
+        view: 0,
+        time: 1000 + seq,
+        batchTime: 1000 + seq,
+        batchDigest: batchDigestOfHashes(1000 + seq, [txHash(e.bytes)]),
+        requests: [e.bytes],
+        batch: [e.bytes],
+        skipped: [],
+        certificate: utf8(`cert${seq}`),
+      },
+    ];
   }
   dispose(): void {}
 }
@@ -122,7 +135,9 @@ describe('attestations', () => {
     const other = new Uint8Array(32).fill(9);
     t.attest(2, 1, other);
     t.net.clock.runUntil(20);
-    expect(t.events.filter((e) => e.kind === 'attestationConflict').map((e) => e.kind === 'attestationConflict' && [e.height, e.from, toHex(e.theirs)])).toEqual([[1, ids[2], toHex(other)]]);
+    expect(t.events.filter((e) => e.kind === 'attestationConflict').map((e) => e.kind === 'attestationConflict' && [e.height, e.from, toHex(e.theirs)])).toEqual([
+      [1, ids[2], toHex(other)],
+    ]);
   });
 
   it('holds attestations for the next heights until it executes them, and drops those far ahead', async () => {

@@ -4,8 +4,28 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
 import type { ReplicaAction, ReplicaEvent } from '../../../wasm/index.ts';
-import { CHANNEL_PBFT, CHANNEL_STATE, ConsensusNode, decodeStateMessage, encodeStateMessage, pbftFrame, type ConsensusEvent, type ReplicaLike } from '../../../web/src/core/consensus/index.ts';
-import { MemoryLedgerStore, batchDigestOfHashes, txHash, verifyBlock, blockHash, buildBlock, encodeBlock, genesisHash, type Block, type CertificateVerifier } from '../../../web/src/core/ledger/index.ts';
+import {
+  CHANNEL_PBFT,
+  CHANNEL_STATE,
+  ConsensusNode,
+  decodeStateMessage,
+  encodeStateMessage,
+  pbftFrame,
+  type ConsensusEvent,
+  type ReplicaLike,
+} from '../../../web/src/core/consensus/index.ts';
+import {
+  MemoryLedgerStore,
+  batchDigestOfHashes,
+  txHash,
+  verifyBlock,
+  blockHash,
+  buildBlock,
+  encodeBlock,
+  genesisHash,
+  type Block,
+  type CertificateVerifier,
+} from '../../../web/src/core/ledger/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { SimNetwork, onChannel } from '../../../web/src/core/net/index.ts';
 import { KvApp } from '../../sim/kv-app.ts';
@@ -95,7 +115,11 @@ describe('ConsensusNode', () => {
     const net = new SimNetwork({ seed: 1 });
     const fired: [string, number][] = [];
     const replica = new ScriptedReplica((e) => {
-      if (e.kind === 'request') return [{ kind: 'setTimer', timer: 'batch', attempt: 0 }, { kind: 'setTimer', timer: 'viewChange', attempt: 0 }];
+      if (e.kind === 'request')
+        return [
+          { kind: 'setTimer', timer: 'batch', attempt: 0 },
+          { kind: 'setTimer', timer: 'viewChange', attempt: 0 },
+        ];
       if (e.kind === 'timer') {
         fired.push([e.timer, net.clock.now()]);
         const attempt = fired.filter(([t]) => t === 'viewChange').length;
@@ -122,7 +146,13 @@ describe('ConsensusNode', () => {
   it('a cancelled or replaced timer does not fire', async () => {
     const net = new SimNetwork({ seed: 1 });
     const replica = new ScriptedReplica((e) => {
-      if (e.kind === 'request') return [{ kind: 'setTimer', timer: 'viewChange', attempt: 0 }, { kind: 'setTimer', timer: 'viewChange', attempt: 2 }, { kind: 'setTimer', timer: 'batch', attempt: 0 }, { kind: 'cancelTimer', timer: 'batch' }];
+      if (e.kind === 'request')
+        return [
+          { kind: 'setTimer', timer: 'viewChange', attempt: 0 },
+          { kind: 'setTimer', timer: 'viewChange', attempt: 2 },
+          { kind: 'setTimer', timer: 'batch', attempt: 0 },
+          { kind: 'cancelTimer', timer: 'batch' },
+        ];
       return [];
     });
     const { node } = setup(0, replica, net);
@@ -145,7 +175,20 @@ describe('ConsensusNode', () => {
         const batch = seq >= 3 ? [last!, e.bytes] : [e.bytes];
         const skipped = seq >= 3 ? [0] : [];
         last = e.bytes;
-        return [{ kind: 'execute', seq, view: 0, time, batchTime: time, batchDigest: batchDigestOfHashes(time, batch.map(txHash)), requests: [e.bytes], batch, skipped, certificate: cert(seq) }];
+        return [
+          {
+            kind: 'execute',
+            seq,
+            view: 0,
+            time,
+            batchTime: time,
+            batchDigest: batchDigestOfHashes(time, batch.map(txHash)),
+            requests: [e.bytes],
+            batch,
+            skipped,
+            certificate: cert(seq),
+          },
+        ];
       }
       if (e.kind === 'executed' && e.seq === 2) return [{ kind: 'checkpointStable', seq: 2, stateDigest: e.stateDigest, replicaState: utf8('rs2'), certificate: utf8('cp2') }];
       return [];
@@ -184,7 +227,14 @@ describe('ConsensusNode', () => {
 
   it('frames PBFT messages on its channel, maps indices to peers, ignores other channels and drops non-validators', async () => {
     const net = new SimNetwork({ seed: 1, link: { jitter: 0 } });
-    const r0 = new ScriptedReplica((e) => (e.kind === 'request' ? [{ kind: 'broadcast', bytes: utf8('hello') }, { kind: 'send', to: 2, bytes: utf8('to2') }] : []));
+    const r0 = new ScriptedReplica((e) =>
+      e.kind === 'request'
+        ? [
+            { kind: 'broadcast', bytes: utf8('hello') },
+            { kind: 'send', to: 2, bytes: utf8('to2') },
+          ]
+        : [],
+    );
     const r2 = new ScriptedReplica();
     const n0 = setup(0, r0, net);
     const n2 = setup(2, r2, net);
@@ -226,7 +276,14 @@ describe('state transfer', () => {
       if (req.type !== 'request') return;
       const told = lie(chain.blocks, chain.apps);
       const run = told.blocks.filter((b) => b.header.height >= req.fromHeight && b.header.height <= Math.min(req.toHeight, req.snapshotSeq || req.toHeight));
-      const reply = { type: 'reply' as const, id: req.id, tip: chain.blocks.length, blocks: run.map(encodeBlock), attestations: run.map(() => null), snapshot: req.snapshotSeq ? { app: told.app, replicaState: utf8(`rs${req.snapshotSeq}`), certificate: utf8('cp') } : null };
+      const reply = {
+        type: 'reply' as const,
+        id: req.id,
+        tip: chain.blocks.length,
+        blocks: run.map(encodeBlock),
+        attestations: run.map(() => null),
+        snapshot: req.snapshotSeq ? { app: told.app, replicaState: utf8(`rs${req.snapshotSeq}`), certificate: utf8('cp') } : null,
+      };
       t.send(from, onChannel(CHANNEL_STATE, encodeStateMessage(reply)));
     });
   }
@@ -236,13 +293,19 @@ describe('state transfer', () => {
     const chain = honestChain(6);
     await serverWith(net, 1, chain);
     const digest = blockHash(chain.blocks[3]!.header);
-    const lagging = new ScriptedReplica((e) => (e.kind === 'message' && new TextDecoder().decode(e.bytes) === 'behind' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1] }] : []));
+    const lagging = new ScriptedReplica((e) =>
+      e.kind === 'message' && new TextDecoder().decode(e.bytes) === 'behind' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1] }] : [],
+    );
     const { node, app, events, store } = setup(0, lagging, net);
     await node.start();
     nudge(net);
     net.clock.runUntil(1_000);
     const installed = lagging.seen.find((e) => e.kind === 'stateInstalled');
-    expect(installed && installed.kind === 'stateInstalled' && [installed.seq, toHex(installed.stateDigest), new TextDecoder().decode(installed.replicaState)]).toEqual([4, toHex(digest), 'rs4']);
+    expect(installed && installed.kind === 'stateInstalled' && [installed.seq, toHex(installed.stateDigest), new TextDecoder().decode(installed.replicaState)]).toEqual([
+      4,
+      toHex(digest),
+      'rs4',
+    ]);
     expect(node.height).toBe(4);
     expect(app.get('k4')).toBe('v4');
     expect(app.get('k5')).toBeUndefined();
@@ -363,7 +426,10 @@ describe('state transfer', () => {
     await node.start();
     const peer = net.join(ids[1]!);
     peer.send(ids[0]!, onChannel(CHANNEL_STATE, new Uint8Array([2, 0xff])));
-    peer.send(ids[0]!, onChannel(CHANNEL_STATE, encodeStateMessage({ type: 'reply', id: 42, tip: 1, blocks: [encodeBlock(honestChain(1).blocks[0]!)], attestations: [null], snapshot: null })));
+    peer.send(
+      ids[0]!,
+      onChannel(CHANNEL_STATE, encodeStateMessage({ type: 'reply', id: 42, tip: 1, blocks: [encodeBlock(honestChain(1).blocks[0]!)], attestations: [null], snapshot: null })),
+    );
     net.clock.runUntil(100);
     expect(events.filter((e) => e.kind === 'stateTransferRejected').map((e) => e.kind === 'stateTransferRejected' && e.reason)).toEqual(['malformed', 'unsolicited']);
     expect(() => decodeStateMessage(new Uint8Array([9]))).toThrow();

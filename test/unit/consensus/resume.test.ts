@@ -68,13 +68,9 @@ describe('resume from the store', () => {
     expect(toHex(node.tipHash)).toBe(toHex(blockHash(blocks[10]!.header)));
     expect(app.get('k11')).toBe('v11');
     expect(app.applied).toBe(3); // blocks 9..11 executed again; 1..8 came in the snapshot
-    expect(events.map((e) => (e.kind === 'committed' ? `committed ${e.block.header.height} ${e.replayed}` : e.kind === 'stateInstalled' ? `installed ${e.seq} ${e.fromPeer}` : e.kind))).toEqual([
-      'installed 8 null',
-      'committed 9 true',
-      'committed 10 true',
-      'committed 11 true',
-      'replicaStarted',
-    ]);
+    expect(
+      events.map((e) => (e.kind === 'committed' ? `committed ${e.block.header.height} ${e.replayed}` : e.kind === 'stateInstalled' ? `installed ${e.seq} ${e.fromPeer}` : e.kind)),
+    ).toEqual(['installed 8 null', 'committed 9 true', 'committed 10 true', 'committed 11 true', 'replicaStarted']);
     expect(starts).toHaveLength(1);
     // Epoch 0 starts at genesis (digest zero); the replica resumes at the stored checkpoint 8.
     expect(starts[0]).toMatchObject({ self: 0, startDigest: new Uint8Array(32), resumeFrom: { seq: 8, replicaState: utf8('rs8'), certificate: utf8('cp8') } });

@@ -30,7 +30,21 @@ describe('attack suite', () => {
     expect(report.controls.succeeded).toBe(report.controls.tried);
     expect(report.breakGlass).toEqual({ granted: 1, flaggedForReview: 1 });
     const names = report.cases.map((c) => c.name).join('\n');
-    for (const must of ['no consent', 'revoked consent', 'expired consent', 'wrong purpose', 'wrong resource type', 'no agreement', 'forged signature', 'replayed transaction', "a patient's key used for another patient", 'a revoked device key', 'a clinician of one organisation acting for another', 'release without any decision', 'flip one ciphertext bit']) {
+    for (const must of [
+      'no consent',
+      'revoked consent',
+      'expired consent',
+      'wrong purpose',
+      'wrong resource type',
+      'no agreement',
+      'forged signature',
+      'replayed transaction',
+      "a patient's key used for another patient",
+      'a revoked device key',
+      'a clinician of one organisation acting for another',
+      'release without any decision',
+      'flip one ciphertext bit',
+    ]) {
       expect(names).toContain(must);
     }
     // Typed reasons, not generic failures.

@@ -43,7 +43,11 @@ describe('transactions', () => {
 
   it('a batch of anchors round-trips and stays within the 64 KiB bound', () => {
     const { admins } = setup(1);
-    const anchors = Array.from({ length: MAX_ANCHORS_PER_TX }, (_, i) => ({ record: i.toString(16).padStart(64, '0'), version: 2 ** 40 + i, commitment: new Uint8Array(32).fill(i & 0xff) }));
+    const anchors = Array.from({ length: MAX_ANCHORS_PER_TX }, (_, i) => ({
+      record: i.toString(16).padStart(64, '0'),
+      version: 2 ** 40 + i,
+      commitment: new Uint8Array(32).fill(i & 0xff),
+    }));
     const tx = admins[0]!.make('anchorBatch', { anchors });
     expect(tx.length).toBeLessThanOrEqual(64 * 1024);
     const d = decodeTx(tx);
@@ -79,7 +83,9 @@ describe('contract rules', () => {
       submit(clinician.make('requestAccess', request({ requestId: id })));
       return ledger.app.decision(id)!;
     };
-    expect(submit(admins[1]!.make('proposeAgreement', { agreementId: 'a1', orgA: 'org-1', orgB: 'org-0', purposes: ['TREAT'], end: clock.time + 1e9, emergency: false }))).toEqual({ ok: true });
+    expect(submit(admins[1]!.make('proposeAgreement', { agreementId: 'a1', orgA: 'org-1', orgB: 'org-0', purposes: ['TREAT'], end: clock.time + 1e9, emergency: false }))).toEqual({
+      ok: true,
+    });
     expect(ask('r1')).toMatchObject({ decision: 'deny', reason: 'no-agreement' });
     expect(submit(admins[2]!.make('signAgreement', { agreementId: 'a1' }))).toEqual({ ok: false, reason: 'not-party' });
     expect(submit(admins[0]!.make('signAgreement', { agreementId: 'a1' }))).toEqual({ ok: true });
@@ -117,7 +123,10 @@ describe('contract rules', () => {
     expect(submit(admins[1]!.make('approveOrg', { org: 'org-new' }))).toEqual({ ok: true });
     expect(ledger.app.org('org-new')).toBeUndefined();
     expect(ledger.app.membershipProposals()).toMatchObject([{ org: 'org-new', kind: 'admit', approvals: ['org-0', 'org-1'], needed: 3 }]);
-    expect(submit(newAdmin.make('registerKey', { key: new Uint8Array(32).fill(3), org: 'org-new', role: 'clinician', subject: 'x' }))).toEqual({ ok: false, reason: 'unknown-key' });
+    expect(submit(newAdmin.make('registerKey', { key: new Uint8Array(32).fill(3), org: 'org-new', role: 'clinician', subject: 'x' }))).toEqual({
+      ok: false,
+      reason: 'unknown-key',
+    });
     expect(submit(admins[2]!.make('approveOrg', { org: 'org-new' }))).toEqual({ ok: true });
     expect(ledger.app.org('org-new')).toMatchObject({ id: 'org-new', name: 'New clinic', validator: true, removed: false });
     expect(ledger.app.validatorOrgs()).toHaveLength(5);
@@ -132,12 +141,43 @@ describe('contract rules', () => {
     expect(submit(admins[0]!.make('anchor', { record: rec(1), version: 2, commitment: c(1) }))).toEqual({ ok: true });
     expect(submit(admins[0]!.make('anchor', { record: rec(1), version: 2, commitment: c(2) }))).toEqual({ ok: false, reason: 'stale-version' });
     expect(submit(admins[0]!.make('anchor', { record: 'short', version: 3, commitment: c(0) }))).toEqual({ ok: false, reason: 'malformed' });
-    expect(submit(admins[0]!.make('anchorBatch', { anchors: [{ record: rec(2), version: 1, commitment: c(3) }, { record: rec(3), version: 1, commitment: c(4) }] }))).toEqual({ ok: true });
+    expect(
+      submit(
+        admins[0]!.make('anchorBatch', {
+          anchors: [
+            { record: rec(2), version: 1, commitment: c(3) },
+            { record: rec(3), version: 1, commitment: c(4) },
+          ],
+        }),
+      ),
+    ).toEqual({ ok: true });
     // One rollback in a batch refuses the batch: rec(4) is not anchored either.
-    expect(submit(admins[0]!.make('anchorBatch', { anchors: [{ record: rec(4), version: 1, commitment: c(5) }, { record: rec(1), version: 1, commitment: c(6) }] }))).toEqual({ ok: false, reason: 'stale-version' });
-    expect(submit(admins[0]!.make('anchorBatch', { anchors: [{ record: rec(2), version: 2, commitment: c(7) }, { record: rec(2), version: 2, commitment: c(8) }] }))).toEqual({ ok: false, reason: 'stale-version' });
+    expect(
+      submit(
+        admins[0]!.make('anchorBatch', {
+          anchors: [
+            { record: rec(4), version: 1, commitment: c(5) },
+            { record: rec(1), version: 1, commitment: c(6) },
+          ],
+        }),
+      ),
+    ).toEqual({ ok: false, reason: 'stale-version' });
+    expect(
+      submit(
+        admins[0]!.make('anchorBatch', {
+          anchors: [
+            { record: rec(2), version: 2, commitment: c(7) },
+            { record: rec(2), version: 2, commitment: c(8) },
+          ],
+        }),
+      ),
+    ).toEqual({ ok: false, reason: 'stale-version' });
     expect(ledger.app.anchorOf('org-0', rec(4))).toBeUndefined();
-    expect(ledger.app.anchorsOf('org-0').map((a) => [a.record, a.version])).toEqual([[rec(1), 2], [rec(2), 1], [rec(3), 1]]);
+    expect(ledger.app.anchorsOf('org-0').map((a) => [a.record, a.version])).toEqual([
+      [rec(1), 2],
+      [rec(2), 1],
+      [rec(3), 1],
+    ]);
     expect(submit(s.clinician.make('anchorBatch', { anchors: [{ record: rec(9), version: 1, commitment: c(9) }] }))).toEqual({ ok: false, reason: 'wrong-role' });
   });
 
@@ -222,7 +262,16 @@ describe('FHIR Consent', () => {
     expect(fhir.resourceType).toBe('Consent');
     expect(fhir.status).toBe('active');
     const back = consentFromFhir(fhir, 'ignored');
-    expect(back).toEqual({ consentId: 'c1', patient: 'pseudo-1', granteeOrg: 'org-1', granteePractitioner: '', purpose: 'TREAT', resourceTypes: ['Condition', 'Observation'], start: rec.start, end: rec.end });
+    expect(back).toEqual({
+      consentId: 'c1',
+      patient: 'pseudo-1',
+      granteeOrg: 'org-1',
+      granteePractitioner: '',
+      purpose: 'TREAT',
+      resourceTypes: ['Condition', 'Observation'],
+      start: rec.start,
+      end: rec.end,
+    });
     expect(consentToFhir({ ...rec, revoked: true }).status).toBe('inactive');
     expect(() => consentFromFhir({ ...fhir, provision: { ...fhir.provision!, period: {} } }, 'x')).toThrow(/period/);
   });

@@ -117,7 +117,12 @@ describe('a replica across an epoch change', () => {
   it('checks each height against its own validators, and refuses a block the replaced set certified after the switch', () => {
     const s = setup(308, { checkpointInterval: 4 });
     // Remove org-0 and admit org-new: from the next checkpoint the set is org-1, org-2, org-3, org-new.
-    for (const [i, kind] of [[1, 'proposeRemoval'], [2, 'approveRemoval'], [3, 'approveRemoval']] as const) expect(s.submit(s.admins[i]!.make(kind, { org: 'org-0' }))).toEqual({ ok: true });
+    for (const [i, kind] of [
+      [1, 'proposeRemoval'],
+      [2, 'approveRemoval'],
+      [3, 'approveRemoval'],
+    ] as const)
+      expect(s.submit(s.admins[i]!.make(kind, { org: 'org-0' }))).toEqual({ ok: true });
     const joiner = s.author();
     expect(s.submit(s.admins[1]!.make('proposeOrg', { org: 'org-new', name: 'New', adminKey: joiner.publicKey, validator: true }))).toEqual({ ok: true });
     // Three validator orgs remain: quorumSize(3) = 2 approvals admit.
@@ -133,7 +138,15 @@ describe('a replica across an epoch change', () => {
     expect(toHex(replica.app.stateRoot())).toBe(toHex(s.ledger.app.stateRoot()));
     // Block 9 certified by the set it replaced (org-0, org-1, org-2 sign it, as they could before the switch): refused.
     const block9 = s.ledger.blocks[8]!;
-    const forged = { ...block9, certificate: writeCommitCertificate(s.admins.slice(0, 3).map((a) => a.signer), 9, block9.header.batchDigest, new Uint8Array(32)) };
+    const forged = {
+      ...block9,
+      certificate: writeCommitCertificate(
+        s.admins.slice(0, 3).map((a) => a.signer),
+        9,
+        block9.header.batchDigest,
+        new Uint8Array(32),
+      ),
+    };
     const fresh = new LedgerReplica(s.genesis);
     expect(() => fresh.sync([...s.ledger.blocks.slice(0, 8), forged])).toThrowError(expect.objectContaining({ reason: 'bad-certificate', height: 9 }));
   });
@@ -142,7 +155,10 @@ describe('a replica across an epoch change', () => {
 describe('the size of the validator set', () => {
   it('refuses a 65th validator organisation (the replica runs at most 64), and a genesis with more', () => {
     const s = setup(309, { orgs: 64, checkpointInterval: 4 });
-    expect(s.submit(s.admins[0]!.make('proposeOrg', { org: 'org-65', name: 'One too many', adminKey: s.author().publicKey, validator: true }))).toEqual({ ok: false, reason: 'too-many-validators' });
+    expect(s.submit(s.admins[0]!.make('proposeOrg', { org: 'org-65', name: 'One too many', adminKey: s.author().publicKey, validator: true }))).toEqual({
+      ok: false,
+      reason: 'too-many-validators',
+    });
     // A member that does not validate is still welcome.
     expect(s.submit(s.admins[0]!.make('proposeOrg', { org: 'org-65', name: 'Member', adminKey: s.author().publicKey, validator: false }))).toEqual({ ok: true });
     const org = s.genesis.orgs[0]!;

@@ -34,7 +34,10 @@ describe('finding 1: forged consent', () => {
     expect(s.submit(s.clinician.make('requestAccess', request({ patient: 'pseudo-9' })))).toEqual({ ok: true });
     expect(s.ledger.app.decision('r1')).toMatchObject({ decision: 'deny', grantedTypes: [] });
     // And the real holder can then not enrol the patient B squatted on: refused, visibly, never silently shared.
-    expect(s.submit(s.admins[0]!.make('registerKey', { key: s.author().publicKey, org: 'org-0', role: 'patient', subject: 'pseudo-9' }))).toEqual({ ok: false, reason: 'not-holder' });
+    expect(s.submit(s.admins[0]!.make('registerKey', { key: s.author().publicKey, org: 'org-0', role: 'patient', subject: 'pseudo-9' }))).toEqual({
+      ok: false,
+      reason: 'not-holder',
+    });
     // The genuine path still works: the holder's own patient key grants, and B is permitted.
     expect(s.submit(s.patient.make('grantConsent', grant(s)))).toEqual({ ok: true });
     expect(s.submit(s.clinician.make('requestAccess', request({ requestId: 'r2' })))).toEqual({ ok: true });
@@ -43,7 +46,7 @@ describe('finding 1: forged consent', () => {
 });
 
 describe("finding 1: decide counts only consents from the holder's own patient keys", () => {
-  it("finding 1: a consent granted by a key another clinic registered for the patient does not count at the holder", () => {
+  it('finding 1: a consent granted by a key another clinic registered for the patient does not count at the holder', () => {
     // State as the old rules could leave it (org-1 registered a "patient" key for org-0's pseudonym and
     // granted itself consent), carried in a snapshot: decide must still refuse it.
     const s = setup(113, { agreements: [TREAT_01] });
@@ -107,7 +110,8 @@ describe('finding 4: break-glass', () => {
   it('finding 4: break-glass is limited per clinician and per patient over the last 24 h of block time', () => {
     const s = setup(106);
     expect(s.submit(s.admins[0]!.make('setEmergencyPolicy', { orgs: ['org-1'], maxPerClinicianPerDay: 2, maxPerPatientPerDay: 3 }))).toEqual({ ok: true });
-    for (const p of ['pa', 'pb', 'pc']) expect(s.submit(s.admins[0]!.make('registerKey', { key: s.author().publicKey, org: 'org-0', role: 'patient', subject: p }))).toEqual({ ok: true });
+    for (const p of ['pa', 'pb', 'pc'])
+      expect(s.submit(s.admins[0]!.make('registerKey', { key: s.author().publicKey, org: 'org-0', role: 'patient', subject: p }))).toEqual({ ok: true });
     const ask = (id: string, patient: string, by = s.clinician) => {
       expect(s.submit(by.make('requestAccess', { ...emergency, requestId: id, patient }))).toEqual({ ok: true });
       return s.ledger.app.decision(id)!;
@@ -148,7 +152,10 @@ describe('finding 4: break-glass', () => {
     expect(s.ledger.app.decision('bg1')).toMatchObject({ reviewed: 'unjustified', revoked: true });
     expect(s.ledger.app.breakGlassReviewQueue('org-0')).toEqual([]);
     // Revoked at once: the holder can no longer record a release against it.
-    expect(s.submit(holderNode.make('recordRelease', { requestId: 'bg1', resourceTypes: ['AllergyIntolerance'], count: 1, digest: new Uint8Array(32) }))).toEqual({ ok: false, reason: 'permit-revoked' });
+    expect(s.submit(holderNode.make('recordRelease', { requestId: 'bg1', resourceTypes: ['AllergyIntolerance'], count: 1, digest: new Uint8Array(32) }))).toEqual({
+      ok: false,
+      reason: 'permit-revoked',
+    });
     // Evidence against the requesting organisation, for the trust layer to count.
     expect(s.ledger.app.evidence('org-1')).toMatchObject([{ kind: 'unjustified-break-glass', org: 'org-1', requestId: 'bg1', holderOrg: 'org-0', patient: 'pseudo-1' }]);
     expect(s.ledger.app.evidence('org-0')).toEqual([]);
@@ -177,7 +184,13 @@ describe('finding 14: expiry and replay', () => {
     const early = s.patient.make('grantConsent', grant(s, { consentId: 'early', granteeOrg: 'org-new' }));
     expect(s.submit(early)).toEqual({ ok: false, reason: 'unknown-org' });
     // The clinic is admitted; the same bytes replayed would now pass every rule, but they were consumed.
-    for (const i of [0, 1, 2]) s.submit(s.admins[i]!.make(i === 0 ? 'proposeOrg' : 'approveOrg', i === 0 ? ({ org: 'org-new', name: 'New', adminKey: joiner.publicKey, validator: false } as never) : { org: 'org-new' }));
+    for (const i of [0, 1, 2])
+      s.submit(
+        s.admins[i]!.make(
+          i === 0 ? 'proposeOrg' : 'approveOrg',
+          i === 0 ? ({ org: 'org-new', name: 'New', adminKey: joiner.publicKey, validator: false } as never) : { org: 'org-new' },
+        ),
+      );
     expect(s.ledger.app.org('org-new')).toBeDefined();
     expect(s.submit(early)).toEqual({ ok: false, reason: 'replay' });
     expect(s.ledger.app.consent('early')).toBeUndefined();

@@ -42,7 +42,10 @@ export function setup(seed: number, opts: { orgs?: number; validators?: number; 
     agreements: opts.agreements ?? [],
     checkpointInterval: opts.checkpointInterval ?? 4,
   };
-  const ledger = new MemoryLedger(genesis, admins.map((a) => a.signer));
+  const ledger = new MemoryLedger(
+    genesis,
+    admins.map((a) => a.signer),
+  );
   const submit = (tx: Uint8Array) => {
     const r = ledger.submit(tx, clock.time).result;
     clock.time += 1000;
@@ -61,14 +64,33 @@ export function setup(seed: number, opts: { orgs?: number; validators?: number; 
 
 /** A consent grant from `patient` (defaults: org-1, TREAT, Condition, 30 days from the clock). */
 export function grant(s: Setup, over: Partial<Payload<'grantConsent'>> = {}): Payload<'grantConsent'> {
-  return { consentId: 'c1', patient: 'pseudo-1', granteeOrg: 'org-1', granteePractitioner: '', purpose: 'TREAT', resourceTypes: ['Condition'], start: s.clock.time, end: s.clock.time + 30 * DAY, ...over };
+  return {
+    consentId: 'c1',
+    patient: 'pseudo-1',
+    granteeOrg: 'org-1',
+    granteePractitioner: '',
+    purpose: 'TREAT',
+    resourceTypes: ['Condition'],
+    start: s.clock.time,
+    end: s.clock.time + 30 * DAY,
+    ...over,
+  };
 }
 
 /** An access request by org-1 at org-0 for pseudo-1 (defaults: TREAT, Condition, no break-glass). */
 export function request(over: Partial<Payload<'requestAccess'>> = {}): Payload<'requestAccess'> {
-  return { requestId: 'r1', requesterOrg: 'org-1', holderOrg: 'org-0', patient: 'pseudo-1', resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false, emergencyReason: '', ...over };
+  return {
+    requestId: 'r1',
+    requesterOrg: 'org-1',
+    holderOrg: 'org-0',
+    patient: 'pseudo-1',
+    resourceTypes: ['Condition'],
+    purpose: 'TREAT',
+    breakGlass: false,
+    emergencyReason: '',
+    ...over,
+  };
 }
 
 /** A TREAT agreement between org-0 and org-1 from genesis. */
 export const TREAT_01: GenesisAgreement = { agreementId: 'treat-01', orgA: 'org-0', orgB: 'org-1', purposes: ['TREAT'], start: 0, end: T0 + 3650 * DAY };
-

@@ -11,7 +11,18 @@ import { ReleaseError, auditTrail, blockHashOf, releaseRecords, verifyAuditEntry
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
 const dataDir = path.resolve(repoRoot, '../shared/data/synthea');
-const bundle = (i: number): unknown => JSON.parse(readFileSync(path.join(dataDir, readdirSync(dataDir).filter((f) => f.endsWith('.json')).sort()[i]!), 'utf8'));
+const bundle = (i: number): unknown =>
+  JSON.parse(
+    readFileSync(
+      path.join(
+        dataDir,
+        readdirSync(dataDir)
+          .filter((f) => f.endsWith('.json'))
+          .sort()[i]!,
+      ),
+      'utf8',
+    ),
+  );
 
 beforeAll(async () => {
   await initCore();
@@ -41,7 +52,16 @@ describe('consent lifecycle', () => {
     ).toEqual({ ok: true });
 
     // request: B's clinician asks for Conditions, Observations and Claims; only the consented two are granted
-    const req = { requestId: 'r1', requesterOrg: b.id, patient: p.pseudonym, holderOrg: a.id, resourceTypes: ['Condition', 'Observation', 'Claim'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' };
+    const req = {
+      requestId: 'r1',
+      requesterOrg: b.id,
+      patient: p.pseudonym,
+      holderOrg: a.id,
+      resourceTypes: ['Condition', 'Observation', 'Claim'],
+      purpose: 'TREAT',
+      breakGlass: false,
+      emergencyReason: '',
+    };
     expect(c.submit(b.clinician.make('requestAccess', req)).result.ok).toBe(true);
     c.sync();
     const d = a.replica.app.decision('r1')!;
@@ -56,15 +76,21 @@ describe('consent lifecycle', () => {
     expect(rel.resources.length).toBe((await a.store.search({ patient: p.patientId, resourceType: 'Condition' })).length + 16);
     expect(c.submit(rel.releaseTx).result).toEqual({ ok: true });
     // a release to the wrong holder, or for the wrong patient, is refused
-    await expect(releaseRecords({ replica: a.replica, holderOrg: b.id, author: a.node, store: a.store, requestId: 'r1', patientId: p.patientId, now: c.time })).rejects.toMatchObject({ reason: 'not-holder' });
-    await expect(releaseRecords({ replica: a.replica, holderOrg: a.id, author: a.node, store: a.store, requestId: 'r1', patientId: 'someone-else', now: c.time })).rejects.toMatchObject({ reason: 'wrong-patient' });
+    await expect(
+      releaseRecords({ replica: a.replica, holderOrg: b.id, author: a.node, store: a.store, requestId: 'r1', patientId: p.patientId, now: c.time }),
+    ).rejects.toMatchObject({ reason: 'not-holder' });
+    await expect(
+      releaseRecords({ replica: a.replica, holderOrg: a.id, author: a.node, store: a.store, requestId: 'r1', patientId: 'someone-else', now: c.time }),
+    ).rejects.toMatchObject({ reason: 'wrong-patient' });
 
     // revoke, then the same request is denied and nothing is released
     expect(c.submit(p.key.make('revokeConsent', { consentId: 'c1' })).result).toEqual({ ok: true });
     expect(c.submit(b.clinician.make('requestAccess', { ...req, requestId: 'r2' })).result.ok).toBe(true);
     c.sync();
     expect(a.replica.app.decision('r2')).toMatchObject({ decision: 'deny', reason: 'consent-revoked', grantedTypes: [] });
-    await expect(releaseRecords({ replica: a.replica, holderOrg: a.id, author: a.node, store: a.store, requestId: 'r2', patientId: p.patientId, now: c.time })).rejects.toBeInstanceOf(ReleaseError);
+    await expect(
+      releaseRecords({ replica: a.replica, holderOrg: a.id, author: a.node, store: a.store, requestId: 'r2', patientId: p.patientId, now: c.time }),
+    ).rejects.toBeInstanceOf(ReleaseError);
 
     // erase: crypto-shredding at the clinic; even a permit could release nothing now
     await a.store.erasePatient(p.patientId);
@@ -89,7 +115,12 @@ describe('consent lifecycle', () => {
     // complete against the patient's log leaf, and an omitted entry is seen
     const leaf = c.ledger.app.patientLog(p.pseudonym);
     expect(verifyAuditCompleteness(leaf, trail)).toBe(true);
-    expect(verifyAuditCompleteness(leaf, trail.filter((e) => e.subject !== 'r2'))).toBe(false);
+    expect(
+      verifyAuditCompleteness(
+        leaf,
+        trail.filter((e) => e.subject !== 'r2'),
+      ),
+    ).toBe(false);
     // a doctored entry fails against its block
     const doctored = { ...trail[4]!, tx: trail[1]!.tx };
     expect(verifyAuditEntry(doctored, blockHashOf(c.ledger, doctored.height))).toBe(false);

@@ -72,9 +72,19 @@ describe('the completeness log', () => {
     for (const e of trail) h = patientLogHead(h, e.kind, sha256(decodeTx(e.tx).body));
     expect(toHex(h)).toBe(leaf.head);
     // A clinic that hides the revocation, reorders, relabels or adds an entry is caught.
-    expect(verifyAuditCompleteness(leaf, trail.filter((e) => e.kind !== 'revokeConsent'))).toBe(false);
+    expect(
+      verifyAuditCompleteness(
+        leaf,
+        trail.filter((e) => e.kind !== 'revokeConsent'),
+      ),
+    ).toBe(false);
     expect(verifyAuditCompleteness(leaf, [trail[1]!, trail[0]!, trail[2]!, trail[3]!])).toBe(false);
-    expect(verifyAuditCompleteness(leaf, trail.map((e, i) => (i === 2 ? { ...e, kind: 'grantConsent' as const } : e)))).toBe(false);
+    expect(
+      verifyAuditCompleteness(
+        leaf,
+        trail.map((e, i) => (i === 2 ? { ...e, kind: 'grantConsent' as const } : e)),
+      ),
+    ).toBe(false);
     expect(verifyAuditCompleteness(leaf, [...trail, trail[3]!])).toBe(false);
     expect(verifyAuditCompleteness({ ...leaf, head: toHex(fromHex(leaf.head).map((b, i) => (i === 0 ? b ^ 1 : b))) }, trail)).toBe(false);
   });
@@ -102,8 +112,15 @@ describe('reads', () => {
       ['r0', 'deny'],
     ]);
     expect(s.ledger.app.decisionsByHolder('org-1')).toEqual([]);
-    expect(s.ledger.app.keysOf('org-1', 'clinician')).toEqual([{ key: toHex(s.clinician.publicKey), org: 'org-1', role: 'clinician', subject: 'dr-1', revoked: false, registeredAt: 2 }]);
-    expect(s.ledger.app.keysOf('org-0').map((k) => k.role).sort()).toEqual(['admin', 'patient']);
+    expect(s.ledger.app.keysOf('org-1', 'clinician')).toEqual([
+      { key: toHex(s.clinician.publicKey), org: 'org-1', role: 'clinician', subject: 'dr-1', revoked: false, registeredAt: 2 },
+    ]);
+    expect(
+      s.ledger.app
+        .keysOf('org-0')
+        .map((k) => k.role)
+        .sort(),
+    ).toEqual(['admin', 'patient']);
     expect(s.ledger.app.orgs().map((o) => [o.id, o.name, o.validator])).toEqual([0, 1, 2, 3].map((i) => [`org-${i}`, `Clinic ${i}`, true]));
     expect(s.ledger.app.agreementsOf('org-1').map((a) => a.agreementId)).toEqual(['treat-01']);
     expect(s.ledger.app.agreementsOf('org-3')).toEqual([]);

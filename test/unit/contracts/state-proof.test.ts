@@ -108,7 +108,11 @@ describe('state proofs', () => {
   it('a restored contracts state has the same root as the one that built it incrementally', () => {
     const s = setup(205, { agreements: [TREAT_01] });
     s.submit(s.patient.make('grantConsent', grant(s)));
-    s.submit(s.admins[0]!.make('anchorBatch', { anchors: Array.from({ length: 50 }, (_, i) => ({ record: i.toString(16).padStart(64, '0'), version: 1, commitment: new Uint8Array(32).fill(i) })) }));
+    s.submit(
+      s.admins[0]!.make('anchorBatch', {
+        anchors: Array.from({ length: 50 }, (_, i) => ({ record: i.toString(16).padStart(64, '0'), version: 1, commitment: new Uint8Array(32).fill(i) })),
+      }),
+    );
     const restored = new HygeiaContracts(s.genesis);
     restored.restore(s.ledger.app.snapshot());
     expect(toHex(restored.stateRoot())).toBe(toHex(s.ledger.app.stateRoot()));

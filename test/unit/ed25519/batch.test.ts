@@ -1,15 +1,11 @@
 // ed25519VerifyBatch: every item gets exactly ed25519Verify's verdict (and node:crypto's), whatever the mix
 // of valid, tampered and malformed items, repeated or fresh keys, short or long messages.
 import { describe, expect, it } from 'vitest';
-import {
-  ed25519ClearKeyCache, ed25519PublicKey, ed25519Sign, ed25519Verify, ed25519VerifyBatch, initCore,
-  type Ed25519BatchItem,
-} from '../../../wasm/index.ts';
+import { ed25519ClearKeyCache, ed25519PublicKey, ed25519Sign, ed25519Verify, ed25519VerifyBatch, initCore, type Ed25519BatchItem } from '../../../wasm/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
 import { nodeVerify } from './node-crypto.ts';
 
 await initCore();
-
 
 function signedItems(rng: Prng, count: number, keys: number, maxMessage = 200): Ed25519BatchItem[] {
   const seeds = Array.from({ length: keys }, () => rng.bytes(32));

@@ -8,9 +8,7 @@ import { Prng } from '../../../web/src/core/util/index.ts';
 export const L = (1n << 252n) + 27742317777372353535851937790883648493n;
 
 /** A point of order 8 (one of the eight torsion points; its multiples are all of them). */
-export const T8 = Point.fromBytes(
-  Uint8Array.from(Buffer.from('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05', 'hex')),
-);
+export const T8 = Point.fromBytes(Uint8Array.from(Buffer.from('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05', 'hex')));
 
 export function leToBig(b: Uint8Array): bigint {
   let x = 0n;
@@ -72,7 +70,7 @@ export function craft(rng: Prng, a: bigint, keyTorsion: bigint, wantD: bigint): 
     const R = base(r).add(torsion(guess));
     const Rb = R.toBytes();
     const k = challenge(Rb, publicKey, message);
-    const d = (((-(k * keyTorsion + guess)) % 8n) + 8n) % 8n;
+    const d = ((-(k * keyTorsion + guess) % 8n) + 8n) % 8n;
     if (d !== ((wantD % 8n) + 8n) % 8n) continue;
     const S = (r + k * a) % L;
     const signature = new Uint8Array(64);

@@ -1,32 +1,24 @@
 import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  Ed25519InputError,
-  Ed25519Signer,
-  ed25519GenerateSecretKey,
-  ed25519PublicKey,
-  ed25519Sign,
-  ed25519Verify,
-  initCore,
-} from '../../../wasm/index.ts';
+import { Ed25519InputError, Ed25519Signer, ed25519GenerateSecretKey, ed25519PublicKey, ed25519Sign, ed25519Verify, initCore } from '../../../wasm/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { bigToLe, leToBig } from './craft.ts';
 import { nodePrivateKey, nodePublicKey, nodeVerify } from './node-crypto.ts';
 
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 
-interface Vector { name: string; seed: string; publicKey: string; message: string; signature: string }
-const { vectors } = JSON.parse(
-  readFileSync(new URL('../../vectors/ed25519/rfc8032.json', import.meta.url), 'utf8'),
-) as { vectors: Vector[] };
+interface Vector {
+  name: string;
+  seed: string;
+  publicKey: string;
+  message: string;
+  signature: string;
+}
+const { vectors } = JSON.parse(readFileSync(new URL('../../vectors/ed25519/rfc8032.json', import.meta.url), 'utf8')) as { vectors: Vector[] };
 
 const L = (1n << 252n) + 27742317777372353535851937790883648493n;
 const P = (1n << 255n) - 19n;
-
-
-
-
 
 await initCore();
 
@@ -93,7 +85,6 @@ describe('verification agrees with node:crypto on 3,000 seeded mutated inputs', 
     'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
   ].map(unhex);
 
-
   it('same verdict for valid, bit-flipped, random-R, random-S, S near L and small-order cases', () => {
     const rng = new Prng(1_000_003);
     let accepted = 0;
@@ -103,7 +94,11 @@ describe('verification agrees with node:crypto on 3,000 seeded mutated inputs', 
       let pub = ed25519PublicKey(seed);
       const sig = ed25519Sign(seed, msg);
       const kind = rng.int(8);
-      if (kind === 1) for (let f = 1 + rng.int(3); f > 0; f--) { const at = rng.int(64); sig[at] = (sig[at] as number) ^ (1 << rng.int(8)); }
+      if (kind === 1)
+        for (let f = 1 + rng.int(3); f > 0; f--) {
+          const at = rng.int(64);
+          sig[at] = (sig[at] as number) ^ (1 << rng.int(8));
+        }
       if (kind === 2) sig.set(rng.bytes(32), 0);
       if (kind === 3) sig.set(bigToLe(leToBig(rng.bytes(32)) % (1n << 253n), 32), 32);
       if (kind === 4) sig.set(bigToLe(L + BigInt(rng.int(3)) - 1n, 32), 32);

@@ -12,7 +12,6 @@ import { nodeVerify } from './node-crypto.ts';
 
 await initCore();
 
-
 describe('the crafting helper', () => {
   it('T8 has order exactly 8', () => {
     expect(torsion(8n).is0()).toBe(true);

@@ -32,7 +32,12 @@ describe("the EHR database's integrity check", () => {
     store = new SqlRecords(db, 'ehr');
     await store.init();
     for (const id of ['c1', 'c2']) await store.put({ resourceType: 'Condition', id, code: { text: id }, subject: { reference: 'Patient/p' } } as never, 'p', 'org', 'import');
-    await store.put({ resourceType: 'Condition', id: 'c1', meta: { tag: [{ code: 'v2' }] }, code: { text: 'c1' }, subject: { reference: 'Patient/p' } } as never, 'p', 'org', 'dr-a');
+    await store.put(
+      { resourceType: 'Condition', id: 'c1', meta: { tag: [{ code: 'v2' }] }, code: { text: 'c1' }, subject: { reference: 'Patient/p' } } as never,
+      'p',
+      'org',
+      'dr-a',
+    );
   }, 60_000);
   afterAll(async () => {
     await db.close();

@@ -6,7 +6,17 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
 import { validateExchange } from '../../../web/src/core/records/index.ts';
-import { computeMetrics, generateWorkload, percentile, workloadDigest, MetricsError, TAMPER_KINDS, UNAUTHORIZED_KINDS, WorkloadError, type ArchitectureRun } from '../../../web/src/core/eval/index.ts';
+import {
+  computeMetrics,
+  generateWorkload,
+  percentile,
+  workloadDigest,
+  MetricsError,
+  TAMPER_KINDS,
+  UNAUTHORIZED_KINDS,
+  WorkloadError,
+  type ArchitectureRun,
+} from '../../../web/src/core/eval/index.ts';
 
 const dataDir = path.resolve(import.meta.dirname, '../../..', '../shared/data/synthea');
 const bundles = readdirSync(dataDir)
@@ -40,7 +50,8 @@ describe('workload', () => {
       if (a.kind === 'emergency') expect(w.emergencyPartners[a.holder]).toContain(a.requester);
       if (a.kind === 'break-glass-abuse') expect(w.emergencyPartners[a.holder]).not.toContain(a.requester);
       if (a.kind === 'replayed-credentials') expect(w.access.find((x) => x.id === a.replayOf)?.kind).toBe('consented');
-      if (a.kind === 'wrong-resource-type' && a.consent.state !== 'none') expect(a.resourceTypes.some((t) => a.consent.state !== 'none' && a.consent.resourceTypes.includes(t))).toBe(false);
+      if (a.kind === 'wrong-resource-type' && a.consent.state !== 'none')
+        expect(a.resourceTypes.some((t) => a.consent.state !== 'none' && a.consent.resourceTypes.includes(t))).toBe(false);
     }
   });
 
@@ -66,8 +77,16 @@ describe('metrics', () => {
   const run = (leak: (id: string) => boolean): ArchitectureRun => ({
     access: w.access.map((a) => ({ id: a.id, obtained: a.label === 'legitimate' || leak(a.id), event: true, reason: '' })),
     tamper: w.tamper.map((t, i) => ({ id: t.id, kind: t.kind, detected: i % 2 === 0 })),
-    exchanges: [{ id: 'x', resources: 3, valid: true }, { id: 'y', resources: 1, valid: false }],
-    audit: [{ id: 'a', reconstructed: true }, { id: 'b', reconstructed: true }, { id: 'c', reconstructed: false }, { id: 'd', reconstructed: true }],
+    exchanges: [
+      { id: 'x', resources: 3, valid: true },
+      { id: 'y', resources: 1, valid: false },
+    ],
+    audit: [
+      { id: 'a', reconstructed: true },
+      { id: 'b', reconstructed: true },
+      { id: 'c', reconstructed: false },
+      { id: 'd', reconstructed: true },
+    ],
     latencyMs: [10, 20, 30, 40],
     fl: { accuracy: 0.9, auc: 0.95, rule: 'fedavg', attack: 'sign-flip' },
   });
@@ -75,7 +94,10 @@ describe('metrics', () => {
   it('applies the definitions', () => {
     const unauthorized = w.access.filter((a) => a.label === 'unauthorized');
     const leaked = new Set(unauthorized.slice(0, 3).map((a) => a.id));
-    const { metrics, details } = computeMetrics(w, run((id) => leaked.has(id)));
+    const { metrics, details } = computeMetrics(
+      w,
+      run((id) => leaked.has(id)),
+    );
     expect(metrics.unauthorizedAccess).toBeCloseTo(3 / unauthorized.length);
     expect(metrics.integrity).toBe(0.5);
     expect(metrics.interoperability).toBe(0.5);
@@ -93,6 +115,11 @@ describe('metrics', () => {
   it('percentile by nearest rank', () => {
     expect(percentile([5, 1, 3], 50)).toBe(3);
     expect(percentile([], 95)).toBe(0);
-    expect(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 95)).toBe(95);
+    expect(
+      percentile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        95,
+      ),
+    ).toBe(95);
   });
 });

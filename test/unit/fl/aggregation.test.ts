@@ -98,7 +98,12 @@ describe('determinism and exact values', () => {
 
   it('refuses malformed input with a typed error', () => {
     expect(() => fedAvg([])).toThrow(AggregationError);
-    expect(() => fedAvg([{ delta: Float32Array.of(1), samples: 1 }, { delta: Float32Array.of(1, 2), samples: 1 }])).toThrow(AggregationError);
+    expect(() =>
+      fedAvg([
+        { delta: Float32Array.of(1), samples: 1 },
+        { delta: Float32Array.of(1, 2), samples: 1 },
+      ]),
+    ).toThrow(AggregationError);
     expect(() => fedAvg([{ delta: Float32Array.of(Number.NaN), samples: 1 }])).toThrow(AggregationError);
     expect(() => fedAvg([{ delta: Float32Array.of(1), samples: 0 }])).toThrow(AggregationError);
     expect(() => trimmedMean([{ delta: Float32Array.of(1), samples: 1 }], 1)).toThrow(AggregationError);

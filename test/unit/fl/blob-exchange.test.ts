@@ -15,7 +15,13 @@ function setup(admit: (from: string, bytes: Uint8Array) => boolean = () => true)
   const refused: string[] = [];
   const nodes = ['a', 'b', 'c'].map((id) => {
     const transport = net.join(id);
-    return new BlobExchange({ transport, schedule: (ms, fn) => net.clock.schedule(ms, fn), now: () => net.clock.now(), admit, onRefused: (from, why) => refused.push(`${from}:${why}`) });
+    return new BlobExchange({
+      transport,
+      schedule: (ms, fn) => net.clock.schedule(ms, fn),
+      now: () => net.clock.now(),
+      admit,
+      onRefused: (from, why) => refused.push(`${from}:${why}`),
+    });
   });
   const run = async <T>(p: Promise<T>): Promise<T> => {
     let done = false;

@@ -2,15 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  DatasetError,
-  fitStandardiser,
-  parseCsv,
-  parsePartition,
-  partition,
-  standardise,
-  trainTestSplit,
-} from '../../../web/src/core/fl/dataset.ts';
+import { DatasetError, fitStandardiser, parseCsv, parsePartition, partition, standardise, trainTestSplit } from '../../../web/src/core/fl/dataset.ts';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const csv = readFileSync(resolve(repoRoot, '../shared/data/uci-breast-cancer/breast_cancer.csv'), 'utf8');

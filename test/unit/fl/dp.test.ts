@@ -80,7 +80,11 @@ describe('the Rényi accountant', () => {
   // rdp_privacy_accountant_test.py), whose RDP-to-(ε, δ) conversion Opacus shares.
   it('converts a constant RDP curve (pure DP) as dp_accounting does: ε = 1.32783806176 at order 32', () => {
     const orders = Array.from({ length: 31 }, (_, i) => i + 2);
-    const { epsilon, order } = epsilonFromRdp(orders, orders.map(() => 1.1), 1e-5);
+    const { epsilon, order } = epsilonFromRdp(
+      orders,
+      orders.map(() => 1.1),
+      1e-5,
+    );
     expect(epsilon).toBeCloseTo(1.32783806176, 10);
     expect(order).toBe(32);
   });
@@ -96,7 +100,7 @@ describe('the Rényi accountant', () => {
     expect(epsilonSpent(4.530877117 * Math.sqrt(20), 20, 1e-6)).toBeCloseTo(eps, 9);
   });
 
-  it('is Mironov\'s Gaussian RDP α/(2σ²) per round, composed by addition', () => {
+  it("is Mironov's Gaussian RDP α/(2σ²) per round, composed by addition", () => {
     expect(gaussianRdp(2.71828, 1, [3.14159])[0]).toBeCloseTo(3.14159 / (2 * 2.71828 ** 2), 12);
     expect(gaussianRdp(2.71828, 6, [3.14159])[0]).toBeCloseTo((6 * 3.14159) / (2 * 2.71828 ** 2), 12);
     expect(gaussianRdp(1, 1).length).toBe(RDP_ORDERS.length);

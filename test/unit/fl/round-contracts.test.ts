@@ -103,7 +103,11 @@ describe('updates and closing', () => {
     expect(up('clinic-1', 9)).toEqual({ ok: false, reason: 'duplicate' });
     expect(aggregate(fx, 'clinic-1', 1, digest(0))).toEqual({ ok: false, reason: 'round-open' });
     expect(fx.submit(fx.admin['clinic-2']!.make('flCloseRound', { task: 'cancer', round: 1 }))).toEqual({ ok: false, reason: 'too-early' });
-    for (const [id, b] of [['clinic-2', 2], ['clinic-3', 3]] as const) expect(up(id, b)).toEqual({ ok: true });
+    for (const [id, b] of [
+      ['clinic-2', 2],
+      ['clinic-3', 3],
+    ] as const)
+      expect(up(id, b)).toEqual({ ok: true });
     expect(fx.ledger.app.fl.round('cancer', 1)!.state).toBe('open');
     expect(up('clinic-4', 4)).toEqual({ ok: true });
     expect(fx.ledger.app.fl.round('cancer', 1)!.state).toBe('closed');
@@ -117,7 +121,10 @@ describe('updates and closing', () => {
     expect(fx.submit(fx.admin['clinic-1']!.make('flOpenRound', openPayload(fx)))).toEqual({ ok: true });
     expect(fx.submit(fx.admin['clinic-2']!.make('flCommitUpdate', { task: 'cancer', round: 1, digest: digest(2), samples: 10, bytes: 100 }))).toEqual({ ok: true });
     fx.advance(2 * HOUR);
-    expect(fx.submit(fx.admin['clinic-3']!.make('flCommitUpdate', { task: 'cancer', round: 1, digest: digest(3), samples: 10, bytes: 100 }))).toEqual({ ok: false, reason: 'past-deadline' });
+    expect(fx.submit(fx.admin['clinic-3']!.make('flCommitUpdate', { task: 'cancer', round: 1, digest: digest(3), samples: 10, bytes: 100 }))).toEqual({
+      ok: false,
+      reason: 'past-deadline',
+    });
     expect(fx.submit(fx.admin['clinic-3']!.make('flCloseRound', { task: 'cancer', round: 1 }))).toEqual({ ok: true });
     expect(fx.ledger.app.fl.agreedSet('cancer', 1).map((e) => e.clinic)).toEqual(['clinic-2']);
     expect(fx.submit(fx.admin['clinic-4']!.make('flCloseRound', { task: 'cancer', round: 1 }))).toEqual({ ok: false, reason: 'round-not-open' });

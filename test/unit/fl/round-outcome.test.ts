@@ -16,9 +16,34 @@ const clinics = ['clinic-1', 'clinic-2', 'clinic-3', 'clinic-4', 'clinic-5'];
 
 function record(over: Partial<FlRoundRecord> = {}): FlRoundRecord {
   return {
-    task: 't', round: 3, seq: 3, model: `logreg:${DIM - 1}`, base: '', rule: 'trimmed', epochs: 1, batchSize: 16, learningRate: 100_000, seed: 1,
-    clinics, counted: clinics, probation: [], deadline: 0, dpClip: 0, dpNoise: 0, dpDeltaInv: 0, openedBy: 'clinic-1', openedAt: 0,
-    state: 'closed', updates: {}, closedAt: 1, aggregates: {}, flags: {}, agreed: '', agreedAt: 0, flagged: [], ...over,
+    task: 't',
+    round: 3,
+    seq: 3,
+    model: `logreg:${DIM - 1}`,
+    base: '',
+    rule: 'trimmed',
+    epochs: 1,
+    batchSize: 16,
+    learningRate: 100_000,
+    seed: 1,
+    clinics,
+    counted: clinics,
+    probation: [],
+    deadline: 0,
+    dpClip: 0,
+    dpNoise: 0,
+    dpDeltaInv: 0,
+    openedBy: 'clinic-1',
+    openedAt: 0,
+    state: 'closed',
+    updates: {},
+    closedAt: 1,
+    aggregates: {},
+    flags: {},
+    agreed: '',
+    agreedAt: 0,
+    flagged: [],
+    ...over,
   };
 }
 
@@ -52,7 +77,11 @@ describe('roundOutcome', () => {
     const out = roundOutcome(record({ counted, probation: ['clinic-4'] }), base, u);
     expect(out.reports.map((r) => [r.subject, r.reasons[0]!.feature])).toEqual([['clinic-4', 'updateNormHigh']]);
     expect(out.aggregated).not.toContain('clinic-4');
-    const without = roundOutcome(record({ counted, probation: ['clinic-4'] }), base, u.filter((x) => x.clinic !== 'clinic-4'));
+    const without = roundOutcome(
+      record({ counted, probation: ['clinic-4'] }),
+      base,
+      u.filter((x) => x.clinic !== 'clinic-4'),
+    );
     expect(out.digest).toBe(without.digest);
   });
 
@@ -60,7 +89,11 @@ describe('roundOutcome', () => {
     const u = updates(3);
     const forged = encodeUpdate({ ...decodeUpdate(u[1]!.bytes), clinic: 'clinic-9' });
     const wrongRound = encodeUpdate({ ...decodeUpdate(u[2]!.bytes), round: 2 });
-    const bad = [{ ...u[1]!, bytes: forged }, { ...u[2]!, bytes: wrongRound }, { ...u[3]!, bytes: Uint8Array.of(1, 2, 3) }];
+    const bad = [
+      { ...u[1]!, bytes: forged },
+      { ...u[2]!, bytes: wrongRound },
+      { ...u[3]!, bytes: Uint8Array.of(1, 2, 3) },
+    ];
     const out = roundOutcome(record(), base, [u[0]!, ...bad, u[4]!]);
     expect(out.reports.map((r) => [r.subject, r.reasons[0]!.feature])).toEqual([
       ['clinic-2', 'updateMalformed'],

@@ -7,12 +7,19 @@ import { CHANNEL_FL, decodeFlMessage, decodeUpdate, encodeFlMessage, encodeUpdat
 describe('FL wire format', () => {
   it('round-trips updates bit for bit, and weights', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 20 }), fc.nat(), fc.string({ maxLength: 20 }), fc.nat(), fc.float32Array({ maxLength: 40, noNaN: true }), (task, round, clinic, samples, delta) => {
-        const u = decodeUpdate(encodeUpdate({ task, round, clinic, samples, delta }));
-        expect(u).toMatchObject({ task, round, clinic, samples });
-        expect(u.delta).toEqual(delta);
-        expect(weightsFromBytes(weightsBytes(delta))).toEqual(delta);
-      }),
+      fc.property(
+        fc.string({ maxLength: 20 }),
+        fc.nat(),
+        fc.string({ maxLength: 20 }),
+        fc.nat(),
+        fc.float32Array({ maxLength: 40, noNaN: true }),
+        (task, round, clinic, samples, delta) => {
+          const u = decodeUpdate(encodeUpdate({ task, round, clinic, samples, delta }));
+          expect(u).toMatchObject({ task, round, clinic, samples });
+          expect(u.delta).toEqual(delta);
+          expect(weightsFromBytes(weightsBytes(delta))).toEqual(delta);
+        },
+      ),
       { seed: 7, numRuns: 300 },
     );
   });

@@ -1,7 +1,22 @@
 import 'fake-indexeddb/auto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCore } from '../../../wasm/index.ts';
-import { BlockCodecError, IdbLedgerStore, MemoryLedgerStore, blockHash, buildBlock, decodeBlock, encodeBlock, genesisHash, txProof, verifyBlock, verifyTxProof, type Block, type CertificateVerifier, type LedgerStore } from '../../../web/src/core/ledger/index.ts';
+import {
+  BlockCodecError,
+  IdbLedgerStore,
+  MemoryLedgerStore,
+  blockHash,
+  buildBlock,
+  decodeBlock,
+  encodeBlock,
+  genesisHash,
+  txProof,
+  verifyBlock,
+  verifyTxProof,
+  type Block,
+  type CertificateVerifier,
+  type LedgerStore,
+} from '../../../web/src/core/ledger/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 
 beforeAll(() => initCore());
@@ -11,8 +26,7 @@ const validators = Array.from({ length: 4 }, () => rng.bytes(32));
 // Structural tests inject a certificate verifier that accepts exactly the certificate "ok|seq"; the real
 // certificates are checked against the wasm replica's verifier in the consensus tests.
 const okCert = (seq: number) => new TextEncoder().encode(`ok|${seq}`);
-const fakeVerifier: CertificateVerifier = (cert, vals, seq) =>
-  vals.length === validators.length && new TextDecoder().decode(cert) === `ok|${seq}`;
+const fakeVerifier: CertificateVerifier = (cert, vals, seq) => vals.length === validators.length && new TextDecoder().decode(cert) === `ok|${seq}`;
 
 function chain(len: number): Block[] {
   const blocks: Block[] = [];
@@ -25,7 +39,6 @@ function chain(len: number): Block[] {
   }
   return blocks;
 }
-
 
 describe('blocks', () => {
   it('encode canonically and round-trip', () => {
@@ -115,7 +128,14 @@ describe('verifyBlock', () => {
 
 describe('transaction proofs', () => {
   it('prove every transaction and reject a wrong one', () => {
-    const b = buildBlock({ height: 1, time: 5, prevHash: genesisHash(validators), txs: Array.from({ length: 13 }, (_, i) => rng.bytes(i + 1)), stateRoot: rng.bytes(32), certificate: okCert(1) });
+    const b = buildBlock({
+      height: 1,
+      time: 5,
+      prevHash: genesisHash(validators),
+      txs: Array.from({ length: 13 }, (_, i) => rng.bytes(i + 1)),
+      stateRoot: rng.bytes(32),
+      certificate: okCert(1),
+    });
     for (let i = 0; i < b.txs.length; i++) {
       const p = txProof(b, i);
       expect(verifyTxProof(b.header, b.txs[i]!, p)).toBe(true);

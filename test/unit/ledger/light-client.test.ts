@@ -30,7 +30,10 @@ beforeAll(async () => {
 function attest(header: BlockHeader, epoch: Epoch, signers: number[]): Uint8Array {
   const q = signers.slice(0, quorumSize(epoch.validators.length));
   return encodeAttestationCertificate(
-    q.map((k) => ({ signer: epoch.validators.findIndex((v) => toHex(v) === toHex(keys[k]!)), signature: ed25519Sign(secrets[k]!, attestationSigningBytes(epoch.id, blockHash(header))) })),
+    q.map((k) => ({
+      signer: epoch.validators.findIndex((v) => toHex(v) === toHex(keys[k]!)),
+      signature: ed25519Sign(secrets[k]!, attestationSigningBytes(epoch.id, blockHash(header))),
+    })),
   );
 }
 

@@ -47,7 +47,7 @@ describe('RelayClient', () => {
     expect(r).toEqual({ accepted: 300, height: 300, hash: 'cd' });
   });
 
-  it('catches the relay up from its height to the node\'s, reading only the missing blocks', async () => {
+  it("catches the relay up from its height to the node's, reading only the missing blocks", async () => {
     const relay = fakeRelay(250);
     const reads: [number, number][] = [];
     const client = new RelayClient({ relayUrl: 'http://127.0.0.1:9', secretKey: new Uint8Array(32).fill(1), fetch: relay.fetch });
@@ -55,7 +55,10 @@ describe('RelayClient', () => {
       reads.push([from, to]);
       return blocks.slice(from - 1, to);
     });
-    expect(reads).toEqual([[251, 506], [507, 600]]);
+    expect(reads).toEqual([
+      [251, 506],
+      [507, 600],
+    ]);
     expect(head.height).toBe(600);
     expect((await client.catchUp(100, async () => [])).height).toBe(600);
   });

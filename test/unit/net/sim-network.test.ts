@@ -115,7 +115,10 @@ describe('SimNetwork', () => {
     ts.forEach((t) => t.onMessage((from) => got.push(`${from}->${t.self}`)));
     ts[0]!.send('cc', new Uint8Array([1])); // in flight when the partition starts
     net.clock.advance(5);
-    net.partition([['aa', 'bb'], ['cc', 'dd']]);
+    net.partition([
+      ['aa', 'bb'],
+      ['cc', 'dd'],
+    ]);
     expect(ts[0]!.peers()).toEqual(['bb']);
     ts[0]!.broadcast(new Uint8Array([2]));
     net.clock.advance(50);

@@ -110,7 +110,7 @@ describe('vault', () => {
     f.close();
   });
 
-  it('a device slot opens without a passphrase in this profile only, and keeps a passkey\'s PRF salt', async () => {
+  it("a device slot opens without a passphrase in this profile only, and keeps a passkey's PRF salt", async () => {
     const v = await Vault.open('vault-h');
     await v.create(secrets, { device: true }, '78'.repeat(32));
     expect((await v.unlock({ device: true })).seed).toEqual(seed);

@@ -20,9 +20,7 @@ describe('client requests', () => {
     c.submit(a);
     for (let i = 0; i < 4; i++) expect(c.reasons(i).at(-1)).toBe('staleRequest');
     // The same client seq with another payload is stale too.
-    expect(c.step(2, { kind: 'request', bytes: request(1, 2, 'other'), now: c.now })).toEqual([
-      { kind: 'rejected', reason: 'staleRequest', from: -1 },
-    ]);
+    expect(c.step(2, { kind: 'request', bytes: request(1, 2, 'other'), now: c.now })).toEqual([{ kind: 'rejected', reason: 'staleRequest', from: -1 }]);
     c.settle();
     for (let i = 0; i < 4; i++) {
       expect(c.executed[i]!.flatMap((e) => e.requests.map(toHex))).toEqual([toHex(a), toHex(b)]);
@@ -94,9 +92,7 @@ describe('bounded buffers', () => {
 
   it('oversized messages are dropped before they are read', () => {
     const c = cluster({ n: 4, maxMessageBytes: 4096 });
-    expect(c.step(1, { kind: 'message', bytes: new Uint8Array(5000), now: c.now, from: -1 })).toEqual([
-      { kind: 'rejected', reason: 'oversize', from: -1 },
-    ]);
+    expect(c.step(1, { kind: 'message', bytes: new Uint8Array(5000), now: c.now, from: -1 })).toEqual([{ kind: 'rejected', reason: 'oversize', from: -1 }]);
   });
 });
 
@@ -107,9 +103,7 @@ describe('the face', () => {
     expect(() => c.make(0, seedOf(99))).toThrow(ReplicaError);
     expect(() => c.make(0, new Uint8Array(31))).toThrow(/32-byte/);
     for (const bad of [{ watermarkWindow: 6 }, { self: 4 }, { maxBatch: 0 }, { trust: [1, 2] }]) {
-      expect(() => new (c.replicas[0]!.constructor as typeof import('../../../wasm/face/replica.ts').Replica)({ ...base, ...bad })).toThrow(
-        ReplicaError,
-      );
+      expect(() => new (c.replicas[0]!.constructor as typeof import('../../../wasm/face/replica.ts').Replica)({ ...base, ...bad })).toThrow(ReplicaError);
     }
   });
 

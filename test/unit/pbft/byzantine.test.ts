@@ -113,18 +113,12 @@ describe('message checks', () => {
     const actions = c.step(2, { kind: 'message', bytes: claimed3, now: c.now, from: -1 });
     expect(actions).toEqual([{ kind: 'rejected', reason: 'badSignature', from: 3 }]);
     // Over replica 1's own channel the claim of being replica 3 is no better: checked at once, and refused.
-    expect(c.step(2, { kind: 'message', bytes: claimed3, now: c.now, from: 1 })).toEqual([
-      { kind: 'rejected', reason: 'badSignature', from: 3 },
-    ]);
+    expect(c.step(2, { kind: 'message', bytes: claimed3, now: c.now, from: 1 })).toEqual([{ kind: 'rejected', reason: 'badSignature', from: 3 }]);
     const outOfRange = encodeEnvelope({ ...w, body: writeVote({ ...vote, sender: 9 }) });
-    expect(c.step(2, { kind: 'message', bytes: outOfRange, now: c.now, from: -1 })).toEqual([
-      { kind: 'rejected', reason: 'badSender', from: -1 },
-    ]);
+    expect(c.step(2, { kind: 'message', bytes: outOfRange, now: c.now, from: -1 })).toEqual([{ kind: 'rejected', reason: 'badSender', from: -1 }]);
     // A prepare signed by the primary itself is not a vote the protocol has.
     const fromPrimary = forge(MsgType.Prepare, writeVote({ sender: 0, view: 0, seq: 1, digest: new Uint8Array(32) }), c.seeds[0]!);
-    expect(c.step(2, { kind: 'message', bytes: fromPrimary, now: c.now, from: -1 })).toEqual([
-      { kind: 'rejected', reason: 'badSender', from: 0 },
-    ]);
+    expect(c.step(2, { kind: 'message', bytes: fromPrimary, now: c.now, from: -1 })).toEqual([{ kind: 'rejected', reason: 'badSender', from: 0 }]);
   });
 
   it("over its sender's own channel, a badly signed vote counts only until its quorum is checked, and never again", () => {

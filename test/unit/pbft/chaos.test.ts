@@ -42,7 +42,10 @@ function run(seed: number, n: number, maxRestarts: number): void {
       // one is stale by design (de-duplication keeps only increasing client seqs).
       const r = request(++clientSeq, 1);
       submitted.push(r);
-      c.submit(r, [...Array(n).keys()].filter(() => rnd() < 0.7));
+      c.submit(
+        r,
+        [...Array(n).keys()].filter(() => rnd() < 0.7),
+      );
     } else if (x < 0.0815 && restarts < maxRestarts && step > 300 && rnd() < 0.1) {
       // A crash and restart without memory (counts as the one fault: at most f of them).
       restarts++;
@@ -74,7 +77,23 @@ function run(seed: number, n: number, maxRestarts: number): void {
   // After the heal every request executed at every in-view replica, so the batches were compared.
   expect(checkSafety(c)).toBeGreaterThanOrEqual(submitted.length);
   if (process.env.PBFT_DEBUG) {
-    console.log(seed, n, submitted.length, c.replicas.map((r, i) => ({ i, view: r.view, ch: r.changingView, last: r.lastExecuted, low: r.lowWatermark, pend: r.pendingRequests, log: r.logSize, t: [...c.timers[i]!], fetches: c.fetches[i]!.length, rej: [...new Set(c.reasons(i))].join(',') })));
+    console.log(
+      seed,
+      n,
+      submitted.length,
+      c.replicas.map((r, i) => ({
+        i,
+        view: r.view,
+        ch: r.changingView,
+        last: r.lastExecuted,
+        low: r.lowWatermark,
+        pend: r.pendingRequests,
+        log: r.logSize,
+        t: [...c.timers[i]!],
+        fetches: c.fetches[i]!.length,
+        rej: [...new Set(c.reasons(i))].join(','),
+      })),
+    );
   }
   const executed = new Set<string>();
   for (let i = 0; i < n; i++) for (const e of c.executed[i]!) for (const r of e.requests) executed.add(toHex(r));

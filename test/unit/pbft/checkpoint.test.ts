@@ -68,9 +68,7 @@ describe('checkpoints', () => {
     c.settle();
     expect(c.executed[3]!.map((e) => e.seq)).toEqual([11]);
     expect(toHex(c.stateDigest[3]!)).toBe(toHex(c.stateDigest[0]!));
-    expect(c.step(3, { kind: 'request', bytes: request(1, 3), now: c.now })).toEqual([
-      { kind: 'rejected', reason: 'staleRequest', from: -1 },
-    ]);
+    expect(c.step(3, { kind: 'request', bytes: request(1, 3), now: c.now })).toEqual([{ kind: 'rejected', reason: 'staleRequest', from: -1 }]);
   });
 
   it('refuses installed state that does not match the proven checkpoint', () => {

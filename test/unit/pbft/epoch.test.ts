@@ -68,7 +68,10 @@ describe('epochs', () => {
     const to = (sender + 1) % b.n;
     const body = writeVote({ sender, view: 0, seq: 9, digest: new Uint8Array(32).fill(7) });
     const checkpoint = writeCheckpoint({ sender, seq: 12, stateDigest: new Uint8Array(32), replicaDigest: new Uint8Array(32) });
-    for (const [type, signed] of [[MsgType.Commit, body], [MsgType.Checkpoint, checkpoint]] as const) {
+    for (const [type, signed] of [
+      [MsgType.Commit, body],
+      [MsgType.Checkpoint, checkpoint],
+    ] as const) {
       const old = forge(type, signed, shared, undefined, epochId('A'));
       expect(b.step(to, { kind: 'message', bytes: old, now: b.now, from: -1 })).toEqual([{ kind: 'rejected', reason: 'badSignature', from: sender }]);
     }
@@ -142,9 +145,7 @@ describe('resuming at the last stable checkpoint', () => {
     ];
     for (const resumeFrom of bad) expect(() => c.make(1, c.seeds[1]!, { resumeFrom })).toThrow(ReplicaError);
     // Signed under another epoch: not this epoch's proof.
-    expect(() => c.make(1, c.seeds[1]!, { resumeFrom: good, epoch: { id: epochId('other'), startSeq: 0, startDigest: new Uint8Array(32) } })).toThrow(
-      /resumeFrom/,
-    );
+    expect(() => c.make(1, c.seeds[1]!, { resumeFrom: good, epoch: { id: epochId('other'), startSeq: 0, startDigest: new Uint8Array(32) } })).toThrow(/resumeFrom/);
     c.make(1, c.seeds[1]!, { resumeFrom: good }).dispose();
   });
 });

@@ -71,9 +71,7 @@ describe('view change', () => {
     c.net = [];
     const acts = c.step(3, { kind: 'timer', timer: 'viewChange', now: c.now });
     expect(c.replicas[3]!.view).toBe(1);
-    expect(acts.filter((a) => a.kind === 'broadcast').map((a) => a.kind === 'broadcast' && header(a.bytes).type)).toEqual([
-      MsgType.ViewChange,
-    ]);
+    expect(acts.filter((a) => a.kind === 'broadcast').map((a) => a.kind === 'broadcast' && header(a.bytes).type)).toEqual([MsgType.ViewChange]);
   });
 
   it('a replica that sees f+1 view changes for a later view joins it', () => {
@@ -165,7 +163,10 @@ describe('trust-ordered leadership', () => {
     expect(c.replicas[2]!.primary).toBe(equalOrder[0]);
     const silent = equalOrder[0]!;
     c.filter = (d) => d.from !== silent && d.to !== silent;
-    c.submit(request(1, 3), [0, 1, 2, 3].filter((i) => i !== silent));
+    c.submit(
+      request(1, 3),
+      [0, 1, 2, 3].filter((i) => i !== silent),
+    );
     for (let i = 0; i < 4; i++) if (i !== silent) c.fire(i, 'viewChange');
     c.settle();
     for (let i = 0; i < 4; i++) if (i !== silent) expect(c.replicas[i]!.primary).toBe(equalOrder[0]);
@@ -196,7 +197,11 @@ describe('a replica restarted without memory', () => {
       c.submit(request(1, s), [1, 2, 3]);
       c.settle();
     }
-    expect(c.replicas.slice(1).map((r) => [r.lastExecuted, r.lowWatermark])).toEqual([[5, 4], [5, 4], [5, 4]]);
+    expect(c.replicas.slice(1).map((r) => [r.lastExecuted, r.lowWatermark])).toEqual([
+      [5, 4],
+      [5, 4],
+      [5, 4],
+    ]);
     expect(c.fetches[3]).toEqual([]);
   });
 });

@@ -123,7 +123,11 @@ describe('atomic import', () => {
   it('a rejected transaction and a finished import leave no journal row', async () => {
     const name = freshName();
     const store = await RecordStore.open(name, key);
-    await store.importBundle({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Observation', id: 'o', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/none' } } }] });
+    await store.importBundle({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ resource: { resourceType: 'Observation', id: 'o', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/none' } } }],
+    });
     await store.importBundle(loadSynthea(syntheaFiles[0]!));
     expect((await rowCounts(name)).journal).toBe(0);
     store.close();

@@ -28,48 +28,52 @@ async function rowsOfOwner(name: string, rowKey: string): Promise<{ owner: strin
 }
 
 describe('erasure on every Synthea bundle', () => {
-  it.each(syntheaFiles)('erasing the patient of %s leaves no trace of them and the others intact', async (file) => {
-    const name = freshName();
-    const store = await RecordStore.open(name, key);
-    const bundles = syntheaFiles.map(loadSynthea);
-    for (const b of bundles) expect((await store.importBundle(b)).rejected).toEqual([]);
-    const target = loadSynthea(file);
-    const pid = patientIdOf(target);
-    const others = bundles.filter((b) => patientIdOf(b) !== pid);
-    const before = new Map<string, string>();
-    for (const b of others) before.set(patientIdOf(b), JSON.stringify(await store.search({ patient: patientIdOf(b) })));
-    const traces = await rowsOfOwner(name, store.rowKeyOf('Patient', pid));
-    // Every resource row plus one row per business identifier.
-    expect(traces.keys.length).toBeGreaterThan(target.entry.length - 4);
-    const pseudonym = store.pseudonym(pid);
+  it.each(syntheaFiles)(
+    'erasing the patient of %s leaves no trace of them and the others intact',
+    async (file) => {
+      const name = freshName();
+      const store = await RecordStore.open(name, key);
+      const bundles = syntheaFiles.map(loadSynthea);
+      for (const b of bundles) expect((await store.importBundle(b)).rejected).toEqual([]);
+      const target = loadSynthea(file);
+      const pid = patientIdOf(target);
+      const others = bundles.filter((b) => patientIdOf(b) !== pid);
+      const before = new Map<string, string>();
+      for (const b of others) before.set(patientIdOf(b), JSON.stringify(await store.search({ patient: patientIdOf(b) })));
+      const traces = await rowsOfOwner(name, store.rowKeyOf('Patient', pid));
+      // Every resource row plus one row per business identifier.
+      expect(traces.keys.length).toBeGreaterThan(target.entry.length - 4);
+      const pseudonym = store.pseudonym(pid);
 
-    await store.erasePatient(pid);
+      await store.erasePatient(pid);
 
-    const dump = await rawDump(name);
-    for (const s of sensitiveStrings(target)) expect(dump.includes(s), 'a patient field survives erasure').toBe(false);
-    expect(dump.includes(pid)).toBe(false);
-    expect(dump.includes(traces.owner), 'the owner tag survives').toBe(false);
-    for (const k of traces.keys) expect(dump.includes(k), 'a row key (record or identifier) survives').toBe(false);
-    expect(dump.includes(String.fromCharCode(...traces.ownerRow.w)), 'the wrapped data key survives').toBe(false);
-    expect(dump.includes(pseudonym)).toBe(false);
+      const dump = await rawDump(name);
+      for (const s of sensitiveStrings(target)) expect(dump.includes(s), 'a patient field survives erasure').toBe(false);
+      expect(dump.includes(pid)).toBe(false);
+      expect(dump.includes(traces.owner), 'the owner tag survives').toBe(false);
+      for (const k of traces.keys) expect(dump.includes(k), 'a row key (record or identifier) survives').toBe(false);
+      expect(dump.includes(String.fromCharCode(...traces.ownerRow.w)), 'the wrapped data key survives').toBe(false);
+      expect(dump.includes(pseudonym)).toBe(false);
 
-    await expect(store.search({ patient: pid })).rejects.toMatchObject({ reason: 'erased' });
-    await expect(store.read('Patient', pid)).rejects.toMatchObject({ reason: 'erased' });
-    expect((await store.patients()).map((p) => p.id).sort()).toEqual([...before.keys()].sort());
-    for (const [id, json] of before) expect(JSON.stringify(await store.search({ patient: id }))).toBe(json);
-    // The shared Organizations and Practitioners stay.
-    const org = target.entry.find((e) => e.resource.resourceType === 'Organization')!.resource;
-    expect((await store.read('Organization', org.id)).id).toBe(org.id);
-    // A re-import cannot bring the patient back: every entry of theirs is refused.
-    const again = await store.importBundle(target);
-    expect(again.rejected.length).toBe(target.entry.length - 4);
-    expect(again.rejected.every((r) => /erased/.test(r.reason))).toBe(true);
-    store.close();
+      await expect(store.search({ patient: pid })).rejects.toMatchObject({ reason: 'erased' });
+      await expect(store.read('Patient', pid)).rejects.toMatchObject({ reason: 'erased' });
+      expect((await store.patients()).map((p) => p.id).sort()).toEqual([...before.keys()].sort());
+      for (const [id, json] of before) expect(JSON.stringify(await store.search({ patient: id }))).toBe(json);
+      // The shared Organizations and Practitioners stay.
+      const org = target.entry.find((e) => e.resource.resourceType === 'Organization')!.resource;
+      expect((await store.read('Organization', org.id)).id).toBe(org.id);
+      // A re-import cannot bring the patient back: every entry of theirs is refused.
+      const again = await store.importBundle(target);
+      expect(again.rejected.length).toBe(target.entry.length - 4);
+      expect(again.rejected.every((r) => /erased/.test(r.reason))).toBe(true);
+      store.close();
 
-    const reopened = await RecordStore.open(name, key);
-    for (const [id, json] of before) expect(JSON.stringify(await reopened.search({ patient: id }))).toBe(json);
-    reopened.close();
-  }, 120_000);
+      const reopened = await RecordStore.open(name, key);
+      for (const [id, json] of before) expect(JSON.stringify(await reopened.search({ patient: id }))).toBe(json);
+      reopened.close();
+    },
+    120_000,
+  );
 });
 
 describe('resources that name the patient other than as Patient/<id>', () => {
@@ -79,14 +83,52 @@ describe('resources that name the patient other than as Patient/<id>', () => {
   const entries = [
     { fullUrl: 'urn:uuid:11111111-1111-1111-1111-111111111111', resource: patient },
     { resource: org },
-    { resource: { resourceType: 'Encounter', id: 'enc1', status: 'finished', class: { code: 'AMB' }, subject: { reference: 'https://ehr.example/fhir/Patient/p1' }, serviceProvider: { reference: 'Organization/org1' } } },
+    {
+      resource: {
+        resourceType: 'Encounter',
+        id: 'enc1',
+        status: 'finished',
+        class: { code: 'AMB' },
+        subject: { reference: 'https://ehr.example/fhir/Patient/p1' },
+        serviceProvider: { reference: 'Organization/org1' },
+      },
+    },
     { resource: { resourceType: 'Observation', id: 'obs-versioned', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p1/_history/1' } } },
     { resource: { resourceType: 'Observation', id: 'obs-urn', status: 'final', code: { text: 'x' }, subject: { reference: 'urn:uuid:11111111-1111-1111-1111-111111111111' } } },
     { resource: { resourceType: 'Observation', id: 'obs-logical', status: 'final', code: { text: 'x' }, subject: { type: 'Patient', identifier: mrn } } },
-    { resource: { resourceType: 'Claim', id: 'claim-logical', status: 'active', type: { text: 'x' }, use: 'claim', created: '2026-01-01', provider: { reference: 'Organization/org1' }, priority: { text: 'normal' }, insurance: [{ sequence: 1, focal: true, coverage: { display: 'none' } }], patient: { identifier: mrn } } },
-    { resource: { resourceType: 'DocumentReference', id: 'doc-encounter', status: 'current', content: [{ attachment: { contentType: 'text/plain' } }], context: { encounter: [{ reference: 'Encounter/enc1' }] } } },
+    {
+      resource: {
+        resourceType: 'Claim',
+        id: 'claim-logical',
+        status: 'active',
+        type: { text: 'x' },
+        use: 'claim',
+        created: '2026-01-01',
+        provider: { reference: 'Organization/org1' },
+        priority: { text: 'normal' },
+        insurance: [{ sequence: 1, focal: true, coverage: { display: 'none' } }],
+        patient: { identifier: mrn },
+      },
+    },
+    {
+      resource: {
+        resourceType: 'DocumentReference',
+        id: 'doc-encounter',
+        status: 'current',
+        content: [{ attachment: { contentType: 'text/plain' } }],
+        context: { encounter: [{ reference: 'Encounter/enc1' }] },
+      },
+    },
     { resource: { resourceType: 'DiagnosticReport', id: 'report-result', status: 'final', code: { text: 'x' }, result: [{ reference: 'Observation/obs-versioned' }] } },
-    { resource: { resourceType: 'Provenance', id: 'prov', target: [{ reference: 'Encounter/enc1' }, { reference: 'Organization/org1' }], recorded: '2026-01-01T00:00:00Z', agent: [{ who: { reference: 'Organization/org1' } }] } },
+    {
+      resource: {
+        resourceType: 'Provenance',
+        id: 'prov',
+        target: [{ reference: 'Encounter/enc1' }, { reference: 'Organization/org1' }],
+        recorded: '2026-01-01T00:00:00Z',
+        agent: [{ who: { reference: 'Organization/org1' } }],
+      },
+    },
   ];
   const bundle = { resourceType: 'Bundle', type: 'transaction', entry: entries };
   const patientOwned = entries.slice(2).map((e) => `${e.resource.resourceType}/${e.resource.id}`);
@@ -100,7 +142,17 @@ describe('resources that name the patient other than as Patient/<id>', () => {
     const later = await store.importBundle({
       resourceType: 'Bundle',
       type: 'batch',
-      entry: [{ resource: { resourceType: 'Provenance', id: 'prov-later', target: [{ reference: 'Encounter/enc1' }], recorded: '2026-01-02T00:00:00Z', agent: [{ who: { reference: 'Organization/org1' } }] } }],
+      entry: [
+        {
+          resource: {
+            resourceType: 'Provenance',
+            id: 'prov-later',
+            target: [{ reference: 'Encounter/enc1' }],
+            recorded: '2026-01-02T00:00:00Z',
+            agent: [{ who: { reference: 'Organization/org1' } }],
+          },
+        },
+      ],
     });
     expect(later.rejected).toEqual([]);
     patientOwned.push('Provenance/prov-later');
@@ -127,7 +179,15 @@ describe('resources that name the patient other than as Patient/<id>', () => {
         { resource: patient },
         { resource: { resourceType: 'Patient', id: 'p2' } },
         { resource: { resourceType: 'Observation', id: 'two', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p1' }, focus: [{ reference: 'Patient/p2' }] } },
-        { resource: { resourceType: 'Observation', id: 'unknown', status: 'final', code: { text: 'x' }, subject: { type: 'Patient', identifier: { system: 'urn:mrn', value: 'nobody' } } } },
+        {
+          resource: {
+            resourceType: 'Observation',
+            id: 'unknown',
+            status: 'final',
+            code: { text: 'x' },
+            subject: { type: 'Patient', identifier: { system: 'urn:mrn', value: 'nobody' } },
+          },
+        },
       ],
     });
     expect(report.rejected.map((r) => [r.index, r.reason])).toEqual([
@@ -195,7 +255,9 @@ describe('other open stores (tabs)', () => {
     await tab1.erasePatient(pa);
     await expect.poll(async () => (await tab2.patients()).map((p) => p.id)).toEqual([pb]);
     await expect(tab2.read('Patient', pa)).rejects.toMatchObject({ reason: 'erased' });
-    await expect(tab2.put({ resourceType: 'Observation', id: 'late', status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${pa}` } } as fhir4.Observation)).rejects.toMatchObject({ reason: 'erased' });
+    await expect(
+      tab2.put({ resourceType: 'Observation', id: 'late', status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${pa}` } } as fhir4.Observation),
+    ).rejects.toMatchObject({ reason: 'erased' });
     // tab2 writes for the other patient under the new wrapping key, and tab1 reads it.
     await tab2.put({ resourceType: 'Observation', id: 'later', status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${pb}` } } as fhir4.Observation);
     expect((await tab1.read('Observation', 'later')).id).toBe('later');

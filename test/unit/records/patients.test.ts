@@ -25,7 +25,10 @@ beforeAll(async () => {
         resource: {
           resourceType: 'Patient',
           id: 'zoe',
-          name: [{ use: 'official', given: ['Zoë', 'Anne'], family: 'Müller-Lüdenscheidt', prefix: ['Dr.'] }, { use: 'old', family: 'Smith' }],
+          name: [
+            { use: 'official', given: ['Zoë', 'Anne'], family: 'Müller-Lüdenscheidt', prefix: ['Dr.'] },
+            { use: 'old', family: 'Smith' },
+          ],
           birthDate: '1970-03-09',
           gender: 'female',
           identifier: [{ system: 'urn:mrn', value: 'MRN-000123' }],
@@ -54,7 +57,8 @@ describe('patient list search', () => {
     });
     const first = all.find((p) => p.id === ids[0])!;
     const expected: Record<string, number> = {};
-    for (const e of bundles[0]!.entry) if (!['Organization', 'Practitioner'].includes(e.resource.resourceType)) expected[e.resource.resourceType] = (expected[e.resource.resourceType] ?? 0) + 1;
+    for (const e of bundles[0]!.entry)
+      if (!['Organization', 'Practitioner'].includes(e.resource.resourceType)) expected[e.resource.resourceType] = (expected[e.resource.resourceType] ?? 0) + 1;
     expect(first.counts).toEqual(expected);
     expect(all.map((p) => p.name)).toEqual([...all.map((p) => p.name)].sort((a, b) => a.localeCompare(b)));
   });

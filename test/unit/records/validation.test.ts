@@ -104,10 +104,12 @@ describe('validateExchange', () => {
   it('a whole Synthea record is a valid exchange; a part of it has dangling references, named by type only', async () => {
     const resources = loadSynthea(syntheaFiles[0]!).entry.map((e) => e.resource);
     // A bundle's urn:uuid references name its entries; an exchange carries literal references.
-    const literal = JSON.parse(JSON.stringify(resources).replace(/"urn:uuid:([0-9a-f-]{36})"/g, (_m, id: string) => {
-      const r = resources.find((x) => x.id === id)!;
-      return `"${r.resourceType}/${id}"`;
-    })) as typeof resources;
+    const literal = JSON.parse(
+      JSON.stringify(resources).replace(/"urn:uuid:([0-9a-f-]{36})"/g, (_m, id: string) => {
+        const r = resources.find((x) => x.id === id)!;
+        return `"${r.resourceType}/${id}"`;
+      }),
+    ) as typeof resources;
     const whole = await validateExchange(literal);
     expect(whole).toMatchObject({ valid: true, checked: literal.length, invalid: [], unresolved: [] });
 
@@ -121,7 +123,10 @@ describe('validateExchange', () => {
     const held = new Set(literal.map((r) => `${r.resourceType}/${r.id}`));
     expect((await validateExchange(encounters, { resolve: (k) => held.has(k) })).valid).toBe(true);
 
-    const bad = await validateExchange([{ ...encounters[0]!, status: 'unheard-of', class: 'AMB' }, { resourceType: 'Observation', id: 'o', status: 'final', code: { text: 'x' }, subject: { reference: '#missing' } }]);
+    const bad = await validateExchange([
+      { ...encounters[0]!, status: 'unheard-of', class: 'AMB' },
+      { resourceType: 'Observation', id: 'o', status: 'final', code: { text: 'x' }, subject: { reference: '#missing' } },
+    ]);
     expect(bad.invalid.map((i) => i.index)).toEqual([0]);
     expect(bad.unresolved).toEqual([{ index: 1, resourceType: 'Observation', targetType: 'contained' }]);
   });

@@ -5,7 +5,17 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { RecordStore } from '../../../web/src/core/records/index.ts';
 import { canonicalJson } from '../../../web/src/core/codec/index.ts';
-import { PLAUSIBLE, FeatureError, RECORD_FEATURES, WEARABLE_FEATURES, cleanWearable, recordDataset, toDataset, wearableDataset, wearableWindows } from '../../../web/src/core/records/features.ts';
+import {
+  PLAUSIBLE,
+  FeatureError,
+  RECORD_FEATURES,
+  WEARABLE_FEATURES,
+  cleanWearable,
+  recordDataset,
+  toDataset,
+  wearableDataset,
+  wearableWindows,
+} from '../../../web/src/core/records/features.ts';
 import { WearableError, signalOf, wearableStream } from '../../../web/src/core/records/wearable.ts';
 import { loadSynthea, patientIdOf, syntheaFiles } from './synthea.ts';
 

@@ -8,13 +8,13 @@ const req = (headers: Record<string, string>, remoteAddress = '127.0.0.1'): Inco
   ({ headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])), socket: { remoteAddress } }) as unknown as IncomingMessage;
 
 describe('HostAllowList', () => {
-  it('answers a loopback listener\'s own names with its port, and nothing else', () => {
+  it("answers a loopback listener's own names with its port, and nothing else", () => {
     const hosts = HostAllowList.forListener('127.0.0.1', 8080);
     for (const h of ['127.0.0.1:8080', 'localhost:8080', 'LOCALHOST:8080', '[::1]:8080']) expect(hosts.allows(h), h).toBe(true);
     for (const h of ['evil.example:8080', 'localhost', '127.0.0.1:8081', '', undefined]) expect(hosts.allows(h), String(h)).toBe(false);
   });
 
-  it('adds the public URLs\' hosts, with and without their default port', () => {
+  it("adds the public URLs' hosts, with and without their default port", () => {
     const hosts = HostAllowList.forListener('0.0.0.0', 8080, ['https://relay.clinic.example', 'wss://alt.example:8443']);
     for (const h of ['relay.clinic.example', 'relay.clinic.example:443', 'alt.example:8443', '0.0.0.0:8080']) expect(hosts.allows(h), h).toBe(true);
     expect(hosts.allows('localhost:8080')).toBe(false);

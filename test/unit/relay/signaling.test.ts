@@ -137,7 +137,7 @@ describe('rooms and roles (finding 13)', () => {
     }
   });
 
-  it('refuses topics that are nobody\'s', () => {
+  it("refuses topics that are nobody's", () => {
     const { connect } = setup();
     for (const topic of ['anything', `${CONSORTIUM_ROOM}x`, `${CONSORTIUM_ROOM}/`, 'hygeia/enrol/v1/abc', `hygeia/enrol/v1/${CODE}/x`]) {
       const c = connect('clinic');
@@ -166,7 +166,7 @@ describe('rooms and roles (finding 13)', () => {
     expect(clinicA.datas().filter((d) => d.type === 'signal')).toHaveLength(1);
   });
 
-  it('drops a message whose from is not the sender\'s own id, or whose to names nobody', async () => {
+  it("drops a message whose from is not the sender's own id, or whose to names nobody", async () => {
     const { connect, metrics } = setup();
     const [a, b, c] = [connect(), connect(), connect()];
     for (const x of [a, b, c]) x.subscribe(ROOM);
@@ -335,7 +335,7 @@ describe('SignalingHub limits', () => {
 });
 
 describe('SignalingHub backplane', () => {
-  it('publishes through the backplane with the sender\'s role, and applies the room rules to what arrives', () => {
+  it("publishes through the backplane with the sender's role, and applies the room rules to what arrives", () => {
     const { hub, connect } = setup();
     const calls: string[] = [];
     const bp: Backplane = {

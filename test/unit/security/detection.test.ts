@@ -2,15 +2,7 @@
 // normal behaviour mostly is not (the false-positive rates are asserted under a bound), and the verdicts
 // are deterministic and survive the canonical encoding.
 import { describe, expect, it } from 'vitest';
-import {
-  AccessMonitor,
-  NetworkMonitor,
-  SecurityError,
-  parseReasonText,
-  reasonText,
-  updateOutliers,
-  type Report,
-} from '../../../web/src/core/security/index.ts';
+import { AccessMonitor, NetworkMonitor, SecurityError, parseReasonText, reasonText, updateOutliers, type Report } from '../../../web/src/core/security/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
 import { DAY, accessStream, gauss, networkStream, type Injected } from './streams.ts';
 
@@ -188,7 +180,12 @@ describe('FL update outliers', () => {
 
   it('needs enough updates, equal lengths and finite values', () => {
     const one = Float32Array.of(1, 0);
-    expect(updateOutliers(0, [{ subject: 'a', delta: one }, { subject: 'b', delta: one.map((v) => v * 100) }])).toEqual([]);
+    expect(
+      updateOutliers(0, [
+        { subject: 'a', delta: one },
+        { subject: 'b', delta: one.map((v) => v * 100) },
+      ]),
+    ).toEqual([]);
     const four = ['a', 'b', 'c', 'd'].map((subject) => ({ subject, delta: one }));
     expect(() => updateOutliers(0, [...four, { subject: 'e', delta: Float32Array.of(Number.NaN, 0) }])).toThrow(SecurityError);
     expect(() => updateOutliers(0, [...four, { subject: 'e', delta: Float32Array.of(1) }])).toThrow(SecurityError);

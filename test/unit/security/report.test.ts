@@ -30,7 +30,16 @@ describe('reason text', () => {
 
   it('refuses non-canonical forms: leading zeros, signs, unknown features, wrong arity, bad flag', () => {
     expect(parseReasonText('updateNormHigh:5:1:1:3500:0')).not.toBeNull();
-    for (const bad of ['updateNormHigh:05:1:1:3500:0', 'updateNormHigh:-5:1:1:3500:0', 'nope:5:1:1:3500:0', 'updateNormHigh:5:1:1:3500', 'updateNormHigh:5:1:1:3500:2', 'updateNormHigh:5:1:1:3500:0:0', 'updateNormHigh:1e3:1:1:3500:0', 'updateNormHigh:99999999999999999:1:1:1:0']) {
+    for (const bad of [
+      'updateNormHigh:05:1:1:3500:0',
+      'updateNormHigh:-5:1:1:3500:0',
+      'nope:5:1:1:3500:0',
+      'updateNormHigh:5:1:1:3500',
+      'updateNormHigh:5:1:1:3500:2',
+      'updateNormHigh:5:1:1:3500:0:0',
+      'updateNormHigh:1e3:1:1:3500:0',
+      'updateNormHigh:99999999999999999:1:1:1:0',
+    ]) {
       expect(parseReasonText(bad), bad).toBeNull();
     }
     expect(() => reasonText({ feature: 'updateNormHigh', value: -1, baseline: 0, scale: 1, score: 0, hard: false })).toThrow(RangeError);

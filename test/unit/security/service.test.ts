@@ -52,7 +52,12 @@ describe('SecurityService', () => {
     const ledger = s.clinics[0]!.ledger;
     const contracts = ledger.contracts();
     const now = ledger.head().time;
-    expect(contracts.reports.about('clinic-5').map((r) => r.reporter).sort()).toEqual(['clinic-1', 'clinic-2', 'clinic-3', 'clinic-4']);
+    expect(
+      contracts.reports
+        .about('clinic-5')
+        .map((r) => r.reporter)
+        .sort(),
+    ).toEqual(['clinic-1', 'clinic-2', 'clinic-3', 'clinic-4']);
     const penalty = reasonsPenalty([{ feature: 'invalidSignatures', value: 5, baseline: 0, scale: 1, score: 3500, hard: true }]);
     expect(contracts.reports.trust('clinic-5', now)).toBe(TRUST_RULE.initial - penalty);
     expect(contracts.reports.about('clinic-4')).toHaveLength(1);
@@ -70,7 +75,10 @@ describe('SecurityService', () => {
     expect(history.at(-1)!.scores['clinic-5']).toBe(1000 - penalty);
     // The trust vector for leader order follows the committed scores, and is handed over only on change.
     const keys = s.clinics.map((c) => c.author.publicKey);
-    const trustAfter = svc[0]!.trustAfter(() => now, () => keys);
+    const trustAfter = svc[0]!.trustAfter(
+      () => now,
+      () => keys,
+    );
     expect(trustAfter(1)).toEqual([1000, 1000, 1000, 1000, 1000 - penalty]);
     expect(trustAfter(2)).toBeUndefined();
     // A forger does not report itself, and never files about its own clinic.
@@ -83,7 +91,16 @@ describe('SecurityService', () => {
     const clinician = new TxAuthor(new Ed25519Signer(new Prng(7).bytes(32)), { now: () => s.clinics[0]!.ledger.now() });
     await s.run(s.clinics[0]!.ledger.submit(admin.make('registerKey', { key: clinician.publicKey, org: 'clinic-1', role: 'clinician', subject: 'dr-1' })));
     for (let k = 0; k < 5; k++) {
-      const req = { requestId: `bg-${k}`, requesterOrg: 'clinic-1', patient: `p${k}`, holderOrg: 'clinic-2', resourceTypes: ['Condition'], purpose: 'ETREAT', breakGlass: true, emergencyReason: 'unconscious' };
+      const req = {
+        requestId: `bg-${k}`,
+        requesterOrg: 'clinic-1',
+        patient: `p${k}`,
+        holderOrg: 'clinic-2',
+        resourceTypes: ['Condition'],
+        purpose: 'ETREAT',
+        breakGlass: true,
+        emergencyReason: 'unconscious',
+      };
       expect(await s.run(s.clinics[0]!.ledger.submit(clinician.make('requestAccess', req)))).toEqual({ ok: true });
     }
     // The day's window closes when a block of the next day commits.

@@ -1,16 +1,7 @@
 // The trust rule's pure parts (what the contracts apply to corroborated reports) and the leader order PBFT
 // derives from trust scores.
 import { describe, expect, it } from 'vitest';
-import {
-  SecurityError,
-  TRUST_RULE,
-  corroboratedPenalty,
-  leaderOrder,
-  primaryForView,
-  reasonsPenalty,
-  recoverTrust,
-  type Reason,
-} from '../../../web/src/core/security/index.ts';
+import { SecurityError, TRUST_RULE, corroboratedPenalty, leaderOrder, primaryForView, reasonsPenalty, recoverTrust, type Reason } from '../../../web/src/core/security/index.ts';
 import { fromHex } from '../../../web/src/core/util/index.ts';
 
 const equivocation: Reason = { feature: 'equivocations', value: 1, baseline: 0, scale: 1, score: 3500, hard: true };

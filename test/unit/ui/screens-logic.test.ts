@@ -7,11 +7,21 @@ import { ageOf, purposePlain } from '../../../web/src/ui/lib/format.ts';
 import { vitalSeries } from '../../../web/src/ui/lib/vitals.ts';
 
 const loinc = (code: string) => ({ coding: [{ system: 'http://loinc.org', code }] });
-const hr = (t: string, v: number): fhir4.Observation => ({ resourceType: 'Observation', status: 'final', code: loinc('8867-4'), effectiveDateTime: t, valueQuantity: { value: v, unit: '/min' } });
+const hr = (t: string, v: number): fhir4.Observation => ({
+  resourceType: 'Observation',
+  status: 'final',
+  code: loinc('8867-4'),
+  effectiveDateTime: t,
+  valueQuantity: { value: v, unit: '/min' },
+});
 
 describe('vitalSeries', () => {
   it('orders each vital sign by time and skips what is not one', () => {
-    const s = vitalSeries([hr('2024-01-02T00:00:00Z', 80), hr('2024-01-01T00:00:00Z', 70), { resourceType: 'Observation', status: 'final', code: loinc('2339-0'), effectiveDateTime: '2024-01-01', valueQuantity: { value: 5 } }]);
+    const s = vitalSeries([
+      hr('2024-01-02T00:00:00Z', 80),
+      hr('2024-01-01T00:00:00Z', 70),
+      { resourceType: 'Observation', status: 'final', code: loinc('2339-0'), effectiveDateTime: '2024-01-01', valueQuantity: { value: 5 } },
+    ]);
     expect(s).toHaveLength(1);
     expect(s[0]!.title).toBe('Heart rate');
     expect(s[0]!.y[0]).toEqual([70, 80]);

@@ -1,5 +1,5 @@
 // Domain separation for signatures: what every signature in Hygeia covers.
-import { Writer } from "./writer";
+import { Writer } from './writer';
 
 /**
  * uvarint(len(tag)) ‖ ASCII(tag) ‖ body. Tags are printable-ASCII constants such as

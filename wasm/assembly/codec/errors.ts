@@ -21,4 +21,3 @@ export enum CodecError {
   /** A message type tag this decoder does not know. */
   UnknownTag = 9,
 }
-

@@ -1,10 +1,10 @@
 // Exports of the codec subsystem: test hooks that let JavaScript run the shared vectors
 // (test/vectors/codec) through this decoder and encoder. A "type program" (program.ts) describes a
 // value's schema; codecRun decodes the input by it and re-encodes what it decoded.
-import { CodecError } from "./errors";
-import { Writer } from "./writer";
-import { signingBytes } from "./domain";
-import { decodeByProgram, parseProgram } from "./program";
+import { CodecError } from './errors';
+import { Writer } from './writer';
+import { signingBytes } from './domain';
+import { decodeByProgram, parseProgram } from './program';
 
 let scratch = new Uint8Array(256);
 let output = new Uint8Array(0);

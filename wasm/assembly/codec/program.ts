@@ -3,13 +3,23 @@
 //   1 uint max | 2 bool | 3 fixed n | 4 bytes maxLen | 5 str maxLen | 6 list maxCount elem
 //   7 option inner | 8 map maxCount key value | 9 set maxCount elem | 10 struct n field*
 //   11 message n (tag body)*
-import { CodecError } from "./errors";
-import { Reader } from "./reader";
-import { Writer } from "./writer";
-import { compareBytes } from "./domain";
+import { CodecError } from './errors';
+import { Reader } from './reader';
+import { Writer } from './writer';
+import { compareBytes } from './domain';
 
 export const enum Op {
-  Uint = 1, Bool = 2, Fixed = 3, Bytes = 4, Str = 5, List = 6, Option = 7, Map = 8, Set = 9, Struct = 10, Message = 11,
+  Uint = 1,
+  Bool = 2,
+  Fixed = 3,
+  Bytes = 4,
+  Str = 5,
+  List = 6,
+  Option = 7,
+  Map = 8,
+  Set = 9,
+  Struct = 10,
+  Message = 11,
 }
 
 export class Node {
@@ -27,10 +37,18 @@ function parseNode(r: Reader, depth: i32): Node | null {
   n.op = <i32>r.uint(11);
   if (!r.ok) return null;
   switch (n.op) {
-    case Op.Uint: n.max = r.uint(); break;
-    case Op.Bool: break;
-    case Op.Fixed: case Op.Bytes: case Op.Str: n.max = r.uint(1 << 30); break;
-    case Op.List: case Op.Set: {
+    case Op.Uint:
+      n.max = r.uint();
+      break;
+    case Op.Bool:
+      break;
+    case Op.Fixed:
+    case Op.Bytes:
+    case Op.Str:
+      n.max = r.uint(1 << 30);
+      break;
+    case Op.List:
+    case Op.Set: {
       n.max = r.uint(1 << 30);
       const e = parseNode(r, depth + 1);
       if (e == null) return null;
@@ -72,7 +90,8 @@ function parseNode(r: Reader, depth: i32): Node | null {
       }
       break;
     }
-    default: return null;
+    default:
+      return null;
   }
   return r.ok ? n : null;
 }
@@ -86,11 +105,21 @@ export function parseProgram(src: Uint8Array): Node | null {
 function decodeNode(n: Node, r: Reader, input: Uint8Array, w: Writer): void {
   if (!r.ok) return;
   switch (n.op) {
-    case Op.Uint: w.uint(r.uint(n.max)); break;
-    case Op.Bool: w.bool(r.bool()); break;
-    case Op.Fixed: w.fixed(r.fixed(<i32>n.max)); break;
-    case Op.Bytes: w.bytes(r.bytes(<i32>n.max)); break;
-    case Op.Str: w.str(r.str(<i32>n.max)); break;
+    case Op.Uint:
+      w.uint(r.uint(n.max));
+      break;
+    case Op.Bool:
+      w.bool(r.bool());
+      break;
+    case Op.Fixed:
+      w.fixed(r.fixed(<i32>n.max));
+      break;
+    case Op.Bytes:
+      w.bytes(r.bytes(<i32>n.max));
+      break;
+    case Op.Str:
+      w.str(r.str(<i32>n.max));
+      break;
     case Op.List: {
       const count = r.count(<i32>n.max);
       w.uint(<u64>count);
@@ -103,7 +132,8 @@ function decodeNode(n: Node, r: Reader, input: Uint8Array, w: Writer): void {
       if (some) decodeNode(unchecked(n.children[0]), r, input, w);
       break;
     }
-    case Op.Map: case Op.Set: {
+    case Op.Map:
+    case Op.Set: {
       const count = r.count(<i32>n.max);
       w.uint(<u64>count);
       let prev: Uint8Array | null = null;

@@ -1,6 +1,6 @@
 // The canonical decoder (spec: ./README.md). Errors are sticky: the first one is kept in `error` and every
 // later read returns a zero value, so a message parser can read all fields and check `ok` once at the end.
-import { CodecError } from "./errors";
+import { CodecError } from './errors';
 
 export class Reader {
   error: CodecError = CodecError.None;
@@ -108,15 +108,15 @@ export class Reader {
   /** uvarint byte length ‖ well-formed UTF-8 (no overlong forms, surrogates or code points > U+10FFFF). */
   str(maxLen: i32): string {
     const n = this.count(maxLen);
-    if (this.error != CodecError.None) return "";
+    if (this.error != CodecError.None) return '';
     if (this.len - this.pos < n) {
       this.error = CodecError.Truncated;
-      return "";
+      return '';
     }
     const p = this.src.dataStart + <usize>this.pos;
     if (!validUtf8(p, n)) {
       this.error = CodecError.BadUtf8;
-      return "";
+      return '';
     }
     this.pos += n;
     return String.UTF8.decodeUnsafe(p, <usize>n, false);
@@ -170,14 +170,22 @@ export function validUtf8(p: usize, n: i32): bool {
     let lo: u32 = 0x80;
     let hi: u32 = 0xbf;
     if (b0 >= 0xc2 && b0 <= 0xdf) need = 1;
-    else if (b0 == 0xe0) { need = 2; lo = 0xa0; }
-    else if (b0 >= 0xe1 && b0 <= 0xec) need = 2;
-    else if (b0 == 0xed) { need = 2; hi = 0x9f; }
-    else if (b0 >= 0xee && b0 <= 0xef) need = 2;
-    else if (b0 == 0xf0) { need = 3; lo = 0x90; }
-    else if (b0 >= 0xf1 && b0 <= 0xf3) need = 3;
-    else if (b0 == 0xf4) { need = 3; hi = 0x8f; }
-    else return false;
+    else if (b0 == 0xe0) {
+      need = 2;
+      lo = 0xa0;
+    } else if (b0 >= 0xe1 && b0 <= 0xec) need = 2;
+    else if (b0 == 0xed) {
+      need = 2;
+      hi = 0x9f;
+    } else if (b0 >= 0xee && b0 <= 0xef) need = 2;
+    else if (b0 == 0xf0) {
+      need = 3;
+      lo = 0x90;
+    } else if (b0 >= 0xf1 && b0 <= 0xf3) need = 3;
+    else if (b0 == 0xf4) {
+      need = 3;
+      hi = 0x8f;
+    } else return false;
     if (n - i <= need) return false;
     const b1 = <u32>load<u8>(p + <usize>(i + 1));
     if (b1 < lo || b1 > hi) return false;

@@ -26,7 +26,7 @@ export class Writer {
     let p = this.buf.dataStart + <usize>this.pos;
     const start = p;
     while (v >= 0x80) {
-      store<u8>(p++, <u8>(v & 0x7f) | 0x80);
+      store<u8>(p++, (<u8>(v & 0x7f)) | 0x80);
       v >>= 7;
     }
     store<u8>(p++, <u8>v);

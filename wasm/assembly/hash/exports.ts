@@ -2,8 +2,8 @@
 // fed in chunks through the streaming API) and heap-allocated streaming contexts. Inputs may be secrets (a
 // staff key is sha256(tag ‖ seed)), so every call zeroes the part of the input region it read before
 // returning; the compression functions keep their state in locals.
-import { SHA256_CTX_BYTES, sha256Digest, sha256Final, sha256Init, sha256Update } from "./sha256";
-import { SHA512_CTX_BYTES, sha512Digest, sha512Final, sha512Init, sha512Update } from "./sha512";
+import { SHA256_CTX_BYTES, sha256Digest, sha256Final, sha256Init, sha256Update } from './sha256';
+import { SHA512_CTX_BYTES, sha512Digest, sha512Final, sha512Init, sha512Update } from './sha512';
 
 export const HASH_INPUT_BYTES: i32 = 65536;
 const HASH_INPUT = memory.data(HASH_INPUT_BYTES, 16);

@@ -1,5 +1,5 @@
 // SHA-256 (FIPS 180-4). Allocation-free: the caller owns the context memory.
-import { compress256 } from "./compress";
+import { compress256 } from './compress';
 
 // Context layout: state 8×u32 (32) | total length u64 (8) | buffered count u32 (4) + pad (4) | block 64.
 export const SHA256_CTX_BYTES: usize = 112;
@@ -24,14 +24,20 @@ export function sha256Update(ctx: usize, data: usize, len: usize): void {
   if (used > 0) {
     const take = min<usize>(64 - used, len);
     memory.copy(buf + used, data, take);
-    used += take; data += take; len -= take;
-    if (used < 64) { store<u32>(ctx, <u32>used, 40); return; }
+    used += take;
+    data += take;
+    len -= take;
+    if (used < 64) {
+      store<u32>(ctx, <u32>used, 40);
+      return;
+    }
     compress256(ctx, buf);
     used = 0;
   }
   while (len >= 64) {
     compress256(ctx, data);
-    data += 64; len -= 64;
+    data += 64;
+    len -= 64;
   }
   if (len > 0) memory.copy(buf, data, len);
   store<u32>(ctx, <u32>len, 40);

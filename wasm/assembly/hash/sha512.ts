@@ -1,5 +1,5 @@
 // SHA-512 (FIPS 180-4). Allocation-free: the caller owns the context memory.
-import { compress512 } from "./compress";
+import { compress512 } from './compress';
 
 // Context layout: state 8×u64 (64) | total length u64 (8) | buffered count u32 (4) + pad (4) | block 128.
 export const SHA512_CTX_BYTES: usize = 208;
@@ -24,14 +24,20 @@ export function sha512Update(ctx: usize, data: usize, len: usize): void {
   if (used > 0) {
     const take = min<usize>(128 - used, len);
     memory.copy(buf + used, data, take);
-    used += take; data += take; len -= take;
-    if (used < 128) { store<u32>(ctx, <u32>used, 72); return; }
+    used += take;
+    data += take;
+    len -= take;
+    if (used < 128) {
+      store<u32>(ctx, <u32>used, 72);
+      return;
+    }
     compress512(ctx, buf);
     used = 0;
   }
   while (len >= 128) {
     compress512(ctx, data);
-    data += 128; len -= 128;
+    data += 128;
+    len -= 128;
   }
   if (len > 0) memory.copy(buf, data, len);
   store<u32>(ctx, <u32>len, 72);

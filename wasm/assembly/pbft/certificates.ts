@@ -1,9 +1,9 @@
 // Commit certificates (uint(k) ‖ k × bytes(signed commit)): what a replica hands its host with every batch,
 // relays to a peer that missed the batch, and what anyone holding the validator set can check.
-import { MsgType } from "./boundary";
-import { quorumSize } from "./constants";
-import { bytesEqual } from "./crypto";
-import { Envelope, parseCertificate, parseVote } from "./messages";
+import { MsgType } from './boundary';
+import { quorumSize } from './constants';
+import { bytesEqual } from './crypto';
+import { Envelope, parseCertificate, parseVote } from './messages';
 
 export class CommitCertificate {
   view: u64 = 0;
@@ -23,7 +23,7 @@ export function readCommitCertificate(cert: Uint8Array, n: i32, seq: u64, digest
   for (let i = 0; i < envs.length; i++) {
     const v = parseVote(unchecked(envs[i]), MsgType.Commit);
     if (v == null || v.sender >= n) return null;
-    const bit = (<u64>1) << <u64>v.sender;
+    const bit = (<u64>1) << (<u64>v.sender);
     if (i == 0) out.view = v.view;
     if ((seen & bit) != 0 || v.view != out.view || v.seq != seq || !bytesEqual(v.digest, digest)) return null;
     seen |= bit;

@@ -1,17 +1,17 @@
 // Checkpoints: every K seqs each replica signs its state digest (the host's) and its own replica state's
 // digest; a quorum of matching votes makes the checkpoint stable, which moves the low watermark, collects
 // the log below it, and brings a replica that fell behind to state transfer.
-import { ActionKind, MsgType, Reject } from "./boundary";
-import { DIGEST_BYTES } from "./constants";
-import { bytesEqual, sha256 } from "./crypto";
-import { actBroadcast, putBytes, putF64, putU8 } from "./io";
-import { OwnCheckpoint, Stable } from "./log";
-import { Checkpoint, encodeCertificate, encodeCheckpointBody, encodeEnvelope, Envelope, parseCheckpoint } from "./messages";
-import { tryExecute, tryPropose } from "./normal";
-import { Replica } from "./replica";
-import { decodeReplicaState, encodeReplicaState } from "./state";
-import { requestState } from "./transfer";
-import { Added, Ballot, VoteSet } from "./votes";
+import { ActionKind, MsgType, Reject } from './boundary';
+import { DIGEST_BYTES } from './constants';
+import { bytesEqual, sha256 } from './crypto';
+import { actBroadcast, putBytes, putF64, putU8 } from './io';
+import { OwnCheckpoint, Stable } from './log';
+import { Checkpoint, encodeCertificate, encodeCheckpointBody, encodeEnvelope, Envelope, parseCheckpoint } from './messages';
+import { tryExecute, tryPropose } from './normal';
+import { Replica } from './replica';
+import { decodeReplicaState, encodeReplicaState } from './state';
+import { requestState } from './transfer';
+import { Added, Ballot, VoteSet } from './votes';
 
 const FAR_CHECKPOINTS_PER_PEER: i32 = 4;
 
@@ -128,7 +128,7 @@ function checkStable(r: Replica, seq: u64, c: Checkpoint): void {
     }
     votes = r.quorumOf(set, key, r.quorum, -1);
     for (let i = 0; i < r.n; i++) {
-      if ((set.bad & ((<u64>1) << <u64>i)) == 0) continue;
+      if ((set.bad & ((<u64>1) << (<u64>i))) == 0) continue;
       const far = unchecked(r.farVotes[i]);
       const keep = new Array<Ballot>();
       for (let j = 0; j < far.length; j++) if (unchecked(far[j]).seq != seq) keep.push(unchecked(far[j]));
@@ -232,7 +232,7 @@ export function validCheckpointProof(r: Replica, seq: u64, sd: Uint8Array, rd: U
   for (let i = 0; i < proof.length; i++) {
     const c = unchecked(proof[i]);
     if (c.sender >= r.n) return false;
-    const bit = (<u64>1) << <u64>c.sender;
+    const bit = (<u64>1) << (<u64>c.sender);
     if ((seen & bit) != 0) return false;
     if (c.seq != seq || !bytesEqual(c.stateDigest, sd) || !bytesEqual(c.replicaDigest, rd)) return false;
     seen |= bit;

@@ -1,17 +1,17 @@
 // Names shared by the replica's files: signing tags, sizes, the quorum. (What crosses the wasm boundary is in
 // boundary.ts.)
-import { MsgType } from "./boundary";
+import { MsgType } from './boundary';
 
-export const TAG_REQUEST = "hygeia/pbft/request/v1";
+export const TAG_REQUEST = 'hygeia/pbft/request/v1';
 
 /** The domain-separation tag each signed message type is signed under. */
 export function tagFor(t: u32): string {
-  if (t == MsgType.PrePrepare) return "hygeia/pbft/preprepare/v1";
-  if (t == MsgType.Prepare) return "hygeia/pbft/prepare/v1";
-  if (t == MsgType.Commit) return "hygeia/pbft/commit/v1";
-  if (t == MsgType.Checkpoint) return "hygeia/pbft/checkpoint/v1";
-  if (t == MsgType.ViewChange) return "hygeia/pbft/viewchange/v1";
-  if (t == MsgType.NewView) return "hygeia/pbft/newview/v1";
+  if (t == MsgType.PrePrepare) return 'hygeia/pbft/preprepare/v1';
+  if (t == MsgType.Prepare) return 'hygeia/pbft/prepare/v1';
+  if (t == MsgType.Commit) return 'hygeia/pbft/commit/v1';
+  if (t == MsgType.Checkpoint) return 'hygeia/pbft/checkpoint/v1';
+  if (t == MsgType.ViewChange) return 'hygeia/pbft/viewchange/v1';
+  if (t == MsgType.NewView) return 'hygeia/pbft/newview/v1';
   return TAG_REQUEST;
 }
 

@@ -1,9 +1,9 @@
 // The replica's only door to hashing and signatures (owned by the hash and sign subsystems), and the counters
 // the consensus bench reads to split the replica's time between them.
-import { sha256Digest, sha256Final, sha256Init, sha256Update, SHA256_CTX_BYTES } from "../hash/sha256";
-import { ed25519SignDetached, ed25519VerifyDetached } from "../sign/ed25519";
-import { signingBytes } from "../codec/domain";
-import { SIG_BYTES } from "./constants";
+import { sha256Digest, sha256Final, sha256Init, sha256Update, SHA256_CTX_BYTES } from '../hash/sha256';
+import { ed25519SignDetached, ed25519VerifyDetached } from '../sign/ed25519';
+import { signingBytes } from '../codec/domain';
+import { SIG_BYTES } from './constants';
 
 /** What the replica's crypto did since the module started (read by pbftCryptoCounters). */
 export class CryptoCounters {

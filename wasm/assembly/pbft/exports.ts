@@ -1,16 +1,16 @@
 // Exports of the pbft subsystem: a registry of replicas driven by wasm/face/replica.ts through the
 // scratch buffers of io.ts. Handles are small integers; a disposed handle's seed is wiped. The numbers that
 // cross the boundary (event and action kinds, info codes, errors) are named in boundary.ts.
-import { Reader } from "../codec/reader";
-import { ed25519DerivePublicKey } from "../sign/ed25519";
-import { CreateError, EventKind, MsgType, TimerKind } from "./boundary";
-import { readCommitCertificate } from "./certificates";
-import { MAX_SAFE, quorumSize, SIG_BYTES, tagFor } from "./constants";
-import { bytesEqual, counters, sha256, SigBatch } from "./crypto";
-import { inputBuffer, inputCopy, outputLen, outputPtr, putF64, putRaw, resetOutput } from "./io";
-import { batchDigestOf } from "./messages";
-import { Config, Replica } from "./replica";
-import { encodeRequest } from "./requests";
+import { Reader } from '../codec/reader';
+import { ed25519DerivePublicKey } from '../sign/ed25519';
+import { CreateError, EventKind, MsgType, TimerKind } from './boundary';
+import { readCommitCertificate } from './certificates';
+import { MAX_SAFE, quorumSize, SIG_BYTES, tagFor } from './constants';
+import { bytesEqual, counters, sha256, SigBatch } from './crypto';
+import { inputBuffer, inputCopy, outputLen, outputPtr, putF64, putRaw, resetOutput } from './io';
+import { batchDigestOf } from './messages';
+import { Config, Replica } from './replica';
+import { encodeRequest } from './requests';
 
 const replicas = new Array<Replica | null>();
 

@@ -2,14 +2,14 @@
 // forwarded to it by backups, and verified in batches at the one point each replica needs them valid: when
 // the primary puts them in a batch, when a backup checks a pre-prepare, or when a view-change timer fires on
 // them. Each request's signature is checked once per replica.
-import { Reject } from "./boundary";
-import { SIG_BYTES, TAG_REQUEST } from "./constants";
-import { NO_EPOCH } from "./crypto";
-import { actSend } from "./io";
-import { encodeForwardedRequest } from "./messages";
-import { tryPropose } from "./normal";
-import { Replica } from "./replica";
-import { ClientRequest, parseRequest } from "./requests";
+import { Reject } from './boundary';
+import { SIG_BYTES, TAG_REQUEST } from './constants';
+import { NO_EPOCH } from './crypto';
+import { actSend } from './io';
+import { encodeForwardedRequest } from './messages';
+import { tryPropose } from './normal';
+import { Replica } from './replica';
+import { ClientRequest, parseRequest } from './requests';
 
 /** How many pending requests a view-change timer verifies at a time while looking for a valid one. */
 const PENDING_CHECK_CHUNK: i32 = 16;

@@ -13,7 +13,7 @@
 //   9 rejected    u32 reason, i32 from
 // where `bytes` is u32 length ‖ raw bytes.
 
-import { ActionKind } from "./boundary";
+import { ActionKind } from './boundary';
 
 let input = new Uint8Array(1024);
 let out = new Uint8Array(4096);

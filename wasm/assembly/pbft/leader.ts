@@ -1,7 +1,7 @@
 // Trust-ordered leadership: validators sorted by trust (descending, ties by public key bytes ascending),
 // with at most f of those below the trust floor dropped from the end. Trust decides who leads, never who
 // counts: quorums stay ceil((n+f+1)/2) whatever the scores.
-import { bytesCompare } from "./crypto";
+import { bytesCompare } from './crypto';
 
 /** Does validator a come before b in the leader order? */
 function before(a: i32, b: i32, trust: StaticArray<i64>, keys: Array<Uint8Array>): bool {

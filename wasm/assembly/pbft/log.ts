@@ -1,7 +1,7 @@
 // What a replica remembers: the state of each sequence number in its window, its own checkpoints, the stable
 // checkpoint and its proof, and the messages it holds for views it has not entered yet.
-import { Envelope, PrePrepare, PreparedCert } from "./messages";
-import { VoteSet } from "./votes";
+import { Envelope, PrePrepare, PreparedCert } from './messages';
+import { VoteSet } from './votes';
 
 /** The state of one sequence number. */
 export class Entry {

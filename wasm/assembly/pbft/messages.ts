@@ -19,11 +19,11 @@
 //   Request     (forwarded) uint(1) ‖ bytes(client request), no signature of the forwarder.
 //   Committed   uint(8) ‖ bytes(bytes(pre-prepare with batch) ‖ bytes(commit certificate)), no signature of the
 //               relayer: the certificate's quorum of commits and the batch digest make it self-authenticating.
-import { Reader } from "../codec/reader";
-import { Writer } from "../codec/writer";
-import { MsgType } from "./boundary";
-import { MAX_SAFE, SIG_BYTES } from "./constants";
-import { sha256 } from "./crypto";
+import { Reader } from '../codec/reader';
+import { Writer } from '../codec/writer';
+import { MsgType } from './boundary';
+import { MAX_SAFE, SIG_BYTES } from './constants';
+import { sha256 } from './crypto';
 
 export class Envelope {
   constructor(

@@ -1,11 +1,11 @@
 // The normal case: the primary proposes batches (pre-prepare), backups accept them (prepare), a quorum of
 // prepares makes a batch prepared, a quorum of commits makes it committed, and committed batches execute in
 // seq order.
-import { ActionKind, MsgType, Reject } from "./boundary";
-import { bytesEqual, sha256 } from "./crypto";
-import { admit, batchRequest, compactQueue, retire, verifyRequests } from "./intake";
-import { actBroadcast, putBytes, putF64, putU32, putU8 } from "./io";
-import { Entry } from "./log";
+import { ActionKind, MsgType, Reject } from './boundary';
+import { bytesEqual, sha256 } from './crypto';
+import { admit, batchRequest, compactQueue, retire, verifyRequests } from './intake';
+import { actBroadcast, putBytes, putF64, putU32, putU8 } from './io';
+import { Entry } from './log';
 import {
   batchDigestOf,
   encodeBatch,
@@ -18,13 +18,13 @@ import {
   parseVote,
   PrePrepare,
   PreparedCert,
-} from "./messages";
-import { Replica } from "./replica";
-import { ClientRequest, parseRequest } from "./requests";
-import { encodeTableSnapshot } from "./state";
-import { askForMissing } from "./transfer";
-import { bufferFuture, helpLaggard } from "./viewchange";
-import { Added, Ballot } from "./votes";
+} from './messages';
+import { Replica } from './replica';
+import { ClientRequest, parseRequest } from './requests';
+import { encodeTableSnapshot } from './state';
+import { askForMissing } from './transfer';
+import { bufferFuture, helpLaggard } from './viewchange';
+import { Added, Ballot } from './votes';
 
 /** The primary orders pending requests; a partial batch waits while earlier batches are in flight. */
 export function tryPropose(r: Replica, force: bool): void {

@@ -17,22 +17,22 @@
 // - Trust scores decide who leads, never who counts: quorums are ceil((n+f+1)/2) (constants.ts). A new leader
 //   order (from the trust committed at a stable checkpoint) takes effect at the next view change; the current
 //   view's primary is fixed when the view is entered, so replicas never disagree on it mid-view.
-import { ed25519DerivePublicKey } from "../sign/ed25519";
-import { CreateError, InfoCode, MsgType, Reject, TimerKind } from "./boundary";
-import { DIGEST_BYTES, faultsTolerated, quorumSize, tagFor } from "./constants";
-import { sha256, SigBatch, signBody, verifyBody } from "./crypto";
-import { actCancelTimer, actReject, actSetTimer } from "./io";
-import { leaderOrder } from "./leader";
-import { Buffered, Entry, OwnCheckpoint, Stable } from "./log";
-import { Checkpoint, Envelope, parseCertificate, parseCheckpoint, parseEnvelope, ViewChange } from "./messages";
-import { ClientRequest, ClientTable, RequestCache } from "./requests";
-import { decodeReplicaState } from "./state";
-import { Ballot, VoteSet } from "./votes";
-import { onBatchTimer, onRequest, verifyPending } from "./intake";
-import { hasUncommitted, onPrePrepare, onVote } from "./normal";
-import { onCheckpoint, onExecuted, validCheckpointProof } from "./checkpoint";
-import { onCommitted, onFetch, onStateInstalled } from "./transfer";
-import { countViewChanges, onNewView, onViewChange, resendViewChange, startViewChange } from "./viewchange";
+import { ed25519DerivePublicKey } from '../sign/ed25519';
+import { CreateError, InfoCode, MsgType, Reject, TimerKind } from './boundary';
+import { DIGEST_BYTES, faultsTolerated, quorumSize, tagFor } from './constants';
+import { sha256, SigBatch, signBody, verifyBody } from './crypto';
+import { actCancelTimer, actReject, actSetTimer } from './io';
+import { leaderOrder } from './leader';
+import { Buffered, Entry, OwnCheckpoint, Stable } from './log';
+import { Checkpoint, Envelope, parseCertificate, parseCheckpoint, parseEnvelope, ViewChange } from './messages';
+import { ClientRequest, ClientTable, RequestCache } from './requests';
+import { decodeReplicaState } from './state';
+import { Ballot, VoteSet } from './votes';
+import { onBatchTimer, onRequest, verifyPending } from './intake';
+import { hasUncommitted, onPrePrepare, onVote } from './normal';
+import { onCheckpoint, onExecuted, validCheckpointProof } from './checkpoint';
+import { onCommitted, onFetch, onStateInstalled } from './transfer';
+import { countViewChanges, onNewView, onViewChange, resendViewChange, startViewChange } from './viewchange';
 
 const MAX_TIMER_ATTEMPT: i32 = 16;
 

@@ -2,11 +2,11 @@
 // clientKey over signingBytes('hygeia/pbft/request/v1', body). Plus the two tables built on them: the cache
 // of admitted requests by digest (each request's signature is checked once per replica, see intake.ts) and
 // the per-client record of the last executed clientSeq (de-duplication).
-import { Reader } from "../codec/reader";
-import { Writer } from "../codec/writer";
-import { ed25519DerivePublicKey } from "../sign/ed25519";
-import { MAX_SAFE, SIG_BYTES, TAG_REQUEST } from "./constants";
-import { bucketOf, bytesCompare, bytesEqual, NO_EPOCH, sha256, signBody } from "./crypto";
+import { Reader } from '../codec/reader';
+import { Writer } from '../codec/writer';
+import { ed25519DerivePublicKey } from '../sign/ed25519';
+import { MAX_SAFE, SIG_BYTES, TAG_REQUEST } from './constants';
+import { bucketOf, bytesCompare, bytesEqual, NO_EPOCH, sha256, signBody } from './crypto';
 
 export class ClientRequest {
   bytes: Uint8Array;
@@ -103,7 +103,10 @@ export class RequestCache {
 }
 
 class ClientRecord {
-  constructor(public key: Uint8Array, public lastSeq: u64) {}
+  constructor(
+    public key: Uint8Array,
+    public lastSeq: u64,
+  ) {}
 }
 
 function compareRecords(a: ClientRecord, b: ClientRecord): i32 {

@@ -2,16 +2,16 @@
 //   replicaState = uint(seq) ‖ uint(n) ‖ n × zigzag(trust) ‖ uint(lastTime) ‖ client table
 // The host stores it with its snapshot, ships it with state transfer, and hands it back to start a replica
 // at a checkpoint (a new epoch, or a restart).
-import { Reader } from "../codec/reader";
-import { Writer } from "../codec/writer";
-import { MAX_SAFE } from "./constants";
-import { ClientTable } from "./requests";
+import { Reader } from '../codec/reader';
+import { Writer } from '../codec/writer';
+import { MAX_SAFE } from './constants';
+import { ClientTable } from './requests';
 
 function zigzag(v: i64): u64 {
   return <u64>((v << 1) ^ (v >> 63));
 }
 function unzigzag(v: u64): i64 {
-  return <i64>(v >>> 1) ^ -(<i64>(v & 1));
+  return (<i64>(v >>> 1)) ^ -(<i64>(v & 1));
 }
 
 /** The time-and-clients part, captured when the checkpoint's batch executes: uint(lastTime) ‖ client table. */

@@ -2,19 +2,19 @@
 // proofs (the batch and its commit certificate, self-authenticating); a replica behind a stable checkpoint
 // asks its host to fetch that checkpoint's state (fetchState) and checks what the host installs against
 // the checkpoint's proof.
-import { Reader } from "../codec/reader";
-import { ActionKind, MsgType, Reject } from "./boundary";
-import { MAX_SAFE } from "./constants";
-import { bytesEqual, sha256 } from "./crypto";
-import { readCommitCertificate } from "./certificates";
-import { finishStable } from "./checkpoint";
-import { actBroadcast, actSend, putBytes, putF64, putU32, putU8 } from "./io";
-import { Entry, OwnCheckpoint } from "./log";
-import { batchDigestOf, encodeCommitted, encodeFetch, Envelope, parseEnvelope, parsePrePrepare } from "./messages";
-import { tryExecute, tryPropose } from "./normal";
-import { Replica } from "./replica";
-import { parseRequest } from "./requests";
-import { decodeReplicaState } from "./state";
+import { Reader } from '../codec/reader';
+import { ActionKind, MsgType, Reject } from './boundary';
+import { MAX_SAFE } from './constants';
+import { bytesEqual, sha256 } from './crypto';
+import { readCommitCertificate } from './certificates';
+import { finishStable } from './checkpoint';
+import { actBroadcast, actSend, putBytes, putF64, putU32, putU8 } from './io';
+import { Entry, OwnCheckpoint } from './log';
+import { batchDigestOf, encodeCommitted, encodeFetch, Envelope, parseEnvelope, parsePrePrepare } from './messages';
+import { tryExecute, tryPropose } from './normal';
+import { Replica } from './replica';
+import { parseRequest } from './requests';
+import { decodeReplicaState } from './state';
 
 /** Seq `upTo` committed but an earlier one did not: ask the peers for proofs, once per lastExecuted. */
 export function askForMissing(r: Replica, upTo: u64): void {
@@ -24,7 +24,7 @@ export function askForMissing(r: Replica, upTo: u64): void {
 }
 
 function sendProof(r: Replica, e: Entry, to: i32): void {
-  const bit = (<u64>1) << <u64>to;
+  const bit = (<u64>1) << (<u64>to);
   if ((e.proofSentTo & bit) != 0 || e.cPP == null) return;
   e.proofSentTo |= bit;
   const proof = encodeCommitted(e.cPP!.env!.wire, e.cCert);
@@ -50,7 +50,7 @@ export function onFetch(r: Replica, env: Envelope, from: i32): void {
     return;
   }
   // Below our low watermark only a checkpoint proof helps (it leads to state transfer); send it once.
-  const bit = (<u64>1) << <u64>s;
+  const bit = (<u64>1) << (<u64>s);
   if (lo <= r.low && r.low > r.epochStart && (r.ckptProofSentTo & bit) == 0) {
     r.ckptProofSentTo |= bit;
     for (let i = 0; i < r.stable.proof.length; i++) actSend(s, unchecked(r.stable.proof[i]));

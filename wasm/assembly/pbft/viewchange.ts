@@ -2,12 +2,12 @@
 // its proof) and its prepared certificates; the next primary, holding a quorum of such requests, sends the
 // new-view with the O set every replica recomputes from them. Also: messages of views we have not entered
 // (buffered per peer, and how a replica left behind notices), and handing the new-view to a laggard.
-import { MsgType, Reject } from "./boundary";
-import { bytesCompare, bytesEqual, sha256 } from "./crypto";
-import { becomeStable, validCheckpointProof } from "./checkpoint";
-import { admit } from "./intake";
-import { actBroadcast, actSend, actViewChanged } from "./io";
-import { Buffered, Stable } from "./log";
+import { MsgType, Reject } from './boundary';
+import { bytesCompare, bytesEqual, sha256 } from './crypto';
+import { becomeStable, validCheckpointProof } from './checkpoint';
+import { admit } from './intake';
+import { actBroadcast, actSend, actViewChanged } from './io';
+import { Buffered, Stable } from './log';
 import {
   batchDigestOf,
   encodeBatch,
@@ -22,11 +22,11 @@ import {
   PrePrepare,
   PreparedCert,
   ViewChange,
-} from "./messages";
-import { checkPrepared, sendVote, tryExecute, tryPropose } from "./normal";
-import { Replica } from "./replica";
-import { parseRequest } from "./requests";
-import { Writer } from "../codec/writer";
+} from './messages';
+import { checkPrepared, sendVote, tryExecute, tryPropose } from './normal';
+import { Replica } from './replica';
+import { parseRequest } from './requests';
+import { Writer } from '../codec/writer';
 
 /** The O set entry of a new view: what goes at one seq. */
 class Proposal {
@@ -141,7 +141,7 @@ function validViewChange(r: Replica, vc: ViewChange): bool {
     for (let j = 0; j < cert.prepares.length; j++) {
       const p = unchecked(cert.prepares[j]);
       if (p.sender >= r.n || p.sender == pp.sender) return false;
-      const bit = (<u64>1) << <u64>p.sender;
+      const bit = (<u64>1) << (<u64>p.sender);
       if ((seen & bit) != 0) return false;
       if (p.view != pp.view || p.seq != pp.seq || !bytesEqual(p.digest, pp.digest)) return false;
       seen |= bit;
@@ -358,7 +358,7 @@ function checkNewView(r: Replica, nv: NewView): OSet | null {
   for (let i = 0; i < vcs.length; i++) {
     let vc = unchecked(vcs[i]);
     if (vc.sender >= r.n || vc.view != nv.view) return null;
-    const bit = (<u64>1) << <u64>vc.sender;
+    const bit = (<u64>1) << (<u64>vc.sender);
     if ((seen & bit) != 0) return null;
     seen |= bit;
     // A view change we already checked (byte-identical) is not checked again.
@@ -441,7 +441,7 @@ function installNewView(r: Replica, v: u64, o: OSet, pps: Array<PrePrepare>): vo
 export function helpLaggard(r: Replica, s: i32): void {
   const nv = r.nvWire;
   if (nv == null || r.changing) return;
-  const bit = (<u64>1) << <u64>s;
+  const bit = (<u64>1) << (<u64>s);
   if ((r.nvSentTo & bit) != 0) return;
   r.nvSentTo |= bit;
   actSend(s, nv);
@@ -520,4 +520,3 @@ function replayFuture(r: Replica): void {
     if (b.env.type != MsgType.PrePrepare) r.dispatch(b.env, unchecked(senders[i]));
   }
 }
-

@@ -3,8 +3,8 @@
 // (equivocation). A vote that arrived over a channel that authenticates its sender counts before its
 // signature is checked: signatures are checked only for the votes a quorum is built from, all at once, when
 // there are enough of them (see the replica's README, "Authenticated channels").
-import { bytesEqual } from "./crypto";
-import { Envelope } from "./messages";
+import { bytesEqual } from './crypto';
+import { Envelope } from './messages';
 
 export class Ballot {
   constructor(
@@ -48,11 +48,11 @@ export class VoteSet {
   }
 
   markBad(sender: i32): void {
-    this.bad |= (<u64>1) << <u64>sender;
+    this.bad |= (<u64>1) << (<u64>sender);
   }
 
   private counts(b: Ballot | null, key: Uint8Array, exclude: i32): bool {
-    if (b == null || b.sender == exclude || (this.bad & ((<u64>1) << <u64>b.sender)) != 0) return false;
+    if (b == null || b.sender == exclude || (this.bad & ((<u64>1) << (<u64>b.sender))) != 0) return false;
     return bytesEqual(b.key, key);
   }
 

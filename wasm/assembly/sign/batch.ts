@@ -15,13 +15,10 @@
 // shares is a cache of decoded public keys with odd multiples of A, 2^64·A and 2^128·A, which lets each check
 // cut the lattice unevenly (c1 of ~64 bits, c0 of ~191 bits in three pieces) and run ~64 doublings instead of
 // ~128. PBFT certificates, checkpoints and client batches hit the same keys again and again.
-import { scIsCanonical } from "./scalar";
-import { CHALLENGE } from "./scratch";
-import { POINT_BYTES, p3FromBytesNegate } from "./point";
-import {
-  KEY_TABLES_BYTES, ODD_MULTIPLES_BYTES, buildKeyTables, challengeOf, checkEquationKeyTables, prepareR,
-  ed25519VerifyDetached,
-} from "./ed25519";
+import { scIsCanonical } from './scalar';
+import { CHALLENGE } from './scratch';
+import { POINT_BYTES, p3FromBytesNegate } from './point';
+import { KEY_TABLES_BYTES, ODD_MULTIPLES_BYTES, buildKeyTables, challengeOf, checkEquationKeyTables, prepareR, ed25519VerifyDetached } from './ed25519';
 
 /** One entry = 16 bytes: pk ptr (u32, 32 bytes) | sig ptr (u32, 64 bytes) | msg ptr (u32) | msg len (u32). */
 export const BATCH_ENTRY_BYTES: usize = 16;
@@ -59,8 +56,8 @@ function slotAt(idx: i32): usize {
  */
 function keyTable(pk32: usize): usize {
   // Two home positions from different key bytes: 64 keys in 128 slots then almost never crowd a key out.
-  const home0 = <i32>(load<u32>(pk32) & <u32>(KEY_SLOTS - 1));
-  const home1 = <i32>(load<u32>(pk32, 4) & <u32>(KEY_SLOTS - 1));
+  const home0 = <i32>(load<u32>(pk32) & (<u32>(KEY_SLOTS - 1)));
+  const home1 = <i32>(load<u32>(pk32, 4) & (<u32>(KEY_SLOTS - 1)));
   let victim = -1;
   let victimState: u32 = 0xffffffff;
   for (let p = 0; p < 2 * PROBES; p++) {
@@ -116,9 +113,7 @@ export function ed25519VerifyBatch(entries: usize, count: i32, verdicts: usize):
   let bad = 0;
   for (let i = 0; i < count; i++) {
     const e = entries + <usize>i * BATCH_ENTRY_BYTES;
-    const ok = ed25519VerifyCachedKey(
-      <usize>load<u32>(e, 0), <usize>load<u32>(e, 8), <usize>load<u32>(e, 12), <usize>load<u32>(e, 4),
-    );
+    const ok = ed25519VerifyCachedKey(<usize>load<u32>(e, 0), <usize>load<u32>(e, 8), <usize>load<u32>(e, 12), <usize>load<u32>(e, 4));
     store<u8>(verdicts + <usize>i, ok ? 1 : 0);
     if (!ok) bad++;
   }

@@ -1,12 +1,9 @@
 // What the JS face needs to sign and verify through linear memory: fixed regions for keys and signatures and
 // one message region; longer messages go through a heap block. Every call that takes a secret wipes the
 // region it came in through, and the signing code wipes its scratch region, before returning.
-import {
-  ed25519DerivePublicKey, ed25519ExpandSeed, ed25519PublicKeyOfExpanded, ed25519SignExpanded,
-  ed25519VerifyDetached,
-} from "./ed25519";
-import { SCRATCH, SCRATCH_BYTES } from "./scratch";
-import { BATCH_ENTRY_BYTES, ed25519ClearKeyCache, ed25519VerifyBatch } from "./batch";
+import { ed25519DerivePublicKey, ed25519ExpandSeed, ed25519PublicKeyOfExpanded, ed25519SignExpanded, ed25519VerifyDetached } from './ed25519';
+import { SCRATCH, SCRATCH_BYTES } from './scratch';
+import { BATCH_ENTRY_BYTES, ed25519ClearKeyCache, ed25519VerifyBatch } from './batch';
 
 export const SIGN_MESSAGE_BYTES: i32 = 65536;
 export const SIGN_SCRATCH_BYTES: i32 = <i32>SCRATCH_BYTES;

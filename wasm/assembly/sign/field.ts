@@ -2,8 +2,8 @@
 // ref10), addressed by raw pointers into static memory. Raw pointers keep the AssemblyScript runtime out of
 // the hot path: a managed array would be pinned on the shadow stack at every access. Limb products fit in
 // i64, which wasm multiplies natively; reduction folds with a factor 19. Outputs may alias inputs.
-import { feMul, feSquare, feSquare2 } from "./field-mul";
-import { FT0, FT1, FT2, FT3, PACK_A, PACK_B } from "./scratch";
+import { feMul, feSquare, feSquare2 } from './field-mul';
+import { FT0, FT1, FT2, FT3, PACK_A, PACK_B } from './scratch';
 export { feMul, feSquare, feSquare2 };
 
 /** A field element: the address of ten i64 limbs. */
@@ -55,22 +55,73 @@ export function feNeg(o: Fe, a: Fe): void {
 
 /** Fully reduces modulo p and writes the 32-byte little-endian encoding. */
 export function fePack(out: usize, f: Fe): void {
-  let h0 = load<i64>(f, 0), h1 = load<i64>(f, 8), h2 = load<i64>(f, 16), h3 = load<i64>(f, 24);
-  let h4 = load<i64>(f, 32), h5 = load<i64>(f, 40), h6 = load<i64>(f, 48), h7 = load<i64>(f, 56);
-  let h8 = load<i64>(f, 64), h9 = load<i64>(f, 72);
+  let h0 = load<i64>(f, 0),
+    h1 = load<i64>(f, 8),
+    h2 = load<i64>(f, 16),
+    h3 = load<i64>(f, 24);
+  let h4 = load<i64>(f, 32),
+    h5 = load<i64>(f, 40),
+    h6 = load<i64>(f, 48),
+    h7 = load<i64>(f, 56);
+  let h8 = load<i64>(f, 64),
+    h9 = load<i64>(f, 72);
   // Bring limbs into range first, then compute q = floor(h / p) (0 or 1) and subtract q·p.
-  { const c = (h0 + (1 << 25)) >> 26; h1 += c; h0 -= c << 26; }
-  { const c = (h1 + (1 << 24)) >> 25; h2 += c; h1 -= c << 25; }
-  { const c = (h2 + (1 << 25)) >> 26; h3 += c; h2 -= c << 26; }
-  { const c = (h3 + (1 << 24)) >> 25; h4 += c; h3 -= c << 25; }
-  { const c = (h4 + (1 << 25)) >> 26; h5 += c; h4 -= c << 26; }
-  { const c = (h5 + (1 << 24)) >> 25; h6 += c; h5 -= c << 25; }
-  { const c = (h6 + (1 << 25)) >> 26; h7 += c; h6 -= c << 26; }
-  { const c = (h7 + (1 << 24)) >> 25; h8 += c; h7 -= c << 25; }
-  { const c = (h8 + (1 << 25)) >> 26; h9 += c; h8 -= c << 26; }
-  { const c = (h9 + (1 << 24)) >> 25; h0 += c * 19; h9 -= c << 25; }
-  { const c = (h0 + (1 << 25)) >> 26; h1 += c; h0 -= c << 26; }
-  let q = (19 * h9 + (<i64>1 << 24)) >> 25;
+  {
+    const c = (h0 + (1 << 25)) >> 26;
+    h1 += c;
+    h0 -= c << 26;
+  }
+  {
+    const c = (h1 + (1 << 24)) >> 25;
+    h2 += c;
+    h1 -= c << 25;
+  }
+  {
+    const c = (h2 + (1 << 25)) >> 26;
+    h3 += c;
+    h2 -= c << 26;
+  }
+  {
+    const c = (h3 + (1 << 24)) >> 25;
+    h4 += c;
+    h3 -= c << 25;
+  }
+  {
+    const c = (h4 + (1 << 25)) >> 26;
+    h5 += c;
+    h4 -= c << 26;
+  }
+  {
+    const c = (h5 + (1 << 24)) >> 25;
+    h6 += c;
+    h5 -= c << 25;
+  }
+  {
+    const c = (h6 + (1 << 25)) >> 26;
+    h7 += c;
+    h6 -= c << 26;
+  }
+  {
+    const c = (h7 + (1 << 24)) >> 25;
+    h8 += c;
+    h7 -= c << 25;
+  }
+  {
+    const c = (h8 + (1 << 25)) >> 26;
+    h9 += c;
+    h8 -= c << 26;
+  }
+  {
+    const c = (h9 + (1 << 24)) >> 25;
+    h0 += c * 19;
+    h9 -= c << 25;
+  }
+  {
+    const c = (h0 + (1 << 25)) >> 26;
+    h1 += c;
+    h0 -= c << 26;
+  }
+  let q = (19 * h9 + ((<i64>1) << 24)) >> 25;
   q = (h0 + q) >> 26;
   q = (h1 + q) >> 25;
   q = (h2 + q) >> 26;
@@ -82,21 +133,60 @@ export function fePack(out: usize, f: Fe): void {
   q = (h8 + q) >> 26;
   q = (h9 + q) >> 25;
   h0 += 19 * q;
-  { const c = h0 >> 26; h1 += c; h0 -= c << 26; }
-  { const c = h1 >> 25; h2 += c; h1 -= c << 25; }
-  { const c = h2 >> 26; h3 += c; h2 -= c << 26; }
-  { const c = h3 >> 25; h4 += c; h3 -= c << 25; }
-  { const c = h4 >> 26; h5 += c; h4 -= c << 26; }
-  { const c = h5 >> 25; h6 += c; h5 -= c << 25; }
-  { const c = h6 >> 26; h7 += c; h6 -= c << 26; }
-  { const c = h7 >> 25; h8 += c; h7 -= c << 25; }
-  { const c = h8 >> 26; h9 += c; h8 -= c << 26; }
-  { const c = h9 >> 25; h9 -= c << 25; }
+  {
+    const c = h0 >> 26;
+    h1 += c;
+    h0 -= c << 26;
+  }
+  {
+    const c = h1 >> 25;
+    h2 += c;
+    h1 -= c << 25;
+  }
+  {
+    const c = h2 >> 26;
+    h3 += c;
+    h2 -= c << 26;
+  }
+  {
+    const c = h3 >> 25;
+    h4 += c;
+    h3 -= c << 25;
+  }
+  {
+    const c = h4 >> 26;
+    h5 += c;
+    h4 -= c << 26;
+  }
+  {
+    const c = h5 >> 25;
+    h6 += c;
+    h5 -= c << 25;
+  }
+  {
+    const c = h6 >> 26;
+    h7 += c;
+    h6 -= c << 26;
+  }
+  {
+    const c = h7 >> 25;
+    h8 += c;
+    h7 -= c << 25;
+  }
+  {
+    const c = h8 >> 26;
+    h9 += c;
+    h8 -= c << 26;
+  }
+  {
+    const c = h9 >> 25;
+    h9 -= c << 25;
+  }
   // Limbs now sit at bit offsets 0, 26, 51, 77, 102 | 128, 153, 179, 204, 230: four 64-bit words.
-  store<u64>(out, <u64>h0 | (<u64>h1 << 26) | (<u64>h2 << 51), 0);
-  store<u64>(out, (<u64>h2 >> 13) | (<u64>h3 << 13) | (<u64>h4 << 38), 8);
-  store<u64>(out, <u64>h5 | (<u64>h6 << 25) | (<u64>h7 << 51), 16);
-  store<u64>(out, (<u64>h7 >> 13) | (<u64>h8 << 12) | (<u64>h9 << 38), 24);
+  store<u64>(out, (<u64>h0) | ((<u64>h1) << 26) | ((<u64>h2) << 51), 0);
+  store<u64>(out, ((<u64>h2) >> 13) | ((<u64>h3) << 13) | ((<u64>h4) << 38), 8);
+  store<u64>(out, (<u64>h5) | ((<u64>h6) << 25) | ((<u64>h7) << 51), 16);
+  store<u64>(out, ((<u64>h7) >> 13) | ((<u64>h8) << 12) | ((<u64>h9) << 38), 24);
 }
 
 /** Decodes 32 little-endian bytes, ignoring bit 255 (callers check canonicity where it matters). */
@@ -129,8 +219,11 @@ const CMP_B = PACK_B;
 export function feEqual(a: Fe, b: Fe): bool {
   fePack(CMP_A, a);
   fePack(CMP_B, b);
-  const d = (load<u64>(CMP_A) ^ load<u64>(CMP_B)) | (load<u64>(CMP_A, 8) ^ load<u64>(CMP_B, 8)) |
-    (load<u64>(CMP_A, 16) ^ load<u64>(CMP_B, 16)) | (load<u64>(CMP_A, 24) ^ load<u64>(CMP_B, 24));
+  const d =
+    (load<u64>(CMP_A) ^ load<u64>(CMP_B)) |
+    (load<u64>(CMP_A, 8) ^ load<u64>(CMP_B, 8)) |
+    (load<u64>(CMP_A, 16) ^ load<u64>(CMP_B, 16)) |
+    (load<u64>(CMP_A, 24) ^ load<u64>(CMP_B, 24));
   return d == 0;
 }
 

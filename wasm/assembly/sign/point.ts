@@ -8,10 +8,27 @@
 // (needed before an addition), which is how chains of doublings skip computing T. Output and input
 // buffers of one call must not overlap unless stated.
 import {
-  Fe, FE_BYTES, feAdd, feSub, feNeg, feMul, feSquare, feSquare2, feCopy, feOne, feZero, fePack, feUnpack,
-  feInvert, fePow22523, feEqual, feIsZero, feParity, feConst,
-} from "./field";
-import { FT4, FT5, FT6, FT7, FT0, FT1, FT2, FT3 } from "./scratch";
+  Fe,
+  FE_BYTES,
+  feAdd,
+  feSub,
+  feNeg,
+  feMul,
+  feSquare,
+  feSquare2,
+  feCopy,
+  feOne,
+  feZero,
+  fePack,
+  feUnpack,
+  feInvert,
+  fePow22523,
+  feEqual,
+  feIsZero,
+  feParity,
+  feConst,
+} from './field';
+import { FT4, FT5, FT6, FT7, FT0, FT1, FT2, FT3 } from './scratch';
 
 export const POINT_BYTES: usize = 320;
 export const PRECOMP_BYTES: usize = 240;
@@ -22,11 +39,11 @@ export const PY: usize = 80;
 export const PZ: usize = 160;
 export const PT: usize = 240;
 
-export const D: Fe = feConst("a3785913ca4deb75abd841414d0a700098e879777940c78c73fe6f2bee6c0352");
-export const D2: Fe = feConst("59f1b226949bd6eb56b183829a14e00030d1f3eef2808e19e7fcdf56dcd90624");
-export const SQRTM1: Fe = feConst("b0a00e4a271beec478e42fad0618432fa7d7fb3d99004d2b0bdfc14f8024832b");
-const BASE_X: Fe = feConst("1ad5258f602d56c9b2a7259560c72c695cdcd6fd31e2a4c0fe536ecdd3366921");
-const BASE_Y: Fe = feConst("5866666666666666666666666666666666666666666666666666666666666666");
+export const D: Fe = feConst('a3785913ca4deb75abd841414d0a700098e879777940c78c73fe6f2bee6c0352');
+export const D2: Fe = feConst('59f1b226949bd6eb56b183829a14e00030d1f3eef2808e19e7fcdf56dcd90624');
+export const SQRTM1: Fe = feConst('b0a00e4a271beec478e42fad0618432fa7d7fb3d99004d2b0bdfc14f8024832b');
+const BASE_X: Fe = feConst('1ad5258f602d56c9b2a7259560c72c695cdcd6fd31e2a4c0fe536ecdd3366921');
+const BASE_Y: Fe = feConst('5866666666666666666666666666666666666666666666666666666666666666');
 
 export function p3Identity(p: usize): void {
   feZero(p + PX);
@@ -146,12 +163,14 @@ export function geMsub(r: usize, p: usize, q: usize): void {
 
 /** Writes the 32-byte encoding of p (a P2 or P3): y with the parity of x in bit 255. */
 export function p2ToBytes(out: usize, p: usize): void {
-  const recip = FT5, x = FT6, y = FT7;
+  const recip = FT5,
+    x = FT6,
+    y = FT7;
   feInvert(recip, p + PZ);
   feMul(x, p + PX, recip);
   feMul(y, p + PY, recip);
   fePack(out, y);
-  store<u8>(out + 31, load<u8>(out + 31) ^ (<u8>feParity(x) << 7));
+  store<u8>(out + 31, load<u8>(out + 31) ^ ((<u8>feParity(x)) << 7));
 }
 
 /** True when the 32 bytes at s encode y >= p (a non-canonical field element), ignoring the sign bit. */
@@ -167,8 +186,13 @@ export function yIsNonCanonical(s: usize): bool {
  */
 export function p3FromBytesNegate(h: usize, s: usize): bool {
   if (yIsNonCanonical(s)) return false;
-  const u = FT4, v = FT5, v3 = FT6, vxx = FT7;
-  const hx = h + PX, hy = h + PY, hz = h + PZ;
+  const u = FT4,
+    v = FT5,
+    v3 = FT6,
+    vxx = FT7;
+  const hx = h + PX,
+    hy = h + PY,
+    hz = h + PZ;
   feUnpack(hy, s);
   feOne(hz);
   feSquare(u, hy);
@@ -203,7 +227,12 @@ export function p3FromBytesNegate(h: usize, s: usize): bool {
  */
 export function p3BatchToPrecomp(dst: usize, src: usize, count: i32, work: usize): void {
   // feInvert uses FT0..FT3 internally, so the running product and the inverse live in FT5 and FT6.
-  const acc = FT5, inv = FT6, t = FT7, x = FT0, y = FT1, packed = FT2;
+  const acc = FT5,
+    inv = FT6,
+    t = FT7,
+    x = FT0,
+    y = FT1,
+    packed = FT2;
   // work[i] = Z_0 · … · Z_(i-1); acc runs the product.
   feOne(acc);
   for (let i = 0; i < count; i++) {

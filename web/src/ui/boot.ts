@@ -9,6 +9,4 @@ export type { UnlockSecret };
 /** One role's device before it runs (the node's `Opened`, seen through the API the screens use). */
 export type RoleBoot<A> = Pick<Opened<A>, 'lockState' | 'passkey' | 'publicKey' | 'setUp' | 'unlock' | 'start'>;
 
-export type AppBoot =
-  | { readonly role: 'clinic'; open(): Promise<RoleBoot<ClinicApi>> }
-  | { readonly role: 'patient'; open(): Promise<RoleBoot<PatientApi>> };
+export type AppBoot = { readonly role: 'clinic'; open(): Promise<RoleBoot<ClinicApi>> } | { readonly role: 'patient'; open(): Promise<RoleBoot<PatientApi>> };

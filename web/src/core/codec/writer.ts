@@ -114,14 +114,14 @@ export class Writer {
   }
 
   /** A map: uvarint count ‖ (key ‖ value)* sorted by the key's encoding; a duplicate key throws Unsorted. */
-  map<K, V>(
-    entries: Iterable<readonly [K, V]>,
-    putKey: (w: Writer, k: K) => void,
-    putValue: (w: Writer, v: V) => void,
-  ): void {
+  map<K, V>(entries: Iterable<readonly [K, V]>, putKey: (w: Writer, k: K) => void, putValue: (w: Writer, v: V) => void): void {
     const rows: { key: Uint8Array; value: V }[] = [];
     for (const [k, v] of entries) rows.push({ key: encodeWith(putKey, k), value: v });
-    this.sortedEncodings(rows, (r) => r.key, (r) => putValue(this, r.value));
+    this.sortedEncodings(
+      rows,
+      (r) => r.key,
+      (r) => putValue(this, r.value),
+    );
   }
 
   private sortedEncodings<T>(rows: T[], keyOf: (r: T) => Uint8Array, after?: (r: T) => void): void {

@@ -14,14 +14,7 @@ export function clientPayload(request: Uint8Array): Uint8Array | null {
 }
 
 /** Applies the executed positions of a batch; the result of each transaction, aligned with the batch. */
-export function applyBatch(
-  app: LedgerApp,
-  batch: readonly Uint8Array[],
-  skipped: readonly number[],
-  height: number,
-  time: number,
-  payloadOf: PayloadOf,
-): ApplyResult[] {
+export function applyBatch(app: LedgerApp, batch: readonly Uint8Array[], skipped: readonly number[], height: number, time: number, payloadOf: PayloadOf): ApplyResult[] {
   const skip = skipped.length ? new Set(skipped) : null;
   return batch.map((req, index) => {
     if (skip?.has(index)) return SKIPPED_DUPLICATE;
@@ -29,4 +22,3 @@ export function applyBatch(
     return payload ? app.apply(payload, { height, index, time }) : UNDECODABLE;
   });
 }
-

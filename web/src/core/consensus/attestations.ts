@@ -8,7 +8,18 @@
 // all once the height is certified (late votes are normal and ignored unread). Forged, duplicate,
 // wrong-epoch and conflicting attestations are refused with a typed reason and counted.
 
-import { attestationSigningBytes, decodeAttestation, encodeAttestation, encodeAttestationCertificate, quorumSize, verifyAttestation, type Attestation, type BlockHeader, type Epoch, type SignatureVerifier } from '../ledger/index.ts';
+import {
+  attestationSigningBytes,
+  decodeAttestation,
+  encodeAttestation,
+  encodeAttestationCertificate,
+  quorumSize,
+  verifyAttestation,
+  type Attestation,
+  type BlockHeader,
+  type Epoch,
+  type SignatureVerifier,
+} from '../ledger/index.ts';
 import type { PeerId } from '../net/index.ts';
 import { equalBytes } from '../util/index.ts';
 import { decodeAttestMessage, encodeAttestMessage } from './frames.ts';

@@ -19,7 +19,28 @@
 // without voting, and a newly admitted validator joins with a certified replica state.
 
 import { ed25519Verify, sha256, type ReplicaAction, type ReplicaEvent, type TimerKind } from '../../../../wasm/index.ts';
-import { EpochError, EpochHistory, blockHash, buildBlock, certifyingBlock, checkpointReplicaDigest, genesisEpoch, genesisHash, verifyAttestation, verifyBlock, verifyCheckpointCertificate, type Block, type BlockCheck, type BlockHeader, type CertificateVerifier, type Epoch, type LedgerApp, type LedgerStore, type SignatureVerifier, type StoredSnapshot } from '../ledger/index.ts';
+import {
+  EpochError,
+  EpochHistory,
+  blockHash,
+  buildBlock,
+  certifyingBlock,
+  checkpointReplicaDigest,
+  genesisEpoch,
+  genesisHash,
+  verifyAttestation,
+  verifyBlock,
+  verifyCheckpointCertificate,
+  type Block,
+  type BlockCheck,
+  type BlockHeader,
+  type CertificateVerifier,
+  type Epoch,
+  type LedgerApp,
+  type LedgerStore,
+  type SignatureVerifier,
+  type StoredSnapshot,
+} from '../ledger/index.ts';
 import { CHANNEL_ATTEST, CHANNEL_PBFT, CHANNEL_STATE, onChannel, type PeerId, type Transport } from '../net/index.ts';
 import { equalBytes, toHex } from '../util/index.ts';
 import { applyBatch, clientPayload } from './apply.ts';
@@ -171,9 +192,7 @@ export class ConsensusNode {
     this.genesis = genesisHash(this.genesisValidators);
     this.epochs = new EpochHistory(genesisEpoch(this.genesisValidators, this.genesis), this.K, this.genesis);
     this.running = this.epochs.current;
-    this.chain = new LocalChain(opts.store, this.genesis, opts.retainBlocks ?? 4096, opts.retainSnapshots ?? 2, (message) =>
-      this.onEvent({ kind: 'storageError', message }),
-    );
+    this.chain = new LocalChain(opts.store, this.genesis, opts.retainBlocks ?? 4096, opts.retainSnapshots ?? 2, (message) => this.onEvent({ kind: 'storageError', message }));
     this.sync = new StateTransfer({
       clock: this.clock,
       chain: this.chain,
@@ -371,7 +390,9 @@ export class ConsensusNode {
       self,
       startDigest,
       ...(source && source.seq === epoch.since ? { replicaState: source.replicaState } : {}),
-      ...(source && source.seq > epoch.since ? { resumeFrom: { seq: source.seq, stateDigest: this.chain.hashAt(source.seq)!, replicaState: source.replicaState, certificate: source.certificate } } : {}),
+      ...(source && source.seq > epoch.since
+        ? { resumeFrom: { seq: source.seq, stateDigest: this.chain.hashAt(source.seq)!, replicaState: source.replicaState, certificate: source.certificate } }
+        : {}),
     };
     try {
       this.replica = this.createReplica(start);
@@ -491,7 +512,13 @@ export class ConsensusNode {
     p.cancelWait?.();
     this.counters.epochSwitches++;
     this.enterEpoch(p.epoch, p.source);
-    this.onEvent({ kind: 'epochChanged', epoch: p.epoch.number, since: p.epoch.since, validators: p.epoch.validators.length, validator: EpochHistory.indexOf(p.epoch, this.key) >= 0 });
+    this.onEvent({
+      kind: 'epochChanged',
+      epoch: p.epoch.number,
+      since: p.epoch.since,
+      validators: p.epoch.validators.length,
+      validator: EpochHistory.indexOf(p.epoch, this.key) >= 0,
+    });
   }
 
   /** The PeerId of validator `index` of `epoch` (the simulator's Twins wire the genesis indices differently). */
@@ -574,10 +601,7 @@ export class ConsensusNode {
 
   private setTimer(timer: TimerKind, attempt: number): void {
     this.timerCancels.get(timer)?.();
-    const delay =
-      timer === 'batch'
-        ? this.timers.batchMs
-        : Math.min(this.timers.viewChangeMaxMs, this.timers.viewChangeBaseMs * 2 ** Math.min(attempt, 30));
+    const delay = timer === 'batch' ? this.timers.batchMs : Math.min(this.timers.viewChangeMaxMs, this.timers.viewChangeBaseMs * 2 ** Math.min(attempt, 30));
     const cancel = this.clock.schedule(delay, () => {
       if (this.timerCancels.get(timer) !== cancel) return;
       this.timerCancels.delete(timer);
@@ -746,7 +770,10 @@ export class ConsensusNode {
   // ---- state transfer ---------------------------------------------------------------------------------
 
   private fetchState(seq: number, digest: Uint8Array, peerIndexes: number[]): void {
-    const peers = peerIndexes.filter((i) => i >= 0 && i < this.peers.length).map((i) => this.peers[i]!).filter((p) => p !== this.transport.self);
+    const peers = peerIndexes
+      .filter((i) => i >= 0 && i < this.peers.length)
+      .map((i) => this.peers[i]!)
+      .filter((p) => p !== this.transport.self);
     // Our own store may already hold the proven state (a restart): install it without the network.
     const local = (): boolean => {
       const s = this.chain.snapshot(seq);
@@ -860,7 +887,12 @@ export class ConsensusNode {
       for (; i <= anchor; i++) {
         const b = blocks[i]!;
         const check = this.verify(b, this.chain.tip.header ?? undefined);
-        if (!check.ok) return { applied, stop: check.reason === 'prev-hash-mismatch' || check.reason === 'height-mismatch' ? 'chain-broken' : 'block-invalid', detail: `${check.reason} at ${b.header.height}` };
+        if (!check.ok)
+          return {
+            applied,
+            stop: check.reason === 'prev-hash-mismatch' || check.reason === 'height-mismatch' ? 'chain-broken' : 'block-invalid',
+            detail: `${check.reason} at ${b.header.height}`,
+          };
         const h = b.header.height;
         const results = applyBatch(this.app, b.txs, b.header.skipped, h, b.header.time, this.payloadOf);
         if (!equalBytes(this.app.stateRoot(), b.header.stateRoot)) {

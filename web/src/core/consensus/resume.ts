@@ -4,7 +4,18 @@
 // fails stops the replay there; what is above it comes again from peers. The replica resumes at the snapshot's
 // checkpoint, so it re-executes the replayed seqs and the host confirms each against the block it holds.
 
-import { blockHash, effectiveSchedule, epochId, type Block, type BlockCheck, type BlockHeader, type EpochHistory, type LedgerApp, type LedgerStore, type StoredSnapshot } from '../ledger/index.ts';
+import {
+  blockHash,
+  effectiveSchedule,
+  epochId,
+  type Block,
+  type BlockCheck,
+  type BlockHeader,
+  type EpochHistory,
+  type LedgerApp,
+  type LedgerStore,
+  type StoredSnapshot,
+} from '../ledger/index.ts';
 import { equalBytes } from '../util/index.ts';
 import type { LocalChain } from './chain.ts';
 import { applyBatch } from './apply.ts';

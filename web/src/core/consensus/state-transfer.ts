@@ -79,7 +79,14 @@ export interface StateTransferHost {
   /** Keeps an attestation certificate that came with a verified block, if it verifies. */
   adoptAttestation(header: BlockHeader, certificate: Uint8Array | null): boolean;
   /** Installs a proven checkpoint state (the blocks, verified, come with it). */
-  install(seq: number, digest: Uint8Array, blocks: Block[], attestations: (Uint8Array | null)[], snapshot: NonNullable<StateReply['snapshot']>, fromPeer: PeerId | null): InstallResult;
+  install(
+    seq: number,
+    digest: Uint8Array,
+    blocks: Block[],
+    attestations: (Uint8Array | null)[],
+    snapshot: NonNullable<StateReply['snapshot']>,
+    fromPeer: PeerId | null,
+  ): InstallResult;
   /**
    * Executes followed blocks (ascending from tip + 1, decoded; the host checks them). Returns how many it
    * executed and, if it refused one, why.

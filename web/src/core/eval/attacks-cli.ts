@@ -23,6 +23,8 @@ const report = await runAttacks({ seed, dbPrefix: `attacks-${seed}`, bundles });
 if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
 else {
   for (const c of report.cases) process.stdout.write(`${c.outcome.padEnd(9)} ${c.category.padEnd(11)} ${c.name} (${c.reason})\n`);
-  process.stdout.write(`\ntried ${report.tried}, unauthorized successes ${report.succeeded}, blocked or detected ${report.detected}; tampered records detected ${report.tamper.detected}/${report.tamper.tried}\n`);
+  process.stdout.write(
+    `\ntried ${report.tried}, unauthorized successes ${report.succeeded}, blocked or detected ${report.detected}; tampered records detected ${report.tamper.detected}/${report.tamper.tried}\n`,
+  );
 }
 process.exitCode = report.succeeded === 0 ? 0 : 1;

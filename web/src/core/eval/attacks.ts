@@ -48,9 +48,25 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
     return r;
   };
   /** An access attack: the request may commit, but it must not be permitted, and the holder must release nothing. */
-  const accessAttack = async (name: string, clinic: Clinic, payload: { patient: string; resourceTypes: string[]; purpose: string; holderOrg?: string; breakGlass?: boolean }, mustNotGrant?: string[]): Promise<void> => {
+  const accessAttack = async (
+    name: string,
+    clinic: Clinic,
+    payload: { patient: string; resourceTypes: string[]; purpose: string; holderOrg?: string; breakGlass?: boolean },
+    mustNotGrant?: string[],
+  ): Promise<void> => {
     const requestId = rid();
-    const r = c.submit(clinic.clinician.make('requestAccess', { requestId, requesterOrg: clinic.id, holderOrg: payload.holderOrg ?? A.id, patient: payload.patient, resourceTypes: payload.resourceTypes, purpose: payload.purpose, breakGlass: payload.breakGlass ?? false, emergencyReason: payload.breakGlass ? 'unconscious' : '' }));
+    const r = c.submit(
+      clinic.clinician.make('requestAccess', {
+        requestId,
+        requesterOrg: clinic.id,
+        holderOrg: payload.holderOrg ?? A.id,
+        patient: payload.patient,
+        resourceTypes: payload.resourceTypes,
+        purpose: payload.purpose,
+        breakGlass: payload.breakGlass ?? false,
+        emergencyReason: payload.breakGlass ? 'unconscious' : '',
+      }),
+    );
     if (!r.result.ok) return void cases.push({ name, category: 'access', outcome: 'rejected', reason: r.result.reason });
     c.sync();
     const d = A.replica.app.decision(requestId)!;
@@ -67,19 +83,36 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
     cases.push({ name, category: 'access', outcome: bad ? 'succeeded' : 'denied', reason: bad ? `granted ${[...leakedByDecision, ...released].join(',')}` : d.reason });
   };
   const grant = (patientKey: typeof holder.key, consentId: string, granteeOrg: string, purpose: string, types: string[], days = 30): void => {
-    c.must(patientKey.make('grantConsent', { consentId, patient: holder.pseudonym, granteeOrg, granteePractitioner: '', purpose, resourceTypes: types, start: c.time, end: c.time + days * DAY }));
+    c.must(
+      patientKey.make('grantConsent', {
+        consentId,
+        patient: holder.pseudonym,
+        granteeOrg,
+        granteePractitioner: '',
+        purpose,
+        resourceTypes: types,
+        start: c.time,
+        end: c.time + days * DAY,
+      }),
+    );
   };
 
   // ---- access without a right ------------------------------------------------------------------------------
   await accessAttack('no consent', B, { patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT' });
   grant(holder.key, 'c-b-treat', B.id, 'TREAT', ['Condition']);
   await accessAttack('wrong resource type', B, { patient: holder.pseudonym, resourceTypes: ['Claim', 'Immunization'], purpose: 'TREAT' });
-  await accessAttack('consented type plus an unconsented one', B, { patient: holder.pseudonym, resourceTypes: ['Condition', 'ExplanationOfBenefit'], purpose: 'TREAT' }, ['ExplanationOfBenefit']);
+  await accessAttack('consented type plus an unconsented one', B, { patient: holder.pseudonym, resourceTypes: ['Condition', 'ExplanationOfBenefit'], purpose: 'TREAT' }, [
+    'ExplanationOfBenefit',
+  ]);
   await accessAttack('wrong purpose', B, { patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'HRESCH' });
   await accessAttack('break-glass flag with a routine purpose', B, { patient: holder.pseudonym, resourceTypes: ['Claim'], purpose: 'TREAT', breakGlass: true });
   c.must(holder.key.make('revokeConsent', { consentId: 'c-b-treat' }));
   await accessAttack('revoked consent', B, { patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT' });
-  txAttack('replayed consent grant after revocation', 'transaction', c.ledger.blocks.flatMap((b) => b.txs).find((_, i, all) => i >= 0 && isGrant(all[i]!, 'c-b-treat'))!);
+  txAttack(
+    'replayed consent grant after revocation',
+    'transaction',
+    c.ledger.blocks.flatMap((b) => b.txs).find((_, i, all) => i >= 0 && isGrant(all[i]!, 'c-b-treat'))!,
+  );
   await accessAttack('revoked consent after replayed grant', B, { patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT' });
   grant(holder.guardian, 'c-b-short', B.id, 'TREAT', ['Observation'], 1);
   c.time += 2 * DAY;
@@ -93,24 +126,114 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   await accessAttack('ended agreement', D, { patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT' });
 
   // ---- forged, replayed, unknown, wrong keys -----------------------------------------------------------------
-  const good = B.clinician.make('requestAccess', { requestId: rid(), requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' });
+  const good = B.clinician.make('requestAccess', {
+    requestId: rid(),
+    requesterOrg: B.id,
+    holderOrg: A.id,
+    patient: holder.pseudonym,
+    resourceTypes: ['Condition'],
+    purpose: 'TREAT',
+    breakGlass: false,
+    emergencyReason: '',
+  });
   const forged = good.slice();
   forged[forged.length - 5]! ^= 0x40;
   txAttack('forged signature (one bit)', 'transaction', forged);
   const mallory = c.newKey();
-  txAttack('signature by another key under a clinician\'s name', 'transaction', reSign(good, mallory));
-  txAttack('unknown key', 'transaction', mallory.make('requestAccess', { requestId: rid(), requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' }));
+  txAttack("signature by another key under a clinician's name", 'transaction', reSign(good, mallory));
+  txAttack(
+    'unknown key',
+    'transaction',
+    mallory.make('requestAccess', {
+      requestId: rid(),
+      requesterOrg: B.id,
+      holderOrg: A.id,
+      patient: holder.pseudonym,
+      resourceTypes: ['Condition'],
+      purpose: 'TREAT',
+      breakGlass: false,
+      emergencyReason: '',
+    }),
+  );
   c.submit(good);
   txAttack('replayed transaction', 'transaction', good);
-  txAttack('malformed bytes', 'transaction', Uint8Array.from({ length: 120 }, (_, i) => (i * 37 + opts.seed) & 0xff));
-  txAttack('expired transaction', 'transaction', B.clinician.make('requestAccess', { requestId: rid(), requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' }, { notAfter: c.time - DAY }));
-  txAttack("a patient's key used for another patient (grant)", 'transaction', other.key.make('grantConsent', { consentId: 'c-evil', patient: holder.pseudonym, granteeOrg: D.id, granteePractitioner: '', purpose: 'TREAT', resourceTypes: ['Condition'], start: c.time, end: c.time + DAY }));
+  txAttack(
+    'malformed bytes',
+    'transaction',
+    Uint8Array.from({ length: 120 }, (_, i) => (i * 37 + opts.seed) & 0xff),
+  );
+  txAttack(
+    'expired transaction',
+    'transaction',
+    B.clinician.make(
+      'requestAccess',
+      { requestId: rid(), requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' },
+      { notAfter: c.time - DAY },
+    ),
+  );
+  txAttack(
+    "a patient's key used for another patient (grant)",
+    'transaction',
+    other.key.make('grantConsent', {
+      consentId: 'c-evil',
+      patient: holder.pseudonym,
+      granteeOrg: D.id,
+      granteePractitioner: '',
+      purpose: 'TREAT',
+      resourceTypes: ['Condition'],
+      start: c.time,
+      end: c.time + DAY,
+    }),
+  );
   grant(holder.key, 'c-b-treat-2', B.id, 'TREAT', ['Condition']);
   txAttack("a patient's key used for another patient (revoke)", 'transaction', other.key.make('revokeConsent', { consentId: 'c-b-treat-2' }));
-  txAttack('a clinician grants consent', 'transaction', B.clinician.make('grantConsent', { consentId: 'c-clin', patient: holder.pseudonym, granteeOrg: B.id, granteePractitioner: '', purpose: 'TREAT', resourceTypes: ['Claim'], start: c.time, end: c.time + DAY }));
-  txAttack('a patient requests access as a clinician', 'transaction', holder.key.make('requestAccess', { requestId: rid(), requesterOrg: A.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Claim'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' }));
-  txAttack('a clinician of one organisation acting for another', 'transaction', B.clinician.make('requestAccess', { requestId: rid(), requesterOrg: A.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Claim'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' }));
-  txAttack("an admin registering a key in another organisation", 'transaction', B.admin.make('registerKey', { key: mallory.publicKey, org: A.id, role: 'clinician', subject: 'dr-mallory' }));
+  txAttack(
+    'a clinician grants consent',
+    'transaction',
+    B.clinician.make('grantConsent', {
+      consentId: 'c-clin',
+      patient: holder.pseudonym,
+      granteeOrg: B.id,
+      granteePractitioner: '',
+      purpose: 'TREAT',
+      resourceTypes: ['Claim'],
+      start: c.time,
+      end: c.time + DAY,
+    }),
+  );
+  txAttack(
+    'a patient requests access as a clinician',
+    'transaction',
+    holder.key.make('requestAccess', {
+      requestId: rid(),
+      requesterOrg: A.id,
+      holderOrg: A.id,
+      patient: holder.pseudonym,
+      resourceTypes: ['Claim'],
+      purpose: 'TREAT',
+      breakGlass: false,
+      emergencyReason: '',
+    }),
+  );
+  txAttack(
+    'a clinician of one organisation acting for another',
+    'transaction',
+    B.clinician.make('requestAccess', {
+      requestId: rid(),
+      requesterOrg: A.id,
+      holderOrg: A.id,
+      patient: holder.pseudonym,
+      resourceTypes: ['Claim'],
+      purpose: 'TREAT',
+      breakGlass: false,
+      emergencyReason: '',
+    }),
+  );
+  txAttack(
+    'an admin registering a key in another organisation',
+    'transaction',
+    B.admin.make('registerKey', { key: mallory.publicKey, org: A.id, role: 'clinician', subject: 'dr-mallory' }),
+  );
   txAttack("an admin signing another organisation's agreement", 'transaction', B.admin.make('signAgreement', { agreementId: 'agr-ca-unsigned' }));
   txAttack('a clinician reviews break-glass', 'transaction', B.clinician.make('reviewBreakGlass', { requestId: 'req-1', verdict: 'justified' }));
   const device = c.newKey();
@@ -120,7 +243,20 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   const fired = c.newKey();
   c.must(B.admin.make('registerKey', { key: fired.publicKey, org: B.id, role: 'clinician', subject: 'dr-fired' }));
   c.must(B.admin.make('revokeKey', { key: fired.publicKey }));
-  txAttack('a revoked clinician key', 'transaction', fired.make('requestAccess', { requestId: rid(), requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' }));
+  txAttack(
+    'a revoked clinician key',
+    'transaction',
+    fired.make('requestAccess', {
+      requestId: rid(),
+      requesterOrg: B.id,
+      holderOrg: A.id,
+      patient: holder.pseudonym,
+      resourceTypes: ['Condition'],
+      purpose: 'TREAT',
+      breakGlass: false,
+      emergencyReason: '',
+    }),
+  );
 
   // ---- membership ---------------------------------------------------------------------------------------------
   const rogue = c.newKey();
@@ -128,7 +264,12 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   const r1 = c.submit(rogue.make('registerKey', { key: mallory.publicKey, org: 'rogue-clinic', role: 'clinician', subject: 'dr-rogue' })).result;
   const r2 = c.submit(D.admin.make('approveOrg', { org: 'rogue-clinic' })).result;
   const joined = c.ledger.app.org('rogue-clinic') !== undefined;
-  cases.push({ name: 'one organisation adds a validator organisation alone', category: 'membership', outcome: joined || r1.ok || r2.ok ? 'succeeded' : 'rejected', reason: `${r1.ok ? 'ok' : r1.reason}; ${r2.ok ? 'ok' : r2.reason}` });
+  cases.push({
+    name: 'one organisation adds a validator organisation alone',
+    category: 'membership',
+    outcome: joined || r1.ok || r2.ok ? 'succeeded' : 'rejected',
+    reason: `${r1.ok ? 'ok' : r1.reason}; ${r2.ok ? 'ok' : r2.reason}`,
+  });
 
   // ---- the holder asked to release without a valid decision ---------------------------------------------------
   c.sync();
@@ -144,7 +285,18 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   await tryRelease('release without any decision', A, 'req-never-made');
   await tryRelease('release against a denied decision', A, 'req-1');
   const okReq = rid();
-  c.must(B.clinician.make('requestAccess', { requestId: okReq, requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' }));
+  c.must(
+    B.clinician.make('requestAccess', {
+      requestId: okReq,
+      requesterOrg: B.id,
+      holderOrg: A.id,
+      patient: holder.pseudonym,
+      resourceTypes: ['Condition'],
+      purpose: 'TREAT',
+      breakGlass: false,
+      emergencyReason: '',
+    }),
+  );
   c.sync();
   const controls = { tried: 0, succeeded: 0 };
   controls.tried++;
@@ -157,7 +309,16 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   await tryRelease('release by a clinic that is not the holder', C, okReq);
   await tryRelease('release after the permit expired', A, okReq, c.time + 2 * DAY);
   const uncommitted = rid();
-  B.clinician.make('requestAccess', { requestId: uncommitted, requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' });
+  B.clinician.make('requestAccess', {
+    requestId: uncommitted,
+    requesterOrg: B.id,
+    holderOrg: A.id,
+    patient: holder.pseudonym,
+    resourceTypes: ['Condition'],
+    purpose: 'TREAT',
+    breakGlass: false,
+    emergencyReason: '',
+  });
   await tryRelease('release against a signed but uncommitted request', A, uncommitted);
   const relTx = c.submit(A.node.make('recordRelease', { requestId: okReq, resourceTypes: ['Claim'], count: 1, digest: new Uint8Array(32) })).result;
   cases.push({ name: 'a release record for types not granted', category: 'release', outcome: relTx.ok ? 'succeeded' : 'rejected', reason: relTx.ok ? 'committed' : relTx.reason });
@@ -165,14 +326,30 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   // ---- break-glass: granted, flagged, listed for review --------------------------------------------------------
   const bg = rid();
   c.must(A.admin.make('setEmergencyPolicy', { orgs: [D.id], maxPerClinicianPerDay: 3, maxPerPatientPerDay: 2 }));
-  c.must(D.clinician.make('requestAccess', { requestId: bg, requesterOrg: D.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['AllergyIntolerance', 'Condition'], purpose: 'ETREAT', breakGlass: true, emergencyReason: 'unconscious' }));
+  c.must(
+    D.clinician.make('requestAccess', {
+      requestId: bg,
+      requesterOrg: D.id,
+      holderOrg: A.id,
+      patient: holder.pseudonym,
+      resourceTypes: ['AllergyIntolerance', 'Condition'],
+      purpose: 'ETREAT',
+      breakGlass: true,
+      emergencyReason: 'unconscious',
+    }),
+  );
   c.sync();
   const bgd = A.replica.app.decision(bg)!;
   const listed = A.replica.app.breakGlassReviewQueue(A.id).some((d) => d.requestId === bg);
   controls.tried++;
   if (bgd.decision === 'permit') controls.succeeded++;
   const breakGlass = { granted: bgd.decision === 'permit' ? 1 : 0, flaggedForReview: listed ? 1 : 0 };
-  cases.push({ name: 'break-glass emergency access', category: 'access', outcome: listed && bgd.breakGlass ? 'flagged' : 'succeeded', reason: listed ? 'granted, flagged, listed for review' : 'not listed for review' });
+  cases.push({
+    name: 'break-glass emergency access',
+    category: 'access',
+    outcome: listed && bgd.breakGlass ? 'flagged' : 'succeeded',
+    reason: listed ? 'granted, flagged, listed for review' : 'not listed for review',
+  });
 
   // ---- direct edits of the record database -----------------------------------------------------------------------
   const tamperCases = await tamperAttacks(c, A, holder.patientId, opts.seed);

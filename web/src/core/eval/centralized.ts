@@ -30,7 +30,9 @@ class Ehr {
 
   async init(): Promise<void> {
     await this.records.init();
-    await this.records.db.exec(`create table ehr.consents (id text primary key, patient text, grantee_org text, purpose text, types text[], start_ms bigint, end_ms bigint, revoked boolean, recorded_by text)`);
+    await this.records.db.exec(
+      `create table ehr.consents (id text primary key, patient text, grantee_org text, purpose text, types text[], start_ms bigint, end_ms bigint, revoked boolean, recorded_by text)`,
+    );
   }
 
   addUser(login: string, org: string): string {
@@ -57,7 +59,17 @@ class Ehr {
   async recordConsent(token: string, c: Consent, now: number): Promise<boolean> {
     const who = this.session(token, now);
     if (who === null) return false;
-    await this.records.db.query(`insert into ehr.consents values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [c.id, c.patient, c.granteeOrg, c.purpose, [...c.resourceTypes], c.start, c.end, c.revoked, who.login]);
+    await this.records.db.query(`insert into ehr.consents values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+      c.id,
+      c.patient,
+      c.granteeOrg,
+      c.purpose,
+      [...c.resourceTypes],
+      c.start,
+      c.end,
+      c.revoked,
+      who.login,
+    ]);
     return true;
   }
 
@@ -68,11 +80,33 @@ class Ehr {
   }
 
   /** A request through the API: authenticated by the session, decided, logged, answered. */
-  async request(token: string, req: { requestId: string; patient: string; holderOrg: string; purpose: string; resourceTypes: readonly string[]; breakGlass: boolean }, now: number): Promise<{ authenticated: boolean; decision: 'permit' | 'deny'; reason: string; resources: fhir4.Resource[] }> {
+  async request(
+    token: string,
+    req: { requestId: string; patient: string; holderOrg: string; purpose: string; resourceTypes: readonly string[]; breakGlass: boolean },
+    now: number,
+  ): Promise<{ authenticated: boolean; decision: 'permit' | 'deny'; reason: string; resources: fhir4.Resource[] }> {
     const who = this.session(token, now);
     if (who === null) return { authenticated: false, decision: 'deny', reason: 'not-authenticated', resources: [] };
-    const rows = await this.records.db.query<{ id: string; patient: string; grantee_org: string; purpose: string; types: string[]; start_ms: string; end_ms: string; revoked: boolean }>(`select * from ehr.consents where patient = $1`, [req.patient]);
-    const consents: Consent[] = rows.rows.map((r) => ({ id: r.id, patient: r.patient, granteeOrg: r.grantee_org, purpose: r.purpose, resourceTypes: r.types, start: Number(r.start_ms), end: Number(r.end_ms), revoked: r.revoked }));
+    const rows = await this.records.db.query<{
+      id: string;
+      patient: string;
+      grantee_org: string;
+      purpose: string;
+      types: string[];
+      start_ms: string;
+      end_ms: string;
+      revoked: boolean;
+    }>(`select * from ehr.consents where patient = $1`, [req.patient]);
+    const consents: Consent[] = rows.rows.map((r) => ({
+      id: r.id,
+      patient: r.patient,
+      granteeOrg: r.grantee_org,
+      purpose: r.purpose,
+      resourceTypes: r.types,
+      start: Number(r.start_ms),
+      end: Number(r.end_ms),
+      revoked: r.revoked,
+    }));
     // Role-based: every clinician of the EHR may break the glass; the use is logged for review.
     const d = decide({ ...req, requesterOrg: who.org }, consents, now, true);
     await this.records.log({ requestId: req.requestId, actor: who.login, requesterOrg: who.org, holderOrg: req.holderOrg, patient: req.patient, decision: d.decision });
@@ -112,11 +146,28 @@ export const centralized: Architecture = {
       let token = clinicianToken;
       if (a.kind === 'forged-consent') {
         // The requesting clinic's clinician records a consent the patient never gave: the EHR lets staff record consents.
-        await ehr.recordConsent(clinicianToken, { id: `${a.id}-forged`, patient: p.patientId, granteeOrg: a.requester, purpose: a.purpose, resourceTypes: a.resourceTypes, start: now - MINUTE, end: now + CONSENT_MS, revoked: false }, now);
+        await ehr.recordConsent(
+          clinicianToken,
+          {
+            id: `${a.id}-forged`,
+            patient: p.patientId,
+            granteeOrg: a.requester,
+            purpose: a.purpose,
+            resourceTypes: a.resourceTypes,
+            start: now - MINUTE,
+            end: now + CONSENT_MS,
+            revoked: false,
+          },
+          now,
+        );
       }
       if (a.kind === 'stolen-credentials') token = ehr.login(`dr-${a.requester}`, passwords.get(a.requester)! /* phished */, now) ?? '';
       if (a.kind === 'replayed-credentials') token = tokens.get(a.replayOf!) ?? '';
-      const r = await ehr.request(token, { requestId: a.id, patient: p.patientId, holderOrg: a.holder, purpose: a.purpose, resourceTypes: a.resourceTypes, breakGlass: a.breakGlass }, now);
+      const r = await ehr.request(
+        token,
+        { requestId: a.id, patient: p.patientId, holderOrg: a.holder, purpose: a.purpose, resourceTypes: a.resourceTypes, breakGlass: a.breakGlass },
+        now,
+      );
       if (a.kind === 'consented') tokens.set(a.id, token);
       if (r.authenticated) truth.set(a.id, r.decision);
       access.push({ id: a.id, obtained: r.resources.length > 0, event: r.authenticated, reason: r.reason });
@@ -124,7 +175,11 @@ export const centralized: Architecture = {
       if ((i + 1) % 25 === 0) ctx.progress(`centralized: access ${i + 1}/${w.access.length}`);
     }
 
-    const tamper = await tamperPhase(w, () => ehr.records, (m) => ctx.progress(`centralized: ${m}`));
+    const tamper = await tamperPhase(
+      w,
+      () => ehr.records,
+      (m) => ctx.progress(`centralized: ${m}`),
+    );
 
     // The insider administrator at one clinic deletes the log entries that involve it; the auditor then reads the log.
     await ehr.records.eraseAuditOf(w.insiderClinic);
@@ -146,7 +201,11 @@ async function setUpConsent(ehr: Ehr, a: AccessAttempt, holderToken: string, pat
   if (a.consent.state === 'none') return;
   const id = `${a.id}-consent`;
   const end = a.consent.state === 'expired' ? now - MINUTE : now + CONSENT_MS;
-  await ehr.recordConsent(holderToken, { id, patient, granteeOrg: a.requester, purpose: a.consent.purpose, resourceTypes: a.consent.resourceTypes, start: now - 2 * MINUTE, end, revoked: false }, now);
+  await ehr.recordConsent(
+    holderToken,
+    { id, patient, granteeOrg: a.requester, purpose: a.consent.purpose, resourceTypes: a.consent.resourceTypes, start: now - 2 * MINUTE, end, revoked: false },
+    now,
+  );
   if (a.consent.state === 'revoked') await ehr.revokeConsent(holderToken, id, now);
 }
 

@@ -53,7 +53,10 @@ export class Consortium {
     const author = (): TxAuthor => new TxAuthor(new Ed25519Signer(randomKey(prng)), { now: () => clock.now() });
     const admins = ids.map(() => author());
     const genesis: ContractsGenesis = { orgs: ids.map((id, i) => ({ id, name: id, adminKey: admins[i]!.publicKey, validator: true })), checkpointInterval: 16 };
-    const ledger = new MemoryLedger(genesis, admins.map((a) => a.signer));
+    const ledger = new MemoryLedger(
+      genesis,
+      admins.map((a) => a.signer),
+    );
     const clinics: Clinic[] = [];
     for (let i = 0; i < n; i++) {
       const id = ids[i]!;

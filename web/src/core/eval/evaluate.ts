@@ -40,7 +40,9 @@ const ADAPTERS: Record<ArchitectureName, Architecture> = { centralized, federate
 export async function runEvaluation(o: EvaluationOptions): Promise<EvaluationResult> {
   const w = generateWorkload({ seed: o.seed, quick: o.quick, bundles: o.bundles, ...(o.size ? { size: o.size } : {}) });
   const digest = workloadDigest(w);
-  o.progress(`workload ${digest.slice(0, 16)}…: ${w.clinics.length} clinics, ${w.patients.length} patients, ${w.access.length} access attempts, ${w.tamper.length} tamper attempts, ${w.updates.length} updates, ${w.fl.rounds} FL rounds (${w.fl.attack})`);
+  o.progress(
+    `workload ${digest.slice(0, 16)}…: ${w.clinics.length} clinics, ${w.patients.length} patients, ${w.access.length} access attempts, ${w.tamper.length} tamper attempts, ${w.updates.length} updates, ${w.fl.rounds} FL rounds (${w.fl.attack})`,
+  );
   const architectures = {} as Record<ArchitectureName, ArchitectureMetrics>;
   const details = {} as Record<ArchitectureName, ArchitectureDetails & { elapsedMs: number }>;
   const engine: { pg: Promise<PGlite> | null } = { pg: null };
@@ -59,7 +61,15 @@ export async function runEvaluation(o: EvaluationOptions): Promise<EvaluationRes
   }
   return {
     seed: o.seed,
-    workload: { digest, clinics: w.clinics.length, patients: w.patients.length, accessAttempts: w.access.length, tamperAttempts: w.tamper.length, updates: w.updates.length, flRounds: w.fl.rounds },
+    workload: {
+      digest,
+      clinics: w.clinics.length,
+      patients: w.patients.length,
+      accessAttempts: w.access.length,
+      tamperAttempts: w.tamper.length,
+      updates: w.updates.length,
+      flRounds: w.fl.rounds,
+    },
     architectures,
     paper: PAPER_QUOTED,
     details: { quick: o.quick, delayModel: DELAY_MODEL, fl: { attack: w.fl.attack, attackers: w.fl.attackers, clients: w.fl.clients }, architectures: details },

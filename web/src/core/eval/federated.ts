@@ -57,7 +57,11 @@ class Federation {
   constructor(private readonly emergencyPartners: Readonly<Record<string, readonly string[]>>) {}
 
   /** The holder's API: bearer token of a member clinic, local policy, local log. */
-  async handle(holderId: string, req: FederatedRequest, now: number): Promise<{ authenticated: boolean; decision: 'permit' | 'deny'; reason: string; resources: fhir4.Resource[] }> {
+  async handle(
+    holderId: string,
+    req: FederatedRequest,
+    now: number,
+  ): Promise<{ authenticated: boolean; decision: 'permit' | 'deny'; reason: string; resources: fhir4.Resource[] }> {
     const holder = this.clinics.get(holderId)!;
     const member = this.clinics.get(req.requesterOrg);
     if (member === undefined || member.token !== req.clinicToken) return { authenticated: false, decision: 'deny', reason: 'not-authenticated', resources: [] };
@@ -74,11 +78,18 @@ class Federation {
   }
 
   /** The requesting clinic's side: a clinician logged in with its password; the clinic calls the holder and logs the answer. */
-  async request(requesterId: string, password: string, holderId: string, req: Omit<FederatedRequest, 'clinicToken' | 'requesterOrg'>, now: number): Promise<ReturnType<Federation['handle']> | null> {
+  async request(
+    requesterId: string,
+    password: string,
+    holderId: string,
+    req: Omit<FederatedRequest, 'clinicToken' | 'requesterOrg'>,
+    now: number,
+  ): Promise<ReturnType<Federation['handle']> | null> {
     const requester = this.clinics.get(requesterId)!;
     if (password !== requester.password) return null;
     const r = await this.handle(holderId, { ...req, clinicToken: requester.token, requesterOrg: requesterId }, now);
-    if (r.authenticated) await requester.records.log({ requestId: req.requestId, actor: req.clinician, requesterOrg: requesterId, holderOrg: holderId, patient: req.patient, decision: r.decision });
+    if (r.authenticated)
+      await requester.records.log({ requestId: req.requestId, actor: req.clinician, requesterOrg: requesterId, holderOrg: holderId, patient: req.patient, decision: r.decision });
     return r;
   }
 }
@@ -112,7 +123,16 @@ export const federated: Architecture = {
       const requester = fed.clinics.get(a.requester)!;
       if (a.consent.state !== 'none') {
         // The patient consents at the holder, which keeps it in its own registry.
-        holder.consents.push({ id: `${a.id}-consent`, patient: p.patientId, granteeOrg: a.requester, purpose: a.consent.purpose, resourceTypes: a.consent.resourceTypes, start: now - 2 * MINUTE, end: a.consent.state === 'expired' ? now - MINUTE : now + CONSENT_MS, revoked: a.consent.state === 'revoked' });
+        holder.consents.push({
+          id: `${a.id}-consent`,
+          patient: p.patientId,
+          granteeOrg: a.requester,
+          purpose: a.consent.purpose,
+          resourceTypes: a.consent.resourceTypes,
+          start: now - 2 * MINUTE,
+          end: a.consent.state === 'expired' ? now - MINUTE : now + CONSENT_MS,
+          revoked: a.consent.state === 'revoked',
+        });
       }
       if (a.kind === 'insider') {
         const text = await holder.records.rawRows(p.patientId);
@@ -127,7 +147,16 @@ export const federated: Architecture = {
         r = await fed.handle(a.holder, { ...old, requestId: a.id }, now);
       } else if (a.kind === 'forged-consent') {
         // The requesting clinic vouches for a consent the patient never gave: a member's signature is all the holder checks.
-        const consentDocument = requester.sign({ id: `${a.id}-forged`, patient: p.patientId, granteeOrg: a.requester, purpose: a.purpose, resourceTypes: a.resourceTypes, start: now - MINUTE, end: now + CONSENT_MS, revoked: false });
+        const consentDocument = requester.sign({
+          id: `${a.id}-forged`,
+          patient: p.patientId,
+          granteeOrg: a.requester,
+          purpose: a.purpose,
+          resourceTypes: a.resourceTypes,
+          start: now - MINUTE,
+          end: now + CONSENT_MS,
+          revoked: false,
+        });
         r = await fed.request(a.requester, requester.password, a.holder, { ...base, consentDocument }, now);
       } else {
         // stolen-credentials: the attacker logs in with the clinician's phished password; the rest as the clinician would.

@@ -4,7 +4,21 @@
 // for Hygeia; the federated baseline has no ledger and no detectors, so it runs plain FedAvg rounds itself
 // (each clinic trains from the global weights, the server averages the deltas weighted by samples). The centralized EHR trains one
 // model on the pooled data; its attacker can only poison the data it uploads, so its rows arrive label-flipped.
-import { accuracy, auc, fedAvg, fitStandardiser, parsePartition, partition, poisoningFor, poisonLabels, runFederation, standardise, subset, trainTestSplit, type Dataset } from '../fl/index.ts';
+import {
+  accuracy,
+  auc,
+  fedAvg,
+  fitStandardiser,
+  parsePartition,
+  partition,
+  poisoningFor,
+  poisonLabels,
+  runFederation,
+  standardise,
+  subset,
+  trainTestSplit,
+  type Dataset,
+} from '../fl/index.ts';
 import { Prng } from '../util/index.ts';
 import type { FlOutcome, RunContext } from './architecture.ts';
 import type { Workload } from './workload.ts';
@@ -23,7 +37,12 @@ function prepare(w: Workload, data: Dataset): { train: Dataset; test: Dataset; p
   const test = standardise(rawTest, scaler);
   const parts = partition(train, w.fl.clients, parsePartition(PARTITION), w.seed);
   const ids = Array.from({ length: w.fl.clients }, (_, i) => `clinic-${i + 1}`);
-  const attackers = new Set(new Prng(w.seed).fork('attackers').shuffle([...ids]).slice(0, w.fl.attackers));
+  const attackers = new Set(
+    new Prng(w.seed)
+      .fork('attackers')
+      .shuffle([...ids])
+      .slice(0, w.fl.attackers),
+  );
   return { train, test, parts, ids, attackers, testY: Float32Array.from(test.y, (v) => (v > 0 ? 1 : 0)) };
 }
 
@@ -41,7 +60,12 @@ export async function pooledTraining(w: Workload, ctx: RunContext): Promise<FlOu
   });
   const pooled = subset(train, order);
   const spec = { kind: 'logreg' as const, features: train.features, seed: w.seed };
-  const trained = await ctx.trainer.train({ spec, x: pooled.x, y: Float32Array.from(labels), opts: { epochs: w.fl.rounds * EPOCHS, batchSize: BATCH, learningRate: LR, seed: w.seed } });
+  const trained = await ctx.trainer.train({
+    spec,
+    x: pooled.x,
+    y: Float32Array.from(labels),
+    opts: { epochs: w.fl.rounds * EPOCHS, batchSize: BATCH, learningRate: LR, seed: w.seed },
+  });
   const prob = (await ctx.trainer.evaluate({ spec, weights: trained.weights, x: test.x, y: testY })).prob;
   return { accuracy: accuracy(prob, testY), auc: auc(prob, testY), rule: 'pooled', attack: 'label-flip (uploaded data)' };
 }
@@ -57,7 +81,13 @@ export async function plainFedAvg(w: Workload, ctx: RunContext): Promise<FlOutco
       const part = subset(train, rows);
       const poisoning = attackers.has(ids[k]!) ? poisoningFor(w.fl.attack, w.fl.clients, w.seed, ids[k]!) : null;
       const data = poisoning?.train ? poisoning.train(part.x, labelsOf(train, rows), train.features) : { x: part.x, y: labelsOf(train, rows) };
-      const r = await ctx.trainer.train({ spec, weights: global, x: data.x, y: data.y, opts: { epochs: EPOCHS, batchSize: BATCH, learningRate: LR, seed: w.seed + round * 1000 + k } });
+      const r = await ctx.trainer.train({
+        spec,
+        weights: global,
+        x: data.x,
+        y: data.y,
+        opts: { epochs: EPOCHS, batchSize: BATCH, learningRate: LR, seed: w.seed + round * 1000 + k },
+      });
       const delta = r.weights.map((v, i) => v - global[i]!);
       updates.push({ delta: poisoning?.update ? poisoning.update(delta, { task: 'eval', round }) : delta, samples: rows.length });
     }

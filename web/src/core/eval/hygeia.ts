@@ -66,7 +66,11 @@ async function tamperOnConsortium(w: Workload, ctx: RunContext): Promise<TamperO
     for (const p of w.patients) {
       const clinic = c.clinic(p.clinic);
       enrolled.push(await c.enrol(clinic, p.bundle));
-      await anchorAll(c, clinic, p.bundle.entry!.map((x) => x.resource!));
+      await anchorAll(
+        c,
+        clinic,
+        p.bundle.entry!.map((x) => x.resource!),
+      );
     }
     c.sync();
     const tamper: TamperOutcome[] = [];
@@ -116,13 +120,23 @@ async function enrolOnCluster(w: Workload, cluster: NodeCluster, ctx: RunContext
     if (r.rejected.length > 0 || r.anchored !== p.bundle.entry!.length) throw new HygeiaRunError('an import was not fully stored and anchored');
     const pseudonym = node.store.pseudonym(p.patientId);
     const key = new TxAuthor(new Ed25519Signer(prng.bytes(32)), { now: () => Date.now() });
-    await must(node, node.authors.node.make('registerKey', { key: key.publicKey, org: node.orgId, role: 'patient', subject: pseudonym }), 'a patient key', () => node.contracts.key(key.publicKey) !== undefined);
+    await must(
+      node,
+      node.authors.node.make('registerKey', { key: key.publicKey, org: node.orgId, role: 'patient', subject: pseudonym }),
+      'a patient key',
+      () => node.contracts.key(key.publicKey) !== undefined,
+    );
     out.push({ pseudonym, key });
     if (out.length % 10 === 0) ctx.progress(`hygeia: ${out.length}/${w.patients.length} patients imported and enrolled`);
   }
   for (const c of w.clinics) {
     const node = cluster.node(c);
-    await must(node, node.authors.node.make('setEmergencyPolicy', { orgs: [...w.emergencyPartners[c]!], maxPerClinicianPerDay: 1000, maxPerPatientPerDay: 1000 }), 'an emergency policy', () => node.contracts.emergencyPolicy(c) !== undefined);
+    await must(
+      node,
+      node.authors.node.make('setEmergencyPolicy', { orgs: [...w.emergencyPartners[c]!], maxPerClinicianPerDay: 1000, maxPerPatientPerDay: 1000 }),
+      'an emergency policy',
+      () => node.contracts.emergencyPolicy(c) !== undefined,
+    );
   }
   return out;
 }
@@ -133,8 +147,15 @@ interface ClusterEvent {
   readonly patient: number;
 }
 
-async function accessOnCluster(w: Workload, cluster: NodeCluster, patients: readonly NodePatient[], ctx: RunContext): Promise<{ access: AccessOutcome[]; exchanges: ExchangeOutcome[]; events: ClusterEvent[] }> {
-  const heldBy = new Map(w.clinics.map((cl) => [cl, new Set(w.patients.filter((p) => p.clinic === cl).flatMap((p) => p.bundle.entry!.map((e) => `${e.resource!.resourceType}/${e.resource!.id}`)))]));
+async function accessOnCluster(
+  w: Workload,
+  cluster: NodeCluster,
+  patients: readonly NodePatient[],
+  ctx: RunContext,
+): Promise<{ access: AccessOutcome[]; exchanges: ExchangeOutcome[]; events: ClusterEvent[] }> {
+  const heldBy = new Map(
+    w.clinics.map((cl) => [cl, new Set(w.patients.filter((p) => p.clinic === cl).flatMap((p) => p.bundle.entry!.map((e) => `${e.resource!.resourceType}/${e.resource!.id}`)))]),
+  );
   const access: (AccessOutcome | undefined)[] = new Array(w.access.length);
   const exchanges: (ExchangeOutcome | undefined)[] = new Array(w.access.length);
   const events: (ClusterEvent | undefined)[] = new Array(w.access.length);
@@ -179,7 +200,7 @@ async function accessOnCluster(w: Workload, cluster: NodeCluster, patients: read
     }
   };
   await Promise.all(Array.from({ length: LANES }, lane));
-  const defined = <T,>(x: T | undefined): x is T => x !== undefined;
+  const defined = <T>(x: T | undefined): x is T => x !== undefined;
   return { access: access.filter(defined), exchanges: exchanges.filter(defined), events: events.filter(defined) };
 }
 
@@ -202,7 +223,21 @@ async function attemptOnCluster(
   if (a.consent.state !== 'none') {
     const expired = a.consent.state === 'expired';
     const end = Date.now() + (expired ? 1500 : 600_000);
-    await must(holder, p.key.make('grantConsent', { consentId, patient: p.pseudonym, granteeOrg: a.requester, granteePractitioner: '', purpose: a.consent.purpose, resourceTypes: [...a.consent.resourceTypes], start: Date.now() - MINUTE, end }), 'a consent', () => holder.contracts.consent(consentId) !== undefined);
+    await must(
+      holder,
+      p.key.make('grantConsent', {
+        consentId,
+        patient: p.pseudonym,
+        granteeOrg: a.requester,
+        granteePractitioner: '',
+        purpose: a.consent.purpose,
+        resourceTypes: [...a.consent.resourceTypes],
+        start: Date.now() - MINUTE,
+        end,
+      }),
+      'a consent',
+      () => holder.contracts.consent(consentId) !== undefined,
+    );
     if (a.consent.state === 'revoked') await must(holder, p.key.make('revokeConsent', { consentId }), 'a revocation', () => holder.contracts.consent(consentId)?.revoked === true);
     if (expired) while (Date.now() <= end + 100) await sleep(50);
   }
@@ -216,7 +251,16 @@ async function attemptOnCluster(
       // Stolen: the attacker has what phishing yields (a name and a password, no signing key) and signs with its own key.
       // Replayed: the attacker captured an earlier consented request's signed bytes and sends them again.
       const requestId = globalThis.crypto.randomUUID();
-      const fresh = requester.authors.clinician.make('requestAccess', { requestId, requesterOrg: a.requester, holderOrg: a.holder, patient: p.pseudonym, resourceTypes: [...a.resourceTypes], purpose: a.purpose, breakGlass: false, emergencyReason: '' });
+      const fresh = requester.authors.clinician.make('requestAccess', {
+        requestId,
+        requesterOrg: a.requester,
+        holderOrg: a.holder,
+        patient: p.pseudonym,
+        resourceTypes: [...a.resourceTypes],
+        purpose: a.purpose,
+        breakGlass: false,
+        emergencyReason: '',
+      });
       const tx = a.kind === 'stolen-credentials' ? reSign(fresh, new TxAuthor(new Ed25519Signer(prng.bytes(32)), { now: () => Date.now() })) : signed.get(a.replayOf!);
       if (tx === undefined) throw new HygeiaRunError('no captured request to replay');
       const o = await holder.ledger.submit(tx);
@@ -224,15 +268,37 @@ async function attemptOnCluster(
       // counted as obtained all the same, to be safe.
       const id = o.ok ? (decodeTx(tx).tx.payload as { requestId: string }).requestId : null;
       const permitted = id !== null && holder.contracts.decision(id)?.decision === 'permit';
-      return { outcome: { id: a.id, obtained: permitted, event: o.ok, reason: o.ok ? (holder.contracts.decision(id!)?.reason ?? 'committed') : o.reason }, requestId: o.ok ? id : null, received: [] };
+      return {
+        outcome: { id: a.id, obtained: permitted, event: o.ok, reason: o.ok ? (holder.contracts.decision(id!)?.reason ?? 'committed') : o.reason },
+        requestId: o.ok ? id : null,
+        received: [],
+      };
     }
     if (a.kind === 'forged-consent') {
       // Another member writes the consent the patient never gave: only the patient's (or guardian's) key may.
-      await requester.ledger.submit(requester.authors.clinician.make('grantConsent', { consentId: `${a.id}-forged`, patient: p.pseudonym, granteeOrg: a.requester, granteePractitioner: '', purpose: a.purpose, resourceTypes: [...a.resourceTypes], start: Date.now() - MINUTE, end: Date.now() + 600_000 }));
+      await requester.ledger.submit(
+        requester.authors.clinician.make('grantConsent', {
+          consentId: `${a.id}-forged`,
+          patient: p.pseudonym,
+          granteeOrg: a.requester,
+          granteePractitioner: '',
+          purpose: a.purpose,
+          resourceTypes: [...a.resourceTypes],
+          start: Date.now() - MINUTE,
+          end: Date.now() + 600_000,
+        }),
+      );
     }
     let result;
     try {
-      result = await requester.requestAccess({ holder: a.holder, patient: p.pseudonym, purpose: a.purpose, resourceTypes: [...a.resourceTypes], breakGlass: a.breakGlass, ...(a.breakGlass ? { reason: 'unconscious' } : {}) });
+      result = await requester.requestAccess({
+        holder: a.holder,
+        patient: p.pseudonym,
+        purpose: a.purpose,
+        resourceTypes: [...a.resourceTypes],
+        breakGlass: a.breakGlass,
+        ...(a.breakGlass ? { reason: 'unconscious' } : {}),
+      });
     } catch (e) {
       if (e instanceof NodeError) return { outcome: { id: a.id, obtained: false, event: false, reason: e.code }, requestId: null, received: [] };
       throw e;
@@ -245,7 +311,8 @@ async function attemptOnCluster(
     return { outcome: { id: a.id, obtained: result.resources > 0, event: true, reason: result.reason }, requestId: result.requestId, received };
   } finally {
     // Each attempt meets only its own consent: one still in force is revoked once the attempt is over.
-    if (a.consent.state === 'active') await must(holder, p.key.make('revokeConsent', { consentId }), 'a clean-up revocation', () => holder.contracts.consent(consentId)?.revoked === true);
+    if (a.consent.state === 'active')
+      await must(holder, p.key.make('revokeConsent', { consentId }), 'a clean-up revocation', () => holder.contracts.consent(consentId)?.revoked === true);
   }
 }
 
@@ -285,7 +352,14 @@ async function rawDatabaseText(name: string): Promise<string> {
   try {
     const parts: string[] = [];
     const latin1 = new TextDecoder('latin1');
-    const dump = (v: unknown): string => (v instanceof Uint8Array ? latin1.decode(v) : v !== null && typeof v === 'object' ? Object.values(v as object).map(dump).join(' ') : String(v));
+    const dump = (v: unknown): string =>
+      v instanceof Uint8Array
+        ? latin1.decode(v)
+        : v !== null && typeof v === 'object'
+          ? Object.values(v as object)
+              .map(dump)
+              .join(' ')
+          : String(v);
     for (const store of db.objectStoreNames) {
       for (const k of await db.getAllKeys(store)) parts.push(dump(k));
       for (const v of await db.getAll(store)) parts.push(dump(v));

@@ -33,9 +33,14 @@ export async function centralizedLatency(w: Workload, commit: (u: RecordUpdate) 
       for (const c of w.clinics) if (c !== from) server.send(c, bytes);
     });
   });
-  return measure(w, clinics, (writer, i) => clinics.get(writer)!.send(SERVER, enc(String(i))), async () => {
-    for (const t of [server, ...clinics.values()]) await t.close();
-  });
+  return measure(
+    w,
+    clinics,
+    (writer, i) => clinics.get(writer)!.send(SERVER, enc(String(i))),
+    async () => {
+      for (const t of [server, ...clinics.values()]) await t.close();
+    },
+  );
 }
 
 /**
@@ -62,7 +67,12 @@ export async function federatedLatency(w: Workload, commit: (u: RecordUpdate) =>
 }
 
 /** Runs the updates one by one: `start` sends update i from its writer; each clinic's first copy of i counts once. */
-async function measure(w: Workload, clinics: Map<string, Transport>, start: (writer: string, i: number, mark: (clinic: string) => void) => void, close: () => Promise<void>): Promise<number[]> {
+async function measure(
+  w: Workload,
+  clinics: Map<string, Transport>,
+  start: (writer: string, i: number, mark: (clinic: string) => void) => void,
+  close: () => Promise<void>,
+): Promise<number[]> {
   const out: number[] = [];
   let waiting: { i: number; seen: Set<string>; done: () => void } | null = null;
   const mark = (i: number, c: string): void => {

@@ -28,7 +28,10 @@ export interface Decision {
 }
 
 export function decide(req: AccessRequestLike, consents: readonly Consent[], now: number, breakGlassAllowed: boolean): Decision {
-  if (req.breakGlass) return breakGlassAllowed ? { decision: 'permit', grantedTypes: req.resourceTypes, reason: 'break-glass' } : { decision: 'deny', grantedTypes: [], reason: 'break-glass-not-allowed' };
+  if (req.breakGlass)
+    return breakGlassAllowed
+      ? { decision: 'permit', grantedTypes: req.resourceTypes, reason: 'break-glass' }
+      : { decision: 'deny', grantedTypes: [], reason: 'break-glass-not-allowed' };
   const mine = consents.filter((c) => c.patient === req.patient && c.granteeOrg === req.requesterOrg);
   if (mine.length === 0) return { decision: 'deny', grantedTypes: [], reason: 'no-consent' };
   const live = mine.filter((c) => !c.revoked);

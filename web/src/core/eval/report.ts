@@ -12,11 +12,23 @@ export function tableText(r: EvaluationResult): string {
   const rows: string[][] = [head];
   for (const a of ARCHITECTURES) {
     const m = r.architectures[a];
-    rows.push([a, pct(m.integrity), pct(m.unauthorizedAccess), pct(m.interoperability), pct(m.audit), `${m.latencyMs.p50} ms`, `${m.latencyMs.p95} ms`, num(m.flAccuracy, pct), num(m.flAuc, (x) => x.toFixed(3))]);
+    rows.push([
+      a,
+      pct(m.integrity),
+      pct(m.unauthorizedAccess),
+      pct(m.interoperability),
+      pct(m.audit),
+      `${m.latencyMs.p50} ms`,
+      `${m.latencyMs.p95} ms`,
+      num(m.flAccuracy, pct),
+      num(m.flAuc, (x) => x.toFixed(3)),
+    ]);
   }
   const widths = head.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const fmt = (row: string[]): string => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  lines.push(`Measured (seed ${r.seed}, workload ${r.workload.digest.slice(0, 16)}…: ${r.workload.clinics} clinics, ${r.workload.patients} patients, ${r.workload.accessAttempts} access and ${r.workload.tamperAttempts} tamper attempts, ${r.workload.updates} updates, ${r.workload.flRounds} FL rounds)`);
+  lines.push(
+    `Measured (seed ${r.seed}, workload ${r.workload.digest.slice(0, 16)}…: ${r.workload.clinics} clinics, ${r.workload.patients} patients, ${r.workload.accessAttempts} access and ${r.workload.tamperAttempts} tamper attempts, ${r.workload.updates} updates, ${r.workload.flRounds} FL rounds)`,
+  );
   lines.push(...rows.map(fmt));
   lines.push('');
   lines.push(`Quoted from the paper, not measured here (its rows: Centralized EHR, Federated EHR, Blockchain-AI):`);
@@ -54,7 +66,9 @@ export function chartSvg(r: EvaluationResult): string {
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
   out.push(`<rect width="100%" height="100%" fill="#fff"/>`);
-  out.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">${esc(`Measured: seed ${r.seed}, workload ${r.workload.digest.slice(0, 12)}…, ${r.workload.accessAttempts} access / ${r.workload.tamperAttempts} tamper attempts`)}</text>`);
+  out.push(
+    `<text x="${left}" y="20" font-size="14" font-weight="bold">${esc(`Measured: seed ${r.seed}, workload ${r.workload.digest.slice(0, 12)}…, ${r.workload.accessAttempts} access / ${r.workload.tamperAttempts} tamper attempts`)}</text>`,
+  );
   panels.forEach((p, i) => {
     const x0 = left + i * (pw + 20);
     out.push(`<text x="${x0 + pw / 2}" y="${top - 26}" text-anchor="middle" font-weight="bold">${esc(p.title)}</text>`);
@@ -64,11 +78,15 @@ export function chartSvg(r: EvaluationResult): string {
       const h = (Math.max(0, v) / p.max) * ph;
       const x = x0 + bw * 0.5 + k * bw;
       const name = ARCHITECTURES[k]!;
-      out.push(`<rect x="${x.toFixed(1)}" y="${(top + ph - h).toFixed(1)}" width="${(bw * 0.8).toFixed(1)}" height="${h.toFixed(1)}" fill="${colours[name]}"><title>${esc(`${name}: ${p.label(v)}`)}</title></rect>`);
+      out.push(
+        `<rect x="${x.toFixed(1)}" y="${(top + ph - h).toFixed(1)}" width="${(bw * 0.8).toFixed(1)}" height="${h.toFixed(1)}" fill="${colours[name]}"><title>${esc(`${name}: ${p.label(v)}`)}</title></rect>`,
+      );
       if (p.whisker) {
         const wy = top + ph - (p.whisker[k]! / p.max) * ph;
         const cx = x + bw * 0.4;
-        out.push(`<line x1="${cx.toFixed(1)}" y1="${(top + ph - h).toFixed(1)}" x2="${cx.toFixed(1)}" y2="${wy.toFixed(1)}" stroke="#000"/><line x1="${(cx - 5).toFixed(1)}" y1="${wy.toFixed(1)}" x2="${(cx + 5).toFixed(1)}" y2="${wy.toFixed(1)}" stroke="#000"/>`);
+        out.push(
+          `<line x1="${cx.toFixed(1)}" y1="${(top + ph - h).toFixed(1)}" x2="${cx.toFixed(1)}" y2="${wy.toFixed(1)}" stroke="#000"/><line x1="${(cx - 5).toFixed(1)}" y1="${wy.toFixed(1)}" x2="${(cx + 5).toFixed(1)}" y2="${wy.toFixed(1)}" stroke="#000"/>`,
+        );
       }
       out.push(`<text x="${(x + bw * 0.4).toFixed(1)}" y="${(top + ph - h - 4).toFixed(1)}" text-anchor="middle" font-size="9">${esc(p.label(v))}</text>`);
     });
@@ -77,7 +95,9 @@ export function chartSvg(r: EvaluationResult): string {
   ARCHITECTURES.forEach((a, k) => {
     out.push(`<rect x="${left + k * 140}" y="${ly}" width="12" height="12" fill="${colours[a]}"/><text x="${left + k * 140 + 18}" y="${ly + 10}">${a}</text>`);
   });
-  out.push(`<text x="${left}" y="${ly + 35}" fill="#555">${esc(`Every bar measured by npm run evaluate; the paper's quoted figures are in the JSON's "paper" field, not drawn.`)}</text>`);
+  out.push(
+    `<text x="${left}" y="${ly + 35}" fill="#555">${esc(`Every bar measured by npm run evaluate; the paper's quoted figures are in the JSON's "paper" field, not drawn.`)}</text>`,
+  );
   out.push(`<text x="${left}" y="${ly + 50}" fill="#555">${esc(`Latency: ${r.details.delayModel}.`)}</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';

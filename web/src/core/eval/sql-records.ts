@@ -55,7 +55,8 @@ export class SqlRecords {
       const rid = `${resource.resourceType}/${resource.id}`;
       // An update or an insert, never an upsert: an upsert fires the insert trigger before it turns into an update.
       const updated = await tx.query(`update ${this.s}.records set body = $2 where rid = $1`, [rid, resource]);
-      if ((updated.affectedRows ?? 0) === 0) await tx.query(`insert into ${this.s}.records(rid, patient, org, rtype, body) values ($1, $2, $3, $4, $5)`, [rid, patient, org, resource.resourceType, resource]);
+      if ((updated.affectedRows ?? 0) === 0)
+        await tx.query(`insert into ${this.s}.records(rid, patient, org, rtype, body) values ($1, $2, $3, $4, $5)`, [rid, patient, org, resource.resourceType, resource]);
     });
   }
 
@@ -86,7 +87,9 @@ export class SqlRecords {
   }
 
   async auditRows(): Promise<AuditRow[]> {
-    const r = await this.db.query<{ request_id: string; actor: string; requester_org: string; holder_org: string; patient: string; decision: 'permit' | 'deny' }>(`select * from ${this.s}.audit order by n`);
+    const r = await this.db.query<{ request_id: string; actor: string; requester_org: string; holder_org: string; patient: string; decision: 'permit' | 'deny' }>(
+      `select * from ${this.s}.audit order by n`,
+    );
     return r.rows.map((x) => ({ requestId: x.request_id, actor: x.actor, requesterOrg: x.requester_org, holderOrg: x.holder_org, patient: x.patient, decision: x.decision }));
   }
 
@@ -101,8 +104,15 @@ export class SqlRecords {
    * latest version the history holds, written through the application. False means tampering was detected.
    */
   async check(rid: string): Promise<boolean> {
-    const row = (await this.db.query<{ version: number; sum: string; actual: string }>(`select version, sum, encode(sha256(convert_to(body::text, 'UTF8')), 'hex') as actual from ${this.s}.records where rid = $1`, [rid])).rows[0];
-    const last = (await this.db.query<{ version: number; sum: string; actor: string }>(`select version, sum, actor from ${this.s}.history where rid = $1 order by n desc limit 1`, [rid])).rows[0];
+    const row = (
+      await this.db.query<{ version: number; sum: string; actual: string }>(
+        `select version, sum, encode(sha256(convert_to(body::text, 'UTF8')), 'hex') as actual from ${this.s}.records where rid = $1`,
+        [rid],
+      )
+    ).rows[0];
+    const last = (
+      await this.db.query<{ version: number; sum: string; actor: string }>(`select version, sum, actor from ${this.s}.history where rid = $1 order by n desc limit 1`, [rid])
+    ).rows[0];
     if (last === undefined) return row === undefined;
     if (row === undefined) return false;
     return row.sum === row.actual && row.version === last.version && row.sum === last.sum && last.actor !== '';
@@ -121,9 +131,18 @@ export class SqlRecords {
     const undo = async (): Promise<void> => {
       await this.untriggered(async (tx) => {
         await tx.query(`delete from ${s}.records where rid = $1`, [rid]);
-        await tx.query(`insert into ${s}.records(rid, patient, org, rtype, version, body, sum) values ($1, $2, $3, $4, $5, $6, $7)`, [row.rid, row.patient, row.org, row.rtype, row.version, row.body, row.sum]);
+        await tx.query(`insert into ${s}.records(rid, patient, org, rtype, version, body, sum) values ($1, $2, $3, $4, $5, $6, $7)`, [
+          row.rid,
+          row.patient,
+          row.org,
+          row.rtype,
+          row.version,
+          row.body,
+          row.sum,
+        ]);
         await tx.query(`delete from ${s}.history where rid = $1`, [rid]);
-        for (const h of savedHistory.rows) await tx.query(`insert into ${s}.history(n, rid, version, sum, actor) values ($1, $2, $3, $4, $5)`, [h.n, h.rid, h.version, h.sum, h.actor]);
+        for (const h of savedHistory.rows)
+          await tx.query(`insert into ${s}.history(n, rid, version, sum, actor) values ($1, $2, $3, $4, $5)`, [h.n, h.rid, h.version, h.sum, h.actor]);
       });
     };
     const edited = `jsonb_set(body, '{meta}', coalesce(body->'meta', '{}'::jsonb) || '{"versionId":"forged"}'::jsonb)`;

@@ -148,7 +148,11 @@ export function generateWorkload(opts: { seed: number; quick: boolean; bundles: 
     const id = `acc-${i}`;
     // Two in five attempts legitimate; the attack kinds in turn, so every kind is tried in a quick run.
     const legit = ap.float() < 0.4 || (consentedSoFar.length === 0 && i < 2);
-    const kind: AccessKind = legit ? (ap.float() < 0.75 || consentedSoFar.length === 0 ? 'consented' : 'emergency') : UNAUTHORIZED_KINDS[access.filter((a) => a.label === 'unauthorized').length % UNAUTHORIZED_KINDS.length]!;
+    const kind: AccessKind = legit
+      ? ap.float() < 0.75 || consentedSoFar.length === 0
+        ? 'consented'
+        : 'emergency'
+      : UNAUTHORIZED_KINDS[access.filter((a) => a.label === 'unauthorized').length % UNAUTHORIZED_KINDS.length]!;
     const patient = ap.int(patients.length);
     const p = patients[patient]!;
     const holder = p.clinic;
@@ -230,7 +234,11 @@ export function generateWorkload(opts: { seed: number; quick: boolean; bundles: 
   }
 
   const up = root.fork('updates');
-  const updates: RecordUpdate[] = Array.from({ length: size.updates }, (_, i) => ({ patient: up.int(patients.length), bpm: 55 + up.int(60), time: Date.UTC(2026, 0, 10) + i * 60_000 }));
+  const updates: RecordUpdate[] = Array.from({ length: size.updates }, (_, i) => ({
+    patient: up.int(patients.length),
+    bpm: 55 + up.int(60),
+    time: Date.UTC(2026, 0, 10) + i * 60_000,
+  }));
 
   const attacks = ['sign-flip', 'label-flip', 'scale'] as const;
   const fl = { rounds: size.flRounds, clients: size.clinics, attack: attacks[root.fork('fl').int(attacks.length)]!, attackers: 1 };

@@ -53,10 +53,11 @@ export class BlobExchange {
 
   close(): void {
     this.unsubscribe();
-    for (const [d, list] of this.wants) for (const w of list) {
-      w.cancel();
-      w.reject(new BlobFetchError(d));
-    }
+    for (const [d, list] of this.wants)
+      for (const w of list) {
+        w.cancel();
+        w.reject(new BlobFetchError(d));
+      }
     this.wants.clear();
   }
 

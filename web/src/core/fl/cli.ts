@@ -72,11 +72,17 @@ if (process.argv.includes('--json')) {
   console.log(JSON.stringify(result, null, 2));
 } else {
   const pct = (v: number | null): string => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);
-  console.log(`rule ${result.rule}, attack ${result.attack} x${result.attackers} of ${result.clients}, ${result.rounds} rounds, ledger ${result.ledger} (height ${result.ledgerHeight})`);
+  console.log(
+    `rule ${result.rule}, attack ${result.attack} x${result.attackers} of ${result.clients}, ${result.rounds} rounds, ledger ${result.ledger} (height ${result.ledgerHeight})`,
+  );
   console.log(`federated accuracy ${pct(result.accuracy)}, AUC ${result.auc.toFixed(3)}`);
   console.log(`centralized accuracy ${pct(result.centralizedAccuracy)}, AUC ${result.centralizedAuc?.toFixed(3) ?? '-'}`);
   if (result.epsilon !== undefined) console.log(`privacy spent: epsilon ${result.epsilon.toFixed(2)} at delta ${result.delta}`);
   console.log(`flagged per round: ${result.flagged.map((f) => (f.length ? f.join('+') : '-')).join(' ')}`);
-  console.log(`trust: ${Object.entries(result.trust).map(([c, t]) => `${c} ${t}`).join(', ')}`);
+  console.log(
+    `trust: ${Object.entries(result.trust)
+      .map(([c, t]) => `${c} ${t}`)
+      .join(', ')}`,
+  );
   console.log(`backdoor success ${pct(result.backdoorSuccess)}; global digest ${result.globalDigest}`);
 }

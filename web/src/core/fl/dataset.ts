@@ -30,8 +30,7 @@ export function parseCsv(text: string, label: string): Dataset {
   let start = 0;
   const numeric = (s: string): boolean => s !== '' && Number.isFinite(Number(s));
   const secondWidth = lines[1]!.split(',').length;
-  const sklearnHeader =
-    numeric(first[0] ?? '') && numeric(first[1] ?? '') && Number(first[1]) === secondWidth - 1 && first.some((s) => s !== '' && !numeric(s));
+  const sklearnHeader = numeric(first[0] ?? '') && numeric(first[1] ?? '') && Number(first[1]) === secondWidth - 1 && first.some((s) => s !== '' && !numeric(s));
   if (sklearnHeader) {
     start = 1;
   } else if (first.some((s) => !numeric(s))) {
@@ -93,7 +92,16 @@ export function trainTestSplit(d: Dataset, testShare: number, seed: number): { t
     test.push(...rows.slice(0, cut));
     train.push(...rows.slice(cut));
   }
-  return { train: subset(d, train.sort((a, b) => a - b)), test: subset(d, test.sort((a, b) => a - b)) };
+  return {
+    train: subset(
+      d,
+      train.sort((a, b) => a - b),
+    ),
+    test: subset(
+      d,
+      test.sort((a, b) => a - b),
+    ),
+  };
 }
 
 export interface Standardiser {

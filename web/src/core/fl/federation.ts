@@ -82,7 +82,8 @@ const TASK = 'fl-cli';
 /** Counts the trainer's jobs in flight, so the consortium's clock waits while training runs in real time. */
 function counting(t: Trainer): { trainer: Trainer; busy: () => boolean } {
   let n = 0;
-  const wrap = <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+  const wrap =
+    <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
     async (...a: A): Promise<R> => {
       n++;
       try {
@@ -120,7 +121,11 @@ export async function runFederation(opts: FederationOptions): Promise<Federation
   const sim = await SimConsortium.create({ clinics: opts.clients, ledger: ledgerKind, seed: opts.seed });
   const ids = sim.clinics.map((c) => c.id);
   // Attackers are K clinics in a seeded order, so which partitions they hold depends on the seed.
-  const attackerIds = new Prng(opts.seed).fork('attackers').shuffle([...ids]).slice(0, opts.attackers).sort();
+  const attackerIds = new Prng(opts.seed)
+    .fork('attackers')
+    .shuffle([...ids])
+    .slice(0, opts.attackers)
+    .sort();
   const services = sim.clinics.map((c, k) => {
     const part = parts[k]!;
     const local: LocalData = { features, train: { x: part.x, y: toFloat(part.y) } };

@@ -9,7 +9,7 @@ export function accuracy(prob: Float32Array, labels: ArrayLike<number>): number 
 export function auc(prob: Float32Array, labels: ArrayLike<number>): number {
   const idx = Array.from(prob, (_, i) => i).sort((a, b) => prob[a]! - prob[b]!);
   const ranks = new Float64Array(prob.length);
-  for (let i = 0; i < idx.length; ) {
+  for (let i = 0; i < idx.length;) {
     let j = i;
     while (j + 1 < idx.length && prob[idx[j + 1]!] === prob[idx[i]!]) j++;
     for (let k = i; k <= j; k++) ranks[idx[k]!] = (i + j) / 2 + 1;

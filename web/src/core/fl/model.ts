@@ -115,7 +115,16 @@ export async function trainLocal(model: tf.LayersModel, x: Float32Array, y: Floa
  * Calls `batch(start, k)` for each mini-batch of every epoch after copying the rows, in the epoch's seeded
  * order, into `bx` (`stride` values a row: the features, then `stride - features` ones) and `by`.
  */
-function forEachBatch(x: Float32Array, y: Float32Array, features: number, stride: number, opts: TrainOptions, bx: Float32Array, by: Float32Array, batch: (start: number, k: number) => void): void {
+function forEachBatch(
+  x: Float32Array,
+  y: Float32Array,
+  features: number,
+  stride: number,
+  opts: TrainOptions,
+  bx: Float32Array,
+  by: Float32Array,
+  batch: (start: number, k: number) => void,
+): void {
   const rows = y.length;
   const rng = new Prng(opts.seed).fork('batches');
   if (stride > features) bx.fill(1);
@@ -213,8 +222,10 @@ function trainDense(vars: tf.LayerVariable[], kind: 'logreg' | 'mlp', x: Float32
 
 /** Predicted probabilities of class 1. */
 export function predict(model: tf.LayersModel, x: Float32Array, features: number): Float32Array {
-  return tf.tidy(() => {
-    const xs = tf.tensor2d(x, [x.length / features, features]);
-    return (model.predict(xs) as tf.Tensor).dataSync() as Float32Array;
-  }).slice();
+  return tf
+    .tidy(() => {
+      const xs = tf.tensor2d(x, [x.length / features, features]);
+      return (model.predict(xs) as tf.Tensor).dataSync() as Float32Array;
+    })
+    .slice();
 }

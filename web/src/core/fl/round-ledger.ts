@@ -37,9 +37,7 @@ export function dpFields(dp: RoundParams['dp']): { dpClip: number; dpNoise: numb
 
 /** `clinic:feature:value:baseline:scale:score:hard` entries, grouped by clinic in ascending order. */
 export function flagEntries(reports: readonly Report[]): string[] {
-  return [...reports]
-    .sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0))
-    .flatMap((r) => r.reasons.map((x) => `${r.subject}:${reasonText(x)}`));
+  return [...reports].sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0)).flatMap((r) => r.reasons.map((x) => `${r.subject}:${reasonText(x)}`));
 }
 
 export class RoundLedger {

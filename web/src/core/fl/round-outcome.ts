@@ -39,9 +39,21 @@ export function roundOutcome(r: FlRoundRecord, base: Float32Array, updates: read
   for (const u of [...updates].sort(byDigest)) {
     const delta = wellFormed(r, base.length, u);
     if (delta) valid.push({ u, delta });
-    else reports.push({ kind: 'fl-update', subject: u.clinic, window: r.round, severity: 3500, reasons: [{ feature: 'updateMalformed', value: 1, baseline: 0, scale: 1, score: 3500, hard: true }] });
+    else
+      reports.push({
+        kind: 'fl-update',
+        subject: u.clinic,
+        window: r.round,
+        severity: 3500,
+        reasons: [{ feature: 'updateMalformed', value: 1, baseline: 0, scale: 1, score: 3500, hard: true }],
+      });
   }
-  reports.push(...updateOutliers(r.round, valid.map((v) => ({ subject: v.u.clinic, delta: v.delta }))));
+  reports.push(
+    ...updateOutliers(
+      r.round,
+      valid.map((v) => ({ subject: v.u.clinic, delta: v.delta })),
+    ),
+  );
   reports.sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
 
   const counted = valid.filter((v) => r.counted.includes(v.u.clinic));
@@ -50,7 +62,16 @@ export function roundOutcome(r: FlRoundRecord, base: Float32Array, updates: read
   else if (r.rule === 'dp-mean') {
     step = dpMean(
       counted.map((v) => v.delta),
-      { clip: r.dpClip / 1e6, noiseMultiplier: r.dpNoise / 1000, denominator: r.counted.length, seed: noiseSeed(r.task, r.round, counted.map((v) => v.u.bytes)) },
+      {
+        clip: r.dpClip / 1e6,
+        noiseMultiplier: r.dpNoise / 1000,
+        denominator: r.counted.length,
+        seed: noiseSeed(
+          r.task,
+          r.round,
+          counted.map((v) => v.u.bytes),
+        ),
+      },
     );
   } else {
     const f = roundFaults(r.clinics.length);

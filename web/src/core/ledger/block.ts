@@ -204,7 +204,6 @@ function finishRead(r: Reader, version: number): void {
   if (version !== BLOCK_VERSION) throw new BlockCodecError('unknown-version', 'unknown block version');
 }
 
-
 /** The inclusion proof of transaction `index` in a block. */
 export function txProof(block: Block, index: number): { height: number; index: number; path: Uint8Array[] } {
   return { height: block.header.height, index, path: merkleProof(block.txs.map(txHash), index) };

@@ -95,12 +95,7 @@ export function writeCommitCertificate(
 }
 
 /** Names the defect of a certificate the replica's verifier refused. */
-export function diagnoseCommitCertificate(
-  cert: Uint8Array,
-  validatorCount: number,
-  seq: number,
-  batchDigest: Uint8Array,
-): CertificateDefect {
+export function diagnoseCommitCertificate(cert: Uint8Array, validatorCount: number, seq: number, batchDigest: Uint8Array): CertificateDefect {
   const votes = readCommitCertificate(cert);
   if (!votes) return 'certificate-malformed';
   const quorum = quorumSize(validatorCount);

@@ -73,13 +73,7 @@ export function merkleProof(leaves: readonly Uint8Array[], index: number): Uint8
  * Checks that `leaf` is at `index` in a tree of `size` leaves with the given root (RFC 9162 §2.1.3.2).
  * Returns false for anything that does not verify, including malformed paths; never throws.
  */
-export function verifyMerkleProof(
-  leaf: Uint8Array,
-  index: number,
-  size: number,
-  path: readonly Uint8Array[],
-  root: Uint8Array,
-): boolean {
+export function verifyMerkleProof(leaf: Uint8Array, index: number, size: number, path: readonly Uint8Array[], root: Uint8Array): boolean {
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return false;
   if (root.length !== MERKLE_HASH_BYTES || path.length > 64) return false;
   let fn = index;
@@ -103,4 +97,3 @@ export function verifyMerkleProof(
   }
   return sn === 0 && equalBytes(r, root);
 }
-

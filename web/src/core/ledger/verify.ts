@@ -20,21 +20,13 @@ export type BlockRejectReason =
   | 'bad-skip-list' // skipped positions not ascending, or out of range
   | CertificateDefect; // not a quorum of distinct validators' valid commits for (height, batchDigest)
 
-export type BlockCheck =
-  | { readonly ok: true; readonly hash: Uint8Array }
-  | { readonly ok: false; readonly reason: BlockRejectReason };
+export type BlockCheck = { readonly ok: true; readonly hash: Uint8Array } | { readonly ok: false; readonly reason: BlockRejectReason };
 
 /**
  * Verifies a commit certificate. The default is the replica's own verifier (wasm core): a quorum of commits from
  * distinct validators, each signature valid (over the epoch id and the commit), all for exactly (seq, batchDigest).
  */
-export type CertificateVerifier = (
-  certificate: Uint8Array,
-  validators: Uint8Array[],
-  seq: number,
-  batchDigest: Uint8Array,
-  epochId: Uint8Array,
-) => boolean;
+export type CertificateVerifier = (certificate: Uint8Array, validators: Uint8Array[], seq: number, batchDigest: Uint8Array, epochId: Uint8Array) => boolean;
 
 export const replicaCertificateVerifier: CertificateVerifier = (c, v, s, d, e) => verifyCommitCertificate(c, v, s, d, e);
 

@@ -84,11 +84,7 @@ export type DtlsBinding = { readonly local: string; readonly remote: string } | 
  * Negotiated certificates win; an SDP that names exactly one certificate must name the negotiated one; with no
  * stats, each SDP must name exactly one.
  */
-export function dtlsBinding(
-  negotiated: { local: string; remote: string } | null,
-  localSdp: string | undefined | null,
-  remoteSdp: string | undefined | null,
-): DtlsBinding {
+export function dtlsBinding(negotiated: { local: string; remote: string } | null, localSdp: string | undefined | null, remoteSdp: string | undefined | null): DtlsBinding {
   const local = sdpFingerprint(localSdp);
   const remote = sdpFingerprint(remoteSdp);
   // An SDP with fingerprint lines that do not name one certificate is no browser's: someone edited it.

@@ -205,14 +205,7 @@ export class Handshake {
     const sig = r.fixed(64);
     if (!r.end()) return this.fail('malformed');
     if (this.peerProved) return []; // a duplicate answer to our repeated HELLO
-    const body = transcript(
-      this.peerKey,
-      this.opts.identity.publicKey,
-      this.peerNonce,
-      this.opts.nonce,
-      this.opts.remoteFingerprint,
-      this.opts.localFingerprint,
-    );
+    const body = transcript(this.peerKey, this.opts.identity.publicKey, this.peerNonce, this.opts.nonce, this.opts.remoteFingerprint, this.opts.localFingerprint);
     if (!ed25519Verify(this.peerKey, signingBytes(HANDSHAKE_DOMAIN, body), sig)) return this.fail('bad-signature');
     this.peerProved = true;
     return this.proofSent ? [this.authenticate()] : [];
@@ -225,14 +218,7 @@ export class Handshake {
 
   private proof(): Uint8Array {
     const { identity } = this.opts;
-    const body = transcript(
-      identity.publicKey,
-      this.peerKey!,
-      this.opts.nonce,
-      this.peerNonce!,
-      this.opts.localFingerprint,
-      this.opts.remoteFingerprint,
-    );
+    const body = transcript(identity.publicKey, this.peerKey!, this.opts.nonce, this.peerNonce!, this.opts.localFingerprint, this.opts.remoteFingerprint);
     const sig = ed25519Sign(identity.secretKey, signingBytes(HANDSHAKE_DOMAIN, body));
     const w = new Writer(72);
     w.uint(FRAME_PROOF);

@@ -265,9 +265,12 @@ export class WebRtcTransport implements Transport {
     };
     // Peers can appear without a 'peers' event (a repeated offer on an existing entry): look every second.
     this.scan = setInterval(() => this.discover(), 1000);
-    this.refresh = setInterval(() => {
-      sc.url = this.signalingUrl();
-    }, Math.max(1000, this.tokenLifetime() / 4));
+    this.refresh = setInterval(
+      () => {
+        sc.url = this.signalingUrl();
+      },
+      Math.max(1000, this.tokenLifetime() / 4),
+    );
   }
 
   send(to: PeerId, bytes: Uint8Array): void {

@@ -416,18 +416,7 @@ export interface PatientApi {
 export class NodeError extends Error {
   override readonly name = 'NodeError';
   constructor(
-    readonly code:
-      | 'locked'
-      | 'wrong-passphrase'
-      | 'not-member'
-      | 'not-linked'
-      | 'bad-code'
-      | 'rejected'
-      | 'timeout'
-      | 'offline'
-      | 'not-found'
-      | 'invalid'
-      | 'busy',
+    readonly code: 'locked' | 'wrong-passphrase' | 'not-member' | 'not-linked' | 'bad-code' | 'rejected' | 'timeout' | 'offline' | 'not-found' | 'invalid' | 'busy',
     message: string,
   ) {
     super(message);

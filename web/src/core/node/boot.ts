@@ -88,7 +88,12 @@ async function fetchCached(url: string, key: string): Promise<unknown> {
 }
 
 export async function fetchRelayConfig(origin: string): Promise<RelayConfig> {
-  const doc = (await fetchCached(`${origin}/v1/config`, `hygeia/v1/config`)) as { genesis: unknown; iceServers?: RTCIceServer[]; iceTransportPolicy?: RTCIceTransportPolicy; development?: boolean };
+  const doc = (await fetchCached(`${origin}/v1/config`, `hygeia/v1/config`)) as {
+    genesis: unknown;
+    iceServers?: RTCIceServer[];
+    iceTransportPolicy?: RTCIceTransportPolicy;
+    development?: boolean;
+  };
   return {
     genesis: parseGenesis(doc.genesis),
     iceServers: Array.isArray(doc.iceServers) ? doc.iceServers : [],
@@ -169,10 +174,13 @@ export async function startClinic(origin: string, config: RelayConfig, secrets: 
         .then(() => {
           const room = transport(`${ENROL_ROOM_PREFIX}${codeHash}`, () => true);
           const detach = node!.attachPhoneLink(room);
-          setTimeout(() => {
-            detach();
-            void room.close();
-          }, Math.max(0, expiresAt - Date.now()));
+          setTimeout(
+            () => {
+              detach();
+              void room.close();
+            },
+            Math.max(0, expiresAt - Date.now()),
+          );
         })
         .catch(() => node?.reportProblem('The relay did not accept the phone code; ask again in a moment.'));
     },

@@ -43,15 +43,7 @@ export function consentView(contracts: HygeiaContracts, c: ConsentRecord, name: 
 
 export function agreementView(a: AgreementRecord, self: string, now: number, name: NameOf): AgreementView {
   const ours = a.orgA === self;
-  const state: AgreementView['state'] = a.ended
-    ? 'ended'
-    : a.end <= now
-      ? 'expired'
-      : a.signedA && a.signedB
-        ? 'active'
-        : ours
-          ? 'proposed-by-us'
-          : 'awaiting-our-signature';
+  const state: AgreementView['state'] = a.ended ? 'ended' : a.end <= now ? 'expired' : a.signedA && a.signedB ? 'active' : ours ? 'proposed-by-us' : 'awaiting-our-signature';
   return { agreementId: a.agreementId, partner: name(ours ? a.orgB : a.orgA), purposes: [...a.purposes], end: a.end, state, emergency: a.emergency };
 }
 

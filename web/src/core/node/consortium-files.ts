@@ -82,7 +82,13 @@ export async function initConsortium(opts: { dir: string; clinics: number; conse
 /** Adds a clinic (a real tablet's public key) to a genesis that has not started a chain yet. */
 export function addClinic(opts: { dir: string; name: string; key: string; validator?: boolean; id?: string }): Genesis {
   const g = readGenesis(opts.dir);
-  const id = opts.id ?? opts.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
+  const id =
+    opts.id ??
+    opts.name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 63);
   const key = opts.key.toLowerCase();
   try {
     fromHex(key, 32);

@@ -57,7 +57,7 @@ export class ConsultDesk {
     const live = this.d.contracts.consentsByGrantee(this.d.orgId(), now).filter((c) => c.patient === label.pseudonym && c.purpose === 'TREAT');
     if (live.length === 0) throw new NodeError('rejected', 'The patient has not given this clinic a live consent for treatment.');
     const phone = this.phonesOf(label.pseudonym)[0];
-    if (!phone) throw new NodeError('offline', 'The patient\'s phone is not connected.');
+    if (!phone) throw new NodeError('offline', "The patient's phone is not connected.");
     const consultId = globalThis.crypto.randomUUID();
     const send = (b: Uint8Array): void => phone.link.send(phone.peer, b);
     const session = new LiveConsult({

@@ -63,7 +63,14 @@ export class LiveConsult implements ConsultSession {
     const hasVideo = (p.local?.getVideoTracks().length ?? 0) > 0;
     const hasAudio = (p.local?.getAudioTracks().length ?? 0) > 0;
     const mode: ConsultState['mode'] = p.media && hasVideo ? 'video' : p.media && hasAudio ? 'audio' : 'chat';
-    const modeReason = mode === 'chat' ? (p.media ? 'No camera or microphone is available: chat only.' : 'This connection carries no media: chat only.') : mode === 'audio' ? 'No camera is available: audio only.' : null;
+    const modeReason =
+      mode === 'chat'
+        ? p.media
+          ? 'No camera or microphone is available: chat only.'
+          : 'This connection carries no media: chat only.'
+        : mode === 'audio'
+          ? 'No camera is available: audio only.'
+          : null;
     this.s = { phase: 'connecting', mode, modeReason, remote: null, messages: [] };
     this.untrack = p.media
       ? p.media.onTrack((peer, _track, stream) => {

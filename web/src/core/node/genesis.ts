@@ -116,7 +116,7 @@ export function parseGenesis(doc: unknown): Genesis {
     } catch {
       throw new GenesisError(`${at}.nodeKey`, '64 hex characters');
     }
-    if (keys.has(nodeKey)) throw new GenesisError(`${at}.nodeKey`, 'repeats another clinic\'s key');
+    if (keys.has(nodeKey)) throw new GenesisError(`${at}.nodeKey`, "repeats another clinic's key");
     keys.add(nodeKey);
     if (typeof x.validator !== 'boolean') throw new GenesisError(`${at}.validator`, 'true or false');
     return { id, name, nodeKey, validator: x.validator };

@@ -170,7 +170,8 @@ export class LearningDesk {
     for (let i = 0; i < 600; i++) {
       const mine = this.rounds().filter((r) => r.task === task);
       if (mine.length > 0) return mine[mine.length - 1]!;
-      if (failure) throw failure instanceof NodeError ? failure : new NodeError('rejected', `The round could not start (${failure instanceof Error ? failure.message : String(failure)}).`);
+      if (failure)
+        throw failure instanceof NodeError ? failure : new NodeError('rejected', `The round could not start (${failure instanceof Error ? failure.message : String(failure)}).`);
       await new Promise((r) => this.d.clock.schedule(50, () => r(undefined)));
     }
     throw new NodeError('timeout', 'The round did not open on the ledger.');

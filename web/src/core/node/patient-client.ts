@@ -8,7 +8,17 @@ import { Ed25519Signer, ed25519PublicKey } from '../../../../wasm/index.ts';
 import { TxAuthor, type AccessDecision, type ConsentRecord } from '../ledger/contracts/index.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
 import { toHex } from '../util/index.ts';
-import { NodeError, type AuditEntryView, type ConsentView, type ConsultSession, type ConsultView, type PatientApi, type PatientLink, type PatientSnapshot, type PurposeOfUse } from './api.ts';
+import {
+  NodeError,
+  type AuditEntryView,
+  type ConsentView,
+  type ConsultSession,
+  type ConsultView,
+  type PatientApi,
+  type PatientLink,
+  type PatientSnapshot,
+  type PurposeOfUse,
+} from './api.ts';
 import type { Genesis } from './genesis.ts';
 import { decodeProofBundle, type ProofBundle } from './patient-proofs.ts';
 import { enrolmentCodeHash } from './patient-service.ts';
@@ -279,10 +289,16 @@ export class PatientClient implements PatientApi {
     const start = c.start ?? this.now() - 60_000;
     if (!(c.end > start)) throw new NodeError('invalid', 'The end date must be after the start.');
     const consentId = toHex(globalThis.crypto.getRandomValues(new Uint8Array(16)));
-    const tx = this.author.make(
-      'grantConsent',
-      { consentId, patient: link.pseudonym, granteeOrg, granteePractitioner: '', purpose: c.purpose, resourceTypes: [...c.resourceTypes], start, end: c.end },
-    );
+    const tx = this.author.make('grantConsent', {
+      consentId,
+      patient: link.pseudonym,
+      granteeOrg,
+      granteePractitioner: '',
+      purpose: c.purpose,
+      resourceTypes: [...c.resourceTypes],
+      start,
+      end: c.end,
+    });
     await this.submit(link, tx);
     return { consentId };
   }

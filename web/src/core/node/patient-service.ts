@@ -12,7 +12,16 @@ import type { PeerId } from '../net/transport.ts';
 import { fromHex, toHex } from '../util/index.ts';
 import { NodeError } from './api.ts';
 import type { LedgerService } from './ledger-service.ts';
-import { CHANNEL_PATIENT, PatientMsg, PatientWireError, decodePatientMessage, encodePatientMessage, newEnrolmentCode, normaliseEnrolmentCode, type PatientMessage } from './patient-wire.ts';
+import {
+  CHANNEL_PATIENT,
+  PatientMsg,
+  PatientWireError,
+  decodePatientMessage,
+  encodePatientMessage,
+  newEnrolmentCode,
+  normaliseEnrolmentCode,
+  type PatientMessage,
+} from './patient-wire.ts';
 
 /** How long a one-time code stays valid, and how many wrong tries a phone gets. */
 export const ENROLMENT_TTL_MS = 15 * 60_000;
@@ -121,7 +130,8 @@ export class PatientService {
       throw new NodeError('not-linked', 'This device is not linked to this clinic.');
     }
     const k = this.d.contracts.key(key);
-    if (!k || k.revoked || k.org !== this.d.orgId() || (k.role !== 'patient' && k.role !== 'guardian')) throw new NodeError('not-linked', 'This device is not linked to this clinic.');
+    if (!k || k.revoked || k.org !== this.d.orgId() || (k.role !== 'patient' && k.role !== 'guardian'))
+      throw new NodeError('not-linked', 'This device is not linked to this clinic.');
     if (pseudonym !== null && k.subject !== pseudonym) throw new NodeError('not-linked', 'This device is linked to another patient.');
     return k.subject;
   }
@@ -137,7 +147,7 @@ export class PatientService {
     // Single use: a second phone with the same code gets nothing, even while the first is being registered.
     this.enrolments.delete(hash);
     const p = await this.d.patient(e.patientId);
-    if (!p) throw new NodeError('not-found', 'The clinic no longer holds this patient\'s record.');
+    if (!p) throw new NodeError('not-found', "The clinic no longer holds this patient's record.");
     const key = fromHex(from, 32);
     if (!this.d.contracts.key(key)) {
       const o = await this.d.ledger.submit(this.d.admin.make('registerKey', { key, org: this.d.orgId(), role: e.role, subject: p.pseudonym }));
@@ -146,7 +156,17 @@ export class PatientService {
       this.requireSubject(from, p.pseudonym);
     }
     this.tries.delete(from);
-    reply(encodePatientMessage({ type: PatientMsg.LinkReply, id, org: this.d.orgId(), clinicName: this.d.clinicName(), pseudonym: p.pseudonym, displayName: p.displayName, role: e.role }));
+    reply(
+      encodePatientMessage({
+        type: PatientMsg.LinkReply,
+        id,
+        org: this.d.orgId(),
+        clinicName: this.d.clinicName(),
+        pseudonym: p.pseudonym,
+        displayName: p.displayName,
+        role: e.role,
+      }),
+    );
   }
 
   private async submit(from: PeerId, id: number, tx: Uint8Array, reply: Reply): Promise<void> {

@@ -175,10 +175,6 @@ export function newEnrolmentCode(): string {
 
 /** Upper-cases, drops separators and maps the look-alikes (O→0, I/L→1) as Crockford's alphabet says. */
 export function normaliseEnrolmentCode(code: string): string | null {
-  const s = code
-    .toUpperCase()
-    .replace(/[\s-]/g, '')
-    .replace(/O/g, '0')
-    .replace(/[IL]/g, '1');
+  const s = code.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
   return /^[0-9A-HJKMNP-TV-Z]{10}$/.test(s) ? s : null;
 }

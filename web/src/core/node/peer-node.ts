@@ -113,7 +113,7 @@ export class PeerNode {
    * protocol or a test). The caller closes it.
    */
   openTransport(room: string): WebRtcTransport {
-    if (room === (this.opts.room ?? CONSORTIUM_ROOM)) throw new RangeError('that room is the node\'s own');
+    if (room === (this.opts.room ?? CONSORTIUM_ROOM)) throw new RangeError("that room is the node's own");
     return new WebRtcTransport({
       secretKey: this.identity.secretKey,
       relayUrl: this.relayUrl,

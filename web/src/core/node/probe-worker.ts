@@ -3,5 +3,6 @@ import { probeRuntime } from './runtime-probe.ts';
 
 probeRuntime('worker').then(
   (report) => postMessage(report),
-  (err: unknown) => postMessage({ where: 'worker', core: 'failed', coreBytes: 0, coreSelfTest: false, tf: 'failed', tfSelfTest: false, crossOriginIsolated: false, error: String(err) }),
+  (err: unknown) =>
+    postMessage({ where: 'worker', core: 'failed', coreBytes: 0, coreSelfTest: false, tf: 'failed', tfSelfTest: false, crossOriginIsolated: false, error: String(err) }),
 );

@@ -37,10 +37,13 @@ export class RelaySync {
       return;
     }
     if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.run();
-    }, Math.random() * (this.opts.jitterMs ?? 400));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        void this.run();
+      },
+      Math.random() * (this.opts.jitterMs ?? 400),
+    );
   }
 
   stop(): void {

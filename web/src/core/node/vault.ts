@@ -99,10 +99,13 @@ async function slotKey(db: IDBPDatabase, slot: Pick<Slot, 'kind' | 'salt' | 'ite
   }
   if (!(unlock.prf instanceof Uint8Array) || unlock.prf.length < 32) throw new NodeError('invalid', 'The passkey did not return a usable secret.');
   const base = await subtle().importKey('raw', unlock.prf as BufferSource, 'HKDF', false, ['deriveKey']);
-  return subtle().deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: slot.salt as BufferSource, info: utf8.encode('hygeia/vault/passkey/v1') }, base, { name: 'AES-GCM', length: 256 }, false, [
-    'encrypt',
-    'decrypt',
-  ]);
+  return subtle().deriveKey(
+    { name: 'HKDF', hash: 'SHA-256', salt: slot.salt as BufferSource, info: utf8.encode('hygeia/vault/passkey/v1') },
+    base,
+    { name: 'AES-GCM', length: 256 },
+    false,
+    ['encrypt', 'decrypt'],
+  );
 }
 
 function encodeSecrets(s: VaultSecrets): Uint8Array {

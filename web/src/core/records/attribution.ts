@@ -100,7 +100,7 @@ export function attribute(
   });
 
   // 2. Through other resources, to a fixpoint (a Provenance of an Observation of an Encounter …).
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     resources.forEach((_r, i) => {
       if (out[i] !== undefined) return;

@@ -76,7 +76,8 @@ export function identifierKeysOf(resource: fhir4.Resource): string[] {
   const idents = (resource as { identifier?: unknown }).identifier;
   if (!Array.isArray(idents)) return [];
   const out: string[] = [];
-  for (const i of idents) if (isObject(i) && typeof i.value === 'string') out.push(identifierKey(resource.resourceType, typeof i.system === 'string' ? i.system : undefined, i.value));
+  for (const i of idents)
+    if (isObject(i) && typeof i.value === 'string') out.push(identifierKey(resource.resourceType, typeof i.system === 'string' ? i.system : undefined, i.value));
   return out;
 }
 

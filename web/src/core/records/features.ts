@@ -106,22 +106,11 @@ export function wearableDataset(patients: readonly { observations: readonly fhir
   return toDataset(rows, WEARABLE_FEATURES);
 }
 
-export const RECORD_FEATURES = [
-  'age_years',
-  'male',
-  'encounters',
-  'active_conditions',
-  'medication_requests',
-  'bmi',
-  'systolic_bp',
-  'diastolic_bp',
-  'heart_rate',
-] as const;
+export const RECORD_FEATURES = ['age_years', 'male', 'encounters', 'active_conditions', 'medication_requests', 'bmi', 'systolic_bp', 'diastolic_bp', 'heart_rate'] as const;
 
 const LOINC = { bmi: '39156-5', systolic: '8480-6', diastolic: '8462-4', heartRate: '8867-4' } as const;
 
-const hasLoinc = (c: fhir4.CodeableConcept | undefined, code: string): boolean =>
-  (c?.coding ?? []).some((x) => x.system === 'http://loinc.org' && x.code === code);
+const hasLoinc = (c: fhir4.CodeableConcept | undefined, code: string): boolean => (c?.coding ?? []).some((x) => x.system === 'http://loinc.org' && x.code === code);
 
 /**
  * One row from a patient's clinical record (everything `RecordStore.search({ patient })` returns) as of `at`

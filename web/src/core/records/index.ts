@@ -14,4 +14,15 @@ export type { ExchangeReport, ExchangeIssue, ExchangeUnresolved } from './valida
 export type { Rejection } from './bundle.ts';
 export { wearableStream, signalOf, SIGNALS, WearableError } from './wearable.ts';
 export type { WearableOptions, WearableFault, WearableProfile, FaultKind, Signal } from './wearable.ts';
-export { cleanWearable, wearableWindows, wearableDataset, recordFeatures, recordDataset, toDataset, FeatureError, PLAUSIBLE, WEARABLE_FEATURES, RECORD_FEATURES } from './features.ts';
+export {
+  cleanWearable,
+  wearableWindows,
+  wearableDataset,
+  recordFeatures,
+  recordDataset,
+  toDataset,
+  FeatureError,
+  PLAUSIBLE,
+  WEARABLE_FEATURES,
+  RECORD_FEATURES,
+} from './features.ts';

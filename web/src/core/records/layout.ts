@@ -15,7 +15,6 @@ import { openDB, type IDBPDatabase } from 'idb';
 
 export const RECORDS_DB_VERSION = 2;
 
-
 export interface OwnerRow {
   w: Uint8Array;
   c: Uint8Array;

@@ -62,9 +62,7 @@ export function commitmentOfCanonical(saltHex: string, canonical: string): Uint8
 
 /** Padded bytes of a resource row: canonical JSON of every version, written without re-encoding `latest`. */
 export function encodeResourcePayload(type: string, id: string, history: readonly StoredVersion[], latestCanonical?: string): Uint8Array {
-  const versions = history.map((h, i) =>
-    i === history.length - 1 && latestCanonical !== undefined ? `{"r":${latestCanonical},"s":"${h.s}","v":${h.v}}` : canonicalJson(h),
-  );
+  const versions = history.map((h, i) => (i === history.length - 1 && latestCanonical !== undefined ? `{"r":${latestCanonical},"s":"${h.s}","v":${h.v}}` : canonicalJson(h)));
   return paddedJson(`{"h":[${versions.join(',')}],"i":${JSON.stringify(id)},"k":"r","t":${JSON.stringify(type)}}`);
 }
 

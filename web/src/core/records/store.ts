@@ -14,7 +14,18 @@ import { initCore } from '../../../../wasm/index.ts';
 import { canonicalJson } from '../codec/index.ts';
 import { equalBytes, fromHex } from '../util/index.ts';
 import { scanReferences, attribute, type LogicalPatientRef } from './attribution.ts';
-import { BundleError, bundleShape, identifierKey, identifierKeysOf, isObject, isValidId, isValidResourceType, prepareBundle, type PreparedEntry, type Rejection } from './bundle.ts';
+import {
+  BundleError,
+  bundleShape,
+  identifierKey,
+  identifierKeysOf,
+  isObject,
+  isValidId,
+  isValidResourceType,
+  prepareBundle,
+  type PreparedEntry,
+  type Rejection,
+} from './bundle.ts';
 import { StoreChannel, type StoreEvent } from './channel.ts';
 import { eraseOwner } from './erasure.ts';
 import { RecordError } from './errors.ts';
@@ -222,7 +233,12 @@ export class RecordStore {
             if ('reject' in f) rejected.push({ index: f.entry.index, resourceType: f.entry.resource.resourceType, reason: f.reject });
             else items.push(f);
           }
-          const write = await prepareWrite(this.db, this.keys, items.map((i) => i.item), opts.onProgress);
+          const write = await prepareWrite(
+            this.db,
+            this.keys,
+            items.map((i) => i.item),
+            opts.onProgress,
+          );
           const report = this.reportOf(items, write.outcomes, rejected);
           if (report.rejected.length > 0 && prepared.type === 'transaction') {
             return { imported: {}, rejected: [wholeTransactionRejected(), ...report.rejected], unchanged: 0, anchors: [], patients: [] };
@@ -233,7 +249,11 @@ export class RecordStore {
               const byIndex = new Map(items.map((it, i) => [it.entry.index, write.outcomes[i]!]));
               shape.entries.forEach((_e, index) => {
                 const o = byIndex.get(index);
-                opts.results!.push(o === undefined || o.kind === 'rejected' ? { version: -1, changed: false, anchor: null } : { version: o.version, changed: o.kind !== 'unchanged', anchor: o.anchor });
+                opts.results!.push(
+                  o === undefined || o.kind === 'rejected'
+                    ? { version: -1, changed: false, anchor: null }
+                    : { version: o.version, changed: o.kind !== 'unchanged', anchor: o.anchor },
+                );
               });
             }
             this.afterWrite(write.summaries, write.createdKeys);
@@ -353,14 +373,19 @@ export class RecordStore {
     });
 
     // To a fixpoint: references must resolve among the entries still in, attribution must succeed.
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       const live = entries.map((_e, i) => i).filter((i) => !reject.has(i));
       const liveKeys = new Set(live.map((i) => keyOf(entries[i]!)));
       for (const i of live) {
         const missing = unresolvedReferences(entries[i]!.resource, (k) => liveKeys.has(k) || stored.has(k), { allowAbsolute: true });
         if (missing.length > 0) {
-          reject.set(i, missing[0] === '#contained' ? 'a reference names a contained resource that is not there' : 'a reference names a resource that is neither in the bundle nor in this store');
+          reject.set(
+            i,
+            missing[0] === '#contained'
+              ? 'a reference names a contained resource that is not there'
+              : 'a reference names a resource that is neither in the bundle nor in this store',
+          );
           changed = true;
         }
       }
@@ -549,9 +574,7 @@ export class RecordStore {
   async search(q: { patient: string; resourceType?: string | readonly string[] }): Promise<fhir4.Resource[]> {
     if (await this.isErased(q.patient)) throw new RecordError('erased', 'this patient was erased');
     const types = q.resourceType === undefined ? undefined : new Set(typeof q.resourceType === 'string' ? [q.resourceType] : q.resourceType);
-    const out = (await this.ownerPayloads(this.ownerTag(q.patient)))
-      .filter((p) => types === undefined || types.has(p.t))
-      .map((p) => p.h[p.h.length - 1]!.r as fhir4.Resource);
+    const out = (await this.ownerPayloads(this.ownerTag(q.patient))).filter((p) => types === undefined || types.has(p.t)).map((p) => p.h[p.h.length - 1]!.r as fhir4.Resource);
     out.sort((a, b) => (a.resourceType + '/' + a.id < b.resourceType + '/' + b.id ? -1 : 1));
     return out;
   }
@@ -688,7 +711,11 @@ export class RecordStore {
       secrets.wrap.fill(0);
       const journal = await resealJournal(this.db, this.keys.keyEncryptionKey, kek);
       const tx = this.db.transaction(['meta', 'journal'], 'readwrite', { durability: 'strict' });
-      await Promise.all([tx.objectStore('meta').put({ c: sealed } satisfies SealedRow, KEYRING_KEY), ...journal.map((j) => tx.objectStore('journal').put(j.value, j.key)), tx.done]);
+      await Promise.all([
+        tx.objectStore('meta').put({ c: sealed } satisfies SealedRow, KEYRING_KEY),
+        ...journal.map((j) => tx.objectStore('journal').put(j.value, j.key)),
+        tx.done,
+      ]);
       this.keys.useKek(kek);
       this.#channel.post('rotated');
     });
@@ -716,7 +743,11 @@ export class RecordStore {
 
   /** Keeps records released to this clinic, encrypted, apart from its own (never in search or the chart). */
   async storeReceived(requestId: string, holder: string, resources: readonly fhir4.Resource[], opts: { patient?: string; receivedAt?: number } = {}): Promise<void> {
-    await this.exclusive(() => this.#received.store({ requestId, holder, patient: opts.patient ?? '', receivedAt: opts.receivedAt ?? Date.now(), resources: [...resources] }, (k) => this.keys.keyring.index.tag(k)));
+    await this.exclusive(() =>
+      this.#received.store({ requestId, holder, patient: opts.patient ?? '', receivedAt: opts.receivedAt ?? Date.now(), resources: [...resources] }, (k) =>
+        this.keys.keyring.index.tag(k),
+      ),
+    );
   }
 
   /** Records released to this clinic: those of one request, or all. */

@@ -79,15 +79,15 @@ function fold(s: string): string {
  * as a substring for terms of three or more characters).
  */
 export function matches(s: OwnerSummary, text: string): boolean {
-  const terms = fold(text).split(/[\s,]+/).filter((t) => t !== '');
+  const terms = fold(text)
+    .split(/[\s,]+/)
+    .filter((t) => t !== '');
   if (terms.length === 0) return true;
   const names = [s.name, ...s.names].map(fold);
   const idents = s.identifiers.map((i) => fold(i.value));
   return terms.every(
     (t) =>
-      (BIRTH.test(t) && s.birthDate !== null && s.birthDate.startsWith(t)) ||
-      names.some((n) => n.includes(t)) ||
-      idents.some((v) => v === t || (t.length >= 3 && v.includes(t))),
+      (BIRTH.test(t) && s.birthDate !== null && s.birthDate.startsWith(t)) || names.some((n) => n.includes(t)) || idents.some((v) => v === t || (t.length >= 3 && v.includes(t))),
   );
 }
 

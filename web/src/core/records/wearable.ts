@@ -70,8 +70,7 @@ function gauss(rng: Prng): number {
 export function wearableStream(opts: WearableOptions): { observations: fhir4.Observation[]; faults: WearableFault[] } {
   if (!Number.isSafeInteger(opts.start) || !Number.isSafeInteger(opts.durationMs) || opts.durationMs <= 0)
     throw new WearableError('start and durationMs must be integers, durationMs positive');
-  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(opts.patientId) || !/^[A-Za-z0-9\-.]{1,64}$/.test(opts.deviceId))
-    throw new WearableError('patientId and deviceId must be FHIR ids');
+  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(opts.patientId) || !/^[A-Za-z0-9\-.]{1,64}$/.test(opts.deviceId)) throw new WearableError('patientId and deviceId must be FHIR ids');
   const faultRate = opts.faultRate ?? 0.01;
   if (!(faultRate >= 0 && faultRate <= 1)) throw new WearableError('faultRate must be in [0, 1]');
   const atRisk = opts.profile === 'at-risk';
@@ -80,7 +79,7 @@ export function wearableStream(opts: WearableOptions): { observations: fhir4.Obs
 
   // Activity bouts (walks), drawn up front so heart rate and steps agree with each other.
   const bouts: { from: number; to: number; intensity: number }[] = [];
-  for (let t = opts.start; t < end; ) {
+  for (let t = opts.start; t < end;) {
     t += rng.exponential(atRisk ? 5 * HOUR : 2.5 * HOUR);
     if (asleep(t)) continue;
     const len = (10 + rng.int(50)) * 60_000;

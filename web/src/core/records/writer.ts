@@ -35,8 +35,7 @@ export interface Anchor {
 }
 
 export type ItemOutcome =
-  | { readonly kind: 'new' | 'updated' | 'unchanged'; readonly version: number; readonly anchor: Anchor | null }
-  | { readonly kind: 'rejected'; readonly reason: string };
+  { readonly kind: 'new' | 'updated' | 'unchanged'; readonly version: number; readonly anchor: Anchor | null } | { readonly kind: 'rejected'; readonly reason: string };
 
 export interface Progress {
   readonly phase: 'validating' | 'encrypting' | 'storing';

@@ -194,7 +194,8 @@ export class SecurityService {
       const subjectOrg = orgOfSubject(contracts, r.subject);
       const at = r.window * windowMs;
       // This clinic's own staff are shown to its auditors but never reported by it (the contracts refuse it).
-      const unfiled = subjectOrg === this.o.clinic ? 'about this clinic' : subjectOrg === undefined ? 'not a member key' : filed >= MAX_FILED_PER_CLOSE ? 'too many reports at once' : null;
+      const unfiled =
+        subjectOrg === this.o.clinic ? 'about this clinic' : subjectOrg === undefined ? 'not a member key' : filed >= MAX_FILED_PER_CLOSE ? 'too many reports at once' : null;
       if (unfiled !== null) {
         this.addAlert(r, at, false, unfiled);
         continue;

@@ -169,7 +169,10 @@ const recordRelease: Rule<'recordRelease'> = (tx, c) => {
   need(d.decision === 'permit', 'not-granted');
   need(!d.revoked, 'permit-revoked');
   need(time <= d.expiresAt, 'expired');
-  need(p.resourceTypes.every((t) => d.grantedTypes.includes(t)), 'not-granted');
+  need(
+    p.resourceTypes.every((t) => d.grantedTypes.includes(t)),
+    'not-granted',
+  );
   s.put(`release/${p.requestId}/${height}-${index}`, {
     requestId: p.requestId,
     resourceTypes: [...new Set(p.resourceTypes)].sort(),

@@ -27,9 +27,7 @@ function agreementActive(s: StateCore, a: AgreementRecord, time: number): boolea
 
 /** The agreements between the two organisations active at `time`, lowest id first. */
 function activeBetween(s: StateCore, orgX: string, orgY: string, time: number): AgreementRecord[] {
-  return s
-    .list<AgreementRecord>('agreement')
-    .filter((x) => ((x.orgA === orgX && x.orgB === orgY) || (x.orgB === orgX && x.orgA === orgY)) && agreementActive(s, x, time));
+  return s.list<AgreementRecord>('agreement').filter((x) => ((x.orgA === orgX && x.orgB === orgY) || (x.orgB === orgX && x.orgA === orgY)) && agreementActive(s, x, time));
 }
 
 export function agreementInForce(s: StateCore, orgX: string, orgY: string, purpose: string, time: number): AgreementRecord | undefined {

@@ -89,8 +89,17 @@ const setEmergencyPolicy: Rule<'setEmergencyPolicy'> = (tx, { s, signer, time })
   const p = tx.payload;
   need(signer.role === 'admin', 'wrong-role');
   need(p.orgs.every((o) => ORG_ID.test(o)) && p.maxPerClinicianPerDay <= MAX_LIMIT && p.maxPerPatientPerDay <= MAX_LIMIT, 'malformed');
-  need(p.orgs.every((o) => memberOf(s, o) !== undefined), 'unknown-org');
-  s.put(`policy/${signer.org}`, { org: signer.org, orgs: [...new Set(p.orgs)].sort(), maxPerClinicianPerDay: p.maxPerClinicianPerDay, maxPerPatientPerDay: p.maxPerPatientPerDay, setAt: time } satisfies EmergencyPolicy);
+  need(
+    p.orgs.every((o) => memberOf(s, o) !== undefined),
+    'unknown-org',
+  );
+  s.put(`policy/${signer.org}`, {
+    org: signer.org,
+    orgs: [...new Set(p.orgs)].sort(),
+    maxPerClinicianPerDay: p.maxPerClinicianPerDay,
+    maxPerPatientPerDay: p.maxPerPatientPerDay,
+    setAt: time,
+  } satisfies EmergencyPolicy);
 };
 
 const reviewBreakGlass: Rule<'reviewBreakGlass'> = (tx, c) => {

@@ -302,10 +302,16 @@ export class HygeiaContracts implements LedgerApp {
       .map((e) => decisionOf(this.s, e.ref)!);
   }
   decisionsByRequester(org: string): AccessDecision[] {
-    return this.s.list<AccessDecision>('access').filter((d) => d.requesterOrg === org).sort(byLedgerOrder);
+    return this.s
+      .list<AccessDecision>('access')
+      .filter((d) => d.requesterOrg === org)
+      .sort(byLedgerOrder);
   }
   decisionsByHolder(org: string): AccessDecision[] {
-    return this.s.list<AccessDecision>('access').filter((d) => d.holderOrg === org).sort(byLedgerOrder);
+    return this.s
+      .list<AccessDecision>('access')
+      .filter((d) => d.holderOrg === org)
+      .sort(byLedgerOrder);
   }
   releases(requestId: string): ReleaseRecord[] {
     return this.s.list<ReleaseRecord>(`release/${requestId}`).sort(byLedgerOrder);

@@ -104,7 +104,10 @@ const flOpenRound: Rule<'flOpenRound'> = (tx, c) => {
   need(dp === (p.rule === 'dp-mean') && dp === p.dpClip > 0 && (dp ? p.dpDeltaInv >= 2 : p.dpDeltaInv === 0), 'malformed');
   const clinics = [...p.clinics].sort();
   need(clinics.length > 0 && clinics.length <= MAX_CLINICS && new Set(clinics).size === clinics.length, 'malformed');
-  need(clinics.every((id) => memberOf(c.s, id) !== undefined), 'unknown-org');
+  need(
+    clinics.every((id) => memberOf(c.s, id) !== undefined),
+    'unknown-org',
+  );
   need(clinics.includes(c.signer.org), 'not-eligible');
   need(p.deadline > c.time, 'bad-period');
   const base = toHex(p.base);

@@ -72,7 +72,14 @@ export class MemoryLedger {
     const t = Math.max(time, this.time);
     const results = txs.map((tx, index) => this.app.apply(tx, { height, index, time: t }));
     const prev = this.blocks.at(-1);
-    const unsigned = buildBlock({ height, time: t, prevHash: prev === undefined ? this.genesis : blockHash(prev.header), txs, stateRoot: this.app.stateRoot(), certificate: new Uint8Array(0) });
+    const unsigned = buildBlock({
+      height,
+      time: t,
+      prevHash: prev === undefined ? this.genesis : blockHash(prev.header),
+      txs,
+      stateRoot: this.app.stateRoot(),
+      certificate: new Uint8Array(0),
+    });
     const block = { ...unsigned, certificate: commitCertificate(epoch.validators, epoch.id, this.signers, height, unsigned.header.batchDigest) };
     this.blocks.push(block);
     this.results.push(results);

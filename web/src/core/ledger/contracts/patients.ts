@@ -118,7 +118,14 @@ const requestErasure: Rule<'requestErasure'> = (tx, c) => {
   need(signer.role === 'patient' || signer.role === 'guardian', 'wrong-role');
   need(signer.subject === p.patient, 'wrong-patient');
   need(erasureOf(s, signer.org, p.patient) === undefined, 'already-done');
-  s.put(`erasure/${signer.org}/${p.patient}`, { patient: p.patient, holder: signer.org, status: 'requested', requestedAt: time, requestedBy: signerHex, confirmedAt: 0 } satisfies ErasureRecord);
+  s.put(`erasure/${signer.org}/${p.patient}`, {
+    patient: p.patient,
+    holder: signer.org,
+    status: 'requested',
+    requestedAt: time,
+    requestedBy: signerHex,
+    confirmedAt: 0,
+  } satisfies ErasureRecord);
   logPatientEvent(s, p.patient, 'requestErasure', p.patient, c);
 };
 

@@ -87,7 +87,14 @@ export async function connectBluetoothMonitor(onReading: (r: Reading) => void, o
 export function startSimulatedMonitor(opts: { seed: number; minutes: number; intervalMs: number }, onReading: (r: Reading) => void, onEnd: () => void): HeartRateSource {
   const minute = 60_000;
   const start = Math.floor(Date.now() / minute) * minute - opts.minutes * minute;
-  const { observations } = wearableStream({ seed: opts.seed, patientId: 'simulated-patient', deviceId: 'simulated-hrm', start, durationMs: opts.minutes * minute, faultRate: 0.02 });
+  const { observations } = wearableStream({
+    seed: opts.seed,
+    patientId: 'simulated-patient',
+    deviceId: 'simulated-hrm',
+    start,
+    durationMs: opts.minutes * minute,
+    faultRate: 0.02,
+  });
   const samples = observations
     .filter((o) => o.code.coding?.some((c) => c.code === '8867-4') && typeof o.valueQuantity?.value === 'number')
     .map((o) => ({ time: Date.parse(o.effectiveDateTime!), bpm: o.valueQuantity!.value!, contact: 'detected' as const }));
