@@ -425,8 +425,7 @@ export class ConsensusNode {
       const check = verifyCheckpointCertificate(snapshot.certificate, certifiers.validators, seq, digest, this.verifySignature, certifiers.id);
       const rd = checkpointReplicaDigest(snapshot.certificate);
       if (!check.ok || !rd || !equalBytes(rd, sha256(snapshot.replicaState))) return false;
-      // A replica that fell behind in its epoch is replaced by one started from the certified checkpoint.
-      if (this.running !== epoch || (this.replica && !this.lagging)) return true;
+      if (this.running !== epoch || this.replica) return true;
       this.enterEpoch(epoch, { seq, replicaState: snapshot.replicaState, certificate: snapshot.certificate });
       return true;
     });
@@ -448,8 +447,8 @@ export class ConsensusNode {
   /**
    * Peers attested a block above our tip while our replica runs. Normally our replica executes it moments
    * later; if it has not after a view-change period, it missed the block (say, it sits in a view of its own
-   * that no quorum joins): the node follows the attested chain, and restarts its replica from the next
-   * certified checkpoint (afterBlock → join).
+   * that no quorum joins): the node follows the attested chain (its replica catches up at the others' next
+   * stable checkpoint, by state transfer).
    */
   private watchBehind(from: PeerId, height: number): void {
     if (this.behindCheck) {
@@ -478,7 +477,7 @@ export class ConsensusNode {
       return;
     }
     if (next) this.beginSwitch(next, height);
-    else if ((this.replica === null || this.lagging) && EpochHistory.indexOf(this.running, this.key) >= 0) this.join();
+    else if (this.replica === null && EpochHistory.indexOf(this.running, this.key) >= 0) this.join();
   }
 
   /**

@@ -127,7 +127,8 @@ export class StateTransfer {
   private replicaState: CheckpointFetch | null = null;
   private history: HistoryFetch | null = null;
   private following: FollowFetch | null = null;
-  private readonly lastServed = new Map<PeerId, number>();
+  /** When each peer was last served, per kind of request ('s' snapshot or 'b' blocks, then the peer id). */
+  private readonly lastServed = new Map<string, number>();
   private nextRequestId = 1;
   readonly counters = { served: 0, installs: 0, rejected: 0, followedBlocks: 0 };
 
@@ -152,18 +153,20 @@ export class StateTransfer {
   /**
    * Answers a peer's request with the highest contiguous run of blocks ending at min(toHeight, snapshotSeq,
    * our tip), at most a page, and the snapshot if we hold the one asked for. Replies can be large: a peer is
-   * answered at most once per quarter base timeout (an honest one asks one peer at a time and waits at least
-   * that long), so requests cannot amplify traffic.
+   * answered at most once per quarter base timeout for each kind of request, snapshot or blocks (an honest
+   * one has at most one of each outstanding at a peer — a replica's checkpoint fetch beside the host
+   * following the chain — and waits at least that long), so requests cannot amplify traffic.
    */
   serve(from: PeerId, req: StateRequest): void {
     const now = this.host.clock.now();
-    const last = this.lastServed.get(from);
+    const key = `${req.snapshotSeq > 0 ? 's' : 'b'}${from}`;
+    const last = this.lastServed.get(key);
     if (last !== undefined && now - last < this.host.baseMs / 4) {
       this.reject('rate-limited', from);
       return;
     }
-    this.lastServed.delete(from);
-    this.lastServed.set(from, now);
+    this.lastServed.delete(key);
+    this.lastServed.set(key, now);
     if (this.lastServed.size > MAX_RATE_ENTRIES) this.lastServed.delete(this.lastServed.keys().next().value!);
     this.counters.served++;
     const chain = this.host.chain;

@@ -50,6 +50,8 @@ interface Pending {
   lane: Lane | null;
   sentAt: number;
   attempts: number;
+  /** Our height when we first sent it: a kept outcome from before then is someone else's submission. */
+  firstSentHeight: number;
   resolve: (o: TxOutcome) => void;
   reject: (e: Error) => void;
 }
@@ -189,7 +191,7 @@ export class LedgerService {
       });
     }
     return new Promise<TxOutcome>((resolve, reject) => {
-      const p: Pending = { id, tx, notAfter, lane: null, sentAt: 0, attempts: 0, resolve, reject };
+      const p: Pending = { id, tx, notAfter, lane: null, sentAt: 0, attempts: 0, firstSentHeight: Number.MAX_SAFE_INTEGER, resolve, reject };
       this.pending.set(id, p);
       this.queue.push(p);
       this.pump();
@@ -214,6 +216,7 @@ export class LedgerService {
     const now = this.opts.clock.now();
     lane.lastSeq = Math.max(now * 1000, lane.lastSeq + 1);
     p.sentAt = now;
+    if (p.attempts === 0) p.firstSentHeight = this.consensus.height;
     p.attempts++;
     this.send(encodeClientRequest(lane.seed, lane.lastSeq, p.tx), p.attempts > 1);
   }
@@ -265,7 +268,16 @@ export class LedgerService {
     this.consensus.submit(bytes.slice(1));
   }
 
-  private keptOutcome(tx: Uint8Array): TxOutcome | undefined {
+  /**
+   * The outcome the ledger kept for our transaction `p`, if it consumed it after we first sent it (so the
+   * transaction we resent was ours to apply). A kept outcome from before is a replay of somebody's bytes.
+   */
+  private keptOutcome(p: Pending): TxOutcome | undefined {
+    const kept = this.outcomeOf(p.tx);
+    return kept && kept.height > p.firstSentHeight ? kept : undefined;
+  }
+
+  private outcomeOf(tx: Uint8Array): TxOutcome | undefined {
     let id: string;
     try {
       id = toHex(txId(tx));
@@ -290,7 +302,7 @@ export class LedgerService {
         if (!p) continue;
         this.settle(p);
         // A resent transaction the ledger had already consumed (we missed that block): its first outcome counts.
-        const first = !t.result.ok && t.result.reason === 'replay' ? this.keptOutcome(t.tx) : undefined;
+        const first = !t.result.ok && t.result.reason === 'replay' ? this.keptOutcome(p) : undefined;
         p.resolve(first ?? { ok: t.result.ok, reason: t.result.ok ? '' : t.result.reason, height: e.block.header.height, index: t.index });
       }
       for (const l of this.listeners) l(c);
@@ -298,7 +310,7 @@ export class LedgerService {
       // Blocks skipped by state transfer carried no outcomes here: re-send what is pending (the contracts
       // refuse a replay, so a transaction already applied is not applied twice).
       for (const p of [...this.pending.values()]) {
-        const kept = this.keptOutcome(p.tx);
+        const kept = this.keptOutcome(p);
         if (kept) {
           this.settle(p);
           p.resolve(kept);
