@@ -139,6 +139,11 @@ export class ConsensusNode {
   private switchDue = false;
   /** A peer showed a later epoch than the one running here: this node is behind an epoch change. */
   private lagging = false;
+  /**
+   * Behind within our epoch while our replica runs (it missed blocks): the host follows the attested chain
+   * until the replica executes a block live again. Separate from `lagging`, which is about epoch changes.
+   */
+  private catchingUp = false;
   /** A peer just connected: ask it once for blocks above our tip (see probe). */
   private probing = false;
   /** A check pending on a height peers attested above our tip (see watchBehind). */
@@ -204,7 +209,7 @@ export class ConsensusNode {
       install: (seq, digest, blocks, attestations, snapshot, from) => this.install(seq, digest, blocks, attestations, snapshot, from),
       adoptAttestation: (header, certificate) => this.attestations.adopt(header, certificate),
       applyFollowed: (blocks, attestations) => this.applyFollowed(blocks, attestations),
-      wantsToFollow: () => !this.closed && !this.halted && (this.replica === null || this.lagging || this.probing),
+      wantsToFollow: () => !this.closed && !this.halted && (this.replica === null || this.lagging || this.catchingUp || this.probing),
     });
     this.sync.peers = () => this.peers.filter((p) => p !== this.transport.self);
     this.attestations = new AttestationPool(
@@ -221,7 +226,7 @@ export class ConsensusNode {
         store: (h, cert) => this.chain.putAttestation(h, cert),
         emit: (e) => this.onEvent(e),
         behind: (from, height) => {
-          if (this.replica === null || this.lagging) this.sync.follow([from]);
+          if (this.replica === null || this.lagging || this.catchingUp) this.sync.follow([from]);
           else this.watchBehind(from, height);
         },
       },
@@ -460,8 +465,8 @@ export class ConsensusNode {
     this.clock.schedule(this.timers.viewChangeBaseMs, () => {
       if (this.behindCheck !== check) return;
       this.behindCheck = null;
-      if (this.closed || this.halted || this.chain.tip.height >= check.height || this.lagging || this.replica === null) return;
-      this.lagging = true;
+      if (this.closed || this.halted || this.chain.tip.height >= check.height || this.lagging || this.catchingUp || this.replica === null) return;
+      this.catchingUp = true;
       this.sync.follow([...check.peers]);
     });
   }
@@ -647,6 +652,7 @@ export class ConsensusNode {
     this.chain.append(block, hash);
     if (a.seq % this.K === 0) this.candidates.set(a.seq, { app: this.app.snapshot(), blockHash: hash });
     this.counters.executed++;
+    this.catchingUp = false; // our replica executes live again
     this.onEvent({ kind: 'committed', block, hash, results });
     this.attestations.onExecuted(a.seq, hash, true);
     this.afterBlock(a.seq);
@@ -907,7 +913,7 @@ export class ConsensusNode {
         this.counters.followed++;
         applied++;
         // The app is now ahead of our replica: it follows until it restarts from a certified checkpoint.
-        if (this.replica) this.lagging = true;
+        if (this.replica) this.catchingUp = true;
         this.onEvent({ kind: 'committed', block: b, hash: check.hash, results });
         if (h % this.K === 0) this.candidates.set(h, { app: this.app.snapshot(), blockHash: check.hash });
         this.afterBlock(h);
