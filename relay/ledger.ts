@@ -15,6 +15,7 @@ import { Reader, Writer } from '../web/src/core/codec/index.ts';
 import { clientPayload } from '../web/src/core/consensus/index.ts';
 import { blockHash, decodeHeader, encodeHeader, genesisHash, type Block, type BlockHeader } from '../web/src/core/ledger/block.ts';
 import { verifyBlock, type BlockRejectReason } from '../web/src/core/ledger/verify.ts';
+import { epochForHeight } from '../web/src/core/ledger/epoch.ts';
 import { LedgerReplica, LedgerReplicaError, type HygeiaContracts } from '../web/src/core/ledger/contracts/index.ts';
 import { contractsGenesis, genesisValidators, type Genesis } from '../web/src/core/node/genesis.ts';
 import { equalBytes, fromHex, toHex } from '../web/src/core/util/index.ts';
@@ -128,7 +129,9 @@ export class RelayLedger {
         const h = block.header.height;
         if (h <= this.height) continue;
         if (h !== this.height + 1) throw new RelayLedgerError('gap', h);
-        const check = verifyBlock(block, this.validatorsForHeight(h), this.head ? { prev: this.head } : {});
+        // Each height's validators and epoch id (commits are signed under it) from the relay's own verified state.
+        const epoch = epochForHeight(h, this.checkpointInterval, this.replica.app.validatorSchedule(), this.genesisId);
+        const check = verifyBlock(block, epoch.validators, { epochId: epoch.id, genesisHash: this.genesisId, ...(this.head ? { prev: this.head } : {}) });
         if (!check.ok) throw new RelayLedgerError(check.reason, h);
         // A refused block must leave nothing behind (the replica re-executes before it can compare roots).
         const before = this.replica.app.snapshot();
@@ -173,13 +176,8 @@ export class RelayLedger {
     this.dirty = false;
   }
 
-  /**
-   * The validators whose commit certificate a block of this height needs. Genesis fixes them until the
-   * contracts' epoch schedule (the `consensus` leaf) lands; then this reads the schedule of the relay's own
-   * verified state at the height's checkpoint.
-   */
-  private validatorsForHeight(height: number): Uint8Array[] {
-    return this.replica.app.validatorsForHeight(height).map((k) => fromHex(k, 32));
+  private get checkpointInterval(): number {
+    return contractsGenesis(this.opts.genesis).checkpointInterval;
   }
 
   private freshReplica(): LedgerReplica {
