@@ -42,22 +42,18 @@ const section: BenchSection = {
       const patientId = bundle.entry.find((e) => e.resource.resourceType === 'Patient')!.resource.id;
       await pages[0]!.evaluate((b) => (window as unknown as Win).hygeia.importBundle(b), bundle);
       // Each page notes when its own committed state first shows each anchor count of clinic-1.
-      for (const p of pages) {
-        await p.evaluate(() => {
-          const w = window as unknown as Win;
-          w.anchorSeen = [];
-          let last = -1;
-          const check = async () => {
-            const n = await w.hygeia.anchoredRecords('clinic-1');
-            if (n > last) {
-              last = n;
-              w.anchorSeen.push([n, Date.now()]);
-            }
-          };
-          w.hygeia.subscribe(() => void check());
-          void check();
+      // A string, not a function: tsx's name-keeping helper does not exist in the page.
+      const watcher = `(() => {
+        const w = window;
+        w.anchorSeen = [];
+        let last = -1;
+        const check = () => w.hygeia.anchoredRecords('clinic-1').then((n) => {
+          if (n > last) { last = n; w.anchorSeen.push([n, Date.now()]); }
         });
-      }
+        w.hygeia.subscribe(() => void check());
+        void check();
+      })()`;
+      for (const p of pages) await p.evaluate(watcher);
       const countAt = (p: Page) => p.evaluate(() => (window as unknown as Win).hygeia.anchoredRecords('clinic-1'));
       await eventually(async () => new Set(await Promise.all(pages.map(countAt))).size === 1, 'the import anchored everywhere', 60_000);
       let base = await countAt(pages[0]!);
