@@ -17,11 +17,10 @@ const params = new URLSearchParams(location.search);
 const origin = location.origin;
 // The phone installs as the patient app (its own name and start URL); the tablet as the clinic app.
 if (params.get('role') === 'patient') document.getElementById('manifest')?.setAttribute('href', './manifest-patient.webmanifest');
-// TODO(lead): drop the cast once ClinicNode implements every ClinicApi member.
 const app: AppBoot =
   params.get('role') === 'patient'
     ? { role: 'patient', open: () => openPatient({ origin }) }
-    : { role: 'clinic', open: async () => (await openClinic({ origin, dev: params.get('dev') })) as unknown as RoleBoot<ClinicApi> };
+    : { role: 'clinic', open: async (): Promise<RoleBoot<ClinicApi>> => openClinic({ origin, dev: params.get('dev') }) };
 
 const target = document.getElementById('app');
 if (!target) throw new Error('missing #app');

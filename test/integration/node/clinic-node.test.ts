@@ -1,23 +1,7 @@
 // Four real ClinicNodes on one simulated network: every contract action is a committed transaction, an
 // import anchors its records on every clinic's replica, and each clinic's staff keys are on the ledger.
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startConsortium, type TestConsortium } from './harness.ts';
-
-const dataDir = path.resolve(import.meta.dirname, '../../..', '../shared/data/synthea');
-const bundle = (i: number): unknown =>
-  JSON.parse(
-    readFileSync(
-      path.join(
-        dataDir,
-        readdirSync(dataDir)
-          .filter((f) => f.endsWith('.json'))
-          .sort()[i]!,
-      ),
-      'utf8',
-    ),
-  );
+import { syntheaBundle as bundle, startConsortium, type TestConsortium } from './harness.ts';
 
 describe('ClinicNode over SimNetwork', () => {
   let c: TestConsortium;

@@ -1,25 +1,9 @@
 // A consult between a clinic and a linked phone, over the simulated network (no media there: chat only):
 // refused without the patient's treatment consent to the clinic, then invited, joined, chatted, ended, and
 // recorded as a virtual Encounter in the patient's record.
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prng } from '../../../web/src/core/util/index.ts';
-import { startConsortium, type TestConsortium } from './harness.ts';
-
-const dataDir = path.resolve(import.meta.dirname, '../../..', '../shared/data/synthea');
-const bundle = (i: number): unknown =>
-  JSON.parse(
-    readFileSync(
-      path.join(
-        dataDir,
-        readdirSync(dataDir)
-          .filter((f) => f.endsWith('.json'))
-          .sort()[i]!,
-      ),
-      'utf8',
-    ),
-  );
+import { syntheaBundle as bundle, startConsortium, type TestConsortium } from './harness.ts';
 
 describe('consults', () => {
   let c: TestConsortium;

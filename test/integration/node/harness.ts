@@ -2,6 +2,8 @@
 // between them, its virtual clock pumped at wall-clock pace (the nodes' storage and WebCrypto work is real
 // and asynchronous, so virtual time must not outrun it).
 import 'fake-indexeddb/auto';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { ed25519PublicKey, initCore } from '../../../wasm/index.ts';
 import { MemoryLedgerStore } from '../../../web/src/core/ledger/store.ts';
 import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
@@ -11,6 +13,16 @@ import { verifierFor } from '../../../web/src/core/node/boot.ts';
 import type { Trainer } from '../../../web/src/core/fl/index.ts';
 import { parseGenesis, treatmentAgreements, type Genesis } from '../../../web/src/core/node/genesis.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
+
+const SYNTHEA = path.resolve(import.meta.dirname, '../../..', '../shared/data/synthea');
+
+/** The i-th Synthea bundle (by file name) of the shared data set, parsed. */
+export function syntheaBundle(i: number): unknown {
+  const files = readdirSync(SYNTHEA)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
+  return JSON.parse(readFileSync(path.join(SYNTHEA, files[i]!), 'utf8'));
+}
 
 export interface TestConsortium {
   readonly genesis: Genesis;

@@ -1,26 +1,10 @@
 // Federated learning between four real ClinicNodes: each trains on the patients it imported (yearly snapshots
 // of their records), the round's update digests and the aggregate go on the PBFT ledger, and every clinic
 // reaches the same aggregate digest.
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inThreadTrainer } from '../../../web/src/core/fl/node.ts';
 import { RECORDS_TASK } from '../../../web/src/core/node/learning-desk.ts';
-import { startConsortium, type TestConsortium } from './harness.ts';
-
-const dataDir = path.resolve(import.meta.dirname, '../../..', '../shared/data/synthea');
-const bundle = (i: number): unknown =>
-  JSON.parse(
-    readFileSync(
-      path.join(
-        dataDir,
-        readdirSync(dataDir)
-          .filter((f) => f.endsWith('.json'))
-          .sort()[i]!,
-      ),
-      'utf8',
-    ),
-  );
+import { syntheaBundle as bundle, startConsortium, type TestConsortium } from './harness.ts';
 
 describe('federated learning on the clinic nodes', () => {
   let c: TestConsortium;

@@ -1,26 +1,12 @@
 // A patient's phone and four clinics on one simulated network: the phone links to its clinic by a one-time
 // code, grants a second clinic consent by a transaction it signs itself, the second clinic is permitted; after
 // the phone revokes, the same request is denied; the phone's audit trail shows both decisions.
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prng } from '../../../web/src/core/util/index.ts';
 import { NodeError } from '../../../web/src/core/node/api.ts';
-import { startConsortium, type TestConsortium } from './harness.ts';
+import { startConsortium, syntheaBundle, type TestConsortium } from './harness.ts';
 
-const dataDir = path.resolve(import.meta.dirname, '../../..', '../shared/data/synthea');
-const bundle = (i: number): { entry: { resource: { resourceType: string; id: string } }[] } =>
-  JSON.parse(
-    readFileSync(
-      path.join(
-        dataDir,
-        readdirSync(dataDir)
-          .filter((f) => f.endsWith('.json'))
-          .sort()[i]!,
-      ),
-      'utf8',
-    ),
-  );
+const bundle = (i: number) => syntheaBundle(i) as { entry: { resource: { resourceType: string; id: string } }[] };
 
 describe('a patient and four clinics', () => {
   let c: TestConsortium;

@@ -1,26 +1,10 @@
 // The phone trusts only what it checks: a clinic that alters an entry, leaves one out, drops an event from
 // the patient's log or serves a header without a quorum's attestation gets nothing marked verified.
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeProofBundle, encodeProofBundle, type ProofBundle } from '../../../web/src/core/node/patient-proofs.ts';
 import { PhoneVerifier, buildProofBundle } from '../../../web/src/core/node/patient-verify.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
-import { startConsortium, type TestConsortium } from './harness.ts';
-
-const dataDir = path.resolve(import.meta.dirname, '../../..', '../shared/data/synthea');
-const bundle = (i: number): unknown =>
-  JSON.parse(
-    readFileSync(
-      path.join(
-        dataDir,
-        readdirSync(dataDir)
-          .filter((f) => f.endsWith('.json'))
-          .sort()[i]!,
-      ),
-      'utf8',
-    ),
-  );
+import { syntheaBundle as bundle, startConsortium, type TestConsortium } from './harness.ts';
 
 describe('the phone checks what a clinic serves', () => {
   let c: TestConsortium;
