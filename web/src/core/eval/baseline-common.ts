@@ -5,7 +5,8 @@
 import { validateExchange } from '../records/index.ts';
 import type { ExchangeOutcome, TamperOutcome } from './architecture.ts';
 import type { SqlRecords } from './sql-records.ts';
-import type { Workload } from './workload.ts';
+import type { Consent } from './policy.ts';
+import type { AccessAttempt, Workload } from './workload.ts';
 
 export const T0 = Date.UTC(2026, 0, 10);
 export const MINUTE = 60_000;
@@ -59,4 +60,18 @@ export async function checkExchange(id: string, resources: readonly fhir4.Resour
 export async function heldIds(store: SqlRecords): Promise<Set<string>> {
   const r = await store.db.query<{ rid: string }>(`select rid from ${store.schema}.records`);
   return new Set(r.rows.map((x) => x.rid));
+}
+
+/** The consent a forging member writes or vouches for (the patient never gave it), the same in both baselines. */
+export function forgedConsent(a: AccessAttempt, patientId: string, now: number): Consent {
+  return {
+    id: `${a.id}-forged`,
+    patient: patientId,
+    granteeOrg: a.requester,
+    purpose: a.purpose,
+    resourceTypes: a.resourceTypes,
+    start: now - MINUTE,
+    end: now + CONSENT_MS,
+    revoked: false,
+  };
 }

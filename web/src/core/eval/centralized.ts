@@ -6,7 +6,7 @@
 // consent any clinician may record, the break-glass button, or SQL for the insider.
 import { Prng, toHex } from '../util/index.ts';
 import type { AccessOutcome, Architecture, ArchitectureRun, AuditOutcome, ExchangeOutcome, RunContext } from './architecture.ts';
-import { CONSENT_MS, MINUTE, T0, checkExchange, heldIds, loadPatients, tamperPhase } from './baseline-common.ts';
+import { CONSENT_MS, MINUTE, T0, checkExchange, forgedConsent, heldIds, loadPatients, tamperPhase } from './baseline-common.ts';
 import { decide, type Consent } from './policy.ts';
 import { SqlRecords } from './sql-records.ts';
 import { pooledTraining } from './fl-eval.ts';
@@ -146,20 +146,7 @@ export const centralized: Architecture = {
       let token = clinicianToken;
       if (a.kind === 'forged-consent') {
         // The requesting clinic's clinician records a consent the patient never gave: the EHR lets staff record consents.
-        await ehr.recordConsent(
-          clinicianToken,
-          {
-            id: `${a.id}-forged`,
-            patient: p.patientId,
-            granteeOrg: a.requester,
-            purpose: a.purpose,
-            resourceTypes: a.resourceTypes,
-            start: now - MINUTE,
-            end: now + CONSENT_MS,
-            revoked: false,
-          },
-          now,
-        );
+        await ehr.recordConsent(clinicianToken, forgedConsent(a, p.patientId, now), now);
       }
       if (a.kind === 'stolen-credentials') token = ehr.login(`dr-${a.requester}`, passwords.get(a.requester)! /* phished */, now) ?? '';
       if (a.kind === 'replayed-credentials') token = tokens.get(a.replayOf!) ?? '';

@@ -9,7 +9,7 @@ import { Ed25519Signer, ed25519Verify } from '../../../../wasm/index.ts';
 import { canonicalBytes } from '../codec/index.ts';
 import { Prng, toHex } from '../util/index.ts';
 import type { AccessOutcome, Architecture, ArchitectureRun, AuditOutcome, ExchangeOutcome, RunContext } from './architecture.ts';
-import { CONSENT_MS, MINUTE, T0, checkExchange, heldIds, loadPatients, tamperPhase } from './baseline-common.ts';
+import { CONSENT_MS, MINUTE, T0, checkExchange, forgedConsent, heldIds, loadPatients, tamperPhase } from './baseline-common.ts';
 import { heartRate } from './centralized.ts';
 import { plainFedAvg } from './fl-eval.ts';
 import { federatedLatency } from './latency.ts';
@@ -147,16 +147,7 @@ export const federated: Architecture = {
         r = await fed.handle(a.holder, { ...old, requestId: a.id }, now);
       } else if (a.kind === 'forged-consent') {
         // The requesting clinic vouches for a consent the patient never gave: a member's signature is all the holder checks.
-        const consentDocument = requester.sign({
-          id: `${a.id}-forged`,
-          patient: p.patientId,
-          granteeOrg: a.requester,
-          purpose: a.purpose,
-          resourceTypes: a.resourceTypes,
-          start: now - MINUTE,
-          end: now + CONSENT_MS,
-          revoked: false,
-        });
+        const consentDocument = requester.sign(forgedConsent(a, p.patientId, now));
         r = await fed.request(a.requester, requester.password, a.holder, { ...base, consentDocument }, now);
       } else {
         // stolen-credentials: the attacker logs in with the clinician's phished password; the rest as the clinician would.
