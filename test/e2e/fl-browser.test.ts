@@ -109,6 +109,7 @@ describe('FL training in a Chromium Web Worker', () => {
       openedAt: 0,
       state: 'closed',
       updates: {},
+      declined: {},
       closedAt: 0,
       aggregates: {},
       flags: {},

@@ -1,5 +1,5 @@
-// FL rounds as contract rules (tags 32–35): opening with its parameters, one update digest per clinic per
-// round, closing by completeness or after the deadline, agreement on the aggregate by a quorum of the round's
+// FL rounds as contract rules (tags 32–36): opening with its parameters, one update digest per clinic per
+// round (or a decline), closing by completeness or after the deadline, agreement on the aggregate by a quorum of the round's
 // clinics, flags corroborated by f+1 clinics putting a clinic on probation and costing it trust, and every
 // refusal typed and changing nothing.
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +128,45 @@ describe('updates and closing', () => {
     expect(fx.submit(fx.admin['clinic-3']!.make('flCloseRound', { task: 'cancer', round: 1 }))).toEqual({ ok: true });
     expect(fx.ledger.app.fl.agreedSet('cancer', 1).map((e) => e.clinic)).toEqual(['clinic-2']);
     expect(fx.submit(fx.admin['clinic-4']!.make('flCloseRound', { task: 'cancer', round: 1 }))).toEqual({ ok: false, reason: 'round-not-open' });
+  });
+  it('takes a decline from a clinic with no data in place of its update; the round closes when every clinic committed or declined', () => {
+    const fx = ledgerFixture(5);
+    expect(fx.submit(fx.admin['clinic-1']!.make('flOpenRound', openPayload(fx, { clinics: ['clinic-1', 'clinic-2', 'clinic-3', 'clinic-4'] })))).toEqual({ ok: true });
+    const decline = (id: string, reason: string, round = 1) => fx.submit(fx.admin[id]!.make('flDeclineRound', { task: 'cancer', round, reason }));
+    const up = (id: string, b: number) => fx.submit(fx.admin[id]!.make('flCommitUpdate', { task: 'cancer', round: 1, digest: digest(b), samples: 10, bytes: 100 }));
+    expect(decline('clinic-5', 'no-data')).toEqual({ ok: false, reason: 'not-eligible' });
+    expect(decline('clinic-1', 'bored')).toEqual({ ok: false, reason: 'malformed' });
+    expect(decline('clinic-1', 'no-data', 2)).toEqual({ ok: false, reason: 'unknown-round' });
+    expect(fx.submit(fx.clinician.make('flDeclineRound', { task: 'cancer', round: 1, reason: 'no-data' }))).toEqual({ ok: false, reason: 'wrong-role' });
+    expect(fx.ledger.app.fl.round('cancer', 1)!.declined).toEqual({});
+
+    expect(decline('clinic-1', 'too-few-rows')).toEqual({ ok: true });
+    // One answer per clinic: neither a second decline nor an update after it, nor a decline after an update.
+    expect(decline('clinic-1', 'no-data')).toEqual({ ok: false, reason: 'duplicate' });
+    expect(up('clinic-1', 1)).toEqual({ ok: false, reason: 'duplicate' });
+    expect(up('clinic-2', 2)).toEqual({ ok: true });
+    expect(decline('clinic-2', 'no-data')).toEqual({ ok: false, reason: 'duplicate' });
+    expect(up('clinic-3', 3)).toEqual({ ok: true });
+    expect(fx.ledger.app.fl.round('cancer', 1)!.state).toBe('open');
+    expect(up('clinic-4', 4)).toEqual({ ok: true });
+    const r = fx.ledger.app.fl.round('cancer', 1)!;
+    expect(r.state).toBe('closed');
+    expect(r.declined).toEqual({ 'clinic-1': 'too-few-rows' });
+    expect(fx.ledger.app.fl.agreedSet('cancer', 1).map((e) => e.clinic)).toEqual(['clinic-2', 'clinic-3', 'clinic-4']);
+    // The clinic that sat out still votes on the aggregate: with clinic-2 and clinic-3 it makes the quorum of 3.
+    for (const id of ['clinic-1', 'clinic-2']) expect(aggregate(fx, id, 1, digest(99))).toEqual({ ok: true });
+    expect(fx.ledger.app.fl.round('cancer', 1)!.state).toBe('closed');
+    expect(aggregate(fx, 'clinic-3', 1, digest(99))).toEqual({ ok: true });
+    expect(fx.ledger.app.fl.round('cancer', 1)!).toMatchObject({ state: 'agreed', agreed: toHex(digest(99)) });
+    expect(decline('clinic-4', 'no-data')).toEqual({ ok: false, reason: 'round-not-open' });
+  });
+
+  it('refuses a decline after the deadline', () => {
+    const fx = ledgerFixture(6);
+    expect(fx.submit(fx.admin['clinic-1']!.make('flOpenRound', openPayload(fx)))).toEqual({ ok: true });
+    fx.advance(2 * HOUR);
+    expect(fx.submit(fx.admin['clinic-2']!.make('flDeclineRound', { task: 'cancer', round: 1, reason: 'no-data' }))).toEqual({ ok: false, reason: 'past-deadline' });
+    expect(fx.ledger.app.fl.round('cancer', 1)!.declined).toEqual({});
   });
 });
 

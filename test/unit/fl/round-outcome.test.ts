@@ -37,6 +37,7 @@ function record(over: Partial<FlRoundRecord> = {}): FlRoundRecord {
     openedAt: 0,
     state: 'closed',
     updates: {},
+    declined: {},
     closedAt: 1,
     aggregates: {},
     flags: {},

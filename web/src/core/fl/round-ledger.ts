@@ -2,7 +2,7 @@
 // clinic's node key and committed through the node's LedgerPort (PBFT in the clinic node; a MemoryLedger or
 // real ConsensusNode replicas in the FL command's simulated consortium), and typed reads of the committed rounds.
 import type { ApplyResult } from '../ledger/app.ts';
-import type { FlRoundRecord, FlRule, FlTaskRecord, FlUpdateRecord, TxAuthor } from '../ledger/contracts/index.ts';
+import type { FlDeclineReason, FlRoundRecord, FlRule, FlTaskRecord, FlUpdateRecord, TxAuthor } from '../ledger/contracts/index.ts';
 import { reasonText, type Report } from '../security/index.ts';
 import { fromHex } from '../util/index.ts';
 import type { LedgerPort } from './ledger-port.ts';
@@ -75,6 +75,10 @@ export class RoundLedger {
 
   commitUpdate(task: string, round: number, digest: string, samples: number, bytes: number): Promise<ApplyResult> {
     return this.port.submit(this.author.make('flCommitUpdate', { task, round, digest: fromHex(digest, 32), samples, bytes }, { notAfter: this.notAfter() }));
+  }
+
+  decline(task: string, round: number, reason: FlDeclineReason): Promise<ApplyResult> {
+    return this.port.submit(this.author.make('flDeclineRound', { task, round, reason }, { notAfter: this.notAfter() }));
   }
 
   close(task: string, round: number): Promise<ApplyResult> {

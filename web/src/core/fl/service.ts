@@ -5,7 +5,7 @@
 // counted ones in the agreed order and commits the aggregate's digest with its flags. When a quorum agreed,
 // the agreed weights become the task's global model (fetched from a peer if this node computed otherwise).
 // The clinic that started a task opens its next rounds, and closes a round whose deadline passed.
-import { decodeTx, type FlRoundRecord, type FlRule, type TxAuthor } from '../ledger/contracts/index.ts';
+import { decodeTx, type FlDeclineReason, type FlRoundRecord, type FlRule, type TxAuthor } from '../ledger/contracts/index.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
 import { describeReason, parseReasonText, type Report } from '../security/index.ts';
 import { fromHex } from '../util/index.ts';
@@ -26,6 +26,7 @@ export interface LocalData {
   readonly test?: { readonly x: Float32Array; readonly y: Float32Array };
 }
 
+/** Resolves with this clinic's data for a task; rejects with a FederatedError carrying `decline` when it has none. */
 export type DataSource = (task: string) => Promise<LocalData>;
 
 /** A Byzantine clinic's behaviour (the FL command's attackers): what it trains on and what it sends. */
@@ -60,6 +61,11 @@ export interface FlRoundView {
   readonly roundId: string;
   readonly task: string;
   readonly round: number;
+  /** The model's spec text (`logreg:9`, …) and the aggregation rule, as the round was opened. */
+  readonly model: string;
+  readonly rule: FlRule;
+  /** The rounds the task runs to, where this clinic drives it (null: another clinic does). */
+  readonly plannedRounds: number | null;
   readonly state: 'open' | 'training' | 'aggregating' | 'done' | 'failed';
   readonly participants: string[];
   /** Clinics whose updates the aggregate counts (participants not on probation). */
@@ -74,6 +80,8 @@ export interface FlRoundView {
   /** This clinic's local model's accuracy on its held-out data, before aggregation. */
   readonly localAccuracy: number | null;
   readonly aggregateDigest: string | null;
+  /** Clinics that sat the round out, with their reason (they still aggregate and vote). */
+  readonly declined: { clinic: string; reason: FlDeclineReason }[];
   /** Privacy spent by the task so far (DP rounds), at `delta`. */
   readonly epsilon: number | null;
   readonly delta: number | null;
@@ -107,6 +115,8 @@ export class FederatedError extends Error {
   constructor(
     readonly code: 'refused' | 'bad-base' | 'no-data' | 'unavailable' | 'failed',
     message: string,
+    /** With 'no-data': what this clinic tells the round when it declines. */
+    readonly decline: FlDeclineReason = 'no-data',
   ) {
     super(message);
   }
@@ -114,6 +124,7 @@ export class FederatedError extends Error {
 
 interface Work {
   training: boolean;
+  declined: boolean;
   aggregating: boolean;
   agreed: boolean;
   loss: number | null;
@@ -133,7 +144,7 @@ interface Driven {
 }
 
 const DEFAULT_ROUND_MS = 30 * 60_000;
-const FL_KINDS = new Set(['flOpenRound', 'flCommitUpdate', 'flCloseRound', 'flCommitAggregate']);
+const FL_KINDS = new Set(['flOpenRound', 'flCommitUpdate', 'flDeclineRound', 'flCloseRound', 'flCommitAggregate']);
 
 export class FederatedService {
   private readonly ledger: RoundLedger;
@@ -254,7 +265,7 @@ export class FederatedService {
     const key = `${task}#${round}`;
     let w = this.work.get(key);
     if (!w) {
-      w = { training: false, aggregating: false, agreed: false, loss: null, localAccuracy: null, accuracy: null, ours: null, problem: null, closeTimer: null };
+      w = { training: false, declined: false, aggregating: false, agreed: false, loss: null, localAccuracy: null, accuracy: null, ours: null, problem: null, closeTimer: null };
       this.work.set(key, w);
     }
     return w;
@@ -264,7 +275,7 @@ export class FederatedService {
     const r = this.ledger.round(task, round);
     if (!r || !r.clinics.includes(this.o.clinic)) return;
     const w = this.workOf(task, round);
-    if (r.state === 'open' && !w.training && r.updates[this.o.clinic] === undefined) {
+    if (r.state === 'open' && !w.training && r.updates[this.o.clinic] === undefined && r.declined[this.o.clinic] === undefined) {
       w.training = true;
       this.track(w, () => this.train(r, w));
     }
@@ -298,9 +309,21 @@ export class FederatedService {
 
   private async train(r: FlRoundRecord, w: Work): Promise<void> {
     const base = await this.baseWeights(r);
-    const local = await this.dataFor(r.task);
     const spec = parseModelSpec(r.model, r.seed);
-    if (spec.features !== local.features) throw new FederatedError('no-data', `this clinic's data has ${local.features} features, the model ${spec.features}`);
+    let local: LocalData;
+    try {
+      local = await this.dataFor(r.task);
+      if (spec.features !== local.features)
+        throw new FederatedError('no-data', `this clinic's data has ${local.features} features, the model ${spec.features}`, 'feature-mismatch');
+    } catch (e) {
+      if (!(e instanceof FederatedError && e.code === 'no-data')) throw e;
+      // Nothing to train on: say so on the ledger, so the round closes without waiting for its deadline.
+      const res = await this.ledger.decline(r.task, r.round, e.decline);
+      if (!res.ok && res.reason !== 'round-not-open' && res.reason !== 'duplicate') throw new FederatedError('refused', `the ledger refused our decline: ${res.reason}`);
+      w.declined = true;
+      this.notify(this.ledger.round(r.task, r.round) ?? r);
+      return;
+    }
     let { x, y } = local.train;
     if (this.o.poisoning?.train) ({ x, y } = this.o.poisoning.train(x, y, local.features));
     const idx = r.clinics.indexOf(this.o.clinic);
@@ -452,12 +475,15 @@ export class FederatedService {
     if (w?.problem) state = 'failed';
     else if (r.state === 'agreed') state = 'done';
     else if (r.state === 'closed') state = 'aggregating';
-    else state = mine && w?.training ? 'training' : 'open';
+    else state = mine && w?.training && !w.declined ? 'training' : 'open';
     const dp = r.dpNoise > 0;
     return {
       roundId: `${r.task}#${r.round}`,
       task: r.task,
       round: r.round,
+      model: r.model,
+      rule: r.rule,
+      plannedRounds: this.driven.get(r.task)?.opts.rounds ?? null,
       state,
       participants: [...r.clinics],
       counted: [...r.counted],
@@ -473,6 +499,9 @@ export class FederatedService {
       loss: w?.loss ?? null,
       localAccuracy: w?.localAccuracy ?? null,
       aggregateDigest: r.agreed || null,
+      declined: Object.entries(r.declined)
+        .map(([clinic, reason]) => ({ clinic, reason }))
+        .sort((a, b) => (a.clinic < b.clinic ? -1 : 1)),
       epsilon: dp ? epsilonSpent(r.dpNoise / 1000, r.round, 1 / r.dpDeltaInv) : null,
       delta: dp ? 1 / r.dpDeltaInv : null,
       problem: w?.problem ?? null,

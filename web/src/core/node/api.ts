@@ -285,6 +285,8 @@ export interface RoundView {
   readonly loss: number | null;
   readonly localAccuracy: number | null;
   readonly aggregateDigest: string | null;
+  /** Clinics that sat the round out (no data for the task), with their reason. */
+  readonly declined: { clinic: string; reason: 'no-data' | 'too-few-rows' | 'feature-mismatch' }[];
   readonly epsilon: number | null;
 }
 

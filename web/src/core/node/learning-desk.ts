@@ -5,7 +5,7 @@
 // LedgerService; their views are what the Learning and Security screens show.
 import type { Clock, ConsensusEvent } from '../consensus/index.ts';
 import { FL_RULES, type FlRule, type HygeiaContracts, type TxAuthor } from '../ledger/contracts/index.ts';
-import { FederatedService, type DataSource, type FlRoundView, type LedgerPort, type LocalData, type Trainer } from '../fl/index.ts';
+import { FederatedError, FederatedService, type DataSource, type FlRoundView, type LedgerPort, type LocalData, type Trainer } from '../fl/index.ts';
 import { SecurityService } from '../security/index.ts';
 import type { Transport } from '../net/transport.ts';
 import { RECORD_FEATURES, recordFeatures, type RecordStore } from '../records/index.ts';
@@ -15,6 +15,21 @@ import type { LedgerService } from './ledger-service.ts';
 
 /** The learning task this node's records feed: a new diagnosis within a year of a visit, from the record then. */
 export const RECORDS_TASK = 'records-new-diagnosis';
+
+/** The task a run belongs to: each run of a task is a task of its own on the ledger, `task` then `task.2`, `task.3`… */
+export function runTask(runId: string): string {
+  const m = /^(.+)\.([1-9][0-9]*)$/.exec(runId);
+  return m ? m[1]! : runId;
+}
+
+/** The id of a new run of `task`: the task itself the first time, then the first free `task.N`. */
+export function nextRunId(task: string, existing: Iterable<string>): string {
+  const taken = new Set(existing);
+  if (!taken.has(task)) return task;
+  let n = 2;
+  while (taken.has(`${task}.${n}`)) n++;
+  return `${task}.${n}`;
+}
 const YEAR_MS = 365.25 * 86_400_000;
 
 export interface LearningDeskDeps {
@@ -74,7 +89,8 @@ export async function recordsData(store: RecordStore, now: number): Promise<Loca
       rows.push({ t, x: x.map((v, i) => v / scale[i]!), y: onsets.some((o) => o > t && o <= t + YEAR_MS) ? 1 : 0 });
     }
   }
-  if (rows.length < 4) throw new NodeError('invalid', 'This clinic holds too few patient visits to train on; import records first.');
+  if (rows.length < 4)
+    throw new FederatedError('no-data', 'This clinic holds too few patient visits to train on; import records first.', rows.length === 0 ? 'no-data' : 'too-few-rows');
   rows.sort((a, b) => a.t - b.t);
   const cut = Math.max(1, Math.floor(rows.length * 0.8));
   const pack = (rs: typeof rows): { x: Float32Array; y: Float32Array } => ({ x: Float32Array.from(rs.flatMap((r) => r.x)), y: Float32Array.from(rs.map((r) => r.y)) });
@@ -108,7 +124,7 @@ export class LearningDesk {
     this.security = new SecurityService({ ledger: this.port, author: d.author, clinic: d.clinic(), schedule: this.schedule });
     this.trainer = lazyTrainer(d.trainer);
     const data: DataSource = async (task) => {
-      if (task !== RECORDS_TASK) throw new NodeError('invalid', `This clinic has no data for the task ${task}.`);
+      if (runTask(task) !== RECORDS_TASK) throw new FederatedError('no-data', `This clinic has no data for the task ${task}.`);
       return recordsData(this.d.store, this.d.clock.now());
     };
     this.fl = new FederatedService({
@@ -152,11 +168,16 @@ export class LearningDesk {
   }
 
   async startRound(o: RoundOptions): Promise<RoundView> {
-    const task = o.task || RECORDS_TASK;
+    const base = o.task || RECORDS_TASK;
+    if (base !== RECORDS_TASK) throw new NodeError('invalid', `This clinic's records feed the task ${RECORDS_TASK}, not ${base}.`);
     // Differential privacy has its own aggregation (clipped updates, noise on the mean).
     const rule = o.dpEpsilon ? 'dp-mean' : o.rule || 'trimmed';
     if (!(FL_RULES as readonly string[]).includes(rule)) throw new NodeError('invalid', `Choose an aggregation rule among ${FL_RULES.join(', ')}.`);
     if (!Number.isInteger(o.rounds) || o.rounds < 1 || o.rounds > 200) throw new NodeError('invalid', 'Choose between 1 and 200 rounds.');
+    const task = nextRunId(
+      base,
+      this.d.contracts.fl.tasks().map((t) => t.task),
+    );
     const run = this.fl.startTask({
       task,
       model: o.model,
@@ -168,10 +189,14 @@ export class LearningDesk {
     let failure: unknown = null;
     run.catch((e: unknown) => (failure = e));
     for (let i = 0; i < 600; i++) {
-      const mine = this.rounds().filter((r) => r.task === task);
-      if (mine.length > 0) return mine[mine.length - 1]!;
-      if (failure)
-        throw failure instanceof NodeError ? failure : new NodeError('rejected', `The round could not start (${failure instanceof Error ? failure.message : String(failure)}).`);
+      // Our failure first: a round of this id may exist only because another clinic opened it meanwhile.
+      if (failure) {
+        if (failure instanceof NodeError) throw failure;
+        if (failure instanceof FederatedError && failure.code === 'no-data') throw new NodeError('invalid', failure.message);
+        throw new NodeError('rejected', `The round could not start (${failure instanceof Error ? failure.message : String(failure)}).`);
+      }
+      const mine = this.rounds().find((r) => r.task === task && r.round === 1);
+      if (mine) return mine;
       await new Promise((r) => this.d.clock.schedule(50, () => r(undefined)));
     }
     throw new NodeError('timeout', 'The round did not open on the ledger.');
@@ -193,14 +218,13 @@ export class LearningDesk {
 
 function roundView(v: FlRoundView, all: readonly FlRoundView[]): RoundView {
   const task = all.filter((x) => x.task === v.task);
-  const spec = v as FlRoundView & { model?: string; rule?: string; rounds?: number };
   return {
     roundId: v.roundId,
     task: v.task,
-    model: (spec.model?.split(':')[0] as RoundView['model']) ?? 'logreg',
-    rule: spec.rule ?? '',
+    model: v.model.split(':')[0] as RoundView['model'],
+    rule: v.rule,
     round: v.round,
-    totalRounds: spec.rounds ?? task.length,
+    totalRounds: v.plannedRounds ?? Math.max(...task.map((x) => x.round)),
     history: task
       .filter((x) => x.state === 'done' && x.round <= v.round)
       .map((x) => ({ round: x.round, accuracy: x.accuracy ?? 0, loss: x.loss ?? 0, localAccuracy: x.localAccuracy ?? 0 })),
@@ -211,6 +235,7 @@ function roundView(v: FlRoundView, all: readonly FlRoundView[]): RoundView {
     loss: v.loss,
     localAccuracy: v.localAccuracy,
     aggregateDigest: v.aggregateDigest,
+    declined: v.declined,
     epsilon: v.epsilon,
   };
 }

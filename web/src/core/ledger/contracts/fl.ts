@@ -1,7 +1,8 @@
-// Federated-learning rounds on the ledger (transaction tags 32–35). A round of a task is opened with its
+// Federated-learning rounds on the ledger (transaction tags 32–36). A round of a task is opened with its
 // model, starting weights' digest, rule, hyperparameters, eligible clinics, deadline and DP option; each
-// eligible clinic commits the digest of its update (the bytes travel peer to peer); the round closes when all
-// have committed, or by anyone after the deadline; each clinic then commits the digest of the aggregate it
+// eligible clinic commits the digest of its update (the bytes travel peer to peer) or declines with a reason
+// (it holds no data for the task); the round closes when every clinic has committed or declined, or by anyone
+// after the deadline; each clinic then commits the digest of the aggregate it
 // computed over the ledger-agreed set, with the clinics whose updates its outlier test flagged. The round is
 // agreed when a quorum of the round's clinics committed the same digest; the next round must start from it.
 //
@@ -24,6 +25,10 @@ export type FlRejectReason =
   | 'round-open' // an aggregate before the round closed
   | 'too-early' // a close before the deadline
   | 'past-deadline'; // an update after the deadline
+
+/** Why an eligible clinic sits a round out (it still aggregates and votes on the aggregate). */
+export const FL_DECLINE_REASONS = ['no-data', 'too-few-rows', 'feature-mismatch'] as const;
+export type FlDeclineReason = (typeof FL_DECLINE_REASONS)[number];
 
 export const FL_RULES = ['fedavg', 'clipped', 'trimmed', 'median', 'krum', 'dp-mean'] as const;
 export type FlRule = (typeof FL_RULES)[number];
@@ -82,6 +87,8 @@ export interface FlRoundRecord {
   openedAt: number;
   state: 'open' | 'closed' | 'agreed';
   updates: Record<string, FlUpdateRecord>;
+  /** Clinics that declined the round, with their reason. */
+  declined: Record<string, FlDeclineReason>;
   closedAt: number;
   aggregates: Record<string, { digest: string; height: number }>;
   /** Per flagged clinic, per reporting clinic, the canonical reason texts. */
@@ -154,6 +161,7 @@ const flOpenRound: Rule<'flOpenRound'> = (tx, c) => {
     openedAt: c.time,
     state: 'open',
     updates: {},
+    declined: {},
     closedAt: 0,
     aggregates: {},
     flags: {},
@@ -183,12 +191,28 @@ const flCommitUpdate: Rule<'flCommitUpdate'> = (tx, c) => {
   const r = participant(c, p.task, p.round);
   need(r.state === 'open', 'round-not-open');
   need(c.time <= r.deadline, 'past-deadline');
-  need(r.updates[c.signer.org] === undefined, 'duplicate');
+  need(r.updates[c.signer.org] === undefined && r.declined[c.signer.org] === undefined, 'duplicate');
   need(p.samples >= 1 && p.bytes >= 1 && p.bytes <= MAX_FL_UPDATE_BYTES, 'malformed');
   const updates = { ...r.updates, [c.signer.org]: { digest: toHex(p.digest), samples: p.samples, bytes: p.bytes, height: c.height } };
-  const complete = r.clinics.every((id) => updates[id] !== undefined);
-  c.s.put(roundKey(p.task, p.round), { ...r, updates, state: complete ? 'closed' : 'open', closedAt: complete ? c.height : 0 } satisfies FlRoundRecord);
+  c.s.put(roundKey(p.task, p.round), closeWhenComplete({ ...r, updates }, c.height));
 };
+
+/** A clinic with nothing to train on says so, so that the round need not wait for its deadline. */
+const flDeclineRound: Rule<'flDeclineRound'> = (tx, c) => {
+  const p = tx.payload;
+  const r = participant(c, p.task, p.round);
+  need(r.state === 'open', 'round-not-open');
+  need(c.time <= r.deadline, 'past-deadline');
+  need(r.updates[c.signer.org] === undefined && r.declined[c.signer.org] === undefined, 'duplicate');
+  need((FL_DECLINE_REASONS as readonly string[]).includes(p.reason), 'malformed');
+  const declined = { ...r.declined, [c.signer.org]: p.reason as FlDeclineReason };
+  c.s.put(roundKey(p.task, p.round), closeWhenComplete({ ...r, declined }, c.height));
+};
+
+function closeWhenComplete(r: FlRoundRecord, height: number): FlRoundRecord {
+  const complete = r.clinics.every((id) => r.updates[id] !== undefined || r.declined[id] !== undefined);
+  return complete ? { ...r, state: 'closed', closedAt: height } : r;
+}
 
 const flCloseRound: Rule<'flCloseRound'> = (tx, c) => {
   const r = participant(c, tx.payload.task, tx.payload.round);
@@ -258,7 +282,7 @@ const flCommitAggregate: Rule<'flCommitAggregate'> = (tx, c) => {
   c.s.put(roundKey(p.task, p.round), next);
 };
 
-export const flRules = { flOpenRound, flCommitUpdate, flCloseRound, flCommitAggregate };
+export const flRules = { flOpenRound, flCommitUpdate, flDeclineRound, flCloseRound, flCommitAggregate };
 
 /** Reads of tasks and rounds (what the Learning screen and every participating node need). */
 export class FlReader {

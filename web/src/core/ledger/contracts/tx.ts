@@ -93,6 +93,7 @@ export const SCHEMAS = {
   flCommitUpdate: { tag: 33, fields: { task: 'str', round: 'uint', digest: 'key', samples: 'uint', bytes: 'uint' } },
   flCloseRound: { tag: 34, fields: { task: 'str', round: 'uint' } },
   flCommitAggregate: { tag: 35, fields: { task: 'str', round: 'uint', digest: 'key', flags: 'strs' } },
+  flDeclineRound: { tag: 36, fields: { task: 'str', round: 'uint', reason: 'str' } },
   fileReport: { tag: 40, fields: { kind: 'str', subject: 'str', window: 'uint', reasons: 'strs' } },
 } as const satisfies Record<string, { tag: number; fields: Record<string, FieldType> }>;
 
