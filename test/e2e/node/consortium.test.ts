@@ -1,56 +1,22 @@
 // The clinic node end to end (issue 11), driven through `window.hygeia` in real Chromium: the relay as
 // `npm start` runs it with a fresh development consortium, four clinic tablets (each its own profile) forming
 // the PBFT ledger over WebRTC, a patient's phone. Every figure is read from the pages themselves.
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import type { RoundView } from '../../../web/src/core/node/api.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ed25519PublicKey, initCore } from '../../../wasm/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { eventually, freePort } from '../../integration/relay/helpers.ts';
 import { startTurn, type TurnProcess } from '../../integration/relay/turn.ts';
-import { go, open, openClinic, openPhone, SYNTHEA, startStack, status, type Stack } from '../ui/stack.ts';
-
-interface Snapshot {
-  role: string;
-  name: string;
-  status: string;
-  peers: string[];
-  ledger: { height: number; headHash: string; view: number; validators: string[] };
-}
-type Bundle = { entry: { resource: { resourceType: string; id: string } }[] };
+import { open, openClinic, openPhone, SYNTHEA, startStack, status, type Stack } from '../ui/stack.ts';
+import { agreeOnHead, call, snap, syntheaBundle, type Snapshot } from './pages.ts';
 
 const FILE = readdirSync(SYNTHEA).find((f) => f.startsWith('Cris921'))!;
-const BUNDLE = JSON.parse(readFileSync(join(SYNTHEA, FILE), 'utf8')) as Bundle;
+const BUNDLE = syntheaBundle(FILE);
 const PATIENT_ID = BUNDLE.entry.find((e) => e.resource.resourceType === 'Patient')!.resource.id;
 const CONDITIONS = BUNDLE.entry.filter((e) => e.resource.resourceType === 'Condition').length;
 const DAY = 86_400_000;
-
-/** Calls `window.hygeia[method](...args)` in the page. */
-function call<T>(page: Page, method: string, ...args: unknown[]): Promise<T> {
-  return page.evaluate(
-    ([m, a]) => (window as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>)['hygeia']![m as string]!(...(a as unknown[])) as Promise<T>,
-    [method, args] as const,
-  );
-}
-const snap = (page: Page): Promise<Snapshot> => page.evaluate(() => (window as unknown as { hygeia: { snapshot(): Snapshot } }).hygeia.snapshot());
-
-/** Waits until every page reports the same height (at least `min`) and the same head hash. */
-async function agreeOnHead(pages: Page[], min = 1, ms = 90_000): Promise<Snapshot['ledger']> {
-  let last: Snapshot['ledger'][] = [];
-  await eventually(
-    async () => {
-      last = (await Promise.all(pages.map(snap))).map((s) => s.ledger);
-      return last[0]!.height >= min && last.every((l) => l.height === last[0]!.height && l.headHash === last[0]!.headHash);
-    },
-    `${pages.length} pages to agree on one head at height ≥ ${min}`,
-    ms,
-  ).catch((e: Error) => {
-    throw new Error(`${e.message}: ${JSON.stringify(last.map((l) => [l.height, l.headHash.slice(0, 8)]))}`);
-  });
-  return last[0]!;
-}
 
 describe('four clinic tablets and a phone over WebRTC', () => {
   let stack: Stack;
@@ -142,66 +108,6 @@ describe('four clinic tablets and a phone over WebRTC', () => {
     expect(entries.map((e) => e.decision).sort()).toEqual(['deny', 'deny', 'permit']);
     expect(entries.every((e) => e.purpose === 'TREAT' && e.time > 0)).toBe(true);
   }, 120_000);
-
-  it('trains one federated round together: each tablet trains on its own imported records in a Web Worker, and all four agree on the aggregate', async () => {
-    // clinic-1 holds Cris921 from the import above; each other tablet imports a bundle of its own.
-    const others = readdirSync(SYNTHEA)
-      .filter((f) => f.endsWith('.json') && f !== FILE)
-      .sort();
-    for (const [i, page] of clinics.slice(1).entries()) {
-      const bundle = JSON.parse(readFileSync(join(SYNTHEA, others[i % others.length]!), 'utf8')) as Bundle;
-      const r = await call<{ rejected: unknown[] }>(page, 'importBundle', bundle);
-      expect(r.rejected).toEqual([]);
-    }
-    // A nurse at clinic-1 starts a one-round run from the Learning screen.
-    const nurse = clinics[0]!;
-    await go(nurse, 'Learning');
-    await nurse.getByLabel('Task').selectOption('records-new-diagnosis');
-    await nurse.getByLabel('Rounds').fill('1');
-    await nurse.getByRole('button', { name: 'Start training' }).click();
-    let started: RoundView | undefined;
-    await eventually(
-      async () => (started = (await call<RoundView[]>(nurse, 'rounds')).find((r) => r.task === 'records-new-diagnosis')) !== undefined,
-      'the round open on the ledger',
-      60_000,
-    );
-    expect(started).toMatchObject({ round: 1, rule: 'trimmed', totalRounds: 1, participants: ['clinic-1', 'clinic-2', 'clinic-3', 'clinic-4'] });
-
-    let views: (RoundView | undefined)[] = [];
-    await eventually(
-      async () => {
-        views = (await Promise.all(clinics.map((p) => call<RoundView[]>(p, 'rounds')))).map((rs) => rs.find((r) => r.roundId === started!.roundId));
-        return views.every((v) => v?.state === 'done' && v.aggregateDigest !== null && v.accuracy !== null);
-      },
-      'every tablet to finish the round',
-      240_000,
-    ).catch((e: Error) => {
-      throw new Error(`${e.message}: ${JSON.stringify(views.map((v) => v && { state: v.state, digest: v.aggregateDigest?.slice(0, 8), loss: v.loss }))}`);
-    });
-    const digest = views[0]!.aggregateDigest!;
-    expect(digest).toMatch(/^[0-9a-f]{64}$/);
-    for (const v of views) {
-      // Every tablet trained (its local loss and local model's accuracy are its own), none sat out, and each
-      // holds the same aggregate, which the ledger agreed.
-      expect(v).toMatchObject({ state: 'done', aggregateDigest: digest, declined: [], flagged: [] });
-      expect(v!.loss).toBeGreaterThan(0);
-      expect(v!.localAccuracy).toBeGreaterThanOrEqual(0);
-    }
-    // The training ran in each page's trainer worker, not on its main thread.
-    for (const page of clinics)
-      expect(
-        page
-          .workers()
-          .map((w) => w.url())
-          .some((u) => /trainer/.test(u)),
-      ).toBe(true);
-    // What the nurses see: every tablet's Learning screen shows the run finished with the ledger's fingerprint.
-    for (const page of clinics) {
-      if (page !== nurse) await go(page, 'Learning');
-      await expect.poll(() => page.getByTestId('fl-digest').textContent(), { timeout: 30_000 }).toBe(digest);
-      await expect.poll(() => page.getByTestId('fl-state').getAttribute('data-state'), { timeout: 30_000 }).toBe('done');
-    }
-  }, 300_000);
 
   it('keeps committing with one tablet closed, and the reopened tablet catches up to the same head', async () => {
     const closedContext: BrowserContext = clinics[3]!.context();
