@@ -3,15 +3,12 @@
 // Observation for a patient it holds, and the clock stops when the update's anchor is committed on every
 // clinic's replica (each page notes the time its own committed state first shows the new anchor count). The
 // paper reports 280 ms for its blockchain-and-AI system; p50 and p95 over sequential updates.
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../../setup/browser.ts';
-import { eventually, repoRoot, spawnRelay, type RelayProcess } from '../../integration/relay/helpers.ts';
+import { readdirSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { eventually } from '../../integration/relay/helpers.ts';
 import { quantile, type BenchSection } from '../harness.ts';
+import { readBundle, startTablets, SYNTHEA } from '../tablets.ts';
 
-const SYNTHEA = join(repoRoot, '..', 'shared', 'data', 'synthea');
 const PAPER_MS = 280;
 
 type Hygeia = {
@@ -22,23 +19,14 @@ type Hygeia = {
 };
 type Win = { hygeia: Hygeia; anchorSeen: [number, number][] };
 
-async function openClinic(browser: Browser, relay: RelayProcess, n: number): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(`${relay.url}/?dev=clinic-${n}`);
-  await page.waitForFunction(() => (window as unknown as Partial<Win>).hygeia?.snapshot().status === 'ready', undefined, { timeout: 120_000, polling: 200 });
-  return page;
-}
-
 const section: BenchSection = {
   name: 'record-update',
   async run(ctx) {
     const updates = ctx.quick ? 8 : 40;
-    const relay = await spawnRelay({ HYGEIA_DEV_DIR: mkdtempSync(join(tmpdir(), 'hygeia-bench-')), LOG_LEVEL: 'warn' });
-    const browser = await launchChromium();
+    const tablets = await startTablets(4);
+    const pages = tablets.pages;
     try {
-      const pages = await Promise.all([1, 2, 3, 4].map((n) => openClinic(browser, relay, n)));
-      const file = readdirSync(SYNTHEA).find((f) => f.startsWith('Cris921'))!;
-      const bundle = JSON.parse(readFileSync(join(SYNTHEA, file), 'utf8')) as { type: string; entry: { resource: { resourceType: string; id: string } }[] };
+      const bundle = readBundle(readdirSync(SYNTHEA).find((f) => f.startsWith('Cris921'))!);
       const patientId = bundle.entry.find((e) => e.resource.resourceType === 'Patient')!.resource.id;
       await pages[0]!.evaluate((b) => (window as unknown as Win).hygeia.importBundle(b), bundle);
       // Each page notes when its own committed state first shows each anchor count of clinic-1.
@@ -93,8 +81,7 @@ const section: BenchSection = {
         data: { clinics: 4, updates, latencyMs: { p50, p95, all: latencies }, paperMs: PAPER_MS, targets: { p50Under28ms: p50 <= 28 } },
       };
     } finally {
-      await browser.close();
-      await relay.stop();
+      await tablets.close();
     }
   },
 };
