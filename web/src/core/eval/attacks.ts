@@ -3,7 +3,8 @@
 // state change, a permit it has no right to, records released, or a tampered record that still verifies.
 // Every number in the report is counted from outcomes, none is written down in advance.
 import { openDB } from 'idb';
-import { ReleaseError, releaseRecords, type ApplyResultLike } from './attack-support.ts';
+import type { ApplyResult } from '../ledger/index.ts';
+import { ReleaseError, releaseRecords } from '../ledger/contracts/index.ts';
 import { Consortium, DAY, type Clinic } from './consortium.ts';
 import { Prng, fromHex } from '../util/index.ts';
 import { RecordStore } from '../records/index.ts';
@@ -42,7 +43,7 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   const rid = (): string => `req-${++n}`;
 
   /** A transaction attack: it must be rejected (result not ok); its reason is recorded. */
-  const txAttack = (name: string, category: AttackCase['category'], tx: Uint8Array): ApplyResultLike => {
+  const txAttack = (name: string, category: AttackCase['category'], tx: Uint8Array): ApplyResult => {
     const r = c.submit(tx).result;
     cases.push({ name, category, outcome: r.ok ? 'succeeded' : 'rejected', reason: r.ok ? 'committed' : r.reason });
     return r;
