@@ -6,7 +6,7 @@
 // A phone is only ever trusted as the key the transport authenticated, and only for what the ledger says that
 // key may do: a registered patient or guardian key of this clinic, for its own pseudonym.
 import { sha256 } from '../../../../wasm/index.ts';
-import { canonicalJson } from '../codec/index.ts';
+import { canonicalJson, decodeOrNull } from '../codec/index.ts';
 import { decodeTx, type HygeiaContracts, type TxAuthor } from '../ledger/contracts/index.ts';
 import type { PeerId } from '../net/transport.ts';
 import { fromHex, toHex } from '../util/index.ts';
@@ -84,13 +84,8 @@ export class PatientService {
   /** Handles one channel-L frame from an authenticated peer; `reply` sends back over the same link. */
   handle(from: PeerId, bytes: Uint8Array, reply: Reply): void {
     if (bytes[0] !== CHANNEL_PATIENT) return;
-    let m: PatientMessage;
-    try {
-      m = decodePatientMessage(bytes);
-    } catch (e) {
-      if (e instanceof PatientWireError || (e instanceof Error && e.name === 'CodecError')) return;
-      throw e;
-    }
+    const m = decodeOrNull(decodePatientMessage, bytes, PatientWireError);
+    if (m === null) return;
     const fail = (code: string, message: string): void => reply(encodePatientMessage({ type: PatientMsg.Failure, id: m.id, code, message }));
     void this.dispatch(from, m, reply).catch((e: unknown) => {
       if (e instanceof NodeError) fail(e.code, e.message);
