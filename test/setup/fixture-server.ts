@@ -1,9 +1,47 @@
 // Serves the repository through Vite's dev server on a free loopback port, so browser tests can load a
-// fixture page (TypeScript, workers and wasm transformed as in the PWA build).
+// fixture page (TypeScript, workers and wasm transformed as in the PWA build). A fixture is a folder under
+// test/e2e/fixtures with a main.ts; its page, /test/e2e/fixtures/<name>/index.html, is the one page below
+// (no folder keeps an index.html of its own).
 import { fileURLToPath } from 'node:url';
-import { createServer, type ViteDevServer } from 'vite';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { createServer, type Plugin, type ViteDevServer } from 'vite';
+import { afterAll, beforeAll } from 'vitest';
+import { launchChromium } from './browser.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const FIXTURE_PAGE = /^\/test\/e2e\/fixtures\/([\w-]+)\/(?:index\.html)?(?:\?.*)?$/;
+
+const fixturePage = (name: string): string => `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <title>${name} fixture</title>
+  </head>
+  <body>
+    <script type="module" src="./main.ts"></script>
+  </body>
+</html>
+`;
+
+/** Answers a fixture folder's index.html with the one fixture page, which loads that folder's main.ts. */
+function fixturePages(): Plugin {
+  return {
+    name: 'hygeia-fixture-pages',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const name = FIXTURE_PAGE.exec(req.url ?? '')?.[1];
+        if (name === undefined) return next();
+        server
+          .transformIndexHtml(req.url!, fixturePage(name))
+          .then((html) => {
+            res.setHeader('Content-Type', 'text/html; charset=utf-8');
+            res.end(html);
+          })
+          .catch(next);
+      });
+    },
+  };
+}
 
 export interface FixtureServer {
   readonly server: ViteDevServer;
@@ -11,17 +49,70 @@ export interface FixtureServer {
   readonly origin: string;
 }
 
-/** `discoverDeps` lets Vite pre-bundle dependencies it finds (tfjs needs it; the core's fixtures do not). */
-export async function startFixtureServer(opts: { discoverDeps?: boolean } = {}): Promise<FixtureServer> {
+export interface FixtureServerOptions {
+  /** Let Vite pre-bundle dependencies it finds (tfjs needs it; the core's fixtures do not). */
+  readonly discoverDeps?: boolean;
+  /** More folders Vite may serve from, beyond its default allow list. */
+  readonly allowFs?: readonly string[];
+}
+
+export async function startFixtureServer(opts: FixtureServerOptions = {}): Promise<FixtureServer> {
   const server = await createServer({
     root: repoRoot,
     configFile: false,
     logLevel: 'error',
+    plugins: [fixturePages()],
     server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
     ...(opts.discoverDeps ? {} : { optimizeDeps: { noDiscovery: true, include: [] } }),
   });
+  server.config.server.fs.allow.push(...(opts.allowFs ?? []));
   await server.listen();
   const address = server.httpServer?.address();
   if (!address || typeof address === 'string') throw new Error('vite did not listen');
   return { server, origin: `http://127.0.0.1:${address.port}` };
+}
+
+/** The fixture server and Chromium, started before a test file's tests and closed after them. */
+export interface FixtureBrowser extends FixtureServer {
+  readonly browser: Browser;
+}
+
+/** Registers the set-up and tear-down of a fixture server and a Chromium; read the fields inside tests. */
+export function useFixtureBrowser(opts: FixtureServerOptions & { readonly chromiumArgs?: string[]; readonly before?: () => Promise<void> } = {}): FixtureBrowser {
+  let started: FixtureServer | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    await opts.before?.();
+    started = await startFixtureServer(opts);
+    browser = await launchChromium(opts.chromiumArgs);
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await started?.server.close();
+  });
+  const need = <T>(x: T | undefined): T => {
+    if (x === undefined) throw new Error('the fixture browser is not started (read it inside a test)');
+    return x;
+  };
+  return {
+    get server() {
+      return need(started).server;
+    },
+    get origin() {
+      return need(started).origin;
+    },
+    get browser() {
+      return need(browser);
+    },
+  };
+}
+
+/**
+ * Opens fixture `name` in a new page of `context` and waits until its main.ts has set `window[ready]`.
+ */
+export async function openFixture(context: Browser | BrowserContext, origin: string, name: string, ready: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(`${origin}/test/e2e/fixtures/${name}/index.html`);
+  await page.waitForFunction((key) => (window as unknown as Record<string, unknown>)[key] !== undefined, ready, { timeout: 60_000 });
+  return page;
 }
