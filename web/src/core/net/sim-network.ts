@@ -6,7 +6,7 @@
 // jitter, in order per direction (as the ordered data channel is). It implements Transport, so the consensus
 // adapter runs over it unchanged.
 
-import { MinHeap, Prng } from '../util/index.ts';
+import { MinHeap, Prng, subscribe } from '../util/index.ts';
 import type { MessageHandler, PeerHandler, PeerId, PeerState, Transport } from './transport.ts';
 
 /** A handle on a scheduled callback; calling it cancels the callback if it has not run. */
@@ -401,13 +401,11 @@ class SimTransport implements Transport {
   }
 
   onMessage(handler: MessageHandler): () => void {
-    this.messageHandlers.add(handler);
-    return () => this.messageHandlers.delete(handler);
+    return subscribe(this.messageHandlers, handler);
   }
 
   onPeer(handler: PeerHandler): () => void {
-    this.peerHandlers.add(handler);
-    return () => this.peerHandlers.delete(handler);
+    return subscribe(this.peerHandlers, handler);
   }
 
   peers(): PeerId[] {

@@ -4,3 +4,4 @@ export { toBase64Url, fromBase64Url } from './base64url.ts';
 export { equalBytes, concatBytes } from './bytes.ts';
 export { Prng } from './prng.ts';
 export { MinHeap } from './min-heap.ts';
+export { subscribe } from './subscribe.ts';
