@@ -1,6 +1,6 @@
 // The wasm core in real Chromium: in a page and in a module Web Worker, served by Vite on loopback.
 import { describe, expect, it } from 'vitest';
-import { openFixture, useFixtureBrowser } from '../setup/fixture-server.ts';
+import { openFixture, useFixtureBrowser } from '../setup/fixture-browser.ts';
 import type { CoreCheckResult } from './fixtures/core/checks.ts';
 
 const fixture = useFixtureBrowser();

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { openFixture as openPage, useFixtureBrowser } from '../setup/fixture-server.ts';
+import { openFixture as openPage, useFixtureBrowser } from '../setup/fixture-browser.ts';
 import type { AfterInterruption, BundleCheck } from './fixtures/records/main.ts';
 import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles } from '../unit/records/synthea.ts';
 

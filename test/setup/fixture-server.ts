@@ -3,10 +3,7 @@
 // test/e2e/fixtures with a main.ts; its page, /test/e2e/fixtures/<name>/index.html, is the one page below
 // (no folder keeps an index.html of its own).
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { createServer, type Plugin, type ViteDevServer } from 'vite';
-import { afterAll, beforeAll } from 'vitest';
-import { launchChromium } from './browser.ts';
+import { createServer, type Plugin, type PluginOption, type ViteDevServer } from 'vite';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE_PAGE = /^\/test\/e2e\/fixtures\/([\w-]+)\/(?:index\.html)?(?:\?.*)?$/;
@@ -54,6 +51,8 @@ export interface FixtureServerOptions {
   readonly discoverDeps?: boolean;
   /** More folders Vite may serve from, beyond its default allow list. */
   readonly allowFs?: readonly string[];
+  /** Plugins besides the fixture pages' (the UI fixtures need Svelte's). */
+  readonly plugins?: PluginOption[];
 }
 
 export async function startFixtureServer(opts: FixtureServerOptions = {}): Promise<FixtureServer> {
@@ -61,7 +60,7 @@ export async function startFixtureServer(opts: FixtureServerOptions = {}): Promi
     root: repoRoot,
     configFile: false,
     logLevel: 'error',
-    plugins: [fixturePages()],
+    plugins: [fixturePages(), ...(opts.plugins ?? [])],
     server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
     ...(opts.discoverDeps ? {} : { optimizeDeps: { noDiscovery: true, include: [] } }),
   });
@@ -70,49 +69,4 @@ export async function startFixtureServer(opts: FixtureServerOptions = {}): Promi
   const address = server.httpServer?.address();
   if (!address || typeof address === 'string') throw new Error('vite did not listen');
   return { server, origin: `http://127.0.0.1:${address.port}` };
-}
-
-/** The fixture server and Chromium, started before a test file's tests and closed after them. */
-export interface FixtureBrowser extends FixtureServer {
-  readonly browser: Browser;
-}
-
-/** Registers the set-up and tear-down of a fixture server and a Chromium; read the fields inside tests. */
-export function useFixtureBrowser(opts: FixtureServerOptions & { readonly chromiumArgs?: string[]; readonly before?: () => Promise<void> } = {}): FixtureBrowser {
-  let started: FixtureServer | undefined;
-  let browser: Browser | undefined;
-  beforeAll(async () => {
-    await opts.before?.();
-    started = await startFixtureServer(opts);
-    browser = await launchChromium(opts.chromiumArgs);
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await started?.server.close();
-  });
-  const need = <T>(x: T | undefined): T => {
-    if (x === undefined) throw new Error('the fixture browser is not started (read it inside a test)');
-    return x;
-  };
-  return {
-    get server() {
-      return need(started).server;
-    },
-    get origin() {
-      return need(started).origin;
-    },
-    get browser() {
-      return need(browser);
-    },
-  };
-}
-
-/**
- * Opens fixture `name` in a new page of `context` and waits until its main.ts has set `window[ready]`.
- */
-export async function openFixture(context: Browser | BrowserContext, origin: string, name: string, ready: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${origin}/test/e2e/fixtures/${name}/index.html`);
-  await page.waitForFunction((key) => (window as unknown as Record<string, unknown>)[key] !== undefined, ready, { timeout: 60_000 });
-  return page;
 }
