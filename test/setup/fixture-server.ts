@@ -62,7 +62,9 @@ export async function startFixtureServer(opts: FixtureServerOptions = {}): Promi
     logLevel: 'error',
     plugins: [fixturePages(), ...(opts.plugins ?? [])],
     server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
-    ...(opts.discoverDeps ? {} : { optimizeDeps: { noDiscovery: true, include: [] } }),
+    // Vite finds the dependencies to pre-bundle by crawling the HTML pages; the fixture pages are served, not
+    // files, so their main.ts files are named as entries too (else a dependency found late reloads the page).
+    optimizeDeps: opts.discoverDeps ? { entries: ['**/*.html', 'test/e2e/fixtures/*/main.ts'] } : { noDiscovery: true, include: [] },
   });
   server.config.server.fs.allow.push(...(opts.allowFs ?? []));
   await server.listen();
