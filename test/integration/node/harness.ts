@@ -2,8 +2,6 @@
 // between them, its virtual clock pumped at wall-clock pace (the nodes' storage and WebCrypto work is real
 // and asynchronous, so virtual time must not outrun it).
 import 'fake-indexeddb/auto';
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { ed25519PublicKey, initCore } from '../../../wasm/index.ts';
 import { MemoryLedgerStore } from '../../../web/src/core/ledger/store.ts';
@@ -15,15 +13,7 @@ import type { Trainer } from '../../../web/src/core/fl/index.ts';
 import { parseGenesis, treatmentAgreements, type Genesis } from '../../../web/src/core/node/genesis.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 
-const SYNTHEA = path.resolve(import.meta.dirname, '../../..', '../shared/data/synthea');
-
-/** The i-th Synthea bundle (by file name) of the shared data set, parsed. */
-export function syntheaBundle(i: number): unknown {
-  const files = readdirSync(SYNTHEA)
-    .filter((f) => f.endsWith('.json'))
-    .sort();
-  return JSON.parse(readFileSync(path.join(SYNTHEA, files[i]!), 'utf8'));
-}
+export { syntheaBundle } from '../../unit/records/synthea.ts';
 
 export interface TestConsortium {
   readonly genesis: Genesis;
