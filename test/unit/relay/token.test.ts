@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ed25519PublicKey, initCore } from '../../../wasm/index.ts';
 import { createRelayToken, decodeRelayToken, enrolmentScope, relayOrigin, RelayTokenError, verifyRelayToken, withToken } from '../../../web/src/core/net/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
+import { thrown } from '../shared/thrown.ts';
 
 const rng = new Prng(77);
 const sk = rng.bytes(32);
@@ -13,15 +14,7 @@ beforeAll(async () => {
   await initCore();
 });
 
-const code = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof RelayTokenError) return err.code;
-    throw err;
-  }
-  return 'no error';
-};
+const code = (fn: () => unknown): string => thrown(fn, RelayTokenError, (e) => e.code, 'no error');
 
 describe('relay tokens', () => {
   it('round-trips the claims and verifies', () => {
