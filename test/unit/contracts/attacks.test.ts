@@ -1,16 +1,14 @@
 // The attack suite, run as a test: every listed attack is tried, none gets through, every tampered record
 // is detected, and the authorized controls beside them do succeed (so the counting can see a success).
 import 'fake-indexeddb/auto';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import { syntheaBundles } from '../records/synthea.ts';
 import { runAttacks } from '../../../web/src/core/eval/attacks.ts';
+import { useCore } from '../shared/core.ts';
 
 const bundles = syntheaBundles();
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 describe('attack suite', () => {
   it('zero unauthorized successes, every tamper detected, controls succeed', async () => {

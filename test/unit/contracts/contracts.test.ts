@@ -1,8 +1,7 @@
 // The contracts as a LedgerApp: canonical transactions, typed rejections that change nothing but the
 // transaction's consumption, agreements, membership by quorum, anchors, determinism (replicas, snapshot and
 // restore), and the FHIR Consent mapping.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import {
   ContractsGenesisError,
   HygeiaContracts,
@@ -18,10 +17,9 @@ import {
 } from '../../../web/src/core/ledger/contracts/index.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 import { TREAT_01, grant, request, setup } from './helpers.ts';
+import { useCore } from '../shared/core.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 /** The state as a snapshot's entries, without the consumed-transaction ids. */
 function stateWithoutSeen(app: HygeiaContracts): string {

@@ -1,8 +1,7 @@
 // The evaluation's workload and metric definitions: the seed decides the workload (and its digest), every
 // patient is valid FHIR R4 with its references resolved, every attack kind is in a quick run, and the rates
 // follow the README's definitions.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import { syntheaBundles } from '../records/synthea.ts';
 import { validateExchange } from '../../../web/src/core/records/index.ts';
 import {
@@ -16,12 +15,11 @@ import {
   WorkloadError,
   type ArchitectureRun,
 } from '../../../web/src/core/eval/index.ts';
+import { useCore } from '../shared/core.ts';
 
 const bundles = syntheaBundles();
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 describe('workload', () => {
   it('same seed, same workload and digest; another seed, another', () => {
