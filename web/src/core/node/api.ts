@@ -4,6 +4,7 @@
 // Everything here is plain data (structured-cloneable), so the node can live in a worker behind comlink.
 // Members named by the issues are kept exactly; the rest are for the screens.
 
+import type { FlRoundView } from '../fl/index.ts';
 import type { PatientChartData, PatientListEntry, ReceivedRecords } from '../records/index.ts';
 
 export type NodeRole = 'clinic' | 'patient';
@@ -250,23 +251,17 @@ export interface RoundOptions {
   readonly dpEpsilon?: number;
 }
 
-export interface RoundView {
-  readonly roundId: string;
-  readonly task: string;
+/** A round as the screens show it: the federated service's view of it (the same fields, explained there), and
+ * the task's settings and history. */
+export interface RoundView extends Pick<
+  FlRoundView,
+  'roundId' | 'task' | 'round' | 'state' | 'participants' | 'flagged' | 'accuracy' | 'loss' | 'localAccuracy' | 'aggregateDigest' | 'epsilon'
+> {
   readonly model: RoundOptions['model'];
   readonly rule: string;
-  readonly round: number;
   readonly totalRounds: number;
   /** Per finished round: the global model's accuracy and loss, and this clinic's local-only model's accuracy. */
   readonly history: { round: number; accuracy: number; loss: number; localAccuracy: number }[];
-  readonly state: 'open' | 'training' | 'aggregating' | 'done' | 'failed';
-  readonly participants: string[];
-  readonly flagged: { clinic: string; reasons: string[] }[];
-  readonly accuracy: number | null;
-  readonly loss: number | null;
-  readonly localAccuracy: number | null;
-  readonly aggregateDigest: string | null;
-  readonly epsilon: number | null;
 }
 
 // ---- consults and wearables -----------------------------------------------------------------------------
