@@ -54,7 +54,7 @@ const STATE_VERSION = 1;
 const MAX_SNAPSHOT_BYTES = 1 << 30;
 
 /** The role of a key in a verified contracts state, or null if it may not connect. */
-export function roleOfKey(contracts: HygeiaContracts, publicKeyHex: string): LedgerRole | null {
+function roleOfKey(contracts: HygeiaContracts, publicKeyHex: string): LedgerRole | null {
   if (!/^[0-9a-f]{64}$/.test(publicKeyHex)) return null;
   const key = contracts.key(fromHex(publicKeyHex, 32));
   if (!key || key.revoked) return null;

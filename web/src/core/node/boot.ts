@@ -25,7 +25,7 @@ import { deriveSecret } from './staff-keys.ts';
 
 export const CONSORTIUM_ROOM = 'hygeia/consortium/v1';
 export const PATIENTS_ROOM = 'hygeia/patients/v1';
-export const ENROL_ROOM_PREFIX = 'hygeia/enrol/v1/';
+const ENROL_ROOM_PREFIX = 'hygeia/enrol/v1/';
 
 /** What the relay tells a page: the consortium's genesis and how to reach peers. */
 export interface RelayConfig {
@@ -88,7 +88,7 @@ async function fetchCached(url: string, key: string): Promise<unknown> {
   }
 }
 
-export async function fetchRelayConfig(origin: string): Promise<RelayConfig> {
+async function fetchRelayConfig(origin: string): Promise<RelayConfig> {
   const doc = (await fetchCached(`${origin}/v1/config`, `hygeia/v1/config`)) as {
     genesis: unknown;
     iceServers?: RTCIceServer[];
@@ -116,7 +116,7 @@ async function devClinicSecrets(origin: string, clinicId: string): Promise<Vault
 }
 
 /** Starts the clinic node for unlocked secrets, over WebRTC through the page's relay. */
-export async function startClinic(origin: string, config: RelayConfig, secrets: VaultSecrets): Promise<ClinicNode> {
+async function startClinic(origin: string, config: RelayConfig, secrets: VaultSecrets): Promise<ClinicNode> {
   if (!secrets.clinicKey) throw new NodeError('invalid', 'These secrets hold no clinic key.');
   const publicKey = toHex(ed25519PublicKey(secrets.seed));
   const prefix = `hygeia-${config.genesis.chainId}-${publicKey.slice(0, 16)}`;

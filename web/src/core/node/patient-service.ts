@@ -24,7 +24,7 @@ import {
 } from './patient-wire.ts';
 
 /** How long a one-time code stays valid, and how many wrong tries a phone gets. */
-export const ENROLMENT_TTL_MS = 15 * 60_000;
+const ENROLMENT_TTL_MS = 15 * 60_000;
 const MAX_LINK_TRIES_PER_PEER = 5;
 const MAX_PENDING_ENROLMENTS = 256;
 /** Transaction kinds a phone may have its clinic carry. */

@@ -18,7 +18,7 @@ export function deriveSecret(label: string, seed: Uint8Array): Uint8Array {
   return out;
 }
 
-export function staffSeed(nodeSeed: Uint8Array, role: StaffRole): Uint8Array {
+function staffSeed(nodeSeed: Uint8Array, role: StaffRole): Uint8Array {
   return deriveSecret(`hygeia/staff/${role}/v1`, nodeSeed);
 }
 
