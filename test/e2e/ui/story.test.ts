@@ -29,6 +29,24 @@ async function settled(page: Page): Promise<void> {
   await expect.poll(() => page.getByTestId('progress').count(), { timeout: 30_000 }).toBe(0);
 }
 
+/** Visits every screen at each size, checking each; the page is left at the first size. */
+async function walkScreens(
+  page: Page,
+  who: 'clinic' | 'patient',
+  screens: readonly string[],
+  sizes: readonly (readonly [string, { readonly width: number; readonly height: number }])[],
+): Promise<void> {
+  for (const [size, viewport] of sizes) {
+    await page.setViewportSize(viewport);
+    for (const screen of screens) {
+      await go(page, screen);
+      await settled(page);
+      await checkScreen(page, `${size}-${who}-${slug(screen)}`);
+    }
+  }
+  await page.setViewportSize(sizes[0]![1]);
+}
+
 beforeAll(async () => {
   stack = await startStack();
   // Four validators: the ledger commits with three (quorum of four), so all four are up before anything else.
@@ -195,33 +213,17 @@ describe('a clinic nurse and a patient', () => {
   });
 
   it('walks every clinic screen at tablet and phone sizes with no serious accessibility violation', async () => {
-    for (const [size, viewport] of [
+    await walkScreens(clinic1, 'clinic', CLINIC_SCREENS, [
       ['tablet', TABLET],
       ['phone', PHONE],
-    ] as const) {
-      await clinic1.setViewportSize(viewport);
-      for (const screen of CLINIC_SCREENS) {
-        await go(clinic1, screen);
-        await settled(clinic1);
-        await checkScreen(clinic1, `${size}-clinic-${slug(screen)}`);
-      }
-    }
-    await clinic1.setViewportSize(TABLET);
+    ]);
   });
 
   it('walks every phone screen at phone and tablet sizes with no serious accessibility violation', async () => {
-    for (const [size, viewport] of [
+    await walkScreens(phone, 'patient', PHONE_SCREENS, [
       ['phone', PHONE],
       ['tablet', TABLET],
-    ] as const) {
-      await phone.setViewportSize(viewport);
-      for (const screen of PHONE_SCREENS) {
-        await go(phone, screen);
-        await settled(phone);
-        await checkScreen(phone, `${size}-patient-${slug(screen)}`);
-      }
-    }
-    await phone.setViewportSize(PHONE);
+    ]);
   });
 
   it('imports a bundle dropped on the import panel', async () => {
