@@ -38,15 +38,21 @@ interface Enrolment {
   readonly expiresAt: number;
 }
 
-export interface PatientServiceDeps {
+/** What a desk of the clinic node knows of the clinic it works for (the patient service, the consult desk). */
+export interface ClinicDeskDeps {
   readonly orgId: () => string;
   readonly clinicName: () => string;
   readonly contracts: HygeiaContracts;
+}
+
+/** The patient's pseudonym on the ledger and their display name, from the record store (null: not held). */
+export type PatientLabel = (patientId: string) => Promise<{ pseudonym: string; displayName: string } | null>;
+
+export interface PatientServiceDeps extends ClinicDeskDeps {
   readonly ledger: LedgerService;
   readonly admin: TxAuthor;
   readonly now: () => number;
-  /** The patient's pseudonym on the ledger and their display name, from the record store. */
-  readonly patient: (patientId: string) => Promise<{ pseudonym: string; displayName: string } | null>;
+  readonly patient: PatientLabel;
   /** Proofs a phone checks its audit trail against (attested header, state proofs, completeness). */
   readonly proofsFor: (pseudonym: string) => Promise<Uint8Array>;
   /** The patient's own records, released to their phone (and recorded as such on the ledger). */
