@@ -47,6 +47,15 @@ async function walkScreens(
   await page.setViewportSize(sizes[0]![1]);
 }
 
+/** The patient grants `grantee` consent for treatment from the phone's Consents screen, and sees it live. */
+async function grantTreatment(grantee: string): Promise<void> {
+  await go(phone, 'Consents');
+  await phone.getByTestId('grantee').selectOption(grantee);
+  await phone.getByTestId('purpose').selectOption('TREAT');
+  await phone.getByRole('button', { name: 'Grant consent', exact: true }).click();
+  await phone.getByTestId('live-consents').getByTestId('consent').first().waitFor({ timeout: 90_000 });
+}
+
 beforeAll(async () => {
   stack = await startStack();
   // Four validators: the ledger commits with three (quorum of four), so all four are up before anything else.
@@ -112,11 +121,7 @@ describe('a clinic nurse and a patient', () => {
   });
 
   it('grants consent by the button, and the other clinic is permitted', async () => {
-    await go(phone, 'Consents');
-    await phone.getByTestId('grantee').selectOption('clinic-2');
-    await phone.getByTestId('purpose').selectOption('TREAT');
-    await phone.getByRole('button', { name: 'Grant consent', exact: true }).click();
-    await phone.getByTestId('live-consents').getByTestId('consent').first().waitFor({ timeout: 90_000 });
+    await grantTreatment('clinic-2');
     await checkScreen(phone, 'phone-patient-consent-granted');
 
     await go(clinic2, 'Access');
@@ -181,11 +186,7 @@ describe('a clinic nurse and a patient', () => {
   });
 
   it('connects a consult on the fake camera once consent is given, and records it as a visit', async () => {
-    await go(phone, 'Consents');
-    await phone.getByTestId('grantee').selectOption('clinic-1');
-    await phone.getByTestId('purpose').selectOption('TREAT');
-    await phone.getByRole('button', { name: 'Grant consent', exact: true }).click();
-    await phone.getByTestId('live-consents').getByTestId('consent').first().waitFor({ timeout: 90_000 });
+    await grantTreatment('clinic-1');
     await go(phone, 'Consults');
 
     await clinic1.getByTestId('consult-start').click();
