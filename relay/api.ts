@@ -9,6 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeBlockBatch } from '../web/src/core/net/relay-client.ts';
 import { readDevKey } from '../web/src/core/node/consortium-files.ts';
+import { toHex } from '../web/src/core/util/index.ts';
 import type { Genesis } from '../web/src/core/node/genesis.ts';
 import type { AuthResult, RelayAuth } from './auth.ts';
 import { EnrolmentError, type EnrolmentRegistry } from './enrolments.ts';
@@ -84,7 +85,7 @@ export class RelayApi {
 
   private head(res: ServerResponse): void {
     const { ledger } = this.opts;
-    json(res, 200, { height: ledger.height, hash: hex(ledger.headHash) });
+    json(res, 200, { height: ledger.height, hash: toHex(ledger.headHash) });
   }
 
   private async blocks(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -190,8 +191,4 @@ export function json(res: ServerResponse, status: number, body: unknown, closeCo
   if (closeConnection) headers.Connection = 'close';
   res.writeHead(status, headers);
   res.end(text);
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
 }

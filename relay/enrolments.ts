@@ -4,7 +4,7 @@
 // `hygeia/enrol/v1/<hash>`, where only the registering clinic meets it. The code itself never reaches the
 // relay: the clinic checks the phone's knowledge of it over their authenticated link.
 
-export const ENROL_TOPIC_PREFIX = 'hygeia/enrol/v1/';
+const ENROL_TOPIC_PREFIX = 'hygeia/enrol/v1/';
 /** Longest an enrolment may stay open. */
 export const MAX_ENROLMENT_MS = 15 * 60_000;
 /** Open enrolments one clinic key may hold at once (a desk enrols a few phones at a time, not thousands). */

@@ -21,7 +21,7 @@ export const PROXY_HEADERS = [
   'via',
 ] as const;
 
-export function hasProxyHeaders(req: IncomingMessage): boolean {
+function hasProxyHeaders(req: IncomingMessage): boolean {
   return PROXY_HEADERS.some((h) => req.headers[h] !== undefined);
 }
 
@@ -35,7 +35,7 @@ export function isLoopbackAddress(addr: string | undefined): boolean {
 }
 
 /** The host part of a Host header value (`name`, `name:port`, `[v6]:port`), lowercase. */
-export function hostName(hostHeader: string): string {
+function hostName(hostHeader: string): string {
   const h = hostHeader.trim().toLowerCase();
   if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
   const colon = h.lastIndexOf(':');

@@ -18,7 +18,7 @@ import { verifyBlock, type BlockRejectReason } from '../web/src/core/ledger/veri
 import { epochForHeight } from '../web/src/core/ledger/epoch.ts';
 import { LedgerReplica, LedgerReplicaError, type HygeiaContracts } from '../web/src/core/ledger/contracts/index.ts';
 import { contractsGenesis, genesisValidators, type Genesis } from '../web/src/core/node/genesis.ts';
-import { equalBytes, fromHex, toHex } from '../web/src/core/util/index.ts';
+import { equalBytes, fromHex, toHex, subscribe } from '../web/src/core/util/index.ts';
 import type { Logger } from './log.ts';
 
 /** What a connection may be, as the ledger says. */
@@ -54,7 +54,7 @@ const STATE_VERSION = 1;
 const MAX_SNAPSHOT_BYTES = 1 << 30;
 
 /** The role of a key in a verified contracts state, or null if it may not connect. */
-export function roleOfKey(contracts: HygeiaContracts, publicKeyHex: string): LedgerRole | null {
+function roleOfKey(contracts: HygeiaContracts, publicKeyHex: string): LedgerRole | null {
   if (!/^[0-9a-f]{64}$/.test(publicKeyHex)) return null;
   const key = contracts.key(fromHex(publicKeyHex, 32));
   if (!key || key.revoked) return null;
@@ -112,8 +112,7 @@ export class RelayLedger {
 
   /** Called after every call to accept() that applied at least one block. */
   onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return subscribe(this.listeners, listener);
   }
 
   /**

@@ -25,61 +25,32 @@ export type RejectionReason =
 
 export class RelayMetrics {
   readonly registry = new Registry();
-  readonly connections: Gauge;
-  readonly topics: Gauge;
-  readonly messages: Counter<'type'>;
-  readonly deliveries: Counter<'origin'>;
-  readonly rejections: Counter<'reason'>;
-  readonly dropped: Counter<'reason'>;
-  readonly ledgerHeight: Gauge;
-  readonly blocks: Counter<'outcome'>;
-  readonly backplaneErrors: Counter;
+  readonly connections = this.gauge('connections', 'Open authenticated signaling connections');
+  readonly topics = this.gauge('topics', 'Topics with at least one local subscriber');
+  readonly messages = this.counter('messages_total', 'Signaling messages received from clients, by type', 'type');
+  readonly deliveries = this.counter('deliveries_total', 'Publish messages delivered to local subscribers, by where they were published', 'origin');
+  readonly rejections = this.counter('rejections_total', 'Refused upgrades and closed connections, by reason', 'reason');
+  readonly dropped = this.counter(
+    'dropped_messages_total',
+    'Publishes not delivered: a spoofed y-webrtc from id, an unknown addressee, or a receiver the room does not allow',
+    'reason',
+  );
+  readonly ledgerHeight = this.gauge('ledger_height', 'Height of the ledger the relay verified');
+  readonly blocks = this.counter('blocks_total', 'Blocks pushed to the relay, by outcome (accepted, refused)', 'outcome');
+  readonly backplaneErrors = this.counter('backplane_errors_total', 'Redis backplane errors');
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    const registers = [this.registry];
-    this.connections = new Gauge({
-      name: 'hygeia_relay_connections',
-      help: 'Open authenticated signaling connections',
-      registers,
-    });
-    this.topics = new Gauge({ name: 'hygeia_relay_topics', help: 'Topics with at least one local subscriber', registers });
-    this.messages = new Counter({
-      name: 'hygeia_relay_messages_total',
-      help: 'Signaling messages received from clients, by type',
-      labelNames: ['type'],
-      registers,
-    });
-    this.deliveries = new Counter({
-      name: 'hygeia_relay_deliveries_total',
-      help: 'Publish messages delivered to local subscribers, by where they were published',
-      labelNames: ['origin'],
-      registers,
-    });
-    this.rejections = new Counter({
-      name: 'hygeia_relay_rejections_total',
-      help: 'Refused upgrades and closed connections, by reason',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.dropped = new Counter({
-      name: 'hygeia_relay_dropped_messages_total',
-      help: 'Publishes not delivered: a spoofed y-webrtc from id, an unknown addressee, or a receiver the room does not allow',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.ledgerHeight = new Gauge({ name: 'hygeia_relay_ledger_height', help: 'Height of the ledger the relay verified', registers });
-    this.blocks = new Counter({
-      name: 'hygeia_relay_blocks_total',
-      help: 'Blocks pushed to the relay, by outcome (accepted, refused)',
-      labelNames: ['outcome'],
-      registers,
-    });
-    this.backplaneErrors = new Counter({
-      name: 'hygeia_relay_backplane_errors_total',
-      help: 'Redis backplane errors',
-      registers,
-    });
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'hygeia_relay_' });
+  }
+
+  /** A gauge hygeia_relay_<name> in this relay's registry. */
+  private gauge(name: string, help: string): Gauge {
+    return new Gauge({ name: `hygeia_relay_${name}`, help, registers: [this.registry] });
+  }
+
+  /** A counter hygeia_relay_<name> in this relay's registry, with one label when `label` is given. */
+  private counter<L extends string = never>(name: string, help: string, label?: L): Counter<L> {
+    return new Counter<L>({ name: `hygeia_relay_${name}`, help, labelNames: label === undefined ? [] : [label], registers: [this.registry] });
   }
 
   reject(reason: RejectionReason): void {

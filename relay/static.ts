@@ -48,17 +48,17 @@ export const SECURITY_HEADERS: Record<string, string> = {
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const REVALIDATE = 'no-cache';
 
-export function cacheControlFor(path: string): string {
+function cacheControlFor(path: string): string {
   // Vite writes hashed names under assets/ (e.g. assets/index-3f9a1c2b.js).
   return path.startsWith('assets/') ? IMMUTABLE : REVALIDATE;
 }
 
-export function mimeFor(path: string): string {
+function mimeFor(path: string): string {
   return MIME[extname(path).toLowerCase()] ?? 'application/octet-stream';
 }
 
 /** Every file under dist/, relative and '/'-separated (what the service worker precaches). */
-export async function listFiles(root: string): Promise<string[]> {
+async function listFiles(root: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (dir: string): Promise<void> => {
     for (const e of await readdir(dir, { withFileTypes: true })) {

@@ -1,26 +1,9 @@
 // The wasm core in real Chromium: in a page and in a module Web Worker, served by Vite on loopback.
-import type { Browser } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { startFixtureServer } from '../setup/fixture-server.ts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../setup/browser.ts';
+import { describe, expect, it } from 'vitest';
+import { openFixture, useFixtureBrowser } from '../setup/fixture-browser.ts';
 import type { CoreCheckResult } from './fixtures/core/checks.ts';
 
-let server: ViteDevServer;
-let browser: Browser;
-let url: string;
-
-beforeAll(async () => {
-  let origin: string;
-  ({ server, origin } = await startFixtureServer());
-  url = `${origin}/test/e2e/fixtures/core/index.html`;
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const fixture = useFixtureBrowser();
 
 const expected = {
   sha256Abc: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
@@ -42,17 +25,13 @@ const expected = {
 
 describe('the wasm core in Chromium', () => {
   it('hashes and signs to the published vectors in a page', async () => {
-    const page = await browser.newPage();
-    await page.goto(url);
-    await page.waitForFunction(() => typeof window.coreInPage === 'function');
+    const page = await openFixture(fixture.browser, fixture.origin, 'core', 'coreInPage');
     expect(await page.evaluate(() => window.coreInPage())).toEqual(expected);
     await page.close();
   });
 
   it('does the same in a module Web Worker', async () => {
-    const page = await browser.newPage();
-    await page.goto(url);
-    await page.waitForFunction(() => typeof window.coreInWorker === 'function');
+    const page = await openFixture(fixture.browser, fixture.origin, 'core', 'coreInWorker');
     expect(await page.evaluate(() => window.coreInWorker())).toEqual(expected);
     await page.close();
   });

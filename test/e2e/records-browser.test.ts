@@ -9,38 +9,20 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { startFixtureServer } from '../setup/fixture-server.ts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../setup/browser.ts';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { openFixture as openPage, useFixtureBrowser } from '../setup/fixture-browser.ts';
 import type { AfterInterruption, BundleCheck } from './fixtures/records/main.ts';
 import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles } from '../unit/records/synthea.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-let server: ViteDevServer;
-let origin: string;
-let browser: Browser;
-
-async function openFixture(context: BrowserContext): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${origin}/test/e2e/fixtures/records/index.html`);
-  await page.waitForFunction(() => typeof window.recordsCheck === 'function', undefined, { timeout: 60_000 });
-  return page;
-}
-
-beforeAll(async () => {
-  ({ server, origin } = await startFixtureServer());
+const fixture = useFixtureBrowser({
   // The FHIR definitions are fetched from node_modules as raw text (`?raw`), which Vite serves only inside its
   // allow list; in a git worktree node_modules is a symlink to another checkout, so allow its real path too.
-  server.config.server.fs.allow.push(realpathSync(path.join(repoRoot, 'node_modules')));
-  browser = await launchChromium();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+  allowFs: [realpathSync(path.join(repoRoot, 'node_modules'))],
 });
+
+const openFixture = (context: BrowserContext): Promise<Page> => openPage(context, fixture.origin, 'records', 'recordsCheck');
 
 describe('RecordStore in Chromium (real IndexedDB)', () => {
   it.each(syntheaFiles)(
@@ -48,7 +30,7 @@ describe('RecordStore in Chromium (real IndexedDB)', () => {
     async (file) => {
       const bundle = loadSynthea(file);
       const other = loadSynthea(syntheaFiles[(syntheaFiles.indexOf(file) + 1) % syntheaFiles.length]!);
-      const context = await browser.newContext();
+      const context = await fixture.browser.newContext();
       const page = await openFixture(context);
       const r: BundleCheck = await page.evaluate(([b, o, name]) => window.recordsCheck(b, o, name), [bundle, other, `e2e-${file}`] as const);
       await context.close();
@@ -80,7 +62,7 @@ describe('an import interrupted by a closed page (Chromium)', () => {
   const [seed, big] = [loadSynthea(syntheaFiles[0]!), loadSynthea(syntheaFiles[2]!)];
 
   it('closing the page during the write transaction keeps nothing of the bundle; the next page reports it', async () => {
-    const context = await browser.newContext();
+    const context = await fixture.browser.newContext();
     const first = await openFixture(context);
     const dbName = 'e2e-interrupted-write';
     await first.evaluate(([b, n, k]) => window.seedStore(b, n, k), [seed, dbName, clinicKey] as const);
@@ -101,7 +83,7 @@ describe('an import interrupted by a closed page (Chromium)', () => {
   }, 180_000);
 
   it('an import still running in another page is not reported; once that page is closed, it is', async () => {
-    const context = await browser.newContext();
+    const context = await fixture.browser.newContext();
     const first = await openFixture(context);
     const dbName = 'e2e-interrupted-encrypting';
     await first.evaluate(([b, n, k]) => window.seedStore(b, n, k), [seed, dbName, clinicKey] as const);

@@ -458,33 +458,38 @@ export class Replica {
     return decodeActions(readOutput(e, ptr));
   }
 
+  /** One of the replica's counters (pbftInfo), by its code. */
+  #info(code: (typeof InfoCode)[keyof typeof InfoCode]): number {
+    return ex().pbftInfo(this.#h(), code);
+  }
+
   get view(): number {
-    return ex().pbftInfo(this.#h(), InfoCode.View);
+    return this.#info(InfoCode.View);
   }
   get primary(): number {
-    return ex().pbftInfo(this.#h(), InfoCode.Primary);
+    return this.#info(InfoCode.Primary);
   }
   get lastExecuted(): number {
-    return ex().pbftInfo(this.#h(), InfoCode.LastExecuted);
+    return this.#info(InfoCode.LastExecuted);
   }
   get lowWatermark(): number {
-    return ex().pbftInfo(this.#h(), InfoCode.LowWatermark);
+    return this.#info(InfoCode.LowWatermark);
   }
   /** True while a view change is in progress (no new-view accepted yet). */
   get changingView(): boolean {
-    return ex().pbftInfo(this.#h(), InfoCode.ChangingView) !== 0;
+    return this.#info(InfoCode.ChangingView) !== 0;
   }
   /** Number of log entries held (bounded by the watermark window); for tests and metrics. */
   get logSize(): number {
-    return ex().pbftInfo(this.#h(), InfoCode.LogSize);
+    return this.#info(InfoCode.LogSize);
   }
   /** Verified client requests waiting to be ordered (bounded by maxPendingRequests). */
   get pendingRequests(): number {
-    return ex().pbftInfo(this.#h(), InfoCode.PendingRequests);
+    return this.#info(InfoCode.PendingRequests);
   }
   /** Messages buffered for future views, over all peers (bounded). */
   get bufferedMessages(): number {
-    return ex().pbftInfo(this.#h(), InfoCode.BufferedMessages);
+    return this.#info(InfoCode.BufferedMessages);
   }
 
   /** Wipes the secret key inside the wasm module and frees the replica. Idempotent. */

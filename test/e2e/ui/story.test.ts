@@ -29,6 +29,33 @@ async function settled(page: Page): Promise<void> {
   await expect.poll(() => page.getByTestId('progress').count(), { timeout: 30_000 }).toBe(0);
 }
 
+/** Visits every screen at each size, checking each; the page is left at the first size. */
+async function walkScreens(
+  page: Page,
+  who: 'clinic' | 'patient',
+  screens: readonly string[],
+  sizes: readonly (readonly [string, { readonly width: number; readonly height: number }])[],
+): Promise<void> {
+  for (const [size, viewport] of sizes) {
+    await page.setViewportSize(viewport);
+    for (const screen of screens) {
+      await go(page, screen);
+      await settled(page);
+      await checkScreen(page, `${size}-${who}-${slug(screen)}`);
+    }
+  }
+  await page.setViewportSize(sizes[0]![1]);
+}
+
+/** The patient grants `grantee` consent for treatment from the phone's Consents screen, and sees it live. */
+async function grantTreatment(grantee: string): Promise<void> {
+  await go(phone, 'Consents');
+  await phone.getByTestId('grantee').selectOption(grantee);
+  await phone.getByTestId('purpose').selectOption('TREAT');
+  await phone.getByRole('button', { name: 'Grant consent', exact: true }).click();
+  await phone.getByTestId('live-consents').getByTestId('consent').first().waitFor({ timeout: 90_000 });
+}
+
 beforeAll(async () => {
   stack = await startStack();
   // Four validators: the ledger commits with three (quorum of four), so all four are up before anything else.
@@ -94,11 +121,7 @@ describe('a clinic nurse and a patient', () => {
   });
 
   it('grants consent by the button, and the other clinic is permitted', async () => {
-    await go(phone, 'Consents');
-    await phone.getByTestId('grantee').selectOption('clinic-2');
-    await phone.getByTestId('purpose').selectOption('TREAT');
-    await phone.getByRole('button', { name: 'Grant consent', exact: true }).click();
-    await phone.getByTestId('live-consents').getByTestId('consent').first().waitFor({ timeout: 90_000 });
+    await grantTreatment('clinic-2');
     await checkScreen(phone, 'phone-patient-consent-granted');
 
     await go(clinic2, 'Access');
@@ -163,11 +186,7 @@ describe('a clinic nurse and a patient', () => {
   });
 
   it('connects a consult on the fake camera once consent is given, and records it as a visit', async () => {
-    await go(phone, 'Consents');
-    await phone.getByTestId('grantee').selectOption('clinic-1');
-    await phone.getByTestId('purpose').selectOption('TREAT');
-    await phone.getByRole('button', { name: 'Grant consent', exact: true }).click();
-    await phone.getByTestId('live-consents').getByTestId('consent').first().waitFor({ timeout: 90_000 });
+    await grantTreatment('clinic-1');
     await go(phone, 'Consults');
 
     await clinic1.getByTestId('consult-start').click();
@@ -195,33 +214,17 @@ describe('a clinic nurse and a patient', () => {
   });
 
   it('walks every clinic screen at tablet and phone sizes with no serious accessibility violation', async () => {
-    for (const [size, viewport] of [
+    await walkScreens(clinic1, 'clinic', CLINIC_SCREENS, [
       ['tablet', TABLET],
       ['phone', PHONE],
-    ] as const) {
-      await clinic1.setViewportSize(viewport);
-      for (const screen of CLINIC_SCREENS) {
-        await go(clinic1, screen);
-        await settled(clinic1);
-        await checkScreen(clinic1, `${size}-clinic-${slug(screen)}`);
-      }
-    }
-    await clinic1.setViewportSize(TABLET);
+    ]);
   });
 
   it('walks every phone screen at phone and tablet sizes with no serious accessibility violation', async () => {
-    for (const [size, viewport] of [
+    await walkScreens(phone, 'patient', PHONE_SCREENS, [
       ['phone', PHONE],
       ['tablet', TABLET],
-    ] as const) {
-      await phone.setViewportSize(viewport);
-      for (const screen of PHONE_SCREENS) {
-        await go(phone, screen);
-        await settled(phone);
-        await checkScreen(phone, `${size}-patient-${slug(screen)}`);
-      }
-    }
-    await phone.setViewportSize(PHONE);
+    ]);
   });
 
   it('imports a bundle dropped on the import panel', async () => {

@@ -3,8 +3,8 @@
 // there), and later removes the first, which stops voting and keeps following. Safety: every node holds the
 // same block at every height, each verified against the validators of its height and attested by them.
 // Liveness: every request is committed in each epoch.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { Replica, ed25519PublicKey, ed25519Sign, encodeClientRequest, initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
+import { Replica, ed25519PublicKey, ed25519Sign, encodeClientRequest } from '../../../wasm/index.ts';
 import { ConsensusNode, replicaStartOptions, type ConsensusEvent } from '../../../web/src/core/consensus/index.ts';
 import { verifyAttestation } from '../../../web/src/core/ledger/attestation.ts';
 import { readCommitCertificate } from '../../../web/src/core/ledger/certificate.ts';
@@ -15,10 +15,11 @@ import { verifyBlock } from '../../../web/src/core/ledger/verify.ts';
 import { SimNetwork } from '../../../web/src/core/net/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { ScheduleApp } from './schedule-app.ts';
+import { useCore } from '../../unit/shared/core.ts';
 
 const K = 4;
 
-beforeAll(() => initCore());
+useCore();
 
 function consortium(seed: number) {
   const rng = new Prng(seed);

@@ -4,23 +4,14 @@
 // host names (the stall an `npm run fl -- --ledger pbft` run hit when one clinic's replica fell behind).
 // Its own transactions then commit and reach it: a replica left alone in a later view follows by state
 // transfer at the others' stable checkpoints.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
-import { SimConsortium } from '../../../web/src/core/fl/index.ts';
+import { describe, expect, it } from 'vitest';
+import { useSimConsortium } from '../../unit/shared/sim-consortium.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
-
-let sim: SimConsortium | null = null;
-afterEach(async () => {
-  await sim?.close();
-  sim = null;
-});
+const startSim = useSimConsortium();
 
 describe('a lagging clinic on the PBFT consortium', () => {
   it('installs the certified state it missed and sees its own transactions commit', async () => {
-    const s = (sim = await SimConsortium.create({ clinics: 5, ledger: 'pbft', seed: 5, checkpointInterval: 4 }));
+    const s = await startSim({ clinics: 5, ledger: 'pbft', seed: 5, checkpointInterval: 4 });
     const primary = s.consensus[0]!.primary;
     const lagging = (primary + 1) % 5;
     const writer = s.clinics[(primary + 2) % 5]!;

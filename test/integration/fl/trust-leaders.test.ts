@@ -2,25 +2,16 @@
 // clinic X's equivocation, the contracts drop X's trust below the floor, and after the next stable checkpoint
 // and a view change X is not primary although the equal-trust order would have made it so. The ledger keeps
 // committing throughout (the quorum is unchanged).
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
-import { SimConsortium } from '../../../web/src/core/fl/index.ts';
+import { describe, expect, it } from 'vitest';
+import { useSimConsortium } from '../../unit/shared/sim-consortium.ts';
 import { reasonText, TRUST_RULE } from '../../../web/src/core/security/index.ts';
 import { compareBytes } from '../../../web/src/core/codec/index.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
-
-let sim: SimConsortium | null = null;
-afterEach(async () => {
-  await sim?.close();
-  sim = null;
-});
+const startSim = useSimConsortium();
 
 describe('trust and leader order on PBFT', () => {
   it('a clinic whose trust fell below the floor is skipped as primary at the next view change', async () => {
-    const s = (sim = await SimConsortium.create({ clinics: 5, ledger: 'pbft', seed: 3, checkpointInterval: 4 }));
+    const s = await startSim({ clinics: 5, ledger: 'pbft', seed: 3, checkpointInterval: 4 });
     const keys = s.clinics.map((c) => c.author.publicKey);
     // With equal trust the order is by key: view v's primary is byKey[v mod 5].
     const byKey = keys.map((_, i) => i).sort((a, b) => compareBytes(keys[a]!, keys[b]!));

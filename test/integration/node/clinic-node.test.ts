@@ -1,16 +1,10 @@
 // Four real ClinicNodes on one simulated network: every contract action is a committed transaction, an
 // import anchors its records on every clinic's replica, and each clinic's staff keys are on the ledger.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { syntheaBundle as bundle, startConsortium, type TestConsortium } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { syntheaBundle as bundle, useConsortium } from './harness.ts';
 
 describe('ClinicNode over SimNetwork', () => {
-  let c: TestConsortium;
-  beforeAll(async () => {
-    c = await startConsortium({ clinics: 4, seed: 7 });
-  });
-  afterAll(async () => {
-    await c.stop();
-  });
+  const c = useConsortium({ clinics: 4, seed: 7 });
 
   it("registers every clinic's clinician and auditor keys on the ledger", async () => {
     await c.until(

@@ -1,18 +1,12 @@
 // A consult between a clinic and a linked phone, over the simulated network (no media there: chat only):
 // refused without the patient's treatment consent to the clinic, then invited, joined, chatted, ended, and
 // recorded as a virtual Encounter in the patient's record.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Prng } from '../../../web/src/core/util/index.ts';
-import { syntheaBundle as bundle, startConsortium, type TestConsortium } from './harness.ts';
+import { syntheaBundle as bundle, useConsortium } from './harness.ts';
 
 describe('consults', () => {
-  let c: TestConsortium;
-  beforeAll(async () => {
-    c = await startConsortium({ clinics: 4, seed: 21 });
-  });
-  afterAll(async () => {
-    await c.stop();
-  });
+  const c = useConsortium({ clinics: 4, seed: 21 });
 
   it('is refused without consent, then connects, chats and leaves an Encounter behind', async () => {
     const clinic = c.nodes[0]!;

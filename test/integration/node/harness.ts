@@ -2,8 +2,7 @@
 // between them, its virtual clock pumped at wall-clock pace (the nodes' storage and WebCrypto work is real
 // and asynchronous, so virtual time must not outrun it).
 import 'fake-indexeddb/auto';
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { ed25519PublicKey, initCore } from '../../../wasm/index.ts';
 import { MemoryLedgerStore } from '../../../web/src/core/ledger/store.ts';
 import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
@@ -14,15 +13,7 @@ import type { Trainer } from '../../../web/src/core/fl/index.ts';
 import { parseGenesis, treatmentAgreements, type Genesis } from '../../../web/src/core/node/genesis.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 
-const SYNTHEA = path.resolve(import.meta.dirname, '../../..', '../shared/data/synthea');
-
-/** The i-th Synthea bundle (by file name) of the shared data set, parsed. */
-export function syntheaBundle(i: number): unknown {
-  const files = readdirSync(SYNTHEA)
-    .filter((f) => f.endsWith('.json'))
-    .sort();
-  return JSON.parse(readFileSync(path.join(SYNTHEA, files[i]!), 'utf8'));
-}
+export { syntheaBundle } from '../../unit/records/synthea.ts';
 
 export interface TestConsortium {
   readonly genesis: Genesis;
@@ -38,9 +29,37 @@ export interface TestConsortium {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts a consortium before the enclosing describe's tests and stops it after them. The answer stands for it:
+ * read its fields and call its methods inside tests (before the start they throw).
+ */
+export function useConsortium(opts: ConsortiumOptions): TestConsortium {
+  let started: TestConsortium | undefined;
+  beforeAll(async () => {
+    started = await startConsortium(opts);
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  return new Proxy({} as TestConsortium, {
+    get(_, key) {
+      if (!started) throw new Error('the consortium is not started (use it inside a test)');
+      const v: unknown = Reflect.get(started, key);
+      return typeof v === 'function' ? v.bind(started) : v;
+    },
+  });
+}
+
 let dbCounter = 0;
 
-export async function startConsortium(opts: { clinics?: number; seed?: number; checkpointInterval?: number; trainer?: () => Promise<Trainer> } = {}): Promise<TestConsortium> {
+export interface ConsortiumOptions {
+  readonly clinics?: number;
+  readonly seed?: number;
+  readonly checkpointInterval?: number;
+  readonly trainer?: () => Promise<Trainer>;
+}
+
+export async function startConsortium(opts: ConsortiumOptions = {}): Promise<TestConsortium> {
   await initCore();
   const n = opts.clinics ?? 4;
   const rng = new Prng(opts.seed ?? 1);

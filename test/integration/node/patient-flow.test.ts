@@ -1,21 +1,15 @@
 // A patient's phone and four clinics on one simulated network: the phone links to its clinic by a one-time
 // code, grants a second clinic consent by a transaction it signs itself, the second clinic is permitted; after
 // the phone revokes, the same request is denied; the phone's audit trail shows both decisions.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Prng } from '../../../web/src/core/util/index.ts';
 import { NodeError } from '../../../web/src/core/node/api.ts';
-import { startConsortium, syntheaBundle, type TestConsortium } from './harness.ts';
+import { syntheaBundle, useConsortium } from './harness.ts';
 
 const bundle = (i: number) => syntheaBundle(i) as { entry: { resource: { resourceType: string; id: string } }[] };
 
 describe('a patient and four clinics', () => {
-  let c: TestConsortium;
-  beforeAll(async () => {
-    c = await startConsortium({ clinics: 4, seed: 11 });
-  });
-  afterAll(async () => {
-    await c.stop();
-  });
+  const c = useConsortium({ clinics: 4, seed: 11 });
 
   it('links, grants, is audited, revokes', async () => {
     const [clinic1, clinic2] = [c.nodes[0]!, c.nodes[1]!];

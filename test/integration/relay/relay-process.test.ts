@@ -6,12 +6,12 @@ import { request } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import { CloseCode } from '../../../relay/limits.ts';
 import { RelayClient } from '../../../web/src/core/net/relay-client.ts';
 import { TestChain, clinicFrom, devConsortium } from './chain.ts';
 import { closed, collect, eventually, openSocket, spawnRelay, startRedis, strangerKey, tokenUrl } from './helpers.ts';
+import { useCore } from '../../unit/shared/core.ts';
 
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
 
@@ -29,9 +29,7 @@ function get(url: string, headers: Record<string, string>): Promise<{ status: nu
   });
 }
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 describe('the development consortium', () => {
   it("is created on first start, and a page on this machine may take a development clinic's identity", async () => {

@@ -1,8 +1,7 @@
 // The host adapter against a scripted stand-in for the replica (the real wasm replica runs in the simulator
 // and the integration test): timers and back-off, execution into blocks, checkpoint snapshots, the transport
 // framing, and state transfer that installs only what verifies.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import type { ReplicaAction, ReplicaEvent } from '../../../wasm/index.ts';
 import {
   CHANNEL_PBFT,
@@ -29,8 +28,9 @@ import {
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { SimNetwork, onChannel } from '../../../web/src/core/net/index.ts';
 import { KvApp } from '../../sim/kv-app.ts';
+import { useCore } from '../shared/core.ts';
 
-beforeAll(() => initCore());
+useCore();
 
 const rng = new Prng(99);
 const keys = Array.from({ length: 4 }, () => rng.bytes(32));
@@ -91,6 +91,15 @@ function setup(self: number, replica: ScriptedReplica, net: SimNetwork, opts: { 
     onEvent: (e) => events.push(e),
   });
   return { node, app, store, events, transport };
+}
+
+/** Starts node 0 over `replica`, has a peer say it is behind, and runs the network's clock to `until`. */
+async function startBehind(net: SimNetwork, replica: ScriptedReplica, until: number, opts: Parameters<typeof setup>[3] = {}): Promise<ReturnType<typeof setup>> {
+  const s = setup(0, replica, net, opts);
+  await s.node.start();
+  nudge(net);
+  net.clock.runUntil(until);
+  return s;
 }
 
 /** A chain of blocks the way a correct node builds them, with its snapshots at every seq. */
@@ -296,10 +305,7 @@ describe('state transfer', () => {
     const lagging = new ScriptedReplica((e) =>
       e.kind === 'message' && new TextDecoder().decode(e.bytes) === 'behind' ? [{ kind: 'fetchState', seq: 4, stateDigest: digest, peers: [1] }] : [],
     );
-    const { node, app, events, store } = setup(0, lagging, net);
-    await node.start();
-    nudge(net);
-    net.clock.runUntil(1_000);
+    const { node, app, events, store } = await startBehind(net, lagging, 1_000);
     const installed = lagging.seen.find((e) => e.kind === 'stateInstalled');
     expect(installed && installed.kind === 'stateInstalled' && [installed.seq, toHex(installed.stateDigest), new TextDecoder().decode(installed.replicaState)]).toEqual([
       4,
@@ -325,10 +331,7 @@ describe('state transfer', () => {
     await serverWith(net, 2, chain);
     const digest = blockHash(chain.blocks[3]!.header);
     const lagging = laggingReplica(4, digest, [1, 2]);
-    const { node, app, events } = setup(0, lagging, net);
-    await node.start();
-    nudge(net);
-    net.clock.runUntil(2_000);
+    const { node, app, events } = await startBehind(net, lagging, 2_000);
     expect(events.filter((e) => e.kind === 'stateTransferRejected').map((e) => e.kind === 'stateTransferRejected' && [e.reason, e.from])).toContainEqual([reason, ids[1]]);
     expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 4, fromPeer: ids[2] });
     expect(app.get('k4')).toBe('v4');
@@ -342,10 +345,7 @@ describe('state transfer', () => {
     const digest = blockHash(chain.blocks[3]!.header);
     const lagging = laggingReplica(4, digest, [1]);
     const app = appWithOwnState();
-    const { node, events } = setup(0, lagging, net, { app });
-    await node.start();
-    nudge(net);
-    net.clock.runUntil(300);
+    const { node, events } = await startBehind(net, lagging, 300, { app });
     expect(events.some((e) => e.kind === 'stateTransferRejected' && e.reason === 'state-root-mismatch')).toBe(true);
     expect(lagging.seen.some((e) => e.kind === 'stateInstalled')).toBe(false);
     expect(app.get('mine')).toBe('1');
@@ -359,10 +359,7 @@ describe('state transfer', () => {
     await serverWith(net, 2, chain, 300);
     const digest = blockHash(chain.blocks[299]!.header);
     const lagging = laggingReplica(300, digest, [1, 2]);
-    const { node, events, store } = setup(0, lagging, net);
-    await node.start();
-    nudge(net);
-    net.clock.runUntil(5_000);
+    const { node, events, store } = await startBehind(net, lagging, 5_000);
     expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 300, fetchedBlocks: 256 });
     expect(events.find((e) => e.kind === 'historyFilled')).toEqual({ kind: 'historyFilled', down: 1 });
     for (let h = 1; h <= 300; h++) expect(toHex(blockHash(node.block(h)!.header))).toBe(toHex(blockHash(chain.blocks[h - 1]!.header)));
@@ -378,10 +375,7 @@ describe('state transfer', () => {
     const lagging = laggingReplica(4, digest, [1]);
     lagging.refuseState = true;
     const app = appWithOwnState();
-    const { node, events } = setup(0, lagging, net, { app });
-    await node.start();
-    nudge(net);
-    net.clock.runUntil(300);
+    const { node, events } = await startBehind(net, lagging, 300, { app });
     expect(events.some((e) => e.kind === 'stateTransferRejected' && e.reason === 'replica-refused')).toBe(true);
     expect(app.get('mine')).toBe('1');
     expect(app.get('k4')).toBeUndefined();
@@ -396,10 +390,7 @@ describe('state transfer', () => {
     const digest = blockHash(chain.blocks[3]!.header);
     await store.putSnapshot({ seq: 4, blockHash: digest, app: chain.apps[3]!, replicaState: utf8('rs4'), certificate: utf8('cp4') });
     const replica = laggingReplica(4, digest, [1, 2]);
-    const { node, events } = setup(0, replica, net, { store });
-    await node.start();
-    nudge(net);
-    net.clock.runUntil(100);
+    const { events } = await startBehind(net, replica, 100, { store });
     expect(events.find((e) => e.kind === 'stateInstalled')).toMatchObject({ seq: 4, fetchedBlocks: 0, fromPeer: null });
   });
 

@@ -1,15 +1,15 @@
 // A node restarted over its own store: the latest snapshot restored, every stored block above it verified and
 // executed again (state root compared), and the replica started at that snapshot's checkpoint. A stored block
 // that fails any check stops the replay there, with its reason, and never leaves the app past a bad block.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import { ConsensusNode, type ConsensusEvent, type ReplicaStart } from '../../../web/src/core/consensus/index.ts';
 import { MemoryLedgerStore, blockHash, buildBlock, genesisHash, type Block, type CertificateVerifier } from '../../../web/src/core/ledger/index.ts';
 import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { KvApp } from '../../sim/kv-app.ts';
+import { useCore } from '../shared/core.ts';
 
-beforeAll(() => initCore());
+useCore();
 
 const rng = new Prng(17);
 const keys = Array.from({ length: 4 }, () => rng.bytes(32));

@@ -1,22 +1,14 @@
 // The attack suite, run as a test: every listed attack is tried, none gets through, every tampered record
 // is detected, and the authorized controls beside them do succeed (so the counting can see a success).
 import 'fake-indexeddb/auto';
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
+import { syntheaBundles } from '../records/synthea.ts';
 import { runAttacks } from '../../../web/src/core/eval/attacks.ts';
+import { useCore } from '../shared/core.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../../..');
-const dataDir = path.resolve(repoRoot, '../shared/data/synthea');
-const bundles = readdirSync(dataDir)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(path.join(dataDir, f), 'utf8')) as unknown);
+const bundles = syntheaBundles();
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 describe('attack suite', () => {
   it('zero unauthorized successes, every tamper detected, controls succeed', async () => {

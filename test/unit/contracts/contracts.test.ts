@@ -1,8 +1,7 @@
 // The contracts as a LedgerApp: canonical transactions, typed rejections that change nothing but the
 // transaction's consumption, agreements, membership by quorum, anchors, determinism (replicas, snapshot and
 // restore), and the FHIR Consent mapping.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import {
   ContractsGenesisError,
   HygeiaContracts,
@@ -18,10 +17,9 @@ import {
 } from '../../../web/src/core/ledger/contracts/index.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 import { TREAT_01, grant, request, setup } from './helpers.ts';
+import { useCore } from '../shared/core.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 /** The state as a snapshot's entries, without the consumed-transaction ids. */
 function stateWithoutSeen(app: HygeiaContracts): string {
@@ -138,40 +136,16 @@ describe('contract rules', () => {
     const { submit, admins, ledger } = s;
     const rec = (i: number): string => i.toString(16).padStart(64, 'a');
     const c = (b: number): Uint8Array => new Uint8Array(32).fill(b);
+    /** Submits one anchorBatch of (record, version, commitment fill) triples. */
+    const batch = (...anchors: [number, number, number][]) =>
+      submit(admins[0]!.make('anchorBatch', { anchors: anchors.map(([r, version, fill]) => ({ record: rec(r), version, commitment: c(fill) })) }));
     expect(submit(admins[0]!.make('anchor', { record: rec(1), version: 2, commitment: c(1) }))).toEqual({ ok: true });
     expect(submit(admins[0]!.make('anchor', { record: rec(1), version: 2, commitment: c(2) }))).toEqual({ ok: false, reason: 'stale-version' });
     expect(submit(admins[0]!.make('anchor', { record: 'short', version: 3, commitment: c(0) }))).toEqual({ ok: false, reason: 'malformed' });
-    expect(
-      submit(
-        admins[0]!.make('anchorBatch', {
-          anchors: [
-            { record: rec(2), version: 1, commitment: c(3) },
-            { record: rec(3), version: 1, commitment: c(4) },
-          ],
-        }),
-      ),
-    ).toEqual({ ok: true });
+    expect(batch([2, 1, 3], [3, 1, 4])).toEqual({ ok: true });
     // One rollback in a batch refuses the batch: rec(4) is not anchored either.
-    expect(
-      submit(
-        admins[0]!.make('anchorBatch', {
-          anchors: [
-            { record: rec(4), version: 1, commitment: c(5) },
-            { record: rec(1), version: 1, commitment: c(6) },
-          ],
-        }),
-      ),
-    ).toEqual({ ok: false, reason: 'stale-version' });
-    expect(
-      submit(
-        admins[0]!.make('anchorBatch', {
-          anchors: [
-            { record: rec(2), version: 2, commitment: c(7) },
-            { record: rec(2), version: 2, commitment: c(8) },
-          ],
-        }),
-      ),
-    ).toEqual({ ok: false, reason: 'stale-version' });
+    expect(batch([4, 1, 5], [1, 1, 6])).toEqual({ ok: false, reason: 'stale-version' });
+    expect(batch([2, 2, 7], [2, 2, 8])).toEqual({ ok: false, reason: 'stale-version' });
     expect(ledger.app.anchorOf('org-0', rec(4))).toBeUndefined();
     expect(ledger.app.anchorsOf('org-0').map((a) => [a.record, a.version])).toEqual([
       [rec(1), 2],

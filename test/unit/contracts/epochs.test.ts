@@ -1,16 +1,14 @@
 // The validator set as the ledger decides it (PLAN "Epochs"): the consensus leaf, the checkpoint a change
 // takes effect at, which validators certify which height, removal of a member, and a replica that follows
 // the set across an epoch change, refusing a block certified by the set it replaced.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import { HygeiaContracts, LedgerReplica } from '../../../web/src/core/ledger/contracts/index.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 import { setup, type Setup } from './helpers.ts';
 import { writeCommitCertificate } from '../../../web/src/core/ledger/index.ts';
+import { useCore } from '../shared/core.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 const hex = (s: Setup, i: number): string => toHex(s.admins[i]!.publicKey);
 

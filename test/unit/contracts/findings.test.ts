@@ -1,16 +1,15 @@
 // Issue 10's findings in the contracts, one test each (each fails on the code before its fix): forged consent
 // (1), quorums of validator organisations (2), bounded and answerable break-glass (4), certificates checked
 // in the replica's sync (6), expiry and replay on the signed bytes (14), approveOrg re-checking its key (15).
-import { beforeAll, describe, expect, it } from 'vitest';
-import { Ed25519Signer, initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
+import { Ed25519Signer } from '../../../wasm/index.ts';
 import { HygeiaContracts, LedgerReplica, MAX_TX_LIFETIME_MS, txId } from '../../../web/src/core/ledger/contracts/index.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 import { DAY, TREAT_01, grant, request, setup } from './helpers.ts';
 import { writeCommitCertificate } from '../../../web/src/core/ledger/index.ts';
+import { useCore } from '../shared/core.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 describe('finding 1: forged consent', () => {
   it('finding 1: a clinic cannot register a patient or guardian key for a pseudonym another clinic holds', () => {

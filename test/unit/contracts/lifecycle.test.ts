@@ -1,32 +1,14 @@
 // The consent lifecycle end to end over four clinics: grant, request, release, revoke, request denied,
 // erase; then the patient's audit trail, rebuilt from the ledger alone and checked against its blocks.
 import 'fake-indexeddb/auto';
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import { Consortium, DAY } from '../../../web/src/core/eval/consortium.ts';
 import { decisionToAuditEvent, verifyAuditCompleteness } from '../../../web/src/core/ledger/contracts/index.ts';
 import { ReleaseError, auditTrail, blockHashOf, releaseRecords, verifyAuditEntry } from './helpers.ts';
+import { syntheaBundle as bundle } from '../records/synthea.ts';
+import { useCore } from '../shared/core.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../../..');
-const dataDir = path.resolve(repoRoot, '../shared/data/synthea');
-const bundle = (i: number): unknown =>
-  JSON.parse(
-    readFileSync(
-      path.join(
-        dataDir,
-        readdirSync(dataDir)
-          .filter((f) => f.endsWith('.json'))
-          .sort()[i]!,
-      ),
-      'utf8',
-    ),
-  );
-
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 describe('consent lifecycle', () => {
   it('grant, request, release, revoke, denied, erase, with a verifiable audit trail', async () => {

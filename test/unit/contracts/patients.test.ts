@@ -1,15 +1,14 @@
 // What the ledger keeps per patient and the reads the clinic node builds on: erasure (asked by the patient,
 // confirmed by the holder), releases to the patient's own phone, the completeness log a phone checks against
 // a proven leaf, and the typed reads by grantee, patient, requester and holder.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore, sha256 } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
+import { sha256 } from '../../../wasm/index.ts';
 import { auditTrail, decodeTx, patientLogHead, verifyAuditCompleteness, verifyStateProof } from '../../../web/src/core/ledger/contracts/index.ts';
 import { fromHex, toHex } from '../../../web/src/core/util/index.ts';
 import { DAY, TREAT_01, grant, request, setup } from './helpers.ts';
+import { useCore } from '../shared/core.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 describe('erasure', () => {
   it('the patient asks, only the holder confirms, and no access is permitted after', () => {

@@ -2,8 +2,7 @@
 // nothing else (a forged value, another key, another root), an absent key is proven absent, the root
 // depends on the state alone (not on the order of writes, not on incremental history), and malformed
 // proofs are refused without an exception.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import {
   HygeiaContracts,
   STATE_TREE_DEPTH,
@@ -16,10 +15,9 @@ import {
 import { StateTree } from '../../../web/src/core/ledger/contracts/state-tree.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { TREAT_01, grant, setup } from './helpers.ts';
+import { useCore } from '../shared/core.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 describe('state proofs', () => {
   it('prove a leaf against the block state root, and refuse a forged value, a wrong key, a stale root', () => {

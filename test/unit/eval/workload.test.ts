@@ -1,10 +1,8 @@
 // The evaluation's workload and metric definitions: the seed decides the workload (and its digest), every
 // patient is valid FHIR R4 with its references resolved, every attack kind is in a quick run, and the rates
 // follow the README's definitions.
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
+import { syntheaBundles } from '../records/synthea.ts';
 import { validateExchange } from '../../../web/src/core/records/index.ts';
 import {
   computeMetrics,
@@ -17,16 +15,11 @@ import {
   WorkloadError,
   type ArchitectureRun,
 } from '../../../web/src/core/eval/index.ts';
+import { useCore } from '../shared/core.ts';
 
-const dataDir = path.resolve(import.meta.dirname, '../../..', '../shared/data/synthea');
-const bundles = readdirSync(dataDir)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(path.join(dataDir, f), 'utf8')) as unknown);
+const bundles = syntheaBundles();
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 describe('workload', () => {
   it('same seed, same workload and digest; another seed, another', () => {

@@ -1,14 +1,12 @@
 // Update bytes on the FL channel: published bytes reach peers who admit them, a peer that missed them gets
 // them by asking, nobody gets bytes under a digest they do not hash to, frames of other channels and junk are
 // ignored, and a want nobody can answer fails with a typed error.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import { BlobExchange, BlobFetchError, digestHex, encodeFlMessage } from '../../../web/src/core/fl/index.ts';
 import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
+import { useCore } from '../shared/core.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 function setup(admit: (from: string, bytes: Uint8Array) => boolean = () => true) {
   const net = new SimNetwork({ seed: 1 });

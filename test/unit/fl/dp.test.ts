@@ -1,15 +1,13 @@
 // Client-level DP: the deterministic logarithm and Gaussian behind the noise every node must agree on, the
 // clipped DP mean (its noise scale, its determinism in the seed), and the Rényi accountant against the
 // classical RDP bound and the ε it was asked for.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import { Gaussian, HashStream, RDP_ORDERS, clipUpdate, dpMean, epsilonFromRdp, epsilonSpent, gaussianRdp, noiseForEpsilon, noiseSeed } from '../../../web/src/core/fl/index.ts';
 import { exactLn } from '../../../web/src/core/security/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
+import { useCore } from '../shared/core.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 describe('exactLn', () => {
   it('agrees with Math.log to within a few ulps across magnitudes', () => {

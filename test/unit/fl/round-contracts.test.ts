@@ -2,17 +2,15 @@
 // round (or a decline), closing by completeness or after the deadline, agreement on the aggregate by a quorum of the round's
 // clinics, flags corroborated by f+1 clinics putting a clinic on probation and costing it trust, and every
 // refusal typed and changing nothing.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import type { Payload } from '../../../web/src/core/ledger/contracts/index.ts';
 import { PROBATION_ROUNDS } from '../../../web/src/core/ledger/contracts/fl.ts';
 import { TRUST_RULE, reasonText, reasonsPenalty, type Reason } from '../../../web/src/core/security/index.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 import { ledgerFixture, type LedgerFixture } from './ledger-fixture.ts';
+import { useCore } from '../shared/core.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 const digest = (b: number): Uint8Array => new Uint8Array(32).fill(b);
 const HOUR = 3_600_000;

@@ -1,15 +1,13 @@
 // What every honest node computes for a closed round: update bytes checked (malformed ones reported and left
 // out), outliers reported over every committed update (probation included), the aggregate over the counted
 // ones in digest order, identical whatever order the node received them in.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import type { FlRoundRecord } from '../../../web/src/core/ledger/contracts/index.ts';
 import { decodeUpdate, digestHex, encodeUpdate, roundOutcome, weightsDigest, type CommittedUpdate } from '../../../web/src/core/fl/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
+import { useCore } from '../shared/core.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 const DIM = 31;
 const clinics = ['clinic-1', 'clinic-2', 'clinic-3', 'clinic-4', 'clinic-5'];

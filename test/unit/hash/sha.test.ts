@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { createSha256, createSha512, HashInputError, HashStateError, initCore, sha256, sha512 } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
+import { createSha256, createSha512, HashInputError, HashStateError, sha256, sha512 } from '../../../wasm/index.ts';
 import { core } from '../../../wasm/face/instance.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
+import { useCore } from '../shared/core.ts';
 
 const vectorsDir = new URL('../../vectors/sha/', import.meta.url);
 
@@ -26,7 +27,7 @@ function randomBytes(rng: Prng, n: number): Uint8Array {
   return rng.bytes(n);
 }
 
-beforeAll(() => initCore());
+useCore();
 
 describe('SHA-256 against NIST CAVP ShortMsg', () => {
   const vectors = parseRsp(readFileSync(new URL('SHA256ShortMsg.rsp', vectorsDir), 'utf8'));

@@ -5,16 +5,19 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ed25519PublicKey, ed25519Sign, initCore } from '../../../wasm/index.ts';
 import {
   attestationSigningBytes,
+  blockHash,
+  buildBlock,
   decodeAttestation,
   decodeAttestationCertificate,
   encodeAttestation,
   encodeAttestationCertificate,
+  epochId,
+  genesisHash,
+  quorumSize,
   verifyAttestation,
-} from '../../../web/src/core/ledger/attestation.ts';
-import { blockHash, buildBlock, genesisHash, type BlockHeader } from '../../../web/src/core/ledger/block.ts';
-import { epochId } from '../../../web/src/core/ledger/epoch.ts';
+  type BlockHeader,
+} from '../../../web/src/core/ledger/index.ts';
 import { Writer } from '../../../web/src/core/codec/index.ts';
-import { quorumSize } from '../../../web/src/core/ledger/quorum.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
 
 const rng = new Prng(808);

@@ -1,6 +1,5 @@
 import 'fake-indexeddb/auto';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import {
   BlockCodecError,
   IdbLedgerStore,
@@ -18,8 +17,9 @@ import {
   type LedgerStore,
 } from '../../../web/src/core/ledger/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
+import { useCore } from '../shared/core.ts';
 
-beforeAll(() => initCore());
+useCore();
 
 const rng = new Prng(2024);
 const validators = Array.from({ length: 4 }, () => rng.bytes(32));

@@ -1,9 +1,9 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import { merkleLeafHash, merkleProof, merkleRoot, verifyMerkleProof } from '../../../web/src/core/ledger/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
+import { useCore } from '../shared/core.ts';
 
-beforeAll(() => initCore());
+useCore();
 
 const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 

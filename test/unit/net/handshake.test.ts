@@ -1,10 +1,11 @@
 // The identity handshake as a pure state machine, with the wasm core's Ed25519: both sides authenticate, and
 // every way a peer can lie ends in a typed failure before any of its data is delivered.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ed25519PublicKey, initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
+import { ed25519PublicKey } from '../../../wasm/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { FRAME_DATA, FRAME_HELLO, Handshake, type HandshakeOutput } from '../../../web/src/core/net/handshake.ts';
 import { encodeMessage } from '../../../web/src/core/net/framing.ts';
+import { useCore } from '../shared/core.ts';
 
 const data = (bytes: Uint8Array): Uint8Array => encodeMessage(bytes)[0]!;
 
@@ -53,9 +54,7 @@ function exchange(a: Handshake, b: Handshake): { a: HandshakeOutput[]; b: Handsh
   return { a: outA, b: outB };
 }
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 describe('Handshake', () => {
   it('authenticates both sides and then delivers data from the authenticated key', () => {

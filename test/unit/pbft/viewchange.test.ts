@@ -7,14 +7,20 @@ const cluster = useClusters();
 
 const typeOf = (d: Delivery): number => header(d.bytes).type;
 
+/** Four replicas that prepared request (1, 1) everywhere and lost every commit of it. */
+function preparedNotCommitted(): { c: ReturnType<typeof cluster>; r: ReturnType<typeof request> } {
+  const c = cluster({ n: 4, maxBatch: 1 });
+  const r = request(1, 1);
+  c.filter = (d) => typeOf(d) !== MsgType.Commit;
+  c.submit(r);
+  c.deliver();
+  return { c, r };
+}
+
 describe('view change', () => {
   it('after primary silence, a prepared but uncommitted request survives into the new view', () => {
-    const c = cluster({ n: 4, maxBatch: 1 });
-    const r = request(1, 1);
     // Pre-prepares and prepares flow; every commit is lost, then the primary crashes.
-    c.filter = (d) => typeOf(d) !== MsgType.Commit;
-    c.submit(r);
-    c.deliver();
+    const { c, r } = preparedNotCommitted();
     for (let i = 0; i < 4; i++) expect(c.executed[i]).toEqual([]);
     c.filter = (d) => d.from !== 0 && d.to !== 0;
     for (const i of [1, 2, 3]) {
@@ -89,11 +95,7 @@ describe('view change', () => {
   });
 
   it('rejects a new-view whose O set is not what its view changes imply, and moves to the next view', () => {
-    const c = cluster({ n: 4, maxBatch: 1 });
-    const r = request(1, 1);
-    c.filter = (d) => typeOf(d) !== MsgType.Commit;
-    c.submit(r);
-    c.deliver();
+    const { c } = preparedNotCommitted();
     // Replica 1 (the next primary) is Byzantine: it drops the prepared batch from its new-view.
     let nv: Delivery | null = null;
     c.filter = (d) => {

@@ -19,6 +19,16 @@ export function loadSynthea(file: string): SyntheaBundle {
   return JSON.parse(readFileSync(path.join(syntheaDir, file), 'utf8')) as SyntheaBundle;
 }
 
+/** The i-th bundle by file name. */
+export function syntheaBundle(i: number): SyntheaBundle {
+  return loadSynthea(syntheaFiles[i]!);
+}
+
+/** Every bundle, by file name. */
+export function syntheaBundles(): SyntheaBundle[] {
+  return syntheaFiles.map(loadSynthea);
+}
+
 /** The patient's own strings: id, names, birth date, identifiers, telecom and address lines (4+ characters). */
 export function sensitiveStrings(bundle: SyntheaBundle): string[] {
   const p = bundle.entry.find((e) => e.resource.resourceType === 'Patient')!.resource as fhir4.Patient;

@@ -1,17 +1,10 @@
 // One-time enrolments at the relay: a hash, a short expiry, one phone, a bounded number per clinic.
 import { describe, expect, it } from 'vitest';
 import { EnrolmentError, EnrolmentRegistry, MAX_ENROLMENTS_PER_CLINIC, MAX_ENROLMENT_MS, codeHashOfTopic, enrolTopic } from '../../../relay/enrolments.ts';
+import { thrown } from '../shared/thrown.ts';
 
 const H = (i: number) => i.toString(16).padStart(64, '0');
-const reason = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof EnrolmentError) return err.reason;
-    throw err;
-  }
-  return 'ok';
-};
+const reason = (fn: () => unknown): string => thrown(fn, EnrolmentError, (e) => e.reason, 'ok');
 
 describe('EnrolmentRegistry', () => {
   it('opens an enrolment for a short while, for one phone', () => {

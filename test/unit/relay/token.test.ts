@@ -1,27 +1,19 @@
 // Relay tokens: canonical bytes, bound to the relay's origin, an expiry, a nonce and a scope, signed by the member.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ed25519PublicKey, initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
+import { ed25519PublicKey } from '../../../wasm/index.ts';
 import { createRelayToken, decodeRelayToken, enrolmentScope, relayOrigin, RelayTokenError, verifyRelayToken, withToken } from '../../../web/src/core/net/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
+import { thrown } from '../shared/thrown.ts';
+import { useCore } from '../shared/core.ts';
 
 const rng = new Prng(77);
 const sk = rng.bytes(32);
 const NOW = 1_800_000_000_000;
 const opts = { origins: ['ws://127.0.0.1:8080'], now: NOW, maxLifetimeMs: 3600_000, clockSkewMs: 60_000 };
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
-const code = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof RelayTokenError) return err.code;
-    throw err;
-  }
-  return 'no error';
-};
+const code = (fn: () => unknown): string => thrown(fn, RelayTokenError, (e) => e.code, 'no error');
 
 describe('relay tokens', () => {
   it('round-trips the claims and verifies', () => {

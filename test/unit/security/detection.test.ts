@@ -6,22 +6,22 @@ import { AccessMonitor, NetworkMonitor, SecurityError, parseReasonText, reasonTe
 import { Prng } from '../../../web/src/core/util/index.ts';
 import { DAY, accessStream, gauss, networkStream, type Injected } from './streams.ts';
 
+/** Every report a monitor makes over `events`, then on flush. */
+function reportsOf<E>(monitor: { observe(e: E): Report[]; flush(): Report[] }, events: readonly E[]): Report[] {
+  const reports: Report[] = [];
+  for (const e of events) reports.push(...monitor.observe(e));
+  reports.push(...monitor.flush());
+  return reports;
+}
+
 function runAccess(seed: number, attacks = true): { reports: Report[]; stream: ReturnType<typeof accessStream> } {
   const stream = accessStream(seed, 40, 40, attacks);
-  const m = new AccessMonitor();
-  const reports: Report[] = [];
-  for (const e of stream.events) reports.push(...m.observe(e));
-  reports.push(...m.flush());
-  return { reports, stream };
+  return { reports: reportsOf(new AccessMonitor(), stream.events), stream };
 }
 
 function runNetwork(seed: number, attacks = true): { reports: Report[]; stream: ReturnType<typeof networkStream> } {
   const stream = networkStream(seed, 10, 120, attacks);
-  const m = new NetworkMonitor();
-  const reports: Report[] = [];
-  for (const e of stream.events) reports.push(...m.observe(e));
-  reports.push(...m.flush());
-  return { reports, stream };
+  return { reports: reportsOf(new NetworkMonitor(), stream.events), stream };
 }
 
 function expectFlagged(reports: Report[], inj: Injected): Report {

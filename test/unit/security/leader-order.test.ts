@@ -1,17 +1,15 @@
 // The TypeScript leader order (security/trust.ts) against the AssemblyScript one the wasm replica runs
 // (wasm/assembly/pbft/leader.ts): for seeded trust vectors with ties, floors and 4 to 10 validators, the
 // replicas' primary in every view of a walk through 2n view changes is the TypeScript order's.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { afterEach, describe, expect, it } from 'vitest';
 import { faultsTolerated } from '../../../web/src/core/ledger/quorum.ts';
 import { leaderOrder, primaryForView } from '../../../web/src/core/security/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
 import { Cluster, request } from '../pbft/cluster.ts';
 import { MsgType, header } from '../../sim/wire.ts';
+import { useCore } from '../shared/core.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 let cluster: Cluster | null = null;
 afterEach(() => {

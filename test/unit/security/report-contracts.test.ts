@@ -1,16 +1,14 @@
 // Security reports as contract rules (`fileReport`, tag 40): who may report what about whom, canonical
 // reasons, window bounds, and trust that moves only when f+1 distinct clinics corroborate a case, by the
 // (f+1)-th largest penalty, recovering by whole days of block time.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initCore } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import type { Payload } from '../../../web/src/core/ledger/contracts/index.ts';
 import { DAY_MS, TRUST_RULE, reasonText, reasonsPenalty, recoverTrust, type Reason } from '../../../web/src/core/security/index.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 import { ledgerFixture, T0 } from '../fl/ledger-fixture.ts';
+import { useCore } from '../shared/core.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
+useCore();
 
 const MINUTE = 60_000;
 const flood = (score: number): Reason => ({ feature: 'messageRate', value: 3000, baseline: 300, scale: 20, score, hard: false });

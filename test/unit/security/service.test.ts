@@ -3,29 +3,25 @@
 // loses trust; an accusation only one clinic makes changes nothing; a clinician breaking the glass five times
 // in a day is reported by every node from the committed decisions alone. Alerts say why; trust history and
 // the trust vector for the consensus host follow the committed scores.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Ed25519Signer, initCore } from '../../../wasm/index.ts';
-import { SimConsortium } from '../../../web/src/core/fl/index.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Ed25519Signer } from '../../../wasm/index.ts';
+import type { SimConsortium } from '../../../web/src/core/fl/index.ts';
+import { useSimConsortium } from '../shared/sim-consortium.ts';
 import { TxAuthor } from '../../../web/src/core/ledger/contracts/index.ts';
 import { SecurityService, TRUST_RULE, reasonsPenalty } from '../../../web/src/core/security/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 
-beforeAll(async () => {
-  await initCore();
-});
-
-let sim: SimConsortium | null = null;
+const startSim = useSimConsortium();
 let services: SecurityService[] = [];
-afterEach(async () => {
+// Registered after useSimConsortium's hook, so it runs first (hooks unwind as a stack): the services stop
+// before their consortium closes.
+afterEach(() => {
   for (const s of services) s.stop();
   services = [];
-  await sim?.close();
-  sim = null;
 });
 
 async function consortium(seed: number): Promise<{ sim: SimConsortium; services: SecurityService[] }> {
-  sim = await SimConsortium.create({ clinics: 5, ledger: 'memory', seed });
-  const s = sim;
+  const s = await startSim({ clinics: 5, ledger: 'memory', seed });
   services = s.clinics.map((c) => new SecurityService({ ledger: c.ledger, author: c.author, clinic: c.id, schedule: s.schedule, tickMs: 5_000 }));
   for (const x of services) x.start();
   return { sim: s, services };

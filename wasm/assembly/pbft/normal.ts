@@ -23,7 +23,7 @@ import { Replica } from './replica';
 import { ClientRequest, parseRequest } from './requests';
 import { encodeTableSnapshot } from './state';
 import { askForMissing } from './transfer';
-import { bufferFuture, helpLaggard } from './viewchange';
+import { inCurrentView } from './viewchange';
 import { Added, Ballot } from './votes';
 
 /** The primary orders pending requests; a partial batch waits while earlier batches are in flight. */
@@ -104,15 +104,7 @@ export function onPrePrepare(r: Replica, env: Envelope, from: i32): void {
   // From the primary over its own channel, the signature is checked with the batch's requests, in one go.
   // Relayed (or from a host that cannot say who sent it), it is checked first, so what follows is its doing.
   const direct = from == s;
-  if (pp.view < r.view) {
-    r.reject(Reject.OldView, s);
-    helpLaggard(r, s);
-    return;
-  }
-  if (pp.view > r.view || r.changing) {
-    bufferFuture(r, s, pp.view, env, from);
-    return;
-  }
+  if (!inCurrentView(r, s, pp.view, env, from)) return;
   if (s != r.primary) {
     r.reject(Reject.BadSender, s);
     return;
@@ -219,15 +211,7 @@ export function onVote(r: Replica, env: Envelope, from: i32): void {
   }
   const s = v.sender;
   if (!r.fromPeer(s)) return;
-  if (v.view < r.view) {
-    r.reject(Reject.OldView, s);
-    helpLaggard(r, s);
-    return;
-  }
-  if (v.view > r.view || r.changing) {
-    bufferFuture(r, s, v.view, env, from);
-    return;
-  }
+  if (!inCurrentView(r, s, v.view, env, from)) return;
   if (type == MsgType.Prepare && s == r.primary) {
     r.reject(Reject.BadSender, s);
     return;

@@ -450,6 +450,24 @@ export function helpLaggard(r: Replica, s: i32): void {
 // ---- messages of views we have not entered -------------------------------------------------------------
 
 /**
+ * The view gate of a normal-case message from `s` in `view`: true if it is for the view we are in. An older
+ * view's is rejected (and its sender is helped along); a later view's, or any while we change views, is
+ * buffered for the view it names.
+ */
+export function inCurrentView(r: Replica, s: i32, view: u64, env: Envelope, from: i32): bool {
+  if (view < r.view) {
+    r.reject(Reject.OldView, s);
+    helpLaggard(r, s);
+    return false;
+  }
+  if (view > r.view || r.changing) {
+    bufferFuture(r, s, view, env, from);
+    return false;
+  }
+  return true;
+}
+
+/**
  * Holds a normal-case message of a later view (bounded per sender). Its sender must be the one its channel
  * authenticated, or its signature must verify: a peer cannot fill another's buffer.
  */

@@ -38,3 +38,16 @@ export class CodecError extends Error {
     super(detail ? `${code}: ${detail}` : code);
   }
 }
+
+/**
+ * `decode(bytes)`, or null when it throws a CodecError or an instance of `wireError` (the message layer's own
+ * error): a peer's frame that does not decode is dropped, while any other error (a bug) still throws.
+ */
+export function decodeOrNull<T>(decode: (bytes: Uint8Array) => T, bytes: Uint8Array, wireError: abstract new (...args: never[]) => Error): T | null {
+  try {
+    return decode(bytes);
+  } catch (e) {
+    if (e instanceof CodecError || e instanceof wireError) return null;
+    throw e;
+  }
+}

@@ -3,7 +3,9 @@
 // state change, a permit it has no right to, records released, or a tampered record that still verifies.
 // Every number in the report is counted from outcomes, none is written down in advance.
 import { openDB } from 'idb';
-import { ReleaseError, releaseRecords, type ApplyResultLike } from './attack-support.ts';
+import type { ApplyResult } from '../ledger/index.ts';
+import type { Payload } from '../ledger/contracts/index.ts';
+import { ReleaseError, releaseRecords } from '../ledger/contracts/index.ts';
 import { Consortium, DAY, type Clinic } from './consortium.ts';
 import { Prng, fromHex } from '../util/index.ts';
 import { RecordStore } from '../records/index.ts';
@@ -40,9 +42,22 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   c.agree(C, A, 'agr-ca-unsigned', ['TREAT'], false);
   let n = 0;
   const rid = (): string => `req-${++n}`;
+  /** A requestAccess payload: by default clinic B asks A for the holder's Conditions, to treat, no break-glass
+   * (a fresh request id unless one is given). */
+  const accessRequest = (over: Partial<Payload<'requestAccess'>> = {}): Payload<'requestAccess'> => ({
+    requesterOrg: B.id,
+    holderOrg: A.id,
+    patient: holder.pseudonym,
+    resourceTypes: ['Condition'],
+    purpose: 'TREAT',
+    breakGlass: false,
+    emergencyReason: '',
+    ...over,
+    requestId: over.requestId ?? rid(),
+  });
 
   /** A transaction attack: it must be rejected (result not ok); its reason is recorded. */
-  const txAttack = (name: string, category: AttackCase['category'], tx: Uint8Array): ApplyResultLike => {
+  const txAttack = (name: string, category: AttackCase['category'], tx: Uint8Array): ApplyResult => {
     const r = c.submit(tx).result;
     cases.push({ name, category, outcome: r.ok ? 'succeeded' : 'rejected', reason: r.ok ? 'committed' : r.reason });
     return r;
@@ -126,35 +141,13 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   await accessAttack('ended agreement', D, { patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT' });
 
   // ---- forged, replayed, unknown, wrong keys -----------------------------------------------------------------
-  const good = B.clinician.make('requestAccess', {
-    requestId: rid(),
-    requesterOrg: B.id,
-    holderOrg: A.id,
-    patient: holder.pseudonym,
-    resourceTypes: ['Condition'],
-    purpose: 'TREAT',
-    breakGlass: false,
-    emergencyReason: '',
-  });
+  const good = B.clinician.make('requestAccess', accessRequest());
   const forged = good.slice();
   forged[forged.length - 5]! ^= 0x40;
   txAttack('forged signature (one bit)', 'transaction', forged);
   const mallory = c.newKey();
   txAttack("signature by another key under a clinician's name", 'transaction', reSign(good, mallory));
-  txAttack(
-    'unknown key',
-    'transaction',
-    mallory.make('requestAccess', {
-      requestId: rid(),
-      requesterOrg: B.id,
-      holderOrg: A.id,
-      patient: holder.pseudonym,
-      resourceTypes: ['Condition'],
-      purpose: 'TREAT',
-      breakGlass: false,
-      emergencyReason: '',
-    }),
-  );
+  txAttack('unknown key', 'transaction', mallory.make('requestAccess', accessRequest()));
   c.submit(good);
   txAttack('replayed transaction', 'transaction', good);
   txAttack(
@@ -162,15 +155,7 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
     'transaction',
     Uint8Array.from({ length: 120 }, (_, i) => (i * 37 + opts.seed) & 0xff),
   );
-  txAttack(
-    'expired transaction',
-    'transaction',
-    B.clinician.make(
-      'requestAccess',
-      { requestId: rid(), requesterOrg: B.id, holderOrg: A.id, patient: holder.pseudonym, resourceTypes: ['Condition'], purpose: 'TREAT', breakGlass: false, emergencyReason: '' },
-      { notAfter: c.time - DAY },
-    ),
-  );
+  txAttack('expired transaction', 'transaction', B.clinician.make('requestAccess', accessRequest(), { notAfter: c.time - DAY }));
   txAttack(
     "a patient's key used for another patient (grant)",
     'transaction',
@@ -201,34 +186,8 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
       end: c.time + DAY,
     }),
   );
-  txAttack(
-    'a patient requests access as a clinician',
-    'transaction',
-    holder.key.make('requestAccess', {
-      requestId: rid(),
-      requesterOrg: A.id,
-      holderOrg: A.id,
-      patient: holder.pseudonym,
-      resourceTypes: ['Claim'],
-      purpose: 'TREAT',
-      breakGlass: false,
-      emergencyReason: '',
-    }),
-  );
-  txAttack(
-    'a clinician of one organisation acting for another',
-    'transaction',
-    B.clinician.make('requestAccess', {
-      requestId: rid(),
-      requesterOrg: A.id,
-      holderOrg: A.id,
-      patient: holder.pseudonym,
-      resourceTypes: ['Claim'],
-      purpose: 'TREAT',
-      breakGlass: false,
-      emergencyReason: '',
-    }),
-  );
+  txAttack('a patient requests access as a clinician', 'transaction', holder.key.make('requestAccess', accessRequest({ requesterOrg: A.id, resourceTypes: ['Claim'] })));
+  txAttack('a clinician of one organisation acting for another', 'transaction', B.clinician.make('requestAccess', accessRequest({ requesterOrg: A.id, resourceTypes: ['Claim'] })));
   txAttack(
     'an admin registering a key in another organisation',
     'transaction',
@@ -243,20 +202,7 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   const fired = c.newKey();
   c.must(B.admin.make('registerKey', { key: fired.publicKey, org: B.id, role: 'clinician', subject: 'dr-fired' }));
   c.must(B.admin.make('revokeKey', { key: fired.publicKey }));
-  txAttack(
-    'a revoked clinician key',
-    'transaction',
-    fired.make('requestAccess', {
-      requestId: rid(),
-      requesterOrg: B.id,
-      holderOrg: A.id,
-      patient: holder.pseudonym,
-      resourceTypes: ['Condition'],
-      purpose: 'TREAT',
-      breakGlass: false,
-      emergencyReason: '',
-    }),
-  );
+  txAttack('a revoked clinician key', 'transaction', fired.make('requestAccess', accessRequest()));
 
   // ---- membership ---------------------------------------------------------------------------------------------
   const rogue = c.newKey();
@@ -285,18 +231,7 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   await tryRelease('release without any decision', A, 'req-never-made');
   await tryRelease('release against a denied decision', A, 'req-1');
   const okReq = rid();
-  c.must(
-    B.clinician.make('requestAccess', {
-      requestId: okReq,
-      requesterOrg: B.id,
-      holderOrg: A.id,
-      patient: holder.pseudonym,
-      resourceTypes: ['Condition'],
-      purpose: 'TREAT',
-      breakGlass: false,
-      emergencyReason: '',
-    }),
-  );
+  c.must(B.clinician.make('requestAccess', accessRequest({ requestId: okReq })));
   c.sync();
   const controls = { tried: 0, succeeded: 0 };
   controls.tried++;
@@ -309,16 +244,7 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   await tryRelease('release by a clinic that is not the holder', C, okReq);
   await tryRelease('release after the permit expired', A, okReq, c.time + 2 * DAY);
   const uncommitted = rid();
-  B.clinician.make('requestAccess', {
-    requestId: uncommitted,
-    requesterOrg: B.id,
-    holderOrg: A.id,
-    patient: holder.pseudonym,
-    resourceTypes: ['Condition'],
-    purpose: 'TREAT',
-    breakGlass: false,
-    emergencyReason: '',
-  });
+  B.clinician.make('requestAccess', accessRequest({ requestId: uncommitted }));
   await tryRelease('release against a signed but uncommitted request', A, uncommitted);
   const relTx = c.submit(A.node.make('recordRelease', { requestId: okReq, resourceTypes: ['Claim'], count: 1, digest: new Uint8Array(32) })).result;
   cases.push({ name: 'a release record for types not granted', category: 'release', outcome: relTx.ok ? 'succeeded' : 'rejected', reason: relTx.ok ? 'committed' : relTx.reason });
@@ -327,16 +253,10 @@ export async function runAttacks(opts: { seed: number; dbPrefix: string; bundles
   const bg = rid();
   c.must(A.admin.make('setEmergencyPolicy', { orgs: [D.id], maxPerClinicianPerDay: 3, maxPerPatientPerDay: 2 }));
   c.must(
-    D.clinician.make('requestAccess', {
-      requestId: bg,
-      requesterOrg: D.id,
-      holderOrg: A.id,
-      patient: holder.pseudonym,
-      resourceTypes: ['AllergyIntolerance', 'Condition'],
-      purpose: 'ETREAT',
-      breakGlass: true,
-      emergencyReason: 'unconscious',
-    }),
+    D.clinician.make(
+      'requestAccess',
+      accessRequest({ requestId: bg, requesterOrg: D.id, resourceTypes: ['AllergyIntolerance', 'Condition'], purpose: 'ETREAT', breakGlass: true, emergencyReason: 'unconscious' }),
+    ),
   );
   c.sync();
   const bgd = A.replica.app.decision(bg)!;

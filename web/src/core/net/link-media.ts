@@ -73,7 +73,7 @@ interface StatsEntry {
 }
 
 /** Reads a link's quality from an RTCStatsReport (a Map of stats by id). */
-export function qualityFromStats(stats: { get(id: string): unknown; values(): Iterable<unknown> }): LinkQuality {
+function qualityFromStats(stats: { get(id: string): unknown; values(): Iterable<unknown> }): LinkQuality {
   let pair: StatsEntry | null = null;
   let lost = 0;
   let received = 0;

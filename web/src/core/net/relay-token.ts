@@ -13,7 +13,7 @@
 
 import { Reader, Writer, signingBytes } from '../codec/index.ts';
 import { ed25519PublicKey, ed25519Sign, ed25519Verify } from '../../../../wasm/index.ts';
-import { fromBase64Url, toBase64Url } from './base64url.ts';
+import { fromBase64Url, toBase64Url } from '../util/index.ts';
 import { toHex } from '../util/index.ts';
 
 export const RELAY_TOKEN_DOMAIN = 'hygeia/relay/token/v1';

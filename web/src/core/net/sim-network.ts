@@ -6,7 +6,7 @@
 // jitter, in order per direction (as the ordered data channel is). It implements Transport, so the consensus
 // adapter runs over it unchanged.
 
-import { Prng } from '../util/index.ts';
+import { MinHeap, Prng, subscribe } from '../util/index.ts';
 import type { MessageHandler, PeerHandler, PeerId, PeerState, Transport } from './transport.ts';
 
 /** A handle on a scheduled callback; calling it cancels the callback if it has not run. */
@@ -31,11 +31,18 @@ export class SystemScheduler implements Scheduler {
   }
 }
 
+interface ClockEvent {
+  readonly at: number;
+  readonly seq: number;
+  readonly fn: () => void;
+  live: boolean;
+}
+
 /** Virtual time in milliseconds, and a deterministic queue of callbacks ordered by (time, insertion order). */
 export class VirtualClock implements Scheduler {
   private time = 0;
   private seq = 0;
-  private heap: { at: number; seq: number; fn: () => void; live: boolean }[] = [];
+  private readonly heap = new MinHeap<ClockEvent>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
 
   now(): number {
     return this.time;
@@ -45,7 +52,7 @@ export class VirtualClock implements Scheduler {
   schedule(delayMs: number, fn: () => void): Cancel {
     if (!(delayMs >= 0) || !Number.isFinite(delayMs)) throw new RangeError('delay must be a finite non-negative number');
     const ev = { at: this.time + delayMs, seq: this.seq++, fn, live: true };
-    this.push(ev);
+    this.heap.push(ev);
     return () => {
       ev.live = false;
     };
@@ -53,19 +60,19 @@ export class VirtualClock implements Scheduler {
 
   /** Number of queued callbacks (including cancelled ones not yet popped). */
   get pending(): number {
-    return this.heap.length;
+    return this.heap.size;
   }
 
   /** Time of the next live event, or undefined if none. */
   peekTime(): number | undefined {
-    while (this.heap.length > 0 && !this.heap[0]!.live) this.pop();
-    return this.heap[0]?.at;
+    while (this.heap.size > 0 && !this.heap.peek()!.live) this.heap.pop();
+    return this.heap.peek()?.at;
   }
 
   /** Runs the next live event; false if there was none. */
   step(): boolean {
     for (;;) {
-      const ev = this.pop();
+      const ev = this.heap.pop();
       if (!ev) return false;
       if (!ev.live) continue;
       this.time = ev.at;
@@ -105,44 +112,6 @@ export class VirtualClock implements Scheduler {
     }
     return true;
   }
-
-  private push(ev: { at: number; seq: number; fn: () => void; live: boolean }): void {
-    const h = this.heap;
-    h.push(ev);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-
-  private pop(): { at: number; seq: number; fn: () => void; live: boolean } | undefined {
-    const h = this.heap;
-    if (h.length === 0) return undefined;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
-function less(a: { at: number; seq: number }, b: { at: number; seq: number }): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
 /** How one directed link behaves. Delays are in milliseconds of the network's clock. */
@@ -432,13 +401,11 @@ class SimTransport implements Transport {
   }
 
   onMessage(handler: MessageHandler): () => void {
-    this.messageHandlers.add(handler);
-    return () => this.messageHandlers.delete(handler);
+    return subscribe(this.messageHandlers, handler);
   }
 
   onPeer(handler: PeerHandler): () => void {
-    this.peerHandlers.add(handler);
-    return () => this.peerHandlers.delete(handler);
+    return subscribe(this.peerHandlers, handler);
   }
 
   peers(): PeerId[] {

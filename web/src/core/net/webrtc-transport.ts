@@ -19,7 +19,7 @@
 import * as Y from 'yjs';
 import { WebrtcProvider } from 'y-webrtc';
 import { ed25519PublicKey } from '../../../../wasm/index.ts';
-import { equalBytes, toHex } from '../util/index.ts';
+import { equalBytes, toHex, subscribe } from '../util/index.ts';
 import { dtlsBinding, negotiatedFingerprints } from './dtls-binding.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_REASSEMBLY_BUDGET_BYTES, ReassemblyBudget, encodeMessage } from './framing.ts';
 import { Handshake, type DropReason, type HandshakeOutput } from './handshake.ts';
@@ -287,19 +287,16 @@ export class WebRtcTransport implements Transport {
   }
 
   onMessage(handler: MessageHandler): () => void {
-    this.messageHandlers.add(handler);
-    return () => this.messageHandlers.delete(handler);
+    return subscribe(this.messageHandlers, handler);
   }
 
   onPeer(handler: PeerHandler): () => void {
-    this.peerHandlers.add(handler);
-    return () => this.peerHandlers.delete(handler);
+    return subscribe(this.peerHandlers, handler);
   }
 
   /** Signaling connection changes (the UI shows them). */
   onRelay(handler: (state: RelayState) => void): () => void {
-    this.relayHandlers.add(handler);
-    return () => this.relayHandlers.delete(handler);
+    return subscribe(this.relayHandlers, handler);
   }
 
   get relayState(): RelayState {
@@ -346,8 +343,7 @@ export class WebRtcTransport implements Transport {
 
   /** Remote tracks arriving on authenticated links. */
   onTrack(handler: TrackHandler): () => void {
-    this.trackHandlers.add(handler);
-    return () => this.trackHandlers.delete(handler);
+    return subscribe(this.trackHandlers, handler);
   }
 
   /** Round-trip time, packet loss and the candidate types of a peer's link, from getStats; null without a link. */

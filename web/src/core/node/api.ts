@@ -4,6 +4,9 @@
 // Everything here is plain data (structured-cloneable), so the node can live in a worker behind comlink.
 // Members named by the issues are kept exactly; the rest are for the screens.
 
+import type { FlRoundView } from '../fl/index.ts';
+import type { PatientChartData, PatientListEntry, ReceivedRecords } from '../records/index.ts';
+
 export type NodeRole = 'clinic' | 'patient';
 
 /** The ledger as this node sees it. `headHash` is hex; `validators` are the validator clinics' names. */
@@ -99,26 +102,11 @@ export interface PatientQuery {
   readonly limit?: number;
 }
 
-export interface PatientSummary {
-  readonly id: string;
-  readonly name: string;
-  readonly birthDate: string | null;
-  readonly gender: string | null;
-  readonly identifiers: { system: string; value: string }[];
-  /** Resources held per type. */
-  readonly counts: Record<string, number>;
-  readonly erased: boolean;
-  readonly linkedDevices: number;
-}
+/** A patient in the clinic's list (`counts`: resources held per type); the record store's entry. */
+export type PatientSummary = PatientListEntry;
 
-export interface PatientChart {
-  readonly patient: fhir4.Patient;
-  readonly conditions: fhir4.Condition[];
-  readonly medications: (fhir4.MedicationRequest | fhir4.MedicationStatement)[];
-  readonly encounters: fhir4.Encounter[];
-  readonly observations: fhir4.Observation[];
-  readonly counts: Record<string, number>;
-}
+/** A patient's chart: the record store's data for it. */
+export type PatientChart = PatientChartData;
 
 // ---- ledger views -------------------------------------------------------------------------------------------
 
@@ -183,13 +171,7 @@ export interface AccessView {
   readonly height: number;
 }
 
-export interface ReceivedRecords {
-  readonly requestId: string;
-  readonly holder: string;
-  readonly patient: string;
-  readonly receivedAt: number;
-  readonly resources: fhir4.Resource[];
-}
+export type { ReceivedRecords };
 
 export interface AgreementView {
   readonly agreementId: string;
@@ -269,25 +251,17 @@ export interface RoundOptions {
   readonly dpEpsilon?: number;
 }
 
-export interface RoundView {
-  readonly roundId: string;
-  readonly task: string;
+/** A round as the screens show it: the federated service's view of it (the same fields, explained there), and
+ * the task's settings and history. */
+export interface RoundView extends Pick<
+  FlRoundView,
+  'roundId' | 'task' | 'round' | 'state' | 'participants' | 'flagged' | 'accuracy' | 'loss' | 'localAccuracy' | 'aggregateDigest' | 'declined' | 'epsilon'
+> {
   readonly model: RoundOptions['model'];
   readonly rule: string;
-  readonly round: number;
   readonly totalRounds: number;
   /** Per finished round: the global model's accuracy and loss, and this clinic's local-only model's accuracy. */
   readonly history: { round: number; accuracy: number; loss: number; localAccuracy: number }[];
-  readonly state: 'open' | 'training' | 'aggregating' | 'done' | 'failed';
-  readonly participants: string[];
-  readonly flagged: { clinic: string; reasons: string[] }[];
-  readonly accuracy: number | null;
-  readonly loss: number | null;
-  readonly localAccuracy: number | null;
-  readonly aggregateDigest: string | null;
-  /** Clinics that sat the round out (no data for the task), with their reason. */
-  readonly declined: { clinic: string; reason: 'no-data' | 'too-few-rows' | 'feature-mismatch' }[];
-  readonly epsilon: number | null;
 }
 
 // ---- consults and wearables -----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 // (the relay serves that seed to loopback pages only). A real tablet is set up once with a passphrase or a
 // passkey and unlocked with it at every start; its secrets live sealed in the vault. A development identity,
 // and a phone while the development consortium runs, start without asking ("open").
-import { initCore, ed25519GenerateSecretKey, ed25519PublicKey, sha256 } from '../../../../wasm/index.ts';
+import { initCore, ed25519GenerateSecretKey, ed25519PublicKey } from '../../../../wasm/index.ts';
 import { systemClock } from '../consensus/index.ts';
 import { IdbLedgerStore } from '../ledger/store.ts';
 import { WebRtcTransport } from '../net/webrtc.ts';
@@ -21,10 +21,11 @@ export function verifierFor(genesis: Genesis): BundleVerifier {
 }
 import { parseGenesis, type Genesis } from './genesis.ts';
 import { Vault, type Unlock, type VaultSecrets } from './vault.ts';
+import { deriveSecret } from './staff-keys.ts';
 
 export const CONSORTIUM_ROOM = 'hygeia/consortium/v1';
 export const PATIENTS_ROOM = 'hygeia/patients/v1';
-export const ENROL_ROOM_PREFIX = 'hygeia/enrol/v1/';
+const ENROL_ROOM_PREFIX = 'hygeia/enrol/v1/';
 
 /** What the relay tells a page: the consortium's genesis and how to reach peers. */
 export interface RelayConfig {
@@ -87,7 +88,7 @@ async function fetchCached(url: string, key: string): Promise<unknown> {
   }
 }
 
-export async function fetchRelayConfig(origin: string): Promise<RelayConfig> {
+async function fetchRelayConfig(origin: string): Promise<RelayConfig> {
   const doc = (await fetchCached(`${origin}/v1/config`, `hygeia/v1/config`)) as {
     genesis: unknown;
     iceServers?: RTCIceServer[];
@@ -106,26 +107,16 @@ function toUnlock(s: UnlockSecret): Unlock {
   return s.kind === 'passphrase' ? { passphrase: s.passphrase } : { prf: s.prfOutput, credentialId: s.credentialId };
 }
 
-function derive(label: string, seed: Uint8Array): Uint8Array {
-  const l = new TextEncoder().encode(label);
-  const buf = new Uint8Array(l.length + seed.length);
-  buf.set(l);
-  buf.set(seed, l.length);
-  const out = sha256(buf);
-  buf.fill(0);
-  return out;
-}
-
 /** A development clinic's secrets (its clinic key is derived from the seed: nothing is sealed in development). */
 async function devClinicSecrets(origin: string, clinicId: string): Promise<VaultSecrets> {
   const k = (await fetchCached(`${origin}/dev/identity/${encodeURIComponent(clinicId)}`, `hygeia/dev/identity/${clinicId}`)) as { seed?: string };
   if (typeof k.seed !== 'string') throw new NodeError('not-found', `No development identity ${clinicId}.`);
   const seed = fromHex(k.seed, 32);
-  return { seed, clinicKey: derive('hygeia/dev/clinic-key/v1', seed), meta: { dev: clinicId } };
+  return { seed, clinicKey: deriveSecret('hygeia/dev/clinic-key/v1', seed), meta: { dev: clinicId } };
 }
 
 /** Starts the clinic node for unlocked secrets, over WebRTC through the page's relay. */
-export async function startClinic(origin: string, config: RelayConfig, secrets: VaultSecrets): Promise<ClinicNode> {
+async function startClinic(origin: string, config: RelayConfig, secrets: VaultSecrets): Promise<ClinicNode> {
   if (!secrets.clinicKey) throw new NodeError('invalid', 'These secrets hold no clinic key.');
   const publicKey = toHex(ed25519PublicKey(secrets.seed));
   const prefix = `hygeia-${config.genesis.chainId}-${publicKey.slice(0, 16)}`;

@@ -26,18 +26,23 @@ export function accessView(contracts: HygeiaContracts, d: AccessDecision, name: 
 
 export function consentView(contracts: HygeiaContracts, c: ConsentRecord, name: NameOf): ConsentView {
   const by = contracts.keysOf(c.holder).find((k) => k.key === c.grantedBy)?.role ?? 'patient';
+  return consentViewOf(c, name(c.holder), name(c.granteeOrg), by);
+}
+
+/** A consent as the screens show it, given the names the viewer knows the clinics by and the granter's role. */
+export function consentViewOf(c: ConsentRecord, holder: string, grantee: string, grantedBy: string): ConsentView {
   return {
     consentId: c.consentId,
     patient: c.patient,
-    holder: name(c.holder),
-    grantee: name(c.granteeOrg),
+    holder,
+    grantee,
     purpose: c.purpose,
     resourceTypes: [...c.resourceTypes],
     start: c.start,
     end: c.end,
     revoked: c.revoked,
     grantedAt: c.grantedAt,
-    grantedBy: by,
+    grantedBy,
   };
 }
 

@@ -37,7 +37,7 @@ export function readGenesis(dir: string): Genesis {
   return parseGenesisText(readFileSync(join(dir, GENESIS_FILE), 'utf8'));
 }
 
-export function writeGenesis(dir: string, g: Genesis): string {
+function writeGenesis(dir: string, g: Genesis): string {
   const path = join(dir, GENESIS_FILE);
   writeAtomic(path, `${JSON.stringify(g, null, 2)}\n`);
   return path;

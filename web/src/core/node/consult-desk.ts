@@ -2,24 +2,20 @@
 // The clinic's side of consults: who may be called (a patient whose treatment consent to this clinic is live,
 // on a phone the ledger registered for them), the invitation over the patient protocol, the live session, and
 // the Encounter (class virtual) recorded in the patient's record afterwards.
-import type { HygeiaContracts } from '../ledger/contracts/index.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
 import type { Clock } from '../consensus/index.ts';
 import { NodeError, type ConsultSession, type ConsultView } from './api.ts';
 import { LiveConsult, decodeChat, type MediaLink } from './consult.ts';
-import type { PatientService } from './patient-service.ts';
+import type { ClinicDeskDeps, PatientLabel, PatientService } from './patient-service.ts';
 
 const ANSWER_WAIT_MS = 90_000;
 
-export interface ConsultDeskDeps {
-  readonly orgId: () => string;
-  readonly clinicName: () => string;
-  readonly contracts: HygeiaContracts;
+export interface ConsultDeskDeps extends ClinicDeskDeps {
   readonly clock: Clock;
   readonly patients: PatientService;
   /** Transports phones reach this clinic on. */
   readonly links: () => readonly Transport[];
-  readonly patientLabel: (patientId: string) => Promise<{ pseudonym: string; displayName: string } | null>;
+  readonly patientLabel: PatientLabel;
   /** Stores the Encounter and anchors it; returns its id. */
   readonly record: (encounter: fhir4.Encounter) => Promise<string>;
 }

@@ -7,7 +7,6 @@
 //     "consensus": { "checkpointInterval": K, "watermarkWindow": W, "maxBatch": B },
 //     "clinics": [ { "id": "clinic-1", "name": "clinic-1", "nodeKey": "<64 hex>", "validator": true } ],
 //     "agreements": [ { "agreementId", "orgA", "orgB", "purposes": ["TREAT"], "start": ms, "end": ms } ] }
-import { canonicalJson } from '../codec/index.ts';
 import type { ContractsGenesis } from '../ledger/contracts/index.ts';
 import { fromHex } from '../util/index.ts';
 
@@ -155,19 +154,9 @@ export function parseGenesisText(json: string): Genesis {
   return parseGenesis(doc);
 }
 
-/** The canonical bytes of a genesis (what its hash and the chain's identity are computed over). */
-export function genesisBytes(g: Genesis): Uint8Array {
-  return new TextEncoder().encode(canonicalJson(g));
-}
-
 /** Validator clinics in genesis order (replica index = position). */
 export function genesisValidators(g: Genesis): GenesisClinic[] {
   return g.clinics.filter((c) => c.validator);
-}
-
-export function clinicByKey(g: Genesis, keyHex: string): GenesisClinic | undefined {
-  const k = keyHex.toLowerCase();
-  return g.clinics.find((c) => c.nodeKey === k);
 }
 
 /** Development agreements: treatment (TREAT) between every pair of clinics, for ten years. */

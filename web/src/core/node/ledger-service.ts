@@ -18,7 +18,7 @@ import type { ApplyResult, LedgerApp } from '../ledger/app.ts';
 import type { Block } from '../ledger/block.ts';
 import type { LedgerStore } from '../ledger/store.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
-import { fromHex, toHex } from '../util/index.ts';
+import { fromHex, toHex, subscribe } from '../util/index.ts';
 import { decodeTx, txId } from '../ledger/contracts/index.ts';
 import { NodeError, type LedgerSummary } from './api.ts';
 import type { Genesis } from './genesis.ts';
@@ -144,8 +144,7 @@ export class LedgerService {
 
   /** Subscribes to committed blocks (in height order) with each transaction's outcome. */
   onCommitted(fn: (c: CommittedBlock) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    return subscribe(this.listeners, fn);
   }
 
   get height(): number {

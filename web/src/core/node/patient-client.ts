@@ -7,6 +7,7 @@ import { openDB, type IDBPDatabase } from 'idb';
 import { Ed25519Signer, ed25519PublicKey } from '../../../../wasm/index.ts';
 import { TxAuthor, type AccessDecision, type ConsentRecord } from '../ledger/contracts/index.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
+import { decodeOrNull } from '../codec/index.ts';
 import { toHex } from '../util/index.ts';
 import {
   NodeError,
@@ -22,6 +23,7 @@ import {
 import type { Genesis } from './genesis.ts';
 import { decodeProofBundle, type ProofBundle } from './patient-proofs.ts';
 import { enrolmentCodeHash } from './patient-service.ts';
+import { consentViewOf } from './clinic-views.ts';
 import { CHANNEL_CONSULT, LiveConsult, decodeChat, type MediaLink } from './consult.ts';
 import { CHANNEL_PATIENT, PatientMsg, PatientWireError, decodePatientMessage, encodePatientMessage, normaliseEnrolmentCode, type PatientMessage } from './patient-wire.ts';
 
@@ -149,13 +151,8 @@ export class PatientClient implements PatientApi {
         return;
       }
       if (bytes[0] !== CHANNEL_PATIENT) return;
-      let m: PatientMessage;
-      try {
-        m = decodePatientMessage(bytes);
-      } catch (e) {
-        if (e instanceof PatientWireError || (e instanceof Error && e.name === 'CodecError')) return;
-        throw e;
-      }
+      const m = decodeOrNull(decodePatientMessage, bytes, PatientWireError);
+      if (m === null) return;
       if (m.type === PatientMsg.ConsultInvite) {
         // Only a clinic's tablet may invite; the name shown is the genesis name of the key that sent it.
         if (!this.opts.genesis.clinics.some((c) => c.nodeKey === from)) return;
@@ -333,19 +330,7 @@ export class PatientClient implements PatientApi {
         if (!l.key.startsWith('consent/')) continue;
         const c = l.value as ConsentRecord;
         if (c.patient !== link.pseudonym) continue;
-        out.push({
-          consentId: c.consentId,
-          patient: c.patient,
-          holder: link.clinic,
-          grantee: this.nameOfOrg(c.granteeOrg),
-          purpose: c.purpose,
-          resourceTypes: [...c.resourceTypes],
-          start: c.start,
-          end: c.end,
-          revoked: c.revoked,
-          grantedAt: c.grantedAt,
-          grantedBy: link.role,
-        });
+        out.push(consentViewOf(c, link.clinic, this.nameOfOrg(c.granteeOrg), link.role));
       }
     }
     return out.sort((a, b) => b.grantedAt - a.grantedAt);

@@ -6,7 +6,7 @@
 // A phone is only ever trusted as the key the transport authenticated, and only for what the ledger says that
 // key may do: a registered patient or guardian key of this clinic, for its own pseudonym.
 import { sha256 } from '../../../../wasm/index.ts';
-import { canonicalJson } from '../codec/index.ts';
+import { canonicalJson, decodeOrNull } from '../codec/index.ts';
 import { decodeTx, type HygeiaContracts, type TxAuthor } from '../ledger/contracts/index.ts';
 import type { PeerId } from '../net/transport.ts';
 import { fromHex, toHex } from '../util/index.ts';
@@ -24,7 +24,7 @@ import {
 } from './patient-wire.ts';
 
 /** How long a one-time code stays valid, and how many wrong tries a phone gets. */
-export const ENROLMENT_TTL_MS = 15 * 60_000;
+const ENROLMENT_TTL_MS = 15 * 60_000;
 const MAX_LINK_TRIES_PER_PEER = 5;
 const MAX_PENDING_ENROLMENTS = 256;
 /** Transaction kinds a phone may have its clinic carry. */
@@ -38,15 +38,21 @@ interface Enrolment {
   readonly expiresAt: number;
 }
 
-export interface PatientServiceDeps {
+/** What a desk of the clinic node knows of the clinic it works for (the patient service, the consult desk). */
+export interface ClinicDeskDeps {
   readonly orgId: () => string;
   readonly clinicName: () => string;
   readonly contracts: HygeiaContracts;
+}
+
+/** The patient's pseudonym on the ledger and their display name, from the record store (null: not held). */
+export type PatientLabel = (patientId: string) => Promise<{ pseudonym: string; displayName: string } | null>;
+
+export interface PatientServiceDeps extends ClinicDeskDeps {
   readonly ledger: LedgerService;
   readonly admin: TxAuthor;
   readonly now: () => number;
-  /** The patient's pseudonym on the ledger and their display name, from the record store. */
-  readonly patient: (patientId: string) => Promise<{ pseudonym: string; displayName: string } | null>;
+  readonly patient: PatientLabel;
   /** Proofs a phone checks its audit trail against (attested header, state proofs, completeness). */
   readonly proofsFor: (pseudonym: string) => Promise<Uint8Array>;
   /** The patient's own records, released to their phone (and recorded as such on the ledger). */
@@ -84,13 +90,8 @@ export class PatientService {
   /** Handles one channel-L frame from an authenticated peer; `reply` sends back over the same link. */
   handle(from: PeerId, bytes: Uint8Array, reply: Reply): void {
     if (bytes[0] !== CHANNEL_PATIENT) return;
-    let m: PatientMessage;
-    try {
-      m = decodePatientMessage(bytes);
-    } catch (e) {
-      if (e instanceof PatientWireError || (e instanceof Error && e.name === 'CodecError')) return;
-      throw e;
-    }
+    const m = decodeOrNull(decodePatientMessage, bytes, PatientWireError);
+    if (m === null) return;
     const fail = (code: string, message: string): void => reply(encodePatientMessage({ type: PatientMsg.Failure, id: m.id, code, message }));
     void this.dispatch(from, m, reply).catch((e: unknown) => {
       if (e instanceof NodeError) fail(e.code, e.message);

@@ -16,7 +16,7 @@ import type { Genesis } from './genesis.ts';
 import { encodeProofBundle, type ProofBundle, type StateLeaf } from './patient-proofs.ts';
 
 /** The state key of what a patient-log event is about. */
-export function entryKey(e: PatientEvent): string | null {
+function entryKey(e: PatientEvent): string | null {
   switch (e.kind) {
     case 'grantConsent':
     case 'revokeConsent':

@@ -6,6 +6,7 @@
 import type { AccessDecision, HygeiaContracts, TxAuthor } from '../ledger/contracts/index.ts';
 import type { PeerId, Transport } from '../net/transport.ts';
 import type { Clock } from '../consensus/index.ts';
+import { decodeOrNull } from '../codec/index.ts';
 import { checkReleased } from '../records/index.ts';
 import { decodeRelease, encodeRelease, releaseDigest, ReleaseWireError, type ReleaseItem, type ReleaseMessage } from './release-wire.ts';
 import type { LedgerService } from './ledger-service.ts';
@@ -104,13 +105,8 @@ export class ReleaseDesk {
 
   /** A release frame from a peer. Only the holder's own node may answer a request. */
   onFrame(from: PeerId, bytes: Uint8Array): void {
-    let message: ReleaseMessage;
-    try {
-      message = decodeRelease(bytes);
-    } catch (e) {
-      if (e instanceof ReleaseWireError || (e instanceof Error && e.name === 'CodecError')) return;
-      throw e;
-    }
+    const message = decodeOrNull(decodeRelease, bytes, ReleaseWireError);
+    if (message === null) return;
     const decision = this.d.contracts.decision(message.requestId);
     if (decision && !this.d.nodesOf(decision.holderOrg).includes(from)) return;
     const w = this.waiting.get(message.requestId);

@@ -7,14 +7,19 @@ import { TxAuthor } from '../ledger/contracts/index.ts';
 
 export type StaffRole = 'clinician' | 'auditor';
 
-export function staffSeed(nodeSeed: Uint8Array, role: StaffRole): Uint8Array {
-  const label = new TextEncoder().encode(`hygeia/staff/${role}/v1`);
-  const buf = new Uint8Array(label.length + nodeSeed.length);
-  buf.set(label);
-  buf.set(nodeSeed, label.length);
+/** sha256(label ‖ seed): a secret of its own for each label, from one seed (the copy is wiped after). */
+export function deriveSecret(label: string, seed: Uint8Array): Uint8Array {
+  const l = new TextEncoder().encode(label);
+  const buf = new Uint8Array(l.length + seed.length);
+  buf.set(l);
+  buf.set(seed, l.length);
   const out = sha256(buf);
   buf.fill(0);
   return out;
+}
+
+function staffSeed(nodeSeed: Uint8Array, role: StaffRole): Uint8Array {
+  return deriveSecret(`hygeia/staff/${role}/v1`, nodeSeed);
 }
 
 export interface ClinicAuthors {

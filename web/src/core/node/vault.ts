@@ -7,7 +7,7 @@
 // AES-GCM everywhere, with the vault's name and the slot's kind as associated data, so a sealed blob cannot be
 // moved to another vault or slot. A wrong passphrase is a typed error and changes nothing.
 import { openDB, type IDBPDatabase } from 'idb';
-import { toBase64Url } from '../net/base64url.ts';
+import { toBase64Url } from '../util/index.ts';
 import { NodeError } from './api.ts';
 
 export const PBKDF2_ITERATIONS = 600_000;

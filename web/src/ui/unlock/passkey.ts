@@ -1,7 +1,7 @@
 // The device's passkey as the tablet's (or phone's) unlock: WebAuthn with the PRF extension yields 32 secret
 // bytes per credential and salt, which the vault turns into its wrapping key. Only devices whose
 // authenticator supports PRF can use it; the others use a passphrase.
-import { fromBase64Url, toBase64Url } from '../../core/net/base64url.ts';
+import { fromBase64Url, toBase64Url } from '../../core/util/index.ts';
 import type { UnlockSecret } from '../boot.ts';
 
 /** What the vault keeps about its passkey (base64url): the credential to ask for and the PRF input. */

@@ -7,7 +7,7 @@
 // consent on the patient's behalf.
 import { toHex } from '../../util/index.ts';
 import { ID, RESOURCE_TYPE, need, type Rule, type StateCore } from './state-core.ts';
-import { keyOf, memberOf, type KeyRecord } from './membership.ts';
+import { isStaff, keyOf, memberOf, type KeyRecord } from './membership.ts';
 import { agreementInForce } from './agreements.ts';
 import { PURPOSE, consentLive, consentsOfPatient, type ConsentRecord } from './consent.ts';
 import { isErased, logPatientEvent, patientLeafOf } from './patients.ts';
@@ -70,6 +70,14 @@ export interface ReleaseRecord {
 }
 
 export const decisionOf = (s: StateCore, requestId: string): AccessDecision | undefined => s.get<AccessDecision>(`access/${requestId}`);
+
+/** The decision a transaction names: rejected as 'malformed' for a bad id, 'unknown-request' for none. */
+export function namedDecision(s: StateCore, requestId: string): AccessDecision {
+  need(ID.test(requestId), 'malformed');
+  const d = decisionOf(s, requestId);
+  need(d !== undefined, 'unknown-request');
+  return d;
+}
 
 interface Verdict {
   granted: string[];
@@ -162,10 +170,8 @@ const requestAccess: Rule<'requestAccess'> = (tx, c) => {
 const recordRelease: Rule<'recordRelease'> = (tx, c) => {
   const { s, signer, time, height, index } = c;
   const p = tx.payload;
-  need(ID.test(p.requestId), 'malformed');
-  const d = decisionOf(s, p.requestId);
-  need(d !== undefined, 'unknown-request');
-  need(signer.org === d.holderOrg && (signer.role === 'node' || signer.role === 'admin' || signer.role === 'clinician'), 'not-holder');
+  const d = namedDecision(s, p.requestId);
+  need(signer.org === d.holderOrg && isStaff(signer.role), 'not-holder');
   need(d.decision === 'permit', 'not-granted');
   need(!d.revoked, 'permit-revoked');
   need(time <= d.expiresAt, 'expired');

@@ -7,11 +7,11 @@
 // a break-glass permit; an "unjustified" verdict revokes the permit at once and leaves evidence against the
 // requesting organisation (`evidence/<org>/<requestId>`, which the trust layer counts), and the review is
 // an event of the patient's completeness log, so the patient's phone shows it.
-import { ID, ORG_ID, need, type Rule, type StateCore } from './state-core.ts';
+import { ORG_ID, need, type Rule, type StateCore } from './state-core.ts';
 import { memberOf } from './membership.ts';
 import { emergencyAgreement } from './agreements.ts';
 import { logPatientEvent } from './patients.ts';
-import { decisionOf, type AccessDecision } from './access.ts';
+import { namedDecision, type AccessDecision } from './access.ts';
 
 export const BREAK_GLASS_PURPOSE = 'ETREAT';
 /** Why a clinician broke the glass: coded, so no free text (and no patient data) reaches the ledger. */
@@ -105,9 +105,7 @@ const setEmergencyPolicy: Rule<'setEmergencyPolicy'> = (tx, { s, signer, time })
 const reviewBreakGlass: Rule<'reviewBreakGlass'> = (tx, c) => {
   const { s, signer, signerHex, time, height } = c;
   const p = tx.payload;
-  need(ID.test(p.requestId), 'malformed');
-  const d = decisionOf(s, p.requestId);
-  need(d !== undefined, 'unknown-request');
+  const d = namedDecision(s, p.requestId);
   need(signer.role === 'auditor', 'wrong-role');
   need(signer.org === d.holderOrg, 'not-holder');
   need(d.breakGlass && d.decision === 'permit', 'not-granted');

@@ -12,6 +12,8 @@ import { claimPatient } from './patients.ts';
 
 const ROLES = ['admin', 'clinician', 'auditor', 'patient', 'guardian', 'device', 'node'] as const;
 export type Role = (typeof ROLES)[number];
+/** A clinic's own staff, who may act on the records it holds: its node, its admins and its clinicians. */
+export const isStaff = (role: Role): boolean => role === 'node' || role === 'admin' || role === 'clinician';
 const MAX_NAME = 200;
 /** The wasm replica runs 1 to 64 validators: a 65th validator organisation could never certify anything. */
 export const MAX_VALIDATORS = 64;

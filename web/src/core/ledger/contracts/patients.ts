@@ -11,7 +11,7 @@ import { sha256 } from '../../../../../wasm/index.ts';
 import { Writer, signingBytes } from '../../codec/index.ts';
 import { fromHex, toHex } from '../../util/index.ts';
 import { ID, RESOURCE_TYPE, need, type Rule, type RuleContext, type StateCore } from './state-core.ts';
-import { keyOf } from './membership.ts';
+import { isStaff, keyOf } from './membership.ts';
 import { SCHEMAS, type TxKind } from './tx.ts';
 
 const PATIENT_LOG_DOMAIN = 'hygeia/contracts/patient-log/v1';
@@ -153,7 +153,7 @@ const confirmErasure: Rule<'confirmErasure'> = (tx, c) => {
 const selfAccess: Rule<'selfAccess'> = (tx, c) => {
   const { s, signer, time, height, index } = c;
   const p = tx.payload;
-  need(signer.role === 'node' || signer.role === 'admin' || signer.role === 'clinician', 'wrong-role');
+  need(isStaff(signer.role), 'wrong-role');
   need(ID.test(p.patient) && p.resourceTypes.every((t) => RESOURCE_TYPE.test(t)), 'malformed');
   need(patientLeafOf(s, p.patient)?.holder === signer.org, 'not-holder');
   const device = keyOf(s, toHex(p.device));

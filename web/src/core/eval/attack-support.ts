@@ -1,2 +1,0 @@
-export { ReleaseError, releaseRecords } from '../ledger/contracts/index.ts';
-export type { ApplyResult as ApplyResultLike } from '../ledger/app.ts';
