@@ -64,7 +64,7 @@ describe('FL training in a Chromium Web Worker', () => {
     model.dispose();
 
     const page = await browser.newPage();
-    await page.goto(url);
+    await page.goto(url, { timeout: 120_000 }); // Vite serves the fixture modules on first request: slow on a busy machine
     await page.waitForFunction(() => typeof window.flTrainInWorker === 'function', undefined, { timeout: 60_000 });
     const out: FlWorkerOutcome = await page.evaluate((job) => window.flTrainInWorker(job), { spec, x: Array.from(d.x), y: Array.from(y), opts });
     await page.close();
@@ -121,7 +121,7 @@ describe('FL training in a Chromium Web Worker', () => {
     const pages = await Promise.all(
       clinics.map(async () => {
         const page = await browser.newPage();
-        await page.goto(url);
+        await page.goto(url, { timeout: 120_000 }); // Vite serves the fixture modules on first request: slow on a busy machine
         await page.waitForFunction(() => typeof window.flClinicUpdate === 'function', undefined, { timeout: 60_000 });
         return page;
       }),

@@ -46,7 +46,7 @@ async function newPage(): Promise<Page> {
   contexts.push(context);
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error('page error:', err.message));
-  await page.goto(`${origin}/test/e2e/fixtures/webrtc/index.html`);
+  await page.goto(`${origin}/test/e2e/fixtures/webrtc/index.html`, { timeout: 120_000 });
   await page.waitForFunction(() => typeof window.net === 'object', undefined, { timeout: 60_000 });
   return page;
 }

@@ -45,7 +45,7 @@ export function useFixtureBrowser(opts: FixtureServerOptions & { readonly chromi
  */
 export async function openFixture(context: Browser | BrowserContext, origin: string, name: string, ready: string): Promise<Page> {
   const page = await context.newPage();
-  await page.goto(`${origin}/test/e2e/fixtures/${name}/index.html`);
+  await page.goto(`${origin}/test/e2e/fixtures/${name}/index.html`, { timeout: 120_000 }); // Vite serves the modules on first request
   await page.waitForFunction((key) => (window as unknown as Record<string, unknown>)[key] !== undefined, ready, { timeout: 60_000 });
   return page;
 }
