@@ -10,11 +10,37 @@ export interface BenchContext {
 
 export type Row = Record<string, string | number>;
 
+/** One target of the issue a section measures, with this run's value and whether it was met. */
+export interface Target {
+  readonly name: string;
+  /** The threshold as written: '>= 2500', '<= 0.4', '< 100'. */
+  readonly target: string;
+  readonly value: number;
+  readonly unit?: string;
+  readonly met: boolean;
+}
+
+/** A Target from a value, a comparison and a threshold (NaN, e.g. a measure that did not run, is never met). */
+export function target(name: string, value: number, cmp: '>=' | '<=' | '<' | '>', threshold: number, unit?: string): Target {
+  const met = cmp === '>=' ? value >= threshold : cmp === '<=' ? value <= threshold : cmp === '<' ? value < threshold : value > threshold;
+  return { name, target: `${cmp} ${threshold}`, value, ...(unit ? { unit } : {}), met };
+}
+
+/** A yes/no target (e.g. "no crash"): value 1 when the condition holds. */
+export function targetHolds(name: string, holds: boolean, what = 'holds'): Target {
+  return { name, target: what, value: holds ? 1 : 0, met: holds };
+}
+
 export interface SectionReport {
   /** Rows printed as a table. */
   rows: Row[];
   /** Everything measured, written under the section's name in the JSON file. */
   data: Record<string, unknown>;
+  /**
+   * The issue's targets this section measures (empty when it has none: an anchor-only comparison). main.ts
+   * writes them under the section's name as `targets`, prints them together at the end, and counts the misses.
+   */
+  targets: Target[];
 }
 
 export interface BenchSection {

@@ -32,23 +32,56 @@ class NullApp implements LedgerApp {
   restore() {}
 }
 
-/** One node's processor: work runs one item at a time, for the wall time it takes, on the virtual clock. */
+/**
+ * One node's processor: work runs one item at a time, for the wall time it takes, on the virtual clock. Work
+ * that arrives while the node is busy waits in a FIFO queue and starts when the node is free; one clock event
+ * per queued item (re-arming every waiting item whenever the node freed up made the events grow with the
+ * square of the queue: 3 million events for 512 requests at n = 7).
+ */
 class Processor {
   private busyUntil = 0;
   private startedAt = -1;
   private startedWall = 0;
   private outbox: (() => void)[] = [];
+  private readonly queue: (() => void)[] = [];
+  private head = 0;
+  private armed = false;
   /** Wall ms this node spent working. */
   busyMs = 0;
 
   constructor(private readonly clock: VirtualClock) {}
 
   run(work: () => void): void {
-    const now = this.clock.now();
-    if (now < this.busyUntil || this.startedAt >= 0) {
-      this.clock.schedule(Math.max(0, this.busyUntil - now), () => this.run(work));
+    if (this.clock.now() < this.busyUntil || this.startedAt >= 0 || this.head < this.queue.length) {
+      this.queue.push(work);
+      this.arm();
       return;
     }
+    this.execute(work);
+  }
+
+  /** One clock event at the time the node is next free, which starts the oldest waiting item. */
+  private arm(): void {
+    if (this.armed) return;
+    this.armed = true;
+    this.clock.schedule(Math.max(0, this.busyUntil - this.clock.now()), () => {
+      this.armed = false;
+      if (this.clock.now() < this.busyUntil || this.startedAt >= 0) {
+        this.arm();
+        return;
+      }
+      const work = this.queue[this.head++]!;
+      if (this.head === this.queue.length) {
+        this.queue.length = 0;
+        this.head = 0;
+      }
+      this.execute(work);
+      if (this.head < this.queue.length) this.arm();
+    });
+  }
+
+  private execute(work: () => void): void {
+    const now = this.clock.now();
     this.startedAt = now;
     this.startedWall = performance.now();
     try {

@@ -21,7 +21,7 @@ import { sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import sodium from 'libsodium-wrappers';
 import { Ed25519Signer, ed25519ClearKeyCache, ed25519PublicKey, ed25519Sign, ed25519Verify, ed25519VerifyBatch, initCore } from '../../../wasm/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
-import { measureCpu as measure, ratio, type BenchSection, type Row } from '../harness.ts';
+import { measureCpu as measure, quantile, ratio, target, type BenchSection, type Row } from '../harness.ts';
 
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const BATCH = 64;
@@ -186,7 +186,13 @@ const section: BenchSection = {
     const single = best['verify batch|hygeia single (x64)'] as number;
     const known = best['verify batch|hygeia batch (64, known keys)'] as number;
     const fresh = best['verify batch|hygeia batch (64, fresh keys)'] as number;
-    const costRatio = ratio(single, known); // per-signature cost of a batch / of a single verification
+    // Per-signature cost of a batch / of a single verification. The two run back to back in every round, so
+    // each round's ratio sees one machine load; the target takes the median of the rounds' ratios (as the fl
+    // section does): the batch's tables (about 2 MiB for 64 keys) make it more sensitive than single
+    // verification to other processes sharing the cache, and a best-of ratio pairs rounds of different loads.
+    const perRound = (all['verify batch|hygeia single (x64)'] ?? []).map((s, i) => s / (all['verify batch|hygeia batch (64, known keys)']?.[i] ?? Number.NaN));
+    const costRatio = ratio(quantile(perRound, 0.5), 1);
+    const costRatioBest = ratio(single, known);
     rows.push({ op: `verify batch of ${BATCH}, known keys (per signature)`, 'hygeia /s': Math.round(known), 'x single': ratio(known, single) });
     rows.push({ op: `verify batch of ${BATCH}, fresh keys (per signature)`, 'hygeia /s': Math.round(fresh), 'x single': ratio(fresh, single) });
     data['verify batch'] = {
@@ -196,22 +202,17 @@ const section: BenchSection = {
       perSecondSingle: Math.round(single),
       perSecondBatchedKnownKeys: Math.round(known),
       perSecondBatchedFreshKeys: Math.round(fresh),
-      costPerSignatureVsSingle: { knownKeys: costRatio, freshKeys: ratio(single, fresh) },
+      costPerSignatureVsSingle: { knownKeys: costRatio, knownKeysBestOfRounds: costRatioBest, perRound: perRound.map((r) => ratio(r, 1)), freshKeys: ratio(single, fresh) },
       policy:
-        'every verdict equals single (cofactorless) verification; no random linear combination (torsion parts cancel mod 8), so each entry is checked exactly and a batch shares decoded keys and their tables',
+        'every verdict equals single (cofactorless) verification; no random linear combination (torsion parts cancel mod 8), so each entry is checked exactly: for a known key [S]B - [k]A from its tables spaced 2^16 apart (16 doublings, no lattice, no decoding of R), encoded with one inversion for the batch and compared with R as bytes',
     };
 
     const r = (op: Op, lib: string): number => (data[op] as { ratios: Record<string, number> }).ratios[lib] ?? 0;
-    const targets: Record<string, { value: number; target: string; met: boolean }> = {
-      'verify vs libsodium-wrappers': { value: r('verify', 'libsodium-wrappers'), target: '>= 0.8', met: r('verify', 'libsodium-wrappers') >= 0.8 },
-      'sign (cached key) vs libsodium-wrappers (64-byte secret key)': {
-        value: r('sign (cached key)', 'libsodium-wrappers'),
-        target: '>= 1.0',
-        met: r('sign (cached key)', 'libsodium-wrappers') >= 1.0,
-      },
-      'verify batch of 64 (known keys): cost per signature vs single': { value: costRatio, target: '<= 0.4', met: costRatio <= 0.4 },
-    };
-    data.targets = targets;
+    const targets = [
+      target('verify vs libsodium-wrappers', r('verify', 'libsodium-wrappers'), '>=', 0.8, 'x'),
+      target('sign (cached key) vs libsodium-wrappers (64-byte secret key)', r('sign (cached key)', 'libsodium-wrappers'), '>=', 1.0, 'x'),
+      target(`verify batch of ${BATCH} (known keys): cost per signature vs single (median of the rounds' ratios)`, costRatio, '<=', 0.4, 'x'),
+    ];
 
     // Independent measurement: each library alone in its own process, two alternating runs, best kept.
     const indMs = ctx.quick ? 400 : 1500;
@@ -240,7 +241,7 @@ const section: BenchSection = {
       perSec: independent,
       agreement,
     };
-    return { rows, data };
+    return { rows, data, targets };
   },
 };
 

@@ -17,7 +17,7 @@ import { initTfWasmNode, startNodeTrainer } from '../../../web/src/core/fl/node.
 import { launchChromium } from '../../setup/browser.ts';
 import { startFixtureServer } from '../../setup/fixture-server.ts';
 import type { FlPageLoad } from '../../e2e/fixtures/fl/main.ts';
-import { quantile, ratio, type BenchSection, type Row } from '../harness.ts';
+import { quantile, ratio, target, type BenchSection, type Row, type Target } from '../harness.ts';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const TARGET_WASM_OVER_CPU = 1.8;
@@ -49,7 +49,7 @@ const section: BenchSection = {
     const epochs = ctx.quick ? 5 : 30;
     const rounds = ctx.quick ? 3 : 7;
     const rows: Row[] = [];
-    const targets: { name: string; target: string; value: number; met: boolean }[] = [];
+    const targets: Target[] = [];
 
     // ---- throughput: cpu and wasm take turns after a warm-up round each; medians of the rounds ----
     const samples: Record<string, Record<string, { wall: number; cpu: number }[]>> = {};
@@ -95,12 +95,7 @@ const section: BenchSection = {
         'wasm/cpu per CPU-s': throughput[kind]!.cpuTimeRatio,
       });
     }
-    targets.push({
-      name: "mlp wasm/cpu at batch 32 (median of the rounds' ratios)",
-      target: `>= ${TARGET_WASM_OVER_CPU}`,
-      value: throughput.mlp!.pairedRatio,
-      met: throughput.mlp!.pairedRatio >= TARGET_WASM_OVER_CPU,
-    });
+    targets.push(target("mlp wasm/cpu at batch 32 (median of the rounds' ratios)", throughput.mlp!.pairedRatio, '>=', TARGET_WASM_OVER_CPU, 'x'));
     await tf.setBackend('wasm');
 
     // ---- Node: this thread's event-loop delay while a worker_threads worker trains ----
@@ -123,15 +118,15 @@ const section: BenchSection = {
     const browser = await browserLoad(d.x, y, d.features, ctx.quick ? 20 : 60);
     ctx.log(`fl chromium: 4 pages training at once, page event-loop p99 ${browser.p99Ms} ms (worst page), max ${browser.maxMs} ms`);
     rows.push({ model: 'mlp in 4 Chromium pages', 'event-loop p99 ms': browser.p99Ms, 'event-loop max ms': browser.maxMs, 'training ms': browser.trainMs });
-    targets.push({ name: 'page event-loop p99 while 4 pages train', target: `< ${TARGET_PAGE_P99_MS} ms`, value: browser.p99Ms, met: browser.p99Ms < TARGET_PAGE_P99_MS });
+    targets.push(target('page event-loop p99 while 4 pages train', browser.p99Ms, '<', TARGET_PAGE_P99_MS, 'ms'));
 
     return {
       rows,
       data: {
         throughput,
         eventLoop: { node: { p99Ms: nodeP99, maxMs: nodeMax, trainMs }, chromium: browser },
-        targets,
       },
+      targets,
     };
   },
 };

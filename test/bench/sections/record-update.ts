@@ -6,10 +6,12 @@
 import { readdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { eventually } from '../../integration/relay/helpers.ts';
-import { quantile, type BenchSection } from '../harness.ts';
+import { quantile, target, type BenchSection } from '../harness.ts';
 import { readBundle, startTablets, SYNTHEA } from '../tablets.ts';
 
 const PAPER_MS = 280;
+/** A tenth of the paper's figure (issue 11). */
+const TARGET_P50_MS = 28;
 
 type Hygeia = {
   snapshot(): { status: string; ledger: { height: number } };
@@ -77,8 +79,9 @@ const section: BenchSection = {
       const p50 = quantile(latencies, 0.5);
       const p95 = quantile(latencies, 0.95);
       return {
-        rows: [{ metric: 'record update → anchor committed at all 4 clinics (WebRTC, loopback)', p50Ms: p50, p95Ms: p95, updates, paperMs: PAPER_MS, targetP50Ms: 28 }],
-        data: { clinics: 4, updates, latencyMs: { p50, p95, all: latencies }, paperMs: PAPER_MS, targets: { p50Under28ms: p50 <= 28 } },
+        rows: [{ metric: 'record update → anchor committed at all 4 clinics (WebRTC, loopback)', p50Ms: p50, p95Ms: p95, updates, paperMs: PAPER_MS, targetP50Ms: TARGET_P50_MS }],
+        data: { clinics: 4, updates, latencyMs: { p50, p95, all: latencies }, paperMs: PAPER_MS },
+        targets: [target('record update committed at all 4 clinics, p50', p50, '<=', TARGET_P50_MS, 'ms')],
       };
     } finally {
       await tablets.close();

@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { ed25519ClearKeyCache, ed25519PublicKey, ed25519Sign, ed25519Verify, ed25519VerifyBatch, initCore, type Ed25519BatchItem } from '../../../wasm/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
+import { createHash } from 'node:crypto';
+import { L, base, bigToLe, leToBig } from './craft.ts';
 import { nodeVerify } from './node-crypto.ts';
 
 await initCore();
@@ -72,6 +74,43 @@ describe('ed25519VerifyBatch', () => {
       b!,
     ];
     expect(ed25519VerifyBatch(items)).toEqual({ ok: false, bad: [1, 2, 3, 4] });
+  });
+
+  it('known keys: R is compared as bytes, so only the canonical encoding of the right point passes (as node:crypto)', () => {
+    // Through the key tables the batch computes [S]B - [k]A and compares its encoding with R's bytes. R = the
+    // identity makes the equation hold for S = k·a with any encoding of R; only the canonical one may pass.
+    const rng = new Prng(6);
+    const a = leToBig(rng.bytes(32)) % L;
+    const publicKey = base(a).toBytes();
+    const p = (1n << 255n) - 19n;
+    /** S = r + k·a with k hashed over the given R bytes: [S]B - [k]A = [r]B whatever R's bytes say. */
+    const signWithR = (rBytes: Uint8Array, r: bigint, message: Uint8Array): Ed25519BatchItem => {
+      const k = leToBig(createHash('sha512').update(rBytes).update(publicKey).update(message).digest()) % L;
+      const signature = new Uint8Array(64);
+      signature.set(rBytes, 0);
+      signature.set(bigToLe((r + k * a) % L, 32), 32);
+      return { publicKey, message, signature };
+    };
+    const identity = bigToLe(1n, 32); // y = 1, x = 0
+    const identityPlusP = bigToLe(1n + p, 32); // y = 1 + p: non-canonical
+    const identityNegZero = bigToLe(1n | (1n << 255n), 32); // x = 0 with the sign bit set
+    const items = [identity, identityPlusP, identityNegZero, identity].map((r, i) => signWithR(r, 0n, rng.bytes(40 + i)));
+    // [S]B - [k]A = Q while R's bytes say -Q (Q's encoding with the sign bit flipped): the right y, not the point.
+    const r = leToBig(rng.bytes(32)) % L;
+    const minusQ = base(r).toBytes();
+    minusQ[31] = (minusQ[31] as number) ^ 0x80;
+    const flipped = signWithR(minusQ, r, rng.bytes(10));
+    // S + L: the same point, a non-canonical scalar.
+    const sPlusL = { ...items[0]!, signature: items[0]!.signature.slice() };
+    sPlusL.signature.set(bigToLe(leToBig(items[0]!.signature.subarray(32)) + L, 32), 32);
+    const all = [...items, flipped, sPlusL];
+    const expected = all.flatMap((it, i) => (nodeVerify(it.publicKey, it.message, it.signature) ? [] : [i]));
+    expect(expected).toEqual([1, 2, 4, 5]);
+    for (const [i, it] of all.entries()) expect(ed25519Verify(it.publicKey, it.message, it.signature), `item ${i}`).toBe(!expected.includes(i));
+    ed25519ClearKeyCache();
+    // Cold (the key is seen first, then gets its tables within the batch), then warm.
+    expect(ed25519VerifyBatch(all)).toEqual({ ok: false, bad: expected });
+    expect(ed25519VerifyBatch(all)).toEqual({ ok: false, bad: expected });
   });
 
   it('handles messages larger than the single-call message region', () => {

@@ -1,7 +1,8 @@
 // The replica's only door to hashing and signatures (owned by the hash and sign subsystems), and the counters
 // the consensus bench reads to split the replica's time between them.
-import { sha256Digest, sha256Final, sha256Init, sha256Update, SHA256_CTX_BYTES } from '../hash/sha256';
+import { sha256Digest } from '../hash/sha256';
 import { ed25519SignDetached, ed25519VerifyDetached } from '../sign/ed25519';
+import { BATCH_ENTRY_BYTES, ed25519VerifyBatch } from '../sign/batch';
 import { signingBytes } from '../codec/domain';
 import { SIG_BYTES } from './constants';
 
@@ -90,9 +91,10 @@ export function verifyBody(tag: string, epoch: Uint8Array, body: Uint8Array, pk:
 
 /**
  * Signatures checked together: add them, then verify() says which are bad. Each signed message is laid out
- * in one buffer the batch owns (a batch verifier reads them all at once). The random coefficients a batch
- * equation needs come from a secret key and the whole batch (no randomness enters the replica): a sender who
- * does not know the key cannot choose signatures that cancel out.
+ * in one buffer the batch owns, and the sign subsystem's batch verifier (sign/batch.ts) checks them all in one
+ * call: each entry exactly as single verification would (no random linear combination, so nothing an attacker
+ * crafts can cancel out and no randomness enters the replica), sharing the tables of keys it has seen before
+ * (validators, returning clients) and one field inversion.
  */
 export class SigBatch {
   private msgs: Uint8Array = new Uint8Array(4096);
@@ -101,6 +103,8 @@ export class SigBatch {
   private lengths: Array<i32> = new Array();
   private keys: Array<Uint8Array> = new Array();
   private sigs: Array<Uint8Array> = new Array();
+  private entries: Uint8Array = new Uint8Array(64 * <i32>BATCH_ENTRY_BYTES);
+  private verdicts: Uint8Array = new Uint8Array(64);
 
   get count(): i32 {
     return this.keys.length;
@@ -118,68 +122,48 @@ export class SigBatch {
     this.used += len;
   }
 
-  /** Verifies every entry; the indices of the invalid ones (empty: all valid). The batch is emptied. */
+  /**
+   * Verifies every entry; the indices of the invalid ones, in order (empty: all valid). The batch is emptied.
+   * `secret` is not needed by an exact batch verifier (it seeded the coefficients of a randomized one); the
+   * callers keep passing it.
+   */
   verify(secret: Uint8Array): Array<i32> {
     const bad = new Array<i32>();
     const count = this.keys.length;
     if (count > 0) {
       // A malformed key or signature can never verify: name it without spending a check on it.
+      this.entries = grow(this.entries, count * <i32>BATCH_ENTRY_BYTES, 0);
+      this.verdicts = grow(this.verdicts, count, 0);
+      let well = 0;
       for (let i = 0; i < count; i++) {
-        if (unchecked(this.keys[i]).length != 32 || unchecked(this.sigs[i]).length != SIG_BYTES) bad.push(i);
+        const pk = unchecked(this.keys[i]);
+        const sig = unchecked(this.sigs[i]);
+        if (pk.length != 32 || sig.length != SIG_BYTES) continue;
+        const e = this.entries.dataStart + <usize>well * BATCH_ENTRY_BYTES;
+        store<u32>(e, <u32>pk.dataStart, 0);
+        store<u32>(e, <u32>sig.dataStart, 4);
+        store<u32>(e, <u32>(this.msgs.dataStart + <usize>unchecked(this.offsets[i])), 8);
+        store<u32>(e, <u32>unchecked(this.lengths[i]), 12);
+        well++;
       }
-      if (bad.length == 0) {
+      if (well > 0) {
         counters.batches += 1;
-        counters.batchedVerifications += <f64>count;
-        if (!this.verifyAll(secret)) this.findBad(bad);
-      } else {
-        this.findBad(bad);
+        counters.batchedVerifications += <f64>well;
+        ed25519VerifyBatch(this.entries.dataStart, well, this.verdicts.dataStart);
+      }
+      let w = 0;
+      for (let i = 0; i < count; i++) {
+        const pk = unchecked(this.keys[i]);
+        const sig = unchecked(this.sigs[i]);
+        if (pk.length != 32 || sig.length != SIG_BYTES) bad.push(i);
+        else {
+          if (load<u8>(this.verdicts.dataStart + <usize>w) == 0) bad.push(i);
+          w++;
+        }
       }
     }
     this.reset();
     return bad;
-  }
-
-  /**
-   * The whole batch at once. One by one until wasm/assembly/sign/ exports its batch verifier; then this is
-   * ed25519VerifyBatch(entries, count, batchCoefficients(secret, this).dataStart, verdicts) == 0.
-   */
-  private verifyAll(secret: Uint8Array): bool {
-    for (let i = 0; i < this.keys.length; i++) if (!this.verifyOne(i)) return false;
-    return true;
-  }
-
-  /** Names each bad signature (after a failed batch, or when some entry was malformed). */
-  private findBad(bad: Array<i32>): void {
-    const known = bad.length;
-    for (let i = 0; i < this.keys.length; i++) {
-      let listed = false;
-      for (let j = 0; j < known; j++) if (unchecked(bad[j]) == i) listed = true;
-      if (listed) continue;
-      counters.verifications += 1;
-      if (!this.verifyOne(i)) bad.push(i);
-    }
-    bad.sort();
-  }
-
-  private verifyOne(i: i32): bool {
-    const pk = unchecked(this.keys[i]);
-    const sig = unchecked(this.sigs[i]);
-    if (pk.length != 32 || sig.length != SIG_BYTES) return false;
-    const at = this.msgs.dataStart + <usize>unchecked(this.offsets[i]);
-    return ed25519VerifyDetached(pk.dataStart, at, <usize>unchecked(this.lengths[i]), sig.dataStart);
-  }
-
-  /** sha256 over every (key, signature, message) of the batch, keyed by `secret`: its coefficients' seed. */
-  transcript(secret: Uint8Array, out: Uint8Array): void {
-    const ctx = transcriptCtx;
-    sha256Init(ctx);
-    sha256Update(ctx, secret.dataStart, <usize>secret.length);
-    for (let i = 0; i < this.keys.length; i++) {
-      sha256Update(ctx, unchecked(this.keys[i]).dataStart, 32);
-      sha256Update(ctx, unchecked(this.sigs[i]).dataStart, <usize>SIG_BYTES);
-      sha256Update(ctx, this.msgs.dataStart + <usize>unchecked(this.offsets[i]), <usize>unchecked(this.lengths[i]));
-    }
-    sha256Final(ctx, out.dataStart);
   }
 
   reset(): void {
@@ -189,15 +173,6 @@ export class SigBatch {
     this.keys.length = 0;
     this.sigs.length = 0;
   }
-}
-
-const transcriptCtx = memory.data(<i32>SHA256_CTX_BYTES, 8);
-const coefficientSeed = new Uint8Array(32);
-
-/** The 32 bytes a batch verifier expands into its random coefficients. */
-export function batchCoefficients(secret: Uint8Array, batch: SigBatch): Uint8Array {
-  batch.transcript(secret, coefficientSeed);
-  return coefficientSeed;
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): bool {

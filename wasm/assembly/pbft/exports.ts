@@ -225,7 +225,7 @@ export function pbftDecodeRequest(len: i32): usize {
 /**
  * input = n × key32 ‖ epochId32 ‖ digest32 ‖ random32 ‖ certificate: 1 if a quorum of distinct validators
  * signed commits for (seq, digest) in one view under that epoch. The 32 random bytes (fresh from the host)
- * seed the batch check's coefficients.
+ * would seed a randomized batch check's coefficients; the exact batch verifier (sign/batch.ts) ignores them.
  */
 export function pbftVerifyCommitCert(n: i32, seq: f64, certLen: i32): i32 {
   if (n < 1 || n > 64) return 0;

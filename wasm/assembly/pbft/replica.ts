@@ -84,7 +84,10 @@ export class Replica {
   epochId: Uint8Array;
   epochStart: u64;
   epochDigest: Uint8Array;
-  /** Keys the coefficients of batch verification (secret: derived from the seed). */
+  /**
+   * Derived from the seed; it would key the coefficients of a randomized batch verifier. The sign subsystem's
+   * batch verifier is exact (no coefficients), so it is passed along unused.
+   */
   batchSecret: Uint8Array;
   batch: SigBatch = new SigBatch();
 

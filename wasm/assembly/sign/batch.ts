@@ -11,20 +11,31 @@
 // cancel outright. A batch would then accept what single verification refuses, and two honest replicas, one
 // batching and one not, would disagree about the same certificate. Making the sum exact needs, for every
 // entry, a proof that R_i has no torsion component (e.g. [L]R_i = O), which costs as much as verifying the
-// entry on its own. So each entry gets its own exact check (lattice.ts: [c1]D_i = O with c1 odd); what a batch
-// shares is a cache of decoded public keys with odd multiples of A, 2^64·A and 2^128·A, which lets each check
-// cut the lattice unevenly (c1 of ~64 bits, c0 of ~191 bits in three pieces) and run ~64 doublings instead of
-// ~128. PBFT certificates, checkpoints and client batches hit the same keys again and again.
+// entry on its own: one combined point carries only three bits about the torsion parts of all the entries.
+//
+// So each entry gets its own exact check, and what a batch shares is work that does not depend on the entry:
+// - a cache of known public keys (validators, returning clients) with sixteen tables of odd multiples of
+//   2^(16 j)·(-A) (ed25519.ts: buildKeyTables), beside the sixteen spaced tables of B built at start-up. With
+//   them [S_i]B - [k_i]A_i takes 16 doublings and ~70 additions for the full 253-bit S_i and k_i (single
+//   verification: lattice reduction, then ~128 doublings and ~70 additions, plus decoding A and R and
+//   building their multiples);
+// - no decoding of R_i at all (a square root each): the point is encoded and compared with R_i's bytes, which
+//   is the cofactorless equation exactly as OpenSSL checks it (a canonical encoding equals R_i's bytes exactly
+//   when R_i decodes strictly to that point);
+// - one field inversion for the whole batch (Montgomery's trick) to encode all the points.
+// Keys seen for the first time are verified the single way (building tables costs about two verifications,
+// so a key earns them on its second signature).
 import { scIsCanonical } from './scalar';
 import { CHALLENGE } from './scratch';
-import { POINT_BYTES, p3FromBytesNegate } from './point';
-import { KEY_TABLES_BYTES, ODD_MULTIPLES_BYTES, buildKeyTables, challengeOf, checkEquationKeyTables, prepareR, ed25519VerifyDetached } from './ed25519';
+import { POINT_BYTES, PX, PY, PZ, p3FromBytesNegate } from './point';
+import { FE_BYTES, feCopy, feInvert, feMul, feOne, feParity, fePack } from './field';
+import { KEY_TABLES_BYTES, baseMinusKeyMultiple, buildKeyTables, challengeOf, ed25519VerifyDetached } from './ed25519';
 
 /** One entry = 16 bytes: pk ptr (u32, 32 bytes) | sig ptr (u32, 64 bytes) | msg ptr (u32) | msg len (u32). */
 export const BATCH_ENTRY_BYTES: usize = 16;
 
-// The key cache: KEY_SLOTS slots, each the 32-byte key, a state word and the odd multiples of -A, -2^64·A and
-// -2^128·A (about 11 KiB a key, 1.4 MiB in all).
+// The key cache: KEY_SLOTS slots, each the 32-byte key, a state word and the sixteen tables of odd multiples
+// of 2^(16 j)·(-A) (30 KiB a key, 3.8 MiB in all).
 const KEY_SLOTS: i32 = 128;
 const PROBES: i32 = 4; // slots probed from each of two home positions
 const SLOT_KEY: usize = 0;
@@ -32,13 +43,13 @@ const SLOT_STATE: usize = 32;
 const SLOT_TABLE: usize = 48;
 const SLOT_BYTES: usize = SLOT_TABLE + KEY_TABLES_BYTES;
 const STATE_EMPTY: u32 = 0;
-/** Seen once: building tables costs about one verification, so a key earns them on its second signature. */
+/** Seen once: building tables costs about two verifications, so a key earns them on its second signature. */
 const STATE_SEEN: u32 = 1;
 const STATE_KEY: u32 = 2;
 const STATE_BAD_KEY: u32 = 3;
-const CACHE = memory.data(KEY_SLOTS * <i32>SLOT_BYTES, 16);
+/** Allocated on first use (most instances never verify a batch): 3.8 MiB of linear memory. */
+let cache: usize = 0;
 const NEG_KEY = memory.data(<i32>POINT_BYTES, 16);
-const R_ODD = memory.data(<i32>ODD_MULTIPLES_BYTES, 16);
 let evictNext: i32 = 0;
 
 /** What keyTable found: tables to use, a key to verify the plain way, or a key that does not decode. */
@@ -46,7 +57,11 @@ const NO_TABLES: usize = 0;
 const BAD_KEY: usize = 1;
 
 function slotAt(idx: i32): usize {
-  return CACHE + <usize>(idx & (KEY_SLOTS - 1)) * SLOT_BYTES;
+  if (cache == 0) {
+    cache = heap.alloc(<usize>KEY_SLOTS * SLOT_BYTES);
+    for (let i = 0; i < KEY_SLOTS; i++) store<u32>(cache + <usize>i * SLOT_BYTES + SLOT_STATE, STATE_EMPTY);
+  }
+  return cache + <usize>(idx & (KEY_SLOTS - 1)) * SLOT_BYTES;
 }
 
 /**
@@ -93,16 +108,15 @@ function keyTable(pk32: usize): usize {
   return NO_TABLES;
 }
 
-/** ed25519VerifyDetached, through the key cache: repeated keys get the short chain of their tables. */
-export function ed25519VerifyCachedKey(pk32: usize, msg: usize, len: usize, sig64: usize): bool {
-  if (!scIsCanonical(sig64 + 32)) return false;
-  const table = keyTable(pk32);
-  if (table == BAD_KEY) return false;
-  if (table == NO_TABLES) return ed25519VerifyDetached(pk32, msg, len, sig64);
-  if (!prepareR(R_ODD, sig64)) return false;
-  challengeOf(CHALLENGE, sig64, pk32, msg, len);
-  return checkEquationKeyTables(table, R_ODD, sig64 + 32, CHALLENGE, pk32);
-}
+// Per batch: for each entry checked through its key's tables, the point [S]B - [k]A (X, Y, Z) and, for the
+// one inversion, the running products of the Z's.
+const PENDING_BYTES: usize = 3 * FE_BYTES;
+const ACC = memory.data(<i32>FE_BYTES, 16);
+const INV = memory.data(<i32>FE_BYTES, 16);
+const ZINV = memory.data(<i32>FE_BYTES, 16);
+const AFFINE_X = memory.data(<i32>FE_BYTES, 16);
+const AFFINE_Y = memory.data(<i32>FE_BYTES, 16);
+const ENCODED = memory.data(32, 16);
 
 /**
  * Verifies `count` signatures described by BATCH_ENTRY_BYTES-byte entries at `entries`. Writes verdicts[i] = 1
@@ -110,13 +124,61 @@ export function ed25519VerifyCachedKey(pk32: usize, msg: usize, len: usize, sig6
  * verdict is exactly ed25519VerifyDetached's. The memory the entries point at must not change during the call.
  */
 export function ed25519VerifyBatch(entries: usize, count: i32, verdicts: usize): i32 {
+  if (count <= 0) return 0;
+  // Pass 1: entries with a known key get their point [S]B - [k]A; the others their verdict now.
+  const points = heap.alloc(<usize>count * PENDING_BYTES);
+  const products = heap.alloc(<usize>count * FE_BYTES);
+  const pending = heap.alloc(<usize>count * 4);
+  let waiting = 0;
   let bad = 0;
   for (let i = 0; i < count; i++) {
     const e = entries + <usize>i * BATCH_ENTRY_BYTES;
-    const ok = ed25519VerifyCachedKey(<usize>load<u32>(e, 0), <usize>load<u32>(e, 8), <usize>load<u32>(e, 12), <usize>load<u32>(e, 4));
+    const pk32 = <usize>load<u32>(e, 0);
+    const sig64 = <usize>load<u32>(e, 4);
+    const msg = <usize>load<u32>(e, 8);
+    const len = <usize>load<u32>(e, 12);
+    let ok = scIsCanonical(sig64 + 32);
+    if (ok) {
+      const table = keyTable(pk32);
+      if (table == BAD_KEY) ok = false;
+      else if (table == NO_TABLES) ok = ed25519VerifyDetached(pk32, msg, len, sig64);
+      else {
+        challengeOf(CHALLENGE, sig64, pk32, msg, len);
+        baseMinusKeyMultiple(points + <usize>waiting * PENDING_BYTES, table, sig64 + 32, CHALLENGE);
+        store<i32>(pending + ((<usize>waiting) << 2), i);
+        waiting++;
+        continue; // verdict in pass 2
+      }
+    }
     store<u8>(verdicts + <usize>i, ok ? 1 : 0);
     if (!ok) bad++;
   }
+  // Pass 2: one inversion for all the Z's (Montgomery's trick), then each point's encoding against R's bytes.
+  if (waiting > 0) {
+    feOne(ACC);
+    for (let w = 0; w < waiting; w++) {
+      feCopy(products + <usize>w * FE_BYTES, ACC);
+      feMul(ACC, ACC, points + <usize>w * PENDING_BYTES + PZ);
+    }
+    feInvert(INV, ACC); // Z is never 0 on this curve (complete addition law), so neither is the product
+    for (let w = waiting - 1; w >= 0; w--) {
+      const p = points + <usize>w * PENDING_BYTES;
+      feMul(ZINV, INV, products + <usize>w * FE_BYTES);
+      feMul(INV, INV, p + PZ);
+      feMul(AFFINE_X, p + PX, ZINV);
+      feMul(AFFINE_Y, p + PY, ZINV);
+      fePack(ENCODED, AFFINE_Y);
+      store<u8>(ENCODED + 31, load<u8>(ENCODED + 31) ^ ((<u8>feParity(AFFINE_X)) << 7));
+      const i = load<i32>(pending + ((<usize>w) << 2));
+      const sig64 = <usize>load<u32>(entries + <usize>i * BATCH_ENTRY_BYTES, 4);
+      const ok = memory.compare(ENCODED, sig64, 32) == 0;
+      store<u8>(verdicts + <usize>i, ok ? 1 : 0);
+      if (!ok) bad++;
+    }
+  }
+  heap.free(points);
+  heap.free(products);
+  heap.free(pending);
   return bad;
 }
 

@@ -3,6 +3,8 @@
 // reduces the challenge k to short c0, c1 (lattice.ts) and checks [|c1|·S mod L]B ± [c0](-A) + [|c1|](-R) = O
 // with one Straus chain of about 128 doublings: width-5 NAF digits over odd multiples of -A and -R, width-8
 // NAF digits of the low and high halves of the B scalar over odd multiples of B and 2^128·B (built once).
+// A batch over known keys (batch.ts) instead computes [S]B - [k]A from tables spaced 2^16 apart for B and for
+// the key (16 doublings) and compares its encoding with R's bytes.
 //
 // Verification policy (what node:crypto / OpenSSL and Wycheproof expect): cofactorless [S]B = R + [k]A, exactly
 // (lattice.ts explains why the short form is the same equation, torsion included); R must decode strictly
@@ -27,19 +29,25 @@ import { reduceChallenge } from "./lattice";
 
 /** Signing: row k holds j·256^k·B for j = 1..8, as Precomp entries. */
 const BASE_ROWS = memory.data(32 * 8 * <i32>PRECOMP_BYTES, 16);
-/** Verification: the odd multiples 1·Q, 3·Q, …, 127·Q of Q = 2^(64 j)·B for j = 0..3, as Precomp entries. */
-const BASE_ODD_COUNT: i32 = 64;
+/**
+ * Verification: the odd multiples 1·Q, 3·Q, …, 255·Q of Q = 2^(16 j)·B for j = 0..15, as Precomp entries
+ * (width-9 NAF digits; width 8 uses the first 64). Single verification uses j = 0 and 8 (B and 2^128·B); a
+ * batch over known keys uses all sixteen, so that the base term of a whole 253-bit S takes 16 doublings.
+ */
+const BASE_ODD_COUNT: i32 = 128;
+/** NAF width of the S digits a batch takes over the spaced base tables (single verification: width 8, the first 64 entries). */
+const BASE_SPACED_W: i32 = 9;
 const BASE_ODD_BYTES: usize = <usize>BASE_ODD_COUNT * PRECOMP_BYTES;
-const BASE_QUARTERS = memory.data(4 * <i32>BASE_ODD_BYTES, 16);
-const BASE_Q0: usize = BASE_QUARTERS;
-const BASE_Q1: usize = BASE_QUARTERS + BASE_ODD_BYTES;
-const BASE_Q2: usize = BASE_QUARTERS + 2 * BASE_ODD_BYTES;
-const BASE_Q3: usize = BASE_QUARTERS + 3 * BASE_ODD_BYTES;
+const BASE_SPACING: i32 = 16;
+const BASE_SPACED_TABLES: i32 = 16;
+const BASE_SPACED = memory.data(BASE_SPACED_TABLES * <i32>BASE_ODD_BYTES, 16);
+const BASE_Q0: usize = BASE_SPACED;
+const BASE_Q128: usize = BASE_SPACED + 8 * BASE_ODD_BYTES;
 
 function buildTables(): void {
   const count = 32 * 8;
-  const points = heap.alloc(<usize>count * POINT_BYTES);
-  const work = heap.alloc(<usize>count * FE_BYTES);
+  const points = heap.alloc(<usize>max(count, BASE_ODD_COUNT) * POINT_BYTES);
+  const work = heap.alloc(<usize>max(count, BASE_ODD_COUNT) * FE_BYTES);
   const step = heap.alloc(POINT_BYTES), acc = heap.alloc(POINT_BYTES), cached = heap.alloc(POINT_BYTES);
   const t = heap.alloc(POINT_BYTES);
   p3Base(step);
@@ -57,13 +65,19 @@ function buildTables(): void {
     }
   }
   p3BatchToPrecomp(BASE_ROWS, points, count, work);
-  // Odd multiples of 2^(64 j)·B: P, then repeatedly + 2P.
-  for (let quarter = 0; quarter < 4; quarter++) {
-    p3Base(acc);
-    for (let d = 0; d < 64 * quarter; d++) {
-      p2Dbl(t, acc);
-      p1p1ToP3(acc, t);
+  // Odd multiples of 2^(16 j)·B: P, then repeatedly + 2P; 16 doublings from one table's P to the next.
+  p3Base(acc);
+  const q = heap.alloc(POINT_BYTES);
+  for (let j = 0; j < BASE_SPACED_TABLES; j++) {
+    if (j > 0) {
+      for (let d = 0; d < BASE_SPACING; d++) {
+        p2Dbl(t, q);
+        p1p1ToP3(q, t);
+      }
+    } else {
+      p3Copy(q, acc);
     }
+    p3Copy(acc, q);
     p2Dbl(t, acc);
     p1p1ToP3(step, t);
     p3ToCached(cached, step);
@@ -72,8 +86,9 @@ function buildTables(): void {
       geAdd(t, acc, cached);
       p1p1ToP3(acc, t);
     }
-    p3BatchToPrecomp(BASE_QUARTERS + <usize>quarter * BASE_ODD_BYTES, points, BASE_ODD_COUNT, work);
+    p3BatchToPrecomp(BASE_SPACED + <usize>j * BASE_ODD_BYTES, points, BASE_ODD_COUNT, work);
   }
+  heap.free(q);
   heap.free(points);
   heap.free(work);
   heap.free(step);
@@ -236,10 +251,10 @@ const KEY_ODD = memory.data(<i32>ODD_MULTIPLES_BYTES, 16);
 const R_ODD = memory.data(<i32>ODD_MULTIPLES_BYTES, 16);
 const NEG_KEY = memory.data(<i32>POINT_BYTES, 16);
 const NEG_R = memory.data(<i32>POINT_BYTES, 16);
-const NAF_C0 = memory.data(256, 16);
-const NAF_C1 = memory.data(256, 16);
-const NAF_LO = memory.data(256, 16);
-const NAF_HI = memory.data(256, 16);
+const NAF_C0 = memory.data(512, 16);
+const NAF_C1 = memory.data(512, 16);
+const NAF_LO = memory.data(512, 16);
+const NAF_HI = memory.data(512, 16);
 const SCALAR_PAD = memory.data(40, 8);
 const C0 = memory.data(32, 8);
 const C1 = memory.data(32, 8);
@@ -249,14 +264,14 @@ const S_HI = memory.data(32, 8);
 const ZERO32 = memory.data(32, 8);
 
 /**
- * Width-w NAF of the 32-byte scalar at s (< 2^255) into out[0..256): every nonzero digit is odd with
+ * Width-w NAF (w <= 16) of the 32-byte scalar at s (< 2^255) into out[0..256) as i16 digits: every nonzero digit is odd with
  * |digit| < 2^(w-1), and any w consecutive digits hold at most one nonzero. Returns the index of the highest
  * nonzero digit (-1 for zero).
  */
 function nafDigits(out: usize, s: usize, w: i32): i32 {
   memory.copy(SCALAR_PAD, s, 32);
   store<u64>(SCALAR_PAD, 0, 32);
-  memory.fill(out, 0, 256);
+  memory.fill(out, 0, 512);
   const full = 1 << w, half = 1 << (w - 1), mask = full - 1;
   let carry: i32 = 0;
   let i: i32 = 0;
@@ -267,12 +282,12 @@ function nafDigits(out: usize, s: usize, w: i32): i32 {
       i++;
       continue;
     }
-    const v = ((<i32>load<u16>(SCALAR_PAD + (i >> 3)) >> (i & 7)) & mask) + carry;
+    const v = ((<i32>(load<u32>(SCALAR_PAD + (i >> 3)) >> (i & 7))) & mask) + carry;
     if (v & half) {
-      store<i8>(out + i, <i8>(v - full));
+      store<i16>(out + (<usize>i << 1), <i16>(v - full));
       carry = 1;
     } else {
-      store<i8>(out + i, <i8>v);
+      store<i16>(out + (<usize>i << 1), <i16>v);
       carry = 0;
     }
     top = i;
@@ -338,11 +353,11 @@ function checkEquation(keyOdd: usize, rOdd: usize, s32: usize, k32: usize): bool
   feOne(r + PZ);
   for (let i = top; i >= 0; i--) {
     p2Dbl(t, r);
-    const a = <i32>load<i8>(NAF_C0 + i);
+    const a = <i32>load<i16>(NAF_C0 + (<usize>i << 1));
     addCachedDigit(t, u, keyOdd, sign > 0 ? a : -a);
-    addCachedDigit(t, u, rOdd, <i32>load<i8>(NAF_C1 + i));
-    addPrecompDigit(t, u, BASE_Q0, <i32>load<i8>(NAF_LO + i));
-    addPrecompDigit(t, u, BASE_Q2, <i32>load<i8>(NAF_HI + i));
+    addCachedDigit(t, u, rOdd, <i32>load<i16>(NAF_C1 + (<usize>i << 1)));
+    addPrecompDigit(t, u, BASE_Q0, <i32>load<i16>(NAF_LO + (<usize>i << 1)));
+    addPrecompDigit(t, u, BASE_Q128, <i32>load<i16>(NAF_HI + (<usize>i << 1)));
     p1p1ToP2(r, t);
   }
   // The identity in projective coordinates: X = 0 and Y = Z.
@@ -350,35 +365,33 @@ function checkEquation(keyOdd: usize, rOdd: usize, s32: usize, k32: usize): bool
 }
 
 /**
- * Per cached key: the odd multiples 1·Q … 31·Q of Q = -A, -2^64·A and -2^128·A, as Precomp entries (three
- * tables for width-6 NAF digits).
+ * Per known key (the batch verifier's cache): the odd multiples 1·Q … 15·Q of Q = 2^(16 j)·(-A) for
+ * j = 0..15, as Precomp entries (sixteen tables for width-5 NAF digits, 30 KiB). With them and the sixteen
+ * spaced base tables, [S]B - [k]A for a whole 253-bit S and k takes 16 doublings and about 70 additions,
+ * with no lattice reduction and no decoding of R: the result is encoded and compared with R's bytes.
  */
-const KEY_TABLE_ENTRIES: i32 = 16;
+const KEY_TABLE_ENTRIES: i32 = 8;
+const KEY_W: i32 = 5;
 const KEY_TABLE_BYTES: usize = <usize>KEY_TABLE_ENTRIES * PRECOMP_BYTES;
-export const KEY_TABLES_BYTES: usize = 3 * KEY_TABLE_BYTES;
-const KEY_POINTS = memory.data(3 * KEY_TABLE_ENTRIES * <i32>POINT_BYTES, 16);
-const KEY_INVERSES = memory.data(3 * KEY_TABLE_ENTRIES * <i32>FE_BYTES, 16);
-const NAF_Q = memory.data(8 * 256, 16); // c0 in three 64-bit pieces, c1, S' in four 64-bit pieces
-const PIECE = memory.data(32, 8);
+const KEY_SPACED_TABLES: i32 = 16;
+export const KEY_TABLES_BYTES: usize = <usize>KEY_SPACED_TABLES * KEY_TABLE_BYTES;
+const KEY_POINTS = memory.data(KEY_SPACED_TABLES * KEY_TABLE_ENTRIES * <i32>POINT_BYTES, 16);
+const KEY_INVERSES = memory.data(KEY_SPACED_TABLES * KEY_TABLE_ENTRIES * <i32>FE_BYTES, 16);
+const NAF_K = memory.data(512, 16);
+const NAF_S = memory.data(512, 16);
 
-/** out = 64-bit piece j of the 32-byte scalar at s, as a 32-byte scalar. */
-function piece(out: usize, s: usize, j: i32): void {
-  memory.fill(out, 0, 32);
-  store<u64>(out, load<u64>(s + (<usize>j << 3)));
-}
-
-/** keyTables (KEY_TABLES_BYTES) = the three tables of a decoded, negated key (uses POINT_* and NEG_KEY). */
+/** keyTables (KEY_TABLES_BYTES) = the sixteen tables of a decoded, negated key (uses POINT_* and NEG_KEY). */
 export function buildKeyTables(keyTables: usize, negKey: usize): void {
   const q = POINT_U, twice = POINT_R, t = POINT_T, c = NEG_KEY;
   p3Copy(q, negKey);
-  for (let j = 0; j < 3; j++) {
+  for (let j = 0; j < KEY_SPACED_TABLES; j++) {
     if (j > 0) {
-      for (let d = 0; d < 64; d++) {
+      for (let d = 0; d < BASE_SPACING; d++) {
         p2Dbl(t, q);
         p1p1ToP3(q, t);
       }
     }
-    // (2i + 1)·Q for i = 0..15: Q, then + 2Q.
+    // (2i + 1)·Q for i = 0..7: Q, then + 2Q.
     const first = KEY_POINTS + <usize>(j * KEY_TABLE_ENTRIES) * POINT_BYTES;
     p3Copy(first, q);
     p2Dbl(t, q);
@@ -389,51 +402,32 @@ export function buildKeyTables(keyTables: usize, negKey: usize): void {
       p1p1ToP3(first + <usize>i * POINT_BYTES, t);
     }
   }
-  p3BatchToPrecomp(keyTables, KEY_POINTS, 3 * KEY_TABLE_ENTRIES, KEY_INVERSES);
+  p3BatchToPrecomp(keyTables, KEY_POINTS, KEY_SPACED_TABLES * KEY_TABLE_ENTRIES, KEY_INVERSES);
 }
 
 /**
- * checkEquation for a key with precomputed tables (buildKeyTables): the lattice is cut unevenly, c0 < 2^191 in
- * three 64-bit pieces over A, 2^64·A, 2^128·A and c1 of about 64 bits, so the chain needs ~64 doublings
- * instead of ~128. Same equation, same verdict. pk32 is only read on the degenerate path where the lattice
- * gives up (lattice.ts), which then runs the even cut from a freshly decoded key.
+ * out (X, Y, Z of a P2) = [S]B - [k]A for a key with tables (buildKeyTables), S < L and k < L: width-5 NAF
+ * digits of k and width-9 digits of S, digit i taken at step i mod 16 from table i / 16. Exact (no torsion
+ * component is lost: the tables are multiples of A itself), so comparing its encoding with R is the
+ * cofactorless equation, as OpenSSL checks it.
  */
-export function checkEquationKeyTables(keyTables: usize, rOdd: usize, s32: usize, k32: usize, pk32: usize): bool {
-  const sign = reduceChallenge(k32, C0, C1, 191);
-  if (load<u64>(C0, 24) != 0) {
-    if (!p3FromBytesNegate(NEG_KEY, pk32)) return false;
-    buildOddMultiples(KEY_ODD, NEG_KEY);
-    return checkEquation(KEY_ODD, rOdd, s32, k32);
-  }
-  scMulAdd(S_PRIME, C1, s32, ZERO32);
-  let top: i32 = -1;
-  for (let j = 0; j < 3; j++) {
-    piece(PIECE, C0, j);
-    top = max(top, nafDigits(NAF_Q + <usize>j * 256, PIECE, 6));
-  }
-  top = max(top, nafDigits(NAF_Q + 3 * 256, C1, 5));
-  for (let j = 0; j < 4; j++) {
-    piece(PIECE, S_PRIME, j);
-    top = max(top, nafDigits(NAF_Q + <usize>(4 + j) * 256, PIECE, 8));
-  }
-  const r = POINT_R, t = POINT_T, u = POINT_U;
-  feZero(r + PX);
-  feOne(r + PY);
-  feOne(r + PZ);
-  for (let i = top; i >= 0; i--) {
-    p2Dbl(t, r);
-    for (let j = 0; j < 3; j++) {
-      const a = <i32>load<i8>(NAF_Q + <usize>j * 256 + i);
-      addPrecompDigit(t, u, keyTables + <usize>j * KEY_TABLE_BYTES, sign > 0 ? a : -a);
+export function baseMinusKeyMultiple(out: usize, keyTables: usize, s32: usize, k32: usize): void {
+  nafDigits(NAF_K, k32, KEY_W);
+  nafDigits(NAF_S, s32, BASE_SPACED_W);
+  const t = POINT_T, u = POINT_U;
+  feZero(out + PX);
+  feOne(out + PY);
+  feOne(out + PZ);
+  for (let i = BASE_SPACING - 1; i >= 0; i--) {
+    p2Dbl(t, out);
+    for (let j = 0; j < KEY_SPACED_TABLES; j++) {
+      addPrecompDigit(t, u, keyTables + <usize>j * KEY_TABLE_BYTES, <i32>load<i16>(NAF_K + (<usize>(j * BASE_SPACING + i) << 1)));
     }
-    addCachedDigit(t, u, rOdd, <i32>load<i8>(NAF_Q + 3 * 256 + i));
-    addPrecompDigit(t, u, BASE_Q0, <i32>load<i8>(NAF_Q + 4 * 256 + i));
-    addPrecompDigit(t, u, BASE_Q1, <i32>load<i8>(NAF_Q + 5 * 256 + i));
-    addPrecompDigit(t, u, BASE_Q2, <i32>load<i8>(NAF_Q + 6 * 256 + i));
-    addPrecompDigit(t, u, BASE_Q3, <i32>load<i8>(NAF_Q + 7 * 256 + i));
-    p1p1ToP2(r, t);
+    for (let j = 0; j < BASE_SPACED_TABLES; j++) {
+      addPrecompDigit(t, u, BASE_SPACED + <usize>j * BASE_ODD_BYTES, <i32>load<i16>(NAF_S + (<usize>(j * BASE_SPACING + i) << 1)));
+    }
+    p1p1ToP2(out, t);
   }
-  return feIsZero(r + PX) && feEqual(r + PY, r + PZ);
 }
 
 /** k = SHA-512(R ‖ A ‖ M) mod L into out (32 bytes; out needs 64 bytes of room). */

@@ -17,10 +17,14 @@
 // it and creates the new epoch's replica at E. PBFT frames carry the epoch number; a node that is no validator
 // of the current epoch follows the chain (blocks fetched and executed here, anchored on attested blocks)
 // without voting, and a newly admitted validator joins with a certified replica state.
+//
+// This file composes the parts: the replica loop, its timers and the transport stay here; epoch switching is
+// epoch-switch.ts, when to follow the chain (catching up, probing a peer that connects) is catch-up.ts, how to
+// fetch and verify blocks and states is state-transfer.ts, attestations are attestations.ts; every wait they
+// make is a step of one back-off policy (backoff.ts).
 
 import { ed25519Verify, sha256, type ReplicaAction, type ReplicaEvent, type TimerKind } from '../../../../wasm/index.ts';
 import {
-  EpochError,
   EpochHistory,
   blockHash,
   buildBlock,
@@ -49,6 +53,9 @@ import { AttestationPool, type AttestationRejectReason } from './attestations.ts
 import { NextEpochFrames } from './epoch-frames.ts';
 import { decodePbftPayload, decodeStateMessage, encodeStateMessage, pbftFrame, type StateReply } from './frames.ts';
 import { resumeFromStore } from './resume.ts';
+import { Backoff } from './backoff.ts';
+import { CatchUp } from './catch-up.ts';
+import { EpochSwitch, type ReplicaSource } from './epoch-switch.ts';
 import { StateTransfer, type InstallResult } from './state-transfer.ts';
 import {
   DEFAULT_TIMERS,
@@ -100,18 +107,6 @@ export interface ConsensusNodeOptions {
   readonly onEvent?: (e: ConsensusEvent) => void;
 }
 
-/** Where a new replica's state comes from: a certified checkpoint at or above the epoch's start. */
-type ReplicaSource = { readonly seq: number; readonly replicaState: Uint8Array; readonly certificate: Uint8Array } | null;
-
-/** A validator-set change this node executed the last block of (E = at), waiting to switch. */
-interface PendingSwitch {
-  readonly epoch: Epoch;
-  readonly at: number;
-  /** The old replica's checkpoint at E, once stable (its replica state starts the new replica). */
-  source: ReplicaSource;
-  cancelWait: (() => void) | null;
-}
-
 export class ConsensusNode {
   readonly key: Uint8Array;
   readonly genesisValidators: Uint8Array[];
@@ -132,22 +127,13 @@ export class ConsensusNode {
   private readonly chain: LocalChain;
   private readonly sync: StateTransfer;
   private readonly attestations: AttestationPool;
+  /** The view-change back-off (its timer, and the catch-up and epoch-switch waits). */
+  private readonly backoff: Backoff;
+  private readonly catchUp: CatchUp;
+  private readonly switches: EpochSwitch;
   private replica: ReplicaLike | null = null;
   /** The epoch whose replica runs here, or that this node follows without one. */
   private running: Epoch;
-  private pending: PendingSwitch | null = null;
-  private switchDue = false;
-  /** A peer showed a later epoch than the one running here: this node is behind an epoch change. */
-  private lagging = false;
-  /**
-   * Behind within our epoch while our replica runs (it missed blocks): the host follows the attested chain
-   * until the replica executes a block live again. Separate from `lagging`, which is about epoch changes.
-   */
-  private catchingUp = false;
-  /** A peer just connected: ask it once for blocks above our tip (see probe). */
-  private probing = false;
-  /** A check pending on a height peers attested above our tip (see watchBehind). */
-  private behindCheck: { height: number; peers: Set<PeerId> } | null = null;
   private readonly nextFrames = new NextEpochFrames(64, 1024);
   /** Peer ids of the running epoch's validators, by index, and back. */
   private peers: PeerId[] = [];
@@ -197,6 +183,35 @@ export class ConsensusNode {
     this.genesis = genesisHash(this.genesisValidators);
     this.epochs = new EpochHistory(genesisEpoch(this.genesisValidators, this.genesis), this.K, this.genesis);
     this.running = this.epochs.current;
+    this.backoff = new Backoff(this.timers.viewChangeBaseMs, this.timers.viewChangeMaxMs);
+    this.catchUp = new CatchUp({
+      clock: this.clock,
+      backoff: this.backoff,
+      follow: (peers) => this.sync.follow(peers),
+      tipHeight: () => this.chain.tip.height,
+      hasReplica: () => this.replica !== null,
+      stopped: () => this.closed || this.halted !== null,
+    });
+    this.switches = new EpochSwitch({
+      clock: this.clock,
+      backoff: this.backoff,
+      epochs: this.epochs,
+      K: this.K,
+      hasSchedule: () => this.app.validatorSchedule !== undefined,
+      schedule: () => this.app.validatorSchedule!(),
+      hasReplica: () => this.replica !== null,
+      stepping: () => this.stepping,
+      closed: () => this.closed,
+      rejoinIfNeeded: () => {
+        if (this.replica === null && EpochHistory.indexOf(this.running, this.key) >= 0) this.join();
+      },
+      switchTo: (epoch, source) => {
+        this.counters.epochSwitches++;
+        this.enterEpoch(epoch, source);
+        this.onEvent({ kind: 'epochChanged', epoch: epoch.number, since: epoch.since, validators: epoch.validators.length, validator: EpochHistory.indexOf(epoch, this.key) >= 0 });
+      },
+      halt: (reason) => this.halt(reason),
+    });
     this.chain = new LocalChain(opts.store, this.genesis, opts.retainBlocks ?? 4096, opts.retainSnapshots ?? 2, (message) => this.onEvent({ kind: 'storageError', message }));
     this.sync = new StateTransfer({
       clock: this.clock,
@@ -209,7 +224,7 @@ export class ConsensusNode {
       install: (seq, digest, blocks, attestations, snapshot, from) => this.install(seq, digest, blocks, attestations, snapshot, from),
       adoptAttestation: (header, certificate) => this.attestations.adopt(header, certificate),
       applyFollowed: (blocks, attestations) => this.applyFollowed(blocks, attestations),
-      wantsToFollow: () => !this.closed && !this.halted && (this.replica === null || this.lagging || this.catchingUp || this.probing),
+      wantsToFollow: () => this.catchUp.wantsToFollow(),
     });
     this.sync.peers = () => this.peers.filter((p) => p !== this.transport.self);
     this.attestations = new AttestationPool(
@@ -225,10 +240,7 @@ export class ConsensusNode {
         send: (to, bytes) => this.transport.send(to, onChannel(CHANNEL_ATTEST, bytes)),
         store: (h, cert) => this.chain.putAttestation(h, cert),
         emit: (e) => this.onEvent(e),
-        behind: (from, height) => {
-          if (this.replica === null || this.lagging || this.catchingUp) this.sync.follow([from]);
-          else this.watchBehind(from, height);
-        },
+        behind: (from, height) => this.catchUp.peerAhead(from, height),
       },
       {
         ...(opts.signAttestation ? { sign: opts.signAttestation } : {}),
@@ -271,7 +283,7 @@ export class ConsensusNode {
     }
     const offMessages = this.transport.onMessage((from, bytes) => this.onFrame(from, bytes));
     const offPeers = this.transport.onPeer((peer, state) => {
-      if (state === 'connected') this.probe(peer);
+      if (state === 'connected') this.catchUp.probe(peer);
     });
     this.unsubscribe = () => {
       offMessages();
@@ -355,7 +367,7 @@ export class ConsensusNode {
     if (this.closed) return;
     this.closed = true;
     this.cancelTimers();
-    this.pending?.cancelWait?.();
+    this.switches.stop();
     this.sync.stop();
     this.unsubscribe?.();
     await this.chain.flushed();
@@ -378,7 +390,7 @@ export class ConsensusNode {
     this.peers = epoch.validators.map((_, i) => this.peerIdOf(epoch, i));
     this.indexOfPeer.clear();
     this.peers.forEach((p, i) => this.indexOfPeer.set(p, i));
-    this.lagging = false;
+    this.catchUp.enteredEpoch();
     const self = EpochHistory.indexOf(epoch, this.key);
     if (self < 0) return;
     if (!source && epoch.since > 0) {
@@ -437,92 +449,9 @@ export class ConsensusNode {
     this.sync.follow([]);
   }
 
-  /**
-   * A peer connected (this tablet reopened, or a link came back): ask it for the blocks above our tip. An idle
-   * consortium commits nothing that would tell a node it is behind; the answer does, and what it brings is
-   * executed as followed blocks (attested, verified).
-   */
-  private probe(peer: PeerId): void {
-    if (this.closed || this.halted) return;
-    this.probing = true;
-    this.sync.follow([peer]);
-    this.probing = false;
-  }
-
-  /**
-   * Peers attested a block above our tip while our replica runs. Normally our replica executes it moments
-   * later; if it has not after a view-change period, it missed the block (say, it sits in a view of its own
-   * that no quorum joins): the node follows the attested chain (its replica catches up at the others' next
-   * stable checkpoint, by state transfer).
-   */
-  private watchBehind(from: PeerId, height: number): void {
-    if (this.behindCheck) {
-      this.behindCheck.peers.add(from);
-      return;
-    }
-    const check = { height, peers: new Set([from]) };
-    this.behindCheck = check;
-    this.clock.schedule(this.timers.viewChangeBaseMs, () => {
-      if (this.behindCheck !== check) return;
-      this.behindCheck = null;
-      if (this.closed || this.halted || this.chain.tip.height >= check.height || this.lagging || this.catchingUp || this.replica === null) return;
-      this.catchingUp = true;
-      this.sync.follow([...check.peers]);
-    });
-  }
-
   /** After block `height` (executed, replayed, followed or installed): a new epoch in force from here? */
   private afterBlock(height: number): void {
-    if (height % this.K !== 0 || !this.app.validatorSchedule) return;
-    let next: Epoch | null;
-    try {
-      next = this.epochs.observe(height, this.app.validatorSchedule());
-    } catch (e) {
-      this.halt(e instanceof EpochError ? `validator schedule refused: ${e.reason}` : 'validator schedule unreadable');
-      return;
-    }
-    if (next) this.beginSwitch(next, height);
-    else if (this.replica === null && EpochHistory.indexOf(this.running, this.key) >= 0) this.join();
-  }
-
-  /**
-   * Block E executed and a new epoch is in force after it. A node running a replica keeps it until its
-   * checkpoint at E is stable (so it has voted that checkpoint, and its replica state is the one every new
-   * replica starts from); if that does not come soon (this replica lags), the state is fetched from peers.
-   */
-  private beginSwitch(epoch: Epoch, at: number): void {
-    this.pending?.cancelWait?.();
-    const p: PendingSwitch = { epoch, at, source: null, cancelWait: null };
-    this.pending = p;
-    if (!this.replica) {
-      this.requestSwitch();
-      return;
-    }
-    p.cancelWait = this.clock.schedule(this.timers.viewChangeBaseMs * 2, () => {
-      if (this.pending === p && !p.source) this.requestSwitch();
-    });
-  }
-
-  /** Switches now, or right after the replica step in progress (never inside one). */
-  private requestSwitch(): void {
-    if (this.stepping) this.switchDue = true;
-    else this.switchNow();
-  }
-
-  private switchNow(): void {
-    const p = this.pending;
-    if (!p || this.closed) return;
-    this.pending = null;
-    p.cancelWait?.();
-    this.counters.epochSwitches++;
-    this.enterEpoch(p.epoch, p.source);
-    this.onEvent({
-      kind: 'epochChanged',
-      epoch: p.epoch.number,
-      since: p.epoch.since,
-      validators: p.epoch.validators.length,
-      validator: EpochHistory.indexOf(p.epoch, this.key) >= 0,
-    });
+    this.switches.afterBlock(height);
   }
 
   /** The PeerId of validator `index` of `epoch` (the simulator's Twins wire the genesis indices differently). */
@@ -558,10 +487,7 @@ export class ConsensusNode {
       this.inbox.length = 0;
       this.stepping = false;
     }
-    if (this.switchDue) {
-      this.switchDue = false;
-      this.switchNow();
-    }
+    this.switches.afterStep();
   }
 
   private act(a: ReplicaAction): void {
@@ -605,7 +531,7 @@ export class ConsensusNode {
 
   private setTimer(timer: TimerKind, attempt: number): void {
     this.timerCancels.get(timer)?.();
-    const delay = timer === 'batch' ? this.timers.batchMs : Math.min(this.timers.viewChangeMaxMs, this.timers.viewChangeBaseMs * 2 ** Math.min(attempt, 30));
+    const delay = timer === 'batch' ? this.timers.batchMs : this.backoff.delay(attempt);
     const cancel = this.clock.schedule(delay, () => {
       if (this.timerCancels.get(timer) !== cancel) return;
       this.timerCancels.delete(timer);
@@ -620,7 +546,7 @@ export class ConsensusNode {
   }
 
   private execute(a: Extract<ReplicaAction, { kind: 'execute' }>): void {
-    if (this.pending && a.seq > this.pending.at) {
+    if (this.switches.beyondEpoch(a.seq)) {
       // The old epoch ended at E: what its replica executes above E is no block (its clients resubmit).
       this.counters.ignoredAfterEpoch++;
       return;
@@ -652,7 +578,7 @@ export class ConsensusNode {
     this.chain.append(block, hash);
     if (a.seq % this.K === 0) this.candidates.set(a.seq, { app: this.app.snapshot(), blockHash: hash });
     this.counters.executed++;
-    this.catchingUp = false; // our replica executes live again
+    this.catchUp.replicaLive();
     this.onEvent({ kind: 'committed', block, hash, results });
     this.attestations.onExecuted(a.seq, hash, true);
     this.afterBlock(a.seq);
@@ -705,11 +631,7 @@ export class ConsensusNode {
     for (const k of [...this.replayedTrust.keys()]) if (k <= seq) this.replayedTrust.delete(k);
     if (c && equalBytes(c.blockHash, digest)) this.chain.keepSnapshot({ seq, blockHash: digest, app: c.app, replicaState, certificate });
     this.onEvent({ kind: 'checkpointStable', seq });
-    const p = this.pending;
-    if (p && seq === p.at && equalBytes(digest, this.chain.hashAt(seq) ?? new Uint8Array())) {
-      p.source = { seq, replicaState, certificate };
-      this.requestSwitch();
-    }
+    this.switches.checkpointStable(seq, digest, replicaState, certificate, this.chain.hashAt(seq));
   }
 
   // ---- the transport ----------------------------------------------------------------------------------
@@ -763,10 +685,7 @@ export class ConsensusNode {
       // executed the epoch's first checkpoint already (and only waits for it to become stable), a later
       // epoch's traffic means this node is behind an epoch change: it follows the chain up to it.
       const held = epoch === running + 1 && this.nextFrames.hold(epoch, from, message);
-      if (!this.pending && !this.lagging) {
-        this.lagging = true;
-        this.sync.follow([from]);
-      }
+      if (!this.switches.waiting) this.catchUp.laterEpochSeen(from);
       if (held) return;
     }
     this.counters.otherEpochFrames++;
@@ -873,7 +792,7 @@ export class ConsensusNode {
     let applied = 0;
     let i = 0;
     while (i < blocks.length && !this.halted) {
-      if (this.pending) break; // switch first: the blocks after E are certified by the new validators
+      if (this.switches.waiting) break; // switch first: the blocks after E are certified by the new validators
       const tip = this.chain.tip;
       // The validators of every height up to the next checkpoint are known from the state at the tip.
       const horizon = certifyingBlock(tip.height + 1, this.K) + this.K;
@@ -913,11 +832,11 @@ export class ConsensusNode {
         this.counters.followed++;
         applied++;
         // The app is now ahead of our replica: it follows until it restarts from a certified checkpoint.
-        if (this.replica) this.catchingUp = true;
+        this.catchUp.followedPastReplica();
         this.onEvent({ kind: 'committed', block: b, hash: check.hash, results });
         if (h % this.K === 0) this.candidates.set(h, { app: this.app.snapshot(), blockHash: check.hash });
         this.afterBlock(h);
-        if (this.pending) {
+        if (this.switches.waiting) {
           i++;
           break;
         }

@@ -1,5 +1,5 @@
 // State transfer on CHANNEL_STATE: serving peers, and three ways of catching up, all verified and all paced by
-// one back-off policy (PeerRotation):
+// the host's one back-off policy (backoff.ts: PeerRotation):
 // - checkpoint: the replica proved a checkpoint digest (a quorum of signed checkpoints) and asked for that state: fetch
 //   the blocks from our tip up to it and the snapshot at it; the target block must hash to the digest, every
 //   block below must link to it and carry a valid certificate, and the snapshot must produce its state root;
@@ -15,53 +15,13 @@ import { equalBytes } from '../util/index.ts';
 import type { PeerId } from '../net/index.ts';
 import { MAX_BLOCKS_PER_REPLY, type StateReply, type StateRequest } from './frames.ts';
 import type { LocalChain } from './chain.ts';
+import { PeerRotation } from './backoff.ts';
 import type { Clock, ConsensusEvent, StateTransferRejectReason } from './types.ts';
 
-/** The back-off factor's cap: at most 8 × the base timeout between two requests to one peer. */
-const MAX_BACKOFF_FACTOR = 8;
 /** Rounds over all peers before a history or follow fetch gives up (a later trigger starts it again). */
 const GIVE_UP_ROUNDS = 3;
 /** Peers remembered for rate limiting; beyond it the oldest entries go. */
 const MAX_RATE_ENTRIES = 1024;
-
-/**
- * One back-off policy for every fetch: peers are asked in turn, each with a timeout of base × 2^round (round =
- * full passes over the peers so far, factor capped at 8); after a bad answer the next peer is asked at once,
- * unless that begins a new round, which first waits out one timeout of the round just finished.
- */
-export class PeerRotation {
-  private attempt = 0;
-  constructor(
-    readonly peers: readonly PeerId[],
-    private readonly baseMs: number,
-  ) {}
-
-  get rounds(): number {
-    return this.peers.length === 0 ? Infinity : Math.floor(this.attempt / this.peers.length);
-  }
-
-  /** The peer to ask now and how long to wait for its answer. */
-  take(): { peer: PeerId; timeoutMs: number } {
-    const round = this.rounds;
-    const peer = this.peers[this.attempt % this.peers.length]!;
-    this.attempt++;
-    return { peer, timeoutMs: this.timeout(round) };
-  }
-
-  /** After a bad answer: how long to wait before asking the next peer (0: at once). */
-  pauseAfterFailure(): number {
-    return this.attempt % this.peers.length === 0 ? this.timeout(this.rounds - 1) : 0;
-  }
-
-  /** An answer was useful: the next request starts a fresh round. */
-  succeeded(): void {
-    this.attempt = 0;
-  }
-
-  private timeout(round: number): number {
-    return this.baseMs * Math.min(MAX_BACKOFF_FACTOR, 2 ** Math.max(0, Math.min(round, 3)));
-  }
-}
 
 export type InstallResult = 'installed' | 'state-root-mismatch' | 'replica-refused';
 
