@@ -186,12 +186,18 @@ function participant(c: RuleContext, task: string, round: number): FlRoundRecord
   return r;
 }
 
-const flCommitUpdate: Rule<'flCommitUpdate'> = (tx, c) => {
-  const p = tx.payload;
-  const r = participant(c, p.task, p.round);
+/** The open round a clinic answers (an update or a decline), once, before the deadline. */
+function answering(c: RuleContext, task: string, round: number): FlRoundRecord {
+  const r = participant(c, task, round);
   need(r.state === 'open', 'round-not-open');
   need(c.time <= r.deadline, 'past-deadline');
   need(r.updates[c.signer.org] === undefined && r.declined[c.signer.org] === undefined, 'duplicate');
+  return r;
+}
+
+const flCommitUpdate: Rule<'flCommitUpdate'> = (tx, c) => {
+  const p = tx.payload;
+  const r = answering(c, p.task, p.round);
   need(p.samples >= 1 && p.bytes >= 1 && p.bytes <= MAX_FL_UPDATE_BYTES, 'malformed');
   const updates = { ...r.updates, [c.signer.org]: { digest: toHex(p.digest), samples: p.samples, bytes: p.bytes, height: c.height } };
   c.s.put(roundKey(p.task, p.round), closeWhenComplete({ ...r, updates }, c.height));
@@ -200,10 +206,7 @@ const flCommitUpdate: Rule<'flCommitUpdate'> = (tx, c) => {
 /** A clinic with nothing to train on says so, so that the round need not wait for its deadline. */
 const flDeclineRound: Rule<'flDeclineRound'> = (tx, c) => {
   const p = tx.payload;
-  const r = participant(c, p.task, p.round);
-  need(r.state === 'open', 'round-not-open');
-  need(c.time <= r.deadline, 'past-deadline');
-  need(r.updates[c.signer.org] === undefined && r.declined[c.signer.org] === undefined, 'duplicate');
+  const r = answering(c, p.task, p.round);
   need((FL_DECLINE_REASONS as readonly string[]).includes(p.reason), 'malformed');
   const declined = { ...r.declined, [c.signer.org]: p.reason as FlDeclineReason };
   c.s.put(roundKey(p.task, p.round), closeWhenComplete({ ...r, declined }, c.height));
