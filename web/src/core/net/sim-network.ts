@@ -18,16 +18,49 @@ export interface Scheduler {
   schedule(delayMs: number, fn: () => void): Cancel;
 }
 
-/** The system clock: Date.now and setTimeout. Deliveries happen in real time. */
+/**
+ * The system clock: Date.now, and callbacks run in real time in the order of their due times (ties in the
+ * order scheduled). One timer is armed for the earliest; setTimeout alone would not keep that order, since
+ * Node dates a timer from its loop's cached time while the due time here is computed from Date.now.
+ */
 export class SystemScheduler implements Scheduler {
+  private seq = 0;
+  private readonly queue = new MinHeap<ClockEvent>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private armedFor = Infinity;
+
   now(): number {
     return Date.now();
   }
 
   schedule(delayMs: number, fn: () => void): Cancel {
     if (!(delayMs >= 0) || !Number.isFinite(delayMs)) throw new RangeError('delay must be a finite non-negative number');
-    const t = setTimeout(fn, delayMs);
-    return () => clearTimeout(t);
+    const ev: ClockEvent = { at: this.now() + delayMs, seq: this.seq++, fn, live: true };
+    this.queue.push(ev);
+    this.arm();
+    return () => {
+      ev.live = false;
+    };
+  }
+
+  private arm(): void {
+    while (this.queue.size > 0 && !this.queue.peek()!.live) this.queue.pop();
+    const head = this.queue.peek();
+    if (!head || head.at >= this.armedFor) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.armedFor = head.at;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, head.at - this.now()));
+  }
+
+  private fire(): void {
+    this.timer = null;
+    this.armedFor = Infinity;
+    const now = this.now();
+    for (let ev = this.queue.peek(); ev && ev.at <= now; ev = this.queue.peek()) {
+      this.queue.pop();
+      if (ev.live) ev.fn();
+    }
+    this.arm();
   }
 }
 
