@@ -7,9 +7,6 @@
 //   replica executes a block live again (`catchingUp`);
 // - a peer just connected (`probe`): an idle consortium commits nothing that would tell a node it is behind, so
 //   it asks that peer once for the blocks above its tip.
-// Evidence is kept until it is met: while peers have attested a height above our tip, a follow that did not
-// reach it (a peer that did not answer, or refused us for its rate limit) is tried again, step k of the back-off
-// later, up to MAX_RETRIES times. On an idle ledger no other message would ever come to tell the node again.
 import type { PeerId } from '../net/index.ts';
 import type { Backoff } from './backoff.ts';
 import type { Clock } from './types.ts';
@@ -27,9 +24,6 @@ export interface CatchUpHost {
   stopped(): boolean;
 }
 
-/** Follows tried again for one piece of evidence before waiting for new evidence. */
-export const MAX_RETRIES = 8;
-
 export class CatchUp {
   /** A peer showed a later epoch than the one running here: this node is behind an epoch change. */
   private lagging = false;
@@ -42,8 +36,6 @@ export class CatchUp {
   private probing = false;
   /** A check pending on a height peers attested above our tip (see watchBehind). */
   private behindCheck: { height: number; peers: Set<PeerId> } | null = null;
-  /** The highest height peers attested above our tip, by whom, and the follows tried for it so far. */
-  private evidence: { height: number; peers: Set<PeerId>; retries: number; pending: boolean } | null = null;
 
   constructor(private readonly host: CatchUpHost) {}
 
@@ -81,38 +73,8 @@ export class CatchUp {
 
   /** `from` attested block `height` above our tip. */
   peerAhead(from: PeerId, height: number): void {
-    this.note(from, height);
-    if (!this.host.hasReplica() || this.lagging || this.catchingUp) {
-      this.host.follow([from]);
-      this.recheck();
-    } else this.watchBehind(from, height);
-  }
-
-  private note(from: PeerId, height: number): void {
-    if (!this.evidence || height > this.evidence.height) this.evidence = { height, peers: new Set([from]), retries: 0, pending: false };
-    else if (height === this.evidence.height) this.evidence.peers.add(from);
-  }
-
-  /**
-   * One back-off step after a follow: if the attested height is still above our tip, follow again (the replica
-   * has still not executed it, so the node catches up by the chain). At most one recheck is pending.
-   */
-  private recheck(): void {
-    const e = this.evidence;
-    if (!e || e.pending) return;
-    e.pending = true;
-    this.host.clock.schedule(this.host.backoff.delay(e.retries + 1), () => {
-      e.pending = false;
-      if (this.evidence !== e) return; // newer evidence arrived meanwhile: it is checked on its own schedule
-      if (this.host.stopped() || this.host.tipHeight() >= e.height || e.retries >= MAX_RETRIES) {
-        this.evidence = null;
-        return;
-      }
-      e.retries++;
-      if (this.host.hasReplica() && !this.lagging) this.catchingUp = true;
-      this.host.follow([...e.peers]);
-      this.recheck();
-    });
+    if (!this.host.hasReplica() || this.lagging || this.catchingUp) this.host.follow([from]);
+    else this.watchBehind(from, height);
   }
 
   /**
@@ -146,7 +108,6 @@ export class CatchUp {
       if (this.host.stopped() || this.host.tipHeight() >= check.height || this.lagging || this.catchingUp || !this.host.hasReplica()) return;
       this.catchingUp = true;
       this.host.follow([...check.peers]);
-      this.recheck();
     });
   }
 }
