@@ -1,8 +1,9 @@
 // The model registry and local training on tfjs. Weights cross every boundary (worker, network, ledger) as one
 // flat Float32Array in the model's fixed layer order; initialisation and batch order are seeded, because
 // tfjs's own fit() shuffle is not.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.ts';
 import { Prng } from '../util/index.ts';
+import type { Pacer } from './pacer.ts';
 
 export type ModelKind = 'logreg' | 'mlp' | 'conv1d';
 
@@ -99,12 +100,12 @@ export interface TrainOptions {
  * fifteen per batch instead of the layers API's autodiff tape of several dozen: per-kernel overhead, not
  * arithmetic, is what small tabular models spend their time on. conv1d trains through autodiff.
  */
-export async function trainLocal(model: tf.LayersModel, x: Float32Array, y: Float32Array, features: number, opts: TrainOptions): Promise<number> {
+export async function trainLocal(model: tf.LayersModel, x: Float32Array, y: Float32Array, features: number, opts: TrainOptions, pacer?: Pacer): Promise<number> {
   const rows = y.length;
   if (rows === 0 || x.length !== rows * features) throw new RangeError('x and y do not match');
   const dense = denseKind(model, features);
-  if (dense) trainDense(model.trainableWeights, dense, x, y, features, opts);
-  else trainAutodiff(model, x, y, features, opts);
+  if (dense) await trainDense(model.trainableWeights, dense, x, y, features, opts, pacer);
+  else await trainAutodiff(model, x, y, features, opts, pacer);
   return tf.tidy(() => {
     const p = model.predict(tf.tensor2d(x, [rows, features])) as tf.Tensor;
     return tf.mean(tf.metrics.binaryCrossentropy(tf.tensor2d(y, [rows, 1]), p)).dataSync()[0]!;
@@ -113,9 +114,10 @@ export async function trainLocal(model: tf.LayersModel, x: Float32Array, y: Floa
 
 /**
  * Calls `batch(start, k)` for each mini-batch of every epoch after copying the rows, in the epoch's seeded
- * order, into `bx` (`stride` values a row: the features, then `stride - features` ones) and `by`.
+ * order, into `bx` (`stride` values a row: the features, then `stride - features` ones) and `by`; between
+ * batches the pacer, if any, may rest.
  */
-function forEachBatch(
+async function forEachBatch(
   x: Float32Array,
   y: Float32Array,
   features: number,
@@ -124,7 +126,8 @@ function forEachBatch(
   bx: Float32Array,
   by: Float32Array,
   batch: (start: number, k: number) => void,
-): void {
+  pacer: Pacer | undefined,
+): Promise<void> {
   const rows = y.length;
   const rng = new Prng(opts.seed).fork('batches');
   if (stride > features) bx.fill(1);
@@ -134,23 +137,26 @@ function forEachBatch(
       bx.set(x.subarray(r * features, (r + 1) * features), i * stride);
       by[i] = y[r]!;
     });
-    for (let start = 0; start < rows; start += opts.batchSize) batch(start, Math.min(opts.batchSize, rows - start));
+    for (let start = 0; start < rows; start += opts.batchSize) {
+      batch(start, Math.min(opts.batchSize, rows - start));
+      if (pacer) await pacer.between();
+    }
   }
 }
 
-function trainAutodiff(model: tf.LayersModel, x: Float32Array, y: Float32Array, features: number, opts: TrainOptions): void {
+async function trainAutodiff(model: tf.LayersModel, x: Float32Array, y: Float32Array, features: number, opts: TrainOptions, pacer?: Pacer): Promise<void> {
   const rows = y.length;
   const bx = new Float32Array(rows * features);
   const by = new Float32Array(rows);
   const optimizer = tf.train.sgd(opts.learningRate);
   try {
-    forEachBatch(x, y, features, features, opts, bx, by, (start, k) =>
+    const step = (start: number, k: number): void =>
       tf.tidy(() => {
         const xs = tf.tensor2d(bx.subarray(start * features, (start + k) * features), [k, features]);
         const ys = tf.tensor2d(by.subarray(start, start + k), [k, 1]);
         optimizer.minimize(() => tf.mean(tf.metrics.binaryCrossentropy(ys, model.apply(xs, { training: true }) as tf.Tensor)) as tf.Scalar);
-      }),
-    );
+      });
+    await forEachBatch(x, y, features, features, opts, bx, by, step, pacer);
   } finally {
     optimizer.dispose();
   }
@@ -172,7 +178,7 @@ function denseKind(model: tf.LayersModel, features: number): 'logreg' | 'mlp' | 
  * two variables at the end), and the output bias's gradient is `ones`·dz, a [1, k] row of ones times dz (the
  * wasm backend runs a sum over axis 0 as a transpose into a fresh tensor, then the sum).
  */
-function trainDense(vars: tf.LayerVariable[], kind: 'logreg' | 'mlp', x: Float32Array, y: Float32Array, features: number, opts: TrainOptions): void {
+async function trainDense(vars: tf.LayerVariable[], kind: 'logreg' | 'mlp', x: Float32Array, y: Float32Array, features: number, opts: TrainOptions, pacer?: Pacer): Promise<void> {
   const rows = y.length;
   const stride = features + 1;
   const [w1, b1, w2, b2] = vars as [tf.LayerVariable, tf.LayerVariable, tf.LayerVariable?, tf.LayerVariable?];
@@ -186,7 +192,7 @@ function trainDense(vars: tf.LayerVariable[], kind: 'logreg' | 'mlp', x: Float32
   const first = tf.variable(joined);
   joined.dispose();
   try {
-    forEachBatch(x, y, features, stride, opts, bx, by, (start, k) =>
+    const step = (start: number, k: number): void =>
       tf.tidy(() => {
         const xs = tf.tensor2d(bx.subarray(start * stride, (start + k) * stride), [k, stride]);
         const ys = tf.tensor2d(by.subarray(start, start + k), [k, 1]);
@@ -205,8 +211,8 @@ function trainDense(vars: tf.LayerVariable[], kind: 'logreg' | 'mlp', x: Float32
         w2!.write(tf.sub(W2, tf.matMul(h, dz, true, false)));
         b2!.write(tf.sub(b2!.read(), tf.reshape(tf.matMul(ones, dz), [1])));
         first.assign(tf.sub(first, tf.matMul(xs, dh, true, false)));
-      }),
-    );
+      });
+    await forEachBatch(x, y, features, stride, opts, bx, by, step, pacer);
   } finally {
     tf.tidy(() => {
       w1.write(tf.slice(first, [0, 0], [features, units]));

@@ -2,7 +2,7 @@
 // browser runs, so Node and browser train with the same kernels).
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.ts';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 let ready: Promise<void> | null = null;

@@ -6,14 +6,14 @@ import simdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.w
 import threadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import plainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 
-export type Tf = typeof import('@tensorflow/tfjs');
+export type Tf = typeof import('./tf.ts');
 
 let ready: Promise<Tf> | null = null;
 
 /** Loads tfjs on the wasm backend once per realm (page or worker). */
 export function loadTfWasm(): Promise<Tf> {
   ready ??= (async () => {
-    const [tf, wasm] = await Promise.all([import('@tensorflow/tfjs'), import('@tensorflow/tfjs-backend-wasm')]);
+    const [tf, wasm] = await Promise.all([import('./tf.ts'), import('@tensorflow/tfjs-backend-wasm')]);
     wasm.setWasmPaths({
       'tfjs-backend-wasm.wasm': plainUrl,
       'tfjs-backend-wasm-simd.wasm': simdUrl,

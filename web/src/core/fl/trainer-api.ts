@@ -2,10 +2,11 @@
 // job, and an evaluation, each with flat weights in and out. The same object runs in a browser Web Worker and
 // a Node worker_threads worker (and in this thread for tests); only the tfjs backend's start-up differs, so
 // it is passed in.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.ts';
 import { initCore } from '../../../../wasm/index.ts';
 import { accuracy } from './metrics.ts';
 import { buildModel, getFlatWeights, predict, setFlatWeights, trainLocal, type ModelSpec, type TrainOptions } from './model.ts';
+import { Pacer, realTimePacerClock, type PacerOptions } from './pacer.ts';
 import { weightsDigest } from './wire.ts';
 
 export interface TrainJob {
@@ -26,6 +27,8 @@ export interface TrainResult {
   /** Where the job ran: a worker (Web Worker or worker_threads) or a page / main thread. */
   readonly realm: 'worker' | 'main';
   readonly ms: number;
+  /** Time the trainer rested to leave the CPU to others (ms; 0 when it does not pace itself). */
+  readonly restedMs: number;
 }
 
 export interface EvalJob {
@@ -68,7 +71,12 @@ export function markNodeWorker(): void {
   isNodeWorker = true;
 }
 
-export function createTrainer(startWasm: () => Promise<void>): TrainerApi {
+export interface TrainerSettings {
+  /** Train in paced slices (a page's worker: the page comes first); absent, train flat out (Node, benches). */
+  readonly pace?: PacerOptions;
+}
+
+export function createTrainer(startWasm: () => Promise<void>, settings: TrainerSettings = {}): TrainerApi {
   let coreReady: Promise<void> | null = null;
   const checkData = (spec: ModelSpec, x: Float32Array, y: Float32Array): void => {
     const f = spec.features;
@@ -89,7 +97,11 @@ export function createTrainer(startWasm: () => Promise<void>): TrainerApi {
       coreReady ??= initCore();
       await coreReady;
       if (backend === 'wasm') await startWasm();
-      else if (!(await tf.setBackend(backend))) throw new TrainJobError(`backend ${backend} did not start`);
+      else {
+        // The bench's reference backend, loaded only when asked for.
+        await import('@tensorflow/tfjs-backend-cpu');
+        if (!(await tf.setBackend(backend))) throw new TrainJobError(`backend ${backend} did not start`);
+      }
       await tf.ready();
       return tf.getBackend();
     },
@@ -104,9 +116,11 @@ export function createTrainer(startWasm: () => Promise<void>): TrainerApi {
       checkData(job.spec, job.x, job.y);
       const start = performance.now();
       return withModel(job.spec, job.weights, async (m) => {
-        const loss = await trainLocal(m, job.x, job.y, job.spec.features, job.opts);
+        const pacer = settings.pace ? new Pacer(realTimePacerClock, settings.pace) : undefined;
+        const loss = await trainLocal(m, job.x, job.y, job.spec.features, job.opts, pacer);
         const weights = getFlatWeights(m).slice();
-        return { weights, digest: weightsDigest(weights), loss, backend: tf.getBackend(), realm: realm(), ms: performance.now() - start };
+        const restedMs = pacer?.restedMs ?? 0;
+        return { weights, digest: weightsDigest(weights), loss, backend: tf.getBackend(), realm: realm(), ms: performance.now() - start, restedMs };
       });
     },
     async evaluate(job) {
