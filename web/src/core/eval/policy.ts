@@ -1,4 +1,4 @@
-// The baselines' access decision, the same rule the contracts apply (DESIGN.md "Ledger and contracts"): an
+// The baselines' access decision, the same rule the contracts apply (`decide` in ledger/contracts/access.ts): an
 // unrevoked consent of the patient for the requesting organisation and purpose, in force now, grants the
 // requested types it names; break-glass is granted when the policy admits the requester. What differs
 // between architectures is not this rule but who can write the consents and the policy, and who is believed.
