@@ -1,5 +1,8 @@
 // The node each screen talks to, shared through Svelte context: the API object and its live snapshot.
-// Screens read `node.snapshot` (reactive) and call `node.api`; nothing else reaches the node.
+// Screens read `node.snapshot` (reactive) and call `node.api`; nothing else reaches the node. The node emits a
+// snapshot on every event (a block, a peer, a round step: dozens a second while a round settles); the screens
+// take the newest once per frame, because rendering more often than the display does only takes the page's
+// main thread from the replica and the nurse.
 import { getContext, setContext } from 'svelte';
 import type { ClinicApi, ClinicSnapshot, PatientApi, PatientSnapshot } from '../../core/node/api.ts';
 
@@ -9,8 +12,14 @@ export class NodeState<A extends ClinicApi | PatientApi, S extends ClinicSnapsho
 
   constructor(readonly api: A) {
     this.snapshot = api.snapshot() as S;
+    let newest: S | null = null;
+    const take = (): void => {
+      if (newest) this.snapshot = newest;
+      newest = null;
+    };
     this.unsubscribe = (api.subscribe as (fn: (s: S) => void) => () => void)((s) => {
-      this.snapshot = s;
+      if (newest === null) nextFrame(take);
+      newest = s;
     });
   }
 
@@ -23,6 +32,11 @@ export class NodeState<A extends ClinicApi | PatientApi, S extends ClinicSnapsho
     this.unsubscribe();
   }
 }
+
+const nextFrame = (fn: () => void): void => {
+  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(fn);
+  else queueMicrotask(fn);
+};
 
 export type ClinicState = NodeState<ClinicApi, ClinicSnapshot>;
 export type PatientState = NodeState<PatientApi, PatientSnapshot>;
