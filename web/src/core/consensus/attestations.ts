@@ -10,6 +10,7 @@
 
 import {
   attestationSigningBytes,
+  blockHash,
   decodeAttestation,
   encodeAttestation,
   encodeAttestationCertificate,
@@ -198,6 +199,35 @@ export class AttestationPool {
     this.host.store(header.height, certificate);
     this.host.emit({ kind: 'attested', height: header.height, hash: check.hash, certificate });
     return true;
+  }
+
+  /**
+   * A certificate for a block above our tip, made from the votes this node buffered for it: for a block fetched
+   * from a peer that served it before its own quorum formed. Validators broadcast their votes to every member,
+   * so a node that does not execute live (its replica alone in a later view, or no replica) hears the same
+   * quorum its peers do. Only votes from the validator they name, for this block, with a good signature count.
+   */
+  assemble(header: BlockHeader): Uint8Array | null {
+    const slot = this.heights.get(header.height);
+    if (!slot || slot.pending.length === 0) return null;
+    const epoch = this.host.epochOf(header.height);
+    const need = quorumSize(epoch.validators.length);
+    if (this.votersAt(header.height) < need) return null;
+    const hash = blockHash(header);
+    const good = new Map<number, Uint8Array>();
+    for (const { from, a } of slot.pending) {
+      if (good.has(a.signer) || a.epoch !== epoch.number || a.signer >= epoch.validators.length) continue;
+      if (this.host.peerOf(epoch, a.signer) !== from || !equalBytes(a.blockHash, hash)) continue;
+      if (this.opts.verify(epoch.validators[a.signer]!, attestationSigningBytes(epoch.id, hash), a.signature)) good.set(a.signer, a.signature);
+    }
+    if (good.size < need) return null;
+    return encodeAttestationCertificate([...good].map(([signer, signature]) => ({ signer, signature })));
+  }
+
+  /** How many distinct validators' votes (not yet checked) this node holds for a height above its tip. */
+  votersAt(height: number): number {
+    const slot = this.heights.get(height);
+    return slot ? new Set(slot.pending.map((p) => p.a.signer)).size : 0;
   }
 
   /** A whole certificate from a peer, for a block this node holds and has none for: kept if it verifies. */

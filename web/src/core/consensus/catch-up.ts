@@ -19,6 +19,8 @@ export interface CatchUpHost {
   /** Starts (or keeps) following, asking these peers first (state-transfer.ts: StateTransfer.follow). */
   follow(peers: readonly PeerId[]): void;
   tipHeight(): number;
+  /** Whether this node holds a quorum of (unchecked) votes for the block just above its tip. */
+  votesForNext(): boolean;
   hasReplica(): boolean;
   /** Closed or halted: nothing to catch up with any more. */
   stopped(): boolean;
@@ -71,10 +73,17 @@ export class CatchUp {
     if (this.host.hasReplica()) this.catchingUp = true;
   }
 
-  /** `from` attested block `height` above our tip. */
+  /**
+   * `from` attested block `height` above our tip. A node that follows fetches the next block once it holds a
+   * quorum of votes for it (or is more than a block behind): the block is certified by then, and the votes it
+   * holds make the certificate even when the peer answers before its own quorum formed. Fetching at the first
+   * vote instead found the block uncertified and waited out a back-off step for every block.
+   */
   peerAhead(from: PeerId, height: number): void {
-    if (!this.host.hasReplica() || this.lagging || this.catchingUp) this.host.follow([from]);
-    else this.watchBehind(from, height);
+    if (this.lagging) this.host.follow([from]);
+    else if (!this.host.hasReplica() || this.catchingUp) {
+      if (height > this.host.tipHeight() + 1 || this.host.votesForNext()) this.host.follow([from]);
+    } else this.watchBehind(from, height);
   }
 
   /**

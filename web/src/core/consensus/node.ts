@@ -32,6 +32,7 @@ import {
   checkpointReplicaDigest,
   genesisEpoch,
   genesisHash,
+  quorumSize,
   verifyAttestation,
   verifyBlock,
   verifyCheckpointCertificate,
@@ -189,6 +190,10 @@ export class ConsensusNode {
       backoff: this.backoff,
       follow: (peers) => this.sync.follow(peers),
       tipHeight: () => this.chain.tip.height,
+      votesForNext: () => {
+        const next = this.chain.tip.height + 1;
+        return this.attestations.votersAt(next) >= quorumSize(this.epochs.epochOf(next).validators.length);
+      },
       hasReplica: () => this.replica !== null,
       stopped: () => this.closed || this.halted !== null,
     });
@@ -324,6 +329,14 @@ export class ConsensusNode {
   /** Whether this node votes (runs a replica) now. */
   get isValidator(): boolean {
     return this.replica !== null;
+  }
+  /**
+   * Whether its replica takes part in the view the others run: not changing views (perhaps alone, in a view no
+   * quorum joins) and not behind them. A client request handed only to a replica that is not live waits for
+   * the client's re-send timeout.
+   */
+  get isLive(): boolean {
+    return this.replica !== null && this.replica.changingView !== true && !this.catchUp.wantsToFollow();
   }
   /** Why the node stopped executing, if it did (it never forks silently). */
   get haltedReason(): string | null {
@@ -798,7 +811,9 @@ export class ConsensusNode {
       const horizon = certifyingBlock(tip.height + 1, this.K) + this.K;
       let anchor = -1;
       for (let j = i; j < blocks.length && blocks[j]!.header.height <= horizon; j++) {
-        const cert = attestations[j];
+        // A block served before the peer's own quorum formed comes without a certificate: the votes this node
+        // heard for it may make one.
+        const cert = attestations[j] ?? this.attestations.assemble(blocks[j]!.header);
         if (!cert) continue;
         const epoch = this.epochs.epochOf(blocks[j]!.header.height);
         if (verifyAttestation(blocks[j]!.header, cert, epoch.validators, epoch.id, this.verifySignature).ok) anchor = j;

@@ -20,6 +20,10 @@ import type { Clock, ConsensusEvent, StateTransferRejectReason } from './types.t
 
 /** Rounds over all peers before a history or follow fetch gives up (a later trigger starts it again). */
 const GIVE_UP_ROUNDS = 3;
+/** A request for blocks this close to our tip is a follower keeping up (see admit). */
+const LIVE_BLOCKS = 2;
+/** Replies to a follower keeping up, per peer and base timeout. */
+const LIVE_PER_BASE = 32;
 /** Peers remembered for rate limiting; beyond it the oldest entries go. */
 const MAX_RATE_ENTRIES = 1024;
 
@@ -88,7 +92,7 @@ export class StateTransfer {
   private history: HistoryFetch | null = null;
   private following: FollowFetch | null = null;
   /** When each peer was last served, per kind of request ('s' snapshot or 'b' blocks, then the peer id). */
-  private readonly lastServed = new Map<string, number>();
+  private readonly served = new Map<string, { since: number; count: number }>();
   private nextRequestId = 1;
   readonly counters = { served: 0, installs: 0, rejected: 0, followedBlocks: 0 };
 
@@ -112,25 +116,18 @@ export class StateTransfer {
 
   /**
    * Answers a peer's request with the highest contiguous run of blocks ending at min(toHeight, snapshotSeq,
-   * our tip), at most a page, and the snapshot if we hold the one asked for. Replies can be large: a peer is
-   * answered at most once per quarter base timeout for each kind of request, snapshot or blocks (an honest
-   * one has at most one of each outstanding at a peer — a replica's checkpoint fetch beside the host
-   * following the chain — and waits at least that long), so requests cannot amplify traffic.
+   * our tip), at most a page, and the snapshot if we hold the one asked for. Replies can be large, so a peer
+   * is answered only within the limits of `admit` (an honest one has at most one of each kind outstanding at a
+   * peer — a replica's checkpoint fetch beside the host following the chain): requests cannot amplify traffic.
    */
   serve(from: PeerId, req: StateRequest): void {
-    const now = this.host.clock.now();
-    const key = `${req.snapshotSeq > 0 ? 's' : 'b'}${from}`;
-    const last = this.lastServed.get(key);
-    if (last !== undefined && now - last < this.host.baseMs / 4) {
+    const chain = this.host.chain;
+    const tip = chain.tip.height;
+    if (!this.admit(from, req, tip)) {
       this.reject('rate-limited', from);
       return;
     }
-    this.lastServed.delete(key);
-    this.lastServed.set(key, now);
-    if (this.lastServed.size > MAX_RATE_ENTRIES) this.lastServed.delete(this.lastServed.keys().next().value!);
     this.counters.served++;
-    const chain = this.host.chain;
-    const tip = chain.tip.height;
     const top = Math.min(req.toHeight, req.snapshotSeq > 0 ? req.snapshotSeq : req.toHeight, tip);
     const bottom = Math.max(1, req.fromHeight, top - MAX_BLOCKS_PER_REPLY + 1);
     let snapshot: StateReply['snapshot'] = null;
@@ -154,6 +151,29 @@ export class StateTransfer {
       const stAtt = contiguous.length ? await chain.storedAttestations(contiguous[0]!.header.height, top) : new Map<number, Uint8Array>();
       if (!this.host.closed()) this.reply(from, req.id, tip, contiguous, (h) => chain.attestation(h) ?? stAtt.get(h), snapshot);
     })().catch(() => this.host.emit({ kind: 'storageError', message: 'reading blocks to serve failed' }));
+  }
+
+  /**
+   * Whether to answer: a peer gets at most one reply per quarter base timeout for each kind of request (blocks,
+   * snapshot), except for a follower keeping up (no snapshot, from our last LIVE_BLOCKS blocks: a small reply),
+   * which asks once per block and gets up to LIVE_PER_BASE replies per base timeout.
+   */
+  private admit(from: PeerId, req: StateRequest, tip: number): boolean {
+    const now = this.host.clock.now();
+    const live = req.snapshotSeq === 0 && req.fromHeight > tip - LIVE_BLOCKS;
+    const key = `${live ? 'l' : req.snapshotSeq > 0 ? 's' : 'b'}${from}`;
+    const w = this.served.get(key);
+    const windowMs = live ? this.host.baseMs : this.host.baseMs / 4;
+    const allowed = live ? LIVE_PER_BASE : 1;
+    if (w && now - w.since < windowMs) {
+      if (w.count >= allowed) return false;
+      w.count++;
+      return true;
+    }
+    this.served.delete(key);
+    this.served.set(key, { since: now, count: 1 });
+    if (this.served.size > MAX_RATE_ENTRIES) this.served.delete(this.served.keys().next().value!);
+    return true;
   }
 
   private reply(to: PeerId, id: number, tip: number, run: readonly Block[], attestation: (h: number) => Uint8Array | undefined, snapshot: StateReply['snapshot']): void {

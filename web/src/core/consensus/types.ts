@@ -26,6 +26,8 @@ export interface ReplicaLike {
   readonly view: number;
   readonly primary: number;
   readonly lastExecuted: number;
+  /** In a view change (perhaps alone); a replica that does not say is taken to be in the normal case. */
+  readonly changingView?: boolean;
   dispose(): void;
 }
 

@@ -228,12 +228,13 @@ export class LedgerService {
 
   /**
    * A validator hands its request to its own replica; a resent one (not committed in time) goes to the other
-   * validators too, as a PBFT client multicasts on a timeout: our replica may be the one that fell behind.
+   * validators too, as a PBFT client multicasts on a timeout: our replica may be the one that fell behind. So
+   * does any request while our replica is known not to be live (changing views, or following the others).
    */
   private send(request: Uint8Array, everyone = false): void {
     if (this.consensus.isValidator) {
       this.consensus.submit(request);
-      if (!everyone) return;
+      if (!everyone && this.consensus.isLive) return;
     }
     const frame = new Uint8Array(request.length + 1);
     frame[0] = CHANNEL_REQUEST;
