@@ -12,6 +12,7 @@ import { RECORD_FEATURES, recordFeatures, type RecordStore } from '../records/in
 import type { AlertView, RoundOptions, RoundView, TrustPoint } from './api.ts';
 import { NodeError } from './api.ts';
 import type { LedgerService } from './ledger-service.ts';
+import { timeSlicer } from '../util/index.ts';
 
 /** The learning task this node's records feed: a new diagnosis within a year of a visit, from the record then. */
 export const RECORDS_TASK = 'records-new-diagnosis';
@@ -69,6 +70,8 @@ export function ledgerPort(ledger: LedgerService, contracts: HygeiaContracts, cl
 export async function recordsData(store: RecordStore, now: number): Promise<LocalData> {
   const rows: { t: number; x: number[]; y: number }[] = [];
   const scale = [100, 1, 50, 20, 50, 50, 200, 150, 200];
+  // Features of every visit over the whole record: slices, so the page's replica keeps answering meanwhile.
+  const slice = timeSlicer();
   for (const p of await store.patients({})) {
     if (p.erased) continue;
     const resources = await store.search({ patient: p.id });
@@ -78,6 +81,7 @@ export async function recordsData(store: RecordStore, now: number): Promise<Loca
       .filter(Number.isFinite);
     for (const e of resources) {
       if (e.resourceType !== 'Encounter') continue;
+      await slice();
       const t = Date.parse((e as fhir4.Encounter).period?.start ?? '');
       if (!Number.isFinite(t) || t + YEAR_MS > now) continue;
       let x: number[];

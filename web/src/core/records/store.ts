@@ -12,7 +12,7 @@
 import type { IDBPDatabase } from 'idb';
 import { initCore } from '../../../../wasm/index.ts';
 import { canonicalJson } from '../codec/index.ts';
-import { equalBytes, fromHex } from '../util/index.ts';
+import { equalBytes, fromHex, timeSlicer } from '../util/index.ts';
 import { scanReferences, attribute, type LogicalPatientRef } from './attribution.ts';
 import {
   BundleError,
@@ -563,7 +563,10 @@ export class RecordStore {
     const key = await this.ownerKey(owner);
     const out: ResourcePayload[] = [];
     const opened = await Promise.all(rows.map((r, i) => open(key, r.c, aad.row(keys[i]!))));
+    // A patient's whole record can be thousands of resources: decoding them must not hold the page's thread.
+    const slice = timeSlicer();
     for (const bytes of opened) {
+      await slice();
       const p = decodeRowPayload(bytes);
       if (p.k === 'r') out.push(p);
     }
