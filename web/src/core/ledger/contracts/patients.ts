@@ -48,17 +48,23 @@ export interface ErasureRecord {
   confirmedAt: number;
 }
 
-export interface SelfAccessRecord {
-  patient: string;
-  holder: string;
-  /** The patient's or guardian's registered key the records went to (hex). */
-  device: string;
+/** What a holder's release of records puts on the ledger, to a requester (recordRelease) or to the patient (selfAccess). */
+export interface Released {
+  /** The distinct resource types released, sorted. */
   resourceTypes: string[];
   count: number;
+  /** The transaction's digest of the resources released, hex. */
   digest: string;
   time: number;
   height: number;
   index: number;
+}
+
+export interface SelfAccessRecord extends Released {
+  patient: string;
+  holder: string;
+  /** The patient's or guardian's registered key the records went to (hex). */
+  device: string;
 }
 
 /**
@@ -107,6 +113,11 @@ export function logPatientEvent(s: StateCore, pseudonym: string, kind: TxKind, r
   s.put(`patient/${pseudonym}`, { ...l, count: l.count + 1, head: toHex(head) } satisfies PatientLeaf);
 }
 
+/** The Released fields of a release transaction being applied. */
+export function released(p: { resourceTypes: readonly string[]; count: number; digest: Uint8Array }, c: RuleContext): Released {
+  return { resourceTypes: [...new Set(p.resourceTypes)].sort(), count: p.count, digest: toHex(p.digest), time: c.time, height: c.height, index: c.index };
+}
+
 /** The patient's log events in order. */
 export function patientEvents(s: StateCore, pseudonym: string): PatientEvent[] {
   return s.list<PatientEvent>(`plog/${pseudonym}`).sort((a, b) => a.n - b.n);
@@ -151,7 +162,7 @@ const confirmErasure: Rule<'confirmErasure'> = (tx, c) => {
 
 /** The holder released a patient's own records to the patient's registered phone. */
 const selfAccess: Rule<'selfAccess'> = (tx, c) => {
-  const { s, signer, time, height, index } = c;
+  const { s, signer, height, index } = c;
   const p = tx.payload;
   need(isStaff(signer.role), 'wrong-role');
   need(ID.test(p.patient) && p.resourceTypes.every((t) => RESOURCE_TYPE.test(t)), 'malformed');
@@ -163,12 +174,7 @@ const selfAccess: Rule<'selfAccess'> = (tx, c) => {
     patient: p.patient,
     holder: signer.org,
     device: toHex(p.device),
-    resourceTypes: [...new Set(p.resourceTypes)].sort(),
-    count: p.count,
-    digest: toHex(p.digest),
-    time,
-    height,
-    index,
+    ...released(p, c),
   } satisfies SelfAccessRecord);
   logPatientEvent(s, p.patient, 'selfAccess', `${height}-${index}`, c);
 };
