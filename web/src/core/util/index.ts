@@ -5,3 +5,4 @@ export { equalBytes, concatBytes } from './bytes.ts';
 export { Prng } from './prng.ts';
 export { MinHeap } from './min-heap.ts';
 export { subscribe } from './subscribe.ts';
+export { ReasonError } from './reason-error.ts';
