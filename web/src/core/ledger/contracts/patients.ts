@@ -89,6 +89,16 @@ export function patientLogHeadOf(events: readonly { kind: TxKind; txId: Uint8Arr
 
 export const patientLeafOf = (s: StateCore, pseudonym: string): PatientLeaf | undefined => s.get<PatientLeaf>(`patient/${pseudonym}`);
 export const erasureOf = (s: StateCore, holder: string, pseudonym: string): ErasureRecord | undefined => s.get<ErasureRecord>(`erasure/${holder}/${pseudonym}`);
+const putErasure = (s: StateCore, e: ErasureRecord): void => s.put(`erasure/${e.holder}/${e.patient}`, e);
+/** An erasure as its request opens it; by '' when the holder erases on its own (the request is then implied). */
+const erasureRequest = (holder: string, patient: string, time: number, by: string): ErasureRecord => ({
+  patient,
+  holder,
+  status: 'requested',
+  requestedAt: time,
+  requestedBy: by,
+  confirmedAt: 0,
+});
 
 export function isErased(s: StateCore, holder: string, pseudonym: string): boolean {
   return erasureOf(s, holder, pseudonym)?.status === 'confirmed';
@@ -129,14 +139,7 @@ const requestErasure: Rule<'requestErasure'> = (tx, c) => {
   need(signer.role === 'patient' || signer.role === 'guardian', 'wrong-role');
   need(signer.subject === p.patient, 'wrong-patient');
   need(erasureOf(s, signer.org, p.patient) === undefined, 'already-done');
-  s.put(`erasure/${signer.org}/${p.patient}`, {
-    patient: p.patient,
-    holder: signer.org,
-    status: 'requested',
-    requestedAt: time,
-    requestedBy: signerHex,
-    confirmedAt: 0,
-  } satisfies ErasureRecord);
+  putErasure(s, erasureRequest(signer.org, p.patient, time, signerHex));
   logPatientEvent(s, p.patient, 'requestErasure', p.patient, c);
 };
 
@@ -149,14 +152,7 @@ const confirmErasure: Rule<'confirmErasure'> = (tx, c) => {
   need((patientLeafOf(s, p.patient)?.holder ?? '') === signer.org, 'not-holder');
   const e = erasureOf(s, signer.org, p.patient);
   need(e?.status !== 'confirmed', 'already-done');
-  s.put(`erasure/${signer.org}/${p.patient}`, {
-    patient: p.patient,
-    holder: signer.org,
-    status: 'confirmed',
-    requestedAt: e?.requestedAt ?? time,
-    requestedBy: e?.requestedBy ?? '',
-    confirmedAt: time,
-  } satisfies ErasureRecord);
+  putErasure(s, { ...(e ?? erasureRequest(signer.org, p.patient, time, '')), status: 'confirmed', confirmedAt: time });
   logPatientEvent(s, p.patient, 'confirmErasure', p.patient, c);
 };
 
