@@ -26,6 +26,17 @@ export function canonicalBytes(value: unknown): Uint8Array {
   return utf8.encode(canonicalJson(value));
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The JSON value that UTF-8 bytes hold (canonical or not); undefined when they are not UTF-8 or not JSON. */
+export function jsonOfBytes(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(strictUtf8.decode(bytes)) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 function write(v: unknown, depth: number): string {
   if (depth > MAX_DEPTH) throw new CanonicalJsonError('too-deep');
   if (v === null) return 'null';

@@ -5,4 +5,4 @@ export type { CodecErrorCode } from './errors.ts';
 export { Writer, compareBytes, encode, encodeWith } from './writer.ts';
 export { Reader, decode, DEFAULT_MAX_BYTES } from './reader.ts';
 export { signingBytes, domainTag } from './domain.ts';
-export { canonicalJson, canonicalBytes, CanonicalJsonError } from './canonical-json.ts';
+export { canonicalJson, canonicalBytes, jsonOfBytes, CanonicalJsonError } from './canonical-json.ts';

@@ -221,6 +221,14 @@ export class StateTransfer {
     });
   }
 
+  /** A reply handler's answer to a bad reply: the peer is rejected and the fetch asks again (retryAfterFailure). */
+  private failure(from: PeerId, p: Pending, retry: () => void): (reason: StateTransferRejectReason, detail?: string) => void {
+    return (reason, detail) => {
+      this.reject(reason, from, detail);
+      this.retryAfterFailure(p, retry);
+    };
+  }
+
   /** After a bad reply: the next peer at once, or after a pause when a round of peers is spent. */
   private retryAfterFailure(p: Pending, retry: () => void): void {
     const wait = p.rotation.pauseAfterFailure();
@@ -291,16 +299,9 @@ export class StateTransfer {
   }
 
   private onCheckpointReply(from: PeerId, f: CheckpointFetch, reply: StateReply): void {
-    const fail = (reason: StateTransferRejectReason, detail?: string): void => {
-      this.reject(reason, from, detail);
-      this.retryAfterFailure(f, () => this.askCheckpoint(f));
-    };
-    let blocks: Block[];
-    try {
-      blocks = reply.blocks.map((b) => decodeBlock(b));
-    } catch {
-      return fail('malformed');
-    }
+    const fail = this.failure(from, f, () => this.askCheckpoint(f));
+    const blocks = decodeBlocks(reply);
+    if (!blocks) return fail('malformed');
     const target = blocks[blocks.length - 1];
     if (!target || target.header.height !== f.seq || !reply.snapshot) return fail('missing-target');
     if (!equalBytes(blockHash(target.header), f.digest)) return fail('digest-mismatch');
@@ -362,14 +363,9 @@ export class StateTransfer {
   }
 
   private onHistoryReply(from: PeerId, h: HistoryFetch, reply: StateReply): void {
-    let blocks: Block[];
-    try {
-      blocks = reply.blocks.map((x) => decodeBlock(x));
-    } catch {
-      this.reject('malformed', from);
-      this.retryAfterFailure(h, () => this.askHistory(h));
-      return;
-    }
+    const fail = this.failure(from, h, () => this.askHistory(h));
+    const blocks = decodeBlocks(reply);
+    if (!blocks) return fail('malformed');
     // From the top down, each block must be the one the block above names, and valid in itself.
     let above = h.below;
     const accepted: { block: Block; attestation: Uint8Array | null }[] = [];
@@ -381,11 +377,7 @@ export class StateTransfer {
       accepted.push({ block: blk, attestation: reply.attestations[i] ?? null });
       above = blk.header;
     }
-    if (accepted.length === 0) {
-      this.reject(blocks.length ? 'chain-broken' : 'missing-target', from);
-      this.retryAfterFailure(h, () => this.askHistory(h));
-      return;
-    }
+    if (accepted.length === 0) return fail(blocks.length ? 'chain-broken' : 'missing-target');
     for (const { block, attestation } of accepted) {
       this.host.chain.addHistory(block);
       this.host.adoptAttestation(block.header, attestation);
@@ -423,16 +415,9 @@ export class StateTransfer {
   }
 
   private onFollowReply(from: PeerId, f: FollowFetch, reply: StateReply): void {
-    const fail = (reason: StateTransferRejectReason, detail?: string): void => {
-      this.reject(reason, from, detail);
-      this.retryAfterFailure(f, () => this.askFollow(f));
-    };
-    let blocks: Block[];
-    try {
-      blocks = reply.blocks.map((x) => decodeBlock(x));
-    } catch {
-      return fail('malformed');
-    }
+    const fail = this.failure(from, f, () => this.askFollow(f));
+    const blocks = decodeBlocks(reply);
+    if (!blocks) return fail('malformed');
     const tip = this.host.chain.tip.height;
     if (blocks.length === 0 || blocks[0]!.header.height !== tip + 1) {
       // Nothing new from this peer: caught up with it (or it lacks the blocks just above our tip).
@@ -456,5 +441,14 @@ export class StateTransfer {
       return;
     }
     this.askFollow(f);
+  }
+}
+
+/** A reply's blocks, decoded; null when any of them does not decode. */
+function decodeBlocks(reply: StateReply): Block[] | null {
+  try {
+    return reply.blocks.map((b) => decodeBlock(b));
+  } catch {
+    return null;
   }
 }

@@ -3,10 +3,10 @@
 // phase (each attempt: an update through the application so an older version exists, the tampering, the
 // store's integrity check, the undo), and checking an exchange.
 import { validateExchange } from '../records/index.ts';
-import type { ExchangeOutcome, TamperOutcome } from './architecture.ts';
+import type { AccessOutcome, ExchangeOutcome, TamperOutcome } from './architecture.ts';
 import type { SqlRecords } from './sql-records.ts';
 import type { Consent } from './policy.ts';
-import type { AccessAttempt, Workload } from './workload.ts';
+import { patientIdentifiers, type AccessAttempt, type Workload, type WorkloadPatient } from './workload.ts';
 
 export const T0 = Date.UTC(2026, 0, 10);
 export const MINUTE = 60_000;
@@ -49,6 +49,48 @@ export async function tamperPhase(w: Workload, storeOf: (clinic: string) => SqlR
     if ((i + 1) % 20 === 0) progress(`tamper ${i + 1}/${w.tamper.length}`);
   }
   return out;
+}
+
+/** A database baseline's answer to a request (the EHR's, or the holding clinic's API). */
+export interface BaselineAnswer {
+  readonly authenticated: boolean;
+  readonly decision: 'permit' | 'deny';
+  readonly reason: string;
+  readonly resources: readonly fhir4.Resource[];
+}
+
+/** How an attempt went: the insider's SQL read of the patient's rows, or the request's answer (null: none came). */
+export type BaselineAttempt = { readonly insiderRows: string } | BaselineAnswer | null;
+
+/**
+ * The access phase of both baselines: each attempt a minute after the last, made by `attempt` as its kind says.
+ * Returns what reached whoever made each attempt, the exchanges (checked against what the holder holds) and the
+ * decisions the system took (what its audit log must let an auditor reconstruct).
+ */
+export async function accessPhase(
+  w: Workload,
+  attempt: (a: AccessAttempt, p: WorkloadPatient, now: number) => Promise<BaselineAttempt>,
+  holderHas: (a: AccessAttempt, ref: string) => boolean,
+  progress: (m: string) => void,
+): Promise<{ access: AccessOutcome[]; exchanges: ExchangeOutcome[]; truth: Map<string, 'permit' | 'deny'> }> {
+  const access: AccessOutcome[] = [];
+  const exchanges: ExchangeOutcome[] = [];
+  const truth = new Map<string, 'permit' | 'deny'>();
+  for (const [i, a] of w.access.entries()) {
+    const p = w.patients[a.patient]!;
+    const r = await attempt(a, p, T0 + (i + 1) * MINUTE);
+    if (r !== null && 'insiderRows' in r) {
+      // An administrator of the database reads the patient's rows with SQL: no application in the way.
+      access.push({ id: a.id, obtained: patientIdentifiers(p).some((x) => r.insiderRows.includes(x)), event: false, reason: 'read with SQL' });
+      continue;
+    }
+    const got = r?.resources ?? [];
+    if (r?.authenticated === true) truth.set(a.id, r.decision);
+    access.push({ id: a.id, obtained: got.length > 0, event: r?.authenticated === true, reason: r?.reason ?? 'not-authenticated' });
+    if (got.length > 0) exchanges.push(await checkExchange(a.id, got, (ref) => holderHas(a, ref)));
+    if ((i + 1) % 25 === 0) progress(`access ${i + 1}/${w.access.length}`);
+  }
+  return { access, exchanges, truth };
 }
 
 export async function checkExchange(id: string, resources: readonly fhir4.Resource[], holderHas: (ref: string) => boolean): Promise<ExchangeOutcome> {

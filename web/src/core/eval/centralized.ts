@@ -5,13 +5,13 @@
 // attempt is made against it as the attacker could: with a phished password, a captured session token, a
 // consent any clinician may record, the break-glass button, or SQL for the insider.
 import { Prng, toHex } from '../util/index.ts';
-import type { AccessOutcome, Architecture, ArchitectureRun, AuditOutcome, ExchangeOutcome, RunContext } from './architecture.ts';
-import { CONSENT_MS, MINUTE, T0, checkExchange, forgedConsent, heldIds, loadPatients, tamperPhase } from './baseline-common.ts';
+import type { Architecture, ArchitectureRun, AuditOutcome, RunContext } from './architecture.ts';
+import { CONSENT_MS, MINUTE, accessPhase, forgedConsent, heldIds, loadPatients, tamperPhase, type BaselineAttempt } from './baseline-common.ts';
 import { decide, type Consent } from './policy.ts';
 import { SqlRecords } from './sql-records.ts';
 import { pooledTraining } from './fl-eval.ts';
 import { centralizedLatency } from './latency.ts';
-import { patientIdentifiers, type AccessAttempt, type Workload } from './workload.ts';
+import type { AccessAttempt, Workload, WorkloadPatient } from './workload.ts';
 
 const SESSION_MS = 12 * 3_600_000;
 
@@ -127,22 +127,12 @@ export const centralized: Architecture = {
     const held = await heldIds(ehr.records);
     ctx.progress(`centralized: ${w.patients.length} patients loaded`);
 
-    const access: AccessOutcome[] = [];
-    const exchanges: ExchangeOutcome[] = [];
-    const truth = new Map<string, 'permit' | 'deny'>();
     const tokens = new Map<string, string>();
-    for (const [i, a] of w.access.entries()) {
-      const now = T0 + (i + 1) * MINUTE;
-      const p = w.patients[a.patient]!;
+    const attempt = async (a: AccessAttempt, p: WorkloadPatient, now: number): Promise<BaselineAttempt> => {
       const clinicianToken = ehr.login(`dr-${a.requester}`, passwords.get(a.requester)!, now)!;
       const holderToken = ehr.login(`dr-${a.holder}`, passwords.get(a.holder)!, now)!;
       await setUpConsent(ehr, a, holderToken, p.patientId, now);
-      if (a.kind === 'insider') {
-        // An administrator of the database reads the patient's rows with SQL: no application in the way.
-        const text = await ehr.records.rawRows(p.patientId);
-        access.push({ id: a.id, obtained: patientIdentifiers(p).some((x) => text.includes(x)), event: false, reason: 'read with SQL' });
-        continue;
-      }
+      if (a.kind === 'insider') return { insiderRows: await ehr.records.rawRows(p.patientId) };
       let token = clinicianToken;
       if (a.kind === 'forged-consent') {
         // The requesting clinic's clinician records a consent the patient never gave: the EHR lets staff record consents.
@@ -156,11 +146,14 @@ export const centralized: Architecture = {
         now,
       );
       if (a.kind === 'consented') tokens.set(a.id, token);
-      if (r.authenticated) truth.set(a.id, r.decision);
-      access.push({ id: a.id, obtained: r.resources.length > 0, event: r.authenticated, reason: r.reason });
-      if (r.resources.length > 0) exchanges.push(await checkExchange(a.id, r.resources, (ref) => held.has(ref)));
-      if ((i + 1) % 25 === 0) ctx.progress(`centralized: access ${i + 1}/${w.access.length}`);
-    }
+      return r;
+    };
+    const { access, exchanges, truth } = await accessPhase(
+      w,
+      attempt,
+      (_a, ref) => held.has(ref),
+      (m) => ctx.progress(`centralized: ${m}`),
+    );
 
     const tamper = await tamperPhase(
       w,

@@ -8,14 +8,14 @@
 import { Ed25519Signer, ed25519Verify } from '../../../../wasm/index.ts';
 import { canonicalBytes } from '../codec/index.ts';
 import { Prng, toHex } from '../util/index.ts';
-import type { AccessOutcome, Architecture, ArchitectureRun, AuditOutcome, ExchangeOutcome, RunContext } from './architecture.ts';
-import { CONSENT_MS, MINUTE, T0, checkExchange, forgedConsent, heldIds, loadPatients, tamperPhase } from './baseline-common.ts';
+import type { Architecture, ArchitectureRun, AuditOutcome, RunContext } from './architecture.ts';
+import { CONSENT_MS, MINUTE, accessPhase, forgedConsent, heldIds, loadPatients, tamperPhase, type BaselineAttempt } from './baseline-common.ts';
 import { heartRate } from './centralized.ts';
 import { plainFedAvg } from './fl-eval.ts';
 import { federatedLatency } from './latency.ts';
 import { decide, type Consent } from './policy.ts';
 import { SqlRecords } from './sql-records.ts';
-import { patientIdentifiers, type Workload } from './workload.ts';
+import type { AccessAttempt, Workload, WorkloadPatient } from './workload.ts';
 
 interface FederatedRequest {
   readonly requestId: string;
@@ -112,13 +112,8 @@ export const federated: Architecture = {
     for (const c of w.clinics) held.set(c, await heldIds(storeOf(c)));
     ctx.progress(`federated: ${w.patients.length} patients loaded at ${w.clinics.length} clinics`);
 
-    const access: AccessOutcome[] = [];
-    const exchanges: ExchangeOutcome[] = [];
-    const truth = new Map<string, 'permit' | 'deny'>();
     const captured = new Map<string, FederatedRequest>();
-    for (const [i, a] of w.access.entries()) {
-      const now = T0 + (i + 1) * MINUTE;
-      const p = w.patients[a.patient]!;
+    const attempt = async (a: AccessAttempt, p: WorkloadPatient, now: number): Promise<BaselineAttempt> => {
       const holder = fed.clinics.get(a.holder)!;
       const requester = fed.clinics.get(a.requester)!;
       if (a.consent.state !== 'none') {
@@ -134,11 +129,7 @@ export const federated: Architecture = {
           revoked: a.consent.state === 'revoked',
         });
       }
-      if (a.kind === 'insider') {
-        const text = await holder.records.rawRows(p.patientId);
-        access.push({ id: a.id, obtained: patientIdentifiers(p).some((x) => text.includes(x)), event: false, reason: 'read with SQL' });
-        continue;
-      }
+      if (a.kind === 'insider') return { insiderRows: await holder.records.rawRows(p.patientId) };
       const base = { requestId: a.id, clinician: `dr-${a.requester}`, patient: p.patientId, purpose: a.purpose, resourceTypes: a.resourceTypes, breakGlass: a.breakGlass };
       let r: Awaited<ReturnType<Federation['handle']>> | null;
       if (a.kind === 'replayed-credentials') {
@@ -154,12 +145,14 @@ export const federated: Architecture = {
         r = await fed.request(a.requester, requester.password, a.holder, base, now);
         if (a.kind === 'consented') captured.set(a.id, { ...base, clinicToken: requester.token, requesterOrg: a.requester });
       }
-      const got = r?.resources ?? [];
-      if (r?.authenticated === true) truth.set(a.id, r.decision);
-      access.push({ id: a.id, obtained: got.length > 0, event: r?.authenticated === true, reason: r?.reason ?? 'not-authenticated' });
-      if (got.length > 0) exchanges.push(await checkExchange(a.id, got, (ref) => held.get(a.holder)!.has(ref)));
-      if ((i + 1) % 25 === 0) ctx.progress(`federated: access ${i + 1}/${w.access.length}`);
-    }
+      return r;
+    };
+    const { access, exchanges, truth } = await accessPhase(
+      w,
+      attempt,
+      (a, ref) => held.get(a.holder)!.has(ref),
+      (m) => ctx.progress(`federated: ${m}`),
+    );
 
     const tamper = await tamperPhase(w, storeOf, (m) => ctx.progress(`federated: ${m}`));
 

@@ -20,6 +20,7 @@
 import { sha256 } from '../../../../wasm/index.ts';
 import { Reader, Writer, signingBytes } from '../codec/index.ts';
 import { merkleLeafHash, merkleProof, merkleRootOfLeafHashes } from './merkle.ts';
+import { ReasonError } from '../util/index.ts';
 
 export const BLOCK_VERSION = 1;
 export const HASH_BYTES = 32;
@@ -58,14 +59,8 @@ export interface Block {
   readonly certificate: Uint8Array;
 }
 
-export class BlockCodecError extends Error {
+export class BlockCodecError extends ReasonError<'malformed' | 'oversize' | 'unknown-version'> {
   override readonly name = 'BlockCodecError';
-  constructor(
-    readonly reason: 'malformed' | 'oversize' | 'unknown-version',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export function encodeHeader(h: BlockHeader): Uint8Array {

@@ -7,7 +7,7 @@
 
 import { sha256 } from '../../../../wasm/index.ts';
 import { Writer, signingBytes } from '../codec/index.ts';
-import { equalBytes } from '../util/index.ts';
+import { ReasonError, equalBytes } from '../util/index.ts';
 
 const EPOCH_ID_TAG = 'hygeia/epoch/v1';
 
@@ -31,14 +31,8 @@ export interface Epoch {
   readonly validators: readonly Uint8Array[];
 }
 
-export class EpochError extends Error {
+export class EpochError extends ReasonError<'bad-schedule' | 'bad-interval' | 'not-sequential'> {
   override readonly name = 'EpochError';
-  constructor(
-    readonly reason: 'bad-schedule' | 'bad-interval' | 'not-sequential',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** sha256(signingBytes('hygeia/epoch/v1', uint(epoch) ‖ fixed32(genesisHash) ‖ uint(startSeq) ‖ list(keys))). */

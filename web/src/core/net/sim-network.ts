@@ -6,7 +6,7 @@
 // jitter, in order per direction (as the ordered data channel is). It implements Transport, so the consensus
 // adapter runs over it unchanged.
 
-import { MinHeap, Prng, subscribe } from '../util/index.ts';
+import { MinHeap, Prng, ReasonError, subscribe } from '../util/index.ts';
 import type { MessageHandler, PeerHandler, PeerId, PeerState, Transport } from './transport.ts';
 
 /** A handle on a scheduled callback; calling it cancels the callback if it has not run. */
@@ -195,14 +195,8 @@ export interface SimNetworkStats {
   bytes: number;
 }
 
-export class SimNetworkError extends Error {
+export class SimNetworkError extends ReasonError<'unknown-peer' | 'peer-exists' | 'peer-up' | 'bad-profile'> {
   override readonly name = 'SimNetworkError';
-  constructor(
-    readonly reason: 'unknown-peer' | 'peer-exists' | 'peer-up' | 'bad-profile',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 interface NodeSlot {

@@ -8,7 +8,7 @@
 //
 // The phone trusts nothing in a bundle that it did not verify itself; an entry it could not check is shown,
 // marked unverified.
-import { Reader, Writer, canonicalJson } from '../codec/index.ts';
+import { Reader, Writer, canonicalBytes, jsonOfBytes } from '../codec/index.ts';
 
 export const PROOF_BUNDLE_VERSION = 1;
 const MAX_BUNDLE = 16 << 20;
@@ -34,14 +34,13 @@ export class ProofBundleError extends Error {
 
 export function encodeProofBundle(b: ProofBundle): Uint8Array {
   const w = new Writer(1024);
-  const utf8 = new TextEncoder();
   w.uint(PROOF_BUNDLE_VERSION);
   w.bytes(b.header);
   w.bytes(b.attestation);
   w.uint(b.leaves.length);
   for (const l of b.leaves) {
     w.str(l.key);
-    w.bytes(utf8.encode(canonicalJson(l.value)));
+    w.bytes(canonicalBytes(l.value));
     w.bytes(l.proof);
   }
   return w.finish();
@@ -54,18 +53,13 @@ export function decodeProofBundle(bytes: Uint8Array): ProofBundle {
   const attestation = r.bytes(1 << 16);
   const n = r.count(MAX_LEAVES);
   const leaves: StateLeaf[] = [];
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
   for (let i = 0; i < n && r.ok; i++) {
     const key = r.str(512);
     const body = r.bytes(1 << 20);
     const proof = r.bytes(1 << 16);
     if (!r.ok) break;
-    let value: unknown;
-    try {
-      value = JSON.parse(utf8.decode(body));
-    } catch {
-      throw new ProofBundleError('a leaf value is not JSON');
-    }
+    const value = jsonOfBytes(body);
+    if (value === undefined) throw new ProofBundleError('a leaf value is not JSON');
     leaves.push({ key, value, proof });
   }
   if (!r.end()) throw new ProofBundleError(`proof bundle does not decode (${r.error ?? 'trailing bytes'})`);

@@ -46,59 +46,68 @@ export class PatientWireError extends Error {
   override readonly name = 'PatientWireError';
 }
 
+/** How a body field of type V is written: a string or bytes with its largest length, a list of byte strings. */
+type FieldSpec<V> = [V] extends [string]
+  ? { readonly str: number }
+  : [V] extends [boolean]
+    ? 'bool'
+    : [V] extends [number]
+      ? 'uint'
+      : [V] extends [Uint8Array]
+        ? { readonly bytes: number }
+        : [V] extends [Uint8Array[]]
+          ? { readonly list: number; readonly each: number }
+          : never;
+type BodyOf<M> = { readonly [K in Exclude<keyof M, 'type' | 'id'>]-?: FieldSpec<M[K]> };
+type Field = 'bool' | 'uint' | { readonly str: number } | { readonly bytes: number } | { readonly list: number; readonly each: number };
+
+/** Each message type's body: its fields in wire order, one table for encoding and decoding. */
+const BODIES: { readonly [M in PatientMessage as M['type']]: BodyOf<M> } = {
+  [PatientMsg.LinkRequest]: { code: { str: 64 } },
+  [PatientMsg.LinkReply]: { org: { str: MAX_TEXT }, clinicName: { str: MAX_TEXT }, pseudonym: { str: MAX_TEXT }, displayName: { str: MAX_TEXT }, role: { str: 16 } },
+  [PatientMsg.Submit]: { tx: { bytes: 128 * 1024 } },
+  [PatientMsg.Outcome]: { ok: 'bool', reason: { str: MAX_TEXT }, height: 'uint', index: 'uint' },
+  [PatientMsg.ProofRequest]: { pseudonym: { str: MAX_TEXT } },
+  [PatientMsg.ProofReply]: { bundle: { bytes: MAX_FRAME } },
+  [PatientMsg.RecordsRequest]: { pseudonym: { str: MAX_TEXT } },
+  [PatientMsg.RecordsReply]: { resources: { list: MAX_ITEMS, each: 1 << 20 } },
+  [PatientMsg.Failure]: { code: { str: 64 }, message: { str: MAX_TEXT } },
+  [PatientMsg.ConsultInvite]: { consultId: { str: 64 }, clinicName: { str: MAX_TEXT }, mode: { str: 16 } },
+  [PatientMsg.ConsultAnswer]: { consultId: { str: 64 }, accept: 'bool' },
+  [PatientMsg.ConsultEnd]: { consultId: { str: 64 } },
+};
+
+const fieldsOf = (type: PatientMessage['type']): [string, Field][] => Object.entries(BODIES[type]);
+
+function writeField(w: Writer, f: Field, v: unknown): void {
+  if (f === 'bool') w.bool(v as boolean);
+  else if (f === 'uint') w.uint(v as number);
+  else if ('str' in f) w.str(v as string);
+  else if ('bytes' in f) w.bytes(v as Uint8Array);
+  else {
+    w.uint((v as Uint8Array[]).length);
+    for (const b of v as Uint8Array[]) w.bytes(b);
+  }
+}
+
+function readField(r: Reader, f: Field): unknown {
+  if (f === 'bool') return r.bool();
+  if (f === 'uint') return r.uint();
+  if ('str' in f) return r.str(f.str);
+  if ('bytes' in f) return r.bytes(f.bytes);
+  const n = r.count(f.list);
+  const items: Uint8Array[] = [];
+  for (let i = 0; i < n && r.ok; i++) items.push(r.bytes(f.each));
+  return items;
+}
+
 export function encodePatientMessage(m: PatientMessage): Uint8Array {
   const w = new Writer(128);
   w.uint(CHANNEL_PATIENT);
   w.uint(m.type);
   w.uint(m.id);
-  switch (m.type) {
-    case PatientMsg.LinkRequest:
-      w.str(m.code);
-      break;
-    case PatientMsg.LinkReply:
-      w.str(m.org);
-      w.str(m.clinicName);
-      w.str(m.pseudonym);
-      w.str(m.displayName);
-      w.str(m.role);
-      break;
-    case PatientMsg.Submit:
-      w.bytes(m.tx);
-      break;
-    case PatientMsg.Outcome:
-      w.bool(m.ok);
-      w.str(m.reason);
-      w.uint(m.height);
-      w.uint(m.index);
-      break;
-    case PatientMsg.ProofRequest:
-    case PatientMsg.RecordsRequest:
-      w.str(m.pseudonym);
-      break;
-    case PatientMsg.ProofReply:
-      w.bytes(m.bundle);
-      break;
-    case PatientMsg.RecordsReply:
-      w.uint(m.resources.length);
-      for (const r of m.resources) w.bytes(r);
-      break;
-    case PatientMsg.Failure:
-      w.str(m.code);
-      w.str(m.message);
-      break;
-    case PatientMsg.ConsultInvite:
-      w.str(m.consultId);
-      w.str(m.clinicName);
-      w.str(m.mode);
-      break;
-    case PatientMsg.ConsultAnswer:
-      w.str(m.consultId);
-      w.bool(m.accept);
-      break;
-    case PatientMsg.ConsultEnd:
-      w.str(m.consultId);
-      break;
-  }
+  const fields = m as unknown as Record<string, unknown>;
+  for (const [name, f] of fieldsOf(m.type)) writeField(w, f, fields[name]);
   return w.finish();
 }
 
@@ -109,58 +118,12 @@ export function decodePatientMessage(frame: Uint8Array): PatientMessage {
   if (r.uint() !== CHANNEL_PATIENT) throw new PatientWireError('not a patient-protocol frame');
   const type = r.uint(255);
   const id = r.uint();
-  let m: PatientMessage;
-  switch (type) {
-    case PatientMsg.LinkRequest:
-      m = { type, id, code: r.str(64) };
-      break;
-    case PatientMsg.LinkReply: {
-      const org = r.str(MAX_TEXT);
-      const clinicName = r.str(MAX_TEXT);
-      const pseudonym = r.str(MAX_TEXT);
-      const displayName = r.str(MAX_TEXT);
-      const role = r.str(16);
-      if (role !== 'patient' && role !== 'guardian') throw new PatientWireError('unknown role');
-      m = { type, id, org, clinicName, pseudonym, displayName, role };
-      break;
-    }
-    case PatientMsg.Submit:
-      m = { type, id, tx: r.bytes(128 * 1024) };
-      break;
-    case PatientMsg.Outcome:
-      m = { type, id, ok: r.bool(), reason: r.str(MAX_TEXT), height: r.uint(), index: r.uint() };
-      break;
-    case PatientMsg.ProofRequest:
-    case PatientMsg.RecordsRequest:
-      m = { type, id, pseudonym: r.str(MAX_TEXT) };
-      break;
-    case PatientMsg.ProofReply:
-      m = { type, id, bundle: r.bytes(MAX_FRAME) };
-      break;
-    case PatientMsg.RecordsReply: {
-      const n = r.count(MAX_ITEMS);
-      const resources: Uint8Array[] = [];
-      for (let i = 0; i < n && r.ok; i++) resources.push(r.bytes(1 << 20));
-      m = { type, id, resources };
-      break;
-    }
-    case PatientMsg.Failure:
-      m = { type, id, code: r.str(64), message: r.str(MAX_TEXT) };
-      break;
-    case PatientMsg.ConsultInvite:
-      m = { type, id, consultId: r.str(64), clinicName: r.str(MAX_TEXT), mode: r.str(16) };
-      break;
-    case PatientMsg.ConsultAnswer:
-      m = { type, id, consultId: r.str(64), accept: r.bool() };
-      break;
-    case PatientMsg.ConsultEnd:
-      m = { type, id, consultId: r.str(64) };
-      break;
-    default:
-      throw new PatientWireError(`unknown message type ${type}`);
-  }
+  if (!Object.hasOwn(BODIES, type)) throw new PatientWireError(`unknown message type ${type}`);
+  const m: Record<string, unknown> = { type, id };
+  for (const [name, f] of fieldsOf(type as PatientMessage['type'])) m[name] = readField(r, f);
+  if (type === PatientMsg.LinkReply && m.role !== 'patient' && m.role !== 'guardian') throw new PatientWireError('unknown role');
   if (!r.end()) throw new PatientWireError(`message does not decode (${r.error ?? 'trailing bytes'})`);
-  return m;
+  return m as unknown as PatientMessage;
 }
 
 /** One-time enrolment codes: 10 characters of Crockford base32 (50 bits), shown as XXXXX-XXXXX. */

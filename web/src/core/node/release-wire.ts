@@ -8,7 +8,7 @@
 //
 // Nothing here is trusted by the requester until the records store's `checkReleased` has recomputed every
 // commitment and found it equal to the latest anchor the holder committed for that anchor id.
-import { Reader, Writer, canonicalJson } from '../codec/index.ts';
+import { Reader, Writer, canonicalBytes, jsonOfBytes } from '../codec/index.ts';
 import { sha256 } from '../../../../wasm/index.ts';
 
 export const CHANNEL_RELEASE = 0x52; // 'R'
@@ -39,12 +39,11 @@ export function encodeRelease(m: ReleaseMessage): Uint8Array {
   w.uint(RELEASE_VERSION);
   w.str(m.requestId);
   w.uint(m.items.length);
-  const utf8 = new TextEncoder();
   for (const it of m.items) {
     w.str(it.anchorId);
     w.uint(it.version);
     w.fixed(it.salt);
-    w.bytes(utf8.encode(canonicalJson(it.resource)));
+    w.bytes(canonicalBytes(it.resource));
   }
   return w.finish();
 }
@@ -57,19 +56,14 @@ export function decodeRelease(frame: Uint8Array): ReleaseMessage {
   const requestId = r.str(128);
   const n = r.count(MAX_RELEASE_ITEMS);
   const items: ReleaseItem[] = [];
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
   for (let i = 0; i < n && r.ok; i++) {
     const anchorId = r.str(64);
     const version = r.uint();
     const salt = r.fixed(32);
     const body = r.bytes(MAX_RESOURCE_BYTES);
     if (!r.ok) break;
-    let resource: fhir4.Resource;
-    try {
-      resource = JSON.parse(utf8.decode(body)) as fhir4.Resource;
-    } catch {
-      throw new ReleaseWireError('a released resource is not JSON');
-    }
+    const resource = jsonOfBytes(body) as fhir4.Resource | undefined;
+    if (resource === undefined) throw new ReleaseWireError('a released resource is not JSON');
     if (typeof resource !== 'object' || resource === null || typeof resource.resourceType !== 'string') throw new ReleaseWireError('a released item is not a FHIR resource');
     if (!/^[0-9a-f]{64}$/.test(anchorId)) throw new ReleaseWireError('a released item has a malformed anchor id');
     items.push({ anchorId, version, salt, resource });
@@ -82,11 +76,10 @@ export function decodeRelease(frame: Uint8Array): ReleaseMessage {
 export function releaseDigest(items: readonly ReleaseItem[]): Uint8Array {
   const w = new Writer(256);
   w.uint(items.length);
-  const utf8 = new TextEncoder();
   for (const it of items) {
     w.str(it.anchorId);
     w.uint(it.version);
-    w.fixed(sha256(utf8.encode(canonicalJson(it.resource))));
+    w.fixed(sha256(canonicalBytes(it.resource)));
   }
   return sha256(w.finish());
 }

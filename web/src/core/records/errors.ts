@@ -1,4 +1,6 @@
 // Typed record-store errors. Messages name what went wrong, never a patient's data.
+import { ReasonError } from '../util/index.ts';
+
 export type RecordErrorReason =
   | 'malformed' // not a FHIR resource or bundle we accept
   | 'unresolved-reference' // a reference to nothing in the bundle or the store
@@ -9,12 +11,6 @@ export type RecordErrorReason =
   | 'storage' // IndexedDB refused or aborted the write (quota, a closed connection): nothing of it was stored
   | 'busy'; // other writers kept changing the store; nothing was written, try again
 
-export class RecordError extends Error {
+export class RecordError extends ReasonError<RecordErrorReason> {
   override readonly name = 'RecordError';
-  constructor(
-    readonly reason: RecordErrorReason,
-    message: string,
-  ) {
-    super(message);
-  }
 }

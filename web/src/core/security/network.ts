@@ -27,12 +27,8 @@ export const NETWORK_FEATURES: readonly FeatureSpec[] = [
   { feature: 'rejectedMessages', floor: 3, quiet: 5 },
 ];
 
-interface Acc {
-  messages: number;
-  invalid: number;
-  equivocations: number;
-  rejected: number;
-}
+/** One peer's window: how many events of each kind. */
+type Acc = Record<NetworkEventKind, number>;
 
 export class NetworkMonitor {
   private readonly detector: WindowedDetector<Acc>;
@@ -43,12 +39,12 @@ export class NetworkMonitor {
       'network',
       specs,
       { windowMs: 60_000, ...options },
-      () => ({ messages: 0, invalid: 0, equivocations: 0, rejected: 0 }),
+      () => ({ message: 0, 'invalid-signature': 0, equivocation: 0, rejected: 0 }),
       (a) =>
         new Map<Feature, number>([
-          ['invalidSignatures', a.invalid],
-          ['equivocations', a.equivocations],
-          ['messageRate', a.messages],
+          ['invalidSignatures', a['invalid-signature']],
+          ['equivocations', a.equivocation],
+          ['messageRate', a.message],
           ['rejectedMessages', a.rejected],
         ]),
     );
@@ -59,22 +55,8 @@ export class NetworkMonitor {
     checkInt('count', n, 1, 1 << 30);
     if (typeof e.peer !== 'string' || e.peer.length === 0) throw new SecurityError('badEvent', 'peer is required');
     return this.detector.record(e.peer, e.time, (a) => {
-      switch (e.kind) {
-        case 'message':
-          a.messages += n;
-          break;
-        case 'invalid-signature':
-          a.invalid += n;
-          break;
-        case 'equivocation':
-          a.equivocations += n;
-          break;
-        case 'rejected':
-          a.rejected += n;
-          break;
-        default:
-          throw new SecurityError('badEvent', 'unknown network event kind');
-      }
+      if (!Object.hasOwn(a, e.kind)) throw new SecurityError('badEvent', 'unknown network event kind');
+      a[e.kind] += n;
     });
   }
 

@@ -6,3 +6,4 @@ export { Prng } from './prng.ts';
 export { MinHeap } from './min-heap.ts';
 export { subscribe } from './subscribe.ts';
 export { timeSlicer } from './slice.ts';
+export { ReasonError } from './reason-error.ts';

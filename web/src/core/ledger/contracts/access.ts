@@ -5,12 +5,11 @@
 // A consent counts only if the key that granted it was registered by the holder (the request's holderOrg)
 // for this very patient: a member cannot enrol a "patient" of its own for another clinic's pseudonym and
 // consent on the patient's behalf.
-import { toHex } from '../../util/index.ts';
 import { ID, RESOURCE_TYPE, need, type Rule, type StateCore } from './state-core.ts';
 import { isStaff, keyOf, memberOf, type KeyRecord } from './membership.ts';
 import { agreementInForce } from './agreements.ts';
 import { PURPOSE, consentLive, consentsOfPatient, type ConsentRecord } from './consent.ts';
-import { isErased, logPatientEvent, patientLeafOf } from './patients.ts';
+import { isErased, logPatientEvent, patientLeafOf, released, type Released } from './patients.ts';
 import { EMERGENCY_REASONS, breakGlassAllowed, type BreakGlassDenial } from './break-glass.ts';
 import type { Payload } from './tx.ts';
 
@@ -59,14 +58,8 @@ export interface AccessDecision {
   revoked: boolean;
 }
 
-export interface ReleaseRecord {
+export interface ReleaseRecord extends Released {
   requestId: string;
-  resourceTypes: string[];
-  count: number;
-  digest: string;
-  time: number;
-  height: number;
-  index: number;
 }
 
 export const decisionOf = (s: StateCore, requestId: string): AccessDecision | undefined => s.get<AccessDecision>(`access/${requestId}`);
@@ -179,15 +172,7 @@ const recordRelease: Rule<'recordRelease'> = (tx, c) => {
     p.resourceTypes.every((t) => d.grantedTypes.includes(t)),
     'not-granted',
   );
-  s.put(`release/${p.requestId}/${height}-${index}`, {
-    requestId: p.requestId,
-    resourceTypes: [...new Set(p.resourceTypes)].sort(),
-    count: p.count,
-    digest: toHex(p.digest),
-    time,
-    height,
-    index,
-  } satisfies ReleaseRecord);
+  s.put(`release/${p.requestId}/${height}-${index}`, { requestId: p.requestId, ...released(p, c) } satisfies ReleaseRecord);
   logPatientEvent(s, d.patient, 'recordRelease', p.requestId, c);
 };
 

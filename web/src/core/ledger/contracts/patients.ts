@@ -48,17 +48,23 @@ export interface ErasureRecord {
   confirmedAt: number;
 }
 
-export interface SelfAccessRecord {
-  patient: string;
-  holder: string;
-  /** The patient's or guardian's registered key the records went to (hex). */
-  device: string;
+/** What a holder's release of records puts on the ledger, to a requester (recordRelease) or to the patient (selfAccess). */
+export interface Released {
+  /** The distinct resource types released, sorted. */
   resourceTypes: string[];
   count: number;
+  /** The transaction's digest of the resources released, hex. */
   digest: string;
   time: number;
   height: number;
   index: number;
+}
+
+export interface SelfAccessRecord extends Released {
+  patient: string;
+  holder: string;
+  /** The patient's or guardian's registered key the records went to (hex). */
+  device: string;
 }
 
 /**
@@ -83,6 +89,16 @@ export function patientLogHeadOf(events: readonly { kind: TxKind; txId: Uint8Arr
 
 export const patientLeafOf = (s: StateCore, pseudonym: string): PatientLeaf | undefined => s.get<PatientLeaf>(`patient/${pseudonym}`);
 export const erasureOf = (s: StateCore, holder: string, pseudonym: string): ErasureRecord | undefined => s.get<ErasureRecord>(`erasure/${holder}/${pseudonym}`);
+const putErasure = (s: StateCore, e: ErasureRecord): void => s.put(`erasure/${e.holder}/${e.patient}`, e);
+/** An erasure as its request opens it; by '' when the holder erases on its own (the request is then implied). */
+const erasureRequest = (holder: string, patient: string, time: number, by: string): ErasureRecord => ({
+  patient,
+  holder,
+  status: 'requested',
+  requestedAt: time,
+  requestedBy: by,
+  confirmedAt: 0,
+});
 
 export function isErased(s: StateCore, holder: string, pseudonym: string): boolean {
   return erasureOf(s, holder, pseudonym)?.status === 'confirmed';
@@ -107,6 +123,11 @@ export function logPatientEvent(s: StateCore, pseudonym: string, kind: TxKind, r
   s.put(`patient/${pseudonym}`, { ...l, count: l.count + 1, head: toHex(head) } satisfies PatientLeaf);
 }
 
+/** The Released fields of a release transaction being applied. */
+export function released(p: { resourceTypes: readonly string[]; count: number; digest: Uint8Array }, c: RuleContext): Released {
+  return { resourceTypes: [...new Set(p.resourceTypes)].sort(), count: p.count, digest: toHex(p.digest), time: c.time, height: c.height, index: c.index };
+}
+
 /** The patient's log events in order. */
 export function patientEvents(s: StateCore, pseudonym: string): PatientEvent[] {
   return s.list<PatientEvent>(`plog/${pseudonym}`).sort((a, b) => a.n - b.n);
@@ -118,14 +139,7 @@ const requestErasure: Rule<'requestErasure'> = (tx, c) => {
   need(signer.role === 'patient' || signer.role === 'guardian', 'wrong-role');
   need(signer.subject === p.patient, 'wrong-patient');
   need(erasureOf(s, signer.org, p.patient) === undefined, 'already-done');
-  s.put(`erasure/${signer.org}/${p.patient}`, {
-    patient: p.patient,
-    holder: signer.org,
-    status: 'requested',
-    requestedAt: time,
-    requestedBy: signerHex,
-    confirmedAt: 0,
-  } satisfies ErasureRecord);
+  putErasure(s, erasureRequest(signer.org, p.patient, time, signerHex));
   logPatientEvent(s, p.patient, 'requestErasure', p.patient, c);
 };
 
@@ -138,20 +152,13 @@ const confirmErasure: Rule<'confirmErasure'> = (tx, c) => {
   need((patientLeafOf(s, p.patient)?.holder ?? '') === signer.org, 'not-holder');
   const e = erasureOf(s, signer.org, p.patient);
   need(e?.status !== 'confirmed', 'already-done');
-  s.put(`erasure/${signer.org}/${p.patient}`, {
-    patient: p.patient,
-    holder: signer.org,
-    status: 'confirmed',
-    requestedAt: e?.requestedAt ?? time,
-    requestedBy: e?.requestedBy ?? '',
-    confirmedAt: time,
-  } satisfies ErasureRecord);
+  putErasure(s, { ...(e ?? erasureRequest(signer.org, p.patient, time, '')), status: 'confirmed', confirmedAt: time });
   logPatientEvent(s, p.patient, 'confirmErasure', p.patient, c);
 };
 
 /** The holder released a patient's own records to the patient's registered phone. */
 const selfAccess: Rule<'selfAccess'> = (tx, c) => {
-  const { s, signer, time, height, index } = c;
+  const { s, signer, height, index } = c;
   const p = tx.payload;
   need(isStaff(signer.role), 'wrong-role');
   need(ID.test(p.patient) && p.resourceTypes.every((t) => RESOURCE_TYPE.test(t)), 'malformed');
@@ -163,12 +170,7 @@ const selfAccess: Rule<'selfAccess'> = (tx, c) => {
     patient: p.patient,
     holder: signer.org,
     device: toHex(p.device),
-    resourceTypes: [...new Set(p.resourceTypes)].sort(),
-    count: p.count,
-    digest: toHex(p.digest),
-    time,
-    height,
-    index,
+    ...released(p, c),
   } satisfies SelfAccessRecord);
   logPatientEvent(s, p.patient, 'selfAccess', `${height}-${index}`, c);
 };
