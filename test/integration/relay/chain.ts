@@ -80,8 +80,12 @@ export class TestChain {
     );
   }
 
-  static async start(genesis: Genesis, seeds: Uint8Array[]): Promise<TestChain> {
-    const chain = new TestChain(genesis, seeds);
+  /** The chain of `genesis`'s validators, each signing with its clinic's key. */
+  static async start(genesis: Genesis, clinics: readonly { readonly secretKey: Uint8Array }[]): Promise<TestChain> {
+    const chain = new TestChain(
+      genesis,
+      clinics.map((c) => c.secretKey),
+    );
     for (const n of chain.nodes) await n.start();
     return chain;
   }
@@ -99,5 +103,10 @@ export class TestChain {
       }
     }
     throw new Error(`${kind} did not commit`);
+  }
+
+  /** `by` registers `publicKey` (hex) as the key of its patient `subject`: the blocks it took. */
+  registerPatientKey(by: DevClinic, publicKey: string, subject = 'p-1'): Promise<Block[]> {
+    return this.commit(by, 'registerKey', { key: fromHex(publicKey, 32), org: by.id, role: 'patient', subject });
   }
 }

@@ -34,12 +34,9 @@ function altered(b: Block, change: (b: { header: Record<string, unknown>; txs: U
 
 beforeAll(async () => {
   ({ genesis, clinics } = await devConsortium(4));
-  chain = await TestChain.start(
-    genesis,
-    clinics.map((c) => c.secretKey),
-  );
+  chain = await TestChain.start(genesis, clinics);
   patientKey = toHex(ed25519PublicKey(ed25519GenerateSecretKey()));
-  registered = await chain.commit(clinics[0]!, 'registerKey', { key: Buffer.from(patientKey, 'hex'), org: 'clinic-1', role: 'patient', subject: 'p-1' });
+  registered = await chain.registerPatientKey(clinics[0]!, patientKey);
   revoked = await chain.commit(clinics[0]!, 'revokeKey', { key: Buffer.from(patientKey, 'hex') });
 }, 120_000);
 

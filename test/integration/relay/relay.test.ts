@@ -35,12 +35,9 @@ const ROOM = 'hygeia/consortium/v1';
 
 beforeAll(async () => {
   ({ genesis, clinics } = await devConsortium(4));
-  chain = await TestChain.start(
-    genesis,
-    clinics.map((c) => c.secretKey),
-  );
+  chain = await TestChain.start(genesis, clinics);
   patient = strangerKey();
-  registered = await chain.commit(clinics[0]!, 'registerKey', { key: Buffer.from(patient.publicKey, 'hex'), org: 'clinic-1', role: 'patient', subject: 'p-1' });
+  registered = await chain.registerPatientKey(clinics[0]!, patient.publicKey);
   revoked = await chain.commit(clinics[0]!, 'revokeKey', { key: Buffer.from(patient.publicKey, 'hex') });
   dist = mkdtempSync(join(tmpdir(), 'hygeia-dist-'));
   mkdirSync(join(dist, 'assets'));
@@ -157,8 +154,8 @@ describe('the ledger over HTTP (the relay follows the ledger)', () => {
     // The relay is past these blocks: nothing to apply, nothing refused.
     expect(await (await post(bearer(clinics[0]!, ws()))).json()).toMatchObject({ accepted: 0 });
     const more = [
-      ...(await chain.commit(clinics[1]!, 'registerKey', { key: Buffer.from(strangerKey().publicKey, 'hex'), org: 'clinic-2', role: 'patient', subject: 'p-2' })),
-      ...(await chain.commit(clinics[1]!, 'registerKey', { key: Buffer.from(strangerKey().publicKey, 'hex'), org: 'clinic-2', role: 'patient', subject: 'p-3' })),
+      ...(await chain.registerPatientKey(clinics[1]!, strangerKey().publicKey, 'p-2')),
+      ...(await chain.registerPatientKey(clinics[1]!, strangerKey().publicKey, 'p-3')),
     ];
     const error = (p: Promise<unknown>) =>
       p.then(
