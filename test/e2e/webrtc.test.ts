@@ -60,14 +60,24 @@ const options = (m: DevClinic, room: string, extra: Partial<OpenOptions> = {}): 
   ...extra,
 });
 
+/** Waits until `holds` is true of every one of `on` (asked page by page, from the first again after any false). */
+function onEvery(on: Page[], holds: (page: Page) => Promise<boolean>, what: string, timeoutMs?: number): Promise<void> {
+  return eventually(
+    async () => {
+      for (const p of on) if (!(await holds(p))) return false;
+      return true;
+    },
+    what,
+    timeoutMs,
+  );
+}
+
 /** Opens transport `name` in room on pages[i] for member i of `who`, and waits until all of them see each other. */
 async function openRoom(name: string, room: string, who: number[], extra: Partial<OpenOptions> = {}): Promise<void> {
   await Promise.all(who.map((i) => net(pages[i]!, 'open', name, options(members[i]!, room, extra))));
-  await eventually(
-    async () => {
-      for (const i of who) if ((await net(pages[i]!, 'peers', name)).length !== who.length - 1) return false;
-      return true;
-    },
+  await onEvery(
+    who.map((i) => pages[i]!),
+    async (p) => (await net(p, 'peers', name)).length === who.length - 1,
     `room ${room} to connect`,
     45_000,
   );
@@ -167,14 +177,7 @@ describe('one member, one link', () => {
     await openRoom('dup', room, [0, 1, 2, 3]);
     const twin = await newPage();
     await net(twin, 'open', 'dup', options(members[0]!, room));
-    await eventually(
-      async () => {
-        for (const i of [1, 2, 3]) if (!(await net(pages[i]!, 'drops', 'dup')).some((d) => d.reason === 'duplicate')) return false;
-        return true;
-      },
-      'every peer to refuse the twin',
-      45_000,
-    );
+    await onEvery(pages.slice(1), async (p) => (await net(p, 'drops', 'dup')).some((d) => d.reason === 'duplicate'), 'every peer to refuse the twin', 45_000);
     for (const i of [1, 2, 3]) {
       expect((await net(pages[i]!, 'drops', 'dup')).filter((d) => d.peer === ids[0]).map((d) => d.reason)).toEqual(['duplicate']);
       // The verified link never went away.
@@ -201,14 +204,7 @@ describe('membership changes', () => {
     for (const p of pages) expect(await net(p, 'peers', 'm')).not.toContain(newcomer.publicKey);
     const withNewcomer = [...ids, newcomer.publicKey];
     const learnt = await Promise.all(pages.map((p) => net(p, 'setMembers', 'm', withNewcomer)));
-    await eventually(
-      async () => {
-        for (const p of pages) if (!(await net(p, 'peers', 'm')).includes(newcomer.publicKey)) return false;
-        return true;
-      },
-      'the newcomer to connect',
-      20_000,
-    );
+    await onEvery(pages, async (p) => (await net(p, 'peers', 'm')).includes(newcomer.publicKey), 'the newcomer to connect', 20_000);
     const delays = await Promise.all(
       pages.map(async (p, i) => (await net(p, 'events', 'm')).find((e) => e.peer === newcomer.publicKey && e.state === 'connected')!.at - learnt[i]!),
     );
@@ -234,24 +230,10 @@ describe('relay restarts', () => {
     await openRoom('r', room, [0, 1, 2, 3]);
     const port = relay.port;
     expect(await relay.stop('SIGKILL')).toBeNull();
-    await eventually(
-      async () => {
-        for (const p of pages) if ((await net(p, 'relayState', 'r')) !== 'disconnected') return false;
-        return true;
-      },
-      'pages to see the relay gone',
-      30_000,
-    );
+    await onEvery(pages, async (p) => (await net(p, 'relayState', 'r')) === 'disconnected', 'pages to see the relay gone', 30_000);
     for (const p of pages) expect(await net(p, 'peers', 'r')).toHaveLength(3);
     relay = await spawnRelay({ HYGEIA_DEV_DIR: devDir, PORT: String(port) });
-    await eventually(
-      async () => {
-        for (const p of pages) if ((await net(p, 'relayState', 'r')) !== 'connected') return false;
-        return true;
-      },
-      'pages to reconnect to the relay',
-      30_000,
-    );
+    await onEvery(pages, async (p) => (await net(p, 'relayState', 'r')) === 'connected', 'pages to reconnect to the relay', 30_000);
     // A peer that restarts (reload) finds the others again through the restarted relay.
     await pages[0]!.reload();
     await pages[0]!.waitForFunction(() => typeof window.net === 'object');
