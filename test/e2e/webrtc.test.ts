@@ -72,8 +72,8 @@ function onEvery(on: Page[], holds: (page: Page) => Promise<boolean>, what: stri
   );
 }
 
-/** Opens transport `name` in room on pages[i] for member i of `who`, and waits until all of them see each other. */
-async function openRoom(name: string, room: string, who: number[], extra: Partial<OpenOptions> = {}): Promise<void> {
+/** Opens transport `name` in room on pages[i] for member i of `who` (all four pages unless told), and waits until all of them see each other. */
+async function openRoom(name: string, room: string, who: number[] = [0, 1, 2, 3], extra: Partial<OpenOptions> = {}): Promise<void> {
   await Promise.all(who.map((i) => net(pages[i]!, 'open', name, options(members[i]!, room, extra))));
   await onEvery(
     who.map((i) => pages[i]!),
@@ -81,6 +81,15 @@ async function openRoom(name: string, room: string, who: number[], extra: Partia
     `room ${room} to connect`,
     45_000,
   );
+}
+
+/** Closes transport `name` on a `guest` page and that page's browser context, then on the four pages. */
+async function closeRoom(name: string, guest?: Page): Promise<void> {
+  if (guest) {
+    await net(guest, 'close', name);
+    await guest.context().close();
+  }
+  for (const p of pages) await net(p, 'close', name);
 }
 
 beforeAll(async () => {
@@ -117,7 +126,7 @@ describe('Transport conformance: WebRtcTransport in Chromium', () => {
     const name = `conformance-${++run}`;
     return {
       async setup(): Promise<ConformanceNodes> {
-        await openRoom(name, `hygeia/consortium/v1/${name}`, [0, 1, 2, 3]);
+        await openRoom(name, `hygeia/consortium/v1/${name}`);
         const recv = async (i: number) => (await net(pages[i]!, 'received', name)).map((r: Received) => ({ from: r.from, bytes: r.bytes ?? [] }));
         return {
           ids,
@@ -174,7 +183,7 @@ describe('large messages', () => {
 describe('one member, one link', () => {
   it('a second connection claiming a member key is dropped as a duplicate while the verified link answers', async () => {
     const room = 'hygeia/consortium/v1/duplicate';
-    await openRoom('dup', room, [0, 1, 2, 3]);
+    await openRoom('dup', room);
     const twin = await newPage();
     await net(twin, 'open', 'dup', options(members[0]!, room));
     await onEvery(pages.slice(1), async (p) => (await net(p, 'drops', 'dup')).some((d) => d.reason === 'duplicate'), 'every peer to refuse the twin', 45_000);
@@ -185,16 +194,14 @@ describe('one member, one link', () => {
     }
     await net(pages[0]!, 'send', 'dup', ids[1]!, [42]);
     await eventually(async () => (await net(pages[1]!, 'received', 'dup')).some((r) => r.bytes?.[0] === 42), 'the original link to still carry messages');
-    await net(twin, 'close', 'dup');
-    await twin.context().close();
-    for (const p of pages) await net(p, 'close', 'dup');
+    await closeRoom('dup', twin);
   }, 120_000);
 });
 
 describe('membership changes', () => {
   it('a member admitted later connects as soon as its peers learn of it, and a removed one is cut off at once', async () => {
     const room = 'hygeia/consortium/v1/membership';
-    await openRoom('m', room, [0, 1, 2, 3]);
+    await openRoom('m', room);
     const newcomer = members[4]!;
     const late = await newPage();
     await net(late, 'open', 'm', options(newcomer, room, { members: [...ids, newcomer.publicKey] }));
@@ -218,16 +225,14 @@ describe('membership changes', () => {
       expect((await net(p, 'drops', 'm')).filter((d) => d.peer === newcomer.publicKey).map((d) => d.reason)).toEqual(['removed']);
     }
     await eventually(async () => (await net(late, 'peers', 'm')).length === 0, 'the removed member to lose every link');
-    await net(late, 'close', 'm');
-    await late.context().close();
-    for (const p of pages) await net(p, 'close', 'm');
+    await closeRoom('m', late);
   }, 120_000);
 });
 
 describe('relay restarts', () => {
   it('peers keep their WebRTC links while the relay is down, and reconnect through it after it restarts', async () => {
     const room = 'hygeia/consortium/v1/restart';
-    await openRoom('r', room, [0, 1, 2, 3]);
+    await openRoom('r', room);
     const port = relay.port;
     expect(await relay.stop('SIGKILL')).toBeNull();
     await onEvery(pages, async (p) => (await net(p, 'relayState', 'r')) === 'disconnected', 'pages to see the relay gone', 30_000);
@@ -241,7 +246,7 @@ describe('relay restarts', () => {
     await eventually(async () => (await net(pages[0]!, 'peers', 'r')).length === 3, 'the reloaded peer to reconnect to every other', 60_000);
     await net(pages[0]!, 'send', 'r', ids[1]!, [7]);
     await eventually(async () => (await net(pages[1]!, 'received', 'r')).some((r) => r.from === ids[0] && r.bytes?.[0] === 7), 'a message over the new link');
-    for (const p of pages) await net(p, 'close', 'r');
+    await closeRoom('r');
   }, 150_000);
 });
 
