@@ -28,10 +28,7 @@ describe('blocks from real replicas', () => {
   let epoch: Epoch;
 
   beforeAll(async () => {
-    c = await Cluster.create({ seed: 77, n: 4 });
-    c.addAll();
-    c.addClients(4);
-    await c.start();
+    c = await Cluster.running({ seed: 77, n: 4 });
     for (let k = 0; k < 12; k++) c.at(5 * k, () => c.submit(k % 4, `k${k}=v${k}`));
     expect(await c.run(() => c.committedCount() === 12 && c.converged(), 60_000)).toBe(true);
     const node = c.instance('r1').node!;
