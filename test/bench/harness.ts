@@ -1,5 +1,7 @@
 // The benchmark harness: each file in sections/ exports a BenchSection; main.ts runs them in one process so
 // that every figure is measured side by side with its anchors in the same run.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 
 export interface BenchContext {
   /** Fewer iterations, for a smoke run (`--quick`). */
@@ -121,4 +123,15 @@ export function quantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((x, y) => x - y);
   const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[idx] as number;
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Runs the section file `file` again in a fresh Node process as `file --independent ...args` (one library
+ * measured alone) and returns the JSON object on the last line it prints.
+ */
+export async function runIndependent<T>(file: string, args: readonly string[]): Promise<T> {
+  const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', file, '--independent', ...args], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout.trim().split('\n').pop() as string) as T;
 }

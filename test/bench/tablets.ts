@@ -46,3 +46,13 @@ export async function startTablets(count = 4): Promise<Tablets> {
     throw e;
   }
 }
+
+/** Runs `fn` with the pages of `count` fresh clinic tablets, and closes them (the relay and the browser) after. */
+export async function withTablets<T>(count: number, fn: (pages: Page[]) => Promise<T>): Promise<T> {
+  const tablets = await startTablets(count);
+  try {
+    return await fn(tablets.pages);
+  } finally {
+    await tablets.close();
+  }
+}

@@ -26,7 +26,8 @@ import {
   trainLocal,
   weightsDigest,
 } from '../../web/src/core/fl/index.ts';
-import type { FlRoundRecord } from '../../web/src/core/ledger/contracts/index.ts';
+import { fromHex } from '../../web/src/core/util/index.ts';
+import { closedRound } from '../unit/fl/ledger-fixture.ts';
 import { initTfWasmNode } from '../../web/src/core/fl/node.ts';
 import { launchChromium } from '../setup/browser.ts';
 import type { FlWorkerOutcome, PlainUpdate } from './fixtures/fl/main.ts';
@@ -87,36 +88,8 @@ describe('FL training in a Chromium Web Worker', () => {
     const init = buildModel(spec);
     const base = getFlatWeights(init).slice();
     init.dispose();
-    const record: FlRoundRecord = {
-      task: 'breast-cancer',
-      round: 1,
-      seq: 1,
-      model: modelSpecText(spec),
-      base: weightsDigest(base),
-      rule: 'trimmed',
-      epochs: 3,
-      batchSize: 16,
-      learningRate: 100_000,
-      seed: 7,
-      clinics,
-      counted: clinics,
-      probation: [],
-      deadline: 0,
-      dpClip: 0,
-      dpNoise: 0,
-      dpDeltaInv: 0,
-      openedBy: 'clinic-1',
-      openedAt: 0,
-      state: 'closed',
-      updates: {},
-      declined: {},
-      closedAt: 0,
-      aggregates: {},
-      flags: {},
-      agreed: '',
-      agreedAt: 0,
-      flagged: [],
-    };
+    const record = closedRound({ task: 'breast-cancer', model: modelSpecText(spec), base: fromHex(weightsDigest(base), 32), epochs: 3, seed: 7 }, clinics.length);
+    expect(record.clinics).toEqual(clinics);
 
     const pages = await Promise.all(
       clinics.map(async () => {

@@ -60,17 +60,36 @@ const options = (m: DevClinic, room: string, extra: Partial<OpenOptions> = {}): 
   ...extra,
 });
 
-/** Opens transport `name` in room on pages[i] for member i of `who`, and waits until all of them see each other. */
-async function openRoom(name: string, room: string, who: number[], extra: Partial<OpenOptions> = {}): Promise<void> {
-  await Promise.all(who.map((i) => net(pages[i]!, 'open', name, options(members[i]!, room, extra))));
-  await eventually(
+/** Waits until `holds` is true of every one of `on` (asked page by page, from the first again after any false). */
+function onEvery(on: Page[], holds: (page: Page) => Promise<boolean>, what: string, timeoutMs?: number): Promise<void> {
+  return eventually(
     async () => {
-      for (const i of who) if ((await net(pages[i]!, 'peers', name)).length !== who.length - 1) return false;
+      for (const p of on) if (!(await holds(p))) return false;
       return true;
     },
+    what,
+    timeoutMs,
+  );
+}
+
+/** Opens transport `name` in room on pages[i] for member i of `who` (all four pages unless told), and waits until all of them see each other. */
+async function openRoom(name: string, room: string, who: number[] = [0, 1, 2, 3], extra: Partial<OpenOptions> = {}): Promise<void> {
+  await Promise.all(who.map((i) => net(pages[i]!, 'open', name, options(members[i]!, room, extra))));
+  await onEvery(
+    who.map((i) => pages[i]!),
+    async (p) => (await net(p, 'peers', name)).length === who.length - 1,
     `room ${room} to connect`,
     45_000,
   );
+}
+
+/** Closes transport `name` on a `guest` page and that page's browser context, then on the four pages. */
+async function closeRoom(name: string, guest?: Page): Promise<void> {
+  if (guest) {
+    await net(guest, 'close', name);
+    await guest.context().close();
+  }
+  for (const p of pages) await net(p, 'close', name);
 }
 
 beforeAll(async () => {
@@ -107,7 +126,7 @@ describe('Transport conformance: WebRtcTransport in Chromium', () => {
     const name = `conformance-${++run}`;
     return {
       async setup(): Promise<ConformanceNodes> {
-        await openRoom(name, `hygeia/consortium/v1/${name}`, [0, 1, 2, 3]);
+        await openRoom(name, `hygeia/consortium/v1/${name}`);
         const recv = async (i: number) => (await net(pages[i]!, 'received', name)).map((r: Received) => ({ from: r.from, bytes: r.bytes ?? [] }));
         return {
           ids,
@@ -164,17 +183,10 @@ describe('large messages', () => {
 describe('one member, one link', () => {
   it('a second connection claiming a member key is dropped as a duplicate while the verified link answers', async () => {
     const room = 'hygeia/consortium/v1/duplicate';
-    await openRoom('dup', room, [0, 1, 2, 3]);
+    await openRoom('dup', room);
     const twin = await newPage();
     await net(twin, 'open', 'dup', options(members[0]!, room));
-    await eventually(
-      async () => {
-        for (const i of [1, 2, 3]) if (!(await net(pages[i]!, 'drops', 'dup')).some((d) => d.reason === 'duplicate')) return false;
-        return true;
-      },
-      'every peer to refuse the twin',
-      45_000,
-    );
+    await onEvery(pages.slice(1), async (p) => (await net(p, 'drops', 'dup')).some((d) => d.reason === 'duplicate'), 'every peer to refuse the twin', 45_000);
     for (const i of [1, 2, 3]) {
       expect((await net(pages[i]!, 'drops', 'dup')).filter((d) => d.peer === ids[0]).map((d) => d.reason)).toEqual(['duplicate']);
       // The verified link never went away.
@@ -182,16 +194,14 @@ describe('one member, one link', () => {
     }
     await net(pages[0]!, 'send', 'dup', ids[1]!, [42]);
     await eventually(async () => (await net(pages[1]!, 'received', 'dup')).some((r) => r.bytes?.[0] === 42), 'the original link to still carry messages');
-    await net(twin, 'close', 'dup');
-    await twin.context().close();
-    for (const p of pages) await net(p, 'close', 'dup');
+    await closeRoom('dup', twin);
   }, 120_000);
 });
 
 describe('membership changes', () => {
   it('a member admitted later connects as soon as its peers learn of it, and a removed one is cut off at once', async () => {
     const room = 'hygeia/consortium/v1/membership';
-    await openRoom('m', room, [0, 1, 2, 3]);
+    await openRoom('m', room);
     const newcomer = members[4]!;
     const late = await newPage();
     await net(late, 'open', 'm', options(newcomer, room, { members: [...ids, newcomer.publicKey] }));
@@ -201,14 +211,7 @@ describe('membership changes', () => {
     for (const p of pages) expect(await net(p, 'peers', 'm')).not.toContain(newcomer.publicKey);
     const withNewcomer = [...ids, newcomer.publicKey];
     const learnt = await Promise.all(pages.map((p) => net(p, 'setMembers', 'm', withNewcomer)));
-    await eventually(
-      async () => {
-        for (const p of pages) if (!(await net(p, 'peers', 'm')).includes(newcomer.publicKey)) return false;
-        return true;
-      },
-      'the newcomer to connect',
-      20_000,
-    );
+    await onEvery(pages, async (p) => (await net(p, 'peers', 'm')).includes(newcomer.publicKey), 'the newcomer to connect', 20_000);
     const delays = await Promise.all(
       pages.map(async (p, i) => (await net(p, 'events', 'm')).find((e) => e.peer === newcomer.publicKey && e.state === 'connected')!.at - learnt[i]!),
     );
@@ -222,36 +225,20 @@ describe('membership changes', () => {
       expect((await net(p, 'drops', 'm')).filter((d) => d.peer === newcomer.publicKey).map((d) => d.reason)).toEqual(['removed']);
     }
     await eventually(async () => (await net(late, 'peers', 'm')).length === 0, 'the removed member to lose every link');
-    await net(late, 'close', 'm');
-    await late.context().close();
-    for (const p of pages) await net(p, 'close', 'm');
+    await closeRoom('m', late);
   }, 120_000);
 });
 
 describe('relay restarts', () => {
   it('peers keep their WebRTC links while the relay is down, and reconnect through it after it restarts', async () => {
     const room = 'hygeia/consortium/v1/restart';
-    await openRoom('r', room, [0, 1, 2, 3]);
+    await openRoom('r', room);
     const port = relay.port;
     expect(await relay.stop('SIGKILL')).toBeNull();
-    await eventually(
-      async () => {
-        for (const p of pages) if ((await net(p, 'relayState', 'r')) !== 'disconnected') return false;
-        return true;
-      },
-      'pages to see the relay gone',
-      30_000,
-    );
+    await onEvery(pages, async (p) => (await net(p, 'relayState', 'r')) === 'disconnected', 'pages to see the relay gone', 30_000);
     for (const p of pages) expect(await net(p, 'peers', 'r')).toHaveLength(3);
     relay = await spawnRelay({ HYGEIA_DEV_DIR: devDir, PORT: String(port) });
-    await eventually(
-      async () => {
-        for (const p of pages) if ((await net(p, 'relayState', 'r')) !== 'connected') return false;
-        return true;
-      },
-      'pages to reconnect to the relay',
-      30_000,
-    );
+    await onEvery(pages, async (p) => (await net(p, 'relayState', 'r')) === 'connected', 'pages to reconnect to the relay', 30_000);
     // A peer that restarts (reload) finds the others again through the restarted relay.
     await pages[0]!.reload();
     await pages[0]!.waitForFunction(() => typeof window.net === 'object');
@@ -259,7 +246,7 @@ describe('relay restarts', () => {
     await eventually(async () => (await net(pages[0]!, 'peers', 'r')).length === 3, 'the reloaded peer to reconnect to every other', 60_000);
     await net(pages[0]!, 'send', 'r', ids[1]!, [7]);
     await eventually(async () => (await net(pages[1]!, 'received', 'r')).some((r) => r.from === ids[0] && r.bytes?.[0] === 7), 'a message over the new link');
-    for (const p of pages) await net(p, 'close', 'r');
+    await closeRoom('r');
   }, 150_000);
 });
 

@@ -122,6 +122,15 @@ export class Cluster {
     return new Cluster(cfg);
   }
 
+  /** Every validator as one honest instance and `clients` clients, the nodes started. */
+  static async running(cfg: ClusterConfig, clients = 4): Promise<Cluster> {
+    const c = await Cluster.create(cfg);
+    c.addAll();
+    c.addClients(clients);
+    await c.start();
+    return c;
+  }
+
   /** Virtual milliseconds since the start. */
   get now(): number {
     return this.net.clock.now();

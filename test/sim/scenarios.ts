@@ -21,7 +21,7 @@ import {
   writeVote,
   type Envelope,
 } from './wire.ts';
-import { toHex } from '../../web/src/core/util/index.ts';
+import { toHex, type Prng } from '../../web/src/core/util/index.ts';
 
 export interface Plan {
   /** Client requests in the run (closed loop, spread over the clients). */
@@ -102,6 +102,49 @@ function honestPeerMap(c: Cluster, twinIndex: number, sideOf: (i: number) => 'a'
   return (self: number) => (i: number) => (i === twinIndex ? `${c.hex(twinIndex)}:${sideOf(self)}` : c.hex(i));
 }
 
+/** Which side of a twinned network each honest replica is on: `side(k)` for the k-th of `honest`; 'a' for any other. */
+function sides(honest: number[], side: (k: number) => 'a' | 'b'): (i: number) => 'a' | 'b' {
+  const of = new Map<number, 'a' | 'b'>();
+  honest.forEach((i, k) => of.set(i, side(k)));
+  return (i) => of.get(i) ?? 'a';
+}
+
+/** Every replica honest; the primary of view 0. */
+function allHonest(ctx: ScenarioContext): [Cluster, number] {
+  const c = ctx.cluster;
+  c.addAll();
+  return [c, primaryOf(c, 0)];
+}
+
+/** A replica other than `p`, drawn from the stream `label`. */
+const otherThan = (c: Cluster, p: number, label: string): number => (p + 1 + c.rng.fork(label).int(c.n - 1)) % c.n;
+
+/**
+ * Validator `b` as the one Byzantine replica, the others honest: `rewrite` sees each PBFT envelope it sends
+ * (with the frame and the stream `label`) and returns the frames to deliver instead, or undefined to pass the
+ * frame on. `signed` re-signs a changed envelope with b's key, as b can.
+ */
+function byzantine(
+  c: Cluster,
+  b: number,
+  label: string,
+  rewrite: (e: Envelope, frame: Uint8Array, r: Prng, signed: (e: Envelope) => Uint8Array) => Uint8Array[] | undefined,
+): void {
+  for (let i = 0; i < c.n; i++) c.add(i, { honest: i !== b });
+  const r = c.rng.fork(label);
+  const signed = (e: Envelope): Uint8Array => pbftFrame(resign(e, c.secrets[b]!, c.epochId));
+  c.rules.push((from, _to, frame) => {
+    if (from !== c.hex(b)) return undefined;
+    const e = Cluster.pbft(frame);
+    return e ? rewrite(e, frame, r, signed) : undefined;
+  });
+}
+
+/** A safety failure unless the replicas rejected at least one message for `reason`. */
+function expectRejected(ctx: ScenarioContext, reason: string, detail: string): void {
+  if (!(ctx.cluster.rejected.get(reason) ?? 0)) ctx.failures.push({ property: 'safety', detail });
+}
+
 export const SCENARIOS: Scenario[] = [
   {
     name: 'normal',
@@ -116,9 +159,7 @@ export const SCENARIOS: Scenario[] = [
     summary: 'the primary of view 0 crashes for good; the others change view and go on',
     plan: () => ({ healAt: 600 }),
     setup(ctx) {
-      const c = ctx.cluster;
-      c.addAll();
-      const p = primaryOf(c, 0);
+      const [c, p] = allHonest(ctx);
       ctx.facts['crashed'] = p;
       c.atAsync(600, () => c.crash(`r${p}`));
     },
@@ -131,14 +172,9 @@ export const SCENARIOS: Scenario[] = [
     summary: 'the Byzantine primary signs different batches for different backups',
     setup(ctx) {
       const c = ctx.cluster;
-      const p = primaryOf(c, 0);
-      for (let i = 0; i < c.n; i++) c.add(i, { honest: i !== p });
-      const r = c.rng.fork('equivocate');
       let equivocations = 0;
-      c.rules.push((from, _to, frame) => {
-        if (from !== c.hex(p)) return undefined;
-        const e = Cluster.pbft(frame);
-        if (!e || e.type !== MsgType.PrePrepare || !r.chance(0.5)) return undefined;
+      byzantine(c, primaryOf(c, 0), 'equivocate', (e, _frame, r, signed) => {
+        if (e.type !== MsgType.PrePrepare || !r.chance(0.5)) return undefined;
         const pp = readPrePrepare(e.body);
         const batch = readBatch(e.tail);
         if (!pp || !batch) return undefined;
@@ -148,7 +184,7 @@ export const SCENARIOS: Scenario[] = [
         const body = writePrePrepare({ ...pp, digest: batchDigest(pp.time, alt) });
         equivocations++;
         ctx.facts['equivocations'] = equivocations;
-        return [pbftFrame(resign({ ...e, body, tail: writeBatch(alt) }, c.secrets[p]!, c.epochId))];
+        return [signed({ ...e, body, tail: writeBatch(alt) })];
       });
     },
     check(ctx) {
@@ -160,9 +196,7 @@ export const SCENARIOS: Scenario[] = [
     summary: 'requests prepared but not committed when the primary crashes survive the view change at their seq',
     plan: () => ({ healAt: 1_200 }),
     setup(ctx) {
-      const c = ctx.cluster;
-      c.addAll();
-      const p = primaryOf(c, 0);
+      const [c, p] = allHonest(ctx);
       let dropCommits = false;
       // (seq, digest) -> distinct senders of prepares in view 0, and the requests of each view-0 proposal.
       const prepares = new Map<string, Set<number>>();
@@ -223,14 +257,9 @@ export const SCENARIOS: Scenario[] = [
     setup(ctx) {
       const c = ctx.cluster;
       const p0 = primaryOf(c, 0);
-      const p1 = primaryOf(c, 1);
-      for (let i = 0; i < c.n; i++) c.add(i, { honest: i !== p1 });
-      const r = c.rng.fork('bad-new-view');
       let doctored = 0;
-      c.rules.push((from, _to, frame) => {
-        if (from !== c.hex(p1)) return undefined;
-        const e = Cluster.pbft(frame);
-        if (!e || e.type !== MsgType.NewView) return undefined;
+      byzantine(c, primaryOf(c, 1), 'bad-new-view', (e, _frame, r, signed) => {
+        if (e.type !== MsgType.NewView) return undefined;
         const nv = readNewView(e.body);
         if (!nv) return undefined;
         // Either leave out a view change (fewer than 2f+1, or not the ones that justify O) or drop a
@@ -238,7 +267,7 @@ export const SCENARIOS: Scenario[] = [
         const bad = nv.prePrepares.length > 0 && r.chance(0.5) ? { ...nv, prePrepares: nv.prePrepares.slice(1) } : { ...nv, viewChanges: nv.viewChanges.slice(1) };
         doctored++;
         ctx.facts['doctoredNewViews'] = doctored;
-        return [pbftFrame(resign({ ...e, body: writeNewView(bad) }, c.secrets[p1]!, c.epochId))];
+        return [signed({ ...e, body: writeNewView(bad) })];
       });
       // Cut the view-0 primary off for a while so the others must change view (to p1's view).
       c.at(500, () => isolate(c, [p0]));
@@ -246,7 +275,7 @@ export const SCENARIOS: Scenario[] = [
     },
     check(ctx) {
       if (!ctx.facts['doctoredNewViews']) ctx.failures.push({ property: 'scenario', detail: 'the Byzantine primary never sent a new-view' });
-      else if (!(ctx.cluster.rejected.get('badNewView') ?? 0)) ctx.failures.push({ property: 'safety', detail: 'a doctored new-view was not rejected' });
+      else expectRejected(ctx, 'badNewView', 'a doctored new-view was not rejected');
     },
   },
   {
@@ -254,37 +283,30 @@ export const SCENARIOS: Scenario[] = [
     summary: 'a Byzantine replica sends messages under other senders and with broken signatures',
     setup(ctx) {
       const c = ctx.cluster;
-      const b = (primaryOf(c, 0) + 1) % c.n;
-      for (let i = 0; i < c.n; i++) c.add(i, { honest: i !== b });
-      const r = c.rng.fork('forge');
       let forged = 0;
-      c.rules.push((from, _to, frame) => {
-        if (from !== c.hex(b)) return undefined;
-        const e = Cluster.pbft(frame);
-        if (!e || e.type === MsgType.Request) return undefined;
+      byzantine(c, (primaryOf(c, 0) + 1) % c.n, 'forge', (e, frame, r, signed) => {
+        if (e.type === MsgType.Request) return undefined;
         const out = [frame];
         const v = e.type === MsgType.Prepare || e.type === MsgType.Commit ? readVote(e.body) : null;
         const mode = r.int(3);
-        let fake: Envelope;
         if (mode === 0 && v) {
           // Claims another sender, keeps its own signature.
-          fake = { ...e, body: writeVote({ ...v, sender: (v.sender + 1 + r.int(c.n - 1)) % c.n }) };
+          out.push(pbftFrame({ ...e, body: writeVote({ ...v, sender: (v.sender + 1 + r.int(c.n - 1)) % c.n }) }));
         } else if (mode === 1 && v) {
           // A vote for a digest nobody proposed, "from" another replica, signed with b's key.
-          fake = resign({ ...e, body: writeVote({ ...v, sender: (v.sender + 1) % c.n, digest: r.bytes(32) }) }, c.secrets[b]!, c.epochId);
+          out.push(signed({ ...e, body: writeVote({ ...v, sender: (v.sender + 1) % c.n, digest: r.bytes(32) }) }));
         } else {
           const sig = e.sig.slice();
           sig[r.int(64)]! ^= 1 << r.int(8);
-          fake = { ...e, sig };
+          out.push(pbftFrame({ ...e, sig }));
         }
         forged++;
         ctx.facts['forged'] = forged;
-        out.push(pbftFrame(fake));
         return out;
       });
     },
     check(ctx) {
-      if (!(ctx.cluster.rejected.get('badSignature') ?? 0)) ctx.failures.push({ property: 'safety', detail: 'no forged message was rejected for its signature' });
+      expectRejected(ctx, 'badSignature', 'no forged message was rejected for its signature');
     },
   },
   {
@@ -318,30 +340,24 @@ export const SCENARIOS: Scenario[] = [
     summary: 'the Byzantine primary also proposes and votes at sequence numbers outside the watermarks',
     setup(ctx) {
       const c = ctx.cluster;
-      const b = primaryOf(c, 0);
-      for (let i = 0; i < c.n; i++) c.add(i, { honest: i !== b });
-      const r = c.rng.fork('watermark');
       const window = c.cfg.watermarkWindow ?? c.K * 4;
-      c.rules.push((from, _to, frame) => {
-        if (from !== c.hex(b)) return undefined;
-        const e = Cluster.pbft(frame);
-        if (!e) return undefined;
+      byzantine(c, primaryOf(c, 0), 'watermark', (e, frame, r, signed) => {
         const shift = window + 1 + r.int(1000);
         if (e.type === MsgType.PrePrepare) {
           const pp = readPrePrepare(e.body);
           if (!pp) return undefined;
-          return [frame, pbftFrame(resign({ ...e, body: writePrePrepare({ ...pp, seq: pp.seq + shift }) }, c.secrets[b]!, c.epochId))];
+          return [frame, signed({ ...e, body: writePrePrepare({ ...pp, seq: pp.seq + shift }) })];
         }
         if (e.type === MsgType.Prepare || e.type === MsgType.Commit) {
           const v = readVote(e.body);
           if (!v) return undefined;
-          return [frame, pbftFrame(resign({ ...e, body: writeVote({ ...v, seq: v.seq + shift }) }, c.secrets[b]!, c.epochId))];
+          return [frame, signed({ ...e, body: writeVote({ ...v, seq: v.seq + shift }) })];
         }
         return undefined;
       });
     },
     check(ctx) {
-      if (!(ctx.cluster.rejected.get('outOfWatermark') ?? 0)) ctx.failures.push({ property: 'safety', detail: 'no out-of-watermark message was rejected' });
+      expectRejected(ctx, 'outOfWatermark', 'no out-of-watermark message was rejected');
     },
   },
   {
@@ -373,10 +389,8 @@ export const SCENARIOS: Scenario[] = [
     summary: 'the primary crashes; during the view change another replica crashes and restarts from its store',
     plan: () => ({ healAt: 6_000 }),
     setup(ctx) {
-      const c = ctx.cluster;
-      c.addAll();
-      const p = primaryOf(c, 0);
-      const other = (p + 1 + c.rng.fork('restart').int(c.n - 1)) % c.n;
+      const [c, p] = allHonest(ctx);
+      const other = otherThan(c, p, 'restart');
       ctx.facts['restarted'] = other;
       c.atAsync(500, () => c.crash(`r${p}`));
       c.atAsync(1_100, () => c.crash(`r${other}`));
@@ -389,10 +403,8 @@ export const SCENARIOS: Scenario[] = [
     summary: 'a replica cut off while the others move past several checkpoints returns and catches up (state transfer or the attested chain)',
     plan: () => ({ requests: 48, think: [5, 20], healAt: 6_000 }),
     setup(ctx) {
-      const c = ctx.cluster;
-      c.addAll();
-      const p = primaryOf(c, 0);
-      const lag = (p + 1 + c.rng.fork('lag').int(c.n - 1)) % c.n;
+      const [c, p] = allHonest(ctx);
+      const lag = otherThan(c, p, 'lag');
       ctx.facts['lagging'] = lag;
       c.at(200, () => isolate(c, [lag]));
       c.at(6_000, () => c.net.heal());
@@ -419,9 +431,7 @@ export const SCENARIOS: Scenario[] = [
       const t = primaryOf(c, 0);
       const r = c.rng.fork('twins');
       const honest = [...Array(c.n).keys()].filter((i) => i !== t);
-      const sides = new Map<number, 'a' | 'b'>();
-      honest.forEach((i, k) => sides.set(i, k === 0 ? 'a' : k === 1 ? 'b' : r.chance(0.5) ? 'a' : 'b'));
-      const sideOf = (i: number) => sides.get(i) ?? 'a';
+      const sideOf = sides(honest, (k) => (k === 0 ? 'a' : k === 1 ? 'b' : r.chance(0.5) ? 'a' : 'b'));
       const map = honestPeerMap(c, t, sideOf);
       for (const i of honest) c.add(i, { peerOf: map(i) });
       twin(c, t, sideOf);
@@ -479,9 +489,7 @@ export const SCENARIOS: Scenario[] = [
       const byz = Array.from({ length: 2 * c.quorum - c.n }, (_, k) => (b0 + k) % c.n);
       ctx.facts['byzantine'] = byz.length;
       const honest = [...Array(c.n).keys()].filter((i) => !byz.includes(i));
-      const sides = new Map<number, 'a' | 'b'>();
-      honest.forEach((i, k) => sides.set(i, k % 2 === 0 ? 'a' : 'b'));
-      const sideOf = (i: number) => sides.get(i) ?? 'a';
+      const sideOf = sides(honest, (k) => (k % 2 === 0 ? 'a' : 'b'));
       for (const i of honest) {
         c.add(i, { peerOf: (j) => (byz.includes(j) ? `${c.hex(j)}:${sideOf(i)}` : c.hex(j)) });
       }

@@ -12,16 +12,14 @@
 // Libraries take turns over several rounds and each keeps its best round (a burst of load from elsewhere then
 // hurts one round, not one library). An independent measurement times each library's exported functions in
 // its own process (this file, run with --independent) and the JSON says whether the two sets of ratios agree.
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import * as noble from '@noble/ed25519';
 import { sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import sodium from 'libsodium-wrappers';
 import { Ed25519Signer, ed25519ClearKeyCache, ed25519PublicKey, ed25519Sign, ed25519Verify, ed25519VerifyBatch, initCore } from '../../../wasm/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
-import { measureCpu as measure, quantile, ratio, target, type BenchSection, type Row } from '../harness.ts';
+import { measureCpu as measure, quantile, ratio, runIndependent, target, type BenchSection, type Row } from '../harness.ts';
 
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const BATCH = 64;
@@ -109,14 +107,10 @@ function fixture0(): Fixture {
   return { seed, msg, pub, sig: new Uint8Array(crypto.sign(null, msg, key)) };
 }
 
-const run = promisify(execFile);
 const SELF = fileURLToPath(import.meta.url);
 
 async function independentRate(lib: Lib, op: Op, ms: number): Promise<number> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', SELF, '--independent', lib, op, String(ms)], {
-    maxBuffer: 1 << 20,
-  });
-  return (JSON.parse(stdout.trim().split('\n').pop() as string) as { opsPerSec: number }).opsPerSec;
+  return (await runIndependent<{ opsPerSec: number }>(SELF, [lib, op, String(ms)])).opsPerSec;
 }
 
 // ---- the section ----------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import type { RoundView } from '../../../web/src/core/node/api.ts';
 import { eventually } from '../../integration/relay/helpers.ts';
 import { quantile, target, type BenchSection } from '../harness.ts';
-import { readBundle, startTablets, SYNTHEA } from '../tablets.ts';
+import { readBundle, SYNTHEA, withTablets } from '../tablets.ts';
 
 const TARGET_P99_MS = 20;
 type Win = {
@@ -34,9 +34,7 @@ const section: BenchSection = {
   name: 'fl-tablets',
   async run(ctx) {
     const rounds = ctx.quick ? 1 : 3;
-    const tablets = await startTablets(4);
-    const pages = tablets.pages;
-    try {
+    return withTablets(4, async (pages) => {
       const files = readdirSync(SYNTHEA)
         .filter((f) => f.endsWith('.json'))
         .sort();
@@ -84,9 +82,7 @@ const section: BenchSection = {
         },
         targets: [target('tablet page event-loop p99 while four tablets train', p99, '<', TARGET_P99_MS, 'ms')],
       };
-    } finally {
-      await tablets.close();
-    }
+    });
   },
 };
 

@@ -2,16 +2,14 @@
 // and node:crypto (the native ceiling), same inputs, same process. An independent measurement times SHA-256
 // of 1 KiB for each library alone in its own process (this file, run with --independent) and the JSON says
 // whether its ratios agree with the in-process ones.
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { digest as asSha256 } from '@chainsafe/as-sha256';
 import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import { createSHA256, createSHA512 } from 'hash-wasm';
 import { coreModuleSize, initCore, sha256, sha512 } from '../../../wasm/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
-import { measureCpu as measure, ratio, target, type BenchSection, type Row } from '../harness.ts';
+import { measureCpu as measure, ratio, runIndependent, target, type BenchSection, type Row } from '../harness.ts';
 
 type HashFn = (data: Uint8Array) => unknown;
 
@@ -39,14 +37,10 @@ async function sha256Of(lib: IndependentLib): Promise<HashFn> {
 }
 
 const SELF = fileURLToPath(import.meta.url);
-const run = promisify(execFile);
 
 /** MB/s of SHA-256 over 1 KiB inputs for one library in a fresh process. */
 async function independentMbps(lib: IndependentLib, ms: number): Promise<number> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', SELF, '--independent', lib, String(ms)], {
-    maxBuffer: 1 << 20,
-  });
-  return (JSON.parse(stdout.trim().split('\n').pop() as string) as { mbps: number }).mbps;
+  return (await runIndependent<{ mbps: number }>(SELF, [lib, String(ms)])).mbps;
 }
 
 const section: BenchSection = {

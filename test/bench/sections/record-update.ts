@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { eventually } from '../../integration/relay/helpers.ts';
 import { quantile, target, type BenchSection } from '../harness.ts';
-import { readBundle, startTablets, SYNTHEA } from '../tablets.ts';
+import { readBundle, SYNTHEA, withTablets } from '../tablets.ts';
 
 const PAPER_MS = 280;
 /** A tenth of the paper's figure (issue 11). */
@@ -25,9 +25,7 @@ const section: BenchSection = {
   name: 'record-update',
   async run(ctx) {
     const updates = ctx.quick ? 8 : 40;
-    const tablets = await startTablets(4);
-    const pages = tablets.pages;
-    try {
+    return withTablets(4, async (pages) => {
       const bundle = readBundle(readdirSync(SYNTHEA).find((f) => f.startsWith('Cris921'))!);
       const patientId = bundle.entry.find((e) => e.resource.resourceType === 'Patient')!.resource.id;
       await pages[0]!.evaluate((b) => (window as unknown as Win).hygeia.importBundle(b), bundle);
@@ -83,9 +81,7 @@ const section: BenchSection = {
         data: { clinics: 4, updates, latencyMs: { p50, p95, all: latencies }, paperMs: PAPER_MS },
         targets: [target('record update committed at all 4 clinics, p50', p50, '<=', TARGET_P50_MS, 'ms')],
       };
-    } finally {
-      await tablets.close();
-    }
+    });
   },
 };
 

@@ -64,21 +64,19 @@ describe('four clinic tablets and a phone over WebRTC', () => {
     await eventually(async () => (granted = await call(clinics[1]!, 'consentsGranted')).some((c) => c.consentId === consentId), 'the consent at clinic-2', 60_000);
     const consent = granted.find((c) => c.consentId === consentId)!;
     expect(consent).toMatchObject({ holder: 'clinic-1', purpose: 'TREAT', resourceTypes: ['Condition'] });
-    const result = await call<{ decision: string; reason: string; resources: number }>(clinics[1]!, 'requestAccess', {
-      holder: 'clinic-1',
-      patient: consent.patient,
-      purpose: 'TREAT',
-      resourceTypes: ['Condition'],
-    });
+    // Clinic-2 asks clinic-1 for the patient's records of these types, for treatment.
+    const ask = (resourceTypes: string[]) =>
+      call<{ decision: string; reason: string; resources: number }>(clinics[1]!, 'requestAccess', {
+        holder: 'clinic-1',
+        patient: consent.patient,
+        purpose: 'TREAT',
+        resourceTypes,
+      });
+    const result = await ask(['Condition']);
     expect(result.decision).toBe('permit');
     expect(result.resources).toBe(CONDITIONS);
     // Out of the consent's scope: another resource type is denied and nothing arrives.
-    const wrongType = await call<{ decision: string; resources: number }>(clinics[1]!, 'requestAccess', {
-      holder: 'clinic-1',
-      patient: consent.patient,
-      purpose: 'TREAT',
-      resourceTypes: ['Observation'],
-    });
+    const wrongType = await ask(['Observation']);
     expect(wrongType).toMatchObject({ decision: 'deny', resources: 0 });
 
     await call(phone, 'revokeConsent', consentId);
@@ -87,12 +85,7 @@ describe('four clinic tablets and a phone over WebRTC', () => {
       'the revocation at clinic-2',
       60_000,
     );
-    const after = await call<{ decision: string; resources: number }>(clinics[1]!, 'requestAccess', {
-      holder: 'clinic-1',
-      patient: consent.patient,
-      purpose: 'TREAT',
-      resourceTypes: ['Condition'],
-    });
+    const after = await ask(['Condition']);
     expect(after).toMatchObject({ decision: 'deny', resources: 0 });
   }, 240_000);
 

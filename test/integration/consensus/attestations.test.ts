@@ -11,10 +11,7 @@ describe('block attestations over PBFT', () => {
   it.each([4, 5])(
     'n = %i: every block is attested at every node, and a node that catches up gets the certificates with the blocks',
     async (n) => {
-      const c = await Cluster.create({ seed: 90 + n, n, checkpointInterval: 4, watermarkWindow: 16 });
-      c.addAll();
-      c.addClients(4);
-      await c.start();
+      const c = await Cluster.running({ seed: 90 + n, n, checkpointInterval: 4, watermarkWindow: 16 });
       const late = c.instance(`r${n - 1}`);
       await c.crash(late.name);
       for (let k = 0; k < 40; k++) c.at(10 * k, () => c.submit(k % 4, `k${k}=v${k}`));

@@ -15,21 +15,12 @@ import {
   type Block,
   type Epoch,
 } from '../../../web/src/core/ledger/index.ts';
-import { Reader, Writer } from '../../../web/src/core/codec/index.ts';
 import { quorumSize } from '../../../web/src/core/ledger/quorum.ts';
 import { Cluster } from '../../sim/cluster.ts';
+import { readCertificate, writeCertificate as certOf } from '../../sim/wire.ts';
 
-function commits(cert: Uint8Array): Uint8Array[] {
-  const r = new Reader(cert);
-  const n = r.uint();
-  return Array.from({ length: n }, () => r.bytes(4096));
-}
-function certOf(msgs: Uint8Array[]): Uint8Array {
-  const w = new Writer();
-  w.uint(msgs.length);
-  for (const m of msgs) w.bytes(m);
-  return w.finish();
-}
+/** The signed messages a certificate holds (it must parse). */
+const commits = (cert: Uint8Array): Uint8Array[] => readCertificate(cert)!;
 
 describe('blocks from real replicas', () => {
   let c: Cluster;
@@ -37,10 +28,7 @@ describe('blocks from real replicas', () => {
   let epoch: Epoch;
 
   beforeAll(async () => {
-    c = await Cluster.create({ seed: 77, n: 4 });
-    c.addAll();
-    c.addClients(4);
-    await c.start();
+    c = await Cluster.running({ seed: 77, n: 4 });
     for (let k = 0; k < 12; k++) c.at(5 * k, () => c.submit(k % 4, `k${k}=v${k}`));
     expect(await c.run(() => c.committedCount() === 12 && c.converged(), 60_000)).toBe(true);
     const node = c.instance('r1').node!;

@@ -9,10 +9,7 @@ import { Cluster } from '../../sim/cluster.ts';
 
 describe('a replica alone in a later view', () => {
   it('gets every committed block within a few network delays of the quorum', async () => {
-    const c = await Cluster.create({ seed: 77, n: 4, checkpointInterval: 16, watermarkWindow: 64 });
-    c.addAll();
-    c.addClients(2);
-    await c.start();
+    const c = await Cluster.running({ seed: 77, n: 4, checkpointInterval: 16, watermarkWindow: 64 }, 2);
     const lone = c.instance('r3');
     const others = c.instances.filter((i) => i !== lone);
     c.net.partition([others.map((i) => i.netId), [lone.netId]]);

@@ -13,6 +13,7 @@ import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
 import { initConsortium, readDevKey } from '../../../web/src/core/node/consortium-files.ts';
 import { contractsGenesis, genesisValidators, type Genesis } from '../../../web/src/core/node/genesis.ts';
 import { fromHex, toHex } from '../../../web/src/core/util/index.ts';
+import { strangerKey, type TestKey } from './helpers.ts';
 
 export interface DevClinic {
   readonly id: string;
@@ -80,8 +81,12 @@ export class TestChain {
     );
   }
 
-  static async start(genesis: Genesis, seeds: Uint8Array[]): Promise<TestChain> {
-    const chain = new TestChain(genesis, seeds);
+  /** The chain of `genesis`'s validators, each signing with its clinic's key. */
+  static async start(genesis: Genesis, clinics: readonly { readonly secretKey: Uint8Array }[]): Promise<TestChain> {
+    const chain = new TestChain(
+      genesis,
+      clinics.map((c) => c.secretKey),
+    );
     for (const n of chain.nodes) await n.start();
     return chain;
   }
@@ -100,4 +105,29 @@ export class TestChain {
     }
     throw new Error(`${kind} did not commit`);
   }
+
+  /** `by` registers `publicKey` (hex) as the key of its patient `subject`: the blocks it took. */
+  registerPatientKey(by: DevClinic, publicKey: string, subject = 'p-1'): Promise<Block[]> {
+    return this.commit(by, 'registerKey', { key: fromHex(publicKey, 32), org: by.id, role: 'patient', subject });
+  }
+}
+
+/** A development consortium's running chain on which clinic-1 registered a patient's key and then revoked it. */
+export interface PatientKeyChain {
+  readonly genesis: Genesis;
+  readonly clinics: DevClinic[];
+  readonly chain: TestChain;
+  readonly patient: TestKey;
+  /** The blocks that registered the patient's key, then those that revoked it. */
+  readonly registered: Block[];
+  readonly revoked: Block[];
+}
+
+export async function patientKeyChain(): Promise<PatientKeyChain> {
+  const { genesis, clinics } = await devConsortium(4);
+  const chain = await TestChain.start(genesis, clinics);
+  const patient = strangerKey();
+  const registered = await chain.registerPatientKey(clinics[0]!, patient.publicKey);
+  const revoked = await chain.commit(clinics[0]!, 'revokeKey', { key: fromHex(patient.publicKey, 32) });
+  return { genesis, clinics, chain, patient, registered, revoked };
 }

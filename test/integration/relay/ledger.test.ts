@@ -4,21 +4,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ed25519GenerateSecretKey, ed25519PublicKey } from '../../../wasm/index.ts';
+import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../relay/log.ts';
 import { RelayLedger, type AcceptResult } from '../../../relay/ledger.ts';
 import type { Block } from '../../../web/src/core/ledger/block.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
-import { TestChain, devConsortium, type DevClinic } from './chain.ts';
-import type { Genesis } from '../../../web/src/core/node/genesis.ts';
+import { patientKeyChain } from './chain.ts';
 
-let genesis: Genesis;
-let clinics: DevClinic[];
-let chain: TestChain;
-let patientKey: string;
-let registered: Block[];
-let revoked: Block[];
+const { genesis, clinics, patient, registered, revoked } = await patientKeyChain();
+const patientKey = patient.publicKey;
 
 const refusal = (fn: () => AcceptResult): string => {
   const r = fn();
@@ -31,17 +25,6 @@ function altered(b: Block, change: (b: { header: Record<string, unknown>; txs: U
   change(copy);
   return copy as unknown as Block;
 }
-
-beforeAll(async () => {
-  ({ genesis, clinics } = await devConsortium(4));
-  chain = await TestChain.start(
-    genesis,
-    clinics.map((c) => c.secretKey),
-  );
-  patientKey = toHex(ed25519PublicKey(ed25519GenerateSecretKey()));
-  registered = await chain.commit(clinics[0]!, 'registerKey', { key: Buffer.from(patientKey, 'hex'), org: 'clinic-1', role: 'patient', subject: 'p-1' });
-  revoked = await chain.commit(clinics[0]!, 'revokeKey', { key: Buffer.from(patientKey, 'hex') });
-}, 120_000);
 
 describe('RelayLedger', () => {
   it('starts from genesis: the founding clinics are members, nobody else', () => {

@@ -28,10 +28,7 @@ beforeAll(async () => {
   (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
   let genesis;
   ({ genesis, clinics } = await devConsortium(4));
-  chain = await TestChain.start(
-    genesis,
-    clinics.map((c) => c.secretKey),
-  );
+  chain = await TestChain.start(genesis, clinics);
   relay = new Relay({ port: 0, genesis, ledger: RelayLedger.open({ genesis, dir: null, log: silentLogger }), log: silentLogger, defaultMetrics: false });
   await relay.start();
 }, 120_000);
@@ -86,7 +83,7 @@ describe("a phone's enrolment transport", () => {
 
     // The clinic registers the phone's key on the ledger; the relay verifies the block and lets the phone in
     // as a patient, and closes the enrolment connection (the key is no longer an unregistered one).
-    const blocks = await chain.commit(desk, 'registerKey', { key: Buffer.from(phone.publicKey, 'hex'), org: desk.id, role: 'patient', subject: 'p-enrolled' });
+    const blocks = await chain.registerPatientKey(desk, phone.publicKey, 'p-enrolled');
     await new RelayClient({ relayUrl: relay.signalingUrl, secretKey: desk.secretKey }).pushBlocks(blocks);
     await eventually(() => relay.hub.subscribers(PATIENTS_ROOM) === 1, 'the registered phone to join the patients room', 15_000);
     expect(main.relayState).toBe('connected');

@@ -85,12 +85,9 @@ describe('a configured consortium', () => {
       expect(relay.output.some((l) => l.includes('development'))).toBe(false);
       expect((await get(`${relay.url}/dev/identity/clinic-1`, { Host: `127.0.0.1:${relay.port}` })).status).toBe(404);
       expect(await openSocket(tokenUrl(strangerKey(), relay.wsUrl))).toMatchObject({ ok: false, status: 401, body: 'not-member\n' });
-      const chain = await TestChain.start(
-        genesis,
-        clinics.map((c) => c.secretKey),
-      );
+      const chain = await TestChain.start(genesis, clinics);
       const patient = strangerKey();
-      const blocks = await chain.commit(clinics[0]!, 'registerKey', { key: Buffer.from(patient.publicKey, 'hex'), org: 'clinic-1', role: 'patient', subject: 'p-1' });
+      const blocks = await chain.registerPatientKey(clinics[0]!, patient.publicKey);
       const pushed = await new RelayClient({ relayUrl: relay.wsUrl, secretKey: clinics[0]!.secretKey }).pushBlocks(blocks);
       expect(await relay.stop('SIGTERM')).toBe(0);
       relay = await spawnRelay({ ...env, PORT: String(relay.port) });

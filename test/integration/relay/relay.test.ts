@@ -14,19 +14,13 @@ import { CloseCode } from '../../../relay/limits.ts';
 import { createLogger, silentLogger } from '../../../relay/log.ts';
 import { encodeBlockBatch, RelayClient, RelayClientError } from '../../../web/src/core/net/relay-client.ts';
 import { createRelayToken, enrolmentScope, withToken } from '../../../web/src/core/net/index.ts';
-import type { Block } from '../../../web/src/core/ledger/block.ts';
 import type { Genesis } from '../../../web/src/core/node/genesis.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
-import { TestChain, devConsortium, type DevClinic } from './chain.ts';
-import { bearer, closed, collect, eventually, openSocket, strangerKey, tokenUrl, type TestKey } from './helpers.ts';
+import { patientKeyChain } from './chain.ts';
+import { bearer, closed, collect, eventually, openSocket, strangerKey, tokenUrl } from './helpers.ts';
 
+const { genesis, clinics, chain, patient, registered, revoked } = await patientKeyChain();
 let relay: Relay;
-let genesis: Genesis;
-let clinics: DevClinic[];
-let chain: TestChain;
-let patient: TestKey;
-let registered: Block[];
-let revoked: Block[];
 let dist: string;
 const logLines: string[] = [];
 
@@ -34,14 +28,6 @@ const ws = () => relay.signalingUrl;
 const ROOM = 'hygeia/consortium/v1';
 
 beforeAll(async () => {
-  ({ genesis, clinics } = await devConsortium(4));
-  chain = await TestChain.start(
-    genesis,
-    clinics.map((c) => c.secretKey),
-  );
-  patient = strangerKey();
-  registered = await chain.commit(clinics[0]!, 'registerKey', { key: Buffer.from(patient.publicKey, 'hex'), org: 'clinic-1', role: 'patient', subject: 'p-1' });
-  revoked = await chain.commit(clinics[0]!, 'revokeKey', { key: Buffer.from(patient.publicKey, 'hex') });
   dist = mkdtempSync(join(tmpdir(), 'hygeia-dist-'));
   mkdirSync(join(dist, 'assets'));
   writeFileSync(join(dist, 'index.html'), '<!doctype html><title>t</title>');
@@ -157,8 +143,8 @@ describe('the ledger over HTTP (the relay follows the ledger)', () => {
     // The relay is past these blocks: nothing to apply, nothing refused.
     expect(await (await post(bearer(clinics[0]!, ws()))).json()).toMatchObject({ accepted: 0 });
     const more = [
-      ...(await chain.commit(clinics[1]!, 'registerKey', { key: Buffer.from(strangerKey().publicKey, 'hex'), org: 'clinic-2', role: 'patient', subject: 'p-2' })),
-      ...(await chain.commit(clinics[1]!, 'registerKey', { key: Buffer.from(strangerKey().publicKey, 'hex'), org: 'clinic-2', role: 'patient', subject: 'p-3' })),
+      ...(await chain.registerPatientKey(clinics[1]!, strangerKey().publicKey, 'p-2')),
+      ...(await chain.registerPatientKey(clinics[1]!, strangerKey().publicKey, 'p-3')),
     ];
     const error = (p: Promise<unknown>) =>
       p.then(

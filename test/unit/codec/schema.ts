@@ -95,43 +95,33 @@ export function decodeTs(t: Ty, bytes: Uint8Array, maxBytes?: number): { value: 
 
 /** Writes a JSON-form value of type `t`. */
 export function writeValue(t: Ty, v: Json, w: Writer): void {
-  switch (kind(t)) {
-    case 'uint':
-      w.uint(BigInt(v as string));
-      return;
-    case 'bool':
-      w.bool(v as boolean);
-      return;
-  }
   const tt = t as TyList;
   const sub = (i: number): Ty => tt[i] as Ty;
-  switch (tt[0]) {
+  switch (kind(t)) {
+    case 'uint':
+      return w.uint(BigInt(v as string));
+    case 'bool':
+      return w.bool(v as boolean);
     case 'fixed':
-      w.fixed(fromHex(v as string));
-      return;
+      return w.fixed(fromHex(v as string));
     case 'bytes':
-      w.bytes(fromHex(v as string));
-      return;
+      return w.bytes(fromHex(v as string));
     case 'str':
-      w.str(v as string);
-      return;
+      return w.str(v as string);
     case 'list':
-      w.list(v as Json[], (ww, x) => writeValue(sub(2), x, ww));
-      return;
+      return w.list(v as Json[], (ww, x) => writeValue(sub(2), x, ww));
     case 'option':
       w.bool(v !== null);
       if (v !== null) writeValue(sub(1), (v as { some: Json }).some, w);
       return;
     case 'set':
-      w.set(v as Json[], (ww, x) => writeValue(sub(2), x, ww));
-      return;
+      return w.set(v as Json[], (ww, x) => writeValue(sub(2), x, ww));
     case 'map':
-      w.map(
+      return w.map(
         v as [Json, Json][],
         (ww, k) => writeValue(sub(2), k, ww),
         (ww, x) => writeValue(sub(3), x, ww),
       );
-      return;
     case 'struct': {
       const fields = tt.slice(1) as Ty[];
       fields.forEach((f, i) => writeValue(f, (v as Json[])[i]!, w));

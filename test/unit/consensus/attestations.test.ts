@@ -6,12 +6,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ed25519PublicKey, ed25519Sign, initCore, type ReplicaAction, type ReplicaEvent } from '../../../wasm/index.ts';
 import { CHANNEL_ATTEST, ConsensusNode, decodeAttestMessage, encodeAttestMessage, type ConsensusEvent, type ReplicaLike } from '../../../web/src/core/consensus/index.ts';
 import { attestationSigningBytes, encodeAttestation, encodeAttestationCertificate, verifyAttestation } from '../../../web/src/core/ledger/attestation.ts';
-import { MemoryLedgerStore, batchDigestOfHashes, txHash, type CertificateVerifier } from '../../../web/src/core/ledger/index.ts';
+import { MemoryLedgerStore, batchDigestOfHashes, txHash } from '../../../web/src/core/ledger/index.ts';
 import { genesisEpoch } from '../../../web/src/core/ledger/epoch.ts';
 import { genesisHash } from '../../../web/src/core/ledger/block.ts';
 import { SimNetwork, onChannel } from '../../../web/src/core/net/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { KvApp } from '../../sim/kv-app.ts';
+import { fakeCertificate, utf8, verifyFakeCertificate as verifyCertificate } from '../shared/fake-certificate.ts';
 
 const rng = new Prng(4040);
 const secrets = Array.from({ length: 4 }, () => rng.bytes(32));
@@ -22,8 +23,6 @@ beforeAll(async () => {
   keys = secrets.map(ed25519PublicKey);
   ids = keys.map(toHex);
 });
-const utf8 = (s: string) => new TextEncoder().encode(s);
-const verifyCertificate: CertificateVerifier = (c, _v, seq) => new TextDecoder().decode(c) === `cert${seq}`;
 
 /** Executes one block per submitted request, like a replica that commits everything at once. */
 class Executor implements ReplicaLike {
@@ -44,7 +43,7 @@ class Executor implements ReplicaLike {
         requests: [e.bytes],
         batch: [e.bytes],
         skipped: [],
-        certificate: utf8(`cert${seq}`),
+        certificate: fakeCertificate(seq),
       },
     ];
   }

@@ -13,31 +13,18 @@ import {
   type ConsensusEvent,
   type ReplicaLike,
 } from '../../../web/src/core/consensus/index.ts';
-import {
-  MemoryLedgerStore,
-  batchDigestOfHashes,
-  txHash,
-  verifyBlock,
-  blockHash,
-  buildBlock,
-  encodeBlock,
-  genesisHash,
-  type Block,
-  type CertificateVerifier,
-} from '../../../web/src/core/ledger/index.ts';
+import { MemoryLedgerStore, batchDigestOfHashes, txHash, verifyBlock, blockHash, buildBlock, encodeBlock, genesisHash, type Block } from '../../../web/src/core/ledger/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { SimNetwork, onChannel } from '../../../web/src/core/net/index.ts';
 import { KvApp } from '../../sim/kv-app.ts';
 import { useCore } from '../shared/core.ts';
+import { fakeCertificate as cert, utf8, verifyFakeCertificate as verifyCertificate } from '../shared/fake-certificate.ts';
 
 useCore();
 
 const rng = new Prng(99);
 const keys = Array.from({ length: 4 }, () => rng.bytes(32));
 const ids = keys.map(toHex);
-const cert = (seq: number) => new TextEncoder().encode(`cert${seq}`);
-const verifyCertificate: CertificateVerifier = (c, _v, seq) => new TextDecoder().decode(c) === `cert${seq}`;
-const utf8 = (s: string) => new TextEncoder().encode(s);
 
 class ScriptedReplica implements ReplicaLike {
   readonly seen: ReplicaEvent[] = [];

@@ -3,19 +3,17 @@
 // that fails any check stops the replay there, with its reason, and never leaves the app past a bad block.
 import { describe, expect, it } from 'vitest';
 import { ConsensusNode, type ConsensusEvent, type ReplicaStart } from '../../../web/src/core/consensus/index.ts';
-import { MemoryLedgerStore, blockHash, buildBlock, genesisHash, type Block, type CertificateVerifier } from '../../../web/src/core/ledger/index.ts';
+import { MemoryLedgerStore, blockHash, buildBlock, genesisHash, type Block } from '../../../web/src/core/ledger/index.ts';
 import { SimNetwork } from '../../../web/src/core/net/sim-network.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { KvApp } from '../../sim/kv-app.ts';
 import { useCore } from '../shared/core.ts';
+import { fakeCertificate as cert, utf8, verifyFakeCertificate as verifyCertificate } from '../shared/fake-certificate.ts';
 
 useCore();
 
 const rng = new Prng(17);
 const keys = Array.from({ length: 4 }, () => rng.bytes(32));
-const utf8 = (s: string) => new TextEncoder().encode(s);
-const cert = (seq: number) => utf8(`cert${seq}`);
-const verifyCertificate: CertificateVerifier = (c, _v, seq) => new TextDecoder().decode(c) === `cert${seq}`;
 
 /** Blocks 1..len as a correct node builds them, the app snapshot after each, and a store holding them. */
 async function stored(len: number, snapshotAt: number, tamper?: (b: Block) => Block) {

@@ -6,44 +6,18 @@ import type { FlRoundRecord } from '../../../web/src/core/ledger/contracts/index
 import { decodeUpdate, digestHex, encodeUpdate, roundOutcome, weightsDigest, type CommittedUpdate } from '../../../web/src/core/fl/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
 import { useCore } from '../shared/core.ts';
+import { closedRound } from './ledger-fixture.ts';
 
 useCore();
 
 const DIM = 31;
 const clinics = ['clinic-1', 'clinic-2', 'clinic-3', 'clinic-4', 'clinic-5'];
 
+/** The closed round as the contracts record it, with the fields a case is about (rule, counted, probation, DP) replaced. */
+let closed: FlRoundRecord | undefined;
 function record(over: Partial<FlRoundRecord> = {}): FlRoundRecord {
-  return {
-    task: 't',
-    round: 3,
-    seq: 3,
-    model: `logreg:${DIM - 1}`,
-    base: '',
-    rule: 'trimmed',
-    epochs: 1,
-    batchSize: 16,
-    learningRate: 100_000,
-    seed: 1,
-    clinics,
-    counted: clinics,
-    probation: [],
-    deadline: 0,
-    dpClip: 0,
-    dpNoise: 0,
-    dpDeltaInv: 0,
-    openedBy: 'clinic-1',
-    openedAt: 0,
-    state: 'closed',
-    updates: {},
-    declined: {},
-    closedAt: 1,
-    aggregates: {},
-    flags: {},
-    agreed: '',
-    agreedAt: 0,
-    flagged: [],
-    ...over,
-  };
+  closed ??= closedRound({ task: 't', model: `logreg:${DIM - 1}` }, clinics.length);
+  return { ...closed, ...over };
 }
 
 function updates(seed: number, tweak?: (clinic: string, delta: Float32Array) => Float32Array): CommittedUpdate[] {
@@ -52,7 +26,7 @@ function updates(seed: number, tweak?: (clinic: string, delta: Float32Array) => 
   return clinics.map((clinic) => {
     let delta: Float32Array = Float32Array.from(shared, (v) => 0.1 * (v + 0.3 * (p.float() - 0.5)));
     if (tweak) delta = tweak(clinic, delta);
-    const bytes = encodeUpdate({ task: 't', round: 3, clinic, samples: 50, delta });
+    const bytes = encodeUpdate({ task: 't', round: 1, clinic, samples: 50, delta });
     return { clinic, digest: digestHex(bytes), samples: 50, bytes };
   });
 }

@@ -18,22 +18,21 @@ import {
 } from '../../../web/src/core/ledger/index.ts';
 import { Prng, toHex } from '../../../web/src/core/util/index.ts';
 import { useCore } from '../shared/core.ts';
+import { fakeCertificate, verifyFakeCertificate } from '../shared/fake-certificate.ts';
 
 useCore();
 
 const rng = new Prng(2024);
 const validators = Array.from({ length: 4 }, () => rng.bytes(32));
-// Structural tests inject a certificate verifier that accepts exactly the certificate "ok|seq"; the real
-// certificates are checked against the wasm replica's verifier in the consensus tests.
-const okCert = (seq: number) => new TextEncoder().encode(`ok|${seq}`);
-const fakeVerifier: CertificateVerifier = (cert, vals, seq) => vals.length === validators.length && new TextDecoder().decode(cert) === `ok|${seq}`;
+// Structural tests inject the stand-in certificates (shared/fake-certificate.ts), here held to this validator set's size.
+const fakeVerifier: CertificateVerifier = (cert, vals, ...rest) => vals.length === validators.length && verifyFakeCertificate(cert, vals, ...rest);
 
 function chain(len: number): Block[] {
   const blocks: Block[] = [];
   let prev = genesisHash(validators);
   for (let h = 1; h <= len; h++) {
     const txs = Array.from({ length: h % 4 }, () => rng.bytes(10 + rng.int(50)));
-    const b = buildBlock({ height: h, time: 1_700_000_000_000 + h, prevHash: prev, txs, stateRoot: rng.bytes(32), certificate: okCert(h) });
+    const b = buildBlock({ height: h, time: 1_700_000_000_000 + h, prevHash: prev, txs, stateRoot: rng.bytes(32), certificate: fakeCertificate(h) });
     blocks.push(b);
     prev = blockHash(b.header);
   }
@@ -103,15 +102,15 @@ describe('verifyBlock', () => {
       [b3, 'height-mismatch', { prev: b1.header }],
       [{ ...b2, header: { ...b2.header, prevHash: blockHash(b3.header) } }, 'prev-hash-mismatch', { prev: b1.header }],
       [b2, 'time-regressed', { prev: { ...b1.header, time: b2.header.time + 5 } }],
-      [{ ...b2, certificate: okCert(3) }, 'certificate-malformed'], // the fake certificate is not a commit certificate
+      [{ ...b2, certificate: fakeCertificate(3) }, 'certificate-malformed'], // the fake certificate is not a commit certificate
       [{ ...b2, header: { ...b2.header, prevHash: new Uint8Array(31) } }, 'malformed'],
       [{ ...b2, header: { ...b2.header, height: 0 } }, 'malformed'],
     ];
     for (const [block, reason, extra] of cases) {
       // A time-regressed block also has a prevHash mismatch with a doctored prev; build that case honestly.
       if (reason === 'time-regressed') {
-        const prev = buildBlock({ height: 1, time: b2.header.time + 5, prevHash: genesisHash(validators), txs: [], stateRoot: rng.bytes(32), certificate: okCert(1) });
-        const next = buildBlock({ height: 2, time: b2.header.time, prevHash: blockHash(prev.header), txs: [], stateRoot: rng.bytes(32), certificate: okCert(2) });
+        const prev = buildBlock({ height: 1, time: b2.header.time + 5, prevHash: genesisHash(validators), txs: [], stateRoot: rng.bytes(32), certificate: fakeCertificate(1) });
+        const next = buildBlock({ height: 2, time: b2.header.time, prevHash: blockHash(prev.header), txs: [], stateRoot: rng.bytes(32), certificate: fakeCertificate(2) });
         expect(verifyBlock(next, validators, { ...opts, prev: prev.header })).toEqual({ ok: false, reason });
         continue;
       }
@@ -134,7 +133,7 @@ describe('transaction proofs', () => {
       prevHash: genesisHash(validators),
       txs: Array.from({ length: 13 }, (_, i) => rng.bytes(i + 1)),
       stateRoot: rng.bytes(32),
-      certificate: okCert(1),
+      certificate: fakeCertificate(1),
     });
     for (let i = 0; i < b.txs.length; i++) {
       const p = txProof(b, i);

@@ -9,6 +9,7 @@ import { RecordStore } from '../../../web/src/core/records/index.ts';
 import type { RecordProgress } from '../../../web/src/core/records/index.ts';
 import { rawDump, rowCounts } from '../../e2e/fixtures/records/raw-dump.ts';
 import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles, freshStoreName } from './synthea.ts';
+import { bundleOf, entriesOf, observation } from './fhir.ts';
 
 const key = new Uint8Array(32).fill(11);
 const freshName = (): string => freshStoreName('atomic');
@@ -123,11 +124,7 @@ describe('atomic import', () => {
   it('a rejected transaction and a finished import leave no journal row', async () => {
     const name = freshName();
     const store = await RecordStore.open(name, key);
-    await store.importBundle({
-      resourceType: 'Bundle',
-      type: 'transaction',
-      entry: [{ resource: { resourceType: 'Observation', id: 'o', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/none' } } }],
-    });
+    await store.importBundle(bundleOf('transaction', entriesOf(observation('o', 'Patient/none'))));
     await store.importBundle(loadSynthea(syntheaFiles[0]!));
     expect((await rowCounts(name)).journal).toBe(0);
     store.close();

@@ -11,6 +11,7 @@ import { RecordStore } from '../../../web/src/core/records/index.ts';
 import { rawDump } from '../../e2e/fixtures/records/raw-dump.ts';
 import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles, freshStoreName, storeWithSynthea } from './synthea.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
+import { bundleOf, encounter, entriesOf, observation } from './fhir.ts';
 
 const key = new Uint8Array(32).fill(21);
 const freshName = (): string => freshStoreName('erasure');
@@ -83,19 +84,10 @@ describe('resources that name the patient other than as Patient/<id>', () => {
   const entries = [
     { fullUrl: 'urn:uuid:11111111-1111-1111-1111-111111111111', resource: patient },
     { resource: org },
-    {
-      resource: {
-        resourceType: 'Encounter',
-        id: 'enc1',
-        status: 'finished',
-        class: { code: 'AMB' },
-        subject: { reference: 'https://ehr.example/fhir/Patient/p1' },
-        serviceProvider: { reference: 'Organization/org1' },
-      },
-    },
-    { resource: { resourceType: 'Observation', id: 'obs-versioned', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p1/_history/1' } } },
-    { resource: { resourceType: 'Observation', id: 'obs-urn', status: 'final', code: { text: 'x' }, subject: { reference: 'urn:uuid:11111111-1111-1111-1111-111111111111' } } },
-    { resource: { resourceType: 'Observation', id: 'obs-logical', status: 'final', code: { text: 'x' }, subject: { type: 'Patient', identifier: mrn } } },
+    { resource: encounter('enc1', 'https://ehr.example/fhir/Patient/p1', { serviceProvider: { reference: 'Organization/org1' } }) },
+    { resource: observation('obs-versioned', 'Patient/p1/_history/1') },
+    { resource: observation('obs-urn', 'urn:uuid:11111111-1111-1111-1111-111111111111') },
+    { resource: observation('obs-logical', { type: 'Patient', identifier: mrn }) },
     {
       resource: {
         resourceType: 'Claim',
@@ -130,7 +122,7 @@ describe('resources that name the patient other than as Patient/<id>', () => {
       },
     },
   ];
-  const bundle = { resourceType: 'Bundle', type: 'transaction', entry: entries };
+  const bundle = bundleOf('transaction', entries);
   const patientOwned = entries.slice(2).map((e) => `${e.resource.resourceType}/${e.resource.id}`);
 
   it('are filed under the patient, and erased with them', async () => {
@@ -139,10 +131,8 @@ describe('resources that name the patient other than as Patient/<id>', () => {
     const report = await store.importBundle(bundle);
     expect(report.rejected).toEqual([]);
     // A later import that only names the patient's Encounter (already stored) goes with the patient too.
-    const later = await store.importBundle({
-      resourceType: 'Bundle',
-      type: 'batch',
-      entry: [
+    const later = await store.importBundle(
+      bundleOf('batch', [
         {
           resource: {
             resourceType: 'Provenance',
@@ -152,8 +142,8 @@ describe('resources that name the patient other than as Patient/<id>', () => {
             agent: [{ who: { reference: 'Organization/org1' } }],
           },
         },
-      ],
-    });
+      ]),
+    );
     expect(later.rejected).toEqual([]);
     patientOwned.push('Provenance/prov-later');
     const filed = (await store.search({ patient: 'p1' })).map((r) => `${r.resourceType}/${r.id}`);
@@ -172,24 +162,17 @@ describe('resources that name the patient other than as Patient/<id>', () => {
 
   it('a resource that names two patients, or a patient this clinic does not hold, is refused', async () => {
     const store = await RecordStore.open(freshName(), key);
-    const report = await store.importBundle({
-      resourceType: 'Bundle',
-      type: 'batch',
-      entry: [
-        { resource: patient },
-        { resource: { resourceType: 'Patient', id: 'p2' } },
-        { resource: { resourceType: 'Observation', id: 'two', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p1' }, focus: [{ reference: 'Patient/p2' }] } },
-        {
-          resource: {
-            resourceType: 'Observation',
-            id: 'unknown',
-            status: 'final',
-            code: { text: 'x' },
-            subject: { type: 'Patient', identifier: { system: 'urn:mrn', value: 'nobody' } },
-          },
-        },
-      ],
-    });
+    const report = await store.importBundle(
+      bundleOf(
+        'batch',
+        entriesOf(
+          patient,
+          { resourceType: 'Patient', id: 'p2' },
+          observation('two', 'Patient/p1', { focus: [{ reference: 'Patient/p2' }] }),
+          observation('unknown', { type: 'Patient', identifier: { system: 'urn:mrn', value: 'nobody' } }),
+        ),
+      ),
+    );
     expect(report.rejected.map((r) => [r.index, r.reason])).toEqual([
       [2, 'the resource names more than one patient'],
       [3, 'the resource names a patient by an identifier this clinic does not hold'],
@@ -255,11 +238,9 @@ describe('other open stores (tabs)', () => {
     await tab1.erasePatient(pa);
     await expect.poll(async () => (await tab2.patients()).map((p) => p.id)).toEqual([pb]);
     await expect(tab2.read('Patient', pa)).rejects.toMatchObject({ reason: 'erased' });
-    await expect(
-      tab2.put({ resourceType: 'Observation', id: 'late', status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${pa}` } } as fhir4.Observation),
-    ).rejects.toMatchObject({ reason: 'erased' });
+    await expect(tab2.put(observation('late', `Patient/${pa}`))).rejects.toMatchObject({ reason: 'erased' });
     // tab2 writes for the other patient under the new wrapping key, and tab1 reads it.
-    await tab2.put({ resourceType: 'Observation', id: 'later', status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${pb}` } } as fhir4.Observation);
+    await tab2.put(observation('later', `Patient/${pb}`));
     expect((await tab1.read('Observation', 'later')).id).toBe('later');
     tab1.close();
     tab2.close();

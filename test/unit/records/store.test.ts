@@ -9,6 +9,7 @@ import { canonicalJson } from '../../../web/src/core/codec/index.ts';
 import { rawDump } from '../../e2e/fixtures/records/raw-dump.ts';
 import { loadSynthea, patientIdOf, sensitiveStrings, syntheaFiles, freshStoreName } from './synthea.ts';
 import { referencesOf } from './references.ts';
+import { bundleOf, encounter, entriesOf, observation as obs } from './fhir.ts';
 
 const key = (n: number): Uint8Array => new Uint8Array(32).fill(n);
 const freshName = (): string => freshStoreName('store');
@@ -71,14 +72,11 @@ describe('RecordStore: Synthea import', () => {
 describe('RecordStore: bundles with problems', () => {
   const patient = { resourceType: 'Patient', id: 'p1', identifier: [{ system: 'urn:mrn', value: 'MRN-1' }], birthDate: '1970-01-01' };
   const practitioner = { resourceType: 'Practitioner', id: 'dr1', identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: '999' }] };
-  const obs = (id: string, subject: string): object => ({ resourceType: 'Observation', id, status: 'final', code: { text: 'x' }, subject: { reference: subject } });
 
   it('a batch rejects malformed entries by index, with the resource type, and imports the rest', async () => {
     const store = await RecordStore.open(freshName(), key(2));
-    const report = await store.importBundle({
-      resourceType: 'Bundle',
-      type: 'batch',
-      entry: [
+    const report = await store.importBundle(
+      bundleOf('batch', [
         { fullUrl: 'urn:uuid:00000000-0000-0000-0000-000000000001', resource: patient, request: { method: 'POST', url: 'Patient' } },
         { resource: obs('o1', 'urn:uuid:00000000-0000-0000-0000-0000000000ff') },
         'not an entry',
@@ -87,9 +85,9 @@ describe('RecordStore: bundles with problems', () => {
         { resource: obs('o2', 'urn:uuid:00000000-0000-0000-0000-000000000001'), request: { method: 'DELETE', url: 'Observation/o2' } },
         { resource: obs('o3', 'urn:uuid:00000000-0000-0000-0000-000000000001') },
         { resource: obs('o4', 'Patient/nobody-here') },
-        { resource: { ...(obs('o5', 'Patient/p1') as object), status: 'not-a-status', valueQuantity: { value: 'seven' } } },
-      ],
-    });
+        { resource: obs('o5', 'Patient/p1', { status: 'not-a-status', valueQuantity: { value: 'seven' } }) },
+      ]),
+    );
     expect(report.rejected.map((r) => r.index)).toEqual([1, 2, 3, 4, 5, 7, 8]);
     expect(report.rejected.map((r) => r.resourceType)).toEqual(['Observation', '', 'Observation', '', 'Observation', 'Observation', 'Observation']);
     expect(report.rejected[0]!.reason).toMatch(/urn/);
@@ -104,11 +102,7 @@ describe('RecordStore: bundles with problems', () => {
 
   it('a transaction with one bad entry imports nothing and says why', async () => {
     const store = await RecordStore.open(freshName(), key(2));
-    const report = await store.importBundle({
-      resourceType: 'Bundle',
-      type: 'transaction',
-      entry: [{ resource: patient }, { resource: obs('o1', 'Patient/p1') }, { resource: obs('o2', 'Patient/elsewhere') }],
-    });
+    const report = await store.importBundle(bundleOf('transaction', entriesOf(patient, obs('o1', 'Patient/p1'), obs('o2', 'Patient/elsewhere'))));
     expect(report.imported).toEqual({});
     expect(report.anchors).toEqual([]);
     expect(report.rejected.map((r) => r.index)).toEqual([-1, 2]);
@@ -120,11 +114,7 @@ describe('RecordStore: bundles with problems', () => {
 
   it('a batch entry that refers to a rejected entry is rejected too', async () => {
     const store = await RecordStore.open(freshName(), key(2));
-    const report = await store.importBundle({
-      resourceType: 'Bundle',
-      type: 'batch',
-      entry: [{ resource: { ...patient, birthDate: 'last spring' } }, { resource: obs('o1', 'Patient/p1') }, { resource: practitioner }],
-    });
+    const report = await store.importBundle(bundleOf('batch', entriesOf({ ...patient, birthDate: 'last spring' }, obs('o1', 'Patient/p1'), practitioner)));
     expect(report.rejected.map((r) => r.index)).toEqual([0, 1]);
     expect(report.imported).toEqual({ Practitioner: 1 });
     store.close();
@@ -143,26 +133,19 @@ describe('RecordStore: bundles with problems', () => {
 
   it('resolves conditional references in the bundle and in the store, else keeps a logical reference', async () => {
     const store = await RecordStore.open(freshName(), key(3));
-    await store.importBundle({ resourceType: 'Bundle', type: 'batch', entry: [{ resource: practitioner, request: { method: 'PUT', url: 'Practitioner/dr1' } }] });
-    const report = await store.importBundle({
-      resourceType: 'Bundle',
-      type: 'transaction',
-      entry: [
+    await store.importBundle(bundleOf('batch', [{ resource: practitioner, request: { method: 'PUT', url: 'Practitioner/dr1' } }]));
+    const report = await store.importBundle(
+      bundleOf('transaction', [
         { fullUrl: 'urn:uuid:00000000-0000-0000-0000-000000000001', resource: patient, request: { method: 'POST', url: 'Patient' } },
         {
-          resource: {
-            resourceType: 'Encounter',
-            id: 'e1',
-            status: 'finished',
-            class: { code: 'AMB' },
-            subject: { reference: 'Patient?identifier=urn:mrn|MRN-1' },
+          resource: encounter('e1', 'Patient?identifier=urn:mrn|MRN-1', {
             participant: [{ individual: { reference: 'Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|999' } }],
             serviceProvider: { reference: 'Organization?identifier=https://github.com/synthetichealth/synthea|abc' },
-          },
+          }),
           request: { method: 'POST', url: 'Encounter' },
         },
-      ],
-    });
+      ]),
+    );
     expect(report.rejected).toEqual([]);
     const e = (await store.read('Encounter', 'e1')) as fhir4.Encounter;
     expect(e.subject?.reference).toBe('Patient/p1');
@@ -174,18 +157,18 @@ describe('RecordStore: bundles with problems', () => {
 });
 
 describe('RecordStore: versions, anchors, tampering', () => {
-  const obs = { resourceType: 'Observation', id: 'o1', status: 'preliminary', code: { text: 'x' }, subject: { reference: 'Patient/p9' } } as fhir4.Observation;
+  const o1 = obs('o1', 'Patient/p9', { status: 'preliminary' });
 
   it('keeps old versions, returns what to anchor, and commits to each', async () => {
     const store = await RecordStore.open(freshName(), key(4));
     await store.put({ resourceType: 'Patient', id: 'p9' });
-    const first = await store.put(obs);
+    const first = await store.put(o1);
     expect(first).toMatchObject({ version: 1, changed: true });
     expect(first.anchor).toMatchObject({ anchorId: store.anchorId('Observation', 'o1'), version: 1 });
     const c1 = await store.commitment('Observation', 'o1');
     expect(Buffer.from(first.anchor!.commitment).equals(Buffer.from(c1))).toBe(true);
-    expect(await store.put(obs)).toEqual({ version: 1, changed: false, anchor: null });
-    const second = await store.put({ ...obs, status: 'final' });
+    expect(await store.put(o1)).toEqual({ version: 1, changed: false, anchor: null });
+    const second = await store.put({ ...o1, status: 'final' });
     expect(second).toMatchObject({ version: 2, changed: true });
     const c2 = await store.commitment('Observation', 'o1');
     expect(Buffer.from(c1).equals(Buffer.from(c2))).toBe(false);
@@ -196,7 +179,7 @@ describe('RecordStore: versions, anchors, tampering', () => {
     expect(await store.verify('Observation', 'o1', { version: 1, commitment: c1 })).toBe(true);
     expect(await store.anchorsOf([{ resourceType: 'Observation', id: 'o1' }])).toEqual([second.anchor]);
     await expect(store.put({ resourceType: 'Observation' } as fhir4.Observation)).rejects.toMatchObject({ reason: 'malformed' });
-    await expect(store.put({ ...obs, id: 'o2', subject: { reference: 'Patient/absent' } })).rejects.toMatchObject({ reason: 'unresolved-reference' });
+    await expect(store.put({ ...o1, id: 'o2', subject: { reference: 'Patient/absent' } })).rejects.toMatchObject({ reason: 'unresolved-reference' });
     store.close();
   });
 

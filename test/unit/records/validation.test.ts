@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { validateExchange, validateFhirResource, loadFhirDefinitions } from '../../../web/src/core/records/index.ts';
 import { buildTrimmedDefinitions } from '../../../web/src/core/records/fhir/definitions.ts';
 import { loadSynthea, syntheaFiles } from './synthea.ts';
+import { observation } from './fhir.ts';
 
 const require = createRequire(import.meta.url);
 const committed = new URL('../../../web/src/core/records/fhir/r4-definitions.json.gz', import.meta.url);
@@ -123,10 +124,7 @@ describe('validateExchange', () => {
     const held = new Set(literal.map((r) => `${r.resourceType}/${r.id}`));
     expect((await validateExchange(encounters, { resolve: (k) => held.has(k) })).valid).toBe(true);
 
-    const bad = await validateExchange([
-      { ...encounters[0]!, status: 'unheard-of', class: 'AMB' },
-      { resourceType: 'Observation', id: 'o', status: 'final', code: { text: 'x' }, subject: { reference: '#missing' } },
-    ]);
+    const bad = await validateExchange([{ ...encounters[0]!, status: 'unheard-of', class: 'AMB' }, observation('o', '#missing')]);
     expect(bad.invalid.map((i) => i.index)).toEqual([0]);
     expect(bad.unresolved).toEqual([{ index: 1, resourceType: 'Observation', targetType: 'contained' }]);
   });

@@ -24,25 +24,32 @@ function runNetwork(seed: number, attacks = true): { reports: Report[]; stream: 
   return { reports: reportsOf(new NetworkMonitor(), stream.events), stream };
 }
 
-function expectFlagged(reports: Report[], inj: Injected): Report {
-  const r = reports.find((x) => x.subject === inj.subject && x.window === inj.window);
-  expect(r, `${inj.subject} in window ${inj.window}`).toBeDefined();
-  expect(r!.reasons.map((x) => x.feature)).toContain(inj.expect);
-  expect(r!.severity).toBe(r!.reasons[0]!.score);
-  return r!;
+/** Each of the `count` anomalies injected into the stream is reported in its window with its expected reason. */
+function expectInjectedFlagged(reports: Report[], injected: readonly Injected[], count: number): void {
+  expect(injected.length).toBe(count);
+  for (const inj of injected) {
+    const r = reports.find((x) => x.subject === inj.subject && x.window === inj.window);
+    expect(r, `${inj.subject} in window ${inj.window}`).toBeDefined();
+    expect(r!.reasons.map((x) => x.feature)).toContain(inj.expect);
+    expect(r!.severity).toBe(r!.reasons[0]!.score);
+  }
 }
 
-/** False positives over normal (subject, window) pairs, counted after the subjects' warm-up. */
-function falsePositiveRate(reports: Report[], normal: Set<string>, warmup: (key: string) => boolean): { fp: number; total: number } {
+/**
+ * Normal `subject/window` pairs from window `warmup` on (the subjects' warm-up left out): more than 1000 of
+ * them, and under `bound` of those flagged.
+ */
+function expectFewFalsePositives(reports: Report[], normal: Set<string>, warmup: number, bound: number): void {
   const flagged = new Set(reports.map((r) => `${r.subject}/${r.window}`));
   let fp = 0;
   let total = 0;
   for (const key of normal) {
-    if (warmup(key)) continue;
+    if (Number(key.split('/')[1]) < warmup) continue;
     total++;
     if (flagged.has(key)) fp++;
   }
-  return { fp, total };
+  expect(total).toBeGreaterThan(1000);
+  expect(fp / total).toBeLessThan(bound);
 }
 
 describe('access behaviour', () => {
@@ -50,8 +57,7 @@ describe('access behaviour', () => {
 
   it.each(seeds)('flags every injected anomaly with its reason (seed %i)', (seed) => {
     const { reports, stream } = runAccess(seed);
-    expect(stream.injected.length).toBe(5);
-    for (const inj of stream.injected) expectFlagged(reports, inj);
+    expectInjectedFlagged(reports, stream.injected, 5);
     const snooper = reports.find((r) => r.subject === 'clin-03' && r.window === 31)!;
     expect(snooper.reasons[0]!.feature === 'patientBreadth' || snooper.reasons[0]!.feature === 'requestRate').toBe(true);
     const glass = reports.find((r) => r.subject === 'clin-11' && r.window === 33)!;
@@ -62,9 +68,7 @@ describe('access behaviour', () => {
 
   it.each(seeds)('rarely flags normal clinician-days (seed %i)', (seed) => {
     const { reports, stream } = runAccess(seed, false);
-    const { fp, total } = falsePositiveRate(reports, stream.normalDays, (key) => Number(key.split('/')[1]) < 7);
-    expect(total).toBeGreaterThan(1000);
-    expect(fp / total).toBeLessThan(0.01);
+    expectFewFalsePositives(reports, stream.normalDays, 7, 0.01);
   });
 
   it('is deterministic: the same stream gives the same reports', () => {
@@ -106,17 +110,14 @@ describe('network behaviour', () => {
 
   it.each(seeds)('flags floods, forged signatures, equivocation and rejected floods (seed %i)', (seed) => {
     const { reports, stream } = runNetwork(seed);
-    expect(stream.injected.length).toBe(4);
-    for (const inj of stream.injected) expectFlagged(reports, inj);
+    expectInjectedFlagged(reports, stream.injected, 4);
     const eq = reports.find((r) => r.reasons.some((x) => x.feature === 'equivocations'))!;
     expect(eq.reasons[0]!.hard).toBe(true);
   });
 
   it.each(seeds)('does not flag normal peers, nor a peer that joins late (seed %i)', (seed) => {
     const { reports, stream } = runNetwork(seed, false);
-    const { fp, total } = falsePositiveRate(reports, stream.normalWindows, (key) => Number(key.split('/')[1]) < 5);
-    expect(total).toBeGreaterThan(1000);
-    expect(fp / total).toBeLessThan(0.005);
+    expectFewFalsePositives(reports, stream.normalWindows, 5, 0.005);
     expect(reports.filter((r) => r.subject === 'late-joiner')).toEqual([]);
   });
 

@@ -75,39 +75,32 @@ export function accessStream(seed: number, n = 40, days = 40, attacks = true): A
       if (count > 0) normalDays.add(`${c.id}/${day}`);
     }
     if (!attacks) continue;
-    const inject = (subject: string, expect: string): void => {
-      injected.push({ subject, window: day, expect });
-      normalDays.delete(`${subject}/${day}`);
+    /** `count` events of `requester` today, the k-th as `event(k)` says, flagged in advance for `expect`. */
+    const attack = (requester: string, expect: string, count: number, event: (k: number) => Omit<AccessEvent, 'requester'>): void => {
+      for (let k = 0; k < count; k++) {
+        const { time, ...rest } = event(k);
+        push({ time, requester, ...rest });
+      }
+      injected.push({ subject: requester, window: day, expect });
+      normalDays.delete(`${requester}/${day}`);
     };
-    if (day === 31) {
-      // A snooper: 120 patients outside the panel, in working hours.
-      const c = clinicians[3]!;
-      for (let k = 0; k < 120; k++) push({ time: inShift(c, day), requester: c.id, patient: `pt-other-${k}`, granted: true, breakGlass: false });
-      inject(c.id, 'patientBreadth');
-    }
-    if (day === 32) {
-      // Someone uses a day-shift clinician's account at night.
-      const c = clinicians[7]!;
-      for (let k = 0; k < 40; k++) push({ time: day * DAY + (1 + p.int(3)) * HOUR + p.int(HOUR), requester: c.id, patient: p.pick(c.panel), granted: true, breakGlass: false });
-      inject(c.id, 'offHoursShare');
-    }
-    if (day === 33) {
-      const c = clinicians[11]!;
-      for (let k = 0; k < 6; k++) push({ time: inShift(c, day), requester: c.id, patient: `pt-emergency-${k}`, granted: true, breakGlass: true });
-      inject(c.id, 'breakGlass');
-    }
-    if (day === 34) {
-      // Probing for records the clinician has no consent for: mostly denied.
-      const c = clinicians[15]!;
-      for (let k = 0; k < 40; k++) push({ time: inShift(c, day), requester: c.id, patient: `pt-probe-${k}`, granted: false, breakGlass: false });
-      inject(c.id, 'denialRatio');
-    }
-    if (day === 35) {
-      // A new, never-seen account harvesting at night: judged against the population.
-      for (let k = 0; k < 200; k++)
-        push({ time: day * DAY + p.int(5) * HOUR + p.int(HOUR), requester: 'intruder', patient: `pt-any-${k}`, granted: p.chance(0.5), breakGlass: false });
-      inject('intruder', 'patientBreadth');
-    }
+    const [snooper, borrowed, emergency, prober] = [3, 7, 11, 15].map((i) => clinicians[i]!) as [Clinician, Clinician, Clinician, Clinician];
+    // A snooper: 120 patients outside the panel, in working hours.
+    if (day === 31) attack(snooper.id, 'patientBreadth', 120, (k) => ({ time: inShift(snooper, day), patient: `pt-other-${k}`, granted: true, breakGlass: false }));
+    // Someone uses a day-shift clinician's account at night.
+    if (day === 32)
+      attack(borrowed.id, 'offHoursShare', 40, () => ({
+        time: day * DAY + (1 + p.int(3)) * HOUR + p.int(HOUR),
+        patient: p.pick(borrowed.panel),
+        granted: true,
+        breakGlass: false,
+      }));
+    if (day === 33) attack(emergency.id, 'breakGlass', 6, (k) => ({ time: inShift(emergency, day), patient: `pt-emergency-${k}`, granted: true, breakGlass: true }));
+    // Probing for records the clinician has no consent for: mostly denied.
+    if (day === 34) attack(prober.id, 'denialRatio', 40, (k) => ({ time: inShift(prober, day), patient: `pt-probe-${k}`, granted: false, breakGlass: false }));
+    // A new, never-seen account harvesting at night: judged against the population.
+    if (day === 35)
+      attack('intruder', 'patientBreadth', 200, (k) => ({ time: day * DAY + p.int(5) * HOUR + p.int(HOUR), patient: `pt-any-${k}`, granted: p.chance(0.5), breakGlass: false }));
   }
   events.sort((a, b) => a.time - b.time || (a.requester < b.requester ? -1 : a.requester > b.requester ? 1 : 0));
   return { events, injected, normalDays, days };
