@@ -9,7 +9,7 @@ import scalar from './scalar.mjs';
 
 const outputs = {
   'hash/compress.ts': compress,
-  'sign/field-mul.ts': field,
+  'sign/field-unrolled.ts': field,
   'sign/scalar-reduce.ts': scalar,
 };
 

@@ -1,4 +1,5 @@
-// Emits wasm/assembly/sign/field-mul.ts: the unrolled radix-2^25.5 multiply and squarings over raw pointers.
+// Emits wasm/assembly/sign/field-unrolled.ts: the unrolled radix-2^25.5 multiply, squarings and final reduction
+// (fePack) over raw pointers.
 // Run by `npm run build:wasm` (wasm/gen/all.mjs); the output is not committed.
 //
 // Limbs are signed i64 (ten of them, alternately 26 and 25 bits, as in ref10). Inputs may have limbs up to
@@ -76,26 +77,44 @@ function sq(name, double) {
   return L.join('\n');
 }
 
+/** Limb i holds 26 bits when i is even, 25 when odd. */
+const bitsOf = (i) => (i % 2 === 0 ? 26 : 25);
+
+/** One carry from limb i into the next (limb 9 wraps into limb 0 times 19), rounded or floored. */
+function carry(i, round = true) {
+  const bits = bitsOf(i);
+  const next = (i + 1) % 10;
+  const from = round ? `(h${i} + ${2 ** (bits - 1)})` : `h${i}`;
+  return `  { const c = ${from} >> ${bits}; h${next} += ${next === 0 ? 'c * 19' : 'c'}; h${i} -= c << ${bits}; }`;
+}
+
 function carryLines() {
-  const L = [];
-  const c = (i, nxt, bits, mul19 = false) => {
-    const half = 2 ** (bits - 1);
-    L.push(`  { const c = (h${i} + ${half}) >> ${bits}; h${nxt} += ${mul19 ? 'c * 19' : 'c'}; h${i} -= c << ${bits}; }`);
-  };
-  c(0, 1, 26);
-  c(4, 5, 26);
-  c(1, 2, 25);
-  c(5, 6, 25);
-  c(2, 3, 26);
-  c(6, 7, 26);
-  c(3, 4, 25);
-  c(7, 8, 25);
-  c(4, 5, 26);
-  c(8, 9, 26);
-  c(9, 0, 25, true);
-  c(0, 1, 26);
+  // ref10's interleaved order: two chains (from limbs 0 and 4) run side by side.
+  const L = [0, 4, 1, 5, 2, 6, 3, 7, 4, 8, 9, 0].map((i) => carry(i));
   for (const i of range(0, 10)) L.push(`  store<i64>(h, h${i}, ${8 * i});`);
   return L;
+}
+
+/** fePack: reduces fully modulo p and writes the 32-byte little-endian encoding. */
+function pack() {
+  const L = ['export function fePack(out: usize, f: usize): void {'];
+  for (const i of range(0, 10)) L.push(`  let h${i} = load<i64>(f, ${8 * i});`);
+  L.push('  // Bring limbs into range first, then compute q = floor(h / p) (0 or 1) and subtract q·p.');
+  for (const i of [...range(0, 10), 0]) L.push(carry(i));
+  L.push('  let q = (19 * h9 + 16777216) >> 25;');
+  for (const i of range(0, 10)) L.push(`  q = (h${i} + q) >> ${bitsOf(i)};`);
+  L.push('  h0 += 19 * q;');
+  for (const i of range(0, 9)) L.push(carry(i, false));
+  L.push('  { const c = h9 >> 25; h9 -= c << 25; }');
+  L.push(
+    '  // Limbs now sit at bit offsets 0, 26, 51, 77, 102 | 128, 153, 179, 204, 230: four 64-bit words.',
+    '  store<u64>(out, (<u64>h0) | ((<u64>h1) << 26) | ((<u64>h2) << 51), 0);',
+    '  store<u64>(out, ((<u64>h2) >> 13) | ((<u64>h3) << 13) | ((<u64>h4) << 38), 8);',
+    '  store<u64>(out, (<u64>h5) | ((<u64>h6) << 25) | ((<u64>h7) << 51), 16);',
+    '  store<u64>(out, ((<u64>h7) >> 13) | ((<u64>h8) << 12) | ((<u64>h9) << 38), 24);',
+    '}',
+  );
+  return L.join('\n');
 }
 
 export default function field() {
@@ -110,6 +129,9 @@ export default function field() {
     '',
     '/** h = 2 f^2 (point doubling needs 2Z^2). */',
     sq('feSquare2', true),
+    '',
+    '/** Fully reduces modulo p and writes the 32-byte little-endian encoding. */',
+    pack(),
     '',
   ].join('\n');
 }
