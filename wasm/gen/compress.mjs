@@ -1,6 +1,6 @@
-// Emits wasm/assembly/hash/compress.ts: the SHA-256 and SHA-512 compression functions fully unrolled, with the
-// message schedule in a rolling window of sixteen locals and the working variables renamed per round instead
-// of shuffled. Run by `npm run build:wasm` (wasm/gen/all.mjs); the output is not committed.
+// Emits wasm/assembly/hash/compress.ts: the SHA-256 and SHA-512 initial states and compression functions, the
+// latter fully unrolled, with the message schedule in a rolling window of sixteen locals and the working
+// variables renamed per round instead of shuffled. Run by `npm run build:wasm` (wasm/gen/all.mjs); the output is not committed.
 
 /** The first n primes. */
 function primes(n) {
@@ -24,6 +24,27 @@ function icbrt(x) {
 const K512 = primes(80).map((p) => icbrt(BigInt(p) << 192n) & ((1n << 64n) - 1n));
 const K256 = K512.slice(0, 64).map((k) => k >> 32n);
 if (K256[0] !== 0x428a2f98n || K512[79] !== 0x6c44198c4a475817n) throw new Error('round constants are off');
+
+/** floor(sqrt(x)) for a non-negative BigInt, by Newton's method from above. */
+function isqrt(x) {
+  let r = 1n << BigInt(Math.ceil(x.toString(2).length / 2) + 1);
+  for (;;) {
+    const next = (r + x / r) / 2n;
+    if (next >= r) return r;
+    r = next;
+  }
+}
+
+// The initial hash values: the first 64 bits of the fractional parts of the square roots of the first eight
+// primes (SHA-512); SHA-256 takes the first 32 bits.
+const H512 = primes(8).map((p) => isqrt(BigInt(p) << 128n) & ((1n << 64n) - 1n));
+const H256 = H512.map((h) => h >> 32n);
+if (H256[0] !== 0x6a09e667n || H512[7] !== 0x5be0cd19137e2179n) throw new Error('initial hash values are off');
+
+/** name(st): the eight state words set to the initial hash value. */
+function init(name, T, H, width) {
+  return [`export function ${name}(st: usize): void {`, ...H.map((h, i) => `  store<${T}>(st, 0x${h.toString(16)}, ${i * width});`), '}'].join('\n');
+}
 
 function gen(name, T, K, rounds, width, S0, S1, s0, s1) {
   const L = [`export function ${name}(st: usize, block: usize): void {`];
@@ -57,7 +78,11 @@ export default function compress() {
     '',
     gen('compress256', 'u32', K256, 64, 4, sigma('u32', 2, 13, 22), sigma('u32', 6, 11, 25), sigma('u32', 7, 18, 3, true), sigma('u32', 17, 19, 10, true)),
     '',
+    init('initState256', 'u32', H256, 4),
+    '',
     gen('compress512', 'u64', K512, 80, 8, sigma('u64', 28, 34, 39), sigma('u64', 14, 18, 41), sigma('u64', 1, 8, 7, true), sigma('u64', 19, 61, 6, true)),
+    '',
+    init('initState512', 'u64', H512, 8),
     '',
   ].join('\n');
 }

@@ -13,7 +13,7 @@
 // mixed-order public keys are not singled out: like OpenSSL we let the equation decide, so honest keys agree
 // with node:crypto exactly; a small-order key cannot verify an honest signature, and callers that need
 // non-repudiation against key owners choosing such keys must refuse them when keys are registered, not here.
-import { sha512Final, sha512Init, sha512Update } from "../hash/sha512";
+import { Sha512, shaFinal, shaInit, shaUpdate } from "../hash/sha2";
 import { scIsCanonical, scMulAdd, scReduce64 } from "./scalar";
 import {
   CHALLENGE, DIGITS, EXPANDED, HASH_CTX, NONCE, POINT_R, POINT_T, POINT_U, SELECTED, wipeScratch,
@@ -192,9 +192,9 @@ function scalarMultBase(h: usize, a: usize): void {
 
 /** out64 = clamp(SHA-512(seed)[0..32]) ‖ SHA-512(seed)[32..64]: the scalar a and the nonce prefix. */
 export function ed25519ExpandSeed(seed32: usize, out64: usize): void {
-  sha512Init(HASH_CTX);
-  sha512Update(HASH_CTX, seed32, 32);
-  sha512Final(HASH_CTX, out64);
+  shaInit<Sha512>(HASH_CTX);
+  shaUpdate<Sha512>(HASH_CTX, seed32, 32);
+  shaFinal<Sha512>(HASH_CTX, out64);
   store<u8>(out64, load<u8>(out64) & 248);
   store<u8>(out64 + 31, (load<u8>(out64 + 31) & 127) | 64);
 }
@@ -218,20 +218,20 @@ export function ed25519DerivePublicKey(seed32: usize, outPk32: usize): void {
  */
 export function ed25519SignExpanded(expanded64: usize, pk32: usize, msg: usize, len: usize, outSig64: usize): void {
   // r = H(prefix ‖ M) mod L
-  sha512Init(HASH_CTX);
-  sha512Update(HASH_CTX, expanded64 + 32, 32);
-  sha512Update(HASH_CTX, msg, len);
-  sha512Final(HASH_CTX, NONCE);
+  shaInit<Sha512>(HASH_CTX);
+  shaUpdate<Sha512>(HASH_CTX, expanded64 + 32, 32);
+  shaUpdate<Sha512>(HASH_CTX, msg, len);
+  shaFinal<Sha512>(HASH_CTX, NONCE);
   scReduce64(NONCE, NONCE);
   // R = [r]B
   scalarMultBase(POINT_R, NONCE);
   p2ToBytes(outSig64, POINT_R);
   // k = H(R ‖ A ‖ M) mod L
-  sha512Init(HASH_CTX);
-  sha512Update(HASH_CTX, outSig64, 32);
-  sha512Update(HASH_CTX, pk32, 32);
-  sha512Update(HASH_CTX, msg, len);
-  sha512Final(HASH_CTX, CHALLENGE);
+  shaInit<Sha512>(HASH_CTX);
+  shaUpdate<Sha512>(HASH_CTX, outSig64, 32);
+  shaUpdate<Sha512>(HASH_CTX, pk32, 32);
+  shaUpdate<Sha512>(HASH_CTX, msg, len);
+  shaFinal<Sha512>(HASH_CTX, CHALLENGE);
   scReduce64(CHALLENGE, CHALLENGE);
   // S = r + k·a mod L
   scMulAdd(outSig64 + 32, CHALLENGE, expanded64, NONCE);
@@ -432,11 +432,11 @@ export function baseMinusKeyMultiple(out: usize, keyTables: usize, s32: usize, k
 
 /** k = SHA-512(R ‖ A ‖ M) mod L into out (32 bytes; out needs 64 bytes of room). */
 export function challengeOf(out: usize, sig64: usize, pk32: usize, msg: usize, len: usize): void {
-  sha512Init(HASH_CTX);
-  sha512Update(HASH_CTX, sig64, 32);
-  sha512Update(HASH_CTX, pk32, 32);
-  sha512Update(HASH_CTX, msg, len);
-  sha512Final(HASH_CTX, out);
+  shaInit<Sha512>(HASH_CTX);
+  shaUpdate<Sha512>(HASH_CTX, sig64, 32);
+  shaUpdate<Sha512>(HASH_CTX, pk32, 32);
+  shaUpdate<Sha512>(HASH_CTX, msg, len);
+  shaFinal<Sha512>(HASH_CTX, out);
   scReduce64(out, out);
 }
 
