@@ -20,7 +20,7 @@ import {
 } from "./scratch";
 import {
   POINT_BYTES, PRECOMP_BYTES, PX, PY, PZ, p1p1ToP2, p1p1ToP3, p2Dbl, p2ToBytes, p3Base, p3BatchToPrecomp,
-  p3FromBytesNegate, p3Identity, p3ToCached, geAdd, geSub, geMadd, geMsub, p3Copy,
+  p3FromBytesNegate, p2Identity, p3Identity, p3ToCached, geAdd, geSub, geMadd, geMsub, p3Copy,
 } from "./point";
 import { feEqual, feIsZero, feOne, feZero, FE_BYTES } from "./field";
 import { reduceChallenge } from "./lattice";
@@ -227,12 +227,7 @@ export function ed25519SignExpanded(expanded64: usize, pk32: usize, msg: usize, 
   scalarMultBase(POINT_R, NONCE);
   p2ToBytes(outSig64, POINT_R);
   // k = H(R ‖ A ‖ M) mod L
-  shaInit<Sha512>(HASH_CTX);
-  shaUpdate<Sha512>(HASH_CTX, outSig64, 32);
-  shaUpdate<Sha512>(HASH_CTX, pk32, 32);
-  shaUpdate<Sha512>(HASH_CTX, msg, len);
-  shaFinal<Sha512>(HASH_CTX, CHALLENGE);
-  scReduce64(CHALLENGE, CHALLENGE);
+  challengeOf(CHALLENGE, outSig64, pk32, msg, len);
   // S = r + k·a mod L
   scMulAdd(outSig64 + 32, CHALLENGE, expanded64, NONCE);
   wipeScratch();
@@ -309,25 +304,21 @@ function buildOddMultiples(table: usize, p: usize): void {
   }
 }
 
-/** t (P1P1, converted through u) += digit · table, for a width-5 NAF digit over Cached odd multiples. */
-@inline function addCachedDigit(t: usize, u: usize, table: usize, digit: i32): void {
-  if (digit > 0) {
+/**
+ * t (P1P1, converted through u) += digit · table, for a NAF digit over odd multiples: Cached entries (the
+ * width-5 digits of -A and -R) or Precomp ones (the width-8 digits of B and 2^128·B).
+ */
+@inline function addDigit(t: usize, u: usize, table: usize, digit: i32, precomp: bool): void {
+  if (digit != 0) {
     p1p1ToP3(u, t);
-    geAdd(t, u, table + <usize>(digit >> 1) * POINT_BYTES);
-  } else if (digit < 0) {
-    p1p1ToP3(u, t);
-    geSub(t, u, table + <usize>((-digit) >> 1) * POINT_BYTES);
-  }
-}
-
-/** t (P1P1) += digit · table, for a width-8 NAF digit over Precomp odd multiples. */
-@inline function addPrecompDigit(t: usize, u: usize, table: usize, digit: i32): void {
-  if (digit > 0) {
-    p1p1ToP3(u, t);
-    geMadd(t, u, table + <usize>(digit >> 1) * PRECOMP_BYTES);
-  } else if (digit < 0) {
-    p1p1ToP3(u, t);
-    geMsub(t, u, table + <usize>((-digit) >> 1) * PRECOMP_BYTES);
+    const entry = table + <usize>(abs(digit) >> 1) * (precomp ? PRECOMP_BYTES : POINT_BYTES);
+    if (precomp) {
+      if (digit > 0) geMadd(t, u, entry);
+      else geMsub(t, u, entry);
+    } else {
+      if (digit > 0) geAdd(t, u, entry);
+      else geSub(t, u, entry);
+    }
   }
 }
 
@@ -348,16 +339,14 @@ function checkEquation(keyOdd: usize, rOdd: usize, s32: usize, k32: usize): bool
   top = max(top, nafDigits(NAF_LO, S_LO, 8));
   top = max(top, nafDigits(NAF_HI, S_HI, 8));
   const r = POINT_R, t = POINT_T, u = POINT_U;
-  feZero(r + PX);
-  feOne(r + PY);
-  feOne(r + PZ);
+  p2Identity(r);
   for (let i = top; i >= 0; i--) {
     p2Dbl(t, r);
     const a = <i32>load<i16>(NAF_C0 + (<usize>i << 1));
-    addCachedDigit(t, u, keyOdd, sign > 0 ? a : -a);
-    addCachedDigit(t, u, rOdd, <i32>load<i16>(NAF_C1 + (<usize>i << 1)));
-    addPrecompDigit(t, u, BASE_Q0, <i32>load<i16>(NAF_LO + (<usize>i << 1)));
-    addPrecompDigit(t, u, BASE_Q128, <i32>load<i16>(NAF_HI + (<usize>i << 1)));
+    addDigit(t, u, keyOdd, sign > 0 ? a : -a, false);
+    addDigit(t, u, rOdd, <i32>load<i16>(NAF_C1 + (<usize>i << 1)), false);
+    addDigit(t, u, BASE_Q0, <i32>load<i16>(NAF_LO + (<usize>i << 1)), true);
+    addDigit(t, u, BASE_Q128, <i32>load<i16>(NAF_HI + (<usize>i << 1)), true);
     p1p1ToP2(r, t);
   }
   // The identity in projective coordinates: X = 0 and Y = Z.
@@ -415,16 +404,14 @@ export function baseMinusKeyMultiple(out: usize, keyTables: usize, s32: usize, k
   nafDigits(NAF_K, k32, KEY_W);
   nafDigits(NAF_S, s32, BASE_SPACED_W);
   const t = POINT_T, u = POINT_U;
-  feZero(out + PX);
-  feOne(out + PY);
-  feOne(out + PZ);
+  p2Identity(out);
   for (let i = BASE_SPACING - 1; i >= 0; i--) {
     p2Dbl(t, out);
     for (let j = 0; j < KEY_SPACED_TABLES; j++) {
-      addPrecompDigit(t, u, keyTables + <usize>j * KEY_TABLE_BYTES, <i32>load<i16>(NAF_K + (<usize>(j * BASE_SPACING + i) << 1)));
+      addDigit(t, u, keyTables + <usize>j * KEY_TABLE_BYTES, <i32>load<i16>(NAF_K + (<usize>(j * BASE_SPACING + i) << 1)), true);
     }
     for (let j = 0; j < BASE_SPACED_TABLES; j++) {
-      addPrecompDigit(t, u, BASE_SPACED + <usize>j * BASE_ODD_BYTES, <i32>load<i16>(NAF_S + (<usize>(j * BASE_SPACING + i) << 1)));
+      addDigit(t, u, BASE_SPACED + <usize>j * BASE_ODD_BYTES, <i32>load<i16>(NAF_S + (<usize>(j * BASE_SPACING + i) << 1)), true);
     }
     p1p1ToP2(out, t);
   }
