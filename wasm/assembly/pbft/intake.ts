@@ -16,28 +16,16 @@ const PENDING_CHECK_CHUNK: i32 = 16;
 
 export function onRequest(r: Replica, bytes: Uint8Array, now: u64, forwarded: bool): void {
   r.touchNow(now);
-  if (bytes.length > r.maxMsg) {
-    r.reject(Reject.Oversize, -1);
-    return;
-  }
+  if (bytes.length > r.maxMsg) return r.reject(Reject.Oversize, -1);
   const req = parseRequest(bytes, r.maxMsg);
-  if (req == null) {
-    r.reject(Reject.Malformed, -1);
-    return;
-  }
-  if (r.clients.isStale(req.key, req.seq)) {
-    r.reject(Reject.StaleRequest, -1);
-    return;
-  }
+  if (req == null) return r.reject(Reject.Malformed, -1);
+  if (r.clients.isStale(req.key, req.seq)) return r.reject(Reject.StaleRequest, -1);
   if (r.cache.get(req.digest) != null) {
     // A backup forwarding what the client also sent us is the normal case, not an anomaly.
     if (!forwarded) r.reject(Reject.Duplicate, -1);
     return;
   }
-  if (r.pendingLive >= r.maxPending) {
-    r.reject(Reject.BufferFull, -1);
-    return;
-  }
+  if (r.pendingLive >= r.maxPending) return r.reject(Reject.BufferFull, -1);
   admit(r, req);
   if (!forwarded && r.self != r.primary && !r.changing) actSend(r.primary, encodeForwardedRequest(bytes));
   if (!r.vcTimerOn) r.startVcTimer(r.changing ? r.vcAttempt : 0);

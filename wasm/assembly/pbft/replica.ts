@@ -361,15 +361,9 @@ export class Replica {
    */
   onMessage(bytes: Uint8Array, from: i32, now: u64): void {
     this.touchNow(now);
-    if (bytes.length > this.maxMsg) {
-      this.reject(Reject.Oversize, -1);
-      return;
-    }
+    if (bytes.length > this.maxMsg) return this.reject(Reject.Oversize, -1);
     const env = parseEnvelope(bytes, this.maxMsg);
-    if (env == null) {
-      this.reject(Reject.Malformed, -1);
-      return;
-    }
+    if (env == null) return this.reject(Reject.Malformed, -1);
     this.dispatch(env, from >= 0 && from < this.n ? from : -1);
   }
 
