@@ -114,43 +114,38 @@ const T1 = FT1;
 const T2 = FT2;
 const T3 = FT3;
 
+/** o = a^(2^n) · b, through t (t may be a or o, not b). */
+function feSquareTimesMul(o: Fe, a: Fe, n: i32, b: Fe, t: Fe): void {
+  feSquareTimes(t, a, n);
+  feMul(o, t, b);
+}
+
 /**
  * The common start of ref10's inversion and square-root chains: T0 = z^11 and T1 = z^(2^250 - 1)
  * (250 squarings, 11 multiplications; T2 and T3 are clobbered).
  */
 function fePow2250(z: Fe): void {
   feSquare(T0, z);
-  feSquareTimes(T1, T0, 2);
-  feMul(T1, z, T1);
+  feSquareTimesMul(T1, T0, 2, z, T1); // z^9
   feMul(T0, T0, T1); // z^11
-  feSquare(T2, T0);
-  feMul(T1, T1, T2); // z^(2^5 - 1)
-  feSquareTimes(T2, T1, 5);
-  feMul(T1, T2, T1); // z^(2^10 - 1)
-  feSquareTimes(T2, T1, 10);
-  feMul(T2, T2, T1); // z^(2^20 - 1)
-  feSquareTimes(T3, T2, 20);
-  feMul(T2, T3, T2); // z^(2^40 - 1)
-  feSquareTimes(T2, T2, 10);
-  feMul(T1, T2, T1); // z^(2^50 - 1)
-  feSquareTimes(T2, T1, 50);
-  feMul(T2, T2, T1); // z^(2^100 - 1)
-  feSquareTimes(T3, T2, 100);
-  feMul(T2, T3, T2); // z^(2^200 - 1)
-  feSquareTimes(T2, T2, 50);
-  feMul(T1, T2, T1); // z^(2^250 - 1)
+  feSquareTimesMul(T1, T0, 1, T1, T2); // z^(2^5 - 1)
+  feSquareTimesMul(T1, T1, 5, T1, T2); // z^(2^10 - 1)
+  feSquareTimesMul(T2, T1, 10, T1, T2); // z^(2^20 - 1)
+  feSquareTimesMul(T2, T2, 20, T2, T3); // z^(2^40 - 1)
+  feSquareTimesMul(T1, T2, 10, T1, T2); // z^(2^50 - 1)
+  feSquareTimesMul(T2, T1, 50, T1, T2); // z^(2^100 - 1)
+  feSquareTimesMul(T2, T2, 100, T2, T3); // z^(2^200 - 1)
+  feSquareTimesMul(T1, T2, 50, T1, T2); // z^(2^250 - 1)
 }
 
 /** o = z^(p-2) = 1/z, by ref10's addition chain (254 squarings, 11 multiplications). */
 export function feInvert(o: Fe, z: Fe): void {
   fePow2250(z);
-  feSquareTimes(T1, T1, 5);
-  feMul(o, T1, T0); // z^(2^255 - 32 + 11)
+  feSquareTimesMul(o, T1, 5, T0, T1); // z^(2^255 - 32 + 11)
 }
 
 /** o = z^((p-5)/8), the core of a square root. */
 export function fePow22523(o: Fe, z: Fe): void {
   fePow2250(z);
-  feSquareTimes(T1, T1, 2);
-  feMul(o, T1, z); // z^(2^252 - 4 + 1)
+  feSquareTimesMul(o, T1, 2, z, T1); // z^(2^252 - 4 + 1)
 }
