@@ -3,8 +3,6 @@
 // the primary puts them in a batch, when a backup checks a pre-prepare, or when a view-change timer fires on
 // them. Each request's signature is checked once per replica.
 import { Reject } from './boundary';
-import { SIG_BYTES, TAG_REQUEST } from './constants';
-import { NO_EPOCH } from './crypto';
 import { actSend } from './io';
 import { encodeForwardedRequest } from './messages';
 import { tryPropose } from './normal';
@@ -70,28 +68,15 @@ export function retireStale(r: Replica): void {
   compactQueue(r);
 }
 
-/** Adds a request's client signature to the replica's current signature batch. */
-export function batchRequest(r: Replica, req: ClientRequest): void {
-  const n = req.bytes.length - SIG_BYTES;
-  r.batch.add(TAG_REQUEST, NO_EPOCH, req.bytes.subarray(0, n), req.key, req.bytes.subarray(n));
-}
-
 /**
  * Verifies the unverified among `reqs` in one batch; the bad ones are retired and rejected. Returns the
  * requests that are valid, in order.
  */
 export function verifyRequests(r: Replica, reqs: Array<ClientRequest>): Array<ClientRequest> {
-  const todo = new Array<ClientRequest>();
-  for (let i = 0; i < reqs.length; i++) if (!unchecked(reqs[i]).verified) todo.push(unchecked(reqs[i]));
-  if (todo.length == 0) return reqs;
-  for (let i = 0; i < todo.length; i++) batchRequest(r, unchecked(todo[i]));
-  const bad = r.checkBatch();
-  for (let i = 0; i < todo.length; i++) unchecked(todo[i]).verified = true;
+  const bad = r.failedSignatures(reqs);
   if (bad.length == 0) return reqs;
   for (let i = 0; i < bad.length; i++) {
-    const q = unchecked(todo[unchecked(bad[i])]);
-    q.verified = false;
-    retire(r, q);
+    retire(r, unchecked(bad[i]));
     r.reject(Reject.BadRequest, -1);
   }
   const good = new Array<ClientRequest>();

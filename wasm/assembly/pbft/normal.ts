@@ -3,7 +3,7 @@
 // seq order.
 import { ActionKind, MsgType, Reject } from './boundary';
 import { bytesEqual, sha256 } from './crypto';
-import { admit, batchRequest, compactQueue, retire, verifyRequests } from './intake';
+import { admit, compactQueue, retire, verifyRequests } from './intake';
 import { actBroadcast, putBytes, putF64, putU32, putU8 } from './io';
 import { Entry } from './log';
 import {
@@ -144,7 +144,7 @@ export function onPrePrepare(r: Replica, env: Envelope, from: i32): void {
     const q = unchecked(reqs[i]);
     if (q.verified || todo.includes(q)) continue;
     todo.push(q);
-    batchRequest(r, q);
+    q.queueCheck(r);
   }
   const bad = r.checkBatch();
   const offset = direct ? 1 : 0;

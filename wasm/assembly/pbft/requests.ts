@@ -7,6 +7,7 @@ import { Writer } from '../codec/writer';
 import { ed25519DerivePublicKey } from '../sign/ed25519';
 import { MAX_SAFE, SIG_BYTES, TAG_REQUEST } from './constants';
 import { bucketOf, bytesCompare, bytesEqual, NO_EPOCH, sha256, signBody } from './crypto';
+import { Replica } from './replica';
 
 export class ClientRequest {
   bytes: Uint8Array;
@@ -27,6 +28,12 @@ export class ClientRequest {
     this.digest = digest;
     this.key = key;
     this.seq = seq;
+  }
+
+  /** Adds its client signature to the replica's current batch (see Replica.failedSignatures). */
+  queueCheck(r: Replica): void {
+    const n = this.bytes.length - SIG_BYTES;
+    r.batch.add(TAG_REQUEST, NO_EPOCH, this.bytes.subarray(0, n), this.key, this.bytes.subarray(n));
   }
 
   /** What the request cache finds it by. */
