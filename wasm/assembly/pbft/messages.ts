@@ -57,6 +57,18 @@ export function parseEnvelope(wire: Uint8Array, maxBytes: i32): Envelope | null 
   return new Envelope(type, body, sig, wire.subarray(wire.length - rest), wire);
 }
 
+/** The envelope nested next in r as length-prefixed bytes (view changes carry votes, new views view changes). */
+function nextEnvelope(r: Reader, maxBytes: i32): Envelope | null {
+  return parseEnvelope(r.bytes(maxBytes), maxBytes);
+}
+
+/** The parsed message m of env once r has been read to its end exactly; null if bytes are left or missing. */
+function sealed<T>(r: Reader, env: Envelope, m: T): T | null {
+  if (!r.end()) return null;
+  m.env = env;
+  return m;
+}
+
 export function encodeEnvelope(type: u32, body: Uint8Array, sig: Uint8Array, tail: Uint8Array | null): Uint8Array {
   const w = new Writer(body.length + 80 + (tail != null ? tail.length : 0));
   w.uint(<u64>type);
@@ -203,9 +215,7 @@ export function parseVote(env: Envelope, type: u32): Vote | null {
   m.view = r.uint(MAX_SAFE);
   m.seq = r.uint(MAX_SAFE);
   m.digest = r.fixed(32);
-  if (!r.end()) return null;
-  m.env = env;
-  return m;
+  return sealed(r, env, m);
 }
 
 // ---- checkpoint --------------------------------------------------------------------------------------------
@@ -243,9 +253,7 @@ export function parseCheckpoint(env: Envelope): Checkpoint | null {
   m.seq = r.uint(MAX_SAFE);
   m.stateDigest = r.fixed(32);
   m.replicaDigest = r.fixed(32);
-  if (!r.end()) return null;
-  m.env = env;
-  return m;
+  return sealed(r, env, m);
 }
 
 /** A certificate: uint(count) ‖ count × bytes(signed message). Used for commits and checkpoints. */
@@ -264,7 +272,7 @@ export function parseCertificate(cert: Uint8Array, maxCount: i32, maxBytes: i32)
   const count = <i32>r.uint(<u64>maxCount);
   const out = new Array<Envelope>();
   for (let i = 0; i < count && r.ok; i++) {
-    const e = parseEnvelope(r.bytes(maxBytes), maxBytes);
+    const e = nextEnvelope(r, maxBytes);
     if (e == null) return null;
     out.push(e);
   }
@@ -333,7 +341,7 @@ export function parseViewChange(env: Envelope, n: i32, maxBatch: i32, maxCerts: 
   m.replicaDigest = r.fixed(32);
   const k = <i32>r.uint(<u64>n);
   for (let i = 0; i < k && r.ok; i++) {
-    const e = parseEnvelope(r.bytes(maxBytes), maxBytes);
+    const e = nextEnvelope(r, maxBytes);
     if (e == null) return null;
     const c = parseCheckpoint(e);
     if (c == null) return null;
@@ -341,14 +349,14 @@ export function parseViewChange(env: Envelope, n: i32, maxBatch: i32, maxCerts: 
   }
   const count = <i32>r.uint(<u64>maxCerts);
   for (let i = 0; i < count && r.ok; i++) {
-    const e = parseEnvelope(r.bytes(maxBytes), maxBytes);
+    const e = nextEnvelope(r, maxBytes);
     if (e == null) return null;
     const pp = parsePrePrepare(e, maxBatch, maxBytes, true);
     if (pp == null) return null;
     const cert = new PreparedCert(pp);
     const p = <i32>r.uint(<u64>n);
     for (let j = 0; j < p && r.ok; j++) {
-      const pe = parseEnvelope(r.bytes(maxBytes), maxBytes);
+      const pe = nextEnvelope(r, maxBytes);
       if (pe == null) return null;
       const v = parseVote(pe, MsgType.Prepare);
       if (v == null) return null;
@@ -356,9 +364,7 @@ export function parseViewChange(env: Envelope, n: i32, maxBatch: i32, maxCerts: 
     }
     m.certs.push(cert);
   }
-  if (!r.end()) return null;
-  m.env = env;
-  return m;
+  return sealed(r, env, m);
 }
 
 // ---- new view ----------------------------------------------------------------------------------------------
@@ -390,7 +396,7 @@ export function parseNewView(env: Envelope, n: i32, maxBatch: i32, maxCerts: i32
   m.view = r.uint(MAX_SAFE);
   const v = <i32>r.uint(<u64>n);
   for (let i = 0; i < v && r.ok; i++) {
-    const e = parseEnvelope(r.bytes(maxBytes), maxBytes);
+    const e = nextEnvelope(r, maxBytes);
     if (e == null) return null;
     const vc = parseViewChange(e, n, maxBatch, maxCerts, maxBytes);
     if (vc == null) return null;
@@ -398,13 +404,11 @@ export function parseNewView(env: Envelope, n: i32, maxBatch: i32, maxCerts: i32
   }
   const o = <i32>r.uint(<u64>maxCerts);
   for (let i = 0; i < o && r.ok; i++) {
-    const e = parseEnvelope(r.bytes(maxBytes), maxBytes);
+    const e = nextEnvelope(r, maxBytes);
     if (e == null) return null;
     const pp = parsePrePrepare(e, maxBatch, maxBytes, false);
     if (pp == null) return null;
     m.pps.push(pp);
   }
-  if (!r.end()) return null;
-  m.env = env;
-  return m;
+  return sealed(r, env, m);
 }
