@@ -22,7 +22,7 @@ import {
   POINT_BYTES, PRECOMP_BYTES, PX, PY, PZ, p1p1ToP2, p1p1ToP3, p2Dbl, p2ToBytes, p3Base, p3BatchToPrecomp,
   p3FromBytesNegate, p2Identity, p3Identity, p3ToCached, geAdd, geSub, geMadd, geMsub, p3Copy,
 } from "./point";
-import { feEqual, feIsZero, feOne, feZero, FE_BYTES } from "./field";
+import { feEqual, feIsZero, FE_BYTES } from "./field";
 import { reduceChallenge } from "./lattice";
 
 // ---- Tables, built once at start-up -------------------------------------------------------------------
@@ -305,8 +305,8 @@ function buildOddMultiples(table: usize, p: usize): void {
 }
 
 /**
- * t (P1P1, converted through u) += digit · table, for a NAF digit over odd multiples: Cached entries (the
- * width-5 digits of -A and -R) or Precomp ones (the width-8 digits of B and 2^128·B).
+ * t (P1P1, converted through u) += digit · table, for a NAF digit over odd multiples: Cached entries (single
+ * verification's -A and -R) or Precomp ones (the base tables, and a known key's tables in a batch).
  */
 @inline function addDigit(t: usize, u: usize, table: usize, digit: i32, precomp: bool): void {
   if (digit != 0) {
