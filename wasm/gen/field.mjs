@@ -1,5 +1,5 @@
 // Emits wasm/assembly/sign/field-unrolled.ts: the unrolled radix-2^25.5 multiply, squarings and final reduction
-// (fePack) over raw pointers.
+// (fePack), and the limb-wise copy, sum, difference and negation as five i64x2 vectors, over raw pointers.
 // Run by `npm run build:wasm` (wasm/gen/all.mjs); the output is not committed.
 //
 // Limbs are signed i64 (ten of them, alternately 26 and 25 bits, as in ref10). Inputs may have limbs up to
@@ -95,6 +95,15 @@ function carryLines() {
   return L;
 }
 
+/** A limb-wise operation on the ten limbs as five i64x2 vectors: o = expr(the loads at each offset). */
+function lanes(signature, expr) {
+  const at = (p, off) => (off === 0 ? `v128.load(${p})` : `v128.load(${p}, ${off})`);
+  const L = [`export function ${signature}: void {`];
+  for (const off of [0, 16, 32, 48, 64]) L.push(`  v128.store(o, ${expr((p) => at(p, off))}${off === 0 ? '' : `, ${off}`});`);
+  L.push('}');
+  return L.join('\n');
+}
+
 /** fePack: reduces fully modulo p and writes the 32-byte little-endian encoding. */
 function pack() {
   const L = ['export function fePack(out: usize, f: usize): void {'];
@@ -132,6 +141,16 @@ export default function field() {
     '',
     '/** Fully reduces modulo p and writes the 32-byte little-endian encoding. */',
     pack(),
+    '',
+    lanes('feCopy(o: usize, a: usize)', (v) => v('a')),
+    '',
+    "/** o = a + b, limb-wise without carrying (callers keep the growth within feMul's bounds). */",
+    lanes('feAdd(o: usize, a: usize, b: usize)', (v) => `i64x2.add(${v('a')}, ${v('b')})`),
+    '',
+    '/** o = a - b, limb-wise. */',
+    lanes('feSub(o: usize, a: usize, b: usize)', (v) => `i64x2.sub(${v('a')}, ${v('b')})`),
+    '',
+    lanes('feNeg(o: usize, a: usize)', (v) => `i64x2.neg(${v('a')})`),
     '',
   ].join('\n');
 }

@@ -2,9 +2,9 @@
 // ref10), addressed by raw pointers into static memory. Raw pointers keep the AssemblyScript runtime out of
 // the hot path: a managed array would be pinned on the shadow stack at every access. Limb products fit in
 // i64, which wasm multiplies natively; reduction folds with a factor 19. Outputs may alias inputs.
-import { feMul, feSquare, feSquare2, fePack } from './field-unrolled';
+import { feAdd, feCopy, feMul, feNeg, fePack, feSquare, feSquare2, feSub } from './field-unrolled';
 import { FT0, FT1, FT2, FT3, PACK_A, PACK_B } from './scratch';
-export { feMul, feSquare, feSquare2, fePack };
+export { feAdd, feCopy, feMul, feNeg, fePack, feSquare, feSquare2, feSub };
 
 /** A field element: the address of ten i64 limbs. */
 export type Fe = usize;
@@ -17,40 +17,6 @@ export function feZero(o: Fe): void {
 export function feOne(o: Fe): void {
   memory.fill(o, 0, FE_BYTES);
   store<i64>(o, 1);
-}
-
-export function feCopy(o: Fe, a: Fe): void {
-  v128.store(o, v128.load(a));
-  v128.store(o, v128.load(a, 16), 16);
-  v128.store(o, v128.load(a, 32), 32);
-  v128.store(o, v128.load(a, 48), 48);
-  v128.store(o, v128.load(a, 64), 64);
-}
-
-/** o = a + b, limb-wise without carrying (callers keep the growth within feMul's bounds). */
-export function feAdd(o: Fe, a: Fe, b: Fe): void {
-  v128.store(o, i64x2.add(v128.load(a), v128.load(b)));
-  v128.store(o, i64x2.add(v128.load(a, 16), v128.load(b, 16)), 16);
-  v128.store(o, i64x2.add(v128.load(a, 32), v128.load(b, 32)), 32);
-  v128.store(o, i64x2.add(v128.load(a, 48), v128.load(b, 48)), 48);
-  v128.store(o, i64x2.add(v128.load(a, 64), v128.load(b, 64)), 64);
-}
-
-/** o = a - b, limb-wise. */
-export function feSub(o: Fe, a: Fe, b: Fe): void {
-  v128.store(o, i64x2.sub(v128.load(a), v128.load(b)));
-  v128.store(o, i64x2.sub(v128.load(a, 16), v128.load(b, 16)), 16);
-  v128.store(o, i64x2.sub(v128.load(a, 32), v128.load(b, 32)), 32);
-  v128.store(o, i64x2.sub(v128.load(a, 48), v128.load(b, 48)), 48);
-  v128.store(o, i64x2.sub(v128.load(a, 64), v128.load(b, 64)), 64);
-}
-
-export function feNeg(o: Fe, a: Fe): void {
-  v128.store(o, i64x2.neg(v128.load(a)));
-  v128.store(o, i64x2.neg(v128.load(a, 16)), 16);
-  v128.store(o, i64x2.neg(v128.load(a, 32)), 32);
-  v128.store(o, i64x2.neg(v128.load(a, 48)), 48);
-  v128.store(o, i64x2.neg(v128.load(a, 64)), 64);
 }
 
 /** Decodes 32 little-endian bytes, ignoring bit 255 (callers check canonicity where it matters). */
