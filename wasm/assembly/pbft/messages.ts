@@ -57,7 +57,10 @@ export function parseEnvelope(wire: Uint8Array, maxBytes: i32): Envelope | null 
   return new Envelope(type, body, sig, wire.subarray(wire.length - rest), wire);
 }
 
-/** The envelope nested next in r as length-prefixed bytes (view changes carry votes, new views view changes). */
+/**
+ * The envelope nested next in r as length-prefixed bytes (view changes carry votes, new views view changes);
+ * null if malformed, which the message parsers below take as input and refuse.
+ */
 function nextEnvelope(r: Reader, maxBytes: i32): Envelope | null {
   return parseEnvelope(r.bytes(maxBytes), maxBytes);
 }
@@ -148,8 +151,8 @@ export function encodeBatch(batch: Array<Uint8Array>): Uint8Array {
 }
 
 /** Parses a pre-prepare; with `withBatch` false the tail must be empty (a header from an O set). */
-export function parsePrePrepare(env: Envelope, maxBatch: i32, maxBytes: i32, withBatch: bool): PrePrepare | null {
-  if (env.type != MsgType.PrePrepare) return null;
+export function parsePrePrepare(env: Envelope | null, maxBatch: i32, maxBytes: i32, withBatch: bool): PrePrepare | null {
+  if (env == null || env.type != MsgType.PrePrepare) return null;
   const r = new Reader(env.body, maxBytes);
   const m = new PrePrepare();
   m.sender = <i32>r.uint(255);
@@ -207,8 +210,8 @@ export function encodeVoteBody(sender: i32, view: u64, seq: u64, digest: Uint8Ar
   return w.finish();
 }
 
-export function parseVote(env: Envelope, type: u32): Vote | null {
-  if (env.type != type) return null;
+export function parseVote(env: Envelope | null, type: u32): Vote | null {
+  if (env == null || env.type != type) return null;
   const r = new Reader(env.body, 256);
   const m = new Vote();
   m.sender = <i32>r.uint(255);
@@ -245,8 +248,8 @@ export function encodeCheckpointBody(sender: i32, seq: u64, stateDigest: Uint8Ar
   return w.finish();
 }
 
-export function parseCheckpoint(env: Envelope): Checkpoint | null {
-  if (env.type != MsgType.Checkpoint) return null;
+export function parseCheckpoint(env: Envelope | null): Checkpoint | null {
+  if (env == null || env.type != MsgType.Checkpoint) return null;
   const r = new Reader(env.body, 256);
   const m = new Checkpoint();
   m.sender = <i32>r.uint(255);
@@ -330,8 +333,8 @@ export function encodeViewChangeBody(
 }
 
 /** Parses the structure only (no signatures); null if anything is malformed. */
-export function parseViewChange(env: Envelope, n: i32, maxBatch: i32, maxCerts: i32, maxBytes: i32): ViewChange | null {
-  if (env.type != MsgType.ViewChange) return null;
+export function parseViewChange(env: Envelope | null, n: i32, maxBatch: i32, maxCerts: i32, maxBytes: i32): ViewChange | null {
+  if (env == null || env.type != MsgType.ViewChange) return null;
   const r = new Reader(env.body, maxBytes);
   const m = new ViewChange();
   m.sender = <i32>r.uint(255);
@@ -341,24 +344,18 @@ export function parseViewChange(env: Envelope, n: i32, maxBatch: i32, maxCerts: 
   m.replicaDigest = r.fixed(32);
   const k = <i32>r.uint(<u64>n);
   for (let i = 0; i < k && r.ok; i++) {
-    const e = nextEnvelope(r, maxBytes);
-    if (e == null) return null;
-    const c = parseCheckpoint(e);
+    const c = parseCheckpoint(nextEnvelope(r, maxBytes));
     if (c == null) return null;
     m.proof.push(c);
   }
   const count = <i32>r.uint(<u64>maxCerts);
   for (let i = 0; i < count && r.ok; i++) {
-    const e = nextEnvelope(r, maxBytes);
-    if (e == null) return null;
-    const pp = parsePrePrepare(e, maxBatch, maxBytes, true);
+    const pp = parsePrePrepare(nextEnvelope(r, maxBytes), maxBatch, maxBytes, true);
     if (pp == null) return null;
     const cert = new PreparedCert(pp);
     const p = <i32>r.uint(<u64>n);
     for (let j = 0; j < p && r.ok; j++) {
-      const pe = nextEnvelope(r, maxBytes);
-      if (pe == null) return null;
-      const v = parseVote(pe, MsgType.Prepare);
+      const v = parseVote(nextEnvelope(r, maxBytes), MsgType.Prepare);
       if (v == null) return null;
       cert.prepares.push(v);
     }
@@ -396,17 +393,13 @@ export function parseNewView(env: Envelope, n: i32, maxBatch: i32, maxCerts: i32
   m.view = r.uint(MAX_SAFE);
   const v = <i32>r.uint(<u64>n);
   for (let i = 0; i < v && r.ok; i++) {
-    const e = nextEnvelope(r, maxBytes);
-    if (e == null) return null;
-    const vc = parseViewChange(e, n, maxBatch, maxCerts, maxBytes);
+    const vc = parseViewChange(nextEnvelope(r, maxBytes), n, maxBatch, maxCerts, maxBytes);
     if (vc == null) return null;
     m.vcs.push(vc);
   }
   const o = <i32>r.uint(<u64>maxCerts);
   for (let i = 0; i < o && r.ok; i++) {
-    const e = nextEnvelope(r, maxBytes);
-    if (e == null) return null;
-    const pp = parsePrePrepare(e, maxBatch, maxBytes, false);
+    const pp = parsePrePrepare(nextEnvelope(r, maxBytes), maxBatch, maxBytes, false);
     if (pp == null) return null;
     m.pps.push(pp);
   }
