@@ -259,14 +259,12 @@ export function parseCheckpoint(env: Envelope | null): Checkpoint | null {
   return sealed(r, env, m);
 }
 
-/** A certificate: uint(count) ‖ count × bytes(signed message). Used for commits and checkpoints. */
+/**
+ * A certificate: uint(count) ‖ count × bytes(signed message), the layout of a batch. Used for commits and
+ * checkpoints.
+ */
 export function encodeCertificate(msgs: Array<Uint8Array>): Uint8Array {
-  let size = 8;
-  for (let i = 0; i < msgs.length; i++) size += unchecked(msgs[i]).length + 5;
-  const w = new Writer(size);
-  w.uint(<u64>msgs.length);
-  for (let i = 0; i < msgs.length; i++) w.bytes(unchecked(msgs[i]));
-  return w.finish();
+  return encodeBatch(msgs);
 }
 
 /** Splits a certificate into its messages (at most maxCount, each a whole envelope); null if malformed. */
