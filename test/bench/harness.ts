@@ -1,7 +1,7 @@
 // The benchmark harness: each file in sections/ exports a BenchSection; main.ts runs them in one process so
 // that every figure is measured side by side with its anchors in the same run.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 
 export interface BenchContext {
   /** Fewer iterations, for a smoke run (`--quick`). */
@@ -125,13 +125,47 @@ export function quantile(values: readonly number[], q: number): number {
   return sorted[idx] as number;
 }
 
-const execFileAsync = promisify(execFile);
-
 /**
- * Runs the section file `file` again in a fresh Node process as `file --independent ...args` (one library
- * measured alone) and returns the JSON object on the last line it prints.
+ * The independent measurement: each library alone in a fresh Node process (`script --independent <lib>
+ * ...args`, answered by serveTurns), timed in turns as the in-process rows are. All the processes start, warm
+ * up, then every round asks each in turn for one measureCpu of `minMs`, and each library keeps its best
+ * round. Libraries measured one after another in whole runs would see different loads from the rest of a
+ * shared machine; in turns they see the same ones, and only the process they run in differs.
  */
-export async function runIndependent<T>(file: string, args: readonly string[]): Promise<T> {
-  const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', file, '--independent', ...args], { maxBuffer: 1 << 20 });
-  return JSON.parse(stdout.trim().split('\n').pop() as string) as T;
+export async function measureInTurns(script: string, libs: readonly string[], args: readonly string[], rounds: number): Promise<Record<string, number>> {
+  const children = libs.map((lib) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, '--independent', lib, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const next = async (): Promise<string> => {
+      const { value, done } = await lines.next();
+      if (done) throw new Error(`the independent measurement of ${lib} ended early`);
+      return value as string;
+    };
+    return { lib, child, next };
+  });
+  try {
+    await Promise.all(children.map((c) => c.next())); // each has warmed up
+    const best: Record<string, number> = {};
+    for (let round = 0; round < rounds; round++) {
+      for (const c of children) {
+        c.child.stdin.write('go\n');
+        const { opsPerSec } = JSON.parse(await c.next()) as { opsPerSec: number };
+        best[c.lib] = Math.max(best[c.lib] ?? 0, opsPerSec);
+      }
+    }
+    return best;
+  } finally {
+    for (const c of children) c.child.stdin.end();
+  }
+}
+
+/** The child side of measureInTurns: one unmeasured round, then one measureCpu per 'go' line until stdin ends. */
+export async function serveTurns(fn: () => unknown, opts: { minMs: number; batch?: number }): Promise<void> {
+  await measureCpu(fn, opts);
+  process.stdout.write('ready\n');
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line.trim() !== 'go') continue;
+    const m = await measureCpu(fn, opts);
+    process.stdout.write(`${JSON.stringify({ opsPerSec: m.opsPerSec })}\n`);
+  }
 }

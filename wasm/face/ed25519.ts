@@ -1,20 +1,14 @@
 // Ed25519 (RFC 8032) over the wasm core. Keys and signatures pass through fixed regions of linear memory,
 // messages through one message region (or a heap block for larger ones). The core wipes the seed, the
 // expanded key and the nonce after every call.
-import { core, type CoreExports } from './instance.ts';
+import { core, memoryBytes, type CoreExports } from './instance.ts';
 
 interface SignExports extends CoreExports {
   SIGN_MESSAGE_BYTES: WebAssembly.Global;
-  signSeedPtr(): number;
-  signSecretPtr(): number;
-  signScratchPtr(): number;
-  SIGN_SCRATCH_BYTES: WebAssembly.Global;
+  signRegionPtr(region: number): number;
   signExpandSeed(): void;
   signWipeSecret(): void;
   signWithSecret(msg: number, len: number): void;
-  signPublicKeyPtr(): number;
-  signSignaturePtr(): number;
-  signMessagePtr(): number;
   signDerivePublicKey(): void;
   signVerify(msg: number, len: number): number;
   SIGN_BATCH_ENTRY_BYTES: WebAssembly.Global;
@@ -29,8 +23,48 @@ export class Ed25519InputError extends Error {
   override readonly name = 'Ed25519InputError';
 }
 
-function ex(): SignExports {
-  return core<SignExports>();
+/** The core's fixed regions, by the number signRegionPtr takes. */
+export const SIGN_REGION = { seed: 0, secret: 1, publicKey: 2, signature: 3, message: 4, scratch: 5 } as const;
+
+// The regions never move, so their offsets are read once per loaded module; copies go through memoryBytes'
+// view (rebuilt only when memory grew). A signature then pays for the core's work, not for export calls and
+// typed-array allocations around it.
+interface Regions {
+  e: SignExports;
+  seed: number;
+  secret: number;
+  publicKey: number;
+  signature: number;
+  message: number;
+  messageCap: number;
+}
+let regions: Regions | null = null;
+
+function current(): Regions {
+  const e = core<SignExports>();
+  if (regions === null || regions.e !== e) {
+    const at = (name: keyof typeof SIGN_REGION) => e.signRegionPtr(SIGN_REGION[name]);
+    regions = {
+      e,
+      seed: at('seed'),
+      secret: at('secret'),
+      publicKey: at('publicKey'),
+      signature: at('signature'),
+      message: at('message'),
+      messageCap: e.SIGN_MESSAGE_BYTES.value as number,
+    };
+  }
+  return regions;
+}
+
+/** Copies bytes into linear memory at ptr. */
+function put(r: Regions, ptr: number, bytes: Uint8Array): void {
+  memoryBytes(r.e).set(bytes, ptr);
+}
+
+/** A copy of len bytes of linear memory at ptr. */
+function take(r: Regions, ptr: number, len: number): Uint8Array {
+  return memoryBytes(r.e).slice(ptr, ptr + len);
 }
 
 function expectLength(what: string, bytes: Uint8Array, length: number): void {
@@ -40,43 +74,42 @@ function expectLength(what: string, bytes: Uint8Array, length: number): void {
 }
 
 /** Puts the message into wasm memory, runs `use(ptr)`, and frees any heap block it needed. */
-function withMessage<T>(e: SignExports, message: Uint8Array, use: (ptr: number) => T): T {
-  if (message.length <= (e.SIGN_MESSAGE_BYTES.value as number)) {
-    const ptr = e.signMessagePtr();
-    new Uint8Array(e.memory.buffer, ptr, message.length).set(message);
-    return use(ptr);
+function withMessage<T>(r: Regions, message: Uint8Array, use: (ptr: number) => T): T {
+  if (message.length <= r.messageCap) {
+    put(r, r.message, message);
+    return use(r.message);
   }
-  const ptr = e.signAlloc(message.length);
+  const ptr = r.e.signAlloc(message.length);
   try {
-    new Uint8Array(e.memory.buffer, ptr, message.length).set(message);
+    put(r, ptr, message);
     return use(ptr);
   } finally {
-    e.signFree(ptr);
+    r.e.signFree(ptr);
   }
 }
 
 export function ed25519PublicKey(secretKey: Uint8Array): Uint8Array {
   expectLength('an Ed25519 secret key (seed)', secretKey, 32);
-  const e = ex();
-  new Uint8Array(e.memory.buffer, e.signSeedPtr(), 32).set(secretKey);
-  e.signDerivePublicKey();
-  return new Uint8Array(e.memory.buffer, e.signPublicKeyPtr(), 32).slice();
+  const r = current();
+  put(r, r.seed, secretKey);
+  r.e.signDerivePublicKey();
+  return take(r, r.publicKey, 32);
 }
 
 /** Signs with only the seed: the core expands it once, derives the public key and signs, wiping as it goes. */
 export function ed25519Sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
   expectLength('an Ed25519 secret key (seed)', secretKey, 32);
-  const e = ex();
-  return withMessage(e, message, (ptr) => {
+  const r = current();
+  return withMessage(r, message, (ptr) => {
     // The seed goes in after any allocation, so nothing can move or fail between write and wipe.
-    new Uint8Array(e.memory.buffer, e.signSeedPtr(), 32).set(secretKey);
+    put(r, r.seed, secretKey);
     try {
-      e.signExpandSeed();
-      e.signWithSecret(ptr, message.length);
+      r.e.signExpandSeed();
+      r.e.signWithSecret(ptr, message.length);
     } finally {
-      e.signWipeSecret();
+      r.e.signWipeSecret();
     }
-    return new Uint8Array(e.memory.buffer, e.signSignaturePtr(), 64).slice();
+    return take(r, r.signature, 64);
   });
 }
 
@@ -85,11 +118,11 @@ export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signat
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) return false;
   if (!(signature instanceof Uint8Array) || signature.length !== 64) return false;
   if (!(message instanceof Uint8Array)) return false;
-  const e = ex();
-  return withMessage(e, message, (ptr) => {
-    new Uint8Array(e.memory.buffer, e.signPublicKeyPtr(), 32).set(publicKey);
-    new Uint8Array(e.memory.buffer, e.signSignaturePtr(), 64).set(signature);
-    return e.signVerify(ptr, message.length) === 1;
+  const r = current();
+  return withMessage(r, message, (ptr) => {
+    put(r, r.publicKey, publicKey);
+    put(r, r.signature, signature);
+    return r.e.signVerify(ptr, message.length) === 1;
   });
 }
 
@@ -133,12 +166,12 @@ export function ed25519VerifyBatch(items: readonly Ed25519BatchItem[]): Ed25519B
     }
   });
   if (good.length > 0) {
-    const e = ex();
+    const e = core<SignExports>();
     const entryBytes = e.SIGN_BATCH_ENTRY_BYTES.value as number;
     const total = good.length * (entryBytes + 1) + bytes;
     const block = e.signAlloc(total);
     try {
-      const view = new Uint8Array(e.memory.buffer);
+      const view = memoryBytes(e);
       const words = new DataView(e.memory.buffer);
       const entries = block;
       const verdicts = block + good.length * entryBytes;
@@ -171,7 +204,7 @@ export function ed25519VerifyBatch(items: readonly Ed25519BatchItem[]): Ed25519B
 
 /** Empties the core's cache of decoded public keys (for measurements that must start cold). */
 export function ed25519ClearKeyCache(): void {
-  ex().signClearKeyCache();
+  core<SignExports>().signClearKeyCache();
 }
 
 /** A fresh 32-byte secret key (seed) from WebCrypto's CSPRNG. */
@@ -192,22 +225,22 @@ export class Ed25519Signer {
 
   constructor(secretKey: Uint8Array) {
     expectLength('an Ed25519 secret key (seed)', secretKey, 32);
-    const e = ex();
-    new Uint8Array(e.memory.buffer, e.signSeedPtr(), 32).set(secretKey);
-    e.signExpandSeed();
-    this.publicKey = new Uint8Array(e.memory.buffer, e.signPublicKeyPtr(), 32).slice();
-    this.#secret = new Uint8Array(e.memory.buffer, e.signSecretPtr(), 64).slice();
-    e.signWipeSecret();
+    const r = current();
+    put(r, r.seed, secretKey);
+    r.e.signExpandSeed();
+    this.publicKey = take(r, r.publicKey, 32);
+    this.#secret = take(r, r.secret, 64);
+    r.e.signWipeSecret();
   }
 
   sign(message: Uint8Array): Uint8Array {
     if (this.#destroyed) throw new Ed25519InputError('this signer was destroyed');
-    const e = ex();
-    return withMessage(e, message, (ptr) => {
-      new Uint8Array(e.memory.buffer, e.signPublicKeyPtr(), 32).set(this.publicKey);
-      new Uint8Array(e.memory.buffer, e.signSecretPtr(), 64).set(this.#secret);
-      e.signWithSecret(ptr, message.length);
-      return new Uint8Array(e.memory.buffer, e.signSignaturePtr(), 64).slice();
+    const r = current();
+    return withMessage(r, message, (ptr) => {
+      put(r, r.publicKey, this.publicKey);
+      put(r, r.secret, this.#secret);
+      r.e.signWithSecret(ptr, message.length);
+      return take(r, r.signature, 64);
     });
   }
 

@@ -1,6 +1,6 @@
 // SHA-256 and SHA-512 over the wasm core. Inputs go through one preallocated input region; larger inputs
 // are streamed through it in chunks, so no call allocates in wasm except a streaming context.
-import { core, type CoreExports } from './instance.ts';
+import { core, memoryBytes, type CoreExports } from './instance.ts';
 
 interface HashExports extends CoreExports {
   HASH_INPUT_BYTES: WebAssembly.Global;
@@ -32,46 +32,37 @@ function ex(): HashExports {
   return core<HashExports>();
 }
 
-// The input and output regions never move, so their offsets are read once; the byte view over linear memory
-// is rebuilt only when memory grew (growth detaches the old ArrayBuffer). This keeps a 64-byte hash from
-// paying for three export calls and two view allocations.
+// The input and output regions never move, so their offsets are read once per loaded module; the byte view is
+// memoryBytes' (rebuilt only when memory grew). A 64-byte hash then pays for no export calls but the hash and
+// allocates nothing but its result.
 interface Regions {
   e: HashExports;
   input: number;
   output: number;
   cap: number;
-  view: Uint8Array;
 }
 let regions: Regions | null = null;
 
 function current(): Regions {
   const e = ex();
   if (regions === null || regions.e !== e) {
-    regions = {
-      e,
-      input: e.hashInputPtr(),
-      output: e.hashOutputPtr(),
-      cap: e.HASH_INPUT_BYTES.value as number,
-      view: new Uint8Array(e.memory.buffer),
-    };
-  } else if (regions.view.buffer !== e.memory.buffer) {
-    regions.view = new Uint8Array(e.memory.buffer);
+    regions = { e, input: e.hashInputPtr(), output: e.hashOutputPtr(), cap: e.HASH_INPUT_BYTES.value as number };
   }
   return regions;
 }
 
 function readOutput(r: Regions, bytes: number): Uint8Array {
-  return r.view.slice(r.output, r.output + bytes);
+  return memoryBytes(r.e).slice(r.output, r.output + bytes);
 }
 
 function oneShot(bits: 256 | 512, data: Uint8Array): Uint8Array {
   checkInput(data);
   const r = current();
   if (data.length <= r.cap) {
-    r.view.set(data, r.input);
+    memoryBytes(r.e).set(data, r.input);
     if (bits === 256) r.e.sha256Input(data.length);
     else r.e.sha512Input(data.length);
-    return readOutput(current(), bits / 8);
+    return readOutput(r, bits / 8);
   }
   return new StreamingHash(bits).update(data).digest();
 }
@@ -110,7 +101,7 @@ export class StreamingHash {
     for (let off = 0; off < chunk.length;) {
       const r = current();
       const n = Math.min(r.cap, chunk.length - off);
-      r.view.set(off === 0 && n === chunk.length ? chunk : chunk.subarray(off, off + n), r.input);
+      memoryBytes(r.e).set(off === 0 && n === chunk.length ? chunk : chunk.subarray(off, off + n), r.input);
       r.e.hashContextUpdate(this.#bits, this.#ctx, n);
       off += n;
     }

@@ -79,6 +79,19 @@ export function core<T extends CoreExports = CoreExports>(): T {
   return exportsRef as T;
 }
 
+let bytes: Uint8Array | null = null;
+
+/**
+ * A byte view over all of linear memory, built once and again only after memory grew (growth detaches the
+ * old buffer), so that a call copying 32 bytes in does not allocate a view for them. Take it again after any
+ * call into the core that may allocate.
+ */
+export function memoryBytes(e: CoreExports): Uint8Array {
+  const buffer = e.memory.buffer;
+  if (bytes === null || bytes.buffer !== buffer) bytes = new Uint8Array(buffer);
+  return bytes;
+}
+
 /** Size in bytes of the loaded .wasm binary (reported by the benchmark). */
 export function coreModuleSize(): number {
   return moduleBytes;

@@ -12,6 +12,7 @@
 // Libraries take turns over several rounds and each keeps its best round (a burst of load from elsewhere then
 // hurts one round, not one library). An independent measurement times each library's exported functions in
 // its own process (this file, run with --independent) and the JSON says whether the two sets of ratios agree.
+// Both are timed the same way: rounds in turns, best kept.
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import * as noble from '@noble/ed25519';
@@ -19,7 +20,7 @@ import { sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import sodium from 'libsodium-wrappers';
 import { Ed25519Signer, ed25519ClearKeyCache, ed25519PublicKey, ed25519Sign, ed25519Verify, ed25519VerifyBatch, initCore } from '../../../wasm/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
-import { measureCpu as measure, quantile, ratio, runIndependent, target, type BenchSection, type Row } from '../harness.ts';
+import { measureCpu as measure, measureInTurns, quantile, ratio, serveTurns, target, type BenchSection, type Row } from '../harness.ts';
 
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const BATCH = 64;
@@ -92,9 +93,7 @@ const INDEPENDENT_OPS: Op[] = ['sign (cached key)', 'verify'];
 const INDEPENDENT_LIBS: Lib[] = ['hygeia', 'libsodium-wrappers', '@noble/ed25519'];
 
 async function independentChild(lib: Lib, op: Op, ms: number): Promise<void> {
-  const fn = await operation(lib, op, fixture0());
-  const m = await measure(fn, { minMs: ms });
-  process.stdout.write(`${JSON.stringify({ opsPerSec: m.opsPerSec, iterations: m.iterations })}\n`);
+  await serveTurns(await operation(lib, op, fixture0()), { minMs: ms });
 }
 
 // The fixture must not depend on our own code in a process that times another library.
@@ -108,10 +107,6 @@ function fixture0(): Fixture {
 }
 
 const SELF = fileURLToPath(import.meta.url);
-
-async function independentRate(lib: Lib, op: Op, ms: number): Promise<number> {
-  return (await runIndependent<{ opsPerSec: number }>(SELF, [lib, op, String(ms)])).opsPerSec;
-}
 
 // ---- the section ----------------------------------------------------------------------------------------
 
@@ -208,17 +203,12 @@ const section: BenchSection = {
       target(`verify batch of ${BATCH} (known keys): cost per signature vs single (median of the rounds' ratios)`, costRatio, '<=', 0.4, 'x'),
     ];
 
-    // Independent measurement: each library alone in its own process, two alternating runs, best kept.
-    const indMs = ctx.quick ? 400 : 1500;
+    // Independent measurement: each library alone in its own process, the processes taking turns over the same
+    // rounds as above (measureInTurns), each library's best round kept.
     const independent: Record<string, Record<string, number>> = {};
-    for (let pass = 0; pass < 2; pass++) {
-      for (const op of INDEPENDENT_OPS) {
-        for (const lib of INDEPENDENT_LIBS) {
-          const v = await independentRate(lib, op, indMs);
-          independent[op] ??= {};
-          independent[op][lib] = Math.max(independent[op][lib] ?? 0, Math.round(v));
-        }
-      }
+    for (const op of INDEPENDENT_OPS) {
+      const perSec = await measureInTurns(SELF, INDEPENDENT_LIBS, [op, String(minMs)], rounds);
+      independent[op] = Object.fromEntries(Object.entries(perSec).map(([lib, v]) => [lib, Math.round(v)]));
     }
     const agreement: Record<string, unknown> = {};
     for (const op of INDEPENDENT_OPS) {
@@ -231,7 +221,7 @@ const section: BenchSection = {
       }
     }
     data.independent = {
-      method: 'each library timed alone in its own Node process (this file with --independent), best of two alternating runs',
+      method: `each library timed alone in its own Node process (this file with --independent), after one warm-up round: the processes take turns over ${rounds} rounds of ${minMs} ms CPU time, as the in-process libraries do, and each keeps its best`,
       perSec: independent,
       agreement,
     };

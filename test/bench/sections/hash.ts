@@ -1,7 +1,7 @@
 // SHA-256 and SHA-512 throughput: Hygeia's wasm core beside hash-wasm, @noble/hashes, @chainsafe/as-sha256
 // and node:crypto (the native ceiling), same inputs, same process. An independent measurement times SHA-256
 // of 1 KiB for each library alone in its own process (this file, run with --independent) and the JSON says
-// whether its ratios agree with the in-process ones.
+// whether its ratios agree with the in-process ones. Both are timed the same way: rounds in turns, best kept.
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { digest as asSha256 } from '@chainsafe/as-sha256';
@@ -9,7 +9,7 @@ import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2
 import { createSHA256, createSHA512 } from 'hash-wasm';
 import { coreModuleSize, initCore, sha256, sha512 } from '../../../wasm/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
-import { measureCpu as measure, ratio, runIndependent, target, type BenchSection, type Row } from '../harness.ts';
+import { measureCpu as measure, measureInTurns, ratio, serveTurns, target, type BenchSection, type Row } from '../harness.ts';
 
 type HashFn = (data: Uint8Array) => unknown;
 
@@ -37,11 +37,6 @@ async function sha256Of(lib: IndependentLib): Promise<HashFn> {
 }
 
 const SELF = fileURLToPath(import.meta.url);
-
-/** MB/s of SHA-256 over 1 KiB inputs for one library in a fresh process. */
-async function independentMbps(lib: IndependentLib, ms: number): Promise<number> {
-  return (await runIndependent<{ mbps: number }>(SELF, [lib, String(ms)])).mbps;
-}
 
 const section: BenchSection = {
   name: 'hash',
@@ -111,12 +106,12 @@ const section: BenchSection = {
     const vsNoble = k.ratios['@noble/hashes'] ?? 0;
     const targets = [target('sha256 1 KiB vs hash-wasm', vsHashWasm, '>=', 0.9, 'x'), target('sha256 1 KiB vs @noble/hashes', vsNoble, '>=', 2, 'x')];
 
-    // Independent measurement: each library alone in its own process, two alternating runs, best kept.
-    const indMs = ctx.quick ? 400 : 1500;
-    const alone: Record<string, number> = {};
-    for (let pass = 0; pass < 2; pass++) {
-      for (const lib of INDEPENDENT_LIBS) alone[lib] = Math.max(alone[lib] ?? 0, await independentMbps(lib, indMs));
-    }
+    // Independent measurement: each library alone in its own process, the processes taking turns over the same
+    // rounds as above (measureInTurns), each library's best round kept.
+    const indRounds = ctx.quick ? 1 : 5;
+    const indMs = ctx.quick ? 150 : 200;
+    const perSec = await measureInTurns(SELF, INDEPENDENT_LIBS, [String(indMs)], indRounds);
+    const alone = Object.fromEntries(Object.entries(perSec).map(([lib, v]) => [lib, (v * 1024) / 1e6]));
     const agreement: Record<string, unknown> = {};
     for (const lib of INDEPENDENT_LIBS.slice(1)) {
       const inProcess = k.ratios[lib] ?? 0;
@@ -126,7 +121,7 @@ const section: BenchSection = {
       rows.push({ alg: 'sha256', size: '1 KiB (separate processes)', [`x ${lib}`]: separate, 'in-process': inProcess, agree: agree ? 'yes' : 'NO' });
     }
     data.independent = {
-      method: 'SHA-256 of 1 KiB, each library timed alone in its own Node process (this file with --independent), best of two alternating runs',
+      method: `SHA-256 of 1 KiB, each library timed alone in its own Node process (this file with --independent), after one warm-up round: the processes take turns over ${indRounds} rounds of ${indMs} ms CPU time, as the in-process libraries do, and each keeps its best`,
       mbps: Object.fromEntries(Object.entries(alone).map(([l, v]) => [l, Math.round(v * 10) / 10])),
       agreement,
     };
@@ -141,11 +136,10 @@ if (process.argv[1] === SELF && process.argv[2] === '--independent') {
   const fn = await sha256Of(process.argv[3] as IndependentLib);
   const input = new Prng(1).bytes(1024);
   const batch = 64;
-  const m = await measure(
+  await serveTurns(
     () => {
       for (let i = 0; i < batch; i++) fn(input);
     },
     { minMs: Number(process.argv[4]), batch },
   );
-  process.stdout.write(`${JSON.stringify({ mbps: (m.opsPerSec * 1024) / 1e6 })}\n`);
 }

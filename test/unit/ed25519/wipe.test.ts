@@ -5,13 +5,14 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Ed25519Signer, ed25519PublicKey, ed25519Sign, initCore, sha256 } from '../../../wasm/index.ts';
 import { core, type CoreExports } from '../../../wasm/face/instance.ts';
+import { SIGN_REGION } from '../../../wasm/face/ed25519.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
 import { L, bigToLe, leToBig } from './craft.ts';
 
 await initCore();
 
 interface ScratchExports extends CoreExports {
-  signScratchPtr(): number;
+  signRegionPtr(region: number): number;
   SIGN_SCRATCH_BYTES: WebAssembly.Global;
 }
 
@@ -44,7 +45,7 @@ function leftovers(secrets: Record<string, Uint8Array>): string[] {
 
 function scratchIsZero(): boolean {
   const e = core<ScratchExports>();
-  const region = new Uint8Array(e.memory.buffer, e.signScratchPtr(), e.SIGN_SCRATCH_BYTES.value as number);
+  const region = new Uint8Array(e.memory.buffer, e.signRegionPtr(SIGN_REGION.scratch), e.SIGN_SCRATCH_BYTES.value as number);
   return region.every((b) => b === 0);
 }
 

@@ -166,26 +166,12 @@ export function validUtf8(p: usize, n: i32): bool {
       i++;
       continue;
     }
-    let need: i32;
-    let lo: u32 = 0x80;
-    let hi: u32 = 0xbf;
-    if (b0 >= 0xc2 && b0 <= 0xdf) need = 1;
-    else if (b0 == 0xe0) {
-      need = 2;
-      lo = 0xa0;
-    } else if (b0 >= 0xe1 && b0 <= 0xec) need = 2;
-    else if (b0 == 0xed) {
-      need = 2;
-      hi = 0x9f;
-    } else if (b0 >= 0xee && b0 <= 0xef) need = 2;
-    else if (b0 == 0xf0) {
-      need = 3;
-      lo = 0x90;
-    } else if (b0 >= 0xf1 && b0 <= 0xf3) need = 3;
-    else if (b0 == 0xf4) {
-      need = 3;
-      hi = 0x8f;
-    } else return false;
+    if (b0 < 0xc2 || b0 > 0xf4) return false;
+    const need: i32 = b0 < 0xe0 ? 1 : b0 < 0xf0 ? 2 : 3;
+    // The second byte's range narrows after E0 and F0 (no overlong forms), ED (no surrogates) and F4 (nothing
+    // above U+10FFFF).
+    const lo: u32 = b0 == 0xe0 ? 0xa0 : b0 == 0xf0 ? 0x90 : 0x80;
+    const hi: u32 = b0 == 0xed ? 0x9f : b0 == 0xf4 ? 0x8f : 0xbf;
     if (n - i <= need) return false;
     const b1 = <u32>load<u8>(p + <usize>(i + 1));
     if (b1 < lo || b1 > hi) return false;

@@ -24,10 +24,7 @@ export function onExecuted(r: Replica, seq: u64, stateDigest: Uint8Array, trust:
   if (trust != null) r.execTrust = trust;
   if (seq == 0 || seq % r.K != 0 || seq > r.lastExecuted || seq < r.low) return;
   if (!r.tableSnaps.has(seq) || r.own.has(seq)) return;
-  if (stateDigest.length != DIGEST_BYTES) {
-    r.reject(Reject.StateMismatch, -1);
-    return;
-  }
+  if (stateDigest.length != DIGEST_BYTES) return r.reject(Reject.StateMismatch, -1);
   const snap = r.tableSnaps.get(seq);
   r.tableSnaps.delete(seq);
   const state = encodeReplicaState(seq, r.execTrust, snap);
@@ -62,16 +59,10 @@ function votesFor(r: Replica, seq: u64): VoteSet {
 
 export function onCheckpoint(r: Replica, env: Envelope, from: i32): void {
   const c = parseCheckpoint(env);
-  if (c == null || c.seq == 0 || c.seq % r.K != 0) {
-    r.reject(Reject.Malformed, -1);
-    return;
-  }
+  if (c == null || c.seq == 0 || c.seq % r.K != 0) return r.reject(Reject.Malformed, -1);
   const s = c.sender;
   if (!r.fromPeer(s)) return;
-  if (c.seq < r.low) {
-    r.reject(Reject.OutOfWatermark, s);
-    return;
-  }
+  if (c.seq < r.low) return r.reject(Reject.OutOfWatermark, s);
   if (c.seq == r.low) return; // a late vote for the checkpoint that just became stable: nothing to do
   // Over its sender's own channel a vote counts now and is verified with the quorum it completes; relayed (a
   // stable checkpoint's proof handed on by a peer), it is verified first.
@@ -81,32 +72,17 @@ export function onCheckpoint(r: Replica, env: Envelope, from: i32): void {
   if (c.seq <= r.low + r.window) {
     const votes = votesFor(r, c.seq);
     const prior = votes.get(s);
-    if (prior != null && bytesEqual(prior.env.body, env.body)) {
-      r.reject(Reject.Duplicate, s);
-      return;
-    }
-    if (!direct && !r.verifyEnv(env, s)) {
-      r.reject(Reject.BadSignature, s);
-      return;
-    }
-    if (votes.add(ballot) != Added.Fresh) {
-      r.reject(Reject.Conflict, s);
-      return;
-    }
+    if (prior != null && bytesEqual(prior.env.body, env.body)) return r.reject(Reject.Duplicate, s);
+    if (!direct && !r.verifyEnv(env, s)) return r.reject(Reject.BadSignature, s);
+    if (votes.add(ballot) != Added.Fresh) return r.reject(Reject.Conflict, s);
   } else {
     // Beyond our high watermark: a peer is far ahead. Keep its last few votes to detect that we fell behind.
     const far = unchecked(r.farVotes[s]);
     for (let i = 0; i < far.length; i++) {
       const p = unchecked(far[i]);
-      if (p.seq == c.seq) {
-        r.reject(bytesEqual(p.env.body, env.body) ? Reject.Duplicate : Reject.Conflict, s);
-        return;
-      }
+      if (p.seq == c.seq) return r.reject(bytesEqual(p.env.body, env.body) ? Reject.Duplicate : Reject.Conflict, s);
     }
-    if (!direct && !r.verifyEnv(env, s)) {
-      r.reject(Reject.BadSignature, s);
-      return;
-    }
+    if (!direct && !r.verifyEnv(env, s)) return r.reject(Reject.BadSignature, s);
     if (far.length >= FAR_CHECKPOINTS_PER_PEER) far.shift();
     far.push(ballot);
   }

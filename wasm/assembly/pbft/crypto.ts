@@ -1,6 +1,6 @@
 // The replica's only door to hashing and signatures (owned by the hash and sign subsystems), and the counters
 // the consensus bench reads to split the replica's time between them.
-import { sha256Digest } from '../hash/sha256';
+import { Sha256, shaDigest } from '../hash/sha2';
 import { ed25519SignDetached, ed25519VerifyDetached } from '../sign/ed25519';
 import { BATCH_ENTRY_BYTES, ed25519VerifyBatch } from '../sign/batch';
 import { signingBytes } from '../codec/domain';
@@ -21,7 +21,7 @@ export const counters = new CryptoCounters();
 
 export function sha256(data: Uint8Array): Uint8Array {
   const out = new Uint8Array(32);
-  sha256Digest(data.dataStart, <usize>data.length, out.dataStart);
+  shaDigest<Sha256>(data.dataStart, <usize>data.length, out.dataStart);
   counters.hashes += 1;
   counters.hashedBytes += <f64>data.length;
   return out;

@@ -3,8 +3,6 @@
 // the primary puts them in a batch, when a backup checks a pre-prepare, or when a view-change timer fires on
 // them. Each request's signature is checked once per replica.
 import { Reject } from './boundary';
-import { SIG_BYTES, TAG_REQUEST } from './constants';
-import { NO_EPOCH } from './crypto';
 import { actSend } from './io';
 import { encodeForwardedRequest } from './messages';
 import { tryPropose } from './normal';
@@ -16,28 +14,16 @@ const PENDING_CHECK_CHUNK: i32 = 16;
 
 export function onRequest(r: Replica, bytes: Uint8Array, now: u64, forwarded: bool): void {
   r.touchNow(now);
-  if (bytes.length > r.maxMsg) {
-    r.reject(Reject.Oversize, -1);
-    return;
-  }
+  if (bytes.length > r.maxMsg) return r.reject(Reject.Oversize, -1);
   const req = parseRequest(bytes, r.maxMsg);
-  if (req == null) {
-    r.reject(Reject.Malformed, -1);
-    return;
-  }
-  if (r.clients.isStale(req.key, req.seq)) {
-    r.reject(Reject.StaleRequest, -1);
-    return;
-  }
+  if (req == null) return r.reject(Reject.Malformed, -1);
+  if (r.clients.isStale(req.key, req.seq)) return r.reject(Reject.StaleRequest, -1);
   if (r.cache.get(req.digest) != null) {
     // A backup forwarding what the client also sent us is the normal case, not an anomaly.
     if (!forwarded) r.reject(Reject.Duplicate, -1);
     return;
   }
-  if (r.pendingLive >= r.maxPending) {
-    r.reject(Reject.BufferFull, -1);
-    return;
-  }
+  if (r.pendingLive >= r.maxPending) return r.reject(Reject.BufferFull, -1);
   admit(r, req);
   if (!forwarded && r.self != r.primary && !r.changing) actSend(r.primary, encodeForwardedRequest(bytes));
   if (!r.vcTimerOn) r.startVcTimer(r.changing ? r.vcAttempt : 0);
@@ -82,28 +68,15 @@ export function retireStale(r: Replica): void {
   compactQueue(r);
 }
 
-/** Adds a request's client signature to the replica's current signature batch. */
-export function batchRequest(r: Replica, req: ClientRequest): void {
-  const n = req.bytes.length - SIG_BYTES;
-  r.batch.add(TAG_REQUEST, NO_EPOCH, req.bytes.subarray(0, n), req.key, req.bytes.subarray(n));
-}
-
 /**
  * Verifies the unverified among `reqs` in one batch; the bad ones are retired and rejected. Returns the
  * requests that are valid, in order.
  */
 export function verifyRequests(r: Replica, reqs: Array<ClientRequest>): Array<ClientRequest> {
-  const todo = new Array<ClientRequest>();
-  for (let i = 0; i < reqs.length; i++) if (!unchecked(reqs[i]).verified) todo.push(unchecked(reqs[i]));
-  if (todo.length == 0) return reqs;
-  for (let i = 0; i < todo.length; i++) batchRequest(r, unchecked(todo[i]));
-  const bad = r.checkBatch();
-  for (let i = 0; i < todo.length; i++) unchecked(todo[i]).verified = true;
+  const bad = r.failedSignatures(reqs);
   if (bad.length == 0) return reqs;
   for (let i = 0; i < bad.length; i++) {
-    const q = unchecked(todo[unchecked(bad[i])]);
-    q.verified = false;
-    retire(r, q);
+    retire(r, unchecked(bad[i]));
     r.reject(Reject.BadRequest, -1);
   }
   const good = new Array<ClientRequest>();

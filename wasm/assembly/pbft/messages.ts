@@ -57,6 +57,21 @@ export function parseEnvelope(wire: Uint8Array, maxBytes: i32): Envelope | null 
   return new Envelope(type, body, sig, wire.subarray(wire.length - rest), wire);
 }
 
+/**
+ * The envelope nested next in r as length-prefixed bytes (view changes carry votes, new views view changes);
+ * null if malformed, which the message parsers below take as input and refuse.
+ */
+function nextEnvelope(r: Reader, maxBytes: i32): Envelope | null {
+  return parseEnvelope(r.bytes(maxBytes), maxBytes);
+}
+
+/** The parsed message m of env once r has been read to its end exactly; null if bytes are left or missing. */
+function sealed<T>(r: Reader, env: Envelope, m: T): T | null {
+  if (!r.end()) return null;
+  m.env = env;
+  return m;
+}
+
 export function encodeEnvelope(type: u32, body: Uint8Array, sig: Uint8Array, tail: Uint8Array | null): Uint8Array {
   const w = new Writer(body.length + 80 + (tail != null ? tail.length : 0));
   w.uint(<u64>type);
@@ -136,8 +151,8 @@ export function encodeBatch(batch: Array<Uint8Array>): Uint8Array {
 }
 
 /** Parses a pre-prepare; with `withBatch` false the tail must be empty (a header from an O set). */
-export function parsePrePrepare(env: Envelope, maxBatch: i32, maxBytes: i32, withBatch: bool): PrePrepare | null {
-  if (env.type != MsgType.PrePrepare) return null;
+export function parsePrePrepare(env: Envelope | null, maxBatch: i32, maxBytes: i32, withBatch: bool): PrePrepare | null {
+  if (env == null || env.type != MsgType.PrePrepare) return null;
   const r = new Reader(env.body, maxBytes);
   const m = new PrePrepare();
   m.sender = <i32>r.uint(255);
@@ -195,17 +210,15 @@ export function encodeVoteBody(sender: i32, view: u64, seq: u64, digest: Uint8Ar
   return w.finish();
 }
 
-export function parseVote(env: Envelope, type: u32): Vote | null {
-  if (env.type != type) return null;
+export function parseVote(env: Envelope | null, type: u32): Vote | null {
+  if (env == null || env.type != type) return null;
   const r = new Reader(env.body, 256);
   const m = new Vote();
   m.sender = <i32>r.uint(255);
   m.view = r.uint(MAX_SAFE);
   m.seq = r.uint(MAX_SAFE);
   m.digest = r.fixed(32);
-  if (!r.end()) return null;
-  m.env = env;
-  return m;
+  return sealed(r, env, m);
 }
 
 // ---- checkpoint --------------------------------------------------------------------------------------------
@@ -235,27 +248,23 @@ export function encodeCheckpointBody(sender: i32, seq: u64, stateDigest: Uint8Ar
   return w.finish();
 }
 
-export function parseCheckpoint(env: Envelope): Checkpoint | null {
-  if (env.type != MsgType.Checkpoint) return null;
+export function parseCheckpoint(env: Envelope | null): Checkpoint | null {
+  if (env == null || env.type != MsgType.Checkpoint) return null;
   const r = new Reader(env.body, 256);
   const m = new Checkpoint();
   m.sender = <i32>r.uint(255);
   m.seq = r.uint(MAX_SAFE);
   m.stateDigest = r.fixed(32);
   m.replicaDigest = r.fixed(32);
-  if (!r.end()) return null;
-  m.env = env;
-  return m;
+  return sealed(r, env, m);
 }
 
-/** A certificate: uint(count) ‖ count × bytes(signed message). Used for commits and checkpoints. */
+/**
+ * A certificate: uint(count) ‖ count × bytes(signed message), the layout of a batch. Used for commits and
+ * checkpoints.
+ */
 export function encodeCertificate(msgs: Array<Uint8Array>): Uint8Array {
-  let size = 8;
-  for (let i = 0; i < msgs.length; i++) size += unchecked(msgs[i]).length + 5;
-  const w = new Writer(size);
-  w.uint(<u64>msgs.length);
-  for (let i = 0; i < msgs.length; i++) w.bytes(unchecked(msgs[i]));
-  return w.finish();
+  return encodeBatch(msgs);
 }
 
 /** Splits a certificate into its messages (at most maxCount, each a whole envelope); null if malformed. */
@@ -264,7 +273,7 @@ export function parseCertificate(cert: Uint8Array, maxCount: i32, maxBytes: i32)
   const count = <i32>r.uint(<u64>maxCount);
   const out = new Array<Envelope>();
   for (let i = 0; i < count && r.ok; i++) {
-    const e = parseEnvelope(r.bytes(maxBytes), maxBytes);
+    const e = nextEnvelope(r, maxBytes);
     if (e == null) return null;
     out.push(e);
   }
@@ -322,8 +331,8 @@ export function encodeViewChangeBody(
 }
 
 /** Parses the structure only (no signatures); null if anything is malformed. */
-export function parseViewChange(env: Envelope, n: i32, maxBatch: i32, maxCerts: i32, maxBytes: i32): ViewChange | null {
-  if (env.type != MsgType.ViewChange) return null;
+export function parseViewChange(env: Envelope | null, n: i32, maxBatch: i32, maxCerts: i32, maxBytes: i32): ViewChange | null {
+  if (env == null || env.type != MsgType.ViewChange) return null;
   const r = new Reader(env.body, maxBytes);
   const m = new ViewChange();
   m.sender = <i32>r.uint(255);
@@ -333,32 +342,24 @@ export function parseViewChange(env: Envelope, n: i32, maxBatch: i32, maxCerts: 
   m.replicaDigest = r.fixed(32);
   const k = <i32>r.uint(<u64>n);
   for (let i = 0; i < k && r.ok; i++) {
-    const e = parseEnvelope(r.bytes(maxBytes), maxBytes);
-    if (e == null) return null;
-    const c = parseCheckpoint(e);
+    const c = parseCheckpoint(nextEnvelope(r, maxBytes));
     if (c == null) return null;
     m.proof.push(c);
   }
   const count = <i32>r.uint(<u64>maxCerts);
   for (let i = 0; i < count && r.ok; i++) {
-    const e = parseEnvelope(r.bytes(maxBytes), maxBytes);
-    if (e == null) return null;
-    const pp = parsePrePrepare(e, maxBatch, maxBytes, true);
+    const pp = parsePrePrepare(nextEnvelope(r, maxBytes), maxBatch, maxBytes, true);
     if (pp == null) return null;
     const cert = new PreparedCert(pp);
     const p = <i32>r.uint(<u64>n);
     for (let j = 0; j < p && r.ok; j++) {
-      const pe = parseEnvelope(r.bytes(maxBytes), maxBytes);
-      if (pe == null) return null;
-      const v = parseVote(pe, MsgType.Prepare);
+      const v = parseVote(nextEnvelope(r, maxBytes), MsgType.Prepare);
       if (v == null) return null;
       cert.prepares.push(v);
     }
     m.certs.push(cert);
   }
-  if (!r.end()) return null;
-  m.env = env;
-  return m;
+  return sealed(r, env, m);
 }
 
 // ---- new view ----------------------------------------------------------------------------------------------
@@ -390,21 +391,15 @@ export function parseNewView(env: Envelope, n: i32, maxBatch: i32, maxCerts: i32
   m.view = r.uint(MAX_SAFE);
   const v = <i32>r.uint(<u64>n);
   for (let i = 0; i < v && r.ok; i++) {
-    const e = parseEnvelope(r.bytes(maxBytes), maxBytes);
-    if (e == null) return null;
-    const vc = parseViewChange(e, n, maxBatch, maxCerts, maxBytes);
+    const vc = parseViewChange(nextEnvelope(r, maxBytes), n, maxBatch, maxCerts, maxBytes);
     if (vc == null) return null;
     m.vcs.push(vc);
   }
   const o = <i32>r.uint(<u64>maxCerts);
   for (let i = 0; i < o && r.ok; i++) {
-    const e = parseEnvelope(r.bytes(maxBytes), maxBytes);
-    if (e == null) return null;
-    const pp = parsePrePrepare(e, maxBatch, maxBytes, false);
+    const pp = parsePrePrepare(nextEnvelope(r, maxBytes), maxBatch, maxBytes, false);
     if (pp == null) return null;
     m.pps.push(pp);
   }
-  if (!r.end()) return null;
-  m.env = env;
-  return m;
+  return sealed(r, env, m);
 }

@@ -3,7 +3,7 @@
 // seq order.
 import { ActionKind, MsgType, Reject } from './boundary';
 import { bytesEqual, sha256 } from './crypto';
-import { admit, batchRequest, compactQueue, retire, verifyRequests } from './intake';
+import { admit, compactQueue, retire, verifyRequests } from './intake';
 import { actBroadcast, putBytes, putF64, putU32, putU8 } from './io';
 import { Entry } from './log';
 import {
@@ -95,24 +95,15 @@ function propose(r: Replica, reqs: Array<ClientRequest>): void {
 
 export function onPrePrepare(r: Replica, env: Envelope, from: i32): void {
   const pp = parsePrePrepare(env, r.maxBatch, r.maxMsg, true);
-  if (pp == null) {
-    r.reject(Reject.Malformed, -1);
-    return;
-  }
+  if (pp == null) return r.reject(Reject.Malformed, -1);
   const s = pp.sender;
   if (!r.fromPeer(s)) return;
   // From the primary over its own channel, the signature is checked with the batch's requests, in one go.
   // Relayed (or from a host that cannot say who sent it), it is checked first, so what follows is its doing.
   const direct = from == s;
   if (!inCurrentView(r, s, pp.view, env, from)) return;
-  if (s != r.primary) {
-    r.reject(Reject.BadSender, s);
-    return;
-  }
-  if (!r.inWindow(pp.seq)) {
-    r.reject(Reject.OutOfWatermark, s);
-    return;
-  }
+  if (s != r.primary) return r.reject(Reject.BadSender, s);
+  if (!r.inWindow(pp.seq)) return r.reject(Reject.OutOfWatermark, s);
   if (r.log.has(pp.seq)) {
     const old = r.log.get(pp.seq);
     if (old.view == r.view && old.pp != null) {
@@ -122,24 +113,15 @@ export function onPrePrepare(r: Replica, env: Envelope, from: i32): void {
       return;
     }
   }
-  if (!direct && !r.verifyEnv(env, s)) {
-    r.reject(Reject.BadSignature, s);
-    return;
-  }
+  if (!direct && !r.verifyEnv(env, s)) return r.reject(Reject.BadSignature, s);
   const now = r.lastNow;
   const skew = pp.time > now ? pp.time - now : now - pp.time;
-  if (skew > r.maxSkew) {
-    r.reject(Reject.ClockSkew, s);
-    return;
-  }
+  if (skew > r.maxSkew) return r.reject(Reject.ClockSkew, s);
   // The batch must hash to the signed digest, and every request in it must be a validly signed request.
   const count = pp.batch.length;
   const digests = new Array<Uint8Array>(count);
   for (let i = 0; i < count; i++) unchecked((digests[i] = sha256(unchecked(pp.batch[i]))));
-  if (!bytesEqual(batchDigestOf(pp.time, digests), pp.digest)) {
-    r.reject(Reject.DigestMismatch, s);
-    return;
-  }
+  if (!bytesEqual(batchDigestOf(pp.time, digests), pp.digest)) return r.reject(Reject.DigestMismatch, s);
   pp.reqDigests = digests;
   // The requests of the batch: known ones from the cache, new ones parsed (a request may appear twice).
   const reqs = new Array<ClientRequest>(count);
@@ -150,10 +132,7 @@ export function onPrePrepare(r: Replica, env: Envelope, from: i32): void {
     for (let j = 0; q == null && j < fresh.length; j++) if (bytesEqual(unchecked(fresh[j]).digest, d)) q = unchecked(fresh[j]);
     if (q == null) {
       q = parseRequest(unchecked(pp.batch[i]), r.maxMsg);
-      if (q == null) {
-        r.reject(Reject.BadRequest, s);
-        return;
-      }
+      if (q == null) return r.reject(Reject.BadRequest, s);
       fresh.push(q);
     }
     unchecked((reqs[i] = q));
@@ -165,16 +144,13 @@ export function onPrePrepare(r: Replica, env: Envelope, from: i32): void {
     const q = unchecked(reqs[i]);
     if (q.verified || todo.includes(q)) continue;
     todo.push(q);
-    batchRequest(r, q);
+    q.queueCheck(r);
   }
   const bad = r.checkBatch();
   const offset = direct ? 1 : 0;
   for (let i = 0; i < todo.length; i++) unchecked(todo[i]).verified = !bad.includes(i + offset);
   if (bad.length > 0) {
-    if (direct && unchecked(bad[0]) == 0) {
-      r.reject(Reject.BadSignature, s);
-      return;
-    }
+    if (direct && unchecked(bad[0]) == 0) return r.reject(Reject.BadSignature, s);
     // A request that does not verify: the primary proposed it knowingly (it verifies what it proposes).
     for (let i = 0; i < todo.length; i++) {
       const q = unchecked(todo[i]);
@@ -205,30 +181,18 @@ export function sendVote(r: Replica, type: u32, e: Entry): void {
 export function onVote(r: Replica, env: Envelope, from: i32): void {
   const type = env.type;
   const v = parseVote(env, type);
-  if (v == null) {
-    r.reject(Reject.Malformed, -1);
-    return;
-  }
+  if (v == null) return r.reject(Reject.Malformed, -1);
   const s = v.sender;
   if (!r.fromPeer(s)) return;
   if (!inCurrentView(r, s, v.view, env, from)) return;
-  if (type == MsgType.Prepare && s == r.primary) {
-    r.reject(Reject.BadSender, s);
-    return;
-  }
-  if (!r.inWindow(v.seq)) {
-    r.reject(Reject.OutOfWatermark, s);
-    return;
-  }
+  if (type == MsgType.Prepare && s == r.primary) return r.reject(Reject.BadSender, s);
+  if (!r.inWindow(v.seq)) return r.reject(Reject.OutOfWatermark, s);
   let prior: Ballot | null = null;
   if (r.log.has(v.seq)) {
     const e = r.log.get(v.seq);
     if (e.view == r.view) {
       prior = type == MsgType.Prepare ? e.prepares.get(s) : e.commits.get(s);
-      if (prior != null && bytesEqual(prior.env.body, env.body)) {
-        r.reject(Reject.Duplicate, s);
-        return;
-      }
+      if (prior != null && bytesEqual(prior.env.body, env.body)) return r.reject(Reject.Duplicate, s);
       // A vote beyond the quorum we already hold changes nothing: it is ignored unread (no signature check).
       if (prior == null && e.pp != null && (type == MsgType.Prepare ? e.prepared : e.committed && e.cView == r.view)) return;
     }
@@ -236,14 +200,8 @@ export function onVote(r: Replica, env: Envelope, from: i32): void {
   // Over its sender's own channel a vote counts now and is verified with the quorum it completes; relayed,
   // it is verified first.
   const direct = from == s;
-  if (!direct && !r.verifyEnv(env, s)) {
-    r.reject(Reject.BadSignature, s);
-    return;
-  }
-  if (prior != null) {
-    r.reject(Reject.Conflict, s);
-    return;
-  }
+  if (!direct && !r.verifyEnv(env, s)) return r.reject(Reject.BadSignature, s);
+  if (prior != null) return r.reject(Reject.Conflict, s);
   const e = r.entryFor(v.seq);
   const b = new Ballot(s, env, v.digest, !direct);
   if (type == MsgType.Prepare) {

@@ -292,21 +292,35 @@ export class Replica {
     while (true) {
       const picked = set.pick(key, exclude, need);
       if (picked.length < need) return null;
-      const pending = new Array<Ballot>();
-      for (let i = 0; i < picked.length; i++) if (!unchecked(picked[i]).verified) pending.push(unchecked(picked[i]));
-      if (pending.length == 0) return picked;
-      for (let i = 0; i < pending.length; i++) this.batchEnv(unchecked(pending[i]).env, unchecked(pending[i]).sender);
-      const bad = this.checkBatch();
-      for (let i = 0; i < pending.length; i++) unchecked(pending[i]).verified = true;
+      const bad = this.failedSignatures(picked);
       if (bad.length == 0) return picked;
       for (let i = 0; i < bad.length; i++) {
-        const b = unchecked(pending[unchecked(bad[i])]);
-        b.verified = false;
+        const b = unchecked(bad[i]);
         set.markBad(b.sender);
         this.reject(Reject.BadSignature, b.sender);
       }
     }
     return null;
+  }
+
+  /**
+   * Checks the signatures of the items not verified yet (ballots, client requests) in one batch and marks
+   * them verified; returns those that failed, in order, marked unverified again (empty: all hold).
+   */
+  failedSignatures<T>(items: Array<T>): Array<T> {
+    const pending = new Array<T>();
+    for (let i = 0; i < items.length; i++) if (!unchecked(items[i]).verified) pending.push(unchecked(items[i]));
+    const failed = new Array<T>();
+    if (pending.length == 0) return failed;
+    for (let i = 0; i < pending.length; i++) unchecked(pending[i]).queueCheck(this);
+    const bad = this.checkBatch();
+    for (let i = 0; i < pending.length; i++) unchecked(pending[i]).verified = true;
+    for (let i = 0; i < bad.length; i++) {
+      const item = unchecked(pending[unchecked(bad[i])]);
+      item.verified = false;
+      failed.push(item);
+    }
+    return failed;
   }
 
   inWindow(seq: u64): bool {
@@ -361,15 +375,9 @@ export class Replica {
    */
   onMessage(bytes: Uint8Array, from: i32, now: u64): void {
     this.touchNow(now);
-    if (bytes.length > this.maxMsg) {
-      this.reject(Reject.Oversize, -1);
-      return;
-    }
+    if (bytes.length > this.maxMsg) return this.reject(Reject.Oversize, -1);
     const env = parseEnvelope(bytes, this.maxMsg);
-    if (env == null) {
-      this.reject(Reject.Malformed, -1);
-      return;
-    }
+    if (env == null) return this.reject(Reject.Malformed, -1);
     this.dispatch(env, from >= 0 && from < this.n ? from : -1);
   }
 

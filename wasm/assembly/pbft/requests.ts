@@ -7,6 +7,7 @@ import { Writer } from '../codec/writer';
 import { ed25519DerivePublicKey } from '../sign/ed25519';
 import { MAX_SAFE, SIG_BYTES, TAG_REQUEST } from './constants';
 import { bucketOf, bytesCompare, bytesEqual, NO_EPOCH, sha256, signBody } from './crypto';
+import { Replica } from './replica';
 
 export class ClientRequest {
   bytes: Uint8Array;
@@ -27,6 +28,17 @@ export class ClientRequest {
     this.digest = digest;
     this.key = key;
     this.seq = seq;
+  }
+
+  /** Adds its client signature to the replica's current batch (see Replica.failedSignatures). */
+  queueCheck(r: Replica): void {
+    const n = this.bytes.length - SIG_BYTES;
+    r.batch.add(TAG_REQUEST, NO_EPOCH, this.bytes.subarray(0, n), this.key, this.bytes.subarray(n));
+  }
+
+  /** What the request cache finds it by. */
+  get id(): Uint8Array {
+    return this.digest;
   }
 }
 
@@ -58,47 +70,70 @@ export function encodeRequest(seed: Uint8Array, clientSeq: u64, payload: Uint8Ar
   return out;
 }
 
-/** Verified (or being verified) requests by digest. */
-export class RequestCache {
-  private buckets: Map<u64, Array<ClientRequest>> = new Map();
-  size: i32 = 0;
+/**
+ * Entries found by 32 bytes of their own (`id`: a request's digest, a client's key), in buckets by bucketOf.
+ * A bucket rarely holds more than one entry; removal swaps the last one in.
+ */
+class ByIdBuckets<T> {
+  private buckets: Map<u64, Array<T>> = new Map();
 
-  get(digest: Uint8Array): ClientRequest | null {
-    const k = bucketOf(digest);
+  find(id: Uint8Array): T | null {
+    const k = bucketOf(id);
     if (!this.buckets.has(k)) return null;
     const b = this.buckets.get(k);
     for (let i = 0; i < b.length; i++) {
-      const r = unchecked(b[i]);
-      if (bytesEqual(r.digest, digest)) return r;
+      const e = unchecked(b[i]);
+      if (bytesEqual(e.id, id)) return e;
     }
     return null;
   }
 
-  add(req: ClientRequest): void {
-    const k = bucketOf(req.digest);
+  add(e: T): void {
+    const k = bucketOf(e.id);
     if (this.buckets.has(k)) {
-      this.buckets.get(k).push(req);
+      this.buckets.get(k).push(e);
     } else {
-      const b = new Array<ClientRequest>();
-      b.push(req);
+      const b = new Array<T>();
+      b.push(e);
       this.buckets.set(k, b);
     }
-    this.size++;
   }
 
-  remove(req: ClientRequest): void {
-    const k = bucketOf(req.digest);
-    if (!this.buckets.has(k)) return;
+  /** Removes this very entry; false if it was not there. */
+  remove(e: T): bool {
+    const k = bucketOf(e.id);
+    if (!this.buckets.has(k)) return false;
     const b = this.buckets.get(k);
+    let found = false;
     for (let i = 0; i < b.length; i++) {
-      if (unchecked(b[i]) === req) {
+      if (unchecked(b[i]) === e) {
         b[i] = b[b.length - 1];
         b.pop();
-        this.size--;
+        found = true;
         break;
       }
     }
     if (b.length == 0) this.buckets.delete(k);
+    return found;
+  }
+}
+
+/** Verified (or being verified) requests by digest. */
+export class RequestCache {
+  private byDigest: ByIdBuckets<ClientRequest> = new ByIdBuckets();
+  size: i32 = 0;
+
+  get(digest: Uint8Array): ClientRequest | null {
+    return this.byDigest.find(digest);
+  }
+
+  add(req: ClientRequest): void {
+    this.byDigest.add(req);
+    this.size++;
+  }
+
+  remove(req: ClientRequest): void {
+    if (this.byDigest.remove(req)) this.size--;
   }
 }
 
@@ -107,6 +142,10 @@ class ClientRecord {
     public key: Uint8Array,
     public lastSeq: u64,
   ) {}
+
+  get id(): Uint8Array {
+    return this.key;
+  }
 }
 
 function compareRecords(a: ClientRecord, b: ClientRecord): i32 {
@@ -115,18 +154,11 @@ function compareRecords(a: ClientRecord, b: ClientRecord): i32 {
 
 /** The last executed clientSeq of every client: part of the replica state agreed at checkpoints. */
 export class ClientTable {
-  private buckets: Map<u64, Array<ClientRecord>> = new Map();
+  private byKey: ByIdBuckets<ClientRecord> = new ByIdBuckets();
   private all: Array<ClientRecord> = new Array();
 
   private find(key: Uint8Array): ClientRecord | null {
-    const k = bucketOf(key);
-    if (!this.buckets.has(k)) return null;
-    const b = this.buckets.get(k);
-    for (let i = 0; i < b.length; i++) {
-      const r = unchecked(b[i]);
-      if (bytesEqual(r.key, key)) return r;
-    }
-    return null;
+    return this.byKey.find(key);
   }
 
   /** Has this client's `seq` (or a later one) already executed? */
@@ -142,13 +174,7 @@ export class ClientTable {
       return;
     }
     const rec = new ClientRecord(key, seq);
-    const k = bucketOf(key);
-    if (this.buckets.has(k)) this.buckets.get(k).push(rec);
-    else {
-      const b = new Array<ClientRecord>();
-      b.push(rec);
-      this.buckets.set(k, b);
-    }
+    this.byKey.add(rec);
     this.all.push(rec);
   }
 
@@ -182,7 +208,7 @@ export class ClientTable {
       next.record(key, seq);
     }
     if (!r.ok) return false;
-    this.buckets = next.buckets;
+    this.byKey = next.byKey;
     this.all = next.all;
     return true;
   }

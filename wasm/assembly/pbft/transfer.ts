@@ -37,18 +37,9 @@ export function onFetch(r: Replica, env: Envelope, from: i32): void {
   const s = <i32>rd.uint(255);
   const lo = rd.uint(MAX_SAFE);
   const hi = rd.uint(MAX_SAFE);
-  if (!rd.end() || hi < lo) {
-    r.reject(Reject.Malformed, -1);
-    return;
-  }
-  if (s >= r.n || s != from) {
-    r.reject(Reject.BadSender, from);
-    return;
-  }
-  if (s == r.self) {
-    r.reject(Reject.Duplicate, s);
-    return;
-  }
+  if (!rd.end() || hi < lo) return r.reject(Reject.Malformed, -1);
+  if (s >= r.n || s != from) return r.reject(Reject.BadSender, from);
+  if (s == r.self) return r.reject(Reject.Duplicate, s);
   // Below our low watermark only a checkpoint proof helps (it leads to state transfer); send it once.
   const bit = (<u64>1) << (<u64>s);
   if (lo <= r.low && r.low > r.epochStart && (r.ckptProofSentTo & bit) == 0) {
@@ -69,47 +60,23 @@ export function onCommitted(r: Replica, body: Uint8Array): void {
   const rd = new Reader(body, r.maxMsg);
   const ppEnv = parseEnvelope(rd.bytes(r.maxMsg), r.maxMsg);
   const certBytes = rd.bytes(r.maxMsg);
-  if (!rd.end() || ppEnv == null) {
-    r.reject(Reject.Malformed, -1);
-    return;
-  }
+  if (!rd.end() || ppEnv == null) return r.reject(Reject.Malformed, -1);
   const pp = parsePrePrepare(ppEnv, r.maxBatch, r.maxMsg, true);
-  if (pp == null) {
-    r.reject(Reject.Malformed, -1);
-    return;
-  }
-  if (!r.inWindow(pp.seq)) {
-    r.reject(Reject.OutOfWatermark, -1);
-    return;
-  }
-  if (r.log.has(pp.seq) && r.log.get(pp.seq).committed) {
-    r.reject(Reject.Duplicate, -1);
-    return;
-  }
+  if (pp == null) return r.reject(Reject.Malformed, -1);
+  if (!r.inWindow(pp.seq)) return r.reject(Reject.OutOfWatermark, -1);
+  if (r.log.has(pp.seq) && r.log.get(pp.seq).committed) return r.reject(Reject.Duplicate, -1);
   const cert = readCommitCertificate(certBytes, r.n, pp.seq, pp.digest, r.maxMsg);
-  if (cert == null) {
-    r.reject(Reject.Malformed, -1);
-    return;
-  }
+  if (cert == null) return r.reject(Reject.Malformed, -1);
   for (let i = 0; i < cert.commits.length; i++) r.batchEnv(unchecked(cert.commits[i]), unchecked(cert.senders[i]));
   const bad = r.checkBatch();
-  if (bad.length > 0) {
-    r.reject(Reject.BadSignature, unchecked(cert.senders[unchecked(bad[0])]));
-    return;
-  }
+  if (bad.length > 0) return r.reject(Reject.BadSignature, unchecked(cert.senders[unchecked(bad[0])]));
   const digests = new Array<Uint8Array>(pp.batch.length);
   for (let i = 0; i < pp.batch.length; i++) {
     const b = unchecked(pp.batch[i]);
-    if (parseRequest(b, r.maxMsg) == null) {
-      r.reject(Reject.BadRequest, -1);
-      return;
-    }
+    if (parseRequest(b, r.maxMsg) == null) return r.reject(Reject.BadRequest, -1);
     unchecked((digests[i] = sha256(b)));
   }
-  if (!bytesEqual(batchDigestOf(pp.time, digests), pp.digest)) {
-    r.reject(Reject.DigestMismatch, -1);
-    return;
-  }
+  if (!bytesEqual(batchDigestOf(pp.time, digests), pp.digest)) return r.reject(Reject.DigestMismatch, -1);
   pp.reqDigests = digests;
   const e = r.entryFor(pp.seq);
   e.committed = true;
@@ -138,15 +105,10 @@ export function requestState(r: Replica): void {
 /** The host installed the state of the checkpoint we asked for (after fetchState). */
 export function onStateInstalled(r: Replica, seq: u64, stateDigest: Uint8Array, replicaState: Uint8Array): void {
   const st = r.stable;
-  if (r.fetching == 0 || seq != r.fetching || !bytesEqual(stateDigest, st.stateDigest) || !bytesEqual(sha256(replicaState), st.replicaDigest)) {
-    r.reject(Reject.StateMismatch, -1);
-    return;
-  }
+  if (r.fetching == 0 || seq != r.fetching || !bytesEqual(stateDigest, st.stateDigest) || !bytesEqual(sha256(replicaState), st.replicaDigest))
+    return r.reject(Reject.StateMismatch, -1);
   const decoded = decodeReplicaState(replicaState, r.n);
-  if (decoded == null || decoded.seq != seq || decoded.trust.length != r.n) {
-    r.reject(Reject.StateMismatch, -1);
-    return;
-  }
+  if (decoded == null || decoded.seq != seq || decoded.trust.length != r.n) return r.reject(Reject.StateMismatch, -1);
   r.clients = decoded.clients;
   r.lastTime = decoded.lastTime;
   r.execTrust = decoded.trust;

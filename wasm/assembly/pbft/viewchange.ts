@@ -160,10 +160,7 @@ function validViewChange(r: Replica, vc: ViewChange): bool {
 
 export function onViewChange(r: Replica, env: Envelope, from: i32): void {
   const vc = parseViewChange(env, r.n, r.maxBatch, <i32>r.window, r.maxMsg);
-  if (vc == null) {
-    r.reject(Reject.Malformed, -1);
-    return;
-  }
+  if (vc == null) return r.reject(Reject.Malformed, -1);
   const s = vc.sender;
   if (!r.fromPeer(s)) return;
   const latest = unchecked(r.vcLatest[s]);
@@ -184,14 +181,8 @@ export function onViewChange(r: Replica, env: Envelope, from: i32): void {
     return;
   }
   // A view change is kept and shown to others (in a new-view): its own signature is checked now.
-  if (!r.verifyEnv(env, s)) {
-    r.reject(Reject.BadSignature, s);
-    return;
-  }
-  if (!validViewChange(r, vc)) {
-    r.reject(Reject.BadViewChange, s);
-    return;
-  }
+  if (!r.verifyEnv(env, s)) return r.reject(Reject.BadSignature, s);
+  if (!validViewChange(r, vc)) return r.reject(Reject.BadViewChange, s);
   unchecked((r.vcLatest[s] = vc));
   if (vc.stableSeq > r.low) adoptProof(r, vc);
   // f+1 replicas want a later view: at least one is honest, so join the smallest of those views.
@@ -307,33 +298,18 @@ function computeO(vcs: Array<ViewChange>): OSet {
 
 export function onNewView(r: Replica, env: Envelope, from: i32): void {
   const nv = parseNewView(env, r.n, r.maxBatch, <i32>r.window, r.maxMsg);
-  if (nv == null) {
-    r.reject(Reject.Malformed, -1);
-    return;
-  }
+  if (nv == null) return r.reject(Reject.Malformed, -1);
   const s = nv.sender;
-  if (s >= r.n) {
-    r.reject(Reject.BadSender, -1);
-    return;
-  }
+  if (s >= r.n) return r.reject(Reject.BadSender, -1);
   if (nv.view < r.view || (nv.view == r.view && !r.changing)) {
     const nw = r.nvWire;
     r.reject(nw != null && nv.view == r.view && bytesEqual(nw, env.wire) ? Reject.Duplicate : Reject.OldView, s);
     return;
   }
-  if (s != r.primaryOf(nv.view)) {
-    r.reject(Reject.BadSender, s);
-    return;
-  }
-  if (s == r.self) {
-    r.reject(Reject.Duplicate, s);
-    return;
-  }
+  if (s != r.primaryOf(nv.view)) return r.reject(Reject.BadSender, s);
+  if (s == r.self) return r.reject(Reject.Duplicate, s);
   // A new-view is relayed to laggards and decides the O set: its signature is always checked.
-  if (!r.verifyEnv(env, s)) {
-    r.reject(Reject.BadSignature, s);
-    return;
-  }
+  if (!r.verifyEnv(env, s)) return r.reject(Reject.BadSignature, s);
   const o = checkNewView(r, nv);
   if (o == null) {
     // Signed by the primary and wrong: the primary is faulty. Move on to the next view.
@@ -474,19 +450,10 @@ export function inCurrentView(r: Replica, s: i32, view: u64, env: Envelope, from
 export function bufferFuture(r: Replica, s: i32, view: u64, env: Envelope, from: i32): void {
   const buf = unchecked(r.future[s]);
   for (let i = 0; i < buf.length; i++) {
-    if (bytesEqual(unchecked(buf[i]).env.body, env.body)) {
-      r.reject(Reject.Duplicate, s);
-      return;
-    }
+    if (bytesEqual(unchecked(buf[i]).env.body, env.body)) return r.reject(Reject.Duplicate, s);
   }
-  if (from != s && !r.verifyEnv(env, s)) {
-    r.reject(Reject.BadSignature, s);
-    return;
-  }
-  if (buf.length >= r.maxFuture) {
-    r.reject(Reject.BufferFull, s);
-    return;
-  }
+  if (from != s && !r.verifyEnv(env, s)) return r.reject(Reject.BadSignature, s);
+  if (buf.length >= r.maxFuture) return r.reject(Reject.BufferFull, s);
   buf.push(new Buffered(view, env));
   r.futureCount++;
   joinIfLeftBehind(r);

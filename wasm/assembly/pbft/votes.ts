@@ -5,6 +5,7 @@
 // there are enough of them (see the replica's README, "Authenticated channels").
 import { bytesEqual } from './crypto';
 import { Envelope } from './messages';
+import { Replica } from './replica';
 
 export class Ballot {
   constructor(
@@ -18,6 +19,11 @@ export class Ballot {
   ) {}
   /** The seq a checkpoint vote is for (votes of a seq's own set leave it 0). */
   seq: u64 = 0;
+
+  /** Adds its signature to the replica's current batch (see Replica.failedSignatures). */
+  queueCheck(r: Replica): void {
+    r.batchEnv(this.env, this.sender);
+  }
 }
 
 export enum Added {

@@ -13,16 +13,16 @@
 // mixed-order public keys are not singled out: like OpenSSL we let the equation decide, so honest keys agree
 // with node:crypto exactly; a small-order key cannot verify an honest signature, and callers that need
 // non-repudiation against key owners choosing such keys must refuse them when keys are registered, not here.
-import { sha512Final, sha512Init, sha512Update } from "../hash/sha512";
+import { Sha512, shaFinal, shaInit, shaUpdate } from "../hash/sha2";
 import { scIsCanonical, scMulAdd, scReduce64 } from "./scalar";
 import {
   CHALLENGE, DIGITS, EXPANDED, HASH_CTX, NONCE, POINT_R, POINT_T, POINT_U, SELECTED, wipeScratch,
 } from "./scratch";
 import {
   POINT_BYTES, PRECOMP_BYTES, PX, PY, PZ, p1p1ToP2, p1p1ToP3, p2Dbl, p2ToBytes, p3Base, p3BatchToPrecomp,
-  p3FromBytesNegate, p3Identity, p3ToCached, geAdd, geSub, geMadd, geMsub, p3Copy,
+  p3FromBytesNegate, p2Identity, p3Identity, p3ToCached, geAdd, geSub, geMadd, geMsub, p3Copy,
 } from "./point";
-import { feEqual, feIsZero, feOne, feZero, FE_BYTES } from "./field";
+import { feEqual, feIsZero, FE_BYTES } from "./field";
 import { reduceChallenge } from "./lattice";
 
 // ---- Tables, built once at start-up -------------------------------------------------------------------
@@ -192,9 +192,9 @@ function scalarMultBase(h: usize, a: usize): void {
 
 /** out64 = clamp(SHA-512(seed)[0..32]) ‖ SHA-512(seed)[32..64]: the scalar a and the nonce prefix. */
 export function ed25519ExpandSeed(seed32: usize, out64: usize): void {
-  sha512Init(HASH_CTX);
-  sha512Update(HASH_CTX, seed32, 32);
-  sha512Final(HASH_CTX, out64);
+  shaInit<Sha512>(HASH_CTX);
+  shaUpdate<Sha512>(HASH_CTX, seed32, 32);
+  shaFinal<Sha512>(HASH_CTX, out64);
   store<u8>(out64, load<u8>(out64) & 248);
   store<u8>(out64 + 31, (load<u8>(out64 + 31) & 127) | 64);
 }
@@ -218,21 +218,16 @@ export function ed25519DerivePublicKey(seed32: usize, outPk32: usize): void {
  */
 export function ed25519SignExpanded(expanded64: usize, pk32: usize, msg: usize, len: usize, outSig64: usize): void {
   // r = H(prefix ‖ M) mod L
-  sha512Init(HASH_CTX);
-  sha512Update(HASH_CTX, expanded64 + 32, 32);
-  sha512Update(HASH_CTX, msg, len);
-  sha512Final(HASH_CTX, NONCE);
+  shaInit<Sha512>(HASH_CTX);
+  shaUpdate<Sha512>(HASH_CTX, expanded64 + 32, 32);
+  shaUpdate<Sha512>(HASH_CTX, msg, len);
+  shaFinal<Sha512>(HASH_CTX, NONCE);
   scReduce64(NONCE, NONCE);
   // R = [r]B
   scalarMultBase(POINT_R, NONCE);
   p2ToBytes(outSig64, POINT_R);
   // k = H(R ‖ A ‖ M) mod L
-  sha512Init(HASH_CTX);
-  sha512Update(HASH_CTX, outSig64, 32);
-  sha512Update(HASH_CTX, pk32, 32);
-  sha512Update(HASH_CTX, msg, len);
-  sha512Final(HASH_CTX, CHALLENGE);
-  scReduce64(CHALLENGE, CHALLENGE);
+  challengeOf(CHALLENGE, outSig64, pk32, msg, len);
   // S = r + k·a mod L
   scMulAdd(outSig64 + 32, CHALLENGE, expanded64, NONCE);
   wipeScratch();
@@ -309,25 +304,21 @@ function buildOddMultiples(table: usize, p: usize): void {
   }
 }
 
-/** t (P1P1, converted through u) += digit · table, for a width-5 NAF digit over Cached odd multiples. */
-@inline function addCachedDigit(t: usize, u: usize, table: usize, digit: i32): void {
-  if (digit > 0) {
+/**
+ * t (P1P1, converted through u) += digit · table, for a NAF digit over odd multiples: Cached entries (single
+ * verification's -A and -R) or Precomp ones (the base tables, and a known key's tables in a batch).
+ */
+@inline function addDigit(t: usize, u: usize, table: usize, digit: i32, precomp: bool): void {
+  if (digit != 0) {
     p1p1ToP3(u, t);
-    geAdd(t, u, table + <usize>(digit >> 1) * POINT_BYTES);
-  } else if (digit < 0) {
-    p1p1ToP3(u, t);
-    geSub(t, u, table + <usize>((-digit) >> 1) * POINT_BYTES);
-  }
-}
-
-/** t (P1P1) += digit · table, for a width-8 NAF digit over Precomp odd multiples. */
-@inline function addPrecompDigit(t: usize, u: usize, table: usize, digit: i32): void {
-  if (digit > 0) {
-    p1p1ToP3(u, t);
-    geMadd(t, u, table + <usize>(digit >> 1) * PRECOMP_BYTES);
-  } else if (digit < 0) {
-    p1p1ToP3(u, t);
-    geMsub(t, u, table + <usize>((-digit) >> 1) * PRECOMP_BYTES);
+    const entry = table + <usize>(abs(digit) >> 1) * (precomp ? PRECOMP_BYTES : POINT_BYTES);
+    if (precomp) {
+      if (digit > 0) geMadd(t, u, entry);
+      else geMsub(t, u, entry);
+    } else {
+      if (digit > 0) geAdd(t, u, entry);
+      else geSub(t, u, entry);
+    }
   }
 }
 
@@ -348,16 +339,14 @@ function checkEquation(keyOdd: usize, rOdd: usize, s32: usize, k32: usize): bool
   top = max(top, nafDigits(NAF_LO, S_LO, 8));
   top = max(top, nafDigits(NAF_HI, S_HI, 8));
   const r = POINT_R, t = POINT_T, u = POINT_U;
-  feZero(r + PX);
-  feOne(r + PY);
-  feOne(r + PZ);
+  p2Identity(r);
   for (let i = top; i >= 0; i--) {
     p2Dbl(t, r);
     const a = <i32>load<i16>(NAF_C0 + (<usize>i << 1));
-    addCachedDigit(t, u, keyOdd, sign > 0 ? a : -a);
-    addCachedDigit(t, u, rOdd, <i32>load<i16>(NAF_C1 + (<usize>i << 1)));
-    addPrecompDigit(t, u, BASE_Q0, <i32>load<i16>(NAF_LO + (<usize>i << 1)));
-    addPrecompDigit(t, u, BASE_Q128, <i32>load<i16>(NAF_HI + (<usize>i << 1)));
+    addDigit(t, u, keyOdd, sign > 0 ? a : -a, false);
+    addDigit(t, u, rOdd, <i32>load<i16>(NAF_C1 + (<usize>i << 1)), false);
+    addDigit(t, u, BASE_Q0, <i32>load<i16>(NAF_LO + (<usize>i << 1)), true);
+    addDigit(t, u, BASE_Q128, <i32>load<i16>(NAF_HI + (<usize>i << 1)), true);
     p1p1ToP2(r, t);
   }
   // The identity in projective coordinates: X = 0 and Y = Z.
@@ -415,16 +404,14 @@ export function baseMinusKeyMultiple(out: usize, keyTables: usize, s32: usize, k
   nafDigits(NAF_K, k32, KEY_W);
   nafDigits(NAF_S, s32, BASE_SPACED_W);
   const t = POINT_T, u = POINT_U;
-  feZero(out + PX);
-  feOne(out + PY);
-  feOne(out + PZ);
+  p2Identity(out);
   for (let i = BASE_SPACING - 1; i >= 0; i--) {
     p2Dbl(t, out);
     for (let j = 0; j < KEY_SPACED_TABLES; j++) {
-      addPrecompDigit(t, u, keyTables + <usize>j * KEY_TABLE_BYTES, <i32>load<i16>(NAF_K + (<usize>(j * BASE_SPACING + i) << 1)));
+      addDigit(t, u, keyTables + <usize>j * KEY_TABLE_BYTES, <i32>load<i16>(NAF_K + (<usize>(j * BASE_SPACING + i) << 1)), true);
     }
     for (let j = 0; j < BASE_SPACED_TABLES; j++) {
-      addPrecompDigit(t, u, BASE_SPACED + <usize>j * BASE_ODD_BYTES, <i32>load<i16>(NAF_S + (<usize>(j * BASE_SPACING + i) << 1)));
+      addDigit(t, u, BASE_SPACED + <usize>j * BASE_ODD_BYTES, <i32>load<i16>(NAF_S + (<usize>(j * BASE_SPACING + i) << 1)), true);
     }
     p1p1ToP2(out, t);
   }
@@ -432,11 +419,11 @@ export function baseMinusKeyMultiple(out: usize, keyTables: usize, s32: usize, k
 
 /** k = SHA-512(R ‖ A ‖ M) mod L into out (32 bytes; out needs 64 bytes of room). */
 export function challengeOf(out: usize, sig64: usize, pk32: usize, msg: usize, len: usize): void {
-  sha512Init(HASH_CTX);
-  sha512Update(HASH_CTX, sig64, 32);
-  sha512Update(HASH_CTX, pk32, 32);
-  sha512Update(HASH_CTX, msg, len);
-  sha512Final(HASH_CTX, out);
+  shaInit<Sha512>(HASH_CTX);
+  shaUpdate<Sha512>(HASH_CTX, sig64, 32);
+  shaUpdate<Sha512>(HASH_CTX, pk32, 32);
+  shaUpdate<Sha512>(HASH_CTX, msg, len);
+  shaFinal<Sha512>(HASH_CTX, out);
   scReduce64(out, out);
 }
 

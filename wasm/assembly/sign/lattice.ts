@@ -61,20 +61,21 @@ function subMul(a: usize, b: usize, q: u64): void {
   }
 }
 
+/** Limb i of (b << s) for an n-limb b, limbs shifted out of the top dropped. */
+@inline function shiftedLimb(b: usize, i: i32, s: i32): u32 {
+  const j = i - (s >> 5), r = s & 31;
+  if (j < 0) return 0;
+  const cur = limb(b, j);
+  if (r == 0) return cur;
+  const below: u32 = j > 0 ? limb(b, j - 1) : 0;
+  return (cur << r) | (below >> (32 - r));
+}
+
 /** a -= b << s on 256-bit numbers (s < 256); the caller guarantees (b << s) <= a. */
 function subShifted(a: usize, b: usize, s: i32): void {
-  const w = s >> 5, r = s & 31;
   let borrow: i64 = 0;
-  let prev: u32 = 0;
   for (let i = 0; i < N_LIMBS; i++) {
-    let x: u32 = 0;
-    const j = i - w;
-    if (j >= 0) {
-      const cur = limb(b, j);
-      x = r == 0 ? cur : (cur << r) | (prev >> (32 - r));
-      prev = cur;
-    }
-    const d = <i64>limb(a, i) - <i64>x - borrow;
+    const d = <i64>limb(a, i) - <i64>shiftedLimb(b, i, s) - borrow;
     borrow = d < 0 ? 1 : 0;
     store<u32>(a + (<usize>i << 2), <u32>(d & 0xffffffff));
   }
@@ -92,18 +93,9 @@ function addMul(ta: usize, tb: usize, q: u64): void {
 
 /** ta += tb << s (magnitudes). */
 function addShifted(ta: usize, tb: usize, s: i32): void {
-  const w = s >> 5, r = s & 31;
   let carry: u64 = 0;
-  let prev: u32 = 0;
   for (let i = 0; i < T_LIMBS; i++) {
-    let x: u32 = 0;
-    const j = i - w;
-    if (j >= 0) {
-      const cur = limb(tb, j);
-      x = r == 0 ? cur : (cur << r) | (prev >> (32 - r));
-      prev = cur;
-    }
-    const v = <u64>limb(ta, i) + <u64>x + carry;
+    const v = <u64>limb(ta, i) + <u64>shiftedLimb(tb, i, s) + carry;
     store<u32>(ta + (<usize>i << 2), <u32>(v & 0xffffffff));
     carry = v >> 32;
   }

@@ -45,10 +45,15 @@ export const SQRTM1: Fe = feConst('b0a00e4a271beec478e42fad0618432fa7d7fb3d99004
 const BASE_X: Fe = feConst('1ad5258f602d56c9b2a7259560c72c695cdcd6fd31e2a4c0fe536ecdd3366921');
 const BASE_Y: Fe = feConst('5866666666666666666666666666666666666666666666666666666666666666');
 
-export function p3Identity(p: usize): void {
+/** The neutral element (0, 1) as a P2: X, Y, Z only. */
+export function p2Identity(p: usize): void {
   feZero(p + PX);
   feOne(p + PY);
   feOne(p + PZ);
+}
+
+export function p3Identity(p: usize): void {
+  p2Identity(p);
   feZero(p + PT);
 }
 
@@ -85,9 +90,7 @@ export function p1p1ToP2(r: usize, p: usize): void {
 }
 
 export function p1p1ToP3(r: usize, p: usize): void {
-  feMul(r + PX, p + PX, p + PT);
-  feMul(r + PY, p + PY, p + PZ);
-  feMul(r + PZ, p + PZ, p + PT);
+  p1p1ToP2(r, p);
   feMul(r + PT, p + PX, p + PY);
 }
 
@@ -99,66 +102,53 @@ export function p3ToCached(r: usize, p: usize): void {
   feMul(r + PT, p + PT, D2);
 }
 
-/** r (P1P1) = p (P3) + q (Cached). */
-export function geAdd(r: usize, p: usize, q: usize): void {
+/**
+ * r (P1P1) = p (P3) ± q, for q a Cached point (Z in the third slot, 2dT in the fourth) or a Precomp one (Z = 1,
+ * 2dxy in the third slot). Subtracting swaps q's Y+X and Y-X and the signs of the last two sums. Always called
+ * with constant flags, so each of the four public forms inlines to its own straight-line sequence.
+ */
+@inline function addP1P1(r: usize, p: usize, q: usize, minus: bool, precomp: bool): void {
   const t0 = FT4;
   feAdd(r + PX, p + PY, p + PX);
   feSub(r + PY, p + PY, p + PX);
-  feMul(r + PZ, r + PX, q + PX);
-  feMul(r + PY, r + PY, q + PY);
-  feMul(r + PT, q + PT, p + PT);
-  feMul(r + PX, p + PZ, q + PZ);
-  feAdd(t0, r + PX, r + PX);
+  feMul(r + PZ, r + PX, q + (minus ? PY : PX));
+  feMul(r + PY, r + PY, q + (minus ? PX : PY));
+  feMul(r + PT, q + (precomp ? PZ : PT), p + PT);
+  if (precomp) {
+    feAdd(t0, p + PZ, p + PZ);
+  } else {
+    feMul(r + PX, p + PZ, q + PZ);
+    feAdd(t0, r + PX, r + PX);
+  }
   feSub(r + PX, r + PZ, r + PY);
   feAdd(r + PY, r + PZ, r + PY);
-  feAdd(r + PZ, t0, r + PT);
-  feSub(r + PT, t0, r + PT);
+  if (minus) {
+    feSub(r + PZ, t0, r + PT);
+    feAdd(r + PT, t0, r + PT);
+  } else {
+    feAdd(r + PZ, t0, r + PT);
+    feSub(r + PT, t0, r + PT);
+  }
+}
+
+/** r (P1P1) = p (P3) + q (Cached). */
+export function geAdd(r: usize, p: usize, q: usize): void {
+  addP1P1(r, p, q, false, false);
 }
 
 /** r (P1P1) = p (P3) - q (Cached). */
 export function geSub(r: usize, p: usize, q: usize): void {
-  const t0 = FT4;
-  feAdd(r + PX, p + PY, p + PX);
-  feSub(r + PY, p + PY, p + PX);
-  feMul(r + PZ, r + PX, q + PY);
-  feMul(r + PY, r + PY, q + PX);
-  feMul(r + PT, q + PT, p + PT);
-  feMul(r + PX, p + PZ, q + PZ);
-  feAdd(t0, r + PX, r + PX);
-  feSub(r + PX, r + PZ, r + PY);
-  feAdd(r + PY, r + PZ, r + PY);
-  feSub(r + PZ, t0, r + PT);
-  feAdd(r + PT, t0, r + PT);
+  addP1P1(r, p, q, true, false);
 }
 
 /** r (P1P1) = p (P3) + q (Precomp). */
 export function geMadd(r: usize, p: usize, q: usize): void {
-  const t0 = FT4;
-  feAdd(r + PX, p + PY, p + PX);
-  feSub(r + PY, p + PY, p + PX);
-  feMul(r + PZ, r + PX, q + PX);
-  feMul(r + PY, r + PY, q + PY);
-  feMul(r + PT, q + PZ, p + PT);
-  feAdd(t0, p + PZ, p + PZ);
-  feSub(r + PX, r + PZ, r + PY);
-  feAdd(r + PY, r + PZ, r + PY);
-  feAdd(r + PZ, t0, r + PT);
-  feSub(r + PT, t0, r + PT);
+  addP1P1(r, p, q, false, true);
 }
 
 /** r (P1P1) = p (P3) - q (Precomp). */
 export function geMsub(r: usize, p: usize, q: usize): void {
-  const t0 = FT4;
-  feAdd(r + PX, p + PY, p + PX);
-  feSub(r + PY, p + PY, p + PX);
-  feMul(r + PZ, r + PX, q + PY);
-  feMul(r + PY, r + PY, q + PX);
-  feMul(r + PT, q + PZ, p + PT);
-  feAdd(t0, p + PZ, p + PZ);
-  feSub(r + PX, r + PZ, r + PY);
-  feAdd(r + PY, r + PZ, r + PY);
-  feSub(r + PZ, t0, r + PT);
-  feAdd(r + PT, t0, r + PT);
+  addP1P1(r, p, q, true, true);
 }
 
 /** Writes the 32-byte encoding of p (a P2 or P3): y with the parity of x in bit 255. */

@@ -28,7 +28,7 @@ export const DIGITS: usize = SCRATCH + 1904;
 export const EXPANDED: usize = SCRATCH + 1968;
 export const NONCE: usize = SCRATCH + 2032;
 export const CHALLENGE: usize = SCRATCH + 2096;
-// A SHA-512 context (208 bytes; sha512Final also wipes it).
+// A SHA-512 context (SHA512_CTX_BYTES = 208; shaFinal also wipes it).
 export const HASH_CTX: usize = SCRATCH + 2160;
 // 2368 .. 2560: spare.
 
