@@ -18,7 +18,7 @@ import { verifyBlock, type BlockRejectReason } from '../web/src/core/ledger/veri
 import { epochForHeight } from '../web/src/core/ledger/epoch.ts';
 import { LedgerReplica, LedgerReplicaError, type HygeiaContracts } from '../web/src/core/ledger/contracts/index.ts';
 import { contractsGenesis, genesisValidators, type Genesis } from '../web/src/core/node/genesis.ts';
-import { equalBytes, fromHex, toHex, subscribe } from '../web/src/core/util/index.ts';
+import { ReasonError, equalBytes, fromHex, toHex, subscribe } from '../web/src/core/util/index.ts';
 import type { Logger } from './log.ts';
 
 /** What a connection may be, as the ledger says. */
@@ -29,14 +29,14 @@ export type LedgerRefusal =
   | BlockRejectReason // the block's own checks (certificate, chain link, roots)
   | 'state-mismatch'; // re-execution gives another state root
 
-export class RelayLedgerError extends Error {
+export class RelayLedgerError extends ReasonError<LedgerRefusal> {
   override readonly name = 'RelayLedgerError';
   constructor(
-    readonly reason: LedgerRefusal,
+    reason: LedgerRefusal,
     /** The height of the refused block. */
     readonly height: number,
   ) {
-    super(`block ${height} refused: ${reason}`);
+    super(reason, `block ${height} refused: ${reason}`);
   }
 }
 

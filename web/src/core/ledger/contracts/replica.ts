@@ -8,7 +8,7 @@ import { blockHash, genesisHash, type Block, type BlockHeader } from '../block.t
 import { epochForHeight } from '../epoch.ts';
 import { verifyBlock, type BlockRejectReason, type CertificateVerifier } from '../verify.ts';
 import { HygeiaContracts, type ContractsGenesis } from './contracts.ts';
-import { equalBytes } from '../../util/index.ts';
+import { ReasonError, equalBytes } from '../../util/index.ts';
 
 export type LedgerReplicaRefusal =
   | 'broken-chain' // does not extend this replica's chain (height, previous hash, genesis)
@@ -16,15 +16,15 @@ export type LedgerReplicaRefusal =
   | 'bad-certificate' // no valid commit certificate from a quorum of that height's validators
   | 'state-mismatch'; // re-execution gives another state root
 
-export class LedgerReplicaError extends Error {
+export class LedgerReplicaError extends ReasonError<LedgerReplicaRefusal> {
   override readonly name = 'LedgerReplicaError';
   constructor(
-    readonly reason: LedgerReplicaRefusal,
+    reason: LedgerReplicaRefusal,
     /** The block's height and the check that failed. */
     readonly height: number,
     readonly detail: BlockRejectReason | 'state-root',
   ) {
-    super(`block ${height} refused: ${reason} (${detail})`);
+    super(reason, `block ${height} refused: ${reason} (${detail})`);
   }
 }
 
