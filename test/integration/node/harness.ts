@@ -57,6 +57,8 @@ export interface ConsortiumOptions {
   readonly seed?: number;
   readonly checkpointInterval?: number;
   readonly trainer?: () => Promise<Trainer>;
+  /** The nodes' re-send timeout for transactions not yet committed (default theirs, 3 s). */
+  readonly resendMs?: number;
 }
 
 export async function startConsortium(opts: ConsortiumOptions = {}): Promise<TestConsortium> {
@@ -94,6 +96,7 @@ export async function startConsortium(opts: ConsortiumOptions = {}): Promise<Tes
       ledgerStore: new MemoryLedgerStore(),
       timers: { batchMs: 2, viewChangeBaseMs: 1500, viewChangeMaxMs: 8000, stateTransferMs: 800 },
       ...(opts.trainer ? { trainer: opts.trainer } : {}),
+      ...(opts.resendMs ? { resendMs: opts.resendMs } : {}),
     });
   const nodes = await Promise.all(seeds.map((seed, i) => startNode(seed, String(i))));
   const phones: PatientClient[] = [];

@@ -36,6 +36,8 @@ export class CatchUp {
   private catchingUp = false;
   /** A peer just connected: ask it once for blocks above our tip (see probe). */
   private probing = false;
+  /** A follow put off until a quorum of votes for the next block is here (see followLater). */
+  private waiting: { height: number; peers: Set<PeerId> } | null = null;
   /** A check pending on a height peers attested above our tip (see watchBehind). */
   private behindCheck: { height: number; peers: Set<PeerId> } | null = null;
 
@@ -83,7 +85,27 @@ export class CatchUp {
     if (this.lagging) this.host.follow([from]);
     else if (!this.host.hasReplica() || this.catchingUp) {
       if (height > this.host.tipHeight() + 1 || this.host.votesForNext()) this.host.follow([from]);
+      else this.followLater(from, height);
     } else this.watchBehind(from, height);
+  }
+
+  /**
+   * Votes this node never got (it connected late, or a sender's share of the buffer was full) would leave it a
+   * block behind until the next one: after a back-off step it follows anyway.
+   */
+  private followLater(from: PeerId, height: number): void {
+    if (this.waiting) {
+      this.waiting.peers.add(from);
+      this.waiting.height = Math.max(this.waiting.height, height);
+      return;
+    }
+    const wait = { height, peers: new Set([from]) };
+    this.waiting = wait;
+    this.host.clock.schedule(this.host.backoff.delay(0), () => {
+      if (this.waiting !== wait) return;
+      this.waiting = null;
+      if (!this.host.stopped() && this.host.tipHeight() < wait.height) this.host.follow([...wait.peers]);
+    });
   }
 
   /**

@@ -68,6 +68,8 @@ export interface ClinicNodeOptions {
   readonly dbPrefix: string;
   readonly ledgerStore: LedgerStore;
   readonly timers?: Partial<TimerPolicy>;
+  /** How long a submitted transaction waits to commit before it is sent again, to every validator (default 3 s). */
+  readonly resendMs?: number;
   readonly onEvent?: (e: ConsensusEvent) => void;
   /** The relay's ledger endpoint: the node pushes it the committed blocks it lacks. */
   readonly relay?: RelayLedgerClient;
@@ -117,6 +119,7 @@ export class ClinicNode {
       store: opts.ledgerStore,
       clock: opts.clock,
       ...(opts.timers ? { timers: opts.timers } : {}),
+      ...(opts.resendMs ? { resendMs: opts.resendMs } : {}),
       isMember: (peer) => this.isMemberNode(peer),
       trustAfter: (seq) => this.trustAfter?.(seq),
       onEvent: (e) => {
