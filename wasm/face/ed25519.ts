@@ -14,6 +14,7 @@ interface SignExports extends CoreExports {
   SIGN_BATCH_ENTRY_BYTES: WebAssembly.Global;
   signVerifyBatch(entries: number, count: number, verdicts: number): number;
   signClearKeyCache(): void;
+  signKeyTablesBuilt(): number;
   signAlloc(len: number): number;
   signFree(ptr: number): void;
 }
@@ -205,6 +206,11 @@ export function ed25519VerifyBatch(items: readonly Ed25519BatchItem[]): Ed25519B
 /** Empties the core's cache of decoded public keys (for measurements that must start cold). */
 export function ed25519ClearKeyCache(): void {
   core<SignExports>().signClearKeyCache();
+}
+
+/** How many public keys' tables the batch verifier has built since the core started (a rebuild is a key it lost). */
+export function ed25519KeyTablesBuilt(): number {
+  return core<SignExports>().signKeyTablesBuilt();
 }
 
 /** A fresh 32-byte secret key (seed) from WebCrypto's CSPRNG. */

@@ -1,7 +1,16 @@
 // ed25519VerifyBatch: every item gets exactly ed25519Verify's verdict (and node:crypto's), whatever the mix
 // of valid, tampered and malformed items, repeated or fresh keys, short or long messages.
 import { describe, expect, it } from 'vitest';
-import { ed25519ClearKeyCache, ed25519PublicKey, ed25519Sign, ed25519Verify, ed25519VerifyBatch, initCore, type Ed25519BatchItem } from '../../../wasm/index.ts';
+import {
+  ed25519ClearKeyCache,
+  ed25519KeyTablesBuilt,
+  ed25519PublicKey,
+  ed25519Sign,
+  ed25519Verify,
+  ed25519VerifyBatch,
+  initCore,
+  type Ed25519BatchItem,
+} from '../../../wasm/index.ts';
 import { Prng } from '../../../web/src/core/util/index.ts';
 import { createHash } from 'node:crypto';
 import { L, base, bigToLe, leToBig } from './craft.ts';
@@ -60,6 +69,29 @@ describe('ed25519VerifyBatch', () => {
     const bad = { ...good!, publicKey: badKey };
     expect(ed25519VerifyBatch([good!, bad, bad, good!])).toEqual({ ok: false, bad: [1, 2] });
     expect(ed25519VerifyBatch([bad])).toEqual({ ok: false, bad: [0] });
+  });
+
+  it('keeps the tables of keys in use while a stream of one-off keys and a crowd of once-returning ones pass through', () => {
+    ed25519ClearKeyCache();
+    const rng = new Prng(77);
+    const validators = signedItems(rng, 16, 8);
+    const keysOf = (items: Ed25519BatchItem[]) => new Set(items.map((i) => i.publicKey.join())).size;
+    ed25519VerifyBatch(validators);
+    ed25519VerifyBatch(validators); // each validator's second signature: its tables are built
+    const built = ed25519KeyTablesBuilt();
+    expect(built).toBeGreaterThanOrEqual(keysOf(validators));
+    for (let round = 0; round < 40; round++) {
+      // 64 keys never seen again, and 8 that come back once (and so earn tables) in every round.
+      const oneOff = Array.from({ length: 64 }, () => signedItems(rng, 1, 1)[0]!);
+      const returning = Array.from({ length: 8 }, () => signedItems(rng, 1, 1)[0]!);
+      expect(ed25519VerifyBatch([...oneOff, ...returning, ...returning, ...validators.slice(0, 4)])).toEqual({ ok: true });
+    }
+    // One-off keys earned nothing: only the returning ones were tabled (320 of them through 128 slots); the
+    // validators, used all along, kept theirs.
+    const before = ed25519KeyTablesBuilt();
+    expect(before - built).toBeLessThanOrEqual(40 * 8);
+    expect(ed25519VerifyBatch(validators.slice(0, 4))).toEqual({ ok: true });
+    expect(ed25519KeyTablesBuilt()).toBe(before);
   });
 
   it('reports malformed items as bad without throwing', () => {

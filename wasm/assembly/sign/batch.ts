@@ -43,10 +43,19 @@ const SLOT_STATE: usize = 32;
 const SLOT_TABLE: usize = 48;
 const SLOT_BYTES: usize = SLOT_TABLE + KEY_TABLES_BYTES;
 const STATE_EMPTY: u32 = 0;
-/** Seen once: building tables costs about two verifications, so a key earns them on its second signature. */
-const STATE_SEEN: u32 = 1;
 const STATE_KEY: u32 = 2;
 const STATE_BAD_KEY: u32 = 3;
+/** A tabled key used since its slot's probes last aged (second chance: a hot key is not the one evicted). */
+const REFERENCED: u32 = 0x100;
+const STATE_MASK: u32 = 0xff;
+/**
+ * Keys seen once (building tables costs about two verifications, so a key earns them on its second
+ * signature): 32 bytes each, apart from the tables so that one-off keys never take a table's place.
+ */
+const SEEN_SLOTS: i32 = 512;
+let seenKeys: usize = 0;
+/** Key tables built so far (the cache's cost, for tests and measurements). */
+let tablesBuilt: u32 = 0;
 /** Allocated on first use (most instances never verify a batch): 3.8 MiB of linear memory. */
 let cache: usize = 0;
 const NEG_KEY = memory.data(<i32>POINT_BYTES, 16);
@@ -67,45 +76,68 @@ function slotAt(idx: i32): usize {
 /**
  * The cached tables of the key at pk32 (an address), NO_TABLES when the key is new or has been seen only once
  * (verify it the plain way), or BAD_KEY when it does not decode. A key chosen to collide only costs a miss,
- * never a wrong answer: slots compare all 32 bytes. New keys replace empty, then once-seen, then tabled slots.
+ * never a wrong answer: slots compare all 32 bytes.
+ *
+ * A first sighting only goes into the small table of once-seen keys, so a stream of one-off keys (patients'
+ * phones, the clients of a consortium long gone) never evicts tables. A key's second signature earns it a slot,
+ * taken from an empty one, a bad key, then a tabled key not used since its probes last aged (second chance:
+ * every eviction ages the probes it looked at), and only when all are in use, in turn.
  */
 function keyTable(pk32: usize): usize {
   // Two home positions from different key bytes: 64 keys in 128 slots then almost never crowd a key out.
   const home0 = <i32>(load<u32>(pk32) & (<u32>(KEY_SLOTS - 1)));
   const home1 = <i32>(load<u32>(pk32, 4) & (<u32>(KEY_SLOTS - 1)));
   let victim = -1;
-  let victimState: u32 = 0xffffffff;
+  let victimRank: u32 = 0xffffffff;
   for (let p = 0; p < 2 * PROBES; p++) {
     const at = p < PROBES ? home0 + p : home1 + p - PROBES;
     const slot = slotAt(at);
-    const state = load<u32>(slot + SLOT_STATE);
+    const word = load<u32>(slot + SLOT_STATE);
+    const state = word & STATE_MASK;
     if (state != STATE_EMPTY && memory.compare(slot + SLOT_KEY, pk32, 32) == 0) {
-      if (state == STATE_KEY) return slot + SLOT_TABLE;
       if (state == STATE_BAD_KEY) return BAD_KEY;
-      // Second signature by this key: build its tables now.
-      if (!p3FromBytesNegate(NEG_KEY, pk32)) {
-        store<u32>(slot + SLOT_STATE, STATE_BAD_KEY);
-        return BAD_KEY;
-      }
-      buildKeyTables(slot + SLOT_TABLE, NEG_KEY);
-      store<u32>(slot + SLOT_STATE, STATE_KEY);
+      if ((word & REFERENCED) == 0) store<u32>(slot + SLOT_STATE, word | REFERENCED);
       return slot + SLOT_TABLE;
     }
-    // Prefer to replace an empty slot, then a once-seen or bad key, then a tabled one.
-    const rank: u32 = state == STATE_EMPTY ? 0 : state == STATE_KEY ? 2 : 1;
-    if (rank < victimState) {
-      victimState = rank;
+    const rank: u32 = state == STATE_EMPTY ? 0 : state == STATE_BAD_KEY ? 1 : (word & REFERENCED) == 0 ? 2 : 3;
+    if (rank < victimRank) {
+      victimRank = rank;
       victim = at;
     }
   }
-  if (victimState == 2) {
-    victim = evictNext < PROBES ? home0 + evictNext : home1 + evictNext - PROBES;
-    evictNext = (evictNext + 1) % (2 * PROBES);
+  const seen = seenAt(pk32);
+  if (memory.compare(seen, pk32, 32) != 0) {
+    memory.copy(seen, pk32, 32);
+    return NO_TABLES;
+  }
+  // Second signature by this key: it earns a slot and its tables.
+  memory.fill(seen, 0, 32);
+  if (victimRank >= 2) {
+    if (victimRank == 3) {
+      victim = evictNext < PROBES ? home0 + evictNext : home1 + evictNext - PROBES;
+      evictNext = (evictNext + 1) % (2 * PROBES);
+    }
+    for (let p = 0; p < 2 * PROBES; p++) {
+      const aged = slotAt(p < PROBES ? home0 + p : home1 + p - PROBES) + SLOT_STATE;
+      store<u32>(aged, load<u32>(aged) & ~REFERENCED);
+    }
   }
   const slot = slotAt(victim);
   memory.copy(slot + SLOT_KEY, pk32, 32);
-  store<u32>(slot + SLOT_STATE, STATE_SEEN);
-  return NO_TABLES;
+  if (!p3FromBytesNegate(NEG_KEY, pk32)) {
+    store<u32>(slot + SLOT_STATE, STATE_BAD_KEY);
+    return BAD_KEY;
+  }
+  buildKeyTables(slot + SLOT_TABLE, NEG_KEY);
+  tablesBuilt++;
+  store<u32>(slot + SLOT_STATE, STATE_KEY | REFERENCED);
+  return slot + SLOT_TABLE;
+}
+
+/** The once-seen table's entry for a key: direct-mapped (a newer one-off key simply overwrites an older one). */
+function seenAt(pk32: usize): usize {
+  if (seenKeys == 0) seenKeys = heap.alloc(<usize>SEEN_SLOTS * 32);
+  return seenKeys + <usize>((load<u32>(pk32, 8) & (<u32>(SEEN_SLOTS - 1))) * 32);
 }
 
 // Per batch: for each entry checked through its key's tables, the point [S]B - [k]A (X, Y, Z) and, for the
@@ -182,8 +214,14 @@ export function ed25519VerifyBatch(entries: usize, count: i32, verdicts: usize):
   return bad;
 }
 
+/** How many key tables the cache has built since the core started. */
+export function ed25519KeyTablesBuilt(): u32 {
+  return tablesBuilt;
+}
+
 /** Forgets every cached key (tests use it to start cold). */
 export function ed25519ClearKeyCache(): void {
   for (let i = 0; i < KEY_SLOTS; i++) store<u32>(slotAt(i) + SLOT_STATE, STATE_EMPTY);
+  if (seenKeys != 0) memory.fill(seenKeys, 0, <usize>SEEN_SLOTS * 32);
   evictNext = 0;
 }

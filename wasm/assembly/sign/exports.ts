@@ -3,7 +3,7 @@
 // region it came in through, and the signing code wipes its scratch region, before returning.
 import { ed25519DerivePublicKey, ed25519ExpandSeed, ed25519PublicKeyOfExpanded, ed25519SignExpanded, ed25519VerifyDetached } from './ed25519';
 import { SCRATCH, SCRATCH_BYTES } from './scratch';
-import { BATCH_ENTRY_BYTES, ed25519ClearKeyCache, ed25519VerifyBatch } from './batch';
+import { BATCH_ENTRY_BYTES, ed25519ClearKeyCache, ed25519KeyTablesBuilt, ed25519VerifyBatch } from './batch';
 
 export const SIGN_MESSAGE_BYTES: i32 = 65536;
 export const SIGN_SCRATCH_BYTES: i32 = <i32>SCRATCH_BYTES;
@@ -65,6 +65,11 @@ export function signVerifyBatch(entries: usize, count: i32, verdicts: usize): i3
 /** Forgets the decoded public keys the batch verifier keeps. */
 export function signClearKeyCache(): void {
   ed25519ClearKeyCache();
+}
+
+/** How many key tables the batch verifier has built (each costs about two verifications). */
+export function signKeyTablesBuilt(): u32 {
+  return ed25519KeyTablesBuilt();
 }
 
 /** A heap block for a message larger than the message region; the face frees it right after use. */
