@@ -86,10 +86,12 @@ describe('ed25519VerifyBatch', () => {
       const returning = Array.from({ length: 8 }, () => signedItems(rng, 1, 1)[0]!);
       expect(ed25519VerifyBatch([...oneOff, ...returning, ...returning, ...validators.slice(0, 4)])).toEqual({ ok: true });
     }
-    // One-off keys earned nothing: only the returning ones were tabled (320 of them through 128 slots); the
-    // validators, used all along, kept theirs.
+    // One-off keys earned nothing: only the returning ones were tabled (320 of them through 128 slots), and
+    // the validators used all along kept theirs (one may lose its slot when every probe it shares is in use,
+    // and earns it back).
     const before = ed25519KeyTablesBuilt();
-    expect(before - built).toBeLessThanOrEqual(40 * 8);
+    expect(before - built).toBeGreaterThanOrEqual(40 * 8 - 8);
+    expect(before - built).toBeLessThanOrEqual(40 * 8 + 4);
     expect(ed25519VerifyBatch(validators.slice(0, 4))).toEqual({ ok: true });
     expect(ed25519KeyTablesBuilt()).toBe(before);
   });

@@ -52,8 +52,9 @@ const STATE_MASK: u32 = 0xff;
  * Keys seen once (building tables costs about two verifications, so a key earns them on its second
  * signature): 32 bytes each, apart from the tables so that one-off keys never take a table's place.
  */
-const SEEN_SLOTS: i32 = 512;
+const SEEN_SLOTS: i32 = 1024;
 let seenKeys: usize = 0;
+let seenTurn: u32 = 0;
 /** Key tables built so far (the cache's cost, for tests and measurements). */
 let tablesBuilt: u32 = 0;
 /** Allocated on first use (most instances never verify a batch): 3.8 MiB of linear memory. */
@@ -105,9 +106,14 @@ function keyTable(pk32: usize): usize {
       victim = at;
     }
   }
-  const seen = seenAt(pk32);
-  if (memory.compare(seen, pk32, 32) != 0) {
-    memory.copy(seen, pk32, 32);
+  // Two places a once-seen key may stand (so that two keys in turn do not keep displacing each other).
+  const seen0 = seenAt(load<u32>(pk32, 8));
+  const seen1 = seenAt(load<u32>(pk32, 12));
+  const seen = memory.compare(seen0, pk32, 32) == 0 ? seen0 : memory.compare(seen1, pk32, 32) == 0 ? seen1 : 0;
+  if (seen == 0) {
+    // A newer one-off key replaces an empty entry, else the two places take turns.
+    const into = isEmpty(seen0) ? seen0 : isEmpty(seen1) ? seen1 : (seenTurn ^= 1) == 0 ? seen0 : seen1;
+    memory.copy(into, pk32, 32);
     return NO_TABLES;
   }
   // Second signature by this key: it earns a slot and its tables.
@@ -134,10 +140,14 @@ function keyTable(pk32: usize): usize {
   return slot + SLOT_TABLE;
 }
 
-/** The once-seen table's entry for a key: direct-mapped (a newer one-off key simply overwrites an older one). */
-function seenAt(pk32: usize): usize {
+/** An entry of the once-seen table, by a hash word of the key. */
+function seenAt(hash: u32): usize {
   if (seenKeys == 0) seenKeys = heap.alloc(<usize>SEEN_SLOTS * 32);
-  return seenKeys + <usize>((load<u32>(pk32, 8) & (<u32>(SEEN_SLOTS - 1))) * 32);
+  return seenKeys + <usize>((hash & (<u32>(SEEN_SLOTS - 1))) * 32);
+}
+
+function isEmpty(entry: usize): bool {
+  return load<u64>(entry) == 0 && load<u64>(entry, 8) == 0 && load<u64>(entry, 16) == 0 && load<u64>(entry, 24) == 0;
 }
 
 // Per batch: for each entry checked through its key's tables, the point [S]B - [k]A (X, Y, Z) and, for the
