@@ -3,7 +3,7 @@
 // - it runs no replica in the current epoch (not a validator, or still joining: the host asks directly);
 // - it is behind an epoch change: a peer showed PBFT traffic of a later epoch (`behindEpoch`);
 // - its replica missed blocks within the epoch: peers attested a block above our tip and the replica has not
-//   executed it one back-off step later (`watchBehind`); the node then follows the attested chain until the
+//   executed it one back-off step later (`behind`); the node then follows the attested chain until the
 //   replica executes a block live again (`catchingUp`);
 // - a peer just connected (`probe`): an idle consortium commits nothing that would tell a node it is behind, so
 //   it asks that peer once for the blocks above its tip.
@@ -36,12 +36,30 @@ export class CatchUp {
   private catchingUp = false;
   /** A peer just connected: ask it once for blocks above our tip (see probe). */
   private probing = false;
-  /** A follow put off until a quorum of votes for the next block is here (see followLater). */
-  private waiting: { height: number; peers: Set<PeerId> } | null = null;
-  /** A check pending on a height peers attested above our tip (see watchBehind). */
-  private behindCheck: { height: number; peers: Set<PeerId> } | null = null;
+  /**
+   * Peers attested a block above our tip while our replica runs. Normally our replica executes it moments
+   * later; if it has not after a back-off step, it missed the block (say, it sits in a view of its own that no
+   * quorum joins): the node follows the attested chain (its replica catches up at the others' next stable
+   * checkpoint, by state transfer).
+   */
+  private readonly behind: StepLater;
+  /**
+   * A follower waits for a quorum of votes before it fetches the next block. Votes it never got (it connected
+   * late, or a sender's share of the buffer was full) would leave it a block behind until the next one: after
+   * a back-off step it follows anyway.
+   */
+  private readonly unvoted: StepLater;
 
-  constructor(private readonly host: CatchUpHost) {}
+  constructor(private readonly host: CatchUpHost) {
+    this.behind = new StepLater(host, (height, peers) => {
+      if (host.tipHeight() >= height || this.lagging || this.catchingUp || !host.hasReplica()) return;
+      this.catchingUp = true;
+      host.follow(peers);
+    });
+    this.unvoted = new StepLater(host, (height, peers) => {
+      if (host.tipHeight() < height) host.follow(peers);
+    });
+  }
 
   /** Whether the node should be following the chain now (state transfer asks before each request). */
   wantsToFollow(): boolean {
@@ -85,27 +103,8 @@ export class CatchUp {
     if (this.lagging) this.host.follow([from]);
     else if (!this.host.hasReplica() || this.catchingUp) {
       if (height > this.host.tipHeight() + 1 || this.host.votesForNext()) this.host.follow([from]);
-      else this.followLater(from, height);
-    } else this.watchBehind(from, height);
-  }
-
-  /**
-   * Votes this node never got (it connected late, or a sender's share of the buffer was full) would leave it a
-   * block behind until the next one: after a back-off step it follows anyway.
-   */
-  private followLater(from: PeerId, height: number): void {
-    if (this.waiting) {
-      this.waiting.peers.add(from);
-      this.waiting.height = Math.max(this.waiting.height, height);
-      return;
-    }
-    const wait = { height, peers: new Set([from]) };
-    this.waiting = wait;
-    this.host.clock.schedule(this.host.backoff.delay(0), () => {
-      if (this.waiting !== wait) return;
-      this.waiting = null;
-      if (!this.host.stopped() && this.host.tipHeight() < wait.height) this.host.follow([...wait.peers]);
-    });
+      else this.unvoted.arm(from, height);
+    } else this.behind.arm(from, height);
   }
 
   /**
@@ -119,26 +118,32 @@ export class CatchUp {
     this.host.follow([peer]);
     this.probing = false;
   }
+}
 
-  /**
-   * Peers attested a block above our tip while our replica runs. Normally our replica executes it moments
-   * later; if it has not after a view-change period, it missed the block (say, it sits in a view of its own
-   * that no quorum joins): the node follows the attested chain (its replica catches up at the others' next
-   * stable checkpoint, by state transfer).
-   */
-  private watchBehind(from: PeerId, height: number): void {
-    if (this.behindCheck) {
-      this.behindCheck.peers.add(from);
+/**
+ * One check a back-off step after the first of a run of sightings; later sightings join it (their peers, and
+ * the highest height seen).
+ */
+class StepLater {
+  private pending: { height: number; peers: Set<PeerId> } | null = null;
+
+  constructor(
+    private readonly host: CatchUpHost,
+    private readonly run: (height: number, peers: PeerId[]) => void,
+  ) {}
+
+  arm(from: PeerId, height: number): void {
+    if (this.pending) {
+      this.pending.peers.add(from);
+      this.pending.height = Math.max(this.pending.height, height);
       return;
     }
-    const check = { height, peers: new Set([from]) };
-    this.behindCheck = check;
+    const p = { height, peers: new Set([from]) };
+    this.pending = p;
     this.host.clock.schedule(this.host.backoff.delay(0), () => {
-      if (this.behindCheck !== check) return;
-      this.behindCheck = null;
-      if (this.host.stopped() || this.host.tipHeight() >= check.height || this.lagging || this.catchingUp || !this.host.hasReplica()) return;
-      this.catchingUp = true;
-      this.host.follow([...check.peers]);
+      if (this.pending !== p) return;
+      this.pending = null;
+      if (!this.host.stopped()) this.run(p.height, [...p.peers]);
     });
   }
 }
