@@ -52,7 +52,7 @@ export async function tamperPhase(w: Workload, storeOf: (clinic: string) => SqlR
 }
 
 /** A database baseline's answer to a request (the EHR's, or the holding clinic's API). */
-export interface BaselineAnswer {
+interface BaselineAnswer {
   readonly authenticated: boolean;
   readonly decision: 'permit' | 'deny';
   readonly reason: string;
