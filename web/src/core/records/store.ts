@@ -220,7 +220,9 @@ export class RecordStore {
       throw e;
     }
     const label = `${shape.type} bundle, ${shape.entries.length} ${shape.entries.length === 1 ? 'entry' : 'entries'}`;
-    const journal = await beginImport(this.db, this.keys.keyEncryptionKey, { entries: shape.entries.length, label });
+    // The journal row is written while the bundle is prepared (a database round trip off a nurse's wait); it is
+    // awaited before anything of the import is written, so an interrupted import is still always journalled.
+    const journalling = beginImport(this.db, this.keys.keyEncryptionKey, { entries: shape.entries.length, label });
     let committed = false;
     try {
       return await this.exclusive(async () => {
@@ -243,6 +245,7 @@ export class RecordStore {
           if (report.rejected.length > 0 && prepared.type === 'transaction') {
             return { imported: {}, rejected: [wholeTransactionRejected(), ...report.rejected], unchanged: 0, anchors: [], patients: [] };
           }
+          const journal = await journalling;
           if (await write.commit({ journalKey: journal.key, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })) {
             committed = true;
             if (opts.results !== undefined) {
@@ -267,8 +270,10 @@ export class RecordStore {
       if (e instanceof DOMException) throw new RecordError('storage', `the database refused the import (${e.name}); nothing of it was stored`);
       throw e;
     } finally {
-      if (committed) journal.done();
-      else await endImport(this.db, journal).catch(() => undefined);
+      // A journal that failed to start has already failed the import (awaited above) or never mattered.
+      const journal = await journalling.catch(() => null);
+      if (journal && committed) journal.done();
+      else if (journal) await endImport(this.db, journal).catch(() => undefined);
     }
   }
 
