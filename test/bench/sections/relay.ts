@@ -140,7 +140,6 @@ async function load(server: Server, mode: 'paced' | 'saturation', seconds: numbe
   let counting = false;
   let delivered = 0;
   let published = 0;
-  let published = 0;
   let closedByServer = 0;
   const latencies: number[] = [];
   const inFlight = new Array<number>(PEERS).fill(0);
@@ -234,6 +233,7 @@ async function curvePoint(server: Server, peers: number, seconds: number): Promi
   let counting = false;
   let delivered = 0;
   const latencies: number[] = [];
+  let published = 0;
   sockets.forEach((ws) => {
     ws.on('message', (raw: Buffer) => {
       if (!counting) return;
