@@ -152,6 +152,7 @@ describe('contract rules', () => {
       [rec(2), 1],
       [rec(3), 1],
     ]);
+    expect([ledger.app.anchorCount('org-0'), ledger.app.anchorCount('org-1')]).toEqual([3, 0]);
     expect(submit(s.clinician.make('anchorBatch', { anchors: [{ record: rec(9), version: 1, commitment: c(9) }] }))).toEqual({ ok: false, reason: 'wrong-role' });
   });
 

@@ -513,7 +513,7 @@ export class ClinicNode {
   async anchoredRecords(holder?: string): Promise<number> {
     const org = holder === undefined ? this.orgId : this.orgOfName(holder);
     if (org === undefined) throw new NodeError('not-found', `No clinic named ${holder} is a member.`);
-    return this.contracts.anchorsOf(org).length;
+    return this.contracts.anchorCount(org);
   }
 
   /** Live consents on the ledger that name this clinic as grantee. */

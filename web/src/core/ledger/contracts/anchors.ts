@@ -27,6 +27,11 @@ export function anchorOf(s: StateCore, org: string, record: string): AnchorRecor
   return a && { org, record, ...a };
 }
 
+/** How many records one organisation has anchored (a status line asks after every block). */
+export function anchorCount(s: StateCore, org: string): number {
+  return s.count(`anchor/${org}`);
+}
+
 /** Every anchor of one organisation, by record id. */
 export function anchorsOf(s: StateCore, org: string): AnchorRecord[] {
   const dir = `anchor/${org}`;

@@ -20,7 +20,7 @@ import { PURPOSE, consentLive, consentOf, consentsOfPatient, type ConsentRecord 
 import { agreementOf, type AgreementRecord } from './agreements.ts';
 import { decisionOf, type AccessDecision, type ReleaseRecord } from './access.ts';
 import { emergencyPolicyOf, type EmergencyPolicy, type EvidenceRecord } from './break-glass.ts';
-import { anchorOf, anchorsOf, type AnchorRecord } from './anchors.ts';
+import { anchorCount, anchorOf, anchorsOf, type AnchorRecord } from './anchors.ts';
 import { erasureOf, patientEvents, patientLeafOf, type ErasureRecord, type PatientEvent, type PatientLeaf, type SelfAccessRecord } from './patients.ts';
 import { ExpiryQueue } from './expiry-queue.ts';
 import { FlReader } from './fl.ts';
@@ -336,6 +336,9 @@ export class HygeiaContracts implements LedgerApp {
   }
   anchorsOf(org: string): AnchorRecord[] {
     return anchorsOf(this.s, org);
+  }
+  anchorCount(org: string): number {
+    return anchorCount(this.s, org);
   }
   /** The patient's completeness leaf and its events in order (holder '' and count 0 when the ledger knows none). */
   patientLog(pseudonym: string): PatientLog {

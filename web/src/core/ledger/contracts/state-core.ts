@@ -131,6 +131,11 @@ export class StateCore {
     return [...out];
   }
 
+  /** How many keys are directly in `dir` (without listing them when nothing is pending). */
+  count(dir: string): number {
+    return this.pending ? this.keys(dir).length : (this.dirs.get(dir)?.size ?? 0);
+  }
+
   /** The values directly in `dir`, in key order. */
   list<T>(dir: string): T[] {
     return this.keys(dir)
