@@ -250,16 +250,8 @@ function withBatch(r: Replica, header: Envelope, p: Proposal): PrePrepare {
   w.fixed(header.wire);
   w.fixed(tail);
   const wire = w.finish();
-  const pp = new PrePrepare();
-  pp.sender = r.primary;
-  pp.view = r.view;
-  pp.seq = p.seq;
-  pp.time = p.time;
-  pp.digest = p.digest;
-  pp.batch = p.batch;
-  pp.reqDigests = p.reqDigests;
-  pp.env = new Envelope(MsgType.PrePrepare, header.body, header.sig, wire.subarray(header.wire.length), wire);
-  return pp;
+  const env = new Envelope(MsgType.PrePrepare, header.body, header.sig, wire.subarray(header.wire.length), wire);
+  return new PrePrepare(r.primary, r.view, p.seq, p.time, p.digest, env, p.batch, p.reqDigests);
 }
 
 /** The O set both the new primary and every backup derive from the same quorum of view changes. */
