@@ -201,14 +201,7 @@ export function onViewChange(r: Replica, env: Envelope, from: i32): void {
 }
 
 function adoptProof(r: Replica, vc: ViewChange): void {
-  const wires = new Array<Uint8Array>();
-  const senders = new Array<i32>();
-  for (let i = 0; i < vc.proof.length; i++) {
-    const c = unchecked(vc.proof[i]);
-    wires.push(c.env!.wire);
-    senders.push(c.sender);
-  }
-  becomeStable(r, new Stable(vc.stableSeq, vc.stateDigest, vc.replicaDigest, wires, senders));
+  becomeStable(r, Stable.proven(vc.stableSeq, vc.stateDigest, vc.replicaDigest, vc.proof));
 }
 
 /** The primary-to-be, holding a quorum of view changes for its view, sends the new-view. */
