@@ -115,8 +115,8 @@ export type ReplicaEvent =
   | { kind: 'stateInstalled'; seq: number; stateDigest: Uint8Array; replicaState: Uint8Array };
 
 /**
- * Why an input was dropped: the names of `Reject` in replica-boundary.ts (where each is explained), lower
- * camel case. Stable names: tests and the anomaly detector match on them.
+ * Why an input was dropped: the names of `Reject` in replica-boundary.ts (each explained in its table,
+ * wasm/gen/boundary.json), lower camel case. Stable names: tests and the anomaly detector match on them.
  */
 export type RejectReason = Uncapitalize<keyof typeof Reject>;
 

@@ -2,6 +2,7 @@
 // AssemblyScript codec's program bytes (wasm/assembly/codec/program.ts), and run through the wasm core.
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { Op } from '../../../wasm/face/codec-program-ops.ts';
 import { core, initCore } from '../../../wasm/face/instance.ts';
 import { Reader, Writer, codecErrorFromNumber, type CodecErrorCode } from '../../../web/src/core/codec/index.ts';
 import { fromHex, toHex } from '../../../web/src/core/util/index.ts';
@@ -144,10 +145,16 @@ export function encodeTs(t: Ty, v: Json): Uint8Array {
   return w.finish();
 }
 
-const OPS: Record<string, number> = { uint: 1, bool: 2, fixed: 3, bytes: 4, str: 5, list: 6, option: 7, map: 8, set: 9, struct: 10, message: 11 };
+/** The program op of a vectors' kind: its name, capitalized ('uint' is Op.Uint). */
+function opOf(t: Ty): number {
+  const k = kind(t);
+  const op = (Op as Record<string, number>)[k.charAt(0).toUpperCase() + k.slice(1)];
+  if (op === undefined) throw new Error(`unknown type ${k}`);
+  return op;
+}
 
 function compileInto(t: Ty, w: Writer): void {
-  w.uint(OPS[kind(t)]!);
+  w.uint(opOf(t));
   if (t === 'uint') return void w.uint(U64);
   if (t === 'bool') return;
   const n = (i: number): number => (t as TyList)[i] as number;

@@ -3,24 +3,12 @@
 //   1 uint max | 2 bool | 3 fixed n | 4 bytes maxLen | 5 str maxLen | 6 list maxCount elem
 //   7 option inner | 8 map maxCount key value | 9 set maxCount elem | 10 struct n field*
 //   11 message n (tag body)*
+// The op numbers (Op) are generated from wasm/gen/boundary.json, with their TypeScript twin for the tests.
 import { CodecError } from './errors';
+import { Op } from './program-ops';
 import { Reader } from './reader';
 import { Writer } from './writer';
 import { compareBytes } from './domain';
-
-export const enum Op {
-  Uint = 1,
-  Bool = 2,
-  Fixed = 3,
-  Bytes = 4,
-  Str = 5,
-  List = 6,
-  Option = 7,
-  Map = 8,
-  Set = 9,
-  Struct = 10,
-  Message = 11,
-}
 
 export class Node {
   op: i32 = 0;

@@ -1,6 +1,6 @@
 // What a replica remembers: the state of each sequence number in its window, its own checkpoints, the stable
 // checkpoint and its proof, and the messages it holds for views it has not entered yet.
-import { Envelope, PrePrepare, PreparedCert } from './messages';
+import { Checkpoint, Envelope, PrePrepare, PreparedCert } from './messages';
 import { VoteSet } from './votes';
 
 /** The state of one sequence number. */
@@ -61,6 +61,18 @@ export class Stable {
     public proof: Array<Uint8Array>,
     public senders: Array<i32>,
   ) {}
+
+  /** The stable checkpoint a checked proof establishes (a resume certificate, a view change's proof). */
+  static proven(seq: u64, stateDigest: Uint8Array, replicaDigest: Uint8Array, proof: Array<Checkpoint>): Stable {
+    const wires = new Array<Uint8Array>();
+    const senders = new Array<i32>();
+    for (let i = 0; i < proof.length; i++) {
+      const c = unchecked(proof[i]);
+      wires.push(c.env!.wire);
+      senders.push(c.sender);
+    }
+    return new Stable(seq, stateDigest, replicaDigest, wires, senders);
+  }
 }
 
 /** A message for a view we have not entered yet, from a sender the channel (or its signature) vouched for. */

@@ -112,17 +112,23 @@ export function encodeForwardedRequest(req: Uint8Array): Uint8Array {
 
 // ---- pre-prepare -------------------------------------------------------------------------------------------
 
+/**
+ * A pre-prepare. parsePrePrepare fills an empty one field by field as it reads; a replica that holds all the
+ * parts already (the primary proposing a batch, a new view re-attaching an O-set entry's batch) passes them in.
+ */
 export class PrePrepare {
-  sender: i32 = 0;
-  view: u64 = 0;
-  seq: u64 = 0;
-  time: u64 = 0;
-  digest: Uint8Array = new Uint8Array(0);
-  env: Envelope | null = null;
-  /** The client requests, in order; empty for a null request. */
-  batch: Array<Uint8Array> = new Array();
-  /** sha256 of each request, filled when the batch digest is checked. */
-  reqDigests: Array<Uint8Array> = new Array();
+  constructor(
+    public sender: i32 = 0,
+    public view: u64 = 0,
+    public seq: u64 = 0,
+    public time: u64 = 0,
+    public digest: Uint8Array = new Uint8Array(0),
+    public env: Envelope | null = null,
+    /** The client requests, in order; empty for a null request. */
+    public batch: Array<Uint8Array> = new Array(),
+    /** sha256 of each request, filled when the batch digest is checked. */
+    public reqDigests: Array<Uint8Array> = new Array(),
+  ) {}
 
   /** The signed header alone (no batch): what a new-view's O set carries. */
   headerWire(): Uint8Array {

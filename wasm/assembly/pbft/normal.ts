@@ -78,15 +78,8 @@ function propose(r: Replica, reqs: Array<ClientRequest>): void {
   const sig = r.sign(MsgType.PrePrepare, body);
   const tail = encodeBatch(bytes);
   const wire = encodeEnvelope(MsgType.PrePrepare, body, sig, tail);
-  const pp = new PrePrepare();
-  pp.sender = r.self;
-  pp.view = r.view;
-  pp.seq = seq;
-  pp.time = time;
-  pp.digest = digest;
-  pp.batch = bytes;
-  pp.reqDigests = digests;
-  pp.env = new Envelope(MsgType.PrePrepare, body, sig, wire.subarray(wire.length - tail.length), wire);
+  const env = new Envelope(MsgType.PrePrepare, body, sig, wire.subarray(wire.length - tail.length), wire);
+  const pp = new PrePrepare(r.self, r.view, seq, time, digest, env, bytes, digests);
   const e = r.entryFor(seq);
   e.pp = pp;
   actBroadcast(wire);

@@ -209,16 +209,10 @@ export class Replica {
     }
     const replicaDigest = sha256(cfg.resumeState);
     if (!validCheckpointProof(this, S, cfg.resumeDigest, replicaDigest, checkpoints)) return CreateError.BadResume;
-    const wires = new Array<Uint8Array>();
-    const senders = new Array<i32>();
-    for (let i = 0; i < checkpoints.length; i++) {
-      wires.push(unchecked(checkpoints[i]).env!.wire);
-      senders.push(unchecked(checkpoints[i]).sender);
-    }
     this.low = S;
     this.lastExecuted = S;
     this.nextSeq = S;
-    this.stable = new Stable(S, cfg.resumeDigest, replicaDigest, wires, senders);
+    this.stable = Stable.proven(S, cfg.resumeDigest, replicaDigest, checkpoints);
     this.own.set(S, new OwnCheckpoint(S, cfg.resumeDigest, cfg.resumeState, replicaDigest));
     this.clients = st.clients;
     this.lastTime = st.lastTime;

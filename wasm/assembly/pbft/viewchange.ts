@@ -201,14 +201,7 @@ export function onViewChange(r: Replica, env: Envelope, from: i32): void {
 }
 
 function adoptProof(r: Replica, vc: ViewChange): void {
-  const wires = new Array<Uint8Array>();
-  const senders = new Array<i32>();
-  for (let i = 0; i < vc.proof.length; i++) {
-    const c = unchecked(vc.proof[i]);
-    wires.push(c.env!.wire);
-    senders.push(c.sender);
-  }
-  becomeStable(r, new Stable(vc.stableSeq, vc.stateDigest, vc.replicaDigest, wires, senders));
+  becomeStable(r, Stable.proven(vc.stableSeq, vc.stateDigest, vc.replicaDigest, vc.proof));
 }
 
 /** The primary-to-be, holding a quorum of view changes for its view, sends the new-view. */
@@ -250,16 +243,8 @@ function withBatch(r: Replica, header: Envelope, p: Proposal): PrePrepare {
   w.fixed(header.wire);
   w.fixed(tail);
   const wire = w.finish();
-  const pp = new PrePrepare();
-  pp.sender = r.primary;
-  pp.view = r.view;
-  pp.seq = p.seq;
-  pp.time = p.time;
-  pp.digest = p.digest;
-  pp.batch = p.batch;
-  pp.reqDigests = p.reqDigests;
-  pp.env = new Envelope(MsgType.PrePrepare, header.body, header.sig, wire.subarray(header.wire.length), wire);
-  return pp;
+  const env = new Envelope(MsgType.PrePrepare, header.body, header.sig, wire.subarray(header.wire.length), wire);
+  return new PrePrepare(r.primary, r.view, p.seq, p.time, p.digest, env, p.batch, p.reqDigests);
 }
 
 /** The O set both the new primary and every backup derive from the same quorum of view changes. */
