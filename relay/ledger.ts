@@ -14,11 +14,10 @@ import { join } from 'node:path';
 import { Reader, Writer } from '../web/src/core/codec/index.ts';
 import { clientPayload } from '../web/src/core/consensus/index.ts';
 import { blockHash, decodeHeader, encodeHeader, genesisHash, type Block, type BlockHeader } from '../web/src/core/ledger/block.ts';
-import { verifyBlock, type BlockRejectReason } from '../web/src/core/ledger/verify.ts';
-import { epochForHeight } from '../web/src/core/ledger/epoch.ts';
+import type { BlockRejectReason } from '../web/src/core/ledger/verify.ts';
 import { LedgerReplica, LedgerReplicaError, type HygeiaContracts } from '../web/src/core/ledger/contracts/index.ts';
 import { contractsGenesis, genesisValidators, type Genesis } from '../web/src/core/node/genesis.ts';
-import { ReasonError, equalBytes, fromHex, toHex, subscribe } from '../web/src/core/util/index.ts';
+import { equalBytes, fromHex, toHex, subscribe } from '../web/src/core/util/index.ts';
 import type { Logger } from './log.ts';
 
 /** What a connection may be, as the ledger says. */
@@ -28,17 +27,6 @@ export type LedgerRefusal =
   | 'gap' // the first block is above height + 1: the relay needs the blocks in between
   | BlockRejectReason // the block's own checks (certificate, chain link, roots)
   | 'state-mismatch'; // re-execution gives another state root
-
-export class RelayLedgerError extends ReasonError<LedgerRefusal> {
-  override readonly name = 'RelayLedgerError';
-  constructor(
-    reason: LedgerRefusal,
-    /** The height of the refused block. */
-    readonly height: number,
-  ) {
-    super(reason, `block ${height} refused: ${reason}`);
-  }
-}
 
 export interface AcceptResult {
   /** Blocks applied by this call. */
@@ -125,28 +113,16 @@ export class RelayLedger {
     let refused: AcceptResult['refused'] = null;
     try {
       for (const block of blocks) {
-        const h = block.header.height;
-        if (h <= this.height) continue;
-        if (h !== this.height + 1) throw new RelayLedgerError('gap', h);
-        // Each height's validators and epoch id (commits are signed under it) from the relay's own verified state.
-        const epoch = epochForHeight(h, this.checkpointInterval, this.replica.app.validatorSchedule(), this.genesisId);
-        const check = verifyBlock(block, epoch.validators, { epochId: epoch.id, genesisHash: this.genesisId, ...(this.head ? { prev: this.head } : {}) });
-        if (!check.ok) throw new RelayLedgerError(check.reason, h);
-        // A refused block must leave nothing behind (the replica re-executes before it can compare roots).
-        const before = this.replica.app.snapshot();
-        try {
-          this.replica.sync([block]);
-        } catch (err) {
-          this.replica.app.restore(before);
-          if (err instanceof LedgerReplicaError) throw new RelayLedgerError(err.reason === 'state-mismatch' ? 'state-mismatch' : 'prev-hash-mismatch', h);
-          throw err;
+        const height = block.header.height;
+        if (height <= this.height) continue;
+        const reason = this.applyNext(block);
+        if (reason !== null) {
+          refused = { reason, height };
+          break;
         }
         this.head = block.header;
         accepted++;
       }
-    } catch (err) {
-      if (!(err instanceof RelayLedgerError)) throw err;
-      refused = { reason: err.reason, height: err.height };
     } finally {
       if (accepted > 0) {
         this.dirty = true;
@@ -155,6 +131,26 @@ export class RelayLedger {
       }
     }
     return { accepted, height: this.height, hash: toHex(this.headHash), refused };
+  }
+
+  /**
+   * Applies the successor of the head, or says why not. The replica checks it as a clinic's does: the
+   * certificate against that height's validators from the relay's own verified state, the chain link, and
+   * the state root after re-executing it.
+   */
+  private applyNext(block: Block): LedgerRefusal | null {
+    if (block.header.height !== this.height + 1) return 'gap';
+    // The replica undoes a block it refuses; the snapshot also covers a throw it did not foresee, so the
+    // state stays what the relay verified.
+    const before = this.replica.app.snapshot();
+    try {
+      this.replica.sync([block]);
+      return null;
+    } catch (err) {
+      this.replica.app.restore(before);
+      if (!(err instanceof LedgerReplicaError)) throw err;
+      return err.detail === 'state-root' ? 'state-mismatch' : err.detail;
+    }
   }
 
   /** Writes the verified state if it changed since the last write. */
@@ -173,10 +169,6 @@ export class RelayLedger {
     writeFileSync(tmp, w.finish(), { mode: 0o600 });
     renameSync(tmp, path);
     this.dirty = false;
-  }
-
-  private get checkpointInterval(): number {
-    return contractsGenesis(this.opts.genesis).checkpointInterval;
   }
 
   private freshReplica(): LedgerReplica {

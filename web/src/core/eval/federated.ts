@@ -13,19 +13,15 @@ import { CONSENT_MS, MINUTE, accessPhase, forgedConsent, heldIds, loadPatients, 
 import { heartRate } from './centralized.ts';
 import { plainFedAvg } from './fl-eval.ts';
 import { federatedLatency } from './latency.ts';
-import { decide, type Consent } from './policy.ts';
+import { decide, type AccessRequestLike, type Consent } from './policy.ts';
 import { SqlRecords } from './sql-records.ts';
 import type { AccessAttempt, Workload, WorkloadPatient } from './workload.ts';
 
-interface FederatedRequest {
+/** What the holder's local policy decides on (`decide`), with the bearer token and who asks. */
+interface FederatedRequest extends AccessRequestLike {
   readonly requestId: string;
   readonly clinicToken: string;
-  readonly requesterOrg: string;
   readonly clinician: string;
-  readonly patient: string;
-  readonly purpose: string;
-  readonly resourceTypes: readonly string[];
-  readonly breakGlass: boolean;
   readonly consentDocument?: { readonly consent: Consent; readonly signedBy: string; readonly signature: Uint8Array };
 }
 

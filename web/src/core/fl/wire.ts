@@ -5,6 +5,7 @@
 import { decode, encode } from '../codec/index.ts';
 import { sha256 } from '../../../../wasm/index.ts';
 import { toHex } from '../util/index.ts';
+import type { ClientUpdate } from './aggregation.ts';
 
 /** The FL channel's first byte ('F'); net/channels.ts lists every channel. */
 export const CHANNEL_FL = 0x46;
@@ -18,12 +19,11 @@ export const BLOB_WEIGHTS = 2;
 const MSG_BLOB = 1;
 const MSG_WANT = 2;
 
-export interface UpdateMessage {
+/** A clinic's update as aggregation weighs it, with the round it is for. */
+export interface UpdateMessage extends ClientUpdate {
   readonly task: string;
   readonly round: number;
   readonly clinic: string;
-  readonly samples: number;
-  readonly delta: Float32Array;
 }
 
 function f32Bytes(v: Float32Array): Uint8Array {

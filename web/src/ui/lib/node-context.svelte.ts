@@ -3,7 +3,7 @@
 // snapshot on every event (a block, a peer, a round step: dozens a second while a round settles); the screens
 // take the newest once per frame, because rendering more often than the display does only takes the page's
 // main thread from the replica and the nurse.
-import { getContext, setContext } from 'svelte';
+import { getContext, onDestroy, setContext } from 'svelte';
 import type { ClinicApi, ClinicSnapshot, PatientApi, PatientSnapshot } from '../../core/node/api.ts';
 
 export class NodeState<A extends ClinicApi | PatientApi, S extends ClinicSnapshot | PatientSnapshot> {
@@ -44,8 +44,17 @@ export type PatientState = NodeState<PatientApi, PatientSnapshot>;
 const CLINIC = Symbol('clinic');
 const PATIENT = Symbol('patient');
 
-export const provideClinic = (s: ClinicState): ClinicState => setContext(CLINIC, s);
-export const providePatient = (s: PatientState): PatientState => setContext(PATIENT, s);
+/**
+ * The node's state for the screens below the calling component (called while it initialises), following the
+ * node until that component is destroyed.
+ */
+export const provideClinic = (api: ClinicApi): ClinicState => provide(CLINIC, new NodeState<ClinicApi, ClinicSnapshot>(api));
+export const providePatient = (api: PatientApi): PatientState => provide(PATIENT, new NodeState<PatientApi, PatientSnapshot>(api));
+
+function provide<S extends ClinicState | PatientState>(key: symbol, s: S): S {
+  onDestroy(() => s.dispose());
+  return setContext(key, s);
+}
 
 export function clinic(): ClinicState {
   const s = getContext<ClinicState | undefined>(CLINIC);
