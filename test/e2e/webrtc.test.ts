@@ -83,6 +83,13 @@ async function openRoom(name: string, room: string, who: number[] = [0, 1, 2, 3]
   );
 }
 
+/** Opens transport `name` as `member` on a page of its own: a guest beside the four (closeRoom closes it). */
+async function openGuest(name: string, member: DevClinic, room: string, extra: Partial<OpenOptions> = {}): Promise<Page> {
+  const guest = await newPage();
+  await net(guest, 'open', name, options(member, room, extra));
+  return guest;
+}
+
 /** Closes transport `name` on a `guest` page and that page's browser context, then on the four pages. */
 async function closeRoom(name: string, guest?: Page): Promise<void> {
   if (guest) {
@@ -184,8 +191,7 @@ describe('one member, one link', () => {
   it('a second connection claiming a member key is dropped as a duplicate while the verified link answers', async () => {
     const room = 'hygeia/consortium/v1/duplicate';
     await openRoom('dup', room);
-    const twin = await newPage();
-    await net(twin, 'open', 'dup', options(members[0]!, room));
+    const twin = await openGuest('dup', members[0]!, room);
     await onEvery(pages.slice(1), async (p) => (await net(p, 'drops', 'dup')).some((d) => d.reason === 'duplicate'), 'every peer to refuse the twin', 45_000);
     for (const i of [1, 2, 3]) {
       expect((await net(pages[i]!, 'drops', 'dup')).filter((d) => d.peer === ids[0]).map((d) => d.reason)).toEqual(['duplicate']);
@@ -203,8 +209,7 @@ describe('membership changes', () => {
     const room = 'hygeia/consortium/v1/membership';
     await openRoom('m', room);
     const newcomer = members[4]!;
-    const late = await newPage();
-    await net(late, 'open', 'm', options(newcomer, room, { members: [...ids, newcomer.publicKey] }));
+    const late = await openGuest('m', newcomer, room, { members: [...ids, newcomer.publicKey] });
     // The relay admits it (it is on the relay's ledger), but its peers have not learnt of it yet: they hold
     // its connections without admitting it.
     await new Promise((r) => setTimeout(r, 3000));
