@@ -16,6 +16,8 @@ import {
   encodeBody,
 } from '../../../web/src/core/ledger/contracts/index.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
+import { canonicalBytes } from '../../../web/src/core/codec/index.ts';
+import type { StateCore } from '../../../web/src/core/ledger/contracts/state-core.ts';
 import { TREAT_01, grant, request, setup } from './helpers.ts';
 import { useCore } from '../shared/core.ts';
 
@@ -186,6 +188,10 @@ describe('determinism and state transfer', () => {
     const ctx = { height: s.ledger.height + 1, index: 0, time: s.clock.time };
     expect(copy.apply(next, ctx)).toEqual(s.ledger.app.apply(next, ctx));
     expect(toHex(copy.stateRoot())).toBe(toHex(s.ledger.app.stateRoot()));
+    // A snapshot joins the values' kept encodings: byte for byte the whole state encoded afresh, after
+    // writes, deletes and a restore alike.
+    const afresh = (app: HygeiaContracts) => toHex(canonicalBytes((app as unknown as { s: StateCore }).s.sortedEntries()));
+    for (const app of [copy, s.ledger.app]) expect(toHex(app.snapshot())).toBe(afresh(app));
   });
 
   it('a snapshot that is not one is refused and leaves the state as it was', () => {

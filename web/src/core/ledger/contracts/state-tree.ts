@@ -103,15 +103,20 @@ export class StateTree {
 
   /** Records a key's new value (undefined: deleted); hashed now, folded into the root by root(). */
   set(key: string, value: unknown): void {
+    this.setCanonical(key, value === undefined ? undefined : canonicalBytes(value));
+  }
+
+  /** set() for a value given as its canonical JSON bytes (undefined: deleted). */
+  setCanonical(key: string, canonical: Uint8Array | undefined): void {
     const kh = stateKeyHash(key);
     const b = bucketOf(kh);
     let bucket = this.buckets.get(b);
-    if (value === undefined) {
+    if (canonical === undefined) {
       if (!bucket?.delete(toHex(kh))) return;
       if (bucket.size === 0) this.buckets.delete(b);
     } else {
       if (!bucket) this.buckets.set(b, (bucket = new Map()));
-      bucket.set(toHex(kh), { keyHash: kh, valueHash: valueHash(value) });
+      bucket.set(toHex(kh), { keyHash: kh, valueHash: sha256(canonical) });
     }
     this.dirty.add(b);
   }
