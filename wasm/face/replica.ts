@@ -209,8 +209,11 @@ function writeInput(e: PbftExports, parts: readonly Uint8Array[]): number {
   return len;
 }
 
+const NO_OUTPUT = new Uint8Array(0);
+
 function readOutput(e: PbftExports, ptr: number): Uint8Array {
   const len = e.pbftOutputLen();
+  if (len === 0) return NO_OUTPUT; // most steps (a request queued, a vote counted) act on nothing
   return new Uint8Array(e.memory.buffer, ptr, len).slice();
 }
 
@@ -300,82 +303,101 @@ function encodeOptions(o: ReplicaOptions): Uint8Array[] {
 }
 
 /** Decodes the action stream written by pbftStep (layout documented in wasm/assembly/pbft/io.ts). */
-function decodeActions(buf: Uint8Array): ReplicaAction[] {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const out: ReplicaAction[] = [];
-  let p = 0;
-  const u32 = (): number => {
-    const v = dv.getUint32(p, true);
-    p += 4;
+/** The action stream's fields, read in order (a cursor object, not closures made again for every step). */
+class ActionCursor {
+  private p = 0;
+  private readonly dv: DataView;
+  constructor(private readonly buf: Uint8Array) {
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  get more(): boolean {
+    return this.p < this.buf.length;
+  }
+  byte(): number {
+    return this.buf[this.p++]!;
+  }
+  u32(): number {
+    const v = this.dv.getUint32(this.p, true);
+    this.p += 4;
     return v;
-  };
-  const f64 = (): number => {
-    const v = dv.getFloat64(p, true);
-    p += 8;
+  }
+  i32(): number {
+    const v = this.dv.getInt32(this.p, true);
+    this.p += 4;
     return v;
-  };
-  const bytes = (): Uint8Array => {
-    const len = u32();
-    const b = buf.subarray(p, p + len);
-    p += len;
+  }
+  f64(): number {
+    const v = this.dv.getFloat64(this.p, true);
+    this.p += 8;
+    return v;
+  }
+  bytes(): Uint8Array {
+    const len = this.u32();
+    const b = this.buf.subarray(this.p, this.p + len);
+    this.p += len;
     return b;
-  };
-  while (p < buf.length) {
-    const kind = buf[p++]!;
+  }
+}
+
+function decodeActions(buf: Uint8Array): ReplicaAction[] {
+  const out: ReplicaAction[] = [];
+  if (buf.length === 0) return out;
+  const c = new ActionCursor(buf);
+  while (c.more) {
+    const kind = c.byte();
     switch (kind) {
       case ActionKind.Send:
-        out.push({ kind: 'send', to: u32(), bytes: bytes() });
+        out.push({ kind: 'send', to: c.u32(), bytes: c.bytes() });
         break;
       case ActionKind.Broadcast:
-        out.push({ kind: 'broadcast', bytes: bytes() });
+        out.push({ kind: 'broadcast', bytes: c.bytes() });
         break;
       case ActionKind.SetTimer:
-        out.push({ kind: 'setTimer', timer: TIMERS[u32()]!, attempt: u32() });
+        out.push({ kind: 'setTimer', timer: TIMERS[c.u32()]!, attempt: c.u32() });
         break;
       case ActionKind.CancelTimer:
-        out.push({ kind: 'cancelTimer', timer: TIMERS[u32()]! });
+        out.push({ kind: 'cancelTimer', timer: TIMERS[c.u32()]! });
         break;
       case ActionKind.Execute: {
-        const seq = f64();
-        const view = f64();
-        const time = f64();
-        const batchTime = f64();
-        const batchDigest = bytes();
-        const count = u32();
+        const seq = c.f64();
+        const view = c.f64();
+        const time = c.f64();
+        const batchTime = c.f64();
+        const batchDigest = c.bytes();
+        const count = c.u32();
         const batch: Uint8Array[] = [];
-        for (let i = 0; i < count; i++) batch.push(bytes());
-        const k = u32();
+        for (let i = 0; i < count; i++) batch.push(c.bytes());
+        const k = c.u32();
         const skipped: number[] = [];
-        for (let i = 0; i < k; i++) skipped.push(u32());
-        const certificate = bytes();
+        for (let i = 0; i < k; i++) skipped.push(c.u32());
+        const certificate = c.bytes();
         const requests = k === 0 ? batch : batch.filter((_, i) => !skipped.includes(i));
         out.push({ kind: 'execute', seq, view, time, batchTime, batchDigest, requests, batch, skipped, certificate });
         break;
       }
       case ActionKind.CheckpointStable: {
-        const seq = f64();
-        const stateDigest = bytes();
-        const replicaState = bytes();
-        const certificate = bytes();
+        const seq = c.f64();
+        const stateDigest = c.bytes();
+        const replicaState = c.bytes();
+        const certificate = c.bytes();
         out.push({ kind: 'checkpointStable', seq, stateDigest, replicaState, certificate });
         break;
       }
       case ActionKind.ViewChanged:
-        out.push({ kind: 'viewChanged', view: f64(), primary: u32() });
+        out.push({ kind: 'viewChanged', view: c.f64(), primary: c.u32() });
         break;
       case ActionKind.FetchState: {
-        const seq = f64();
-        const stateDigest = bytes();
-        const count = u32();
+        const seq = c.f64();
+        const stateDigest = c.bytes();
+        const count = c.u32();
         const peers: number[] = [];
-        for (let i = 0; i < count; i++) peers.push(u32());
+        for (let i = 0; i < count; i++) peers.push(c.u32());
         out.push({ kind: 'fetchState', seq, stateDigest, peers });
         break;
       }
       case ActionKind.Rejected: {
-        const reason = REJECT_REASONS[u32()] ?? 'malformed';
-        const from = dv.getInt32(p, true);
-        p += 4;
+        const reason = REJECT_REASONS[c.u32()] ?? 'malformed';
+        const from = c.i32();
         out.push({ kind: 'rejected', reason, from });
         break;
       }
