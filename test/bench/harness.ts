@@ -112,6 +112,26 @@ export async function measureCpu(fn: () => unknown | Promise<unknown>, opts: { m
   return run(minUs, Math.max(1, Math.floor(1000 / perCallUs)));
 }
 
+/**
+ * The CPU-time rates of several functions timed in alternating slices (`slices` each, minMs / slices long), for
+ * a ratio between them: two back-to-back windows of a few hundred ms on a shared machine can differ by a fifth,
+ * and a ratio of two such windows moves with them; slices taken in turn see the same machine.
+ */
+export async function measureInterleaved(fns: Record<string, () => unknown>, opts: { minMs?: number; slices?: number; batch?: number } = {}): Promise<Record<string, Measurement>> {
+  const slices = opts.slices ?? 10;
+  const each = { minMs: (opts.minMs ?? 500) / slices, batch: opts.batch ?? 1 };
+  const total = new Map(Object.keys(fns).map((k) => [k, { iterations: 0, elapsedMs: 0 }]));
+  for (let i = 0; i < slices; i++) {
+    for (const [name, fn] of Object.entries(fns)) {
+      const m = await measureCpu(fn, each);
+      const t = total.get(name)!;
+      t.iterations += m.iterations;
+      t.elapsedMs += m.elapsedMs;
+    }
+  }
+  return Object.fromEntries([...total].map(([k, t]) => [k, { ...t, opsPerSec: (t.iterations * 1000) / t.elapsedMs }]));
+}
+
 /** Ratio a/b rounded to two decimals (what the tables and JSON report). */
 export function ratio(a: number, b: number): number {
   return Math.round((a / b) * 100) / 100;
