@@ -10,6 +10,7 @@ import {
   decodeStateMessage,
   encodeStateMessage,
   pbftFrame,
+  type Clock,
   type ConsensusEvent,
   type ReplicaLike,
 } from '../../../web/src/core/consensus/index.ts';
@@ -57,7 +58,12 @@ const appWithOwnState = (): KvApp => {
 /** A message from node 3 to node 0, to set its replica going. */
 const nudge = (net: SimNetwork): void => net.join(ids[3]!).send(ids[0]!, pbftFrame(0, utf8('behind')));
 
-function setup(self: number, replica: ScriptedReplica, net: SimNetwork, opts: { app?: KvApp; store?: MemoryLedgerStore; trustAfter?: (seq: number) => number[] | undefined } = {}) {
+function setup(
+  self: number,
+  replica: ScriptedReplica,
+  net: SimNetwork,
+  opts: { app?: KvApp; store?: MemoryLedgerStore; trustAfter?: (seq: number) => number[] | undefined; clock?: Clock } = {},
+) {
   const transport = net.ids().includes(ids[self]!) ? net.restart(ids[self]!) : net.join(ids[self]!);
   const app = opts.app ?? new KvApp();
   const store = opts.store ?? new MemoryLedgerStore();
@@ -67,7 +73,7 @@ function setup(self: number, replica: ScriptedReplica, net: SimNetwork, opts: { 
     key: keys[self]!,
     createReplica: () => replica,
     transport,
-    clock: net.clock,
+    clock: opts.clock ?? net.clock,
     app,
     store,
     checkpointInterval: 2,
@@ -157,6 +163,45 @@ describe('ConsensusNode', () => {
     net.clock.runUntil(5_000);
     // Only the replacement fires: one viewChange timer at 400 (attempt 2), no batch timer.
     expect(replica.seen.filter((e) => e.kind === 'timer').map((e) => e.kind === 'timer' && [e.timer, e.now])).toEqual([['viewChange', 400]]);
+  });
+
+  it('delivers a due view-change timer only after the work queued behind it, and not at all if that work cancelled it', async () => {
+    const net = new SimNetwork({ seed: 1 });
+    const queued: (() => void)[] = [];
+    const clock: Clock = { now: () => net.clock.now(), schedule: (ms, fn) => net.clock.schedule(ms, fn), afterQueued: (fn) => void queued.push(fn) };
+    const replica = new ScriptedReplica((e) => {
+      if (e.kind === 'request')
+        return [
+          { kind: 'setTimer', timer: 'batch', attempt: 0 },
+          { kind: 'setTimer', timer: 'viewChange', attempt: 0 },
+        ];
+      // The message that ordered the request: the replica no longer needs a view change.
+      if (e.kind === 'message') return [{ kind: 'cancelTimer', timer: 'viewChange' }];
+      return [];
+    });
+    const timers = () => replica.seen.flatMap((e) => (e.kind === 'timer' ? [[e.timer, e.now]] : []));
+    const { node } = setup(0, replica, net, { clock });
+    await node.start();
+    node.submit(utf8('x=1'));
+    net.clock.runUntil(150);
+    // The batch timer is not held back; the view-change timer came due at 100 and waits for the queue.
+    expect(timers()).toEqual([['batch', 3]]);
+    expect(queued).toHaveLength(1);
+    nudge(net);
+    net.clock.runUntil(160);
+    for (const fn of queued.splice(0)) fn();
+    expect(timers()).toEqual([['batch', 3]]);
+
+    // Nothing cancels the next one: it is delivered when the queue has run, at that time.
+    node.submit(utf8('x=2'));
+    net.clock.runUntil(400);
+    expect(queued).toHaveLength(1);
+    queued.shift()!();
+    expect(timers()).toEqual([
+      ['batch', 3],
+      ['batch', 163],
+      ['viewChange', 400],
+    ]);
   });
 
   it('executes batches into a hash chain of blocks, hands the block hash back as the state digest, and snapshots at K', async () => {

@@ -545,10 +545,17 @@ export class ConsensusNode {
   private setTimer(timer: TimerKind, attempt: number): void {
     this.timerCancels.get(timer)?.();
     const delay = timer === 'batch' ? this.timers.batchMs : this.backoff.delay(attempt);
-    const cancel = this.clock.schedule(delay, () => {
-      if (this.timerCancels.get(timer) !== cancel) return;
+    const fire = (): void => {
+      if (this.timerCancels.get(timer) !== cancel || this.closed) return;
       this.timerCancels.delete(timer);
       this.drive({ kind: 'timer', timer, now: this.clock.now() });
+    };
+    const cancel = this.clock.schedule(delay, () => {
+      // A view change says the others did not order a request in time. On a starved page the messages that
+      // ordered it may be queued behind this timer: let them run first, or this replica starts a view change
+      // no quorum joins and stays out of the normal case.
+      if (timer === 'viewChange' && this.clock.afterQueued) this.clock.afterQueued(fire);
+      else fire();
     });
     this.timerCancels.set(timer, cancel);
   }

@@ -10,13 +10,37 @@ export interface Clock {
   now(): number;
   /** Runs fn after delayMs; the returned function cancels it. */
   schedule(delayMs: number, fn: () => void): () => void;
+  /**
+   * Runs fn once the work already queued (messages that arrived while a timer was due) has had its turn, or
+   * after AFTER_QUEUED_MAX_MS at the latest. A virtual clock, whose events are all in its own order, has none.
+   */
+  afterQueued?(fn: () => void): void;
 }
+
+const AFTER_QUEUED_MAX_MS = 250;
+
+type PostTask = (fn: () => void, opts: { priority: 'background' }) => Promise<void>;
 
 export const systemClock: Clock = {
   now: () => Date.now(),
   schedule(delayMs, fn) {
     const t = setTimeout(fn, delayMs);
     return () => clearTimeout(t);
+  },
+  afterQueued(fn) {
+    let done = false;
+    const once = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(late);
+      fn();
+    };
+    const late = setTimeout(once, AFTER_QUEUED_MAX_MS);
+    const postTask = (globalThis as { scheduler?: { postTask?: PostTask } }).scheduler?.postTask;
+    // Background priority runs after the page's pending tasks (network messages among them); Node has no
+    // scheduler, and its next turn of the event loop reads pending I/O before timers run.
+    if (postTask) void postTask.call((globalThis as { scheduler?: unknown }).scheduler, once, { priority: 'background' });
+    else setTimeout(once, 0);
   },
 };
 
