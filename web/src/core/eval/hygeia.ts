@@ -46,6 +46,11 @@ export const hygeia: Architecture = {
       const ran = await accessOnCluster(w, cluster, patients, ctx);
       access = ran.access;
       exchanges = ran.exchanges;
+      // The audit reads every clinic's copy of the chain: let each reach the head the first one committed (a
+      // clinic that fell behind during the attempts is still catching up when the last answer comes back).
+      const heightOf = (n: ClinicNode): number => n.snapshot().ledger.height;
+      const head = Math.max(...cluster.nodes.map(heightOf));
+      await cluster.until(() => cluster.nodes.every((n) => heightOf(n) >= head), `every clinic at height ${head}`, 60_000);
       audit = auditOnCluster(w, cluster, ran.events, patients);
     } finally {
       await cluster.stop();
