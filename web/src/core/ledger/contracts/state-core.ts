@@ -205,11 +205,6 @@ export class StateCore {
     return out;
   }
 
-  /** Every committed [key, value], sorted by key. */
-  sortedEntries(): [string, StateValue][] {
-    return [...this.committed.keys()].sort().map((k) => [k, this.committed.get(k)]);
-  }
-
   /** Replaces the committed state (a restored snapshot); every key counts as changed. */
   replace(entries: Iterable<[string, StateValue]>): void {
     this.committed = new Map();
