@@ -22,6 +22,7 @@ const TAGS: Record<number, string> = {
   [MsgType.Checkpoint]: 'hygeia/pbft/checkpoint/v1',
   [MsgType.ViewChange]: 'hygeia/pbft/viewchange/v1',
   [MsgType.NewView]: 'hygeia/pbft/newview/v1',
+  [MsgType.Suspect]: 'hygeia/pbft/suspect/v1',
 };
 
 /** Types whose messages carry their sender's signature (a forwarded request, a commit proof and a fetch do not). */
@@ -132,6 +133,12 @@ export type CheckpointBody = BodyOf<typeof CHECKPOINT>;
 const checkpoint = fixedBody(CHECKPOINT);
 export const readCheckpoint = checkpoint.read;
 export const writeCheckpoint = checkpoint.write;
+
+const SUSPECT = { sender: 'sender', view: 'uint' } as const;
+export type SuspectBody = BodyOf<typeof SUSPECT>;
+const suspect = fixedBody(SUSPECT);
+export const readSuspect = suspect.read;
+export const writeSuspect = suspect.write;
 
 /** A pre-prepare's tail: uint(count) ‖ bytes(request)… */
 export function readBatch(tail: Uint8Array): Uint8Array[] | null {

@@ -58,10 +58,14 @@ export class Cluster {
   readonly viewChanges: { view: number; primary: number }[][];
   readonly fetches: { seq: number; stateDigest: Uint8Array; peers: number[] }[][];
   readonly timers: Set<TimerKind>[];
+  /** Per replica, the attempts its view-change timer was set with, in order (how far it backed off). */
+  readonly viewChangeAttempts: number[][];
   readonly stateDigest: Uint8Array[];
   /** Host state per replica: the state digest after each executed seq (for state transfer). */
   readonly history: Map<number, Uint8Array>[];
   trustUpdates: Map<number, number[]> = new Map();
+  /** Per replica, a state fetch no peer could serve when asked (the host retries it; see checkpointStable). */
+  readonly unserved = new Map<number, { seq: number; peers: number[] }>();
   autoStateTransfer = true;
 
   constructor(opts: ClusterOptions, keysOverride?: { seeds?: Uint8Array[] }) {
@@ -85,6 +89,7 @@ export class Cluster {
     this.viewChanges = per();
     this.fetches = per();
     this.timers = Array.from({ length: opts.n }, () => new Set<TimerKind>());
+    this.viewChangeAttempts = Array.from({ length: opts.n }, () => []);
     this.stateDigest = Array.from({ length: opts.n }, () => new Uint8Array(32));
     this.history = Array.from({ length: opts.n }, () => new Map());
   }
@@ -109,6 +114,7 @@ export class Cluster {
     this.stateDigest[i] = new Uint8Array(32);
     this.history[i]!.clear();
     this.timers[i]!.clear();
+    this.unserved.delete(i);
     this.executed[i]!.length = 0;
   }
 
@@ -132,6 +138,7 @@ export class Cluster {
         break;
       case 'setTimer':
         this.timers[i]!.add(a.timer);
+        if (a.timer === 'viewChange') this.viewChangeAttempts[i]!.push(a.attempt);
         break;
       case 'cancelTimer':
         this.timers[i]!.delete(a.timer);
@@ -147,13 +154,20 @@ export class Cluster {
       }
       case 'checkpointStable':
         this.stable[i]!.push({ seq: a.seq, stateDigest: a.stateDigest, replicaState: a.replicaState, certificate: a.certificate });
+        // A host whose fetch no peer could serve yet asks again: served here once a peer it asked has the state.
+        for (const [j, want] of [...this.unserved]) {
+          if (want.seq === a.seq && want.peers.includes(i)) {
+            this.unserved.delete(j);
+            this.transferState(j, want.seq, [i]);
+          }
+        }
         break;
       case 'viewChanged':
         this.viewChanges[i]!.push({ view: a.view, primary: a.primary });
         break;
       case 'fetchState':
         this.fetches[i]!.push({ seq: a.seq, stateDigest: a.stateDigest, peers: a.peers });
-        if (this.autoStateTransfer) this.transferState(i, a.seq, a.peers);
+        if (this.autoStateTransfer && !this.transferState(i, a.seq, a.peers)) this.unserved.set(i, { seq: a.seq, peers: a.peers });
         break;
       case 'rejected':
         this.rejected[i]!.push({ reason: a.reason, from: a.from });
@@ -161,15 +175,16 @@ export class Cluster {
     }
   }
 
-  /** What a host does on fetchState: take a peer's stable snapshot at seq and install it. */
-  transferState(i: number, seq: number, peers: number[]): void {
+  /** What a host does on fetchState: take a peer's stable snapshot at seq and install it (false: none has it yet). */
+  transferState(i: number, seq: number, peers: number[]): boolean {
     for (const p of peers) {
       const s = this.stable[p]!.find((r) => r.seq === seq);
       if (!s) continue;
       this.stateDigest[i] = s.stateDigest;
       this.step(i, { kind: 'stateInstalled', seq, stateDigest: s.stateDigest, replicaState: s.replicaState });
-      return;
+      return true;
     }
+    return false;
   }
 
   /** Delivers queued messages (FIFO) until the network is quiet. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { request, type Delivery, useClusters } from './cluster.ts';
-import { forge, header, MsgType, parseEnvelope, readNewView, writeNewView } from '../../sim/wire.ts';
+import { forge, header, MsgType, parseEnvelope, readNewView, writeNewView, writeSuspect } from '../../sim/wire.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 
 const cluster = useClusters();
@@ -48,19 +48,14 @@ describe('view change', () => {
     c.filter = (d) => d.to !== 1 && d.from !== 1 && !(d.from === 0 && header(d.bytes).type === MsgType.PrePrepare);
     c.submit(request(1, 1), [0, 2, 3]);
     c.deliver();
-    const attempts: number[] = [];
     for (let round = 0; round < 2; round++) {
-      for (const i of [0, 2, 3]) {
-        if (!c.timers[i]!.has('viewChange')) continue;
-        c.timers[i]!.delete('viewChange');
-        for (const a of c.step(i, { kind: 'timer', timer: 'viewChange', now: c.now })) {
-          c.handle(i, a);
-          if (a.kind === 'setTimer' && a.timer === 'viewChange' && i === 2) attempts.push(a.attempt);
-        }
-      }
+      for (const i of [0, 2, 3]) if (c.timers[i]!.has('viewChange')) c.fire(i, 'viewChange');
       c.settle();
     }
-    expect(attempts).toEqual([0, 1]);
+    // Replica 2's view-change timer: for request 1 (attempt 0), after its suspicion (1, should it be alone),
+    // view 1's change once three replicas suspected (0), view 2's once view 1's primary never answered (1:
+    // twice as long), and the normal case of view 2 with request 1 still pending (0).
+    expect(c.viewChangeAttempts[2]).toEqual([0, 1, 0, 1, 0]);
     for (const i of [0, 2, 3]) {
       expect(c.replicas[i]!.view).toBe(2);
       expect(c.replicas[i]!.primary).toBe(2);
@@ -68,16 +63,72 @@ describe('view change', () => {
     }
   });
 
-  it('a replica alone in a view change does not run ahead: it resends its view change and waits', () => {
+  it('a replica alone in its suspicion stays in its view: it says so again later, forwards its request again, and never changes views alone', () => {
     const c = cluster({ n: 4, maxBatch: 1 });
     c.filter = () => false;
     c.submit(request(1, 1), [3]);
+    const types = (acts: ReturnType<typeof c.step>): number[] => acts.flatMap((a) => (a.kind === 'broadcast' ? [header(a.bytes).type] : []));
+    const backoff: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const acts = c.step(3, { kind: 'timer', timer: 'viewChange', now: c.now });
+      expect(types(acts)).toEqual([MsgType.Suspect]);
+      // Its request goes to the primary again: the first forward may have been lost.
+      expect(acts.flatMap((a) => (a.kind === 'send' ? [[a.to, header(a.bytes).type]] : []))).toEqual([[0, MsgType.Request]]);
+      expect([c.replicas[3]!.view, c.replicas[3]!.changingView]).toEqual([0, false]);
+      backoff.push(c.viewChangeAttempts[3]!.at(-1)!);
+    }
+    expect(backoff).toEqual([1, 2, 3]);
+  });
+
+  it('a slow replica whose timer fired catches up in the view the others kept, and votes in it again', () => {
+    const c = cluster({ n: 4, maxBatch: 1 });
+    // Replica 3 is starved: what is sent to it waits while the others commit request 1 in view 0.
+    const held: Delivery[] = [];
+    c.filter = (d) => {
+      if (d.to === 3 && held !== null) held.push(d);
+      return d.to !== 3;
+    };
+    c.submit(request(1, 1));
+    c.settle();
+    for (const i of [0, 1, 2]) expect(c.executed[i]!.map((e) => e.seq)).toEqual([1]);
     c.fire(3, 'viewChange');
-    expect(c.replicas[3]!.view).toBe(1);
-    c.net = [];
-    const acts = c.step(3, { kind: 'timer', timer: 'viewChange', now: c.now });
-    expect(c.replicas[3]!.view).toBe(1);
-    expect(acts.filter((a) => a.kind === 'broadcast').map((a) => a.kind === 'broadcast' && header(a.bytes).type)).toEqual([MsgType.ViewChange]);
+    c.settle();
+    // Its suspicion reached the others, who had no reason to join it: all four are still in view 0.
+    expect(c.replicas.map((r) => [r.view, r.changingView])).toEqual([
+      [0, false],
+      [0, false],
+      [0, false],
+      [0, false],
+    ]);
+    c.filter = () => true;
+    c.net.push(...held.splice(0));
+    c.settle();
+    expect(c.executed[3]!.map((e) => e.seq)).toEqual([1]);
+    // Back in step: with replica 0 silent, request 2 still commits, which takes replica 3's votes.
+    c.filter = (d) => d.from !== 1;
+    c.submit(request(1, 2));
+    c.settle();
+    for (const i of [0, 2, 3]) expect(c.executed[i]!.map((e) => e.seq)).toEqual([1, 2]);
+    expect(c.replicas.every((r) => r.view === 0)).toBe(true);
+  });
+
+  it("counts a suspicion once per replica, only for the view it is in, and only under its sender's signature", () => {
+    const c = cluster({ n: 4, maxBatch: 1 });
+    const suspicion = (sender: number, view: number, signer = sender): Uint8Array => forge(MsgType.Suspect, writeSuspect({ sender, view }), c.seeds[signer]!);
+    const deliver = (to: number, from: number, bytes: Uint8Array): void => void c.step(to, { kind: 'message', bytes, now: c.now, from });
+    // Replica 2's suspicion relayed by replica 1, signed by replica 1: refused, and not counted.
+    deliver(0, 1, suspicion(2, 0, 1));
+    expect(c.reasons(0)).toContain('badSignature');
+    // Replica 2's own, twice (a replica repeats its suspicion): counted once, and not held against it; a
+    // suspicion of view 5 is not about this view.
+    deliver(0, 2, suspicion(2, 0));
+    deliver(0, 2, suspicion(2, 0));
+    expect(c.reasons(0)).toEqual(['badSignature']);
+    deliver(0, 3, suspicion(3, 5));
+    expect([c.replicas[0]!.view, c.replicas[0]!.changingView]).toEqual([0, false]);
+    // A second replica's (f+1 = 2, relayed but under its own signature): replica 0 starts view 1's change.
+    deliver(0, 1, suspicion(3, 0));
+    expect([c.replicas[0]!.view, c.replicas[0]!.changingView]).toEqual([1, true]);
   });
 
   it('a replica that sees f+1 view changes for a later view joins it', () => {
@@ -138,8 +189,9 @@ describe('trust-ordered leadership', () => {
     expect(c.replicas.map((r) => r.primary)).toEqual([tiedFirst, tiedFirst, tiedFirst, tiedFirst]);
     // Walk views 1..3: the order is [tiedFirst, tiedSecond, 2] once validator 0 (trust 10 < 20) is skipped.
     const expected = [tiedSecond, 2, tiedFirst];
-    // Only view changes get through: every new primary stays silent, so the replicas walk view after view.
-    c.filter = (d) => header(d.bytes).type === MsgType.ViewChange;
+    // Only suspicions and view changes get through: every new primary stays silent, so the replicas walk view
+    // after view.
+    c.filter = (d) => header(d.bytes).type === MsgType.ViewChange || header(d.bytes).type === MsgType.Suspect;
     c.submit(request(1, 1));
     for (let v = 1; v <= 3; v++) {
       for (let i = 0; i < 4; i++) c.fire(i, 'viewChange');

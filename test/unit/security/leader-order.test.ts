@@ -36,8 +36,8 @@ describe('leader order: TypeScript twin of the AssemblyScript replica', () => {
     const c = (cluster = new Cluster({ n, maxBatch: 1, trust, trustFloor: floor }));
     const order = leaderOrder(c.keys, trust, floor, faultsTolerated(n));
     expect(c.replicas.map((r) => r.primary)).toEqual(Array.from({ length: n }, () => primaryForView(0, order)));
-    // Only view changes get through, so every new primary stays silent and the replicas walk view after view.
-    c.filter = (d) => header(d.bytes).type === MsgType.ViewChange;
+    // Only suspicions and view changes get through, so every new primary stays silent and the replicas walk view after view.
+    c.filter = (d) => header(d.bytes).type === MsgType.ViewChange || header(d.bytes).type === MsgType.Suspect;
     c.submit(request(1, 1));
     for (let v = 1; v <= 2 * n; v++) {
       for (let i = 0; i < n; i++) c.fire(i, 'viewChange');

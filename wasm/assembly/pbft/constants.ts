@@ -12,6 +12,7 @@ export function tagFor(t: u32): string {
   if (t == MsgType.Checkpoint) return 'hygeia/pbft/checkpoint/v1';
   if (t == MsgType.ViewChange) return 'hygeia/pbft/viewchange/v1';
   if (t == MsgType.NewView) return 'hygeia/pbft/newview/v1';
+  if (t == MsgType.Suspect) return 'hygeia/pbft/suspect/v1';
   return TAG_REQUEST;
 }
 

@@ -15,6 +15,7 @@
 //               ‖ uint m ‖ m × (bytes(pre-prepare with batch) ‖ uint p ‖ p × bytes(prepare message))
 //   NewView     uint sender ‖ uint view ‖ uint v ‖ v × bytes(view-change message)
 //               ‖ uint o ‖ o × bytes(pre-prepare without batch)
+//   Suspect     uint sender ‖ uint view                                  (the view whose primary it suspects)
 //   Fetch       uint(9) ‖ bytes(uint sender ‖ uint fromSeq ‖ uint toSeq), no signature.
 //   Request     (forwarded) uint(1) ‖ bytes(client request), no signature of the forwarder.
 //   Committed   uint(8) ‖ bytes(bytes(pre-prepare with batch) ‖ bytes(commit certificate)), no signature of the
@@ -43,7 +44,7 @@ export function isSigned(type: u32): bool {
 export function parseEnvelope(wire: Uint8Array, maxBytes: i32): Envelope | null {
   if (wire.length > maxBytes) return null;
   const r = new Reader(wire, maxBytes);
-  const type = <u32>r.uint(9);
+  const type = <u32>r.uint(<u64>MsgType.Suspect); // the highest type there is
   if (!r.ok || type == 0) return null;
   const body = r.bytes(maxBytes);
   if (!isSigned(type)) {
@@ -224,6 +225,30 @@ export function parseVote(env: Envelope | null, type: u32): Vote | null {
   m.view = r.uint(MAX_SAFE);
   m.seq = r.uint(MAX_SAFE);
   m.digest = r.fixed(32);
+  return sealed(r, env, m);
+}
+
+// ---- suspect -----------------------------------------------------------------------------------------------
+
+export class Suspect {
+  sender: i32 = 0;
+  view: u64 = 0;
+  env: Envelope | null = null;
+}
+
+export function encodeSuspectBody(sender: i32, view: u64): Uint8Array {
+  const w = new Writer(24);
+  w.uint(<u64>sender);
+  w.uint(view);
+  return w.finish();
+}
+
+export function parseSuspect(env: Envelope): Suspect | null {
+  if (env.type != MsgType.Suspect) return null;
+  const r = new Reader(env.body, 64);
+  const m = new Suspect();
+  m.sender = <i32>r.uint(255);
+  m.view = r.uint(MAX_SAFE);
   return sealed(r, env, m);
 }
 

@@ -33,6 +33,7 @@ import { hasUncommitted, onPrePrepare, onVote } from './normal';
 import { onCheckpoint, onExecuted, validCheckpointProof } from './checkpoint';
 import { onCommitted, onFetch, onStateInstalled } from './transfer';
 import { countViewChanges, onNewView, onViewChange, resendViewChange, startViewChange } from './viewchange';
+import { onSuspect, suspectPrimary } from './suspect';
 
 const MAX_TIMER_ATTEMPT: i32 = 16;
 
@@ -100,6 +101,9 @@ export class Replica {
   primary: i32 = 0;
   vcAttempt: i32 = 0;
   vcLatest: StaticArray<ViewChange | null>;
+  /** Per replica, 1 + the view whose primary it last said it suspects (0: none); see suspect.ts. */
+  suspects: StaticArray<u64>;
+  suspectAttempt: i32 = 0;
   nvWire: Uint8Array | null = null;
   nvSentTo: u64 = 0;
   /** lastExecuted when we last asked peers for missing commit proofs (MAX_VALUE: never). */
@@ -165,6 +169,7 @@ export class Replica {
     this.execTrust = cfg.trust;
     this.order = leaderOrder(cfg.trust, cfg.keys, cfg.trustFloor, faultsTolerated(cfg.n));
     this.vcLatest = new StaticArray<ViewChange | null>(cfg.n);
+    this.suspects = new StaticArray<u64>(cfg.n);
     this.farVotes = new StaticArray<Array<Ballot>>(cfg.n);
     this.future = new StaticArray<Array<Buffered>>(cfg.n);
     for (let i = 0; i < cfg.n; i++) {
@@ -385,6 +390,7 @@ export class Replica {
     else if (t == MsgType.NewView) onNewView(this, env, from);
     else if (t == MsgType.Committed) onCommitted(this, env.body);
     else if (t == MsgType.Fetch) onFetch(this, env, from);
+    else if (t == MsgType.Suspect) onSuspect(this, env, from);
     else this.reject(Reject.Malformed, -1);
   }
 
@@ -416,7 +422,7 @@ export class Replica {
       return;
     }
     if (this.pendingLive == 0 && !hasUncommitted(this)) return;
-    startViewChange(this, this.view + 1);
+    suspectPrimary(this);
   }
 
   onExecuted(seq: u64, stateDigest: Uint8Array, trust: StaticArray<i64> | null): void {

@@ -353,6 +353,7 @@ function installNewView(r: Replica, v: u64, o: OSet, pps: Array<PrePrepare>): vo
   if (ck != null && ck.stableSeq > r.low) adoptProof(r, ck);
   r.changing = false;
   r.vcAttempt = 0;
+  r.suspectAttempt = 0;
   r.stopVcTimer();
   r.stopBatchTimer();
   // Votes of earlier views no longer count; what committed stays committed.
