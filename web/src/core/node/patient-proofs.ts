@@ -37,12 +37,11 @@ export function encodeProofBundle(b: ProofBundle): Uint8Array {
   w.uint(PROOF_BUNDLE_VERSION);
   w.bytes(b.header);
   w.bytes(b.attestation);
-  w.uint(b.leaves.length);
-  for (const l of b.leaves) {
+  w.list(b.leaves, (w, l) => {
     w.str(l.key);
     w.bytes(canonicalBytes(l.value));
     w.bytes(l.proof);
-  }
+  });
   return w.finish();
 }
 
@@ -51,17 +50,12 @@ export function decodeProofBundle(bytes: Uint8Array): ProofBundle {
   if (r.uint() !== PROOF_BUNDLE_VERSION) throw new ProofBundleError('unknown proof bundle version');
   const header = r.bytes(1 << 16);
   const attestation = r.bytes(1 << 16);
-  const n = r.count(MAX_LEAVES);
-  const leaves: StateLeaf[] = [];
-  for (let i = 0; i < n && r.ok; i++) {
-    const key = r.str(512);
-    const body = r.bytes(1 << 20);
-    const proof = r.bytes(1 << 16);
-    if (!r.ok) break;
+  const raw = r.list(MAX_LEAVES, (r) => ({ key: r.str(512), body: r.bytes(1 << 20), proof: r.bytes(1 << 16) }));
+  if (!r.end()) throw new ProofBundleError(`proof bundle does not decode (${r.error ?? 'trailing bytes'})`);
+  const leaves = raw.map(({ key, body, proof }): StateLeaf => {
     const value = jsonOfBytes(body);
     if (value === undefined) throw new ProofBundleError('a leaf value is not JSON');
-    leaves.push({ key, value, proof });
-  }
-  if (!r.end()) throw new ProofBundleError(`proof bundle does not decode (${r.error ?? 'trailing bytes'})`);
+    return { key, value, proof };
+  });
   return { header, attestation, leaves };
 }

@@ -84,10 +84,7 @@ function writeField(w: Writer, f: Field, v: unknown): void {
   else if (f === 'uint') w.uint(v as number);
   else if ('str' in f) w.str(v as string);
   else if ('bytes' in f) w.bytes(v as Uint8Array);
-  else {
-    w.uint((v as Uint8Array[]).length);
-    for (const b of v as Uint8Array[]) w.bytes(b);
-  }
+  else w.list(v as Uint8Array[], (w, b) => w.bytes(b));
 }
 
 function readField(r: Reader, f: Field): unknown {
@@ -95,10 +92,7 @@ function readField(r: Reader, f: Field): unknown {
   if (f === 'uint') return r.uint();
   if ('str' in f) return r.str(f.str);
   if ('bytes' in f) return r.bytes(f.bytes);
-  const n = r.count(f.list);
-  const items: Uint8Array[] = [];
-  for (let i = 0; i < n && r.ok; i++) items.push(r.bytes(f.each));
-  return items;
+  return r.list(f.list, (r) => r.bytes(f.each));
 }
 
 export function encodePatientMessage(m: PatientMessage): Uint8Array {

@@ -38,13 +38,12 @@ export function encodeRelease(m: ReleaseMessage): Uint8Array {
   w.uint(CHANNEL_RELEASE);
   w.uint(RELEASE_VERSION);
   w.str(m.requestId);
-  w.uint(m.items.length);
-  for (const it of m.items) {
+  w.list(m.items, (w, it) => {
     w.str(it.anchorId);
     w.uint(it.version);
     w.fixed(it.salt);
     w.bytes(canonicalBytes(it.resource));
-  }
+  });
   return w.finish();
 }
 
@@ -54,21 +53,15 @@ export function decodeRelease(frame: Uint8Array): ReleaseMessage {
   const r = new Reader(frame, MAX_RELEASE_BYTES);
   if (r.uint() !== CHANNEL_RELEASE || r.uint() !== RELEASE_VERSION) throw new ReleaseWireError('not a release frame');
   const requestId = r.str(128);
-  const n = r.count(MAX_RELEASE_ITEMS);
-  const items: ReleaseItem[] = [];
-  for (let i = 0; i < n && r.ok; i++) {
-    const anchorId = r.str(64);
-    const version = r.uint();
-    const salt = r.fixed(32);
-    const body = r.bytes(MAX_RESOURCE_BYTES);
-    if (!r.ok) break;
+  const raw = r.list(MAX_RELEASE_ITEMS, (r) => ({ anchorId: r.str(64), version: r.uint(), salt: r.fixed(32), body: r.bytes(MAX_RESOURCE_BYTES) }));
+  if (!r.end()) throw new ReleaseWireError(`release does not decode (${r.error ?? 'trailing bytes'})`);
+  const items = raw.map(({ anchorId, version, salt, body }): ReleaseItem => {
     const resource = jsonOfBytes(body) as fhir4.Resource | undefined;
     if (resource === undefined) throw new ReleaseWireError('a released resource is not JSON');
     if (typeof resource !== 'object' || resource === null || typeof resource.resourceType !== 'string') throw new ReleaseWireError('a released item is not a FHIR resource');
     if (!/^[0-9a-f]{64}$/.test(anchorId)) throw new ReleaseWireError('a released item has a malformed anchor id');
-    items.push({ anchorId, version, salt, resource });
-  }
-  if (!r.end()) throw new ReleaseWireError(`release does not decode (${r.error ?? 'trailing bytes'})`);
+    return { anchorId, version, salt, resource };
+  });
   return { requestId, items };
 }
 

@@ -206,11 +206,10 @@ export function verifyStateProof(root: Uint8Array, key: string, value: unknown, 
 /** Canonical bytes of a proof path: uint(n) ‖ n × (keyHash ‖ valueHash) ‖ STATE_TREE_DEPTH × sibling. */
 export function encodeStateProofPath(p: StateProofPath): Uint8Array {
   const w = new Writer(8 + (p.entries.length * 2 + p.siblings.length) * HASH);
-  w.uint(p.entries.length);
-  for (const e of p.entries) {
+  w.list(p.entries, (w, e) => {
     w.fixed(e.keyHash);
     w.fixed(e.valueHash);
-  }
+  });
   for (const s of p.siblings) w.fixed(s);
   return w.finish();
 }
@@ -221,9 +220,7 @@ export class StateProofDecodeError extends Error {
 
 export function decodeStateProofPath(bytes: Uint8Array): StateProofPath {
   const r = new Reader(bytes, 16 + (MAX_BUCKET_ENTRIES * 2 + STATE_TREE_DEPTH) * HASH);
-  const n = r.count(MAX_BUCKET_ENTRIES);
-  const entries: StateProofEntry[] = [];
-  for (let i = 0; i < n && r.ok; i++) entries.push({ keyHash: r.fixed(HASH), valueHash: r.fixed(HASH) });
+  const entries: StateProofEntry[] = r.list(MAX_BUCKET_ENTRIES, (r) => ({ keyHash: r.fixed(HASH), valueHash: r.fixed(HASH) }));
   const siblings: Uint8Array[] = [];
   for (let i = 0; i < STATE_TREE_DEPTH && r.ok; i++) siblings.push(r.fixed(HASH));
   if (!r.end()) throw new StateProofDecodeError(`state proof does not decode (${r.error ?? 'error'})`);

@@ -186,13 +186,9 @@ function decodeBody(body: Uint8Array): Tx {
       case 'str':
         payload[name] = r.str(MAX_STR * 4);
         break;
-      case 'strs': {
-        const n = r.count(MAX_LIST);
-        const out: string[] = [];
-        for (let i = 0; i < n && r.ok; i++) out.push(r.str(MAX_STR * 4));
-        payload[name] = out;
+      case 'strs':
+        payload[name] = r.list(MAX_LIST, (r) => r.str(MAX_STR * 4));
         break;
-      }
       case 'uint':
         payload[name] = r.uint();
         break;
@@ -202,13 +198,9 @@ function decodeBody(body: Uint8Array): Tx {
       case 'key':
         payload[name] = r.fixed(32);
         break;
-      case 'anchors': {
-        const n = r.count(MAX_ANCHORS_PER_TX);
-        const out: AnchorEntry[] = [];
-        for (let i = 0; i < n && r.ok; i++) out.push({ record: r.str(MAX_STR * 4), version: r.uint(), commitment: r.fixed(32) });
-        payload[name] = out;
+      case 'anchors':
+        payload[name] = r.list(MAX_ANCHORS_PER_TX, (r): AnchorEntry => ({ record: r.str(MAX_STR * 4), version: r.uint(), commitment: r.fixed(32) }));
         break;
-      }
     }
   }
   if (!r.end()) throw new TxDecodeError(`transaction does not decode (${r.error ?? 'error'})`);
