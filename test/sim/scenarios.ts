@@ -230,7 +230,8 @@ export const SCENARIOS: Scenario[] = [
       });
       (ctx as { prepared?: () => { seq: number; digest: string }[] }).prepared = () =>
         [...prepares.entries()]
-          .filter(([, s]) => s.size >= 2 * c.f)
+          // Prepared as the replica defines it: the pre-prepare and q - 1 prepares (2f only when n = 3f + 1).
+          .filter(([, s]) => s.size >= c.quorum - 1)
           .map(([k]) => proposals.get(k)!)
           .filter(Boolean);
     },
