@@ -1,10 +1,12 @@
-// A clinic whose replica sits alone in a later view (it changed views while cut off, and no quorum follows it
-// there) still works: it sees every block the others commit (its node follows their chain; how soon is the
+// A clinic whose replica sits alone in a later view (it changed views while cut off, pushed by a Byzantine
+// peer's suspicion sent to it alone, and no quorum follows it there) still works: it sees every block the others commit (its node follows their chain; how soon is the
 // consensus-level test's, test/integration/consensus/lone-view.test.ts, on a virtual clock), and its own
 // transactions go to the other validators at once instead of waiting for the client's re-send timeout while
 // its replica cannot order them. The re-send timeout is a minute here, so only sending at once commits them.
 import { describe, expect, it } from 'vitest';
+import { pbftFrame } from '../../../web/src/core/consensus/index.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
+import { forge, MsgType, writeSuspect } from '../../sim/wire.ts';
 import { syntheaBundle, useConsortium } from './harness.ts';
 
 const observation = (patient: string, id: string) => ({
@@ -36,8 +38,17 @@ describe('a clinic whose replica is alone in a later view', () => {
     const lone = c.nodes.find((n) => indexOf(n) !== n.ledger.consensus.primary)!;
     const rest = c.nodes.filter((n) => n !== lone);
     const peerOf = (n: (typeof c.nodes)[number]) => toHex(n.publicKey);
+    // A slow replica only suspects the primary until f+1 do; another validator (Byzantine) tells this one alone
+    // that it suspects the primary too (kept until the view changes), so once cut off, its own suspicion makes
+    // f+1 and it changes views on its own.
+    const consensus = lone.ledger.consensus;
+    const byzantine = c.nodes.findIndex((n) => n !== lone && indexOf(n) !== consensus.primary);
+    const body = writeSuspect({ sender: indexOf(c.nodes[byzantine]!), view: consensus.view });
+    const suspicion = forge(MsgType.Suspect, body, c.seeds[byzantine]!, undefined, consensus.epoch.id);
+    c.net.submit(peerOf(c.nodes[byzantine]!), peerOf(lone), pbftFrame(consensus.epoch.number, suspicion));
+    await new Promise((r) => setTimeout(r, 50));
     c.net.partition([rest.map(peerOf), [peerOf(lone)]]);
-    // An import while cut off: its replica cannot reach the primary and changes views on its own.
+    // An import while cut off: its replica cannot reach the primary, and its timer fires.
     // Only the patient (a whole record takes long to validate and seal on a busy machine, before it is submitted).
     const full = syntheaBundle(0) as { type: string; entry: { resource: { resourceType: string; id: string } }[] };
     const bundle = { ...full, entry: full.entry.filter((e) => e.resource.resourceType === 'Patient') };
