@@ -50,6 +50,8 @@ describe('membership changes on the ledger', () => {
     await a.proposeMember({ name: 'clinic-5', publicKey: fifthKey, validator: true });
     await b.approveMember('clinic-5');
     await d.approveMember('clinic-5');
+    // The approval is committed where d looks; clinic-1's replica may execute that block a moment later.
+    await c.until(() => a.snapshot().ledger.height >= d.snapshot().ledger.height, 30_000, 'clinic-1 to reach the approval');
     const admittedAt = a.snapshot().ledger.height;
     expect((await a.consortium()).members.map((m) => m.name)).toContain('clinic-5');
 
