@@ -302,7 +302,6 @@ function encodeOptions(o: ReplicaOptions): Uint8Array[] {
   return parts;
 }
 
-/** Decodes the action stream written by pbftStep (layout documented in wasm/assembly/pbft/io.ts). */
 /** The action stream's fields, read in order (a cursor object, not closures made again for every step). */
 class ActionCursor {
   private p = 0;
@@ -339,6 +338,7 @@ class ActionCursor {
   }
 }
 
+/** Decodes the action stream written by pbftStep (layout documented in wasm/assembly/pbft/io.ts). */
 function decodeActions(buf: Uint8Array): ReplicaAction[] {
   const out: ReplicaAction[] = [];
   if (buf.length === 0) return out;

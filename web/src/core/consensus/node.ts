@@ -551,9 +551,9 @@ export class ConsensusNode {
       this.drive({ kind: 'timer', timer, now: this.clock.now() });
     };
     const cancel = this.clock.schedule(delay, () => {
-      // A view change says the others did not order a request in time. On a starved page the messages that
-      // ordered it may be queued behind this timer: let them run first, or this replica starts a view change
-      // no quorum joins and stays out of the normal case.
+      // The timer says the others did not order a request in time. On a starved page the messages that
+      // ordered it may be queued behind it: let them run first, or this replica suspects a primary that did
+      // its job (harmless alone, but two such suspicions change the view for nothing).
       if (timer === 'viewChange' && this.clock.afterQueued) this.clock.afterQueued(fire);
       else fire();
     });
