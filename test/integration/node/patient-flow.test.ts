@@ -57,6 +57,8 @@ describe('a patient and four clinics', () => {
     const denied = await clinic2.requestAccess({ holder: 'clinic-1', patient: link.pseudonym, purpose: 'TREAT', resourceTypes: ['Condition'] });
     expect(denied).toMatchObject({ decision: 'deny', resources: 0 });
 
+    // The refusal is committed where clinic-2 looks; clinic-1, which answers the phone, may execute it a moment later.
+    await c.until(() => clinic1.snapshot().ledger.height >= clinic2.snapshot().ledger.height, 20_000, 'clinic-1 to reach the refusal');
     const trail = await phone.auditTrail();
     expect(trail.entries.map((e) => [e.actor, e.decision, e.purpose, e.verified])).toEqual([
       ['clinic-2', 'deny', 'TREAT', true],
