@@ -16,14 +16,14 @@
 // So each entry gets its own exact check, and what a batch shares is work that does not depend on the entry:
 // - a cache of known public keys (validators, returning clients) with sixteen tables of odd multiples of
 //   2^(16 j)·(-A) (ed25519.ts: buildKeyTables), beside the sixteen spaced tables of B built at start-up. With
-//   them [S_i]B - [k_i]A_i takes 16 doublings and ~70 additions for the full 253-bit S_i and k_i (single
+//   them [S_i]B - [k_i]A_i takes 16 doublings and ~60 additions for the full 253-bit S_i and k_i (single
 //   verification: lattice reduction, then ~128 doublings and ~70 additions, plus decoding A and R and
 //   building their multiples);
 // - no decoding of R_i at all (a square root each): the point is encoded and compared with R_i's bytes, which
 //   is the cofactorless equation exactly as OpenSSL checks it (a canonical encoding equals R_i's bytes exactly
 //   when R_i decodes strictly to that point);
 // - one field inversion for the whole batch (Montgomery's trick) to encode all the points.
-// Keys seen for the first time are verified the single way (building tables costs about two verifications,
+// Keys seen for the first time are verified the single way (building tables costs about three verifications,
 // so a key earns them on its second signature).
 import { scIsCanonical } from './scalar';
 import { CHALLENGE } from './scratch';
@@ -35,7 +35,7 @@ import { KEY_TABLES_BYTES, baseMinusKeyMultiple, buildKeyTables, challengeOf, ed
 export const BATCH_ENTRY_BYTES: usize = 16;
 
 // The key cache: KEY_SLOTS slots, each the 32-byte key, a state word and the sixteen tables of odd multiples
-// of 2^(16 j)·(-A) (30 KiB a key, 3.8 MiB in all).
+// of 2^(16 j)·(-A) (60 KiB a key, 7.5 MiB in all).
 const KEY_SLOTS: i32 = 128;
 const PROBES: i32 = 4; // slots probed from each of two home positions
 const SLOT_KEY: usize = 0;
@@ -49,7 +49,7 @@ const STATE_BAD_KEY: u32 = 3;
 const REFERENCED: u32 = 0x100;
 const STATE_MASK: u32 = 0xff;
 /**
- * Keys seen once (building tables costs about two verifications, so a key earns them on its second
+ * Keys seen once (building tables costs about three verifications, so a key earns them on its second
  * signature): 32 bytes each, apart from the tables so that one-off keys never take a table's place.
  */
 const SEEN_SLOTS: i32 = 1024;
@@ -57,7 +57,7 @@ let seenKeys: usize = 0;
 let seenTurn: u32 = 0;
 /** Key tables built so far (the cache's cost, for tests and measurements). */
 let tablesBuilt: u32 = 0;
-/** Allocated on first use (most instances never verify a batch): 3.8 MiB of linear memory. */
+/** Allocated on first use (most instances never verify a batch): 7.5 MiB of linear memory. */
 let cache: usize = 0;
 const NEG_KEY = memory.data(<i32>POINT_BYTES, 16);
 let evictNext: i32 = 0;

@@ -67,7 +67,7 @@ export function signClearKeyCache(): void {
   ed25519ClearKeyCache();
 }
 
-/** How many key tables the batch verifier has built (each costs about two verifications). */
+/** How many key tables the batch verifier has built (each costs about three verifications). */
 export function signKeyTablesBuilt(): u32 {
   return ed25519KeyTablesBuilt();
 }
