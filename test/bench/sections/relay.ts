@@ -283,6 +283,19 @@ async function curvePoint(server: Server, peers: number, seconds: number): Promi
   };
 }
 
+/** Each field's median over the rounds. */
+function medianLoad(rs: readonly LoadResult[]): LoadResult {
+  const med = (f: (r: LoadResult) => number): number => quantile(rs.map(f), 0.5);
+  return {
+    deliveredPerSec: Math.round(med((r) => r.deliveredPerSec)),
+    published: Math.round(med((r) => r.published)),
+    delivered: Math.round(med((r) => r.delivered)),
+    p50Ms: med((r) => r.p50Ms),
+    p99Ms: med((r) => r.p99Ms),
+    closedByServer: Math.max(...rs.map((r) => r.closedByServer)),
+  };
+}
+
 /** The first topic size where delivery falls below 95% of what was published, or p99 passes 10x its 10-peer value. */
 function bend(points: CurvePoint[]): number | null {
   const base = points[0]?.p99Ms ?? 0;
@@ -372,7 +385,7 @@ const section: BenchSection = {
   name: 'relay',
   async run(ctx) {
     await initCore();
-    const seconds = ctx.quick ? 2 : 8;
+    const seconds = ctx.quick ? 2 : 5;
     // 50 clinics (one per peer of the load runs); the 1,000 idle connections share their keys.
     const { dir, clinics: members } = await devConsortium(PEERS);
     const data: Record<string, unknown> = {};
@@ -380,37 +393,65 @@ const section: BenchSection = {
     const results: Record<
       string,
       {
+        /** Medians over the rounds (each field on its own). */
         paced: LoadResult;
         saturation: LoadResult;
+        rounds: { paced: LoadResult[]; saturation: LoadResult[] };
         curve: CurvePoint[];
         curveBendsAt: number | null;
         idle: Awaited<ReturnType<typeof idleMemory>>;
         flood: Awaited<ReturnType<typeof flood>>;
       }
     > = {};
-    for (const make of [() => startOurs(dir, members), startReference]) {
-      let server = await make();
-      ctx.log(`# ${server.name}`);
-      try {
-        const paced = await load(server, 'paced', seconds);
-        ctx.log(`  paced: ${paced.deliveredPerSec} msg/s, p99 ${paced.p99Ms} ms, closed by server ${paced.closedByServer}`);
-        const saturation = await load(server, 'saturation', seconds);
-        ctx.log(`  saturation: ${saturation.deliveredPerSec} msg/s, p99 ${saturation.p99Ms} ms, closed by server ${saturation.closedByServer}`);
-        const curve: CurvePoint[] = [];
-        for (const n of ctx.quick ? [10, 50, 200] : CURVE_PEERS) {
-          const point = await curvePoint(server, n, ctx.quick ? 2 : 5);
-          ctx.log(
-            `  curve ${n} peers: ${point.deliveredPerSec}/${point.publishedPerSec} msg/s (meant ${point.expectedPerSec}), p50 ${point.p50Ms} ms, p99 ${point.p99Ms} ms, CPU server ${point.serverCpuPct}% clients ${point.clientCpuPct}%`,
-          );
-          curve.push(point);
+    // The load runs and the curve alternate between the two servers (both running, the idle one costing next
+    // to nothing), who goes first swapping each round, and the ratios are medians of each round's ratio: a
+    // shared machine's slow minute then lands on both sides, not on whichever server ran during it.
+    const live: Record<Server['name'], Server> = { hygeia: await startOurs(dir, members), reference: await startReference() };
+    const order = (k: number): Server['name'][] => (k % 2 === 0 ? ['hygeia', 'reference'] : ['reference', 'hygeia']);
+    const rounds = ctx.quick ? 1 : 3;
+    const runs: Record<Server['name'], { paced: LoadResult[]; saturation: LoadResult[]; curve: CurvePoint[] }> = {
+      hygeia: { paced: [], saturation: [], curve: [] },
+      reference: { paced: [], saturation: [], curve: [] },
+    };
+    try {
+      for (let k = 0; k < rounds; k++) {
+        for (const mode of ['paced', 'saturation'] as const) {
+          for (const name of order(k)) {
+            const r = await load(live[name], mode, seconds);
+            runs[name][mode].push(r);
+            ctx.log(`  round ${k + 1}/${rounds} ${name} ${mode}: ${r.deliveredPerSec} msg/s, p99 ${r.p99Ms} ms, closed by server ${r.closedByServer}`);
+          }
         }
-        // Memory on a fresh process: the load runs above leave a grown heap behind in both servers.
-        await server.stop();
-        server = await make();
+      }
+      for (const [k, n] of (ctx.quick ? [10, 50, 200] : CURVE_PEERS).entries()) {
+        for (const name of order(k)) {
+          const point = await curvePoint(live[name], n, ctx.quick ? 2 : 5);
+          ctx.log(
+            `  curve ${name} ${n} peers: ${point.deliveredPerSec}/${point.publishedPerSec} msg/s (meant ${point.expectedPerSec}), p50 ${point.p50Ms} ms, p99 ${point.p99Ms} ms, CPU server ${point.serverCpuPct}% clients ${point.clientCpuPct}%`,
+          );
+          runs[name].curve.push(point);
+        }
+      }
+    } finally {
+      await Promise.all(Object.values(live).map((server) => server.stop()));
+    }
+    for (const make of [() => startOurs(dir, members), startReference]) {
+      // Memory on a fresh process: the load runs above leave a grown heap behind in both servers.
+      const server = await make();
+      try {
         const idle = await idleMemory(server);
-        ctx.log(`  idle: ${idle.open} connections, RSS ${idle.rssMiB} MiB`);
+        ctx.log(`  ${server.name} idle: ${idle.open} connections, RSS ${idle.rssMiB} MiB`);
         const fl = await flood(server, ctx, ctx.quick ? 400 : 2000);
-        results[server.name] = { paced, saturation, curve, curveBendsAt: bend(curve), idle, flood: fl };
+        const r = runs[server.name];
+        results[server.name] = {
+          paced: medianLoad(r.paced),
+          saturation: medianLoad(r.saturation),
+          rounds: { paced: r.paced, saturation: r.saturation },
+          curve: r.curve,
+          curveBendsAt: bend(r.curve),
+          idle,
+          flood: fl,
+        };
       } finally {
         await server.stop();
       }
@@ -430,11 +471,20 @@ const section: BenchSection = {
         'served during flood': r.flood.wellBehavedServed ? 'yes' : 'no',
       });
     }
+    // Each round's two runs are next to each other in time: the ratio of a round, then their median.
+    const paired = (mode: 'paced' | 'saturation', field: 'deliveredPerSec' | 'p99Ms'): number =>
+      ratio(
+        quantile(
+          ours.rounds[mode].map((o, k) => o[field] / ref.rounds[mode][k]![field]),
+          0.5,
+        ),
+        1,
+      );
     const ratios = {
-      pacedRate: ratio(ours.paced.deliveredPerSec, ref.paced.deliveredPerSec),
-      pacedP99: ratio(ours.paced.p99Ms, ref.paced.p99Ms),
-      saturationRate: ratio(ours.saturation.deliveredPerSec, ref.saturation.deliveredPerSec),
-      saturationP99: ratio(ours.saturation.p99Ms, ref.saturation.p99Ms),
+      pacedRate: paired('paced', 'deliveredPerSec'),
+      pacedP99: paired('paced', 'p99Ms'),
+      saturationRate: paired('saturation', 'deliveredPerSec'),
+      saturationP99: paired('saturation', 'p99Ms'),
     };
     rows.push({
       server: 'ratio ours/reference',
