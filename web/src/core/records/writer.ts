@@ -181,13 +181,14 @@ export async function prepareWrite(db: IDBPDatabase, keys: Keychain, items: read
     const c = await seal(dataKeys.get(o)!, encodeJson(summaries.get(o)), aad.owner(o));
     puts.push({ store: 'owners', key: o, value: { w: wrapped.get(o)!, c } });
   };
-  let base = 0;
-  const report = (n: number): void => onProgress?.({ phase: 'encrypting', done: base + n, total });
-  await inChunks(changedRows, sealRow, report);
-  base += changedRows.length;
-  await inChunks([...identWrites], sealIdent, report);
-  base += identWrites.size;
-  await inChunks(touched, sealOwner, report);
+  // One pass over all three kinds: each seal is a round trip to WebCrypto, and a single update (one row, its
+  // owner) would otherwise wait for them one after another.
+  const seals: (() => Promise<void>)[] = [
+    ...changedRows.map((r) => () => sealRow(r)),
+    ...[...identWrites].map((w) => () => sealIdent(w)),
+    ...touched.map((o) => () => sealOwner(o)),
+  ];
+  await inChunks(seals, (run) => run(), (n) => onProgress?.({ phase: 'encrypting', done: n, total }));
 
   return {
     outcomes,
