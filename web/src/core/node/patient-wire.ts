@@ -120,7 +120,7 @@ export function decodePatientMessage(frame: Uint8Array): PatientMessage {
   return m as unknown as PatientMessage;
 }
 
-/** One-time enrolment codes: 10 characters of Crockford base32 (50 bits), shown as XXXXX-XXXXX. */
+/** One-time enrolment codes: 10 characters of Crockford base32 (50 bits), shown as two groups of five, such as 7K3QA-M9T2H. */
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 export function newEnrolmentCode(): string {
