@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { core } from '../../../wasm/face/instance.ts';
 import { batchDigest, ReplicaError, verifyCommitCertificate, type ReplicaAction } from '../../../wasm/face/replica.ts';
 import { request, seedOf, useClusters } from './cluster.ts';
-import { forge, MsgType, writeVote } from '../../sim/wire.ts';
+import { forge, header, MsgType, writeVote } from '../../sim/wire.ts';
 import { toHex } from '../../../web/src/core/util/index.ts';
 
 const cluster = useClusters();
@@ -88,6 +88,21 @@ describe('bounded buffers', () => {
     }
     expect(c.replicas[1]!.logSize).toBe(8);
     expect(c.reasons(1)).toEqual(Array(42).fill('outOfWatermark'));
+  });
+
+  it("a vote far above the window, over its sender's own channel, makes the replica ask its peers once for what it lacks; relayed, it does not", () => {
+    const c = cluster({ n: 4, checkpointInterval: 4, watermarkWindow: 8 });
+    const commit = (seq: number) => forge(MsgType.Commit, writeVote({ sender: 2, view: 0, seq, digest: new Uint8Array(32) }), c.seeds[2]!);
+    const fetches = (acts: ReplicaAction[]) => acts.flatMap((a) => (a.kind === 'broadcast' && header(a.bytes).type === MsgType.Fetch ? [header(a.bytes)] : []));
+    // Relayed by replica 3 (unverified, and not replica 2's own word): no question asked.
+    expect(fetches(c.step(1, { kind: 'message', bytes: commit(40), now: c.now, from: 3 }))).toEqual([]);
+    // Inside the window there is nothing to ask.
+    expect(fetches(c.step(1, { kind: 'message', bytes: commit(5), now: c.now, from: 2 }))).toEqual([]);
+    // Far above, from replica 2 itself: one fetch for everything below it, and not again while the tip stays put.
+    expect(fetches(c.step(1, { kind: 'message', bytes: commit(40), now: c.now, from: 2 }))).toEqual([{ type: MsgType.Fetch, sender: 1, a: 1, b: 39 }]);
+    expect(fetches(c.step(1, { kind: 'message', bytes: commit(41), now: c.now, from: 2 }))).toEqual([]);
+    expect(c.reasons(1)).toEqual(Array(3).fill('outOfWatermark'));
+    expect(c.replicas[1]!.logSize).toBe(1);
   });
 
   it('oversized messages are dropped before they are read', () => {

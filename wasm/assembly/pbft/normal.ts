@@ -96,7 +96,7 @@ export function onPrePrepare(r: Replica, env: Envelope, from: i32): void {
   const direct = from == s;
   if (!inCurrentView(r, s, pp.view, env, from)) return;
   if (s != r.primary) return r.reject(Reject.BadSender, s);
-  if (!r.inWindow(pp.seq)) return r.reject(Reject.OutOfWatermark, s);
+  if (!r.inWindow(pp.seq)) return outOfWindow(r, pp.seq, s, direct);
   if (r.log.has(pp.seq)) {
     const old = r.log.get(pp.seq);
     if (old.view == r.view && old.pp != null) {
@@ -171,6 +171,18 @@ export function sendVote(r: Replica, type: u32, e: Entry): void {
   actBroadcast(wire);
 }
 
+/**
+ * A proposal or vote outside our window. One above it, over its sender's own channel, says that peer is far
+ * ahead: we ask the peers for what we miss now (a peer whose low watermark is above our tip answers with its
+ * stable checkpoint's proof, which starts our state transfer) rather than wait for their next checkpoint, which
+ * a quiet consortium may not reach for long while we replay the chain block by block. Asking changes nothing
+ * here (what comes back is verified) and is rate-limited by askForMissing.
+ */
+function outOfWindow(r: Replica, seq: u64, s: i32, direct: bool): void {
+  if (direct && seq > r.low + r.window) askForMissing(r, seq);
+  r.reject(Reject.OutOfWatermark, s);
+}
+
 export function onVote(r: Replica, env: Envelope, from: i32): void {
   const type = env.type;
   const v = parseVote(env, type);
@@ -179,7 +191,7 @@ export function onVote(r: Replica, env: Envelope, from: i32): void {
   if (!r.fromPeer(s)) return;
   if (!inCurrentView(r, s, v.view, env, from)) return;
   if (type == MsgType.Prepare && s == r.primary) return r.reject(Reject.BadSender, s);
-  if (!r.inWindow(v.seq)) return r.reject(Reject.OutOfWatermark, s);
+  if (!r.inWindow(v.seq)) return outOfWindow(r, v.seq, s, from == s);
   let prior: Ballot | null = null;
   if (r.log.has(v.seq)) {
     const e = r.log.get(v.seq);

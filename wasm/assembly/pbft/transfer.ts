@@ -1,5 +1,7 @@
-// Catching up. A replica that sees a later seq commit while an earlier one did not asks its peers for commit
-// proofs (the batch and its commit certificate, self-authenticating); a replica behind a stable checkpoint
+// Catching up. A replica that sees a later seq commit while an earlier one did not, or a peer propose or vote
+// far above its window (normal.ts: outOfWindow), asks its peers for commit proofs (the batch and its commit
+// certificate, self-authenticating; a peer it is behind the low watermark of sends its stable checkpoint's
+// proof instead, once); a replica behind a stable checkpoint
 // asks its host to fetch that checkpoint's state (fetchState) and checks what the host installs against
 // the checkpoint's proof.
 import { Reader } from '../codec/reader';
