@@ -188,7 +188,11 @@ export async function prepareWrite(db: IDBPDatabase, keys: Keychain, items: read
     ...[...identWrites].map((w) => () => sealIdent(w)),
     ...touched.map((o) => () => sealOwner(o)),
   ];
-  await inChunks(seals, (run) => run(), (n) => onProgress?.({ phase: 'encrypting', done: n, total }));
+  await inChunks(
+    seals,
+    (run) => run(),
+    (n) => onProgress?.({ phase: 'encrypting', done: n, total }),
+  );
 
   return {
     outcomes,
