@@ -52,6 +52,7 @@ import { applyBatch, clientPayload } from './apply.ts';
 import { LocalChain } from './chain.ts';
 import { AttestationPool, type AttestationRejectReason } from './attestations.ts';
 import { NextEpochFrames } from './epoch-frames.ts';
+import { HeldFrames } from './held-frames.ts';
 import { decodePbftPayload, decodeStateMessage, encodeStateMessage, pbftFrame, type StateReply } from './frames.ts';
 import { resumeFromStore } from './resume.ts';
 import { Backoff } from './backoff.ts';
@@ -136,6 +137,9 @@ export class ConsensusNode {
   /** The epoch whose replica runs here, or that this node follows without one. */
   private running: Epoch;
   private readonly nextFrames = new NextEpochFrames(64, 1024);
+  /** The peers the transport has a link to now, and replica frames held for the others until theirs comes. */
+  private readonly linked = new Set<PeerId>();
+  private readonly held: HeldFrames;
   /** Peer ids of the running epoch's validators, by index, and back. */
   private peers: PeerId[] = [];
   private readonly indexOfPeer = new Map<PeerId, number>();
@@ -185,6 +189,7 @@ export class ConsensusNode {
     this.epochs = new EpochHistory(genesisEpoch(this.genesisValidators, this.genesis), this.K, this.genesis);
     this.running = this.epochs.current;
     this.backoff = new Backoff(this.timers.viewChangeBaseMs, this.timers.viewChangeMaxMs);
+    this.held = new HeldFrames({ now: () => this.clock.now() });
     this.catchUp = new CatchUp({
       clock: this.clock,
       backoff: this.backoff,
@@ -287,8 +292,15 @@ export class ConsensusNode {
       if (b) this.chain.hold(b);
     }
     const offMessages = this.transport.onMessage((from, bytes) => this.onFrame(from, bytes));
+    for (const p of this.transport.peers()) this.linked.add(p);
     const offPeers = this.transport.onPeer((peer, state) => {
-      if (state === 'connected') this.catchUp.probe(peer);
+      if (state !== 'connected') {
+        this.linked.delete(peer);
+        return;
+      }
+      this.linked.add(peer);
+      for (const frame of this.held.take(peer)) this.transport.send(peer, frame);
+      this.catchUp.probe(peer);
     });
     this.unsubscribe = () => {
       offMessages();
@@ -383,6 +395,7 @@ export class ConsensusNode {
     this.switches.stop();
     this.sync.stop();
     this.unsubscribe?.();
+    this.held.clear();
     await this.chain.flushed();
     this.replica?.dispose();
     this.replica = null;
@@ -539,7 +552,9 @@ export class ConsensusNode {
 
   private sendPbft(to: PeerId, bytes: Uint8Array): void {
     this.counters.messagesOut++;
-    this.transport.send(to, pbftFrame(this.running.number, bytes));
+    const frame = pbftFrame(this.running.number, bytes);
+    if (this.linked.has(to)) this.transport.send(to, frame);
+    else this.held.hold(to, frame);
   }
 
   private setTimer(timer: TimerKind, attempt: number): void {
