@@ -1,16 +1,21 @@
-// A request submitted while the link to the primary is down. At a consortium's start every tablet submits its
-// first transactions before its links are up; the transport drops what it has no link for, so each forward to
-// the primary was lost, every replica waited out its view-change timer, and the consortium changed views for
-// nothing. The node now holds replica frames for a validator without a link and sends them when it comes.
+// Requests submitted before the link to the primary is up. At a consortium's start every tablet submits its
+// first transactions while its links form; the transport drops what it has no link for, so each forward to the
+// primary was lost, every replica waited out its view-change timer, and the consortium changed views for
+// nothing. The node now holds replica frames for a validator it has had no link to yet and sends them when the
+// first link comes.
 import { describe, expect, it } from 'vitest';
 import { Cluster } from '../../sim/cluster.ts';
 
 describe('replica frames for a peer without a link', () => {
-  it('reach the primary when the link comes up: the requests commit before any timer fires, in the same view', async () => {
-    const c = await Cluster.running({ seed: 5, n: 4, checkpointInterval: 16, watermarkWindow: 64 }, 3);
+  it('reach the primary when its first link comes up: the requests commit before any timer fires, in the same view', async () => {
+    const c = await Cluster.create({ seed: 5, n: 4, checkpointInterval: 16, watermarkWindow: 64 });
+    c.addAll();
+    c.addClients(3);
+    // The nodes start with no links yet (they are still forming).
+    c.net.partition([]);
+    await c.start();
     const primary = c.instances.find((i) => i.index === c.instances[0]!.node!.primary)!;
     const backups = c.instances.filter((i) => i !== primary);
-    c.net.partition([[primary.netId], backups.map((i) => i.netId)]);
     const committed: number[] = [];
     backups.forEach((b, k) =>
       c.submit(

@@ -1,10 +1,10 @@
-// Replica frames for a validator whose link is not up: held for a few seconds and sent when the link comes.
-// The transport is best-effort and drops what it has no link for. At a consortium's start every tablet submits
-// its first transactions while its links are still forming, and the forward to the primary was lost: each
-// replica then waited out its view-change timer and the consortium changed views for nothing (every start
-// went to view 1, two seconds in). A link that drops for a moment loses the same way. Holding is bounded (by
-// frames and bytes per peer, oldest dropped first) and brief: after `maxAgeMs` the protocol's own timers and
-// retransmissions have taken over, and a stale frame is only noise.
+// Replica frames for a validator this node has had no link to yet: held for a few seconds and sent when the
+// first link comes. The transport is best-effort and drops what it has no link for. At a consortium's start
+// every tablet submits its first transactions while its links are still forming, and the forward to the
+// primary was lost: each replica then waited out its view-change timer and the consortium changed views for
+// nothing (every start went to view 1, two seconds in). Holding is bounded (by frames and bytes per peer,
+// oldest dropped first) and brief: after `maxAgeMs` the protocol's own timers and retransmissions have taken
+// over, and a stale frame is only noise. (A peer whose link dropped gets nothing held: node.ts.)
 import type { PeerId } from '../net/index.ts';
 
 export interface HeldFramesOptions {
