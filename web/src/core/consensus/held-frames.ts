@@ -4,7 +4,10 @@
 // primary was lost: each replica then waited out its view-change timer and the consortium changed views for
 // nothing (every start went to view 1, two seconds in). Holding is bounded (by frames and bytes per peer,
 // oldest dropped first) and brief: after `maxAgeMs` the protocol's own timers and retransmissions have taken
-// over, and a stale frame is only noise. (A peer whose link dropped gets nothing held: node.ts.)
+// over, and a stale frame is only noise. A peer whose link dropped gets nothing held: what it missed it
+// recovers the way a peer that was away does (commit proofs, checkpoints, state transfer), not from a replay
+// of whatever was said meanwhile (which let a clinic rejoining after a partition execute a few stale blocks
+// and then wait).
 import type { PeerId } from '../net/index.ts';
 
 export interface HeldFramesOptions {
@@ -24,6 +27,8 @@ interface Held {
 
 export class HeldFrames {
   private readonly byPeer = new Map<PeerId, Held>();
+  /** Peers the transport has had a link to: their frames are never held. */
+  private readonly linkedOnce = new Set<PeerId>();
   private readonly maxFrames: number;
   private readonly maxBytes: number;
   private readonly maxAgeMs: number;
@@ -34,9 +39,13 @@ export class HeldFrames {
     this.maxAgeMs = opts.maxAgeMs ?? 3_000;
   }
 
-  /** Holds a frame for `peer` (a frame larger than the whole budget is not held). */
-  hold(peer: PeerId, bytes: Uint8Array): void {
-    if (bytes.length > this.maxBytes) return;
+  /**
+   * Holds a frame for `peer` if this node has never had a link to it (true); false when it is to be sent now. A
+   * frame larger than the whole budget is dropped (true: there is no link to send it on either).
+   */
+  hold(peer: PeerId, bytes: Uint8Array): boolean {
+    if (this.linkedOnce.has(peer)) return false;
+    if (bytes.length > this.maxBytes) return true;
     let h = this.byPeer.get(peer);
     if (!h) this.byPeer.set(peer, (h = { frames: [], size: 0 }));
     const now = this.opts.now();
@@ -45,10 +54,12 @@ export class HeldFrames {
     }
     h.frames.push({ at: now, bytes });
     h.size += bytes.length;
+    return true;
   }
 
-  /** The frames held for `peer` that are still fresh, oldest first; they are no longer held. */
-  take(peer: PeerId): Uint8Array[] {
+  /** The transport has a link to `peer`: nothing is held for it from now on, and what was held and is still fresh comes out, oldest first. */
+  linked(peer: PeerId): Uint8Array[] {
+    this.linkedOnce.add(peer);
     const h = this.byPeer.get(peer);
     if (!h) return [];
     this.byPeer.delete(peer);

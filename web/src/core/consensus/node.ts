@@ -137,14 +137,7 @@ export class ConsensusNode {
   /** The epoch whose replica runs here, or that this node follows without one. */
   private running: Epoch;
   private readonly nextFrames = new NextEpochFrames(64, 1024);
-  /**
-   * The peers the transport has a link to now, those it ever had one to, and replica frames held for a peer not
-   * linked yet until its first link comes (held-frames.ts). A peer whose link dropped gets nothing held: what it
-   * missed it recovers the way a peer that was away does (commit proofs, checkpoints, state transfer), not from
-   * a replay of whatever was said meanwhile.
-   */
-  private readonly linked = new Set<PeerId>();
-  private readonly everLinked = new Set<PeerId>();
+  /** Replica frames for validators this node has had no link to yet, until the first link comes. */
   private readonly held: HeldFrames;
   /** Peer ids of the running epoch's validators, by index, and back. */
   private peers: PeerId[] = [];
@@ -298,18 +291,10 @@ export class ConsensusNode {
       if (b) this.chain.hold(b);
     }
     const offMessages = this.transport.onMessage((from, bytes) => this.onFrame(from, bytes));
-    for (const p of this.transport.peers()) {
-      this.linked.add(p);
-      this.everLinked.add(p);
-    }
+    for (const p of this.transport.peers()) this.held.linked(p);
     const offPeers = this.transport.onPeer((peer, state) => {
-      if (state !== 'connected') {
-        this.linked.delete(peer);
-        return;
-      }
-      this.linked.add(peer);
-      this.everLinked.add(peer);
-      for (const frame of this.held.take(peer)) this.transport.send(peer, frame);
+      if (state !== 'connected') return;
+      for (const frame of this.held.linked(peer)) this.transport.send(peer, frame);
       this.catchUp.probe(peer);
     });
     this.unsubscribe = () => {
@@ -563,8 +548,7 @@ export class ConsensusNode {
   private sendPbft(to: PeerId, bytes: Uint8Array): void {
     this.counters.messagesOut++;
     const frame = pbftFrame(this.running.number, bytes);
-    if (this.linked.has(to) || this.everLinked.has(to)) this.transport.send(to, frame);
-    else this.held.hold(to, frame);
+    if (!this.held.hold(to, frame)) this.transport.send(to, frame);
   }
 
   private setTimer(timer: TimerKind, attempt: number): void {
