@@ -137,6 +137,20 @@ export function ratio(a: number, b: number): number {
   return Math.round((a / b) * 100) / 100;
 }
 
+/**
+ * The median of the rounds' ratios a[i] / b[i], rounded as `ratio`: each round's two measurements are next to
+ * each other in time, so each ratio sees one machine load, and a slow moment lands on one round, not one side.
+ */
+export function pairedRatio(a: readonly number[], b: readonly number[]): number {
+  return ratio(
+    quantile(
+      a.map((x, i) => x / (b[i] ?? Number.NaN)),
+      0.5,
+    ),
+    1,
+  );
+}
+
 /** The q-quantile (0..1) of a list of numbers, by nearest rank. */
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return Number.NaN;

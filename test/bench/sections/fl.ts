@@ -17,7 +17,7 @@ import { initTfWasmNode, startNodeTrainer } from '../../../web/src/core/fl/node.
 import { launchChromium } from '../../setup/browser.ts';
 import { startFixtureServer } from '../../setup/fixture-server.ts';
 import type { FlPageLoad } from '../../e2e/fixtures/fl/main.ts';
-import { quantile, ratio, target, type BenchSection, type Row, type Target } from '../harness.ts';
+import { pairedRatio, quantile, ratio, target, type BenchSection, type Row, type Target } from '../harness.ts';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const TARGET_WASM_OVER_CPU = 1.8;
@@ -78,15 +78,14 @@ const section: BenchSection = {
           s[backend]!.map((v) => v[clock]),
           0.5,
         );
-      // Each round's two runs are next to each other in time, so their ratio sees the same machine load.
-      const paired = quantile(
-        s.wasm!.map((w, r) => w.wall / s.cpu![r]!.wall),
-        0.5,
+      const paired = pairedRatio(
+        s.wasm!.map((w) => w.wall),
+        s.cpu!.map((c) => c.wall),
       );
       const t = { cpu: med('cpu', 'wall'), wasm: med('wasm', 'wall') };
-      throughput[kind] = { ...t, ratio: ratio(t.wasm, t.cpu), pairedRatio: ratio(paired, 1), cpuTimeRatio: ratio(med('wasm', 'cpu'), med('cpu', 'cpu')), rounds: s };
+      throughput[kind] = { ...t, ratio: ratio(t.wasm, t.cpu), pairedRatio: paired, cpuTimeRatio: ratio(med('wasm', 'cpu'), med('cpu', 'cpu')), rounds: s };
       ctx.log(
-        `fl ${kind} batch 32: wasm ${t.wasm} samples/s, cpu backend ${t.cpu} (medians of ${rounds} alternating rounds): ${ratio(t.wasm, t.cpu)}x; median of the rounds' ratios ${ratio(paired, 1)}x; per CPU second ${throughput[kind]!.cpuTimeRatio}x`,
+        `fl ${kind} batch 32: wasm ${t.wasm} samples/s, cpu backend ${t.cpu} (medians of ${rounds} alternating rounds): ${ratio(t.wasm, t.cpu)}x; median of the rounds' ratios ${paired}x; per CPU second ${throughput[kind]!.cpuTimeRatio}x`,
       );
       rows.push({
         model: kind,

@@ -21,7 +21,7 @@ import WebSocket from 'ws';
 import { initCore } from '../../../wasm/index.ts';
 import { freePort, repoRoot, spawnRelay, tokenUrl } from '../../integration/relay/helpers.ts';
 import { devConsortium, type DevClinic } from '../../integration/relay/chain.ts';
-import { quantile, ratio, target, targetHolds, type BenchContext, type BenchSection, type Row } from '../harness.ts';
+import { pairedRatio, quantile, target, targetHolds, type BenchContext, type BenchSection, type Row } from '../harness.ts';
 
 const PEERS = 50;
 const RATE = 50;
@@ -477,14 +477,10 @@ const section: BenchSection = {
         'served during flood': r.flood.wellBehavedServed ? 'yes' : 'no',
       });
     }
-    // Each round's two runs are next to each other in time: the ratio of a round, then their median.
     const paired = (mode: 'paced' | 'saturation', field: 'deliveredPerSec' | 'p99Ms'): number =>
-      ratio(
-        quantile(
-          ours.rounds[mode].map((o, k) => o[field] / ref.rounds[mode][k]![field]),
-          0.5,
-        ),
-        1,
+      pairedRatio(
+        ours.rounds[mode].map((o) => o[field]),
+        ref.rounds[mode].map((r) => r[field]),
       );
     const ratios = {
       pacedRate: paired('paced', 'deliveredPerSec'),
