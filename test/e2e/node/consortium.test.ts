@@ -43,6 +43,16 @@ describe('four clinic tablets and a phone over WebRTC', () => {
     expect(head.headHash).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('runs each tablet’s node in a Web Worker: the page holds the links and the screens, not the replica', async () => {
+    for (const page of clinics) {
+      const nodes = page.workers().filter((w) => /\/clinic-node-[^/]*\.js$/.test(w.url()));
+      expect(nodes).toHaveLength(1);
+      expect(await nodes[0]!.evaluate(() => (self as unknown as { name: string }).name)).toBe('clinic-node');
+    }
+    const s = await snap(clinics[0]!);
+    expect(s.ledger.height).toBeGreaterThan(0);
+  });
+
   it('anchors an import at one clinic on all four replicas', async () => {
     const r = await call<{ imported: Record<string, number>; rejected: unknown[] }>(clinics[0]!, 'importBundle', BUNDLE);
     expect(Object.values(r.imported).reduce((a, b) => a + b, 0)).toBe(BUNDLE.entry.length);

@@ -4,13 +4,11 @@
 // passkey and unlocked with it at every start; its secrets live sealed in the vault. A development identity,
 // and a phone while the development consortium runs, start without asking ("open").
 import { initCore, ed25519GenerateSecretKey, ed25519PublicKey } from '../../../../wasm/index.ts';
-import { systemClock } from '../consensus/index.ts';
-import { IdbLedgerStore } from '../ledger/store.ts';
 import { WebRtcTransport } from '../net/webrtc.ts';
 import { RelayClient } from '../net/index.ts';
 import { fromHex, toHex } from '../util/index.ts';
-import { NodeError } from './api.ts';
-import { ClinicNode } from './clinic-node.ts';
+import { NodeError, type ClinicApi } from './api.ts';
+import { RemoteClinic } from './clinic-remote.ts';
 import { PatientClient, type BundleVerifier } from './patient-client.ts';
 import { PhoneVerifier } from './patient-verify.ts';
 
@@ -115,8 +113,12 @@ async function devClinicSecrets(origin: string, clinicId: string): Promise<Vault
   return { seed, clinicKey: deriveSecret('hygeia/dev/clinic-key/v1', seed), meta: { dev: clinicId } };
 }
 
-/** Starts the clinic node for unlocked secrets, over WebRTC through the page's relay. */
-async function startClinic(origin: string, config: RelayConfig, secrets: VaultSecrets): Promise<ClinicNode> {
+/**
+ * Starts the clinic node for unlocked secrets, in a Web Worker (clinic-worker.ts), over WebRTC rooms the page
+ * keeps: the replica, the contracts, the records and the learning stay off the main thread that draws the
+ * screens.
+ */
+async function startClinic(origin: string, config: RelayConfig, secrets: VaultSecrets): Promise<ClinicApi> {
   if (!secrets.clinicKey) throw new NodeError('invalid', 'These secrets hold no clinic key.');
   const publicKey = toHex(ed25519PublicKey(secrets.seed));
   const prefix = `hygeia-${config.genesis.chainId}-${publicKey.slice(0, 16)}`;
@@ -128,7 +130,7 @@ async function startClinic(origin: string, config: RelayConfig, secrets: VaultSe
     (c) => c.iceServers,
     () => config.iceServers,
   );
-  let node: ClinicNode | null = null;
+  let clinic: (RemoteClinic & ClinicApi) | null = null;
   const transport = (room: string, isMember: (peer: string) => boolean): WebRtcTransport =>
     new WebRtcTransport({
       secretKey: secrets.seed,
@@ -140,23 +142,13 @@ async function startClinic(origin: string, config: RelayConfig, secrets: VaultSe
       banMs: 10_000,
     });
   // The members' room: clinics the ledger names. The patients' room: phones the ledger registered.
-  const members = transport(CONSORTIUM_ROOM, (peer) => node?.isMemberNode(peer) ?? false);
-  const phones = transport(PATIENTS_ROOM, (peer) => node?.isPatientDevice(peer) ?? false);
-  node = await ClinicNode.start({
-    genesis: config.genesis,
-    seed: secrets.seed,
-    clinicKey: secrets.clinicKey,
-    transport: members,
-    clock: systemClock,
-    dbPrefix: prefix,
-    ledgerStore: await IdbLedgerStore.open(`${prefix}-ledger`),
-    relay,
-    // tfjs and its wasm load only when this clinic first trains (in a Web Worker).
-    trainer: () => import('../fl/web.ts').then((m) => m.startWebTrainer()),
-    onMembershipChange: () => {
-      members.refreshMembership();
-      phones.refreshMembership();
-    },
+  const members = transport(CONSORTIUM_ROOM, (peer) => clinic?.isMemberNode(peer) ?? false);
+  const phones = transport(PATIENTS_ROOM, (peer) => clinic?.isPatientDevice(peer) ?? false);
+  clinic = await RemoteClinic.start({
+    worker: new Worker(new URL('../../workers/clinic-node.ts', import.meta.url), { type: 'module', name: 'clinic-node' }),
+    start: { genesis: config.genesis, seed: secrets.seed, clinicKey: secrets.clinicKey, relayUrl, dbPrefix: prefix },
+    members,
+    phones,
     // A one-time code: the relay learns its hash, and this tablet waits for the phone in the code's room
     // until the code expires (any key may knock there; the code itself is checked over the link).
     onEnrolment: (codeHash, expiresAt) => {
@@ -164,7 +156,7 @@ async function startClinic(origin: string, config: RelayConfig, secrets: VaultSe
         .registerEnrolment(codeHash, expiresAt)
         .then(() => {
           const room = transport(`${ENROL_ROOM_PREFIX}${codeHash}`, () => true);
-          const detach = node!.attachPhoneLink(room);
+          const detach = clinic!.attachRoom(`enrol:${codeHash}`, room);
           setTimeout(
             () => {
               detach();
@@ -173,28 +165,26 @@ async function startClinic(origin: string, config: RelayConfig, secrets: VaultSe
             Math.max(0, expiresAt - Date.now()),
           );
         })
-        .catch(() => node?.reportProblem('The relay did not accept the phone code; ask again in a moment.'));
+        .catch(() => clinic?.reportProblem('The relay did not accept the phone code; ask again in a moment.'));
     },
   });
-  node.attachPhoneLink(phones);
-  members.refreshMembership();
-  return node;
+  return clinic;
 }
 
 /** Opens the clinic role of this page: a development identity, or this tablet's vault. */
-export async function openClinic(opts: { origin: string; dev?: string | null }): Promise<Opened<ClinicNode>> {
+export async function openClinic(opts: { origin: string; dev?: string | null }): Promise<Opened<ClinicApi>> {
   await initCore();
   const config = await fetchRelayConfig(opts.origin);
   if (opts.dev) {
     if (!config.development) throw new NodeError('invalid', 'Development identities exist only on a development consortium.');
     const secrets = await devClinicSecrets(opts.origin, opts.dev);
-    const start = (): Promise<ClinicNode> => startClinic(opts.origin, config, secrets);
+    const start = (): Promise<ClinicApi> => startClinic(opts.origin, config, secrets);
     const pk = toHex(ed25519PublicKey(secrets.seed));
     return { role: 'clinic', lockState: () => 'open', publicKey: () => pk, passkey: () => null, setUp: start, unlock: start, start };
   }
   const vault = await Vault.open(`hygeia-vault-clinic-${config.genesis.chainId}`);
   let described = await vault.describe();
-  const unlock = async (s: UnlockSecret): Promise<ClinicNode> => startClinic(opts.origin, config, await vault.unlock(toUnlock(s)));
+  const unlock = async (s: UnlockSecret): Promise<ClinicApi> => startClinic(opts.origin, config, await vault.unlock(toUnlock(s)));
   return {
     role: 'clinic',
     lockState: () => (described.exists ? 'locked' : 'new'),

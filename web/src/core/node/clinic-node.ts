@@ -89,7 +89,7 @@ export class ClinicNode {
   readonly authors: ClinicAuthors;
   readonly phoneDesk: PatientService;
   private readonly releases: ReleaseDesk;
-  private readonly consultDesk: ConsultDesk;
+  readonly consultDesk: ConsultDesk;
   private readonly relaySync: RelaySync | null;
   readonly learning: LearningDesk;
   private trustAfter: ((seq: number) => number[] | undefined) | null = null;
@@ -251,6 +251,23 @@ export class ClinicNode {
   /** A peer is a member node when the ledger names its key as the node key of a member organisation. */
   isMemberNode(peer: PeerId): boolean {
     return this.contracts.orgs().some((o) => o.nodeKey === peer && !o.removed);
+  }
+
+  /** Every member node's key (what isMemberNode admits), for a transport that must answer without asking. */
+  memberNodeKeys(): PeerId[] {
+    return this.contracts
+      .orgs()
+      .filter((o) => !o.removed)
+      .map((o) => o.nodeKey);
+  }
+
+  /** Every phone key isPatientDevice admits, for a transport that must answer without asking. */
+  patientDeviceKeys(): PeerId[] {
+    return this.contracts
+      .orgs()
+      .flatMap((o) => this.contracts.keysOf(o.id))
+      .filter((k) => !k.revoked && (k.role === 'patient' || k.role === 'guardian') && this.contracts.isMember(k.org))
+      .map((k) => k.key);
   }
 
   /** A patient's or guardian's phone that a member clinic registered on the ledger (and did not revoke). */

@@ -20,11 +20,28 @@ export interface ConsultDeskDeps extends ClinicDeskDeps {
   readonly record: (encounter: fhir4.Encounter) => Promise<string>;
 }
 
+/** The live side of a consult: a LiveConsult in this process, or the page's when the node runs in a worker. */
+export interface ConsultParty {
+  received(from: string, text: string): void;
+  end(): Promise<unknown>;
+}
+
+/** Whom a consult calls and over which link, once the desk has checked that it may. */
+export interface ConsultCall {
+  readonly consultId: string;
+  readonly peer: PeerId;
+  readonly link: Transport;
+  readonly selfName: string;
+}
+
 interface Entry {
-  readonly session: LiveConsult;
+  party: ConsultParty | null;
   view: ConsultView;
   readonly peer: PeerId;
+  readonly link: Transport;
+  readonly patientId: string;
   answer: ((accept: boolean) => void) | null;
+  finished: Promise<{ encounterId: string | null }> | null;
 }
 
 export class ConsultDesk {
@@ -46,7 +63,25 @@ export class ConsultDesk {
     return out;
   }
 
+  /** A consult in this process: the desk's three steps around a LiveConsult on the phone's link. */
   async start(patientId: string, media: MediaStream | null): Promise<ConsultSession> {
+    const call = await this.prepare(patientId);
+    const session: LiveConsult = new LiveConsult({
+      consultId: call.consultId,
+      peer: call.peer,
+      selfName: call.selfName,
+      send: (b) => call.link.send(call.peer, b),
+      media: 'addMedia' in call.link ? (call.link as unknown as MediaLink) : null,
+      local: media,
+      onEnd: () => this.finish(call.consultId, session.state().mode),
+    });
+    await this.invite(call.consultId, session.state().mode, session);
+    session.begin();
+    return session;
+  }
+
+  /** Checks that the patient may be called (a live treatment consent, a connected phone) and books the consult. */
+  async prepare(patientId: string): Promise<ConsultCall> {
     const label = await this.d.patientLabel(patientId);
     if (!label) throw new NodeError('not-found', 'This clinic holds no such patient.');
     const now = this.d.clock.now();
@@ -55,31 +90,28 @@ export class ConsultDesk {
     const phone = this.phonesOf(label.pseudonym)[0];
     if (!phone) throw new NodeError('offline', "The patient's phone is not connected.");
     const consultId = globalThis.crypto.randomUUID();
-    const send = (b: Uint8Array): void => phone.link.send(phone.peer, b);
-    const session = new LiveConsult({
-      consultId,
+    this.byId.set(consultId, {
+      party: null,
+      view: { consultId, patient: label.displayName, clinic: this.d.clinicName(), startedAt: now, endedAt: null, mode: 'chat', encounterId: null },
       peer: phone.peer,
-      selfName: this.d.clinicName(),
-      send,
-      media: 'addMedia' in phone.link ? (phone.link as unknown as MediaLink) : null,
-      local: media,
-      onEnd: async () => {
-        this.d.patients.endConsult(consultId, send);
-        const encounterId = await this.d.record(this.encounter(patientId, entry.view.startedAt, session.state().mode));
-        entry.view = { ...entry.view, endedAt: this.d.clock.now(), mode: session.state().mode, encounterId };
-        return { encounterId };
-      },
-    });
-    const entry: Entry = {
-      session,
-      view: { consultId, patient: label.displayName, clinic: this.d.clinicName(), startedAt: now, endedAt: null, mode: session.state().mode, encounterId: null },
-      peer: phone.peer,
+      link: phone.link,
+      patientId,
       answer: null,
-    };
-    this.byId.set(consultId, entry);
+      finished: null,
+    });
+    return { consultId, peer: phone.peer, link: phone.link, selfName: this.d.clinicName() };
+  }
+
+  /** Invites the phone and waits for its answer; a refusal or silence rejects with NodeError('rejected'). */
+  async invite(consultId: string, mode: ConsultView['mode'], party: ConsultParty): Promise<void> {
+    const entry = this.byId.get(consultId);
+    if (!entry || entry.party) throw new NodeError('not-found', 'No such consult is being set up.');
+    entry.party = party;
+    entry.view = { ...entry.view, mode };
+    const send = (b: Uint8Array): void => entry.link.send(entry.peer, b);
     const accepted = await new Promise<boolean>((resolve) => {
       entry.answer = resolve;
-      this.d.patients.invite(consultId, session.state().mode, send);
+      this.d.patients.invite(consultId, mode, send);
       this.d.clock.schedule(ANSWER_WAIT_MS, () => resolve(false));
     });
     entry.answer = null;
@@ -88,8 +120,19 @@ export class ConsultDesk {
       this.d.patients.endConsult(consultId, send);
       throw new NodeError('rejected', 'The patient did not join the consult.');
     }
-    session.begin();
-    return session;
+  }
+
+  /** The consult ended (either side): tells the phone, records the Encounter once, and returns its id. */
+  finish(consultId: string, mode: ConsultView['mode']): Promise<{ encounterId: string | null }> {
+    const entry = this.byId.get(consultId);
+    if (!entry) return Promise.reject(new NodeError('not-found', 'No such consult.'));
+    entry.finished ??= (async () => {
+      this.d.patients.endConsult(consultId, (b) => entry.link.send(entry.peer, b));
+      const encounterId = await this.d.record(this.encounter(entry.patientId, entry.view.startedAt, mode));
+      entry.view = { ...entry.view, endedAt: this.d.clock.now(), mode, encounterId };
+      return { encounterId };
+    })();
+    return entry.finished;
   }
 
   answered(from: PeerId, consultId: string, accept: boolean): void {
@@ -99,13 +142,13 @@ export class ConsultDesk {
 
   ended(from: PeerId, consultId: string): void {
     const e = this.byId.get(consultId);
-    if (e && e.peer === from) void e.session.end();
+    if (e && e.peer === from) void e.party?.end();
   }
 
   chat(from: PeerId, bytes: Uint8Array): void {
     const m = decodeChat(bytes);
     const e = m ? this.byId.get(m.consultId) : undefined;
-    if (m && e && e.peer === from) e.session.received(e.view.patient, m.text);
+    if (m && e && e.peer === from) e.party?.received(e.view.patient, m.text);
   }
 
   list(): ConsultView[] {

@@ -16,9 +16,15 @@ export class NodeState<A extends ClinicApi | PatientApi, S extends ClinicSnapsho
     const take = (): void => {
       if (newest) this.snapshot = newest;
       newest = null;
+      shownAt = performance.now();
     };
+    let shownAt = -Infinity;
     this.unsubscribe = (api.subscribe as (fn: (s: S) => void) => () => void)((s) => {
-      if (newest === null) nextFrame(take);
+      if (newest === null) {
+        const wait = shownAt + MIN_REDRAW_MS - performance.now();
+        if (wait > 0) setTimeout(() => nextFrame(take), wait);
+        else nextFrame(take);
+      }
       newest = s;
     });
   }
@@ -32,6 +38,9 @@ export class NodeState<A extends ClinicApi | PatientApi, S extends ClinicSnapsho
     this.unsubscribe();
   }
 }
+
+/** The status line's figures change with every block; a person reads them a few times a second at most. */
+const MIN_REDRAW_MS = 250;
 
 const nextFrame = (fn: () => void): void => {
   if (typeof requestAnimationFrame === 'function') requestAnimationFrame(fn);
