@@ -33,8 +33,13 @@ const SAMPLER = `(() => {
 
 type Snap = { ledger: { height: number; headHash: string }; pendingTransactions: number };
 
-/** Until every tablet holds the same head with nothing of its own pending, unchanged for a second. */
+/**
+ * Until every tablet has installed itself for offline use (its service worker precaches the whole build, the
+ * tfjs wasm included, on a first visit) and holds the same head with nothing of its own pending, unchanged for
+ * two seconds: a tablet at work, not one still setting up.
+ */
 async function settled(pages: Page[]): Promise<void> {
+  await Promise.all(pages.map((p) => p.evaluate(() => navigator.serviceWorker.ready.then(() => true))));
   let last = '';
   let since = Date.now();
   await eventually(
@@ -47,7 +52,7 @@ async function settled(pages: Page[]): Promise<void> {
         since = Date.now();
         return false;
       }
-      return Date.now() - since >= 1000;
+      return Date.now() - since >= 2000;
     },
     'the tablets to settle on one head',
     120_000,

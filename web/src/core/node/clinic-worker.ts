@@ -25,6 +25,9 @@ import {
   type NodeEndpoint,
 } from './clinic-wire.ts';
 
+/** How long after its start a tablet loads its trainer (the start itself is busy enough). */
+const TRAINER_WARM_MS = 5_000;
+
 const isClinicCall = (m: string): m is ClinicCall => (CLINIC_CALLS as readonly string[]).includes(m);
 const isHostCall = (m: string): m is HostCall => (HOST_CALLS as readonly string[]).includes(m);
 
@@ -73,6 +76,8 @@ export function serveClinicNode(ep: NodeEndpoint): void {
     mirrorMembers();
     node.subscribe((snapshot) => outbox.snapshotChanged(snapshot));
     post({ t: 'ready' });
+    const started = node;
+    setTimeout(() => started.learning.warmTrainer(), TRAINER_WARM_MS);
   }
 
   async function dispatch(n: ClinicNode, m: Extract<ToWorker, { t: 'call' }>): Promise<unknown> {

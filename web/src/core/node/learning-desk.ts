@@ -102,10 +102,11 @@ export async function recordsData(store: RecordStore, now: number): Promise<Loca
 }
 
 /** A trainer whose worker starts on first use (tfjs and its wasm load only when this clinic trains). */
-export function lazyTrainer(start: () => Promise<Trainer>): Trainer {
+export function lazyTrainer(start: () => Promise<Trainer>): Trainer & { warm(): Promise<unknown> } {
   let t: Promise<Trainer> | null = null;
   const get = (): Promise<Trainer> => (t ??= start());
   return {
+    warm: () => get(),
     initialWeights: async (spec) => (await get()).initialWeights(spec),
     train: async (job) => (await get()).train(job),
     evaluate: async (job) => (await get()).evaluate(job),
@@ -119,7 +120,7 @@ export class LearningDesk {
   readonly port: LedgerPort;
   readonly security: SecurityService;
   private readonly fl: FederatedService;
-  private readonly trainer: Trainer;
+  private readonly trainer: ReturnType<typeof lazyTrainer>;
   private readonly schedule: (ms: number, fn: () => void) => () => void;
 
   constructor(private readonly d: LearningDeskDeps) {
@@ -155,6 +156,16 @@ export class LearningDesk {
   start(): void {
     this.security.start();
     this.fl.start();
+  }
+
+  /**
+   * Starts the trainer now rather than at the first round: loading tfjs and compiling its wasm is the costliest
+   * moment of a round, and an idle tablet is the better time for it than the moment every clinic trains.
+   */
+  warmTrainer(): void {
+    this.trainer.warm().catch(() => {
+      // No trainer (or it failed to start): the first round will say so when it needs it.
+    });
   }
 
   stop(): void {

@@ -1,13 +1,15 @@
 // The node each screen talks to, shared through Svelte context: the API object and its live snapshot.
 // Screens read `node.snapshot` (reactive) and call `node.api`; nothing else reaches the node. The node emits a
 // snapshot on every event (a block, a peer, a round step: dozens a second while a round settles); the screens
-// take the newest once per frame, because rendering more often than the display does only takes the page's
-// main thread from the replica and the nurse.
+// take the newest at most every MIN_REDRAW_MS, in an animation frame. A redraw is the page's costliest task
+// (2 ms of CPU on the bench's tablets), and on a busy tablet such a task waits for a core several times over:
+// drawing a block height a person cannot read that fast would only take the main thread from the nurse. The
+// snapshot is replaced whole, never edited, so it is held raw (no deep proxy).
 import { getContext, onDestroy, setContext } from 'svelte';
 import type { ClinicApi, ClinicSnapshot, PatientApi, PatientSnapshot } from '../../core/node/api.ts';
 
 export class NodeState<A extends ClinicApi | PatientApi, S extends ClinicSnapshot | PatientSnapshot> {
-  snapshot = $state() as S;
+  snapshot = $state.raw() as S;
   private readonly unsubscribe: () => void;
 
   constructor(readonly api: A) {
@@ -39,8 +41,8 @@ export class NodeState<A extends ClinicApi | PatientApi, S extends ClinicSnapsho
   }
 }
 
-/** The status line's figures change with every block; a person reads them a few times a second at most. */
-const MIN_REDRAW_MS = 250;
+/** The status line's figures change with every block; a person reads them a couple of times a second. */
+const MIN_REDRAW_MS = 500;
 
 const nextFrame = (fn: () => void): void => {
   if (typeof requestAnimationFrame === 'function') requestAnimationFrame(fn);
