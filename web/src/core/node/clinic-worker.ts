@@ -55,9 +55,11 @@ export function serveClinicNode(ep: NodeEndpoint): void {
   };
 
   async function start(s: WorkerStart): Promise<void> {
-    await initCore();
+    // The rooms first, before anything is awaited: the page reports its links from now on, and a link that
+    // came up while the core loaded must not be missed (the node would never send to that peer).
     const members = open(s.members);
     const phones = open(s.phones);
+    await initCore();
     node = await ClinicNode.start({
       genesis: s.genesis,
       seed: s.seed,
