@@ -41,8 +41,8 @@ export class NodeState<A extends ClinicApi | PatientApi, S extends ClinicSnapsho
   }
 }
 
-/** The status line's figures change with every block; a person reads them a couple of times a second. */
-const MIN_REDRAW_MS = 500;
+/** The status line's figures change with every block; once a second is as often as a person reads them. */
+const MIN_REDRAW_MS = 1000;
 
 const nextFrame = (fn: () => void): void => {
   if (typeof requestAnimationFrame === 'function') requestAnimationFrame(fn);
