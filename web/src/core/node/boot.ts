@@ -142,13 +142,14 @@ async function startClinic(origin: string, config: RelayConfig, secrets: VaultSe
       banMs: 10_000,
     });
   // The members' room: clinics the ledger names. The patients' room: phones the ledger registered.
-  const members = transport(CONSORTIUM_ROOM, (peer) => clinic?.isMemberNode(peer) ?? false);
-  const phones = transport(PATIENTS_ROOM, (peer) => clinic?.isPatientDevice(peer) ?? false);
   clinic = await RemoteClinic.start({
     worker: new Worker(new URL('../../workers/clinic-node.ts', import.meta.url), { type: 'module', name: 'clinic-node' }),
     start: { genesis: config.genesis, seed: secrets.seed, clinicKey: secrets.clinicKey, relayUrl, dbPrefix: prefix },
-    members,
-    phones,
+    self: publicKey,
+    rooms: (c) => ({
+      members: transport(CONSORTIUM_ROOM, (peer) => c.isMemberNode(peer)),
+      phones: transport(PATIENTS_ROOM, (peer) => c.isPatientDevice(peer)),
+    }),
     // A one-time code: the relay learns its hash, and this tablet waits for the phone in the code's room
     // until the code expires (any key may knock there; the code itself is checked over the link).
     onEnrolment: (codeHash, expiresAt) => {

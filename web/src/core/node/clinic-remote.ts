@@ -3,6 +3,7 @@
 // WebRTC rooms and relays their traffic; it answers its transports' membership questions from the lists the
 // node sends after every block that changes them; and a consult's live session (camera, microphone, chat)
 // runs here, on the link to the phone, while the node decides who may be called and records the Encounter.
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../net/framing.ts';
 import type { WebRtcTransport } from '../net/webrtc-transport.ts';
 import type { PeerId } from '../net/transport.ts';
 import { NodeError, type ClinicApi, type ClinicSnapshot, type ConsultSession, type ImportProgress, type ImportResult } from './api.ts';
@@ -29,9 +30,14 @@ export interface WorkerEndpoint extends NodeEndpoint {
 export interface RemoteClinicOptions {
   readonly worker: WorkerEndpoint;
   readonly start: Omit<WorkerStart, 'members' | 'phones'>;
-  /** The members' room (the node's own links) and the patients' room. */
-  readonly members: WebRtcTransport;
-  readonly phones: WebRtcTransport;
+  /** This tablet's identity on the links (the rooms' `self`). */
+  readonly self: PeerId;
+  /**
+   * Opens the members' room (the node's own links) and the patients' room. Called once the node has started
+   * and said who the members are, so the rooms answer every handshake right from the first: a room opened
+   * earlier would keep its peers waiting on a node still loading, and they give up and try again later.
+   */
+  readonly rooms: (clinic: RemoteClinic) => { members: WebRtcTransport; phones: WebRtcTransport };
   /** The node issued a one-time code: the page registers it and opens its room (attachRoom). */
   readonly onEnrolment?: (codeHash: string, expiresAt: number) => void;
 }
@@ -72,10 +78,17 @@ export class RemoteClinic {
   /** Starts the node in the worker over the page's two rooms; resolves once it serves calls. */
   static async start(o: RemoteClinicOptions): Promise<RemoteClinic & ClinicApi> {
     const c = new RemoteClinic(o);
-    const members = c.attach('members', o.members);
-    const phones = c.attach('phones', o.phones);
-    c.post({ t: 'start', start: { ...o.start, members, phones } });
+    const closed = (room: string): RoomInit => ({ room, self: o.self, peers: [], relay: 'connecting', maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES });
+    c.post({ t: 'start', start: { ...o.start, members: closed('members'), phones: closed('phones') } });
     await c.ready;
+    const rooms = o.rooms(c);
+    for (const [room, t] of [
+      ['members', rooms.members],
+      ['phones', rooms.phones],
+    ] as const) {
+      c.attach(room, t);
+      c.post({ t: 'relay', room, state: t.relayState });
+    }
     return c as RemoteClinic & ClinicApi;
   }
 
