@@ -117,10 +117,6 @@ export class RemoteClinic {
     void this.call('reportProblem', [message]).catch(() => {});
   }
 
-  dismissInterruptedImports(): Promise<void> {
-    return this.call('dismissInterruptedImports', []) as Promise<void>;
-  }
-
   // ---- the snapshot -------------------------------------------------------------------------------------
 
   snapshot(): ClinicSnapshot {

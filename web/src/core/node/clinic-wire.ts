@@ -68,7 +68,7 @@ export const CLINIC_CALLS = [
 export type ClinicCall = (typeof CLINIC_CALLS)[number];
 
 /** Calls the page's own wiring makes: a consult's three steps (its live side stays on the page) and problems. */
-export const HOST_CALLS = ['consultPrepare', 'consultInvite', 'consultFinish', 'reportProblem', 'dismissInterruptedImports'] as const;
+export const HOST_CALLS = ['consultPrepare', 'consultInvite', 'consultFinish', 'reportProblem'] as const;
 export type HostCall = (typeof HOST_CALLS)[number];
 
 /** What `consultPrepare` answers: whom to call, on which of the page's rooms. */

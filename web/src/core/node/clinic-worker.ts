@@ -55,8 +55,8 @@ export function serveClinicNode(ep: NodeEndpoint): void {
   };
 
   async function start(s: WorkerStart): Promise<void> {
-    // The rooms first, before anything is awaited: the page reports its links from now on, and a link that
-    // came up while the core loaded must not be missed (the node would never send to that peer).
+    // The rooms exist before anything is awaited, so every later message about them finds them, whenever the
+    // page sends it (the page opens its links only after 'ready', but nothing here relies on that).
     const members = open(s.members);
     const phones = open(s.phones);
     await initCore();
@@ -105,8 +105,6 @@ export function serveClinicNode(ep: NodeEndpoint): void {
         return n.consultDesk.finish(String(a[0]), a[1] as ConsultView['mode']);
       case 'reportProblem':
         return n.reportProblem(String(a[0]));
-      case 'dismissInterruptedImports':
-        return n.dismissInterruptedImports();
     }
   }
 
